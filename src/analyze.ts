@@ -1,0 +1,361 @@
+import { CaptureRecord } from './capture/record.js';
+import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from './capture/reader.js';
+import type { ByteSource } from './capture/source.js';
+import { isDecodableLinkType, linkTypeName } from './capture/linktypes.js';
+import { isoTime } from './capture/time.js';
+import { Anomalies } from './capture/damage.js';
+import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
+import { PacketDecoder } from './decode/decode.js';
+import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable } from './flow/tcp.js';
+import { DnsTable } from './flow/dns.js';
+import { UdpTable } from './flow/udp.js';
+import { HostTable } from './flow/hosts.js';
+import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.js';
+import { buildServerProfiles, type ClassifyContext } from './verdict/context.js';
+import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
+import { icmpVerdict } from './verdict/icmp.js';
+import { VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
+
+export const SCHEMA_VERSION = 1;
+
+export interface AnalyzeOptions {
+  /** An unanswered SYN is a timeout once the capture goes on this long after the last SYN. */
+  synTimeoutMs: number;
+  /** A DNS query with no response this long is dns-no-response. */
+  dnsTimeoutMs: number;
+}
+
+export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000 };
+
+export interface Report {
+  schema: number;
+  input: {
+    name: string;
+    format: string;
+    linkTypes: { linkType: number; name: string; packets: number }[];
+    packets: number;
+    bytes: number;
+    /** ISO 8601 of the first and last packet, null when there were none. */
+    first: string | null;
+    last: string | null;
+    durationSec: number;
+  };
+  options: AnalyzeOptions;
+  records: FlowRecord[];
+  summary: {
+    verdicts: Record<string, number>;
+    problems: number;
+    tcpConnections: number;
+    tcpConversations: number;
+    dnsTransactions: number;
+    udpFlows: number;
+  };
+  stats: {
+    decodedIp: number;
+    notIp: number;
+    truncatedPackets: number;
+    malformedPackets: number;
+    badIpChecksums: number;
+    badTransportChecksums: number;
+    icmpErrorsUnmatched: number;
+    unsupportedLinkPackets: number;
+  };
+  anomalies: { code: string; count: number; first: string }[];
+  warnings: string[];
+}
+
+/**
+ * The analysis pipeline: records → decoded packets → flow facts → verdicts. Feed it records
+ * with `onRecord`, then call `finish`. Does no I/O.
+ */
+export class Analyzer {
+  private readonly decoder = new PacketDecoder();
+  private readonly pkt = new DecodedPacket();
+  readonly tcp = new TcpTable();
+  readonly dns = new DnsTable();
+  readonly udp = new UdpTable();
+  readonly hosts = new HostTable();
+  readonly anomalies = new Anomalies();
+  private baseSec = 0;
+  private baseNsec = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
+  private endT = 0;
+  packets = 0;
+  bytes = 0;
+  private decodedIp = 0;
+  private notIp = 0;
+  private truncated = 0;
+  private malformed = 0;
+  private badIp = 0;
+  private badL4 = 0;
+  private icmpUnmatched = 0;
+  private unsupportedLink = 0;
+  private readonly badSumSenders = new Map<string, number>();
+
+  constructor(readonly opts: AnalyzeOptions) {}
+
+  onRecord(rec: CaptureRecord): void {
+    if (this.packets === 0) {
+      this.baseSec = rec.tsSec;
+      this.baseNsec = rec.tsNsec;
+    }
+    this.packets++;
+    this.bytes += rec.capLen;
+    const t = (rec.tsSec - this.baseSec) * 1e9 + (rec.tsNsec - this.baseNsec);
+    if (t >= this.endT) {
+      this.endT = t;
+      this.lastSec = rec.tsSec;
+      this.lastNsec = rec.tsNsec;
+    }
+    const pkt = this.pkt;
+    this.decoder.decode(rec, pkt);
+    if (pkt.anomaly !== '') this.anomalies.add(pkt.anomaly, `frame ${rec.frame}`);
+    switch (pkt.status) {
+      case DecodeStatus.Truncated:
+        this.truncated++;
+        break;
+      case DecodeStatus.Malformed:
+        this.malformed++;
+        break;
+      case DecodeStatus.Unsupported:
+        if (!isDecodableLinkType(rec.linkType)) this.unsupportedLink++;
+        break;
+    }
+    if (pkt.ipVersion === 0) {
+      if (pkt.l4 === L4.Arp) this.hosts.observeLink(pkt);
+      else this.notIp++;
+      return;
+    }
+    this.decodedIp++;
+    this.hosts.observeLink(pkt);
+    if (pkt.badChecksum !== 0) this.noteBadChecksum(pkt);
+    switch (pkt.l4) {
+      case L4.Tcp:
+        this.onTcp(pkt, rec, t);
+        break;
+      case L4.Udp:
+        if (pkt.srcPort === 53 || pkt.dstPort === 53) {
+          this.dns.observe(pkt, 'udp', this.dv(rec), rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, t);
+        } else this.udp.observe(pkt, rec.frame, rec.tsSec, rec.tsNsec, t);
+        break;
+      case L4.Icmp4:
+      case L4.Icmp6:
+        if (pkt.quoteVersion !== 0) this.onIcmpError(pkt, rec.frame, t);
+        break;
+    }
+  }
+
+  private dvBuf: Buffer | null = null;
+  private dvCache: DataView | null = null;
+  private dv(rec: CaptureRecord): DataView {
+    if (rec.data !== this.dvBuf) {
+      this.dvBuf = rec.data;
+      this.dvCache = new DataView(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength);
+    }
+    return this.dvCache!;
+  }
+
+  private noteBadChecksum(pkt: DecodedPacket): void {
+    if (pkt.badChecksum & 1) this.badIp++;
+    if (pkt.badChecksum & 2) {
+      this.badL4++;
+      const key = formatAddr(pkt.ipVersion, pkt.src);
+      this.badSumSenders.set(key, (this.badSumSenders.get(key) ?? 0) + 1);
+    }
+  }
+
+  private onTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+    const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
+    const flags = pkt.tcpFlags;
+    const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
+    let f = this.tcp.find(pkt, hash);
+    if (f === null) {
+      if (isSyn) f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, true, true);
+      else if (flags & TCP_FLAG.SYN) f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, false, false);
+      else f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, pkt.srcPort >= pkt.dstPort, false);
+      this.tcp.insert(f);
+    } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
+      const next = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, true, true);
+      this.tcp.replace(f, next);
+      f = next;
+    }
+    const dir = f.direction(pkt);
+    f.observe(pkt, dir, rec.frame, t);
+    if (pkt.payloadLen > 0 && (f.sPort === 53 || f.cPort === 53)) this.onDnsOverTcp(f, dir, pkt, rec, t);
+  }
+
+  /** DNS over TCP: in-order reassembly of each direction, then one DNS message per length prefix. */
+  private onDnsOverTcp(f: TcpFlow, dir: number, pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+    const streams = (f.dnsStream ??= [new DnsStream(), new DnsStream()]);
+    const st = streams[dir];
+    let from = pkt.payloadOff;
+    const end = pkt.payloadOff + pkt.payloadLen;
+    if (st.nextSeq < 0) st.nextSeq = pkt.seq;
+    const ahead = (pkt.seq - st.nextSeq) | 0;
+    if (ahead > 0) {
+      this.anomalies.add('dns_tcp_gap', `frame ${rec.frame}: bytes missing in a DNS-over-TCP stream`);
+      st.buf = Buffer.alloc(0);
+    } else from += -ahead;
+    if (from >= end) return;
+    st.nextSeq = (pkt.seq + pkt.payloadLen) >>> 0;
+    st.buf = Buffer.concat([st.buf, rec.data.subarray(from, end)]);
+    while (st.buf.length >= 2) {
+      const len = st.buf.readUInt16BE(0);
+      if (st.buf.length < 2 + len) break;
+      const msg = st.buf.subarray(2, 2 + len);
+      const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
+      this.dns.observe(pkt, 'tcp', dv, msg, 0, len, rec.frame, rec.tsSec, rec.tsNsec, t);
+      st.buf = st.buf.subarray(2 + len);
+    }
+    if (st.buf.length > 70000) st.buf = Buffer.alloc(0);
+  }
+
+  private onIcmpError(pkt: DecodedPacket, frame: number, t: number): void {
+    if (pkt.quoteSrcPort < 0) {
+      this.icmpUnmatched++;
+      return;
+    }
+    const v = pkt.quoteVersion;
+    let linked = false;
+    if (pkt.quoteProto === 6) {
+      const f = this.tcp.findByEndpoints(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
+      if (f !== null) {
+        f.icmpCount++;
+        if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? 3 : 1))) f.icmp = new IcmpHit(pkt, frame, t);
+        linked = true;
+      }
+    } else if (pkt.quoteProto === 17) {
+      if (pkt.quoteDstPort === 53 && pkt.quoteDnsId >= 0) {
+        const d = this.dns.findLatest(v, 'udp', pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, pkt.quoteDnsId);
+        if (d !== null) {
+          if (d.icmp === null) d.icmp = new IcmpHit(pkt, frame, t);
+          linked = true;
+        }
+      }
+      if (!linked) {
+        const u = this.udp.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
+        if (u !== null) {
+          u.icmpCount++;
+          if (u.icmp === null) u.icmp = new IcmpHit(pkt, frame, t);
+          linked = true;
+        }
+      }
+    }
+    if (!linked) this.icmpUnmatched++;
+  }
+
+  finish(reader: CaptureReader, name: string): Report {
+    const flows = this.tcp.all();
+    const ctx: ClassifyContext = {
+      captureEndT: this.endT,
+      captureStartSec: this.baseSec,
+      captureStartNsec: this.baseNsec,
+      synTimeoutNs: this.opts.synTimeoutMs * 1e6,
+      dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
+      hosts: this.hosts,
+      servers: buildServerProfiles(flows),
+    };
+    const records: FlowRecord[] = [];
+    const conversations = new Set<string>();
+    for (const f of flows) {
+      records.push(tcpRecord(f, ctx));
+      const a = formatEndpoint(f.version, f.cAddr, f.cPort);
+      const b = formatEndpoint(f.version, f.sAddr, f.sPort);
+      conversations.add(a < b ? `${a} ${b}` : `${b} ${a}`);
+    }
+    for (const d of this.dns.all()) records.push(dnsRecord(d, ctx));
+    for (const u of this.udp.all()) {
+      const r = udpRecord(u, ctx);
+      if (r !== null) records.push(r);
+    }
+    records.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
+    const verdicts: Record<string, number> = {};
+    for (const v of VERDICT_IDS) verdicts[v] = 0;
+    let problems = 0;
+    records.forEach((r, i) => {
+      r.id = i + 1;
+      verdicts[r.verdict]++;
+      if (r.verdict !== 'ok' && r.verdict !== 'dns-ok') problems++;
+    });
+    for (const k of Object.keys(verdicts) as VerdictId[]) if (verdicts[k] === 0) delete verdicts[k];
+
+    for (const [code, n] of reader.anomalies.counts) this.anomalies.counts.set(code, (this.anomalies.counts.get(code) ?? 0) + n);
+    for (const [code, d] of reader.anomalies.firstSeen) this.anomalies.firstSeen.set(code, d);
+    const anomalies = [...this.anomalies.counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([code, count]) => ({ code, count, first: this.anomalies.firstSeen.get(code) ?? '' }));
+
+    return {
+      schema: SCHEMA_VERSION,
+      input: {
+        name,
+        format: reader.formatLabel,
+        linkTypes: [...reader.linkTypes].map(([linkType, packets]) => ({ linkType, name: linkTypeName(linkType), packets })),
+        packets: this.packets,
+        bytes: this.bytes,
+        first: this.packets > 0 ? isoTime(this.baseSec, this.baseNsec) : null,
+        last: this.packets > 0 ? isoTime(this.lastSec, this.lastNsec) : null,
+        durationSec: Math.round(this.endT / 1e3) / 1e6,
+      },
+      options: { ...this.opts },
+      records,
+      summary: {
+        verdicts,
+        problems,
+        tcpConnections: flows.length,
+        tcpConversations: conversations.size,
+        dnsTransactions: this.dns.all().length,
+        udpFlows: this.udp.size,
+      },
+      stats: {
+        decodedIp: this.decodedIp,
+        notIp: this.notIp,
+        truncatedPackets: this.truncated,
+        malformedPackets: this.malformed,
+        badIpChecksums: this.badIp,
+        badTransportChecksums: this.badL4,
+        icmpErrorsUnmatched: this.icmpUnmatched,
+        unsupportedLinkPackets: this.unsupportedLink,
+      },
+      anomalies,
+      warnings: this.warnings(reader, anomalies),
+    };
+  }
+
+  private warnings(reader: CaptureReader, anomalies: Report['anomalies']): string[] {
+    const w: string[] = [];
+    const damage = anomalies.filter((a) => a.code === 'truncated_file' || a.code === 'bad_block_length' || a.code === 'absurd_record_length' || a.code === 'bad_section_header' || a.code === 'unsupported_section_version');
+    for (const d of damage) w.push(`damaged capture: ${d.first}; verdicts cover what was readable`);
+    for (const [lt, n] of reader.linkTypes) {
+      if (!isDecodableLinkType(lt)) w.push(`${n} packet${n === 1 ? '' : 's'} with unsupported link type ${lt} (${linkTypeName(lt)}) counted but not analysed`);
+    }
+    if (this.badL4 > 0) {
+      const senders = [...this.badSumSenders].sort((a, b) => b[1] - a[1]);
+      const [top, n] = senders[0];
+      const offload = senders.length === 1 ? `, all sent by ${top}: most likely checksum offload on the capturing host, harmless` : ` (most from ${top}: ${n}); if these hosts are the capturing host, it is checksum offload`;
+      w.push(`${this.badL4} packet${this.badL4 === 1 ? '' : 's'} with a wrong TCP/UDP/ICMP checksum${offload}`);
+    }
+    if (this.truncated > 0) w.push(`${this.truncated} packet${this.truncated === 1 ? '' : 's'} cut short by the snapshot length before their headers ended`);
+    return w;
+  }
+}
+
+/** Reads a whole source and analyses it. */
+export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions): Promise<Report> {
+  const reader = new CaptureReader();
+  const rec = new CaptureRecord();
+  const analyzer = new Analyzer(opts);
+  for (;;) {
+    const st = reader.next(rec);
+    if (st === READ_RECORD) {
+      analyzer.onRecord(rec);
+      continue;
+    }
+    if (st === READ_END) break;
+    if (st === READ_NEED_MORE) {
+      const [off, len] = reader.writable();
+      const n = source.read(reader.buf, off, len);
+      reader.commit(typeof n === 'number' ? n : await n);
+    }
+  }
+  return analyzer.finish(reader, source.name);
+}

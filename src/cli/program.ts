@@ -1,0 +1,66 @@
+import { Command, CommanderError, Option } from 'commander';
+import { UsageError } from '../capture/errors.js';
+import { FORMATS, type Format } from '../render/index.js';
+import type { AnalyzeOptions } from '../analyze.js';
+
+export interface CliOptions extends AnalyzeOptions {
+  input: string;
+  format: Format;
+  color: boolean;
+  limit: number;
+}
+
+/** "3", "3s", "2.5s", "500ms" → milliseconds. */
+export function parseDuration(s: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(s.trim());
+  if (m === null) throw new UsageError(`${flag}: '${s}' is not a duration (e.g. 3, 2.5s, 500ms)`);
+  const v = parseFloat(m[1]) * (m[2] === 'ms' ? 1 : 1000);
+  if (v <= 0) throw new UsageError(`${flag}: must be greater than 0`);
+  return v;
+}
+
+function parseCount(s: string, flag: string): number {
+  if (!/^\d+$/.test(s)) throw new UsageError(`${flag}: '${s}' is not a whole number`);
+  return parseInt(s, 10);
+}
+
+/** The commander tree. Pure: parses argv into CliOptions; prints only --help/--version. */
+export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
+  return new Command()
+    .name('pcapdiag')
+    .description('Tells, for every connection attempt and DNS lookup in a capture, what happened, who caused it and what to check next.')
+    .version(version, '-V, --version')
+    .argument('<capture>', "pcap or pcapng file, or '-' for standard input")
+    .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('text'))
+    .option('--syn-timeout <duration>', 'an unanswered SYN is a timeout once the capture goes on this long after it', '3s')
+    .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')
+    .option('--limit <n>', 'text format: problems shown per verdict', '20')
+    .option('--no-color', 'no colours, even on a terminal (NO_COLOR is honoured too)')
+    .exitOverride()
+    .configureOutput({ writeOut: write.out, writeErr: () => {} })
+    .showHelpAfterError(false)
+    .allowExcessArguments(false);
+}
+
+/** argv (without node and script) → options. Throws UsageError, or CommanderError for --help/--version. */
+export function parseArgv(argv: string[], version: string, write: { out: (s: string) => void; err: (s: string) => void }, isTty: boolean): CliOptions {
+  const program = buildProgram(version, write);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) throw e; // --help, --version
+      throw new UsageError(e.message.replace(/^error: /, ''));
+    }
+    throw e;
+  }
+  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; limit: string; color: boolean }>();
+  return {
+    input: program.args[0],
+    format: o.format,
+    synTimeoutMs: parseDuration(o.synTimeout, '--syn-timeout'),
+    dnsTimeoutMs: parseDuration(o.dnsTimeout, '--dns-timeout'),
+    limit: parseCount(o.limit, '--limit'),
+    color: o.color && isTty && !process.env.NO_COLOR,
+  };
+}

@@ -1,0 +1,105 @@
+/** DNS header and first question (RFC 1035 §4.1), read straight from the wire. */
+export class DnsHeader {
+  id = 0;
+  qr = 0;
+  opcode = 0;
+  rcode = 0;
+  tc = 0;
+  qdcount = 0;
+  ancount = 0;
+  nscount = 0;
+  arcount = 0;
+  /** Offset of the first question's name, or -1 if there is no question. */
+  qnameOff = -1;
+  qtype = 0;
+  qclass = 0;
+}
+
+export const DNS_HEADER_LEN = 12;
+
+/** Fills `h` from a DNS message at u8[off..end). Returns false if it is not a readable DNS message. */
+export function parseDnsHeader(dv: DataView, u8: Uint8Array, off: number, end: number, h: DnsHeader): boolean {
+  if (end - off < DNS_HEADER_LEN) return false;
+  h.id = dv.getUint16(off);
+  const flags = dv.getUint16(off + 2);
+  h.qr = flags >> 15;
+  h.opcode = (flags >> 11) & 0xf;
+  h.tc = (flags >> 9) & 1;
+  h.rcode = flags & 0xf;
+  h.qdcount = dv.getUint16(off + 4);
+  h.ancount = dv.getUint16(off + 6);
+  h.nscount = dv.getUint16(off + 8);
+  h.arcount = dv.getUint16(off + 10);
+  h.qnameOff = -1;
+  h.qtype = 0;
+  h.qclass = 0;
+  if (h.qdcount === 0) return true;
+  const after = skipName(u8, off + DNS_HEADER_LEN, end);
+  if (after < 0 || after + 4 > end) return false;
+  h.qnameOff = off + DNS_HEADER_LEN;
+  h.qtype = dv.getUint16(after);
+  h.qclass = dv.getUint16(after + 2);
+  return true;
+}
+
+/** Offset after the name at `o`, or -1 if the name runs past `end` or is malformed. */
+function skipName(u8: Uint8Array, o: number, end: number): number {
+  for (let labels = 0; labels < 128; labels++) {
+    if (o >= end) return -1;
+    const len = u8[o];
+    if (len === 0) return o + 1;
+    if ((len & 0xc0) === 0xc0) return o + 2 <= end ? o + 2 : -1;
+    if ((len & 0xc0) !== 0) return -1;
+    o += 1 + len;
+  }
+  return -1;
+}
+
+/**
+ * The name at `o` as text (dig style: `www.example.com.`, `.` for the root; bytes outside
+ * printable ASCII, dots and backslashes inside labels escaped as \DDD). Compression pointers
+ * must point backwards (as dns-packet requires), so decoding always terminates. Null if malformed.
+ */
+export function readDnsName(u8: Uint8Array, msgStart: number, o: number, end: number): string | null {
+  let out = '';
+  let total = 0;
+  let limit = o; // pointers must go before this
+  for (let hops = 0; hops < 128; hops++) {
+    if (o >= end) return null;
+    const len = u8[o];
+    if (len === 0) return out === '' ? '.' : out;
+    if ((len & 0xc0) === 0xc0) {
+      if (o + 1 >= end) return null;
+      const target = msgStart + (((len & 0x3f) << 8) | u8[o + 1]);
+      if (target >= limit) return null;
+      limit = target;
+      o = target;
+      continue;
+    }
+    if ((len & 0xc0) !== 0 || o + 1 + len > end) return null;
+    total += len + 1;
+    if (total > 255) return null;
+    for (let i = o + 1; i <= o + len; i++) {
+      const c = u8[i];
+      if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) out += String.fromCharCode(c);
+      else out += '\\' + String(c).padStart(3, '0');
+    }
+    out += '.';
+    o += 1 + len;
+  }
+  return null;
+}
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE', 'DSOTYPENI'];
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
+}
+
+const QTYPE_NAMES = new Map<number, string>([
+  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [12, 'PTR'], [15, 'MX'], [16, 'TXT'], [28, 'AAAA'], [33, 'SRV'],
+  [35, 'NAPTR'], [39, 'DNAME'], [41, 'OPT'], [43, 'DS'], [46, 'RRSIG'], [47, 'NSEC'], [48, 'DNSKEY'], [52, 'TLSA'],
+  [64, 'SVCB'], [65, 'HTTPS'], [99, 'SPF'], [252, 'AXFR'], [251, 'IXFR'], [255, 'ANY'], [257, 'CAA'],
+]);
+export function qtypeName(t: number): string {
+  return QTYPE_NAMES.get(t) ?? `TYPE${t}`;
+}

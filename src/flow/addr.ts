@@ -1,0 +1,70 @@
+/** IP addresses as four big-endian 32-bit words (IPv4 in word 0), and endpoints formatted for output. */
+
+export function sameAddr(a: Uint32Array, b: Uint32Array): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+}
+
+export function copyAddr(src: Uint32Array): Uint32Array {
+  const a = new Uint32Array(4);
+  a.set(src);
+  return a;
+}
+
+/** 32-bit hash of one (address, port) endpoint; adding two of them gives a direction-free flow key. */
+export function endpointHash(a: Uint32Array, port: number): number {
+  let h = Math.imul(a[0] ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ a[1], 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ a[2], 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ a[3], 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ port, 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+export function formatIpv4(w: number): string {
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+}
+
+/** RFC 5952 text form: lower case, longest run of zero groups (≥ 2) compressed. */
+export function formatIpv6(a: Uint32Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) g.push(a[i] >>> 16, a[i] & 0xffff);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+export function formatAddr(version: number, a: Uint32Array): string {
+  return version === 4 ? formatIpv4(a[0]) : formatIpv6(a);
+}
+
+/** `ip:port`, or `[ip]:port` for IPv6. */
+export function formatEndpoint(version: number, a: Uint32Array, port: number): string {
+  return version === 4 ? `${formatIpv4(a[0])}:${port}` : `[${formatIpv6(a)}]:${port}`;
+}
+
+export function formatMac(mac: number): string {
+  const hi = Math.floor(mac / 4294967296);
+  const lo = mac >>> 0;
+  const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** A key that names the network an address is on: the IPv4 address itself, or the IPv6 /64. */
+export function addrNetKey(version: number, a: Uint32Array): number {
+  return version === 4 ? a[0] : 4294967296 + ((Math.imul(a[0], 0x9e3779b1) ^ a[1]) >>> 0);
+}

@@ -1,0 +1,41 @@
+/** A hash table of flows with bucket chains through the flows themselves: no per-lookup allocation. */
+export interface Chained<T> {
+  readonly hash: number;
+  nextInBucket: T | null;
+}
+
+export class ChainedTable<T extends Chained<T>> {
+  private readonly buckets = new Map<number, T>();
+  size = 0;
+
+  head(hash: number): T | null {
+    return this.buckets.get(hash) ?? null;
+  }
+
+  insert(item: T): void {
+    item.nextInBucket = this.buckets.get(item.hash) ?? null;
+    this.buckets.set(item.hash, item);
+    this.size++;
+  }
+
+  remove(item: T): void {
+    let f = this.buckets.get(item.hash) ?? null;
+    let prev: T | null = null;
+    while (f !== null && f !== item) {
+      prev = f;
+      f = f.nextInBucket;
+    }
+    if (f === null) return;
+    if (prev !== null) prev.nextInBucket = item.nextInBucket;
+    else if (item.nextInBucket === null) this.buckets.delete(item.hash);
+    else this.buckets.set(item.hash, item.nextInBucket);
+    item.nextInBucket = null;
+    this.size--;
+  }
+
+  *values(): IterableIterator<T> {
+    for (const head of this.buckets.values()) {
+      for (let f: T | null = head; f !== null; f = f.nextInBucket) yield f;
+    }
+  }
+}

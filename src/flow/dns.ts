@@ -1,0 +1,169 @@
+import dnsPacket from 'dns-packet';
+import type { DecodedPacket } from '../decode/packet.js';
+import { DnsHeader, parseDnsHeader, readDnsName } from '../decode/dns.js';
+import { copyAddr, endpointHash, formatAddr, sameAddr } from './addr.js';
+import { ChainedTable } from './chained-table.js';
+import { IcmpHit } from './tcp.js';
+
+/** One DNS query and its response, if any. Every retry is a transaction of its own. */
+export class DnsTxn {
+  nextInBucket: DnsTxn | null = null;
+  readonly hash: number;
+  readonly version: number;
+  readonly transport: 'udp' | 'tcp';
+  readonly cAddr: Uint32Array;
+  readonly sAddr: Uint32Array;
+  readonly cPort: number;
+  readonly sPort: number;
+  readonly id: number;
+  qname = '';
+  qtype = 0;
+  /** Frame and time of the query (0 / -1 when only the response was captured). */
+  queryFrame = 0;
+  queryT = -1;
+  firstSec = 0;
+  firstNsec = 0;
+  firstT = 0;
+  /** 1 for the first query of this name and type between these hosts, 2 for its first retry, … */
+  attempt = 1;
+  cMac = -1;
+  respFrame = 0;
+  respT = -1;
+  respTtl = 0;
+  respMac = -1;
+  rcode = -1;
+  ancount = 0;
+  tc = 0;
+  answers: string[] = [];
+  duplicateResponses = 0;
+  icmp: IcmpHit | null = null;
+
+  constructor(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number) {
+    this.hash = hash;
+    this.version = pkt.ipVersion;
+    this.transport = transport;
+    this.cAddr = copyAddr(clientIsSrc ? pkt.src : pkt.dst);
+    this.sAddr = copyAddr(clientIsSrc ? pkt.dst : pkt.src);
+    this.cPort = clientIsSrc ? pkt.srcPort : pkt.dstPort;
+    this.sPort = clientIsSrc ? pkt.dstPort : pkt.srcPort;
+    this.id = id;
+  }
+
+  matches(version: number, transport: string, cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number): boolean {
+    return this.version === version && this.transport === transport && this.cPort === cPort && this.sPort === sPort && sameAddr(this.cAddr, cAddr) && sameAddr(this.sAddr, sAddr);
+  }
+
+  get answered(): boolean {
+    return this.respT >= 0;
+  }
+}
+
+function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): number {
+  return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) >>> 0;
+}
+
+/** Pairs DNS queries with responses by (client, server, transport, id). */
+export class DnsTable {
+  private readonly table = new ChainedTable<DnsTxn>();
+  private readonly attempts = new Map<string, number>();
+  readonly header = new DnsHeader();
+  malformed = 0;
+
+  /**
+   * One DNS message at u8[off..end) carried by `pkt` (UDP payload or one TCP-framed message).
+   * Time `t` and absolute (sec, nsec) are the packet's.
+   */
+  observe(pkt: DecodedPacket, transport: 'udp' | 'tcp', dv: DataView, u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
+    const h = this.header;
+    if (!parseDnsHeader(dv, u8, off, end, h)) {
+      this.malformed++;
+      return;
+    }
+    if (h.opcode !== 0) return; // NOTIFY, UPDATE…: not lookups
+    if (h.qr === 0) this.query(pkt, transport, u8, off, end, frame, sec, nsec, t);
+    else this.response(pkt, transport, u8, off, end, frame, sec, nsec, t);
+  }
+
+  private query(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
+    const h = this.header;
+    const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
+    const txn = new DnsTxn(pkt, transport, true, h.id, hash);
+    txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
+    txn.qtype = h.qtype;
+    txn.queryFrame = frame;
+    txn.queryT = t;
+    txn.firstSec = sec;
+    txn.firstNsec = nsec;
+    txn.firstT = t;
+    txn.cMac = pkt.srcMac;
+    const key = `${transport}|${formatAddr(pkt.ipVersion, pkt.src)}|${formatAddr(pkt.ipVersion, pkt.dst)}|${txn.qname}|${txn.qtype}`;
+    txn.attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, txn.attempt);
+    this.table.insert(txn);
+  }
+
+  private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
+    const h = this.header;
+    const hash = txnHash(pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, h.id);
+    let answeredMatch: DnsTxn | null = null;
+    let txn: DnsTxn | null = null;
+    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) {
+      if (f.id !== h.id || !f.matches(pkt.ipVersion, transport, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort)) continue;
+      if (!f.answered) {
+        txn = f; // newest unanswered first: a reply answers the latest retry
+        break;
+      }
+      if (answeredMatch === null) answeredMatch = f;
+    }
+    if (txn === null && answeredMatch !== null) {
+      answeredMatch.duplicateResponses++;
+      return;
+    }
+    if (txn === null) {
+      txn = new DnsTxn(pkt, transport, false, h.id, hash);
+      txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
+      txn.qtype = h.qtype;
+      txn.firstSec = sec;
+      txn.firstNsec = nsec;
+      txn.firstT = t;
+      this.table.insert(txn);
+    }
+    txn.respFrame = frame;
+    txn.respT = t;
+    txn.respTtl = pkt.ttl;
+    txn.respMac = pkt.srcMac;
+    txn.rcode = h.rcode;
+    txn.ancount = h.ancount;
+    txn.tc = h.tc;
+    if (h.ancount > 0) txn.answers = summarizeAnswers(u8, off, end);
+  }
+
+  /** The newest transaction between these endpoints (for an ICMP error quoting a query). */
+  findLatest(version: number, transport: string, cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | null {
+    for (let f = this.table.head(txnHash(cAddr, cPort, sAddr, sPort, id)); f !== null; f = f.nextInBucket) {
+      if (f.id === id && f.matches(version, transport, cAddr, cPort, sAddr, sPort)) return f;
+    }
+    return null;
+  }
+
+  all(): DnsTxn[] {
+    return [...this.table.values()];
+  }
+}
+
+/** Up to four answer records as `TYPE data` (via dns-packet; answers are only read for evidence). */
+function summarizeAnswers(u8: Uint8Array, off: number, end: number): string[] {
+  try {
+    const msg = dnsPacket.decode(Buffer.from(u8.buffer, u8.byteOffset + off, end - off));
+    const out: string[] = [];
+    for (const a of msg.answers ?? []) {
+      if (out.length === 4) break;
+      const raw = (a as { data?: unknown }).data;
+      const data = typeof raw === 'string' ? raw : '';
+      out.push(data === '' ? a.type : `${a.type} ${data}`);
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}

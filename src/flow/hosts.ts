@@ -1,0 +1,92 @@
+import type { DecodedPacket } from '../decode/packet.js';
+import { addrNetKey, copyAddr } from './addr.js';
+
+/** What the capture says about one MAC address: which IP networks sit behind it. */
+export class MacInfo {
+  /** Distinct IPv4 addresses sent from / to this MAC (up to 4 kept). */
+  readonly v4Src: number[] = [];
+  readonly v4Dst: number[] = [];
+  /** Distinct IPv6 /64 prefixes (link-local excluded) sent from / to this MAC. */
+  readonly v6Src: number[] = [];
+  readonly v6Dst: number[] = [];
+  /** IPv4 addresses this MAC claimed in ARP. */
+  readonly arpIps: number[] = [];
+  sentRouterAdvert = false;
+
+  /** A MAC that forwards for several addresses is a router (or an L3 middlebox). */
+  get isRouter(): boolean {
+    return this.sentRouterAdvert || this.v4Src.length >= 2 || this.v4Dst.length >= 2 || this.v6Src.length >= 2 || this.v6Dst.length >= 2;
+  }
+}
+
+/** Per-host facts: TTLs of packets a host sent itself (not RSTs or ICMP errors), and its handshake RTT. */
+export class HostInfo {
+  ttlMin = 256;
+  ttlMax = -1;
+  packets = 0;
+  /** Fastest SYN → SYN-ACK seen for this host as a server, in ns (-1: none). */
+  minRttNs = -1;
+  constructor(readonly version: number, readonly addr: Uint32Array) {}
+}
+
+function pushDistinct(list: number[], v: number): void {
+  if (list.length < 4 && !list.includes(v)) list.push(v);
+}
+
+function isMulticastMac(mac: number): boolean {
+  return (Math.floor(mac / 1099511627776) & 1) === 1; // bit 0 of the first octet
+}
+
+function isLinkLocalOrMulticast6(a: Uint32Array): boolean {
+  return (a[0] & 0xffc00000) >>> 0 === 0xfe800000 || a[0] >>> 24 === 0xff;
+}
+
+/** Builds MAC and host knowledge as packets go by; the verdict layer reads it. */
+export class HostTable {
+  readonly macs = new Map<number, MacInfo>();
+  readonly hosts = new Map<string, HostInfo>();
+  private lastMac = -1;
+  private lastMacInfo: MacInfo | null = null;
+
+  mac(m: number): MacInfo {
+    if (m === this.lastMac && this.lastMacInfo !== null) return this.lastMacInfo;
+    let info = this.macs.get(m);
+    if (info === undefined) {
+      info = new MacInfo();
+      this.macs.set(m, info);
+    }
+    this.lastMac = m;
+    this.lastMacInfo = info;
+    return info;
+  }
+
+  isRouterMac(m: number): boolean {
+    if (m < 0) return false;
+    const info = this.macs.get(m);
+    return info !== undefined && info.isRouter;
+  }
+
+  /** Records which addresses travel behind which MACs. Cheap: two cached Map lookups. */
+  observeLink(pkt: DecodedPacket): void {
+    const v = pkt.ipVersion;
+    if (v === 4) {
+      if (pkt.srcMac >= 0) pushDistinct(this.mac(pkt.srcMac).v4Src, pkt.src[0]);
+      if (pkt.dstMac >= 0 && !isMulticastMac(pkt.dstMac) && pkt.dst[0] !== 0xffffffff) pushDistinct(this.mac(pkt.dstMac).v4Dst, pkt.dst[0]);
+    } else if (v === 6) {
+      if (pkt.srcMac >= 0 && !isLinkLocalOrMulticast6(pkt.src)) pushDistinct(this.mac(pkt.srcMac).v6Src, addrNetKey(6, pkt.src));
+      if (pkt.dstMac >= 0 && !isMulticastMac(pkt.dstMac) && !isLinkLocalOrMulticast6(pkt.dst)) pushDistinct(this.mac(pkt.dstMac).v6Dst, addrNetKey(6, pkt.dst));
+      if (pkt.icmpType === 134 && pkt.srcMac >= 0) this.mac(pkt.srcMac).sentRouterAdvert = true;
+    } else if (pkt.arpSenderMac >= 0 && (pkt.arpOp === 1 || pkt.arpOp === 2)) {
+      pushDistinct(this.mac(pkt.arpSenderMac).arpIps, pkt.arpSenderIp);
+    }
+  }
+
+  host(version: number, addr: Uint32Array, key: string): HostInfo {
+    let h = this.hosts.get(key);
+    if (h === undefined) {
+      h = new HostInfo(version, copyAddr(addr));
+      this.hosts.set(key, h);
+    }
+    return h;
+  }
+}

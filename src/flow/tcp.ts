@@ -1,0 +1,312 @@
+import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
+import { copyAddr, endpointHash, sameAddr } from './addr.js';
+import { ChainedTable } from './chained-table.js';
+
+/** Direction of a packet within a flow. */
+export const C2S = 0;
+export const S2C = 1;
+
+/** Zeek-style history letters: upper case from the client, lower case from the server. */
+const HIST = { SYN: 0, SYNACK: 1, ACK: 2, DATA: 3, FIN: 4, RST: 5 } as const;
+const HIST_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R'];
+
+/** Facts about one side's RST, or ICMP error, that decided a flow. */
+export class DecidingPacket {
+  frame = 0;
+  t = 0;
+  ttl = 0;
+  mac = -1;
+  flags = 0;
+  seq = 0;
+  ack = 0;
+}
+
+export class IcmpHit {
+  frame = 0;
+  t = 0;
+  ttl = 0;
+  mac = -1;
+  type = 0;
+  code = 0;
+  version = 4;
+  from: Uint32Array;
+  constructor(pkt: DecodedPacket, frame: number, t: number) {
+    this.frame = frame;
+    this.t = t;
+    this.ttl = pkt.ttl;
+    this.mac = pkt.srcMac;
+    this.type = pkt.icmpType;
+    this.code = pkt.icmpCode;
+    this.version = pkt.ipVersion;
+    this.from = copyAddr(pkt.src);
+  }
+}
+
+/**
+ * One TCP connection attempt: a 5-tuple plus the ISN of its first SYN. Every field is a fact
+ * observed in packets (capture time, in ns since the capture's first record); the verdict
+ * layer turns them into an outcome.
+ */
+export class TcpFlow {
+  /** Next flow in the same hash bucket. */
+  nextInBucket: TcpFlow | null = null;
+  readonly hash: number;
+  readonly version: number;
+  readonly cAddr: Uint32Array;
+  readonly sAddr: Uint32Array;
+  readonly cPort: number;
+  readonly sPort: number;
+  /** True when the SYN was seen; otherwise the roles are guessed and the flow is midstream. */
+  readonly sawSyn: boolean;
+  readonly isn: number;
+  readonly firstFrame: number;
+  readonly firstSec: number;
+  readonly firstNsec: number;
+  readonly firstT: number;
+  lastT: number;
+  lastFrame: number;
+
+  readonly packets = [0, 0];
+  readonly bytes = [0, 0];
+  readonly ttlMin = [256, 256];
+  readonly ttlMax = [-1, -1];
+  readonly mac = [-1, -1];
+  /** Destination MAC of the client's packets: the gateway, when the server is routed. */
+  cDstMac = -1;
+  readonly badChecksums = [0, 0];
+  private histMask = [0, 0];
+  history = '';
+
+  synCount = 0;
+  lastSynT = 0;
+  /** Times of the first SYNs (retransmissions keep the ISN). */
+  readonly synTimes: number[] = [];
+  readonly synFrames: number[] = [];
+  synAckFrame = 0;
+  synAckT = -1;
+  synAckTtl = 0;
+  synAckCount = 0;
+  synAckAckOk = true;
+  hsAckFrame = 0;
+  hsAckT = -1;
+  cDataFirstT = -1;
+  cDataFirstFrame = 0;
+  cLastT = -1;
+  sDataFirstT = -1;
+  sDataFirstFrame = 0;
+  sLastT = -1;
+  cFinT = -1;
+  cFinFrame = 0;
+  sFinT = -1;
+  sFinFrame = 0;
+  /** First RST and its direction (-1 none). */
+  rstDir = -1;
+  rstCount = 0;
+  readonly rst = new DecidingPacket();
+  /** Gap between the RST and the last packet from the other side, ns. */
+  rstGapNs = 0;
+  /** Whether data had flowed (either way) before the RST. */
+  rstAfterData = false;
+  /** Whether the RST sender's peer had already sent FIN. */
+  rstAfterPeerFin = false;
+  icmp: IcmpHit | null = null;
+  icmpCount = 0;
+  /** For port 53: DNS-over-TCP stream reassembly state per direction. */
+  dnsStream: DnsStream[] | null = null;
+
+  constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
+    this.hash = hash;
+    this.version = pkt.ipVersion;
+    this.cAddr = copyAddr(clientIsSrc ? pkt.src : pkt.dst);
+    this.sAddr = copyAddr(clientIsSrc ? pkt.dst : pkt.src);
+    this.cPort = clientIsSrc ? pkt.srcPort : pkt.dstPort;
+    this.sPort = clientIsSrc ? pkt.dstPort : pkt.srcPort;
+    this.sawSyn = sawSyn;
+    this.isn = sawSyn ? pkt.seq : 0;
+    this.firstFrame = frame;
+    this.firstSec = sec;
+    this.firstNsec = nsec;
+    this.firstT = t;
+    this.lastT = t;
+    this.lastFrame = frame;
+  }
+
+  /** 0 if the packet goes client→server, 1 if server→client, -1 if it is not this flow's. */
+  direction(pkt: DecodedPacket): number {
+    if (pkt.srcPort === this.cPort && pkt.dstPort === this.sPort && sameAddr(pkt.src, this.cAddr) && sameAddr(pkt.dst, this.sAddr)) return C2S;
+    if (pkt.srcPort === this.sPort && pkt.dstPort === this.cPort && sameAddr(pkt.src, this.sAddr) && sameAddr(pkt.dst, this.cAddr)) return S2C;
+    return -1;
+  }
+
+  get established(): boolean {
+    return this.hsAckT >= 0;
+  }
+
+  private mark(dir: number, letter: number): void {
+    const bit = 1 << letter;
+    if ((this.histMask[dir] & bit) === 0) {
+      this.histMask[dir] |= bit;
+      const ch = HIST_LETTERS[letter];
+      this.history += dir === C2S ? ch : ch.toLowerCase();
+    }
+  }
+
+  /** Folds one packet of this flow into the facts. */
+  observe(pkt: DecodedPacket, dir: number, frame: number, t: number): void {
+    const flags = pkt.tcpFlags;
+    this.lastT = t;
+    this.lastFrame = frame;
+    this.packets[dir]++;
+    this.bytes[dir] += pkt.payloadWireLen;
+    if (pkt.badChecksum !== 0) this.badChecksums[dir]++;
+    if (this.mac[dir] < 0) this.mac[dir] = pkt.srcMac;
+    if (dir === C2S && this.cDstMac < 0) this.cDstMac = pkt.dstMac;
+    const isRst = (flags & TCP_FLAG.RST) !== 0;
+    if (!isRst) {
+      if (pkt.ttl < this.ttlMin[dir]) this.ttlMin[dir] = pkt.ttl;
+      if (pkt.ttl > this.ttlMax[dir]) this.ttlMax[dir] = pkt.ttl;
+    }
+    if (dir === C2S) this.fromClient(pkt, flags, isRst, frame, t);
+    else this.fromServer(pkt, flags, isRst, frame, t);
+  }
+
+  /** A SYN of this attempt: the first, or a retransmission with the same ISN. */
+  noteSyn(frame: number, t: number): void {
+    this.synCount++;
+    this.lastSynT = t;
+    if (this.synTimes.length < 16) {
+      this.synTimes.push(t);
+      this.synFrames.push(frame);
+    }
+  }
+
+  private fromClient(pkt: DecodedPacket, flags: number, isRst: boolean, frame: number, t: number): void {
+    if (isRst) {
+      this.mark(C2S, HIST.RST);
+      this.noteRst(pkt, C2S, frame, t);
+      return;
+    }
+    if (flags & TCP_FLAG.SYN) {
+      if (!(flags & TCP_FLAG.ACK)) {
+        this.mark(C2S, HIST.SYN);
+        this.noteSyn(frame, t);
+      }
+    } else if (flags & TCP_FLAG.ACK) {
+      if (this.synAckT >= 0 && this.hsAckT < 0) {
+        this.hsAckT = t;
+        this.hsAckFrame = frame;
+      }
+      if (pkt.payloadWireLen === 0) this.mark(C2S, HIST.ACK);
+    }
+    if (pkt.payloadWireLen > 0) {
+      this.mark(C2S, HIST.DATA);
+      if (this.cDataFirstT < 0) {
+        this.cDataFirstT = t;
+        this.cDataFirstFrame = frame;
+      }
+    }
+    if (flags & TCP_FLAG.FIN && this.cFinT < 0) {
+      this.mark(C2S, HIST.FIN);
+      this.cFinT = t;
+      this.cFinFrame = frame;
+    }
+    this.cLastT = t;
+  }
+
+  private fromServer(pkt: DecodedPacket, flags: number, isRst: boolean, frame: number, t: number): void {
+    if (isRst) {
+      this.mark(S2C, HIST.RST);
+      this.noteRst(pkt, S2C, frame, t);
+      return;
+    }
+    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK)) {
+      this.mark(S2C, HIST.SYNACK);
+      this.synAckCount++;
+      if (this.synAckT < 0) {
+        this.synAckT = t;
+        this.synAckFrame = frame;
+        this.synAckTtl = pkt.ttl;
+        this.synAckAckOk = !this.sawSyn || pkt.ack === ((this.isn + 1) >>> 0);
+      }
+    } else if (flags & TCP_FLAG.ACK && pkt.payloadWireLen === 0) {
+      this.mark(S2C, HIST.ACK);
+    }
+    if (pkt.payloadWireLen > 0) {
+      this.mark(S2C, HIST.DATA);
+      if (this.sDataFirstT < 0) {
+        this.sDataFirstT = t;
+        this.sDataFirstFrame = frame;
+      }
+    }
+    if (flags & TCP_FLAG.FIN && this.sFinT < 0) {
+      this.mark(S2C, HIST.FIN);
+      this.sFinT = t;
+      this.sFinFrame = frame;
+    }
+    this.sLastT = t;
+  }
+
+  private noteRst(pkt: DecodedPacket, dir: number, frame: number, t: number): void {
+    this.rstCount++;
+    if (this.rstDir >= 0) return;
+    this.rstDir = dir;
+    const r = this.rst;
+    r.frame = frame;
+    r.t = t;
+    r.ttl = pkt.ttl;
+    r.mac = pkt.srcMac;
+    r.flags = pkt.tcpFlags;
+    r.seq = pkt.seq;
+    r.ack = pkt.ack;
+    const peerLast = dir === S2C ? this.cLastT : this.sLastT;
+    this.rstGapNs = peerLast >= 0 ? t - peerLast : t - this.firstT;
+    this.rstAfterData = this.cDataFirstT >= 0 || this.sDataFirstT >= 0;
+    this.rstAfterPeerFin = dir === S2C ? this.cFinT >= 0 : this.sFinT >= 0;
+    if (pkt.payloadWireLen > 0) this.mark(dir, HIST.DATA);
+  }
+}
+
+/** Reassembles one direction of a DNS-over-TCP stream (in order only; a gap drops the partial message). */
+export class DnsStream {
+  nextSeq = -1;
+  buf: Buffer = Buffer.alloc(0);
+}
+
+/**
+ * All TCP attempts, by a direction-free hash of the 4-tuple; a superseded attempt (same
+ * 4-tuple, new ISN) moves to `done`.
+ */
+export class TcpTable {
+  private readonly table = new ChainedTable<TcpFlow>();
+  readonly done: TcpFlow[] = [];
+
+  find(pkt: DecodedPacket, hash: number): TcpFlow | null {
+    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) if (f.direction(pkt) >= 0) return f;
+    return null;
+  }
+
+  /** The flow with these two endpoints, either way round (for ICMP quotes). */
+  findByEndpoints(version: number, a: Uint32Array, aPort: number, b: Uint32Array, bPort: number): TcpFlow | null {
+    const hash = (endpointHash(a, aPort) + endpointHash(b, bPort)) >>> 0;
+    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) {
+      if (f.version !== version) continue;
+      if (f.cPort === aPort && f.sPort === bPort && sameAddr(f.cAddr, a) && sameAddr(f.sAddr, b)) return f;
+      if (f.sPort === aPort && f.cPort === bPort && sameAddr(f.sAddr, a) && sameAddr(f.cAddr, b)) return f;
+    }
+    return null;
+  }
+
+  insert(flow: TcpFlow): void {
+    this.table.insert(flow);
+  }
+
+  replace(old: TcpFlow, flow: TcpFlow): void {
+    this.table.remove(old);
+    this.done.push(old);
+    this.table.insert(flow);
+  }
+
+  all(): TcpFlow[] {
+    return [...this.done, ...this.table.values()];
+  }
+}

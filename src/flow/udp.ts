@@ -1,0 +1,76 @@
+import type { DecodedPacket } from '../decode/packet.js';
+import { copyAddr, endpointHash, sameAddr } from './addr.js';
+import { ChainedTable } from './chained-table.js';
+import { IcmpHit } from './tcp.js';
+
+/** A UDP conversation other than DNS; the first sender is the client. Reported only when an ICMP error answers it. */
+export class UdpFlow {
+  nextInBucket: UdpFlow | null = null;
+  readonly version: number;
+  readonly cAddr: Uint32Array;
+  readonly sAddr: Uint32Array;
+  readonly cPort: number;
+  readonly sPort: number;
+  readonly firstFrame: number;
+  readonly firstSec: number;
+  readonly firstNsec: number;
+  readonly firstT: number;
+  lastT: number;
+  readonly packets = [0, 0];
+  icmp: IcmpHit | null = null;
+  icmpCount = 0;
+
+  constructor(pkt: DecodedPacket, readonly hash: number, frame: number, sec: number, nsec: number, t: number) {
+    this.version = pkt.ipVersion;
+    this.cAddr = copyAddr(pkt.src);
+    this.sAddr = copyAddr(pkt.dst);
+    this.cPort = pkt.srcPort;
+    this.sPort = pkt.dstPort;
+    this.firstFrame = frame;
+    this.firstSec = sec;
+    this.firstNsec = nsec;
+    this.firstT = t;
+    this.lastT = t;
+  }
+
+  /** 0 client→server, 1 server→client, -1 not this flow. */
+  directionOf(version: number, src: Uint32Array, sp: number, dst: Uint32Array, dp: number): number {
+    if (version !== this.version) return -1;
+    if (sp === this.cPort && dp === this.sPort && sameAddr(src, this.cAddr) && sameAddr(dst, this.sAddr)) return 0;
+    if (sp === this.sPort && dp === this.cPort && sameAddr(src, this.sAddr) && sameAddr(dst, this.cAddr)) return 1;
+    return -1;
+  }
+}
+
+export class UdpTable {
+  private readonly table = new ChainedTable<UdpFlow>();
+
+  observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): void {
+    const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
+    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) {
+      const dir = f.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
+      if (dir >= 0) {
+        f.packets[dir]++;
+        f.lastT = t;
+        return;
+      }
+    }
+    const f = new UdpFlow(pkt, hash, frame, sec, nsec, t);
+    f.packets[0] = 1;
+    this.table.insert(f);
+  }
+
+  find(version: number, a: Uint32Array, ap: number, b: Uint32Array, bp: number): UdpFlow | null {
+    const hash = (endpointHash(a, ap) + endpointHash(b, bp)) >>> 0;
+    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, ap, b, bp) >= 0) return f;
+    return null;
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  all(): UdpFlow[] {
+    return [...this.table.values()];
+  }
+}

@@ -1,0 +1,67 @@
+import Table from 'cli-table3';
+import type { Report } from '../analyze.js';
+import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+import { escapeTerminal } from './escape.js';
+
+export interface TextOptions {
+  color: boolean;
+  /** Problems shown per verdict before "… N more". */
+  limit: number;
+}
+
+const ANSI = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
+
+/** The human report: header, problems grouped by verdict, OK counts, a summary table, warnings. */
+export function renderText(r: Report, o: TextOptions): string {
+  const paint = (code: number, s: string) => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const out: string[] = [];
+  const inp = r.input;
+  out.push(paint(ANSI.bold, `pcapdiag · ${escapeTerminal(inp.name)}`));
+  const links = inp.linkTypes.map((l) => l.name).join(', ') || 'no packets';
+  const span = inp.first === null ? '' : ` · ${inp.first.replace('T', ' ').replace(/\.(\d{6})\d{3}Z$/, '.$1')} UTC, ${inp.durationSec.toFixed(3)} s`;
+  out.push(`  ${inp.format} · ${links} · ${inp.packets} packet${inp.packets === 1 ? '' : 's'}${span}`);
+  out.push(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s`);
+  out.push('');
+
+  const problems = r.records.filter((x) => !HEALTHY.has(x.verdict));
+  const groups = new Map<string, FlowRecord[]>();
+  for (const p of problems) {
+    const g = groups.get(p.verdict);
+    if (g === undefined) groups.set(p.verdict, [p]);
+    else g.push(p);
+  }
+  if (problems.length === 0) out.push(paint(ANSI.green, 'No problems found.'));
+  else out.push(paint(ANSI.bold, `${problems.length} problem${problems.length === 1 ? '' : 's'}`));
+  for (const [verdict, list] of groups) {
+    out.push('');
+    const isInconclusive = verdict === 'capture-ended' || verdict === 'midstream';
+    out.push(paint(isInconclusive ? ANSI.yellow : ANSI.red, `${verdict} (${list.length})`));
+    for (const p of list.slice(0, o.limit)) out.push(...problemLines(p, paint));
+    if (list.length > o.limit) out.push(paint(ANSI.dim, `  … ${list.length - o.limit} more ${verdict} (use --limit, or --format ndjson for all)`));
+  }
+  out.push('');
+  const ok = r.summary.verdicts['ok'] ?? 0;
+  const dnsOk = r.summary.verdicts['dns-ok'] ?? 0;
+  out.push(paint(ANSI.green, `OK: ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered`));
+  out.push('');
+  const t = new Table({ head: ['verdict', 'count'], style: { head: o.color ? ['cyan'] : [], border: o.color ? ['grey'] : [] } });
+  for (const [v, n] of Object.entries(r.summary.verdicts)) t.push([v, n]);
+  t.push(['TCP conversations', r.summary.tcpConversations]);
+  out.push(t.toString());
+  if (r.warnings.length > 0) {
+    out.push('');
+    for (const w of r.warnings) out.push(paint(ANSI.yellow, `warning: ${escapeTerminal(w)}`));
+  }
+  if (r.anomalies.length > 0) {
+    out.push(paint(ANSI.dim, `anomalies: ${r.anomalies.map((a) => `${a.code}×${a.count}`).join(', ')}`));
+  }
+  return out.join('\n') + '\n';
+}
+
+function problemLines(p: FlowRecord, paint: (c: number, s: string) => string): string[] {
+  const head = `  #${p.id}  ${p.proto.toUpperCase()}  ${p.client} → ${p.server}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
+  const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
+  for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
+  if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));
+  return lines;
+}

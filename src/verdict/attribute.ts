@@ -1,0 +1,51 @@
+import type { By } from './types.js';
+import type { ClassifyContext } from './context.js';
+import { dur, hopsFrom, isInitialTtl, macText } from './format.js';
+import { formatAddr, sameAddr } from '../flow/addr.js';
+import type { IcmpHit } from '../flow/tcp.js';
+
+export interface Attribution {
+  by: By;
+  /** Why: evidence lines. */
+  why: string[];
+}
+
+/**
+ * Who sent a packet that claims to come from the server (a RST, a SYN-ACK): the server, or a
+ * box in between. The tests, each sufficient on its own:
+ *  - it arrived through a router's MAC with an initial TTL (64/128/255): nothing routed it, so
+ *    the router itself made it;
+ *  - its TTL differs from the TTLs of the server's own packets;
+ *  - it arrived sooner after the SYN than half the fastest round trip to that server.
+ */
+export function attributeServerPacket(c: ClassifyContext, version: number, server: Uint32Array, ttl: number, mac: number, ownTtlMin: number, ownTtlMax: number, sinceSynNs: number): Attribution {
+  const name = version === 6 ? 'hop limit' : 'TTL';
+  if (isInitialTtl(ttl) && c.hosts.isRouterMac(mac)) {
+    return { by: 'middlebox', why: [`${name} ${ttl} is an initial value, yet it came through router ${macText(mac)}: the router made this packet itself`] };
+  }
+  const profile = c.servers.get(formatAddr(version, server));
+  let min = ownTtlMin;
+  let max = ownTtlMax;
+  let whose = "the server's other packets in this connection";
+  if (max < 0 && profile !== undefined) {
+    min = profile.ttlMin;
+    max = profile.ttlMax;
+    whose = "the server's packets in other connections";
+  }
+  if (max >= 0 && (ttl < min || ttl > max)) {
+    const range = min === max ? `${min}` : `${min}-${max}`;
+    return { by: 'middlebox', why: [`${name} ${ttl} (${hopsFrom(ttl)} hops) differs from ${whose} (${name} ${range}): a box in the path sent it`] };
+  }
+  if (sinceSynNs >= 0 && profile !== undefined && profile.minRttNs > 0 && sinceSynNs * 2 < profile.minRttNs) {
+    return { by: 'middlebox', why: [`it came ${dur(sinceSynNs)} after the SYN, faster than the ${dur(profile.minRttNs)} round trip to the server`] };
+  }
+  const why: string[] = [];
+  if (max >= 0) why.push(`${name} matches ${whose}`);
+  return { by: 'server', why };
+}
+
+/** An ICMP error from the target itself is the server's; from any other address, a middlebox's. */
+export function attributeIcmp(server: Uint32Array, hit: IcmpHit): Attribution {
+  if (sameAddr(hit.from, server)) return { by: 'server', why: [] };
+  return { by: 'middlebox', why: [`sent by ${formatAddr(hit.version, hit.from)}, not by the server`] };
+}

@@ -1,0 +1,42 @@
+import type { VerdictId } from './types.js';
+import type { IcmpHit } from '../flow/tcp.js';
+
+/** Destination-unreachable codes → verdict (issue #2's table; RFC 792/1812 and RFC 4443). */
+export function icmpVerdict(hit: IcmpHit): VerdictId | null {
+  if (hit.version === 4) {
+    if (hit.type !== 3) return null;
+    switch (hit.code) {
+      case 0: case 6: return 'icmp-net-unreachable';
+      case 1: case 7: return 'icmp-host-unreachable';
+      case 3: return 'icmp-port-unreachable';
+      case 9: case 10: case 13: return 'icmp-admin-prohibited';
+      default: return 'icmp-unreachable';
+    }
+  }
+  if (hit.type !== 1) return null;
+  switch (hit.code) {
+    case 0: return 'icmp-net-unreachable';
+    case 3: return 'icmp-host-unreachable';
+    case 4: return 'icmp-port-unreachable';
+    case 1: case 5: case 6: return 'icmp-admin-prohibited';
+    default: return 'icmp-unreachable';
+  }
+}
+
+const V4_UNREACH = ['net unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable', 'fragmentation needed',
+  'source route failed', 'destination network unknown', 'destination host unknown', 'source host isolated',
+  'network administratively prohibited', 'host administratively prohibited', 'network unreachable for TOS',
+  'host unreachable for TOS', 'communication administratively prohibited', 'host precedence violation', 'precedence cutoff in effect'];
+const V6_UNREACH = ['no route to destination', 'communication administratively prohibited', 'beyond scope of source address',
+  'address unreachable', 'port unreachable', 'source address failed ingress/egress policy', 'reject route to destination',
+  'error in source routing header'];
+
+/** "ICMP port unreachable (type 3 code 3)". */
+export function icmpName(hit: IcmpHit): string {
+  if (hit.version === 4) {
+    const what = hit.type === 3 ? (V4_UNREACH[hit.code] ?? `unreachable code ${hit.code}`) : hit.type === 11 ? 'time exceeded' : hit.type === 12 ? 'parameter problem' : hit.type === 4 ? 'source quench' : hit.type === 5 ? 'redirect' : `type ${hit.type}`;
+    return `ICMP ${what} (type ${hit.type} code ${hit.code})`;
+  }
+  const what = hit.type === 1 ? (V6_UNREACH[hit.code] ?? `unreachable code ${hit.code}`) : hit.type === 2 ? 'packet too big' : hit.type === 3 ? 'time exceeded' : hit.type === 4 ? 'parameter problem' : `type ${hit.type}`;
+  return `ICMPv6 ${what} (type ${hit.type} code ${hit.code})`;
+}

@@ -1,0 +1,274 @@
+import type { By, VerdictId } from './types.js';
+import type { ClassifyContext } from './context.js';
+import { C2S, S2C, TcpFlow } from '../flow/tcp.js';
+import { formatAddr, formatEndpoint } from '../flow/addr.js';
+import { TCP_FLAG } from '../decode/packet.js';
+import { attributeIcmp, attributeServerPacket, Attribution } from './attribute.js';
+import { icmpName, icmpVerdict } from './icmp.js';
+import { dur, macText, plural, rel, ttlText } from './format.js';
+
+/** Seconds the server may take to close before it is no longer "right after connect". */
+const PROMPT_CLOSE_NS = 1e9;
+
+export interface Outcome {
+  by: By;
+  summary: string;
+  evidence: string[];
+  check: string;
+  /** Frame that decided the verdict; 0 for none. */
+  frame: number;
+  /** MAC of the deciding packet or of the responder (-1 unknown). */
+  mac: number;
+}
+
+export interface TcpRule {
+  verdict: VerdictId | ((f: TcpFlow) => VerdictId);
+  when: (f: TcpFlow, c: ClassifyContext) => boolean;
+  describe: (f: TcpFlow, c: ClassifyContext) => Outcome;
+}
+
+// ---- facts the rules read -------------------------------------------------------------
+
+const answered = (f: TcpFlow) => f.synAckT >= 0;
+const serverReset = (f: TcpFlow) => f.rstDir === S2C;
+const serverSentData = (f: TcpFlow) => f.sDataFirstT >= 0;
+/** The first RST came before the server sent any data and before the client began closing. */
+const resetWithoutData = (f: TcpFlow) => serverReset(f) && !serverSentData(f) && !f.rstAfterPeerFin;
+const serverClosedFirst = (f: TcpFlow) => f.sFinT >= 0 && (f.cFinT < 0 || f.sFinT < f.cFinT) && (f.rstDir < 0 || f.sFinT < f.rst.t);
+const unansweredFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - f.lastSynT;
+
+/**
+ * The TCP verdict table. First match wins, so the most specific rules come first.
+ * `when` reads only facts of the flow and the context; `describe` explains the verdict.
+ */
+export const TCP_RULES: readonly TcpRule[] = [
+  { verdict: 'midstream', when: (f) => !f.sawSyn, describe: midstream },
+  { verdict: (f) => icmpVerdict(f.icmp!)!, when: (f) => f.icmp !== null && icmpVerdict(f.icmp) !== null && !answered(f), describe: icmpUnreachable },
+  { verdict: 'refused', when: (f) => !answered(f) && serverReset(f), describe: refused },
+  { verdict: 'timeout', when: (f, c) => !answered(f) && unansweredFor(f, c) >= c.synTimeoutNs, describe: timeout },
+  { verdict: 'capture-ended', when: (f) => !answered(f), describe: captureEndedUnanswered },
+  { verdict: 'handshake-incomplete', when: (f, c) => !f.established && (f.rstDir === C2S || c.captureEndT - f.synAckT >= c.synTimeoutNs), describe: handshakeIncomplete },
+  { verdict: 'capture-ended', when: (f) => !f.established, describe: captureEndedHalfOpen },
+  { verdict: 'closed-by-remote', when: (f) => !serverSentData(f) && (serverClosedFirst(f) || (resetWithoutData(f) && f.rstGapNs < PROMPT_CLOSE_NS)), describe: closedByRemote },
+  { verdict: 'delayed-reset', when: (f) => resetWithoutData(f), describe: delayedReset },
+  { verdict: 'mid-stream-reset', when: (f) => f.rstDir >= 0 && f.rstAfterData && !f.rstAfterPeerFin, describe: midStreamReset },
+  { verdict: 'ok', when: () => true, describe: ok },
+];
+
+export function classifyTcp(f: TcpFlow, c: ClassifyContext): { verdict: VerdictId; outcome: Outcome } {
+  for (const rule of TCP_RULES) {
+    if (rule.when(f, c)) {
+      const verdict = typeof rule.verdict === 'function' ? rule.verdict(f) : rule.verdict;
+      return { verdict, outcome: rule.describe(f, c) };
+    }
+  }
+  throw new Error('unreachable: the last TCP rule matches every flow');
+}
+
+// ---- evidence helpers -------------------------------------------------------------------
+
+const srv = (f: TcpFlow) => formatEndpoint(f.version, f.sAddr, f.sPort);
+const host = (f: TcpFlow) => formatAddr(f.version, f.sAddr);
+
+function synLine(f: TcpFlow): string {
+  const t0 = f.synTimes[0] ?? f.firstT;
+  if (f.synCount <= 1) return `SYN #${f.synFrames[0] ?? f.firstFrame} ${rel(t0 - f.firstT)}`;
+  const frames = f.synFrames.map((x) => `#${x}`).join(' ');
+  const times = f.synTimes.map((t) => rel(t - t0)).join(', ');
+  const more = f.synCount > f.synTimes.length ? ` (first ${f.synTimes.length} shown)` : '';
+  return `SYN sent ${f.synCount}× (${frames}) at ${times}${more}, same ISN`;
+}
+
+function flagNames(flags: number): string {
+  const n: string[] = [];
+  if (flags & TCP_FLAG.SYN) n.push('SYN');
+  if (flags & TCP_FLAG.RST) n.push('RST');
+  if (flags & TCP_FLAG.FIN) n.push('FIN');
+  if (flags & TCP_FLAG.PSH) n.push('PSH');
+  if (flags & TCP_FLAG.ACK) n.push('ACK');
+  return n.join('+');
+}
+
+function macLine(c: ClassifyContext, mac: number, who: string): string[] {
+  if (mac < 0) return [];
+  return [`${c.hosts.isRouterMac(mac) ? 'gateway' : who} ${macText(mac)}`];
+}
+
+function rstLine(f: TcpFlow, after: string): string {
+  const r = f.rst;
+  const from = r.flags & TCP_FLAG.ACK && f.rstDir === S2C && f.sawSyn && !answered(f) && r.ack !== ((f.isn + 1) >>> 0) ? ' (its ACK does not match the SYN)' : '';
+  return `${flagNames(r.flags)} #${r.frame} from the ${f.rstDir === S2C ? 'server side' : 'client'} ${after}, ${ttlText(r.ttl, f.version)}${from}`;
+}
+
+/** Attribution of the server-side RST, with its own and other connections' TTLs for comparison. */
+function attributeRst(f: TcpFlow, c: ClassifyContext): Attribution {
+  const lastSyn = f.synTimes.length > 0 ? f.synTimes[f.synTimes.length - 1] : -1;
+  const sinceSyn = !answered(f) && lastSyn >= 0 ? f.rst.t - lastSyn : -1;
+  return attributeServerPacket(c, f.version, f.sAddr, f.rst.ttl, f.rst.mac, f.ttlMin[S2C], f.ttlMax[S2C], sinceSyn);
+}
+
+function outcome(by: By, summary: string, evidence: string[], check: string, frame: number, mac: number): Outcome {
+  return { by, summary, evidence, check, frame, mac };
+}
+
+// ---- one describe function per verdict -------------------------------------------------------
+
+function midstream(f: TcpFlow): Outcome {
+  return outcome('unknown', `connection was already open when the capture started (${plural(f.packets[0] + f.packets[1], 'packet')} seen, no SYN)`,
+    [`first packet #${f.firstFrame} is not a SYN; client and server guessed from the ports`],
+    'Start the capture before the connection opens to see its handshake.', f.firstFrame, f.mac[S2C]);
+}
+
+function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
+  const hit = f.icmp!;
+  const a = attributeIcmp(f.sAddr, hit);
+  const from = formatAddr(hit.version, hit.from);
+  const ev = [synLine(f), `${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - f.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why, ...macLine(c, hit.mac, 'sender')];
+  const v = icmpVerdict(hit)!;
+  return outcome(a.by, `${from} answered the SYN to ${srv(f)} with ${icmpName(hit)}`, ev, icmpCheck(v, from, srv(f), a.by === 'server', 'tcp'), hit.frame, hit.mac);
+}
+
+export function icmpCheck(v: VerdictId, from: string, target: string, fromTarget: boolean, proto: string): string {
+  switch (v) {
+    case 'icmp-admin-prohibited':
+      return `A firewall REJECT rule on ${from} blocks ${target}: look at \`iptables -L -n -v\` / \`nft list ruleset\` there (or the cloud security group / ACL).`;
+    case 'icmp-port-unreachable':
+      return fromTarget
+        ? proto === 'tcp'
+          ? `The host rejects ${target} with ICMP (a REJECT rule with icmp-port-unreachable): check \`iptables -L -n -v\` / \`nft list ruleset\` on it.`
+          : `Nothing listens on ${target}: run \`ss -lunp\` on the server and check the service is up.`
+        : `${from} rejects ${target} on behalf of the server: look for a REJECT rule there (\`iptables -L -n -v\` / \`nft list ruleset\`).`;
+    case 'icmp-host-unreachable':
+      return `${from} cannot reach the host: it is down or does not answer ARP/neighbour discovery on its LAN. Check it is up, and \`ip neigh\` on ${from}.`;
+    case 'icmp-net-unreachable':
+      return `${from} has no route to ${target}: check \`ip route\` on ${from} and the route the client uses.`;
+    default:
+      return `${from} says ${target} is unreachable: check routing and firewall rules on ${from}.`;
+  }
+}
+
+function refused(f: TcpFlow, c: ClassifyContext): Outcome {
+  const a = attributeRst(f, c);
+  const lastSyn = f.synTimes[f.synTimes.length - 1] ?? f.firstT;
+  const ev = [synLine(f), rstLine(f, `${dur(f.rst.t - lastSyn)} after the SYN`), ...a.why, ...macLine(c, f.rst.mac, 'sender')];
+  const check = a.by === 'middlebox'
+    ? `A box in the path answered for ${host(f)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${f.rst.mac >= 0 ? ` (${macText(f.rst.mac)})` : ''}; compare with a capture on the server.`
+    : `Is anything listening on ${srv(f)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`;
+  return outcome(a.by, `${srv(f)} refused the connection: RST in answer to the SYN`, ev, check, f.rst.frame, f.rst.mac);
+}
+
+function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
+  const ev = [synLine(f), `no reply at all; the capture went on ${dur(unansweredFor(f, c))} after the last SYN`];
+  if (f.icmp !== null) ev.push(`${icmpName(f.icmp)} #${f.icmp.frame} from ${formatAddr(f.icmp.version, f.icmp.from)}`);
+  if (f.cDstMac >= 0) ev.push(`the SYNs went to ${c.hosts.isRouterMac(f.cDstMac) ? 'gateway' : 'MAC'} ${macText(f.cDstMac)}`);
+  return outcome('unknown', `SYN to ${srv(f)} got no answer (${plural(f.synCount, 'SYN')})`, ev,
+    `Nothing answered: a firewall or security group is probably dropping SYNs to ${srv(f)}, or the host is down. Try \`nc -zv ${host(f)} ${f.sPort}\` from the client and \`traceroute -T -p ${f.sPort} ${host(f)}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
+    0, f.cDstMac);
+}
+
+function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
+  return outcome('unknown', `SYN to ${srv(f)} unanswered, but the capture ended ${dur(unansweredFor(f, c))} after it: too soon to call it a timeout`,
+    [synLine(f), `capture ended ${dur(unansweredFor(f, c))} after the last SYN (timeout needs ${dur(c.synTimeoutNs)})`],
+    `Inconclusive: capture for longer (at least ${dur(c.synTimeoutNs)} after the last SYN).`, 0, -1);
+}
+
+function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
+  const ev = [synLine(f), `SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)}${f.synAckCount > 1 ? `, sent ${f.synAckCount}×` : ''}, ${ttlText(f.synAckTtl, f.version)}`];
+  if (!f.synAckAckOk) ev.push("the SYN-ACK does not acknowledge the client's ISN (stale state on a middlebox or the server)");
+  let summary: string;
+  let by: By = 'unknown';
+  if (f.rstDir === C2S) {
+    ev.push(rstLine(f, `${dur(f.rst.t - f.synAckT)} after the SYN-ACK`));
+    summary = `the client answered ${srv(f)}'s SYN-ACK with a RST`;
+    by = 'client';
+  } else {
+    ev.push(`the client never sent the final ACK (capture went on ${dur(c.captureEndT - f.synAckT)})`);
+    summary = `${srv(f)} answered with SYN-ACK, but the handshake never completed`;
+  }
+  ev.push(...macLine(c, f.mac[S2C], 'server'));
+  return outcome(by, summary, ev,
+    'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
+    f.synAckFrame, f.mac[S2C]);
+}
+
+function captureEndedHalfOpen(f: TcpFlow, c: ClassifyContext): Outcome {
+  return outcome('unknown', `SYN-ACK from ${srv(f)} seen, but the capture ended before the handshake could complete`,
+    [synLine(f), `SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)}; capture ended ${dur(c.captureEndT - f.synAckT)} later`],
+    `Inconclusive: capture for longer.`, f.synAckFrame, f.mac[S2C]);
+}
+
+function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
+  const hs = `handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`;
+  const ev = [hs];
+  if (f.cDataFirstT >= 0) ev.push(`client sent ${plural(f.bytes[C2S], 'byte')} from #${f.cDataFirstFrame}`);
+  let frame: number;
+  let mac: number;
+  let by: By = 'server';
+  if (serverClosedFirst(f)) {
+    ev.push(`server FIN #${f.sFinFrame} ${dur(f.sFinT - f.hsAckT)} after the handshake, without sending any data`);
+    frame = f.sFinFrame;
+    mac = f.mac[S2C];
+  } else {
+    const a = attributeRst(f, c);
+    by = a.by;
+    ev.push(rstLine(f, `${dur(f.rst.t - f.hsAckT)} after the handshake, ${dur(f.rstGapNs)} after the client's last packet, without sending any data`), ...a.why);
+    frame = f.rst.frame;
+    mac = f.rst.mac;
+  }
+  ev.push(...macLine(c, mac, 'server'));
+  return outcome(by, `${srv(f)} accepted the connection, then closed it without a word`, ev,
+    `The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.`,
+    frame, mac);
+}
+
+function delayedReset(f: TcpFlow, c: ClassifyContext): Outcome {
+  const a = attributeRst(f, c);
+  const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`];
+  if (f.cDataFirstT >= 0) ev.push(`client sent ${plural(f.bytes[C2S], 'byte')} from #${f.cDataFirstFrame}; the server sent nothing back`);
+  ev.push(rstLine(f, `${dur(f.rstGapNs)} after the client's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender'));
+  const who = a.by === 'middlebox' ? 'a box in the path' : srv(f);
+  return outcome(a.by, `${who} reset the connection ${dur(f.rstGapNs)} after the client's last packet, before any reply`, ev,
+    `Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.`,
+    f.rst.frame, f.rst.mac);
+}
+
+function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
+  let a: Attribution;
+  if (f.rstDir === S2C) a = attributeRst(f, c);
+  else a = { by: 'client', why: [] };
+  const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)}`, `data: ${plural(f.bytes[C2S], 'byte')} client→server, ${plural(f.bytes[S2C], 'byte')} server→client`,
+    rstLine(f, `at ${rel(f.rst.t - f.firstT)}, ${dur(f.rstGapNs)} after the other side's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender')];
+  const side = a.by === 'client' ? 'the client' : a.by === 'middlebox' ? 'a box in the path' : 'the server';
+  return outcome(a.by, `${side} reset the connection to ${srv(f)} after data flowed`, ev,
+    a.by === 'middlebox'
+      ? 'A middlebox cut the connection: check firewall/load-balancer idle timeouts and session tables.'
+      : `Look at ${side === 'the client' ? "the client's" : "the server's"} application logs around ${rel(f.rst.t - f.firstT)} (crash, abort, timeout), and at idle timeouts in the path.`,
+    f.rst.frame, f.rst.mac);
+}
+
+function ok(f: TcpFlow, c: ClassifyContext): Outcome {
+  const ev = [`handshake ${dur(f.hsAckT - f.firstT)} (SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)})`,
+    `data: ${plural(f.bytes[C2S], 'byte')} client→server, ${plural(f.bytes[S2C], 'byte')} server→client`];
+  if (f.rstDir >= 0) ev.push(`closed with ${rstLine(f, `at ${rel(f.rst.t - f.firstT)}`)}`);
+  ev.push(...macLine(c, f.mac[S2C], 'server'));
+  return outcome('server', `connected to ${srv(f)}`, ev, '', f.synAckFrame, f.mac[S2C]);
+}
+
+/** Zeek's conn_state for a flow (see Zeek's conn.log documentation). */
+export function connState(f: TcpFlow): string {
+  const origRst = f.rstDir === C2S;
+  const respRst = f.rstDir === S2C;
+  if (!f.sawSyn) return f.synAckT >= 0 ? (respRst ? 'RSTRH' : f.sFinT >= 0 ? 'SHR' : 'OTH') : 'OTH';
+  if (!answered(f)) {
+    if (respRst) return 'REJ';
+    if (origRst) return 'RSTOS0';
+    if (f.cFinT >= 0) return 'SH';
+    return 'S0';
+  }
+  if (origRst) return 'RSTO';
+  if (respRst) return 'RSTR';
+  if (f.cFinT >= 0 && f.sFinT >= 0) return 'SF';
+  if (f.cFinT >= 0) return 'S2';
+  if (f.sFinT >= 0) return 'S3';
+  return 'S1';
+}

@@ -1,0 +1,74 @@
+/** Verdict ids: part of the output contract (see README). Never rename one. */
+export type VerdictId =
+  | 'ok'
+  | 'refused'
+  | 'timeout'
+  | 'capture-ended'
+  | 'icmp-net-unreachable'
+  | 'icmp-host-unreachable'
+  | 'icmp-port-unreachable'
+  | 'icmp-admin-prohibited'
+  | 'icmp-unreachable'
+  | 'handshake-incomplete'
+  | 'closed-by-remote'
+  | 'delayed-reset'
+  | 'mid-stream-reset'
+  | 'midstream'
+  | 'dns-ok'
+  | 'dns-nodata'
+  | 'dns-nxdomain'
+  | 'dns-servfail'
+  | 'dns-refused'
+  | 'dns-error'
+  | 'dns-no-response';
+
+export const VERDICT_IDS: readonly VerdictId[] = [
+  'ok', 'refused', 'timeout', 'capture-ended', 'icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-port-unreachable',
+  'icmp-admin-prohibited', 'icmp-unreachable', 'handshake-incomplete', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset',
+  'midstream', 'dns-ok', 'dns-nodata', 'dns-nxdomain', 'dns-servfail', 'dns-refused', 'dns-error', 'dns-no-response',
+];
+
+/** Verdicts that are not problems. */
+export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok']);
+
+export type By = 'server' | 'client' | 'middlebox' | 'unknown';
+
+/** One analysed connection attempt or DNS transaction, as every renderer receives it. */
+export interface FlowRecord {
+  type: 'flow';
+  /** 1-based, in order of start time. */
+  id: number;
+  proto: 'tcp' | 'udp' | 'dns';
+  client: string;
+  server: string;
+  verdict: VerdictId;
+  by: By;
+  /** ISO 8601 UTC, nanosecond digits. */
+  start: string;
+  /** Seconds from the capture's first packet to this flow's first packet. */
+  t: number;
+  /** Seconds from the flow's first to its last packet. */
+  duration: number;
+  /** One-line explanation of the verdict. */
+  summary: string;
+  evidence: string[];
+  /** What to check next. Empty for healthy flows. */
+  check: string;
+  /** Frame number of the packet that decided the verdict (0 when none, e.g. a timeout). */
+  frame: number;
+  firstFrame: number;
+  packets: number;
+  /** MAC of the responder or deciding packet's sender, with its vendor and role, when known. */
+  mac?: string;
+  vendor?: string;
+  /** TCP only: Zeek-style connection state and history. */
+  state?: string;
+  history?: string;
+  /** DNS only. */
+  query?: string;
+  qtype?: string;
+  rcode?: string;
+  transport?: 'udp' | 'tcp';
+  answers?: string[];
+  attempt?: number;
+}
