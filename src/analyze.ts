@@ -247,8 +247,10 @@ export class Analyzer {
 
   finish(reader: CaptureReader, name: string): Report {
     const flows = this.tcp.all();
+    const se = reader.statsEnd;
+    const statsEndT = se === null || this.packets === 0 ? 0 : (se.tsSec - this.baseSec) * 1e9 + (se.tsNsec - this.baseNsec);
     const ctx: ClassifyContext = {
-      captureEndT: this.endT,
+      captureEndT: Math.max(this.endT, statsEndT),
       captureStartSec: this.baseSec,
       captureStartNsec: this.baseNsec,
       synTimeoutNs: this.opts.synTimeoutMs * 1e6,

@@ -17,6 +17,7 @@ const PCAPNG_BOM = 0x1a2b3c4d;
 const BLOCK_IDB = 1;
 const BLOCK_PB = 2;
 const BLOCK_SPB = 3;
+const BLOCK_ISB = 5;
 const BLOCK_EPB = 6;
 
 /** A record longer than this is not a packet but damage (tcpdump's own limit is 256 KiB). */
@@ -279,8 +280,11 @@ export class CaptureReader {
         case BLOCK_SPB:
           if (this.readSimplePacket(rec, s, len)) return READ_RECORD;
           break;
+        case BLOCK_ISB:
+          this.readStatistics(s, len);
+          break;
         default:
-          break; // NRB, ISB, DSB, custom and unknown blocks carry nothing pcapdiag needs
+          break; // NRB, DSB, custom and unknown blocks carry nothing pcapdiag needs
       }
     }
   }
@@ -396,6 +400,23 @@ export class CaptureReader {
     this.fill(rec, iface, ifId, dataOff, capLen, origLen);
     return true;
   }
+
+  /**
+   * Interface statistics: the time they were taken (the end of the capture, for the final ISB
+   * that dumpcap writes) tells how long the capture went on after its last packet.
+   */
+  private readStatistics(s: number, len: number): void {
+    if (len < 24) return;
+    const iface = this.ifaces[this.dv.getUint32(s + 8, this.le)];
+    if (iface === undefined) return;
+    const t = { tsSec: 0, tsNsec: 0 };
+    ticksToTime(this.dv.getUint32(s + 12, this.le), this.dv.getUint32(s + 16, this.le), iface.ticksPerSec, t);
+    t.tsSec += iface.tsOffsetSec;
+    if (this.statsEnd === null || t.tsSec > this.statsEnd.tsSec || (t.tsSec === this.statsEnd.tsSec && t.tsNsec > this.statsEnd.tsNsec)) this.statsEnd = t;
+  }
+
+  /** Latest interface-statistics time in a pcapng file (null if none): the capture ran at least until then. */
+  statsEnd: { tsSec: number; tsNsec: number } | null = null;
 
   private readSimplePacket(rec: CaptureRecord, s: number, len: number): boolean {
     const iface = this.ifaces[0];

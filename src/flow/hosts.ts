@@ -13,9 +13,17 @@ export class MacInfo {
   readonly arpIps: number[] = [];
   sentRouterAdvert = false;
 
-  /** A MAC that forwards for several addresses is a router (or an L3 middlebox). */
+  /**
+   * A MAC that carries traffic for several addresses is a router (or an L3 middlebox): it sent
+   * IPv6 router advertisements, or carried two IPv4 addresses or IPv6 /64s in one direction, or
+   * carried an IPv4 address other than the one it claimed in ARP.
+   */
   get isRouter(): boolean {
-    return this.sentRouterAdvert || this.v4Src.length >= 2 || this.v4Dst.length >= 2 || this.v6Src.length >= 2 || this.v6Dst.length >= 2;
+    if (this.sentRouterAdvert || this.v4Src.length >= 2 || this.v4Dst.length >= 2 || this.v6Src.length >= 2 || this.v6Dst.length >= 2) return true;
+    if (this.arpIps.length === 0) return false;
+    for (const a of this.v4Src) if (!this.arpIps.includes(a)) return true;
+    for (const a of this.v4Dst) if (!this.arpIps.includes(a)) return true;
+    return false;
   }
 }
 

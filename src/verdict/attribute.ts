@@ -20,8 +20,9 @@ export interface Attribution {
  */
 export function attributeServerPacket(c: ClassifyContext, version: number, server: Uint32Array, ttl: number, mac: number, ownTtlMin: number, ownTtlMax: number, sinceSynNs: number): Attribution {
   const name = version === 6 ? 'hop limit' : 'TTL';
+  const why: string[] = [];
   if (isInitialTtl(ttl) && c.hosts.isRouterMac(mac)) {
-    return { by: 'middlebox', why: [`${name} ${ttl} is an initial value, yet it came through router ${macText(mac)}: the router made this packet itself`] };
+    why.push(`${name} ${ttl} is an initial value, yet it came through router ${macText(mac)}: the router made this packet itself`);
   }
   const profile = c.servers.get(formatAddr(version, server));
   let min = ownTtlMin;
@@ -32,14 +33,15 @@ export function attributeServerPacket(c: ClassifyContext, version: number, serve
     max = profile.ttlMax;
     whose = "the server's packets in other connections";
   }
-  if (max >= 0 && (ttl < min || ttl > max)) {
+  const ttlDiffers = max >= 0 && (ttl < min || ttl > max);
+  if (ttlDiffers) {
     const range = min === max ? `${min}` : `${min}-${max}`;
-    return { by: 'middlebox', why: [`${name} ${ttl} (${hopsFrom(ttl)} hops) differs from ${whose} (${name} ${range}): a box in the path sent it`] };
+    why.push(`${name} ${ttl} (${hopsFrom(ttl)} hops) differs from ${whose} (${name} ${range}): a box in the path sent it`);
   }
   if (sinceSynNs >= 0 && profile !== undefined && profile.minRttNs > 0 && sinceSynNs * 2 < profile.minRttNs) {
-    return { by: 'middlebox', why: [`it came ${dur(sinceSynNs)} after the SYN, faster than the ${dur(profile.minRttNs)} round trip to the server`] };
+    why.push(`it came ${dur(sinceSynNs)} after the SYN, faster than the ${dur(profile.minRttNs)} round trip to the server`);
   }
-  const why: string[] = [];
+  if (why.length > 0) return { by: 'middlebox', why };
   if (max >= 0) why.push(`${name} matches ${whose}`);
   return { by: 'server', why };
 }

@@ -36,6 +36,14 @@ const serverSentData = (f: TcpFlow) => f.sDataFirstT >= 0;
 const resetWithoutData = (f: TcpFlow) => serverReset(f) && !serverSentData(f) && !f.rstAfterPeerFin;
 const serverClosedFirst = (f: TcpFlow) => f.sFinT >= 0 && (f.cFinT < 0 || f.sFinT < f.cFinT) && (f.rstDir < 0 || f.sFinT < f.rst.t);
 const unansweredFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - f.lastSynT;
+/** How long the client kept trying: first SYN to the end of the capture. */
+const triedFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - (f.synTimes[0] ?? f.firstT);
+/**
+ * Unanswered long enough to call it a timeout: the capture went on --syn-timeout after the last
+ * SYN, or the client's own retransmissions already span --syn-timeout with no answer to any of them
+ * (a quiet capture often ends on the last retransmission).
+ */
+const timedOut = (f: TcpFlow, c: ClassifyContext) => unansweredFor(f, c) >= c.synTimeoutNs || (f.synCount > 1 && triedFor(f, c) >= c.synTimeoutNs);
 
 /**
  * The TCP verdict table. First match wins, so the most specific rules come first.
@@ -45,7 +53,7 @@ export const TCP_RULES: readonly TcpRule[] = [
   { verdict: 'midstream', when: (f) => !f.sawSyn, describe: midstream },
   { verdict: (f) => icmpVerdict(f.icmp!)!, when: (f) => f.icmp !== null && icmpVerdict(f.icmp) !== null && !answered(f), describe: icmpUnreachable },
   { verdict: 'refused', when: (f) => !answered(f) && serverReset(f), describe: refused },
-  { verdict: 'timeout', when: (f, c) => !answered(f) && unansweredFor(f, c) >= c.synTimeoutNs, describe: timeout },
+  { verdict: 'timeout', when: (f, c) => !answered(f) && timedOut(f, c), describe: timeout },
   { verdict: 'capture-ended', when: (f) => !answered(f), describe: captureEndedUnanswered },
   { verdict: 'handshake-incomplete', when: (f, c) => !f.established && (f.rstDir === C2S || c.captureEndT - f.synAckT >= c.synTimeoutNs), describe: handshakeIncomplete },
   { verdict: 'capture-ended', when: (f) => !f.established, describe: captureEndedHalfOpen },
@@ -89,9 +97,12 @@ function flagNames(flags: number): string {
   return n.join('+');
 }
 
-function macLine(c: ClassifyContext, mac: number, who: string): string[] {
+/** "gateway <mac> = <vendor>" unless an earlier evidence line already names that MAC. */
+function macLine(c: ClassifyContext, mac: number, who: string, already: readonly string[] = []): string[] {
   if (mac < 0) return [];
-  return [`${c.hosts.isRouterMac(mac) ? 'gateway' : who} ${macText(mac)}`];
+  const text = macText(mac);
+  if (already.some((l) => l.includes(text))) return [];
+  return [`${c.hosts.isRouterMac(mac) ? 'gateway' : who} ${text}`];
 }
 
 function rstLine(f: TcpFlow, after: string): string {
@@ -150,7 +161,7 @@ export function icmpCheck(v: VerdictId, from: string, target: string, fromTarget
 function refused(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
   const lastSyn = f.synTimes[f.synTimes.length - 1] ?? f.firstT;
-  const ev = [synLine(f), rstLine(f, `${dur(f.rst.t - lastSyn)} after the SYN`), ...a.why, ...macLine(c, f.rst.mac, 'sender')];
+  const ev = [synLine(f), rstLine(f, `${dur(f.rst.t - lastSyn)} after the SYN`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why)];
   const check = a.by === 'middlebox'
     ? `A box in the path answered for ${host(f)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${f.rst.mac >= 0 ? ` (${macText(f.rst.mac)})` : ''}; compare with a capture on the server.`
     : `Is anything listening on ${srv(f)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`;
@@ -158,7 +169,8 @@ function refused(f: TcpFlow, c: ClassifyContext): Outcome {
 }
 
 function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
-  const ev = [synLine(f), `no reply at all; the capture went on ${dur(unansweredFor(f, c))} after the last SYN`];
+  const after = unansweredFor(f, c) < 1e6 ? 'the capture ended with the last SYN' : `the capture went on ${dur(unansweredFor(f, c))} after the last SYN`;
+  const ev = [synLine(f), `no reply at all in ${dur(triedFor(f, c))}; ${after}`];
   if (f.icmp !== null) ev.push(`${icmpName(f.icmp)} #${f.icmp.frame} from ${formatAddr(f.icmp.version, f.icmp.from)}`);
   if (f.cDstMac >= 0) ev.push(`the SYNs went to ${c.hosts.isRouterMac(f.cDstMac) ? 'gateway' : 'MAC'} ${macText(f.cDstMac)}`);
   return outcome('unknown', `SYN to ${srv(f)} got no answer (${plural(f.synCount, 'SYN')})`, ev,
@@ -168,7 +180,7 @@ function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
 
 function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
   return outcome('unknown', `SYN to ${srv(f)} unanswered, but the capture ended ${dur(unansweredFor(f, c))} after it: too soon to call it a timeout`,
-    [synLine(f), `capture ended ${dur(unansweredFor(f, c))} after the last SYN (timeout needs ${dur(c.synTimeoutNs)})`],
+    [synLine(f), `capture ended ${dur(unansweredFor(f, c))} after the last SYN (a timeout needs ${dur(c.synTimeoutNs)} without an answer)`],
     `Inconclusive: capture for longer (at least ${dur(c.synTimeoutNs)} after the last SYN).`, 0, -1);
 }
 
@@ -215,7 +227,7 @@ function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
     frame = f.rst.frame;
     mac = f.rst.mac;
   }
-  ev.push(...macLine(c, mac, 'server'));
+  ev.push(...macLine(c, mac, 'server', ev));
   return outcome(by, `${srv(f)} accepted the connection, then closed it without a word`, ev,
     `The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.`,
     frame, mac);
@@ -225,7 +237,7 @@ function delayedReset(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
   const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`];
   if (f.cDataFirstT >= 0) ev.push(`client sent ${plural(f.bytes[C2S], 'byte')} from #${f.cDataFirstFrame}; the server sent nothing back`);
-  ev.push(rstLine(f, `${dur(f.rstGapNs)} after the client's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender'));
+  ev.push(rstLine(f, `${dur(f.rstGapNs)} after the client's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why));
   const who = a.by === 'middlebox' ? 'a box in the path' : srv(f);
   return outcome(a.by, `${who} reset the connection ${dur(f.rstGapNs)} after the client's last packet, before any reply`, ev,
     `Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.`,
@@ -237,7 +249,7 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
   if (f.rstDir === S2C) a = attributeRst(f, c);
   else a = { by: 'client', why: [] };
   const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)}`, `data: ${plural(f.bytes[C2S], 'byte')} client→server, ${plural(f.bytes[S2C], 'byte')} server→client`,
-    rstLine(f, `at ${rel(f.rst.t - f.firstT)}, ${dur(f.rstGapNs)} after the other side's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender')];
+    rstLine(f, `at ${rel(f.rst.t - f.firstT)}, ${dur(f.rstGapNs)} after the other side's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why)];
   const side = a.by === 'client' ? 'the client' : a.by === 'middlebox' ? 'a box in the path' : 'the server';
   return outcome(a.by, `${side} reset the connection to ${srv(f)} after data flowed`, ev,
     a.by === 'middlebox'
