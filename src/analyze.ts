@@ -298,7 +298,7 @@ export class Analyzer {
         last: this.packets > 0 ? isoTime(this.lastSec, this.lastNsec) : null,
         durationSec: Math.round(this.endT / 1e3) / 1e6,
       },
-      options: { ...this.opts },
+      options: { synTimeoutMs: this.opts.synTimeoutMs, dnsTimeoutMs: this.opts.dnsTimeoutMs },
       records,
       summary: {
         verdicts,

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, FIXTURES, fixtureFiles, readFixture, ROOT } from './helpers/run.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-test-'));
+
+function noStack(stderr: string): void {
+  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+}
+
+describe('stdin gives the same result as the file', () => {
+  for (const f of fixtureFiles()) {
+    it(f, () => {
+      const fromFile = cli(['-f', 'ndjson', join(FIXTURES, f)]);
+      const fromPipe = cli(['-f', 'ndjson', '-'], readFixture(f));
+      expect(fromFile.code).toBe(0);
+      expect(fromPipe.code).toBe(0);
+      const norm = (s: string) => s.replace(/"name":"[^"]*"/, '"name":"X"');
+      expect(norm(fromPipe.stdout)).toBe(norm(fromFile.stdout));
+    });
+  }
+});
+
+describe('output formats', () => {
+  it('ndjson: flow records with the contract fields, then one summary line', () => {
+    const r = cli(['-f', 'ndjson', join(FIXTURES, 'dns.pcap')]);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const last = lines.pop();
+    expect(last.type).toBe('summary');
+    expect(last.schema).toBe(1);
+    expect(last.verdicts['dns-nxdomain']).toBe(1);
+    for (const x of lines) {
+      expect(x.type).toBe('flow');
+      for (const k of ['proto', 'client', 'server', 'verdict', 'by', 'evidence', 'start']) expect(x).toHaveProperty(k);
+      expect(x.start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+      expect(Array.isArray(x.evidence)).toBe(true);
+    }
+    const nx = lines.find((x) => x.verdict === 'dns-nxdomain');
+    expect(nx).toMatchObject({ proto: 'dns', query: 'nope.example.test.', qtype: 'A', rcode: 'NXDOMAIN' });
+  });
+
+  it('json: one document with the same records', () => {
+    const nd = cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const doc = JSON.parse(cli(['-f', 'json', join(FIXTURES, 'ipv6.pcap')]).stdout);
+    expect(doc.records).toEqual(nd.slice(0, -1));
+    expect(doc.records[0].client).toBe('[fd00:1::10]:' + doc.records[0].client.split(':').pop());
+  });
+
+  it('text: problems first, with by, vendor and a check-next line; no colour without a TTY', () => {
+    const r = cli([join(FIXTURES, 'tcp-reset-by-router.pcap')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('refused (1)');
+    expect(r.stdout).toContain('by middlebox (F5 Inc.)');
+    expect(r.stdout).toContain('→ A box in the path answered');
+    expect(r.stdout.indexOf('refused (1)')).toBeLessThan(r.stdout.indexOf('OK: 1 TCP connection'));
+    expect(r.stdout).not.toContain('\x1b[');
+  });
+});
+
+describe('exit codes and errors: one clear line, never a stack trace', () => {
+  it('0 on success; --version is fast and prints the version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const r = cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+  it('2 for usage errors', () => {
+    for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--syn-timeout', 'soon', 'x.pcap'], ['a.pcap', 'b.pcap'], ['--bogus', 'x.pcap']]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      noStack(r.stderr);
+    }
+  });
+  it('3 for a missing file, a directory, an empty file and a file that is not a capture', () => {
+    const empty = join(tmp, 'empty.pcap');
+    writeFileSync(empty, '');
+    const text = join(tmp, 'notes.pcap');
+    writeFileSync(text, 'this is not a capture\n');
+    for (const [path, msg] of [[join(tmp, 'nope.pcap'), 'no such file'], [tmp, 'directory'], [empty, 'empty'], [text, 'not a capture file']] as const) {
+      const r = cli([path]);
+      expect(r.code, path).toBe(3);
+      expect(r.stderr).toContain(msg);
+      noStack(r.stderr);
+    }
+  });
+  it('3 for a pcap whose only link type is unsupported, naming it', () => {
+    const b = Buffer.from(readFixture('tcp-ok.pcap'));
+    b.writeUInt32LE(105, 20);
+    const p = join(tmp, 'wifi.pcap');
+    writeFileSync(p, b);
+    const r = cli([p]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('unsupported link type 105 (IEEE 802.11)');
+  });
+  it('a capture cut mid-record still gives verdicts, with a warning', () => {
+    const whole = readFixture('tcp-reset-by-router.pcap');
+    const p = join(tmp, 'cut.pcap');
+    writeFileSync(p, whole.subarray(0, whole.length - 10));
+    const r = cli(['-f', 'ndjson', p]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: damaged capture');
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.some((x) => x.verdict === 'ok')).toBe(true);
+    expect(lines.pop().anomalies.map((a: { code: string }) => a.code)).toContain('truncated_file');
+  });
+});

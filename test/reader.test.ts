@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
+import { CaptureRecord } from '../src/capture/record.js';
+import { InputError } from '../src/capture/errors.js';
+import { ticksToTime } from '../src/capture/time.js';
+import { bufferSource, Ng, pcap } from './helpers/build.js';
+
+interface Out { frame: number; sec: number; nsec: number; linkType: number; data: string; origLen: number }
+
+/** Reads a whole capture through `chunk`-byte refills. */
+function readAll(buf: Buffer, chunk = 1 << 20): { recs: Out[]; reader: CaptureReader } {
+  const reader = new CaptureReader();
+  const src = bufferSource(buf, chunk);
+  const rec = new CaptureRecord();
+  const recs: Out[] = [];
+  for (let guard = 0; guard < 1e6; guard++) {
+    const st = reader.next(rec);
+    if (st === READ_RECORD) recs.push({ frame: rec.frame, sec: rec.tsSec, nsec: rec.tsNsec, linkType: rec.linkType, data: rec.data.toString('hex', rec.off, rec.end), origLen: rec.origLen });
+    else if (st === READ_NEED_MORE) {
+      const [off, len] = reader.writable();
+      reader.commit(src.read(reader.buf, off, len) as number);
+    } else if (st === READ_END) return { recs, reader };
+  }
+  throw new Error('reader did not terminate');
+}
+
+const d1 = Buffer.from('0011223344556677', 'hex');
+const d2 = Buffer.from('aabbccddeeff00112233445566778899aabb', 'hex');
+
+describe('classic pcap', () => {
+  for (const le of [true, false]) {
+    for (const ns of [false, true]) {
+      it(`${le ? 'little' : 'big'}-endian, ${ns ? 'ns' : 'µs'} timestamps`, () => {
+        const f = pcap([{ sec: 1700000000, frac: ns ? 123456789 : 123456, data: d1 }, { sec: 1700000001, frac: 5, data: d2, origLen: 1500 }], { le, ns });
+        for (const chunk of [1, 7, 1 << 20]) {
+          const { recs, reader } = readAll(f, chunk);
+          expect(recs).toEqual([
+            { frame: 1, sec: 1700000000, nsec: ns ? 123456789 : 123456000, linkType: 1, data: d1.toString('hex'), origLen: 8 },
+            { frame: 2, sec: 1700000001, nsec: ns ? 5 : 5000, linkType: 1, data: d2.toString('hex'), origLen: 1500 },
+          ]);
+          expect(reader.anomalies.size).toBe(0);
+        }
+      });
+    }
+  }
+  it('a last record cut short is a warning, not silence', () => {
+    const f = pcap([{ sec: 1, frac: 0, data: d1 }, { sec: 2, frac: 0, data: d2 }]);
+    for (const cut of [3, 10, 17]) {
+      const { recs, reader } = readAll(f.subarray(0, f.length - cut), 5);
+      expect(recs).toHaveLength(1);
+      expect(reader.anomalies.counts.get('truncated_file')).toBe(1);
+    }
+  });
+  it('an absurd captured length ends the input with a named anomaly', () => {
+    const f = pcap([{ sec: 1, frac: 0, data: d1 }, { sec: 2, frac: 0, data: d2 }]);
+    f.writeUInt32LE(0x7fffffff, 24 + 16 + d1.length + 8);
+    const { recs, reader } = readAll(f);
+    expect(recs).toHaveLength(1);
+    expect(reader.anomalies.counts.get('absurd_record_length')).toBe(1);
+  });
+  it('refuses what is not a capture', () => {
+    expect(() => readAll(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toThrow(InputError);
+    expect(() => readAll(Buffer.alloc(0))).toThrow(/empty/);
+    expect(() => readAll(Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0]))).toThrow(/cut short/);
+  });
+});
+
+describe('pcapng', () => {
+  it('EPB and SPB, if_tsresol decimal and binary, if_tsoffset, unknown blocks skipped', () => {
+    const ng = new Ng(true);
+    const f = Buffer.concat([
+      ng.shb(),
+      ng.idb(1, { name: 'eth0' }),                       // µs (default)
+      ng.idb(101, { tsresol: 9, tsoffset: 100 }),        // ns, +100 s
+      ng.idb(113, { tsresol: 0x80 | 20 }),               // 2^-20 s
+      ng.block(0x00000bad, Buffer.alloc(8)),             // unknown: skipped
+      ng.epb(0, 1700000000123456n, d1),
+      ng.epb(1, 1700000000n * 1000000000n + 999999999n, d2),
+      ng.epb(2, (5n << 20n) + (1n << 19n), d1),          // 5.5 s
+      ng.spb(d2),
+    ]);
+    for (const chunk of [3, 1 << 20]) {
+      const { recs, reader } = readAll(f, chunk);
+      expect(recs.map((r) => [r.frame, r.sec, r.nsec, r.linkType])).toEqual([
+        [1, 1700000000, 123456000, 1],
+        [2, 1700000100, 999999999, 101],
+        [3, 5, 500000000, 113],
+        [4, 5, 500000000, 1],
+      ]);
+      expect(recs[3].data).toBe(d2.toString('hex'));
+      expect(reader.interfaceNames).toEqual(['eth0', '', '']);
+      expect(reader.anomalies.size).toBe(0);
+    }
+  });
+  it('several sections with different byte orders; interfaces reset per section', () => {
+    const a = new Ng(true);
+    const b = new Ng(false);
+    const f = Buffer.concat([a.shb(), a.idb(1), a.epb(0, 1000000n, d1), b.shb(), b.idb(228), b.epb(0, 2000000n, d2)]);
+    const { recs } = readAll(f, 11);
+    expect(recs.map((r) => [r.sec, r.linkType, r.data])).toEqual([[1, 1, d1.toString('hex')], [2, 228, d2.toString('hex')]]);
+  });
+  it('a block length under 12 or cut short ends the input with a named anomaly', () => {
+    const ng = new Ng(true);
+    const good = Buffer.concat([ng.shb(), ng.idb(1), ng.epb(0, 1n, d1)]);
+    const bad = Buffer.concat([good, Buffer.from([6, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0])]);
+    const r1 = readAll(bad);
+    expect(r1.recs).toHaveLength(1);
+    expect(r1.reader.anomalies.counts.get('bad_block_length')).toBe(1);
+    const cut = Buffer.concat([good, ng.epb(0, 2n, d2)]);
+    const r2 = readAll(cut.subarray(0, cut.length - 6), 4);
+    expect(r2.recs).toHaveLength(1);
+    expect(r2.reader.anomalies.counts.get('truncated_file')).toBe(1);
+  });
+  it('a packet for an undescribed interface is counted, not decoded', () => {
+    const ng = new Ng(true);
+    const { recs, reader } = readAll(Buffer.concat([ng.shb(), ng.idb(1), ng.epb(3, 1n, d1), ng.epb(0, 1n, d2)]));
+    expect(recs).toHaveLength(1);
+    expect(reader.anomalies.counts.get('unknown_interface')).toBe(1);
+  });
+});
+
+describe('ticksToTime: exact without BigInt', () => {
+  it('matches BigInt division for many resolutions', () => {
+    const out = { tsSec: 0, tsNsec: 0 };
+    for (const tps of [1, 1000, 1_000_000, 1_000_000_000, 2 ** 20, 2 ** 30, 10 ** 10]) {
+      for (const ticks of [0n, 1n, 1700000000n * BigInt(tps) + 12345n, (1n << 63n) - 1n, 0xffffffffn, 0x1_0000_0000n]) {
+        ticksToTime(Number(ticks >> 32n), Number(ticks & 0xffffffffn), tps, out);
+        const u = BigInt(tps);
+        expect([out.tsSec, out.tsNsec], `${ticks} @ ${tps}`).toEqual([Number(ticks / u), Number(((ticks % u) * 1_000_000_000n) / u)]);
+      }
+    }
+  });
+});
