@@ -234,6 +234,7 @@ export class CaptureReader {
 
   private nextPcapng(rec: CaptureRecord): number {
     for (;;) {
+      if (this.done) return READ_END;
       const have = this.avail();
       if (have < 12) {
         if (this.eof) {

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { describeMac } from '../src/oui/lookup.js';
+
+describe('MAC vendors from the IEEE registry', () => {
+  it('MA-L: F5 and Cisco', () => {
+    expect(describeMac(0x0001d72a1001).vendor).toBe('F5 Inc.');
+    expect(describeMac(0x00000c123456).vendor).toMatch(/^Cisco Systems/);
+  });
+  it('longest prefix first: an MA-S block beats its MA-L parent', () => {
+    // 70:B3:D5 is the IEEE Registration Authority's MA-S block; 70:B3:D5:00:0x is assigned to a company of its own
+    const d = describeMac(0x70b3d5000123);
+    expect(d.vendor).not.toBeNull();
+    expect(d.vendor).not.toMatch(/IEEE Registration Authority/);
+  });
+  it('marks VRRP, HSRP and locally administered addresses', () => {
+    expect(describeMac(0x00005e000107).note).toBe('VRRP virtual router, VRID 7');
+    expect(describeMac(0x00000c07ac0a).note).toBe('HSRP virtual MAC, group 10');
+    expect(describeMac(0x525400123456)).toEqual({ vendor: null, note: 'locally administered (random or virtual)' });
+  });
+});
