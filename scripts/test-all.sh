@@ -29,7 +29,10 @@ node -e '
   const fs = require("fs");
   let r = {};
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
-  const passed = r.numPassedTests ?? 0, failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0), skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  // a test file that fails to load has no test results of its own: count it as one failure
+  const broken = (r.testResults ?? []).filter((t) => t.status === "failed" && (t.assertionResults ?? []).length === 0).length;
+  const passed = r.numPassedTests ?? 0, failed = (r.numFailedTests ?? 0) + broken, skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  if (passed + failed === 0) { console.log("0 passed, 1 failed"); process.exit(0); }
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' "$results"
 rm -f "$results"

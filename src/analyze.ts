@@ -91,7 +91,8 @@ export class Analyzer {
   private badL4 = 0;
   private icmpUnmatched = 0;
   private unsupportedLink = 0;
-  private readonly badSumSenders = new Map<string, number>();
+  /** Senders of packets with a wrong transport checksum, by network key (formatted only at the end). */
+  private readonly badSumSenders = new Map<number, { version: number; addr: Uint32Array; count: number }>();
 
   constructor(readonly opts: AnalyzeOptions) {}
 
@@ -160,8 +161,10 @@ export class Analyzer {
     if (pkt.badChecksum & 1) this.badIp++;
     if (pkt.badChecksum & 2) {
       this.badL4++;
-      const key = formatAddr(pkt.ipVersion, pkt.src);
-      this.badSumSenders.set(key, (this.badSumSenders.get(key) ?? 0) + 1);
+      const key = pkt.ipVersion === 4 ? pkt.src[0] : 4294967296 + endpointHash(pkt.src, 0);
+      const e = this.badSumSenders.get(key);
+      if (e !== undefined) e.count++;
+      else this.badSumSenders.set(key, { version: pkt.ipVersion, addr: copyAddr(pkt.src), count: 1 });
     }
   }
 
@@ -331,8 +334,9 @@ export class Analyzer {
       if (!isDecodableLinkType(lt)) w.push(`${n} packet${n === 1 ? '' : 's'} with unsupported link type ${lt} (${linkTypeName(lt)}) counted but not analysed`);
     }
     if (this.badL4 > 0) {
-      const senders = [...this.badSumSenders].sort((a, b) => b[1] - a[1]);
-      const [top, n] = senders[0];
+      const senders = [...this.badSumSenders.values()].sort((a, b) => b.count - a.count);
+      const top = formatAddr(senders[0].version, senders[0].addr);
+      const n = senders[0].count;
       const offload = senders.length === 1 ? `, all sent by ${top}: most likely checksum offload on the capturing host, harmless` : ` (most from ${top}: ${n}); if these hosts are the capturing host, it is checksum offload`;
       w.push(`${this.badL4} packet${this.badL4 === 1 ? '' : 's'} with a wrong TCP/UDP/ICMP checksum${offload}`);
     }

@@ -7,10 +7,10 @@ describe('MAC vendors from the IEEE registry', () => {
     expect(describeMac(0x00000c123456).vendor).toMatch(/^Cisco Systems/);
   });
   it('longest prefix first: an MA-S block beats its MA-L parent', () => {
-    // 70:B3:D5 is the IEEE Registration Authority's MA-S block; 70:B3:D5:00:0x is assigned to a company of its own
-    const d = describeMac(0x70b3d5000123);
-    expect(d.vendor).not.toBeNull();
-    expect(d.vendor).not.toMatch(/IEEE Registration Authority/);
+    // 70:B3:D5 is the IEEE Registration Authority's own MA-L; 70:B3:D5:00:1 is an MA-S block assigned to a company
+    expect(describeMac(0x70b3d5001123).vendor).not.toMatch(/IEEE Registration Authority/);
+    expect(describeMac(0x70b3d5001123).vendor).not.toBeNull();
+    expect(describeMac(0x70b3d5000123).vendor).toMatch(/IEEE Registration Authority/);
   });
   it('marks VRRP, HSRP and locally administered addresses', () => {
     expect(describeMac(0x00005e000107).note).toBe('VRRP virtual router, VRID 7');

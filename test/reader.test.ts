@@ -131,3 +131,13 @@ describe('ticksToTime: exact without BigInt', () => {
     }
   });
 });
+
+describe('isoTime', () => {
+  it('agrees with Date where Date works, and stays total where it does not', async () => {
+    const { isoTime } = await import('../src/capture/time.js');
+    for (const sec of [0, 1, 86399, 86400, 951782400, 1700000000, 4102444800, 4294967295, -86401]) {
+      expect(isoTime(sec, 5)).toBe(new Date(sec * 1000).toISOString().replace('.000Z', '.000000005Z'));
+    }
+    expect(isoTime(2 ** 50, 0)).toMatch(/^\+\d{6,}-\d\d-\d\dT\d\d:\d\d:\d\d\.000000000Z$/);
+  });
+});

@@ -35,9 +35,27 @@ export function diffNs(aSec: number, aNsec: number, bSec: number, bNsec: number)
   return (bSec - aSec) * 1e9 + (bNsec - aNsec);
 }
 
-/** ISO 8601 UTC with all nine fractional digits, e.g. 2026-11-22T03:50:01.123456789Z. */
+/**
+ * ISO 8601 UTC with all nine fractional digits, e.g. 2026-11-22T03:50:01.123456789Z. Total for
+ * any timestamp a capture can hold (years past 9999 or before 0 included): no Date involved.
+ */
 export function isoTime(sec: number, nsec: number): string {
-  const d = new Date(sec * 1000);
-  const iso = d.toISOString(); // yyyy-mm-ddThh:mm:ss.000Z (whole seconds, exact)
-  return `${iso.slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
+  const days = Math.floor(sec / 86400);
+  const rem = sec - days * 86400;
+  // Howard Hinnant's civil_from_days
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, '0') : y < 0 ? `-${String(-y).padStart(6, '0')}` : `+${String(y).padStart(6, '0')}`;
+  const hh = Math.floor(rem / 3600);
+  const mm = Math.floor((rem % 3600) / 60);
+  const ss = rem % 60;
+  return `${year}-${p2(m)}-${p2(d)}T${p2(hh)}:${p2(mm)}:${p2(ss)}.${String(nsec).padStart(9, '0')}Z`;
 }

@@ -179,8 +179,10 @@ function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
 }
 
 function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
-  return outcome('unknown', `SYN to ${srv(f)} unanswered, but the capture ended ${dur(unansweredFor(f, c))} after it: too soon to call it a timeout`,
-    [synLine(f), `capture ended ${dur(unansweredFor(f, c))} after the last SYN (a timeout needs ${dur(c.synTimeoutNs)} without an answer)`],
+  const gap = unansweredFor(f, c);
+  const ended = gap < 1e6 ? 'the capture ended with the last SYN' : `the capture ended ${dur(gap)} after the last SYN`;
+  return outcome('unknown', `SYN to ${srv(f)} unanswered, but ${ended}: too soon to call it a timeout`,
+    [synLine(f), `${ended} (a timeout needs ${dur(c.synTimeoutNs)} without an answer)`],
     `Inconclusive: capture for longer (at least ${dur(c.synTimeoutNs)} after the last SYN).`, 0, -1);
 }
 

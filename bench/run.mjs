@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// pcapdiag benchmark: generates a deterministic capture (default ≈ 1 GB), then times, in one run,
+// pcapdiag (file and stdin), the pcap-parser package, pcapdiag's bare reader, tshark -z conv,tcp
+// and a plain read of the file. Prints packets/s, MB/s, peak RSS and the ratios.
+// Usage: npm run bench [-- --size MB] [-- --runs N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const sizeMb = Number(arg('--size', '1024'));
+const runs = Number(arg('--runs', '3'));
+const outDir = join(here, 'out');
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `synthetic-${sizeMb}MB.pcap`);
+if (!existsSync(file)) execFileSync(process.execPath, [join(here, 'generate.mjs'), file, String(sizeMb)], { stdio: 'inherit' });
+const bytes = statSync(file).size;
+const packets = Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
+const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
+
+/** Median wall seconds and peak RSS (MiB) of `sh -c cmd`, via GNU time. */
+function measure(cmd) {
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 26 });
+    const last = r.stderr.trim().split('\n').pop().split(' ');
+    if (r.status !== 0) throw new Error(`failed: ${cmd}\n${r.stderr}`);
+    samples.push({ wall: Number(last[0]), rssMiB: Number(last[1]) / 1024 });
+  }
+  samples.sort((a, b) => a.wall - b.wall);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+const node = process.execPath;
+const rows = [];
+execFileSync('sh', ['-c', `cat '${file}' > /dev/null`]); // warm the page cache
+const add = (name, cmd) => { const m = measure(cmd); rows.push({ name, ...m }); process.stderr.write(`  ${name}: ${m.wall.toFixed(2)} s\n`); return m; };
+const read = add('cat file > /dev/null (I/O ceiling)', `cat '${file}' > /dev/null`);
+const full = add('pcapdiag, full analysis, from the file', `${node} bin/pcapdiag.js -f ndjson '${file}' > /dev/null`);
+const stdin = add('pcapdiag, full analysis, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js -f ndjson - > /dev/null`);
+add('pcapdiag reader only (count records)', `${node} bench/reader-count.mjs '${file}' > /dev/null`);
+add('pcap-parser 0.2.1, count packets (64 KiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' > /dev/null`);
+add('pcap-parser 0.2.1, count packets (1 MiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' 1048576 > /dev/null`);
+const tshark = have('tshark') ? add('tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`) : null;
+
+const mb = bytes / 1e6;
+console.log(`\ncapture: ${file}\n  ${mb.toFixed(0)} MB, ${packets} packets; median of ${runs} runs; node ${process.version}\n`);
+console.log('| what | wall | packets/s | MB/s | peak RSS |');
+console.log('|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.name} | ${r.wall.toFixed(2)} s | ${(packets / r.wall / 1e6).toFixed(2)} M | ${(mb / r.wall).toFixed(0)} | ${r.rssMiB.toFixed(0)} MiB |`);
+console.log('');
+if (tshark) console.log(`pcapdiag / tshark throughput: ${(tshark.wall / full.wall).toFixed(1)}× faster`);
+console.log(`pcapdiag / plain read: ${(full.wall / read.wall).toFixed(1)}× the time of cat`);
+console.log(`stdin / file: ${(stdin.wall / full.wall).toFixed(2)}×`);
