@@ -42,6 +42,25 @@ export class IcmpHit {
   }
 }
 
+/** What one side of a connection did (Zeek keeps TCP state per endpoint the same way). */
+export class Endpoint {
+  packets = 0;
+  /** Payload bytes, as the headers declare them. */
+  bytes = 0;
+  /** TTLs of this side's packets other than RSTs (256 / -1 when none). */
+  ttlMin = 256;
+  ttlMax = -1;
+  /** Source MAC of this side's first packet (-1 none). */
+  mac = -1;
+  badChecksums = 0;
+  dataFirstT = -1;
+  dataFirstFrame = 0;
+  finT = -1;
+  finFrame = 0;
+  /** Time of this side's last packet other than a RST (-1 none). */
+  lastT = -1;
+}
+
 /**
  * One TCP connection attempt: a 5-tuple plus the ISN of its first SYN. Every field is a fact
  * observed in packets (capture time, in ns since the capture's first record); the verdict
@@ -66,14 +85,10 @@ export class TcpFlow {
   lastT: number;
   lastFrame: number;
 
-  readonly packets = [0, 0];
-  readonly bytes = [0, 0];
-  readonly ttlMin = [256, 256];
-  readonly ttlMax = [-1, -1];
-  readonly mac = [-1, -1];
+  /** The client's and the server's side: ep[C2S] is the client. */
+  readonly ep = [new Endpoint(), new Endpoint()];
   /** Destination MAC of the client's packets: the gateway, when the server is routed. */
   cDstMac = -1;
-  readonly badChecksums = [0, 0];
   private histMask = [0, 0];
   history = '';
 
@@ -89,16 +104,6 @@ export class TcpFlow {
   synAckAckOk = true;
   hsAckFrame = 0;
   hsAckT = -1;
-  cDataFirstT = -1;
-  cDataFirstFrame = 0;
-  cLastT = -1;
-  sDataFirstT = -1;
-  sDataFirstFrame = 0;
-  sLastT = -1;
-  cFinT = -1;
-  cFinFrame = 0;
-  sFinT = -1;
-  sFinFrame = 0;
   /** First RST and its direction (-1 none). */
   rstDir = -1;
   rstCount = 0;
@@ -138,6 +143,16 @@ export class TcpFlow {
     return -1;
   }
 
+  /** The client's side. */
+  get c(): Endpoint {
+    return this.ep[C2S];
+  }
+
+  /** The server's side. */
+  get s(): Endpoint {
+    return this.ep[S2C];
+  }
+
   get established(): boolean {
     return this.hsAckT >= 0;
   }
@@ -156,18 +171,34 @@ export class TcpFlow {
     const flags = pkt.tcpFlags;
     this.lastT = t;
     this.lastFrame = frame;
-    this.packets[dir]++;
-    this.bytes[dir] += pkt.payloadWireLen;
-    if (pkt.badChecksum !== 0) this.badChecksums[dir]++;
-    if (this.mac[dir] < 0) this.mac[dir] = pkt.srcMac;
+    const ep = this.ep[dir];
+    ep.packets++;
+    ep.bytes += pkt.payloadWireLen;
+    if (pkt.badChecksum !== 0) ep.badChecksums++;
+    if (ep.mac < 0) ep.mac = pkt.srcMac;
     if (dir === C2S && this.cDstMac < 0) this.cDstMac = pkt.dstMac;
-    const isRst = (flags & TCP_FLAG.RST) !== 0;
-    if (!isRst) {
-      if (pkt.ttl < this.ttlMin[dir]) this.ttlMin[dir] = pkt.ttl;
-      if (pkt.ttl > this.ttlMax[dir]) this.ttlMax[dir] = pkt.ttl;
+    if (flags & TCP_FLAG.RST) {
+      this.mark(dir, HIST.RST);
+      this.noteRst(pkt, dir, frame, t);
+      return;
     }
-    if (dir === C2S) this.fromClient(pkt, flags, isRst, frame, t);
-    else this.fromServer(pkt, flags, isRst, frame, t);
+    if (pkt.ttl < ep.ttlMin) ep.ttlMin = pkt.ttl;
+    if (pkt.ttl > ep.ttlMax) ep.ttlMax = pkt.ttl;
+    if (dir === C2S) this.fromClient(pkt, flags, frame, t);
+    else this.fromServer(pkt, flags, frame, t);
+    if (pkt.payloadWireLen > 0) {
+      this.mark(dir, HIST.DATA);
+      if (ep.dataFirstT < 0) {
+        ep.dataFirstT = t;
+        ep.dataFirstFrame = frame;
+      }
+    }
+    if (flags & TCP_FLAG.FIN && ep.finT < 0) {
+      this.mark(dir, HIST.FIN);
+      ep.finT = t;
+      ep.finFrame = frame;
+    }
+    ep.lastT = t;
   }
 
   /** A SYN of this attempt: the first, or a retransmission with the same ISN. */
@@ -180,12 +211,7 @@ export class TcpFlow {
     }
   }
 
-  private fromClient(pkt: DecodedPacket, flags: number, isRst: boolean, frame: number, t: number): void {
-    if (isRst) {
-      this.mark(C2S, HIST.RST);
-      this.noteRst(pkt, C2S, frame, t);
-      return;
-    }
+  private fromClient(pkt: DecodedPacket, flags: number, frame: number, t: number): void {
     if (flags & TCP_FLAG.SYN) {
       if (!(flags & TCP_FLAG.ACK)) {
         this.mark(C2S, HIST.SYN);
@@ -198,27 +224,9 @@ export class TcpFlow {
       }
       if (pkt.payloadWireLen === 0) this.mark(C2S, HIST.ACK);
     }
-    if (pkt.payloadWireLen > 0) {
-      this.mark(C2S, HIST.DATA);
-      if (this.cDataFirstT < 0) {
-        this.cDataFirstT = t;
-        this.cDataFirstFrame = frame;
-      }
-    }
-    if (flags & TCP_FLAG.FIN && this.cFinT < 0) {
-      this.mark(C2S, HIST.FIN);
-      this.cFinT = t;
-      this.cFinFrame = frame;
-    }
-    this.cLastT = t;
   }
 
-  private fromServer(pkt: DecodedPacket, flags: number, isRst: boolean, frame: number, t: number): void {
-    if (isRst) {
-      this.mark(S2C, HIST.RST);
-      this.noteRst(pkt, S2C, frame, t);
-      return;
-    }
+  private fromServer(pkt: DecodedPacket, flags: number, frame: number, t: number): void {
     if ((flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK)) {
       this.mark(S2C, HIST.SYNACK);
       this.synAckCount++;
@@ -231,19 +239,6 @@ export class TcpFlow {
     } else if (flags & TCP_FLAG.ACK && pkt.payloadWireLen === 0) {
       this.mark(S2C, HIST.ACK);
     }
-    if (pkt.payloadWireLen > 0) {
-      this.mark(S2C, HIST.DATA);
-      if (this.sDataFirstT < 0) {
-        this.sDataFirstT = t;
-        this.sDataFirstFrame = frame;
-      }
-    }
-    if (flags & TCP_FLAG.FIN && this.sFinT < 0) {
-      this.mark(S2C, HIST.FIN);
-      this.sFinT = t;
-      this.sFinFrame = frame;
-    }
-    this.sLastT = t;
   }
 
   private noteRst(pkt: DecodedPacket, dir: number, frame: number, t: number): void {
@@ -258,10 +253,10 @@ export class TcpFlow {
     r.flags = pkt.tcpFlags;
     r.seq = pkt.seq;
     r.ack = pkt.ack;
-    const peerLast = dir === S2C ? this.cLastT : this.sLastT;
-    this.rstGapNs = peerLast >= 0 ? t - peerLast : t - this.firstT;
-    this.rstAfterData = this.cDataFirstT >= 0 || this.sDataFirstT >= 0;
-    this.rstAfterPeerFin = dir === S2C ? this.cFinT >= 0 : this.sFinT >= 0;
+    const peer = this.ep[1 - dir];
+    this.rstGapNs = peer.lastT >= 0 ? t - peer.lastT : t - this.firstT;
+    this.rstAfterData = this.c.dataFirstT >= 0 || this.s.dataFirstT >= 0;
+    this.rstAfterPeerFin = peer.finT >= 0;
     if (pkt.payloadWireLen > 0) this.mark(dir, HIST.DATA);
   }
 }

@@ -53,7 +53,7 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
     client: formatEndpoint(f.version, f.cAddr, f.cPort),
     server: formatEndpoint(f.version, f.sAddr, f.sPort),
     firstFrame: f.firstFrame,
-    packets: f.packets[0] + f.packets[1],
+    packets: f.c.packets + f.s.packets,
     state: connState(f),
     history: f.history,
   };

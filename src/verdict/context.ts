@@ -27,15 +27,15 @@ export interface ClassifyContext {
 export function buildServerProfiles(flows: readonly TcpFlow[]): Map<string, ServerProfile> {
   const out = new Map<string, ServerProfile>();
   for (const f of flows) {
-    if (f.ttlMax[S2C] < 0) continue;
+    if (f.s.ttlMax < 0) continue;
     const key = formatAddr(f.version, f.sAddr);
     let p = out.get(key);
     if (p === undefined) {
       p = { ttlMin: 256, ttlMax: -1, minRttNs: -1 };
       out.set(key, p);
     }
-    p.ttlMin = Math.min(p.ttlMin, f.ttlMin[S2C]);
-    p.ttlMax = Math.max(p.ttlMax, f.ttlMax[S2C]);
+    p.ttlMin = Math.min(p.ttlMin, f.s.ttlMin);
+    p.ttlMax = Math.max(p.ttlMax, f.s.ttlMax);
     if (f.sawSyn && f.synAckT >= 0 && f.synTimes.length > 0) {
       const rtt = f.synAckT - f.synTimes[f.synTimes.length - 1];
       if (rtt >= 0 && (p.minRttNs < 0 || rtt < p.minRttNs)) p.minRttNs = rtt;

@@ -31,10 +31,10 @@ export interface TcpRule {
 
 const answered = (f: TcpFlow) => f.synAckT >= 0;
 const serverReset = (f: TcpFlow) => f.rstDir === S2C;
-const serverSentData = (f: TcpFlow) => f.sDataFirstT >= 0;
+const serverSentData = (f: TcpFlow) => f.s.dataFirstT >= 0;
 /** The first RST came before the server sent any data and before the client began closing. */
 const resetWithoutData = (f: TcpFlow) => serverReset(f) && !serverSentData(f) && !f.rstAfterPeerFin;
-const serverClosedFirst = (f: TcpFlow) => f.sFinT >= 0 && (f.cFinT < 0 || f.sFinT < f.cFinT) && (f.rstDir < 0 || f.sFinT < f.rst.t);
+const serverClosedFirst = (f: TcpFlow) => f.s.finT >= 0 && (f.c.finT < 0 || f.s.finT < f.c.finT) && (f.rstDir < 0 || f.s.finT < f.rst.t);
 const unansweredFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - f.lastSynT;
 /** How long the client kept trying: first SYN to the end of the capture. */
 const triedFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - (f.synTimes[0] ?? f.firstT);
@@ -115,7 +115,7 @@ function rstLine(f: TcpFlow, after: string): string {
 function attributeRst(f: TcpFlow, c: ClassifyContext): Attribution {
   const lastSyn = f.synTimes.length > 0 ? f.synTimes[f.synTimes.length - 1] : -1;
   const sinceSyn = !answered(f) && lastSyn >= 0 ? f.rst.t - lastSyn : -1;
-  return attributeServerPacket(c, f.version, f.sAddr, f.rst.ttl, f.rst.mac, f.ttlMin[S2C], f.ttlMax[S2C], sinceSyn);
+  return attributeServerPacket(c, f.version, f.sAddr, f.rst.ttl, f.rst.mac, f.s.ttlMin, f.s.ttlMax, sinceSyn);
 }
 
 function outcome(by: By, summary: string, evidence: string[], check: string, frame: number, mac: number): Outcome {
@@ -125,9 +125,9 @@ function outcome(by: By, summary: string, evidence: string[], check: string, fra
 // ---- one describe function per verdict -------------------------------------------------------
 
 function midstream(f: TcpFlow): Outcome {
-  return outcome('unknown', `connection was already open when the capture started (${plural(f.packets[0] + f.packets[1], 'packet')} seen, no SYN)`,
+  return outcome('unknown', `connection was already open when the capture started (${plural(f.c.packets + f.s.packets, 'packet')} seen, no SYN)`,
     [`first packet #${f.firstFrame} is not a SYN; client and server guessed from the ports`],
-    'Start the capture before the connection opens to see its handshake.', f.firstFrame, f.mac[S2C]);
+    'Start the capture before the connection opens to see its handshake.', f.firstFrame, f.s.mac);
 }
 
 function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -199,29 +199,29 @@ function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
     ev.push(`the client never sent the final ACK (capture went on ${dur(c.captureEndT - f.synAckT)})`);
     summary = `${srv(f)} answered with SYN-ACK, but the handshake never completed`;
   }
-  ev.push(...macLine(c, f.mac[S2C], 'server'));
+  ev.push(...macLine(c, f.s.mac, 'server'));
   return outcome(by, summary, ev,
     'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
-    f.synAckFrame, f.mac[S2C]);
+    f.synAckFrame, f.s.mac);
 }
 
 function captureEndedHalfOpen(f: TcpFlow, c: ClassifyContext): Outcome {
   return outcome('unknown', `SYN-ACK from ${srv(f)} seen, but the capture ended before the handshake could complete`,
     [synLine(f), `SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)}; capture ended ${dur(c.captureEndT - f.synAckT)} later`],
-    `Inconclusive: capture for longer.`, f.synAckFrame, f.mac[S2C]);
+    `Inconclusive: capture for longer.`, f.synAckFrame, f.s.mac);
 }
 
 function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
   const hs = `handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`;
   const ev = [hs];
-  if (f.cDataFirstT >= 0) ev.push(`client sent ${plural(f.bytes[C2S], 'byte')} from #${f.cDataFirstFrame}`);
+  if (f.c.dataFirstT >= 0) ev.push(`client sent ${plural(f.c.bytes, 'byte')} from #${f.c.dataFirstFrame}`);
   let frame: number;
   let mac: number;
   let by: By = 'server';
   if (serverClosedFirst(f)) {
-    ev.push(`server FIN #${f.sFinFrame} ${dur(f.sFinT - f.hsAckT)} after the handshake, without sending any data`);
-    frame = f.sFinFrame;
-    mac = f.mac[S2C];
+    ev.push(`server FIN #${f.s.finFrame} ${dur(f.s.finT - f.hsAckT)} after the handshake, without sending any data`);
+    frame = f.s.finFrame;
+    mac = f.s.mac;
   } else {
     const a = attributeRst(f, c);
     by = a.by;
@@ -238,7 +238,7 @@ function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
 function delayedReset(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
   const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`];
-  if (f.cDataFirstT >= 0) ev.push(`client sent ${plural(f.bytes[C2S], 'byte')} from #${f.cDataFirstFrame}; the server sent nothing back`);
+  if (f.c.dataFirstT >= 0) ev.push(`client sent ${plural(f.c.bytes, 'byte')} from #${f.c.dataFirstFrame}; the server sent nothing back`);
   ev.push(rstLine(f, `${dur(f.rstGapNs)} after the client's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why));
   const who = a.by === 'middlebox' ? 'a box in the path' : srv(f);
   return outcome(a.by, `${who} reset the connection ${dur(f.rstGapNs)} after the client's last packet, before any reply`, ev,
@@ -250,7 +250,7 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
   let a: Attribution;
   if (f.rstDir === S2C) a = attributeRst(f, c);
   else a = { by: 'client', why: [] };
-  const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)}`, `data: ${plural(f.bytes[C2S], 'byte')} client→server, ${plural(f.bytes[S2C], 'byte')} server→client`,
+  const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)}`, `data: ${plural(f.c.bytes, 'byte')} client→server, ${plural(f.s.bytes, 'byte')} server→client`,
     rstLine(f, `at ${rel(f.rst.t - f.firstT)}, ${dur(f.rstGapNs)} after the other side's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why)];
   const side = a.by === 'client' ? 'the client' : a.by === 'middlebox' ? 'a box in the path' : 'the server';
   return outcome(a.by, `${side} reset the connection to ${srv(f)} after data flowed`, ev,
@@ -262,27 +262,27 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
 
 function ok(f: TcpFlow, c: ClassifyContext): Outcome {
   const ev = [`handshake ${dur(f.hsAckT - f.firstT)} (SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)})`,
-    `data: ${plural(f.bytes[C2S], 'byte')} client→server, ${plural(f.bytes[S2C], 'byte')} server→client`];
+    `data: ${plural(f.c.bytes, 'byte')} client→server, ${plural(f.s.bytes, 'byte')} server→client`];
   if (f.rstDir >= 0) ev.push(`closed with ${rstLine(f, `at ${rel(f.rst.t - f.firstT)}`)}`);
-  ev.push(...macLine(c, f.mac[S2C], 'server'));
-  return outcome('server', `connected to ${srv(f)}`, ev, '', f.synAckFrame, f.mac[S2C]);
+  ev.push(...macLine(c, f.s.mac, 'server'));
+  return outcome('server', `connected to ${srv(f)}`, ev, '', f.synAckFrame, f.s.mac);
 }
 
 /** Zeek's conn_state for a flow (see Zeek's conn.log documentation). */
 export function connState(f: TcpFlow): string {
   const origRst = f.rstDir === C2S;
   const respRst = f.rstDir === S2C;
-  if (!f.sawSyn) return f.synAckT >= 0 ? (respRst ? 'RSTRH' : f.sFinT >= 0 ? 'SHR' : 'OTH') : 'OTH';
+  if (!f.sawSyn) return f.synAckT >= 0 ? (respRst ? 'RSTRH' : f.s.finT >= 0 ? 'SHR' : 'OTH') : 'OTH';
   if (!answered(f)) {
     if (respRst) return 'REJ';
     if (origRst) return 'RSTOS0';
-    if (f.cFinT >= 0) return 'SH';
+    if (f.c.finT >= 0) return 'SH';
     return 'S0';
   }
   if (origRst) return 'RSTO';
   if (respRst) return 'RSTR';
-  if (f.cFinT >= 0 && f.sFinT >= 0) return 'SF';
-  if (f.cFinT >= 0) return 'S2';
-  if (f.sFinT >= 0) return 'S3';
+  if (f.c.finT >= 0 && f.s.finT >= 0) return 'SF';
+  if (f.c.finT >= 0) return 'S2';
+  if (f.s.finT >= 0) return 'S3';
   return 'S1';
 }
