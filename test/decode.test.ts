@@ -157,3 +157,23 @@ describe('DNS names', () => {
     expect(readDnsName(back, 0, 15, back.length)).toBe('b.a.');
   });
 });
+
+describe('checksum', () => {
+  it('the 32-bit-word sum equals RFC 1071\'s 16-bit fold, at any offset and length', async () => {
+    const fc = (await import('fast-check')).default;
+    const { onesSum } = await import('../src/decode/checksum.js');
+    const naive = (b: Uint8Array, off: number, end: number, sum: number) => {
+      let s = sum;
+      for (let i = off; i < end; i += 2) s += (b[i] << 8) | (i + 1 < end ? b[i + 1] : 0);
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      return s;
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0x3ffff }), (arr, a, b, sum) => {
+      const buf = Buffer.from(arr);
+      const off = arr.length === 0 ? 0 : a % arr.length;
+      const end = off + (arr.length === 0 ? 0 : b % (arr.length - off + 1));
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      expect(onesSum(dv, buf, off, end, sum)).toBe(naive(buf, off, end, sum));
+    }), { numRuns: 2000 });
+  });
+});

@@ -27,3 +27,17 @@ describe.skipIf(!haveTshark)('counts agree with tshark on every fixture', () => 
     });
   }
 });
+
+describe.skipIf(!haveTshark)('wrong transport checksums agree with tshark on every fixture', () => {
+  // tshark also checks the TCP/UDP header quoted inside an ICMP error (always "wrong": the quote is
+  // partial); pcapdiag checks each packet's own checksum only, so ICMP errors count by their own.
+  const filter = '((tcp.checksum.status==0 || udp.checksum.status==0) && !icmp && !icmpv6) || icmp.checksum.status==0 || icmpv6.checksum.status==0';
+  for (const f of fixtureFiles()) {
+    it(f, async () => {
+      const path = join(FIXTURES, f);
+      const r = await analyzeFile(path);
+      const bad = tshark(['-n', '-r', path, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', filter]).split('\n').filter((l) => l.trim() !== '').length;
+      expect(r.stats.badTransportChecksums).toBe(bad);
+    });
+  }
+});

@@ -43,7 +43,7 @@ export function decodeIpv4(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off
   pkt.dst[0] = dv.getUint32(off + 16);
   pkt.src[1] = pkt.src[2] = pkt.src[3] = 0;
   pkt.dst[1] = pkt.dst[2] = pkt.dst[3] = 0;
-  if (onesSum(u8, off, off + ihl, 0) !== 0xffff) pkt.badChecksum |= 1;
+  if (onesSum(dv, u8, off, off + ihl, 0) !== 0xffff) pkt.badChecksum |= 1;
   pkt.l4Off = off + ihl;
   return DecodeStatus.Ok;
 }

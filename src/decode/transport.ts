@@ -37,7 +37,7 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.payloadLen = end > pOff ? end - pOff : 0;
       pkt.payloadWireLen = wireEnd > pOff ? wireEnd - pOff : 0;
       if (end - off < doff) return DecodeStatus.Truncated;
-      if (end === wireEnd) checkL4Sum(pkt, u8, off, end, IPPROTO.TCP);
+      if (end === wireEnd) checkL4Sum(pkt, dv, u8, off, end, IPPROTO.TCP);
       return DecodeStatus.Ok;
     }
     case IPPROTO.UDP: {
@@ -53,7 +53,7 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.payloadWireLen = udpEnd - off - 8;
       const capEnd = udpEnd < end ? udpEnd : end;
       pkt.payloadLen = capEnd - off - 8;
-      if (end === wireEnd && dv.getUint16(off + 6) !== 0) checkL4Sum(pkt, u8, off, udpEnd, IPPROTO.UDP);
+      if (end === wireEnd && dv.getUint16(off + 6) !== 0) checkL4Sum(pkt, dv, u8, off, udpEnd, IPPROTO.UDP);
       return DecodeStatus.Ok;
     }
     case IPPROTO.ICMP: {
@@ -61,7 +61,7 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.l4 = L4.Icmp4;
       pkt.icmpType = u8[off];
       pkt.icmpCode = u8[off + 1];
-      if (end === wireEnd && onesSum(u8, off, end, 0) !== 0xffff) pkt.badChecksum |= 2;
+      if (end === wireEnd && onesSum(dv, u8, off, end, 0) !== 0xffff) pkt.badChecksum |= 2;
       if (icmp4Quotes(pkt.icmpType)) decodeQuote4(pkt, dv, u8, off + 8, end);
       return DecodeStatus.Ok;
     }
@@ -70,7 +70,7 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.l4 = L4.Icmp6;
       pkt.icmpType = u8[off];
       pkt.icmpCode = u8[off + 1];
-      if (end === wireEnd) checkL4Sum(pkt, u8, off, end, IPPROTO.ICMPV6);
+      if (end === wireEnd) checkL4Sum(pkt, dv, u8, off, end, IPPROTO.ICMPV6);
       if (icmp6Quotes(pkt.icmpType)) decodeQuote6(pkt, dv, u8, off + 8, end);
       return DecodeStatus.Ok;
     }
@@ -79,8 +79,8 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
   }
 }
 
-function checkL4Sum(pkt: DecodedPacket, u8: Uint8Array, off: number, end: number, proto: number): void {
-  const sum = onesSum(u8, off, end, pseudoHeaderSum(pkt.ipVersion, pkt.src, pkt.dst, proto, end - off));
+function checkL4Sum(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, proto: number): void {
+  const sum = onesSum(dv, u8, off, end, pseudoHeaderSum(pkt.ipVersion, pkt.src, pkt.dst, proto, end - off));
   if (sum !== 0xffff) pkt.badChecksum |= 2;
 }
 
