@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, FIXTURES, fixtureFiles, readFixture, ROOT } from './helpers/run.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, cli, FIXTURES, fixtureFiles, hasCommand, readFixture, ROOT } from './helpers/run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-test-'));
 
@@ -22,6 +23,16 @@ describe('stdin gives the same result as the file', () => {
       expect(norm(fromPipe.stdout)).toBe(norm(fromFile.stdout));
     });
   }
+});
+
+describe('non-blocking stdin (EAGAIN) falls back to a stream with the same result', () => {
+  it.skipIf(!hasCommand('python3'))('dns.pcap through a pipe set O_NONBLOCK, data arriving late', () => {
+    const file = join(FIXTURES, 'dns.pcap');
+    const script = `import os,fcntl\nfl=fcntl.fcntl(0,fcntl.F_GETFL)\nfcntl.fcntl(0,fcntl.F_SETFL,fl|os.O_NONBLOCK)\nos.execv('${process.execPath}',['node','${BIN}','-f','ndjson','-'])`;
+    const r = spawnSync('sh', ['-c', `(sleep 0.3; cat '${file}') | python3 -c "$PY"`], { encoding: 'utf8', env: { ...process.env, PY: script }, timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(cli(['-f', 'ndjson', '-'], readFixture('dns.pcap')).stdout);
+  });
 });
 
 describe('output formats', () => {
