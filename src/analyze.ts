@@ -1,6 +1,6 @@
 import { CaptureRecord } from './capture/record.js';
 import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from './capture/reader.js';
-import type { ByteSource } from './capture/source.js';
+import { GunzipSource, type ByteSource } from './capture/source.js';
 import { isDecodableLinkType, linkTypeName } from './capture/linktypes.js';
 import { isoTime } from './capture/time.js';
 import { Anomalies } from './capture/damage.js';
@@ -328,7 +328,7 @@ export class Analyzer {
 
   private warnings(reader: CaptureReader, anomalies: Report['anomalies']): string[] {
     const w: string[] = [];
-    const damage = anomalies.filter((a) => a.code === 'truncated_file' || a.code === 'bad_block_length' || a.code === 'absurd_record_length' || a.code === 'bad_section_header' || a.code === 'unsupported_section_version');
+    const damage = anomalies.filter((a) => a.code === 'truncated_file' || a.code === 'compressed_stream_damaged' || a.code === 'bad_block_length' || a.code === 'absurd_record_length' || a.code === 'bad_section_header' || a.code === 'unsupported_section_version');
     for (const d of damage) w.push(`damaged capture: ${d.first}; verdicts cover what was readable`);
     for (const [lt, n] of reader.linkTypes) {
       if (!isDecodableLinkType(lt)) w.push(`${n} packet${n === 1 ? '' : 's'} with unsupported link type ${lt} (${linkTypeName(lt)}) counted but not analysed`);
@@ -362,6 +362,10 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions): P
       const n = source.read(reader.buf, off, len);
       reader.commit(typeof n === 'number' ? n : await n);
     }
+  }
+  if (source instanceof GunzipSource) {
+    reader.formatLabel = `gzip-compressed ${reader.formatLabel}`;
+    if (source.damage !== null) reader.anomalies.add('compressed_stream_damaged', `${source.damage} after ${reader.bytesRead} uncompressed bytes; the rest of the file is unreadable`);
   }
   return analyzer.finish(reader, source.name);
 }

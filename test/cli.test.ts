@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -32,6 +33,30 @@ describe('non-blocking stdin (EAGAIN) falls back to a stream with the same resul
     const r = spawnSync('sh', ['-c', `(sleep 0.3; cat '${file}') | python3 -c "$PY"`], { encoding: 'utf8', env: { ...process.env, PY: script }, timeout: 30_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(cli(['-f', 'ndjson', '-'], readFixture('dns.pcap')).stdout);
+  });
+});
+
+describe('gzip-compressed captures are read as tshark reads them', () => {
+  it('same records as the plain file, from a path and from stdin', () => {
+    const gz = join(tmp, 'ipv6.pcap.gz');
+    writeFileSync(gz, gzipSync(readFixture('ipv6.pcap')));
+    const records = (out: string) => out.trim().split('\n').slice(0, -1);
+    const plain = cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]);
+    const fromPath = cli(['-f', 'ndjson', gz]);
+    const fromPipe = cli(['-f', 'ndjson', '-'], readFileSync(gz));
+    expect(fromPath.code).toBe(0);
+    expect(records(fromPath.stdout)).toEqual(records(plain.stdout));
+    expect(records(fromPipe.stdout)).toEqual(records(plain.stdout));
+    expect(JSON.parse(fromPath.stdout.trim().split('\n').pop()!).input.format).toBe('gzip-compressed pcap (µs, little-endian)');
+  });
+  it('a compressed stream cut short gives verdicts for what was readable, and a warning', () => {
+    const whole = gzipSync(readFixture('tcp-reset-by-router.pcap'));
+    const cut = join(tmp, 'cut.pcap.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.8)));
+    const r = cli(['-f', 'ndjson', cut]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('the compressed stream ends early');
+    expect(r.stdout).toContain('"verdict":"ok"');
   });
 });
 

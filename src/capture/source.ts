@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { InputError } from './errors.js';
 
 /**
@@ -133,5 +134,139 @@ export function describeFsError(e: unknown): string {
     case 'EISDIR': return 'it is a directory';
     case 'EIO': return 'I/O error';
     default: return err.code ?? String(err.message ?? e);
+  }
+}
+
+/** Replays bytes already read from `inner` (to sniff the format), then reads on. */
+class PrefixedSource implements ByteSource {
+  constructor(private inner: ByteSource, private prefix: Buffer) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get live(): boolean {
+    return this.inner.live;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+  read(buf: Buffer, off: number, len: number): number | Promise<number> {
+    if (this.prefix.length > 0) {
+      const n = Math.min(len, this.prefix.length);
+      this.prefix.copy(buf, off, 0, n);
+      this.prefix = this.prefix.subarray(n);
+      return n;
+    }
+    return this.inner.read(buf, off, len);
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/**
+ * Decompresses a gzip stream (as tshark reads `capture.pcap.gz`) from `inner` with zlib, with
+ * backpressure: compressed bytes are read only when the analyzer wants more. A stream that is
+ * cut short or corrupt ends the input and sets `damage`.
+ */
+export class GunzipSource implements ByteSource {
+  private readonly z = zlib.createGunzip();
+  private readonly chunks: Buffer[] = [];
+  private chunkOff = 0;
+  private ended = false;
+  private inputDone = false;
+  private waiter: (() => void) | null = null;
+  private readonly inBuf = Buffer.allocUnsafe(256 * 1024);
+  /** Set when the compressed stream was damaged; the input ends there. */
+  damage: string | null = null;
+
+  constructor(private inner: ByteSource) {
+    this.z.on('data', (c: Buffer) => {
+      this.chunks.push(c);
+      this.wake();
+    });
+    this.z.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.z.on('error', (e: NodeJS.ErrnoException) => {
+      this.damage = e.code === 'Z_BUF_ERROR' ? 'the compressed stream ends early' : `the compressed stream is damaged (${e.message})`;
+      this.ended = true;
+      this.wake();
+    });
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  get live(): boolean {
+    return this.inner.live;
+  }
+  readonly size = -1;
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    if (w) w();
+  }
+
+  async read(buf: Buffer, off: number, len: number): Promise<number> {
+    while (this.chunks.length === 0 && !this.ended) {
+      const wait = new Promise<void>((r) => (this.waiter = r));
+      if (!this.inputDone) {
+        const got = this.inner.read(this.inBuf, 0, this.inBuf.length);
+        const n = typeof got === 'number' ? got : await got;
+        if (n === 0) {
+          this.inputDone = true;
+          this.z.end();
+        } else {
+          this.z.write(Buffer.from(this.inBuf.subarray(0, n)));
+          // zlib answers asynchronously; wait for output, or move on to feed more input
+          await Promise.race([wait, new Promise<void>((r) => setImmediate(r))]);
+          continue;
+        }
+      }
+      await wait;
+    }
+    let n = 0;
+    while (n < len && this.chunks.length > 0) {
+      const c = this.chunks[0];
+      const take = Math.min(len - n, c.length - this.chunkOff);
+      c.copy(buf, off + n, this.chunkOff, this.chunkOff + take);
+      n += take;
+      this.chunkOff += take;
+      if (this.chunkOff === c.length) {
+        this.chunks.shift();
+        this.chunkOff = 0;
+      }
+    }
+    return n;
+  }
+
+  close(): void {
+    this.z.destroy();
+    this.inner.close();
+  }
+}
+
+/**
+ * Opens a capture for reading: a path or '-' (stdin). A gzip-compressed capture (magic 1f 8b)
+ * is decompressed on the fly.
+ */
+export async function openCapture(path: string): Promise<ByteSource> {
+  const src = openSource(path);
+  try {
+    const head = Buffer.alloc(2);
+    let n = 0;
+    while (n < 2) {
+      const got = src.read(head, n, 2 - n);
+      const k = typeof got === 'number' ? got : await got;
+      if (k === 0) break;
+      n += k;
+    }
+    const prefixed = new PrefixedSource(src, head.subarray(0, n));
+    if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) return new GunzipSource(prefixed);
+    return prefixed;
+  } catch (e) {
+    src.close();
+    throw e;
   }
 }

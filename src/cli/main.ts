@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { InputError, InternalError, UsageError } from '../capture/errors.js';
-import { openSource } from '../capture/source.js';
+import { openCapture } from '../capture/source.js';
 import { analyzeSource } from '../analyze.js';
 import { RENDERERS } from '../render/index.js';
 import { parseArgv } from './program.js';
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     const opts = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, process.stdout.isTTY === true);
-    const source = openSource(opts.input);
+    const source = await openCapture(opts.input);
     let report;
     try {
       report = await analyzeSource(source, opts);

@@ -30,7 +30,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .name('pcapdiag')
     .description('Tells, for every connection attempt and DNS lookup in a capture, what happened, who caused it and what to check next.')
     .version(version, '-V, --version')
-    .argument('<capture>', "pcap or pcapng file, or '-' for standard input")
+    .argument('<capture>', "pcap or pcapng file (optionally gzip-compressed), or '-' for standard input")
     .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('text'))
     .option('--syn-timeout <duration>', 'an unanswered SYN is a timeout once the capture goes on this long after it', '3s')
     .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeSource, DEFAULT_OPTIONS, type AnalyzeOptions, type Report } from '../../src/analyze.js';
-import { openSource } from '../../src/capture/source.js';
+import { openCapture } from '../../src/capture/source.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURES = join(ROOT, 'fixtures');
@@ -15,7 +15,7 @@ export function fixtureFiles(): string[] {
 }
 
 export async function analyzeFile(path: string, opts: Partial<AnalyzeOptions> = {}): Promise<Report> {
-  const src = openSource(path);
+  const src = await openCapture(path);
   try {
     return await analyzeSource(src, { ...DEFAULT_OPTIONS, ...opts });
   } finally {
