@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { InputError, InternalError, UsageError } from '../capture/errors.js';
-import { openCapture } from '../capture/source.js';
-import { analyzeSource } from '../analyze.js';
-import { RENDERERS } from '../render/index.js';
 import { parseArgv } from './program.js';
 
 /** Exit codes (README "Exit codes"). 1 is reserved for CI gates. */
@@ -25,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     const opts = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, process.stdout.isTTY === true);
+    // loaded only now, so --help and --version stay fast
+    const [{ openCapture }, { analyzeSource }, { RENDERERS }] = await Promise.all([import('../capture/source.js'), import('../analyze.js'), import('../render/index.js')]);
     const source = await openCapture(opts.input);
     let report;
     try {

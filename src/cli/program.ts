@@ -1,7 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../capture/errors.js';
-import { FORMATS, type Format } from '../render/index.js';
 import type { AnalyzeOptions } from '../analyze.js';
+import type { Format } from '../render/index.js';
+
+/** Output formats (the keys of render/index.ts RENDERERS; a test keeps the two in step). */
+export const FORMATS: readonly Format[] = ['text', 'json', 'ndjson'];
 
 export interface CliOptions extends AnalyzeOptions {
   input: string;
