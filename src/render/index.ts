@@ -9,4 +9,3 @@ export const RENDERERS = {
 } as const;
 
 export type Format = keyof typeof RENDERERS;
-export const FORMATS = Object.keys(RENDERERS) as Format[];
