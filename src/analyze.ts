@@ -11,10 +11,13 @@ import { DnsTable } from './flow/dns.js';
 import { UdpTable } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
 import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.js';
-import { buildServerProfiles, type ClassifyContext } from './verdict/context.js';
+import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
-import { VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
+import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
+import { LINGER_NS, tcpFinal } from './verdict/tcp-rules.js';
+import { dnsFinal } from './verdict/dns-rules.js';
+import type { UdpFlow } from './flow/udp.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -23,9 +26,25 @@ export interface AnalyzeOptions {
   synTimeoutMs: number;
   /** A DNS query with no response this long is dns-no-response. */
   dnsTimeoutMs: number;
+  /** A TCP connection idle this long is final (reported, then forgotten). */
+  tcpIdleMs: number;
+  /** A UDP flow or DNS transaction idle this long is forgotten. */
+  udpIdleMs: number;
 }
 
-export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000 };
+export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000 };
+
+/** Which records the report keeps (records are always counted, and passed to `onFlow` as decided). */
+export type Keep = 'all' | 'problems' | 'none';
+
+/** How often, in capture time, flows are checked for a final verdict. */
+const SWEEP_NS = 1e9;
+/**
+ * How long a reported connection that was closed (RST, or FIN both ways) is kept to absorb late
+ * packets (a retransmitted FIN or final ACK) before it is forgotten. Reported connections that did
+ * not close (an unanswered SYN, retried for up to ~2 min) are kept for the TCP idle timeout.
+ */
+const CLOSED_KEEP_NS = 10e9;
 
 export interface Report {
   schema: number;
@@ -93,8 +112,93 @@ export class Analyzer {
   private unsupportedLink = 0;
   /** Senders of packets with a wrong transport checksum, by network key (formatted only at the end). */
   private readonly badSumSenders = new Map<number, { version: number; addr: Uint32Array; count: number }>();
+  private nextSweepT = SWEEP_NS;
+  private nextId = 1;
+  private readonly kept: FlowRecord[] = [];
+  private readonly verdictCounts = new Map<VerdictId, number>();
+  private problems = 0;
+  private tcpConnections = 0;
+  private tcpConversations = 0;
+  private dnsTransactions = 0;
+  private udpFlows = 0;
 
-  constructor(readonly opts: AnalyzeOptions) {}
+  /**
+   * @param onFlow called with each record as soon as its verdict is final, in order of decision
+   *   (records decided at the same moment in order of start time).
+   */
+  constructor(readonly opts: AnalyzeOptions, private readonly keep: Keep = 'all', private readonly onFlow: ((r: FlowRecord) => void) | null = null) {}
+
+  private context(now: number, atEnd = false): ClassifyContext {
+    return {
+      captureEndT: now,
+      atEnd,
+      captureStartSec: this.baseSec,
+      captureStartNsec: this.baseNsec,
+      synTimeoutNs: this.opts.synTimeoutMs * 1e6,
+      dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
+      tcpIdleNs: this.opts.tcpIdleMs * 1e6,
+      hosts: this.hosts,
+    };
+  }
+
+  /** Numbers, counts, keeps and hands on a batch of decided records. */
+  private emit(batch: FlowRecord[]): void {
+    batch.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
+    for (const r of batch) {
+      r.id = this.nextId++;
+      this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
+      const problem = !HEALTHY.has(r.verdict);
+      if (problem) this.problems++;
+      if (this.keep === 'all' || (this.keep === 'problems' && problem)) this.kept.push(r);
+      if (this.onFlow !== null) this.onFlow(r);
+    }
+  }
+
+  /** Reports what became final by capture time `now`, and forgets what has been idle long enough. */
+  private sweep(now: number): void {
+    const c = this.context(now);
+    const batch: FlowRecord[] = [];
+    const tcpIdle = c.tcpIdleNs;
+    for (const f of this.tcp.snapshot()) {
+      if (!f.reported && tcpFinal(f, c)) this.reportTcp(f, c, batch);
+      if (f.reported && now - f.lastT >= (f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0) ? Math.min(CLOSED_KEEP_NS, tcpIdle) : tcpIdle)) this.forgetTcp(f);
+    }
+    const udpIdle = this.opts.udpIdleMs * 1e6;
+    for (const d of this.dns.snapshot()) {
+      if (!d.reported && dnsFinal(d, c)) {
+        batch.push(dnsRecord(d, c));
+        d.reported = true;
+      }
+      if (d.reported && now - d.lastT >= Math.max(c.dnsTimeoutNs, Math.min(udpIdle, 2 * c.dnsTimeoutNs))) this.dns.remove(d);
+    }
+    this.dns.pruneAttempts(now, udpIdle);
+    for (const u of this.udp.snapshot()) {
+      if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
+      if (now - u.lastT >= udpIdle) {
+        if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
+        this.udp.remove(u);
+      }
+    }
+    this.emit(batch);
+  }
+
+  private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
+    f.reported = true;
+    batch.push(tcpRecord(f, c));
+  }
+
+  private reportUdp(u: UdpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
+    u.reported = true;
+    const r = udpRecord(u, c);
+    if (r !== null) batch.push(r);
+  }
+
+  private forgetTcp(f: TcpFlow): void {
+    this.tcp.remove(f);
+    if (f.profile !== null) this.hosts.release(f.profileKey, f.profile);
+    f.profile = null;
+    f.dnsStream = null;
+  }
 
   onRecord(rec: CaptureRecord): void {
     if (this.packets === 0) {
@@ -109,6 +213,15 @@ export class Analyzer {
       this.lastSec = rec.tsSec;
       this.lastNsec = rec.tsNsec;
     }
+    this.observe(rec, t);
+    // after the packet: what arrives at time t counts as seen by time t
+    if (t >= this.nextSweepT) {
+      this.sweep(t);
+      this.nextSweepT = t + SWEEP_NS;
+    }
+  }
+
+  private observe(rec: CaptureRecord, t: number): void {
     const pkt = this.pkt;
     this.decoder.decode(rec, pkt);
     if (pkt.anomaly !== '') this.anomalies.add(pkt.anomaly, `frame ${rec.frame}`);
@@ -174,18 +287,32 @@ export class Analyzer {
     const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     let f = this.tcp.find(pkt, hash);
     if (f === null) {
-      if (isSyn) f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, true, true);
-      else if (flags & TCP_FLAG.SYN) f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, false, false);
-      else f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, pkt.srcPort >= pkt.dstPort, false);
-      this.tcp.insert(f);
+      if (isSyn) f = this.newTcp(pkt, rec, t, hash, true, true);
+      else if (flags & TCP_FLAG.SYN) f = this.newTcp(pkt, rec, t, hash, false, false);
+      else f = this.newTcp(pkt, rec, t, hash, pkt.srcPort >= pkt.dstPort, false);
+      this.tcpConversations++;
     } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
-      const next = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, true, true);
-      this.tcp.replace(f, next);
-      f = next;
+      // the same ports with a new ISN: a new attempt, and the old one is over
+      if (!f.reported) {
+        const batch: FlowRecord[] = [];
+        this.reportTcp(f, this.context(t), batch);
+        this.emit(batch);
+      }
+      this.forgetTcp(f);
+      f = this.newTcp(pkt, rec, t, hash, true, true);
     }
     const dir = f.direction(pkt);
     f.observe(pkt, dir, rec.frame, t);
     if (pkt.payloadLen > 0 && (f.sPort === 53 || f.cPort === 53)) this.onDnsOverTcp(f, dir, pkt, rec, t);
+  }
+
+  private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
+    const f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
+    f.profileKey = formatAddr(f.version, f.sAddr);
+    f.profile = this.hosts.server(f.profileKey);
+    this.tcp.insert(f);
+    this.tcpConnections++;
+    return f;
   }
 
   /** DNS over TCP: in-order reassembly of each direction, then one DNS message per length prefix. */
@@ -249,41 +376,19 @@ export class Analyzer {
   }
 
   finish(reader: CaptureReader, name: string): Report {
-    const flows = this.tcp.all();
     const se = reader.statsEnd;
     const statsEndT = se === null || this.packets === 0 ? 0 : (se.tsSec - this.baseSec) * 1e9 + (se.tsNsec - this.baseNsec);
-    const ctx: ClassifyContext = {
-      captureEndT: Math.max(this.endT, statsEndT),
-      captureStartSec: this.baseSec,
-      captureStartNsec: this.baseNsec,
-      synTimeoutNs: this.opts.synTimeoutMs * 1e6,
-      dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
-      hosts: this.hosts,
-      servers: buildServerProfiles(flows),
-    };
-    const records: FlowRecord[] = [];
-    const conversations = new Set<string>();
-    for (const f of flows) {
-      records.push(tcpRecord(f, ctx));
-      const a = formatEndpoint(f.version, f.cAddr, f.cPort);
-      const b = formatEndpoint(f.version, f.sAddr, f.sPort);
-      conversations.add(a < b ? `${a} ${b}` : `${b} ${a}`);
-    }
-    for (const d of this.dns.all()) records.push(dnsRecord(d, ctx));
-    for (const u of this.udp.all()) {
-      const r = udpRecord(u, ctx);
-      if (r !== null) records.push(r);
-    }
-    records.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
+    const ctx = this.context(Math.max(this.endT, statsEndT), true);
+    const batch: FlowRecord[] = [];
+    for (const f of this.tcp.snapshot()) if (!f.reported) this.reportTcp(f, ctx, batch);
+    for (const d of this.dns.snapshot()) if (!d.reported) batch.push(dnsRecord(d, ctx));
+    for (const u of this.udp.snapshot()) if (!u.reported && u.icmp !== null) this.reportUdp(u, ctx, batch);
+    this.emit(batch);
     const verdicts: Record<string, number> = {};
-    for (const v of VERDICT_IDS) verdicts[v] = 0;
-    let problems = 0;
-    records.forEach((r, i) => {
-      r.id = i + 1;
-      verdicts[r.verdict]++;
-      if (r.verdict !== 'ok' && r.verdict !== 'dns-ok') problems++;
-    });
-    for (const k of Object.keys(verdicts) as VerdictId[]) if (verdicts[k] === 0) delete verdicts[k];
+    for (const v of VERDICT_IDS) {
+      const n = this.verdictCounts.get(v);
+      if (n !== undefined) verdicts[v] = n;
+    }
 
     for (const [code, n] of reader.anomalies.counts) this.anomalies.counts.set(code, (this.anomalies.counts.get(code) ?? 0) + n);
     for (const [code, d] of reader.anomalies.firstSeen) this.anomalies.firstSeen.set(code, d);
@@ -301,15 +406,15 @@ export class Analyzer {
         last: this.packets > 0 ? isoTime(this.lastSec, this.lastNsec) : null,
         durationSec: Math.round(this.endT / 1e3) / 1e6,
       },
-      options: { synTimeoutMs: this.opts.synTimeoutMs, dnsTimeoutMs: this.opts.dnsTimeoutMs },
-      records,
+      options: { synTimeoutMs: this.opts.synTimeoutMs, dnsTimeoutMs: this.opts.dnsTimeoutMs, tcpIdleMs: this.opts.tcpIdleMs, udpIdleMs: this.opts.udpIdleMs },
+      records: this.kept,
       summary: {
         verdicts,
-        problems,
-        tcpConnections: flows.length,
-        tcpConversations: conversations.size,
-        dnsTransactions: this.dns.all().length,
-        udpFlows: this.udp.size,
+        problems: this.problems,
+        tcpConnections: this.tcpConnections,
+        tcpConversations: this.tcpConversations,
+        dnsTransactions: this.dns.transactions,
+        udpFlows: this.udp.flows,
       },
       stats: {
         decodedIp: this.decodedIp,
@@ -345,11 +450,11 @@ export class Analyzer {
   }
 }
 
-/** Reads a whole source and analyses it. */
-export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions): Promise<Report> {
+/** Reads a whole source and analyses it; `onFlow` gets each record as soon as it is decided. */
+export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, keep: Keep = 'all', onFlow: ((r: FlowRecord) => void) | null = null): Promise<Report> {
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
-  const analyzer = new Analyzer(opts);
+  const analyzer = new Analyzer(opts, keep, onFlow);
   for (;;) {
     const st = reader.next(rec);
     if (st === READ_RECORD) {

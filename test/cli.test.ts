@@ -143,11 +143,3 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     expect(lines.pop().anomalies.map((a: { code: string }) => a.code)).toContain('truncated_file');
   });
 });
-
-describe('CLI wiring', () => {
-  it('--format accepts exactly the renderers there are', async () => {
-    const { FORMATS } = await import('../src/cli/program.js');
-    const { RENDERERS } = await import('../src/render/index.js');
-    expect([...FORMATS].sort()).toEqual(Object.keys(RENDERERS).sort());
-  });
-});

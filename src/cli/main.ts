@@ -15,6 +15,26 @@ function say(line: string): void {
   process.stderr.write(`pcapdiag: ${line}\n`);
 }
 
+/** Buffers output lines and writes them to stdout in blocks of about 64 KiB. */
+class LineWriter {
+  private parts: string[] = [];
+  private size = 0;
+  line(s: string): void {
+    this.write(s + '\n');
+  }
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= 65536) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    process.stdout.write(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
 /** The only place that decides the process's exit code. */
 export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -23,17 +43,23 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const opts = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, process.stdout.isTTY === true);
     // loaded only now, so --help and --version stay fast
-    const [{ openCapture }, { analyzeSource }, { RENDERERS }] = await Promise.all([import('../capture/source.js'), import('../analyze.js'), import('../render/index.js')]);
+    const [{ openCapture }, { analyzeSource }, { renderText }, { renderJson, summaryLine }] = await Promise.all([
+      import('../capture/source.js'), import('../analyze.js'), import('../render/text.js'), import('../render/json.js'),
+    ]);
     const source = await openCapture(opts.input);
+    // ndjson streams each record as soon as it is decided; text keeps only the problems; json all
+    const out = new LineWriter();
+    const onFlow = opts.format === 'ndjson' ? (r: object) => out.line(JSON.stringify(r)) : null;
     let report;
     try {
-      report = await analyzeSource(source, opts);
+      report = await analyzeSource(source, opts, opts.format === 'json' ? 'all' : opts.format === 'text' ? 'problems' : 'none', onFlow);
     } finally {
       source.close();
     }
-    const text = opts.format === 'text' ? RENDERERS.text(report, { color: opts.color, limit: opts.limit }) : RENDERERS[opts.format](report);
     if (opts.format !== 'text') for (const w of report.warnings) say(`warning: ${w}`);
-    process.stdout.write(text);
+    if (opts.format === 'ndjson') out.line(JSON.stringify(summaryLine(report)));
+    else out.write(opts.format === 'text' ? renderText(report, { color: opts.color, limit: opts.limit }) : renderJson(report));
+    out.flush();
     return EXIT.OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode; // --help / --version

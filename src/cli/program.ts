@@ -1,10 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../capture/errors.js';
 import type { AnalyzeOptions } from '../analyze.js';
-import type { Format } from '../render/index.js';
-
-/** Output formats (the keys of render/index.ts RENDERERS; a test keeps the two in step). */
-export const FORMATS: readonly Format[] = ['text', 'json', 'ndjson'];
+/** Output formats: the human report, one JSON document, or JSON lines streamed as verdicts are decided. */
+export const FORMATS = ['text', 'json', 'ndjson'] as const;
+export type Format = (typeof FORMATS)[number];
 
 export interface CliOptions extends AnalyzeOptions {
   input: string;
@@ -13,11 +12,11 @@ export interface CliOptions extends AnalyzeOptions {
   limit: number;
 }
 
-/** "3", "3s", "2.5s", "500ms" → milliseconds. */
+/** "3", "3s", "2.5s", "500ms", "5m" → milliseconds. */
 export function parseDuration(s: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(s.trim());
-  if (m === null) throw new UsageError(`${flag}: '${s}' is not a duration (e.g. 3, 2.5s, 500ms)`);
-  const v = parseFloat(m[1]) * (m[2] === 'ms' ? 1 : 1000);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (m === null) throw new UsageError(`${flag}: '${s}' is not a duration (e.g. 3, 2.5s, 500ms, 5m)`);
+  const v = parseFloat(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
   if (v <= 0) throw new UsageError(`${flag}: must be greater than 0`);
   return v;
 }
@@ -37,6 +36,8 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('text'))
     .option('--syn-timeout <duration>', 'an unanswered SYN is a timeout once the capture goes on this long after it', '3s')
     .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')
+    .option('--tcp-idle <duration>', 'a TCP connection idle this long is final and forgotten', '5m')
+    .option('--udp-idle <duration>', 'a UDP flow or DNS transaction idle this long is forgotten', '1m')
     .option('--limit <n>', 'text format: problems shown per verdict', '20')
     .option('--no-color', 'no colours, even on a terminal (NO_COLOR is honoured too)')
     .exitOverride()
@@ -57,12 +58,14 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     }
     throw e;
   }
-  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; limit: string; color: boolean }>();
+  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; color: boolean }>();
   return {
     input: program.args[0],
     format: o.format,
     synTimeoutMs: parseDuration(o.synTimeout, '--syn-timeout'),
     dnsTimeoutMs: parseDuration(o.dnsTimeout, '--dns-timeout'),
+    tcpIdleMs: parseDuration(o.tcpIdle, '--tcp-idle'),
+    udpIdleMs: parseDuration(o.udpIdle, '--udp-idle'),
     limit: parseCount(o.limit, '--limit'),
     color: o.color && isTty && !process.env.NO_COLOR,
   };

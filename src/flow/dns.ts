@@ -37,6 +37,10 @@ export class DnsTxn {
   answers: string[] = [];
   duplicateResponses = 0;
   icmp: IcmpHit | null = null;
+  /** Set once reported; kept a while to absorb duplicate responses, then evicted. */
+  reported = false;
+  /** Time of the last message of this transaction. */
+  lastT = 0;
 
   constructor(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number) {
     this.hash = hash;
@@ -65,9 +69,12 @@ function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: n
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable {
   private readonly table = new ChainedTable<DnsTxn>();
-  private readonly attempts = new Map<string, number>();
+  /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
+  private readonly attempts = new Map<string, { n: number; lastT: number }>();
   readonly header = new DnsHeader();
   malformed = 0;
+  /** Transactions seen in all (the table holds only the recent ones). */
+  transactions = 0;
 
   /**
    * One DNS message at u8[off..end) carried by `pkt` (UDP payload or one TCP-framed message).
@@ -97,9 +104,16 @@ export class DnsTable {
     txn.firstT = t;
     txn.cMac = pkt.srcMac;
     const key = `${transport}|${formatAddr(pkt.ipVersion, pkt.src)}|${formatAddr(pkt.ipVersion, pkt.dst)}|${txn.qname}|${txn.qtype}`;
-    txn.attempt = (this.attempts.get(key) ?? 0) + 1;
-    this.attempts.set(key, txn.attempt);
+    const seen = this.attempts.get(key);
+    txn.attempt = seen === undefined ? 1 : seen.n + 1;
+    if (seen === undefined) this.attempts.set(key, { n: 1, lastT: t });
+    else {
+      seen.n++;
+      seen.lastT = t;
+    }
+    txn.lastT = t;
     this.table.insert(txn);
+    this.transactions++;
   }
 
   private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
@@ -127,9 +141,11 @@ export class DnsTable {
       txn.firstNsec = nsec;
       txn.firstT = t;
       this.table.insert(txn);
+      this.transactions++;
     }
     txn.respFrame = frame;
     txn.respT = t;
+    txn.lastT = t;
     txn.respTtl = pkt.ttl;
     txn.respMac = pkt.srcMac;
     txn.rcode = h.rcode;
@@ -146,8 +162,22 @@ export class DnsTable {
     return null;
   }
 
-  all(): DnsTxn[] {
+  remove(txn: DnsTxn): void {
+    this.table.remove(txn);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** A snapshot of the transactions, safe to remove from while walking it. */
+  snapshot(): DnsTxn[] {
     return [...this.table.values()];
+  }
+
+  /** Forgets retry numbering for queries not repeated for `idleNs`. */
+  pruneAttempts(now: number, idleNs: number): void {
+    for (const [k, v] of this.attempts) if (now - v.lastT >= idleNs) this.attempts.delete(k);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { addrNetKey, copyAddr } from './addr.js';
+import { addrNetKey } from './addr.js';
 
 /** What the capture says about one MAC address: which IP networks sit behind it. */
 export class MacInfo {
@@ -27,14 +27,15 @@ export class MacInfo {
   }
 }
 
-/** Per-host facts: TTLs of packets a host sent itself (not RSTs or ICMP errors), and its handshake RTT. */
-export class HostInfo {
+/** What a server looks like across all its connections so far: built as packets go by. */
+export class ServerProfile {
+  /** TTLs of packets the server sent itself (SYN-ACKs, data; not RSTs). */
   ttlMin = 256;
   ttlMax = -1;
-  packets = 0;
-  /** Fastest SYN → SYN-ACK seen for this host as a server, in ns (-1: none). */
+  /** Fastest SYN → SYN-ACK, ns (-1 when never answered). */
   minRttNs = -1;
-  constructor(readonly version: number, readonly addr: Uint32Array) {}
+  /** Connections that still refer to this profile; it is dropped when none do. */
+  refs = 0;
 }
 
 function pushDistinct(list: number[], v: number): void {
@@ -52,7 +53,7 @@ function isLinkLocalOrMulticast6(a: Uint32Array): boolean {
 /** Builds MAC and host knowledge as packets go by; the verdict layer reads it. */
 export class HostTable {
   readonly macs = new Map<number, MacInfo>();
-  readonly hosts = new Map<string, HostInfo>();
+  readonly servers = new Map<string, ServerProfile>();
   private lastMac = -1;
   private lastMacInfo: MacInfo | null = null;
 
@@ -89,12 +90,18 @@ export class HostTable {
     }
   }
 
-  host(version: number, addr: Uint32Array, key: string): HostInfo {
-    let h = this.hosts.get(key);
-    if (h === undefined) {
-      h = new HostInfo(version, copyAddr(addr));
-      this.hosts.set(key, h);
+  /** The profile of a server address, shared by all connections to it. */
+  server(key: string): ServerProfile {
+    let p = this.servers.get(key);
+    if (p === undefined) {
+      p = new ServerProfile();
+      this.servers.set(key, p);
     }
-    return h;
+    p.refs++;
+    return p;
+  }
+
+  release(key: string, p: ServerProfile): void {
+    if (--p.refs === 0) this.servers.delete(key);
   }
 }

@@ -1,6 +1,7 @@
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
 import { copyAddr, endpointHash, sameAddr } from './addr.js';
 import { ChainedTable } from './chained-table.js';
+import type { ServerProfile } from './hosts.js';
 
 /** Direction of a packet within a flow. */
 export const C2S = 0;
@@ -118,6 +119,11 @@ export class TcpFlow {
   icmpCount = 0;
   /** For port 53: DNS-over-TCP stream reassembly state per direction. */
   dnsStream: DnsStream[] | null = null;
+  /** The server's profile across connections (TTLs, fastest handshake), updated by this flow. */
+  profile: ServerProfile | null = null;
+  profileKey = '';
+  /** Set once the verdict was reported; the flow then only absorbs late packets until it is evicted. */
+  reported = false;
 
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     this.hash = hash;
@@ -184,6 +190,11 @@ export class TcpFlow {
     }
     if (pkt.ttl < ep.ttlMin) ep.ttlMin = pkt.ttl;
     if (pkt.ttl > ep.ttlMax) ep.ttlMax = pkt.ttl;
+    const prof = this.profile;
+    if (dir === S2C && prof !== null) {
+      if (pkt.ttl < prof.ttlMin) prof.ttlMin = pkt.ttl;
+      if (pkt.ttl > prof.ttlMax) prof.ttlMax = pkt.ttl;
+    }
     if (dir === C2S) this.fromClient(pkt, flags, frame, t);
     else this.fromServer(pkt, flags, frame, t);
     if (pkt.payloadWireLen > 0) {
@@ -235,6 +246,9 @@ export class TcpFlow {
         this.synAckFrame = frame;
         this.synAckTtl = pkt.ttl;
         this.synAckAckOk = !this.sawSyn || pkt.ack === ((this.isn + 1) >>> 0);
+        const rtt = t - this.lastSynT;
+        const prof = this.profile;
+        if (this.sawSyn && prof !== null && rtt >= 0 && (prof.minRttNs < 0 || rtt < prof.minRttNs)) prof.minRttNs = rtt;
       }
     } else if (flags & TCP_FLAG.ACK && pkt.payloadWireLen === 0) {
       this.mark(S2C, HIST.ACK);
@@ -267,13 +281,9 @@ export class DnsStream {
   buf: Buffer = Buffer.alloc(0);
 }
 
-/**
- * All TCP attempts, by a direction-free hash of the 4-tuple; a superseded attempt (same
- * 4-tuple, new ISN) moves to `done`.
- */
+/** All TCP attempts being tracked, by a direction-free hash of the 4-tuple. */
 export class TcpTable {
   private readonly table = new ChainedTable<TcpFlow>();
-  readonly done: TcpFlow[] = [];
 
   find(pkt: DecodedPacket, hash: number): TcpFlow | null {
     for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) if (f.direction(pkt) >= 0) return f;
@@ -295,13 +305,16 @@ export class TcpTable {
     this.table.insert(flow);
   }
 
-  replace(old: TcpFlow, flow: TcpFlow): void {
-    this.table.remove(old);
-    this.done.push(old);
-    this.table.insert(flow);
+  remove(flow: TcpFlow): void {
+    this.table.remove(flow);
   }
 
-  all(): TcpFlow[] {
-    return [...this.done, ...this.table.values()];
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** A snapshot of the flows, safe to remove from while walking it. */
+  snapshot(): TcpFlow[] {
+    return [...this.table.values()];
   }
 }

@@ -19,6 +19,7 @@ export class UdpFlow {
   readonly packets = [0, 0];
   icmp: IcmpHit | null = null;
   icmpCount = 0;
+  reported = false;
 
   constructor(pkt: DecodedPacket, readonly hash: number, frame: number, sec: number, nsec: number, t: number) {
     this.version = pkt.ipVersion;
@@ -44,6 +45,8 @@ export class UdpFlow {
 
 export class UdpTable {
   private readonly table = new ChainedTable<UdpFlow>();
+  /** Flows seen in all (the table holds only the recent ones). */
+  flows = 0;
 
   observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): void {
     const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
@@ -58,6 +61,7 @@ export class UdpTable {
     const f = new UdpFlow(pkt, hash, frame, sec, nsec, t);
     f.packets[0] = 1;
     this.table.insert(f);
+    this.flows++;
   }
 
   find(version: number, a: Uint32Array, ap: number, b: Uint32Array, bp: number): UdpFlow | null {
@@ -70,7 +74,12 @@ export class UdpTable {
     return this.table.size;
   }
 
-  all(): UdpFlow[] {
+  remove(f: UdpFlow): void {
+    this.table.remove(f);
+  }
+
+  /** A snapshot of the flows, safe to remove from while walking it. */
+  snapshot(): UdpFlow[] {
     return [...this.table.values()];
   }
 }

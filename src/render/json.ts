@@ -5,7 +5,7 @@ export function renderJson(r: Report): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
 
-/** The closing NDJSON line. */
+/** The closing line of `--format ndjson` (the flow records before it are streamed as decided). */
 export function summaryLine(r: Report): Record<string, unknown> {
   return {
     type: 'summary',
@@ -22,11 +22,4 @@ export function summaryLine(r: Report): Record<string, unknown> {
     anomalies: r.anomalies,
     warnings: r.warnings,
   };
-}
-
-/** `--format ndjson`: one flow record per line, then a summary line. */
-export function renderNdjson(r: Report): string {
-  const lines = r.records.map((x) => JSON.stringify(x));
-  lines.push(JSON.stringify(summaryLine(r)));
-  return lines.join('\n') + '\n';
 }

@@ -3,6 +3,7 @@ import type { ClassifyContext } from './context.js';
 import { dur, hopsFrom, isInitialTtl, macText } from './format.js';
 import { formatAddr, sameAddr } from '../flow/addr.js';
 import type { IcmpHit } from '../flow/tcp.js';
+import type { ServerProfile } from '../flow/hosts.js';
 
 export interface Attribution {
   by: By;
@@ -18,17 +19,16 @@ export interface Attribution {
  *  - its TTL differs from the TTLs of the server's own packets;
  *  - it arrived sooner after the SYN than half the fastest round trip to that server.
  */
-export function attributeServerPacket(c: ClassifyContext, version: number, server: Uint32Array, ttl: number, mac: number, ownTtlMin: number, ownTtlMax: number, sinceSynNs: number): Attribution {
+export function attributeServerPacket(c: ClassifyContext, version: number, profile: ServerProfile | null, ttl: number, mac: number, ownTtlMin: number, ownTtlMax: number, sinceSynNs: number): Attribution {
   const name = version === 6 ? 'hop limit' : 'TTL';
   const why: string[] = [];
   if (isInitialTtl(ttl) && c.hosts.isRouterMac(mac)) {
     why.push(`${name} ${ttl} is an initial value, yet it came through router ${macText(mac)}: the router made this packet itself`);
   }
-  const profile = c.servers.get(formatAddr(version, server));
   let min = ownTtlMin;
   let max = ownTtlMax;
   let whose = "the server's other packets in this connection";
-  if (max < 0 && profile !== undefined) {
+  if (max < 0 && profile !== null && profile.ttlMax >= 0) {
     min = profile.ttlMin;
     max = profile.ttlMax;
     whose = "the server's packets in other connections";
@@ -38,7 +38,7 @@ export function attributeServerPacket(c: ClassifyContext, version: number, serve
     const range = min === max ? `${min}` : `${min}-${max}`;
     why.push(`${name} ${ttl} (${hopsFrom(ttl)} hops) differs from ${whose} (${name} ${range}): a box in the path sent it`);
   }
-  if (sinceSynNs >= 0 && profile !== undefined && profile.minRttNs > 0 && sinceSynNs * 2 < profile.minRttNs) {
+  if (sinceSynNs >= 0 && profile !== null && profile.minRttNs > 0 && sinceSynNs * 2 < profile.minRttNs) {
     why.push(`it came ${dur(sinceSynNs)} after the SYN, faster than the ${dur(profile.minRttNs)} round trip to the server`);
   }
   if (why.length > 0) return { by: 'middlebox', why };

@@ -31,6 +31,13 @@ export const DNS_RULES: readonly DnsRule[] = [
   { verdict: 'dns-ok', when: (d) => d.rcode === 0, check: () => '' },
 ];
 
+/** Whether a DNS transaction's verdict is final at capture time `c.captureEndT`. */
+export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
+  if (d.answered) return true;
+  if (d.icmp !== null && icmpVerdict(d.icmp) !== null) return true;
+  return c.captureEndT - d.queryT >= c.dnsTimeoutNs;
+}
+
 export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId; outcome: Outcome } {
   const ev: string[] = [];
   const retry = d.attempt > 1 ? ` (attempt ${d.attempt})` : '';

@@ -40,10 +40,10 @@ const unansweredFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - f.last
 const triedFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - (f.synTimes[0] ?? f.firstT);
 /**
  * Unanswered long enough to call it a timeout: the capture went on --syn-timeout after the last
- * SYN, or the client's own retransmissions already span --syn-timeout with no answer to any of them
- * (a quiet capture often ends on the last retransmission).
+ * SYN, or, once the capture has ended, the client's own retransmissions span --syn-timeout with
+ * no answer to any of them (a quiet capture often ends on the last retransmission).
  */
-const timedOut = (f: TcpFlow, c: ClassifyContext) => unansweredFor(f, c) >= c.synTimeoutNs || (f.synCount > 1 && triedFor(f, c) >= c.synTimeoutNs);
+const timedOut = (f: TcpFlow, c: ClassifyContext) => unansweredFor(f, c) >= c.synTimeoutNs || (c.atEnd && f.synCount > 1 && triedFor(f, c) >= c.synTimeoutNs);
 
 /**
  * The TCP verdict table. First match wins, so the most specific rules come first.
@@ -115,7 +115,7 @@ function rstLine(f: TcpFlow, after: string): string {
 function attributeRst(f: TcpFlow, c: ClassifyContext): Attribution {
   const lastSyn = f.synTimes.length > 0 ? f.synTimes[f.synTimes.length - 1] : -1;
   const sinceSyn = !answered(f) && lastSyn >= 0 ? f.rst.t - lastSyn : -1;
-  return attributeServerPacket(c, f.version, f.sAddr, f.rst.ttl, f.rst.mac, f.s.ttlMin, f.s.ttlMax, sinceSyn);
+  return attributeServerPacket(c, f.version, f.profile, f.rst.ttl, f.rst.mac, f.s.ttlMin, f.s.ttlMax, sinceSyn);
 }
 
 function outcome(by: By, summary: string, evidence: string[], check: string, frame: number, mac: number): Outcome {
@@ -266,6 +266,28 @@ function ok(f: TcpFlow, c: ClassifyContext): Outcome {
   if (f.rstDir >= 0) ev.push(`closed with ${rstLine(f, `at ${rel(f.rst.t - f.firstT)}`)}`);
   ev.push(...macLine(c, f.s.mac, 'server'));
   return outcome('server', `connected to ${srv(f)}`, ev, '', f.synAckFrame, f.s.mac);
+}
+
+/** How long after a closing packet (RST, last FIN, ICMP error) a flow's verdict is taken as final. */
+export const LINGER_NS = 1e9;
+
+/**
+ * Whether nothing the capture could still show would change this flow's verdict, at capture
+ * time `c.captureEndT`. The analyzer reports a flow as soon as this holds.
+ */
+export function tcpFinal(f: TcpFlow, c: ClassifyContext): boolean {
+  const now = c.captureEndT;
+  if (now - f.lastT >= c.tcpIdleNs) return true;
+  if (f.sawSyn && !answered(f)) {
+    if (serverReset(f)) return now - f.rst.t >= LINGER_NS;
+    if (f.icmp !== null && icmpVerdict(f.icmp) !== null) return now - f.icmp.t >= LINGER_NS;
+    // a grace past the timeout: routers send host-unreachable only after their own ARP gives up (~3 s)
+    return unansweredFor(f, c) >= c.synTimeoutNs + LINGER_NS;
+  }
+  if (f.sawSyn && !f.established) return (f.rstDir === C2S && now - f.rst.t >= LINGER_NS) || now - f.synAckT >= c.synTimeoutNs;
+  if (f.rstDir >= 0) return now - f.rst.t >= LINGER_NS;
+  if (f.c.finT >= 0 && f.s.finT >= 0) return now - Math.max(f.c.finT, f.s.finT) >= LINGER_NS;
+  return false;
 }
 
 /** Zeek's conn_state for a flow (see Zeek's conn.log documentation). */
