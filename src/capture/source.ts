@@ -47,52 +47,30 @@ class FdSource implements ByteSource {
   }
 }
 
-class StdinSource implements ByteSource {
-  readonly name = '<stdin>';
-  readonly live: boolean;
-  readonly size: number;
-  private useStream = false;
-  private chunks: Buffer[] = [];
-  private chunkOff = 0;
-  private ended = false;
+/** Chunks received from a stream, handed out in order; readers wait for data or the end. */
+class ChunkQueue {
+  private readonly chunks: Buffer[] = [];
+  private off = 0;
   private waiter: (() => void) | null = null;
+  ended = false;
 
-  constructor() {
-    const st = fs.fstatSync(0);
-    this.size = st.isFile() ? st.size : -1;
-    this.live = !st.isFile();
+  push(c: Buffer): void {
+    this.chunks.push(c);
+    this.wake();
   }
 
-  read(buf: Buffer, off: number, len: number): number | Promise<number> {
-    if (!this.useStream) {
-      try {
-        return fs.readSync(0, buf, off, len, null);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EOF') return 0;
-        if (code !== 'EAGAIN') throw new InputError(`cannot read standard input: ${describeFsError(e)}`);
-        this.startStream();
-      }
-    }
-    return this.readStream(buf, off, len);
+  end(): void {
+    this.ended = true;
+    this.wake();
   }
 
-  private startStream(): void {
-    this.useStream = true;
-    const stdin = process.stdin;
-    stdin.on('data', (c: Buffer) => {
-      this.chunks.push(c);
-      stdin.pause(); // backpressure: resume only when the analyzer has taken what it has
-      this.wake();
-    });
-    stdin.on('end', () => {
-      this.ended = true;
-      this.wake();
-    });
-    stdin.on('error', () => {
-      this.ended = true;
-      this.wake();
-    });
+  get empty(): boolean {
+    return this.chunks.length === 0;
+  }
+
+  /** Resolves at the next push or end. */
+  next(): Promise<void> {
+    return new Promise<void>((r) => (this.waiter = r));
   }
 
   private wake(): void {
@@ -101,28 +79,74 @@ class StdinSource implements ByteSource {
     if (w) w();
   }
 
-  private async readStream(buf: Buffer, off: number, len: number): Promise<number> {
-    while (this.chunks.length === 0 && !this.ended) {
-      process.stdin.resume();
-      await new Promise<void>((r) => (this.waiter = r));
-    }
+  /** Copies up to `len` queued bytes into buf[off…]; returns the count. */
+  take(buf: Buffer, off: number, len: number): number {
     let n = 0;
     while (n < len && this.chunks.length > 0) {
       const c = this.chunks[0];
-      const take = Math.min(len - n, c.length - this.chunkOff);
-      c.copy(buf, off + n, this.chunkOff, this.chunkOff + take);
-      n += take;
-      this.chunkOff += take;
-      if (this.chunkOff === c.length) {
+      const k = Math.min(len - n, c.length - this.off);
+      c.copy(buf, off + n, this.off, this.off + k);
+      n += k;
+      this.off += k;
+      if (this.off === c.length) {
         this.chunks.shift();
-        this.chunkOff = 0;
+        this.off = 0;
       }
     }
     return n;
   }
+}
+
+class StdinSource implements ByteSource {
+  readonly name = '<stdin>';
+  readonly live: boolean;
+  readonly size: number;
+  private queue: ChunkQueue | null = null;
+
+  constructor() {
+    const st = fs.fstatSync(0);
+    this.size = st.isFile() ? st.size : -1;
+    this.live = !st.isFile();
+  }
+
+  read(buf: Buffer, off: number, len: number): number | Promise<number> {
+    if (this.queue === null) {
+      try {
+        return fs.readSync(0, buf, off, len, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EOF') return 0;
+        if (code !== 'EAGAIN') throw new InputError(`cannot read standard input: ${describeFsError(e)}`);
+        this.queue = this.startStream();
+      }
+    }
+    return this.readStream(this.queue, buf, off, len);
+  }
+
+  /** A non-blocking stdin: read it as a stream, pausing it whenever a chunk waits to be taken. */
+  private startStream(): ChunkQueue {
+    const q = new ChunkQueue();
+    const stdin = process.stdin;
+    stdin.on('data', (c: Buffer) => {
+      stdin.pause(); // backpressure: resume only when the analyzer has taken what it has
+      q.push(c);
+    });
+    stdin.on('end', () => q.end());
+    stdin.on('error', () => q.end());
+    return q;
+  }
+
+  private async readStream(q: ChunkQueue, buf: Buffer, off: number, len: number): Promise<number> {
+    while (q.empty && !q.ended) {
+      const arrived = q.next();
+      process.stdin.resume();
+      await arrived;
+    }
+    return q.take(buf, off, len);
+  }
 
   close(): void {
-    if (this.useStream) process.stdin.pause();
+    if (this.queue !== null) process.stdin.pause();
   }
 }
 
@@ -170,28 +194,18 @@ class PrefixedSource implements ByteSource {
  */
 export class GunzipSource implements ByteSource {
   private readonly z = zlib.createGunzip();
-  private readonly chunks: Buffer[] = [];
-  private chunkOff = 0;
-  private ended = false;
+  private readonly queue = new ChunkQueue();
   private inputDone = false;
-  private waiter: (() => void) | null = null;
   private readonly inBuf = Buffer.allocUnsafe(256 * 1024);
   /** Set when the compressed stream was damaged; the input ends there. */
   damage: string | null = null;
 
   constructor(private inner: ByteSource) {
-    this.z.on('data', (c: Buffer) => {
-      this.chunks.push(c);
-      this.wake();
-    });
-    this.z.on('end', () => {
-      this.ended = true;
-      this.wake();
-    });
+    this.z.on('data', (c: Buffer) => this.queue.push(c));
+    this.z.on('end', () => this.queue.end());
     this.z.on('error', (e: NodeJS.ErrnoException) => {
       this.damage = e.code === 'Z_BUF_ERROR' ? 'the compressed stream ends early' : `the compressed stream is damaged (${e.message})`;
-      this.ended = true;
-      this.wake();
+      this.queue.end();
     });
   }
   get name(): string {
@@ -202,43 +216,26 @@ export class GunzipSource implements ByteSource {
   }
   readonly size = -1;
 
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    if (w) w();
-  }
-
   async read(buf: Buffer, off: number, len: number): Promise<number> {
-    while (this.chunks.length === 0 && !this.ended) {
-      const wait = new Promise<void>((r) => (this.waiter = r));
-      if (!this.inputDone) {
-        const got = this.inner.read(this.inBuf, 0, this.inBuf.length);
-        const n = typeof got === 'number' ? got : await got;
-        if (n === 0) {
-          this.inputDone = true;
-          this.z.end();
-        } else {
-          this.z.write(Buffer.from(this.inBuf.subarray(0, n)));
-          // zlib answers asynchronously; wait for output, or move on to feed more input
-          await Promise.race([wait, new Promise<void>((r) => setImmediate(r))]);
-          continue;
-        }
+    const q = this.queue;
+    while (q.empty && !q.ended) {
+      const arrived = q.next();
+      if (this.inputDone) {
+        await arrived;
+        continue;
       }
-      await wait;
-    }
-    let n = 0;
-    while (n < len && this.chunks.length > 0) {
-      const c = this.chunks[0];
-      const take = Math.min(len - n, c.length - this.chunkOff);
-      c.copy(buf, off + n, this.chunkOff, this.chunkOff + take);
-      n += take;
-      this.chunkOff += take;
-      if (this.chunkOff === c.length) {
-        this.chunks.shift();
-        this.chunkOff = 0;
+      const got = this.inner.read(this.inBuf, 0, this.inBuf.length);
+      const n = typeof got === 'number' ? got : await got;
+      if (n === 0) {
+        this.inputDone = true;
+        this.z.end();
+        continue;
       }
+      this.z.write(Buffer.from(this.inBuf.subarray(0, n)));
+      // zlib answers asynchronously: wait for output, or go on to feed it more input
+      await Promise.race([arrived, new Promise<void>((r) => setImmediate(r))]);
     }
-    return n;
+    return q.take(buf, off, len);
   }
 
   close(): void {
