@@ -8,16 +8,15 @@ import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
 import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable } from './flow/tcp.js';
 import { DnsTable } from './flow/dns.js';
-import { UdpTable } from './flow/udp.js';
+import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
-import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.js';
+import { copyAddr, endpointHash, formatAddr } from './flow/addr.js';
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
 import { LINGER_NS, tcpFinal } from './verdict/tcp-rules.js';
 import { dnsFinal } from './verdict/dns-rules.js';
-import type { UdpFlow } from './flow/udp.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -119,8 +118,6 @@ export class Analyzer {
   private problems = 0;
   private tcpConnections = 0;
   private tcpConversations = 0;
-  private dnsTransactions = 0;
-  private udpFlows = 0;
 
   /**
    * @param onFlow called with each record as soon as its verdict is final, in order of decision
@@ -169,15 +166,13 @@ export class Analyzer {
         batch.push(dnsRecord(d, c));
         d.reported = true;
       }
-      if (d.reported && now - d.lastT >= Math.max(c.dnsTimeoutNs, Math.min(udpIdle, 2 * c.dnsTimeoutNs))) this.dns.remove(d);
+      // kept for --dns-timeout after its last message, to absorb duplicate responses
+      if (d.reported && now - d.lastT >= c.dnsTimeoutNs) this.dns.remove(d);
     }
     this.dns.pruneAttempts(now, udpIdle);
     for (const u of this.udp.snapshot()) {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
-      if (now - u.lastT >= udpIdle) {
-        if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
-        this.udp.remove(u);
-      }
+      if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) this.udp.remove(u);
     }
     this.emit(batch);
   }

@@ -190,10 +190,17 @@ class PrefixedSource implements ByteSource {
 /**
  * Decompresses a gzip stream (as tshark reads `capture.pcap.gz`) from `inner` with zlib, with
  * backpressure: compressed bytes are read only when the analyzer wants more. A stream that is
- * cut short or corrupt ends the input and sets `damage`.
+ * cut short still yields everything before the cut (Z_SYNC_FLUSH at the end, so zlib does not
+ * fail and drop its last output); the cut is recognised by the gzip trailer, whose last four
+ * bytes (ISIZE) must equal the decompressed length modulo 2^32. Corrupt data ends the input.
+ * Either sets `damage`.
  */
 export class GunzipSource implements ByteSource {
-  private readonly z = zlib.createGunzip();
+  private readonly z = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  /** The last four compressed bytes seen (the trailer's ISIZE once the input ends) and the output length. */
+  private readonly tail = Buffer.alloc(4);
+  private tailLen = 0;
+  private produced = 0;
   private readonly queue = new ChunkQueue();
   private inputDone = false;
   private readonly inBuf = Buffer.allocUnsafe(256 * 1024);
@@ -201,10 +208,16 @@ export class GunzipSource implements ByteSource {
   damage: string | null = null;
 
   constructor(private inner: ByteSource) {
-    this.z.on('data', (c: Buffer) => this.queue.push(c));
-    this.z.on('end', () => this.queue.end());
-    this.z.on('error', (e: NodeJS.ErrnoException) => {
-      this.damage = e.code === 'Z_BUF_ERROR' ? 'the compressed stream ends early' : `the compressed stream is damaged (${e.message})`;
+    this.z.on('data', (c: Buffer) => {
+      this.produced += c.length;
+      this.queue.push(c);
+    });
+    this.z.on('end', () => {
+      if (this.tailLen < 4 || this.tail.readUInt32LE(0) !== this.produced % 4294967296) this.damage = 'the compressed stream ends early';
+      this.queue.end();
+    });
+    this.z.on('error', (e: Error) => {
+      this.damage = `the compressed stream is damaged (${e.message})`;
       this.queue.end();
     });
   }
@@ -231,11 +244,25 @@ export class GunzipSource implements ByteSource {
         this.z.end();
         continue;
       }
-      this.z.write(Buffer.from(this.inBuf.subarray(0, n)));
+      const chunk = Buffer.from(this.inBuf.subarray(0, n));
+      this.keepTail(chunk);
+      this.z.write(chunk);
       // zlib answers asynchronously: wait for output, or go on to feed it more input
       await Promise.race([arrived, new Promise<void>((r) => setImmediate(r))]);
     }
     return q.take(buf, off, len);
+  }
+
+  private keepTail(chunk: Buffer): void {
+    if (chunk.length >= 4) {
+      chunk.copy(this.tail, 0, chunk.length - 4);
+      this.tailLen = 4;
+      return;
+    }
+    const keep = Math.min(this.tailLen, 4 - chunk.length);
+    this.tail.copy(this.tail, 0, this.tailLen - keep, this.tailLen);
+    chunk.copy(this.tail, keep);
+    this.tailLen = keep + chunk.length;
   }
 
   close(): void {
