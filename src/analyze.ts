@@ -245,7 +245,7 @@ export class Analyzer {
         break;
       case L4.Udp:
         if (pkt.srcPort === 53 || pkt.dstPort === 53) {
-          this.dns.observe(pkt, 'udp', this.dv(rec), rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, t);
+          this.dns.observe(pkt, 'udp', this.decoder.dv, rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, t);
         } else this.udp.observe(pkt, rec.frame, rec.tsSec, rec.tsNsec, t);
         break;
       case L4.Icmp4:
@@ -253,16 +253,6 @@ export class Analyzer {
         if (pkt.quoteVersion !== 0) this.onIcmpError(pkt, rec.frame, t);
         break;
     }
-  }
-
-  private dvBuf: Buffer | null = null;
-  private dvCache: DataView | null = null;
-  private dv(rec: CaptureRecord): DataView {
-    if (rec.data !== this.dvBuf) {
-      this.dvBuf = rec.data;
-      this.dvCache = new DataView(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength);
-    }
-    return this.dvCache!;
   }
 
   private noteBadChecksum(pkt: DecodedPacket): void {

@@ -171,15 +171,12 @@ export class CaptureReader {
     this.pcapSnaplen = this.dv.getUint32(this.start + 16, le);
     this.pcapLinkType = this.dv.getUint32(this.start + 20, le) & 0xffff;
     this.formatLabel = `pcap (${this.nsResolution ? 'ns' : 'µs'}, ${le ? 'little' : 'big'}-endian${magic === PCAP_MAGIC_KUZNETZOV ? ', Kuznetzov' : ''})`;
-    if (!isDecodableLinkType(this.pcapLinkType) && this.onlyLinkTypeIsFatal) {
+    if (!isDecodableLinkType(this.pcapLinkType)) {
       throw new InputError(`unsupported link type ${this.pcapLinkType} (${linkTypeName(this.pcapLinkType)})`);
     }
     this.start += 24;
     return true;
   }
-
-  /** Refuse a classic pcap whose single link type pcapdiag cannot decode (set by the caller). */
-  onlyLinkTypeIsFatal = true;
 
   private nextPcap(rec: CaptureRecord): number {
     const hl = this.recHeaderLen;

@@ -10,7 +10,8 @@ import type { CaptureRecord } from '../capture/record.js';
  */
 export class PacketDecoder {
   private buf: Buffer | null = null;
-  private dv!: DataView;
+  /** A view over the buffer of the last decoded record (for the flow layer's DNS reads too). */
+  dv!: DataView;
   private u8!: Uint8Array;
   private readonly link = new LinkResult();
 

@@ -33,6 +33,11 @@ export class ChainedTable<T extends Chained<T>> {
     this.size--;
   }
 
+  /** A copy of the entries, safe to remove from while walking it. */
+  snapshot(): T[] {
+    return [...this.values()];
+  }
+
   *values(): IterableIterator<T> {
     for (const head of this.buckets.values()) {
       for (let f: T | null = head; f !== null; f = f.nextInBucket) yield f;

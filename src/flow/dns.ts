@@ -67,8 +67,7 @@ function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: n
 }
 
 /** Pairs DNS queries with responses by (client, server, transport, id). */
-export class DnsTable {
-  private readonly table = new ChainedTable<DnsTxn>();
+export class DnsTable extends ChainedTable<DnsTxn> {
   /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
   private readonly attempts = new Map<string, { n: number; lastT: number }>();
   readonly header = new DnsHeader();
@@ -112,7 +111,7 @@ export class DnsTable {
       seen.lastT = t;
     }
     txn.lastT = t;
-    this.table.insert(txn);
+    this.insert(txn);
     this.transactions++;
   }
 
@@ -121,7 +120,7 @@ export class DnsTable {
     const hash = txnHash(pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, h.id);
     let answeredMatch: DnsTxn | null = null;
     let txn: DnsTxn | null = null;
-    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) {
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       if (f.id !== h.id || !f.matches(pkt.ipVersion, transport, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort)) continue;
       if (!f.answered) {
         txn = f; // newest unanswered first: a reply answers the latest retry
@@ -140,7 +139,7 @@ export class DnsTable {
       txn.firstSec = sec;
       txn.firstNsec = nsec;
       txn.firstT = t;
-      this.table.insert(txn);
+      this.insert(txn);
       this.transactions++;
     }
     txn.respFrame = frame;
@@ -156,23 +155,10 @@ export class DnsTable {
 
   /** The newest transaction between these endpoints (for an ICMP error quoting a query). */
   findLatest(version: number, transport: string, cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | null {
-    for (let f = this.table.head(txnHash(cAddr, cPort, sAddr, sPort, id)); f !== null; f = f.nextInBucket) {
+    for (let f = this.head(txnHash(cAddr, cPort, sAddr, sPort, id)); f !== null; f = f.nextInBucket) {
       if (f.id === id && f.matches(version, transport, cAddr, cPort, sAddr, sPort)) return f;
     }
     return null;
-  }
-
-  remove(txn: DnsTxn): void {
-    this.table.remove(txn);
-  }
-
-  get size(): number {
-    return this.table.size;
-  }
-
-  /** A snapshot of the transactions, safe to remove from while walking it. */
-  snapshot(): DnsTxn[] {
-    return [...this.table.values()];
   }
 
   /** Forgets retry numbering for queries not repeated for `idleNs`. */

@@ -282,39 +282,20 @@ export class DnsStream {
 }
 
 /** All TCP attempts being tracked, by a direction-free hash of the 4-tuple. */
-export class TcpTable {
-  private readonly table = new ChainedTable<TcpFlow>();
-
+export class TcpTable extends ChainedTable<TcpFlow> {
   find(pkt: DecodedPacket, hash: number): TcpFlow | null {
-    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) if (f.direction(pkt) >= 0) return f;
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.direction(pkt) >= 0) return f;
     return null;
   }
 
   /** The flow with these two endpoints, either way round (for ICMP quotes). */
   findByEndpoints(version: number, a: Uint32Array, aPort: number, b: Uint32Array, bPort: number): TcpFlow | null {
     const hash = (endpointHash(a, aPort) + endpointHash(b, bPort)) >>> 0;
-    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) {
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       if (f.version !== version) continue;
       if (f.cPort === aPort && f.sPort === bPort && sameAddr(f.cAddr, a) && sameAddr(f.sAddr, b)) return f;
       if (f.sPort === aPort && f.cPort === bPort && sameAddr(f.sAddr, a) && sameAddr(f.cAddr, b)) return f;
     }
     return null;
-  }
-
-  insert(flow: TcpFlow): void {
-    this.table.insert(flow);
-  }
-
-  remove(flow: TcpFlow): void {
-    this.table.remove(flow);
-  }
-
-  get size(): number {
-    return this.table.size;
-  }
-
-  /** A snapshot of the flows, safe to remove from while walking it. */
-  snapshot(): TcpFlow[] {
-    return [...this.table.values()];
   }
 }

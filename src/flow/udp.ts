@@ -43,14 +43,13 @@ export class UdpFlow {
   }
 }
 
-export class UdpTable {
-  private readonly table = new ChainedTable<UdpFlow>();
+export class UdpTable extends ChainedTable<UdpFlow> {
   /** Flows seen in all (the table holds only the recent ones). */
   flows = 0;
 
   observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): void {
     const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
-    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) {
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       const dir = f.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
       if (dir >= 0) {
         f.packets[dir]++;
@@ -60,26 +59,13 @@ export class UdpTable {
     }
     const f = new UdpFlow(pkt, hash, frame, sec, nsec, t);
     f.packets[0] = 1;
-    this.table.insert(f);
+    this.insert(f);
     this.flows++;
   }
 
   find(version: number, a: Uint32Array, ap: number, b: Uint32Array, bp: number): UdpFlow | null {
     const hash = (endpointHash(a, ap) + endpointHash(b, bp)) >>> 0;
-    for (let f = this.table.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, ap, b, bp) >= 0) return f;
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, ap, b, bp) >= 0) return f;
     return null;
-  }
-
-  get size(): number {
-    return this.table.size;
-  }
-
-  remove(f: UdpFlow): void {
-    this.table.remove(f);
-  }
-
-  /** A snapshot of the flows, safe to remove from while walking it. */
-  snapshot(): UdpFlow[] {
-    return [...this.table.values()];
   }
 }
