@@ -1,5 +1,5 @@
 import { CaptureRecord } from './capture/record.js';
-import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from './capture/reader.js';
+import { CaptureReader, READ_END, READ_RECORD } from './capture/reader.js';
 import { GunzipSource, type ByteSource } from './capture/source.js';
 import { isDecodableLinkType, linkTypeName } from './capture/linktypes.js';
 import { isoTime } from './capture/time.js';
@@ -38,6 +38,8 @@ export type Keep = 'all' | 'problems' | 'none';
 
 /** How often, in capture time, flows are checked for a final verdict. */
 const SWEEP_NS = 1e9;
+/** On live input with no packets arriving, flows are checked this often (in wall-clock time). */
+const LIVE_SWEEP_NS = 0.25e9;
 /**
  * How long a reported connection that was closed (RST, or FIN both ways) is kept to absorb late
  * packets (a retransmitted FIN or final ACK) before it is forgotten. Reported connections that did
@@ -193,6 +195,19 @@ export class Analyzer {
     if (f.profile !== null) this.hosts.release(f.profileKey, f.profile);
     f.profile = null;
     f.dnsStream = null;
+  }
+
+  /**
+   * Live input: no packet has arrived for `idleNs` of wall-clock time. The capture is taken to
+   * have gone on that long after its last packet, so timeouts fire without a further packet.
+   */
+  advanceIdle(idleNs: number): void {
+    if (this.packets === 0) return;
+    const now = this.endT + idleNs;
+    if (now >= this.nextSweepT - SWEEP_NS + LIVE_SWEEP_NS) {
+      this.sweep(now);
+      this.nextSweepT = now + SWEEP_NS;
+    }
   }
 
   onRecord(rec: CaptureRecord): void {
@@ -435,27 +450,78 @@ export class Analyzer {
   }
 }
 
-/** Reads a whole source and analyses it; `onFlow` gets each record as soon as it is decided. */
-export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, keep: Keep = 'all', onFlow: ((r: FlowRecord) => void) | null = null): Promise<Report> {
+export interface RunOptions {
+  /** Which records the report keeps. */
+  keep?: Keep;
+  /** Called with each record as soon as its verdict is final. */
+  onFlow?: ((r: FlowRecord) => void) | null;
+  /**
+   * Live input: the timeouts also fire on the wall clock. While no input arrives, the capture is
+   * taken to go on in real time from its last packet, so an unanswered SYN becomes a timeout a few
+   * seconds later even if no further packet comes.
+   */
+  live?: boolean;
+  /** Stops reading (Ctrl-C): what was read is analysed and pending flows are reported as at the end. */
+  signal?: AbortSignal;
+  /** Called now and then with the input bytes read and packets seen. */
+  onProgress?: ((bytes: number, packets: number) => void) | null;
+  /** Called whenever the analysis waits for input, and after each wall-clock tick (flush output here). */
+  onIdle?: (() => void) | null;
+}
+
+/** Live input: how often the wall-clock timers are checked. */
+const TICK_MS = 250;
+/** File input: the read loop yields to the event loop (signals, progress) every this many refills. */
+const YIELD_EVERY_REFILLS = 8;
+
+/** Reads a source to its end (or until `signal` aborts) and analyses it. */
+export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, run: RunOptions = {}): Promise<Report> {
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
-  const analyzer = new Analyzer(opts, keep, onFlow);
-  for (;;) {
-    const st = reader.next(rec);
-    if (st === READ_RECORD) {
-      analyzer.onRecord(rec);
-      continue;
-    }
-    if (st === READ_END) break;
-    if (st === READ_NEED_MORE) {
+  const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null);
+  const { signal, onProgress, onIdle } = run;
+  const aborted = signal === undefined ? null : new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+  let lastInput = performance.now();
+  const timer = run.live
+    ? setInterval(() => {
+        analyzer.advanceIdle((performance.now() - lastInput) * 1e6);
+        onIdle?.();
+      }, TICK_MS)
+    : null;
+  let refills = 0;
+  try {
+    for (;;) {
+      const st = reader.next(rec);
+      if (st === READ_RECORD) {
+        analyzer.onRecord(rec);
+        continue;
+      }
+      if (st === READ_END || signal?.aborted) break;
       const [off, len] = reader.writable();
-      const n = source.read(reader.buf, off, len);
-      reader.commit(typeof n === 'number' ? n : await n);
+      let got = source.read(reader.buf, off, len);
+      if (typeof got !== 'number') {
+        onProgress?.(reader.bytesRead, analyzer.packets);
+        onIdle?.();
+        got = aborted === null ? await got : await Promise.race([got, aborted.then(() => -1)]);
+        if (got < 0) break;
+      } else if (++refills % YIELD_EVERY_REFILLS === 0) {
+        onProgress?.(reader.bytesRead, analyzer.packets);
+        await new Promise((r) => setImmediate(r));
+      }
+      if (run.live) lastInput = performance.now();
+      reader.commit(got);
     }
+  } finally {
+    if (timer !== null) clearInterval(timer);
   }
   if (source instanceof GunzipSource) {
     reader.formatLabel = `gzip-compressed ${reader.formatLabel}`;
     if (source.damage !== null) reader.anomalies.add('compressed_stream_damaged', `${source.damage} after ${reader.bytesRead} uncompressed bytes; the rest of the file is unreadable`);
   }
-  return analyzer.finish(reader, source.name);
+  const report = analyzer.finish(reader, source.name);
+  if (signal?.aborted && !source.live) {
+    const pct = source.size > 0 ? ` (${Math.floor((100 * reader.bytesRead) / source.size)}% of the file)` : '';
+    report.warnings.unshift(`interrupted after ${analyzer.packets} packets${pct}; verdicts cover what was read`);
+  }
+  return report;
 }

@@ -1,26 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeFile, FIXTURES, fixtureFiles } from './helpers/run.js';
-
-interface Expected {
-  proto: string;
-  server: string;
-  verdict: string;
-  by: string;
-}
-
-function expectations(): Map<string, Expected[]> {
-  const m = new Map<string, Expected[]>();
-  for (const line of readFileSync(join(FIXTURES, 'expected.tsv'), 'utf8').split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const [file, proto, server, verdict, by] = line.split('\t');
-    const list = m.get(file) ?? [];
-    list.push({ proto, server, verdict, by });
-    m.set(file, list);
-  }
-  return m;
-}
+import { analyzeFile, expectations, FIXTURES, fixtureFiles, type Expected } from './helpers/run.js';
 
 const key = (e: Expected) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`;
 

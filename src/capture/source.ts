@@ -4,8 +4,8 @@ import { InputError } from './errors.js';
 
 /**
  * Where capture bytes come from. `read` fills `buf[off..off+len)` and returns the byte count,
- * 0 at end of input. Files and blocking pipes are read with `fs.readSync` (no stream, no copy);
- * a non-blocking stdin (EAGAIN) falls back to `process.stdin` with backpressure.
+ * 0 at end of input. Regular files are read with `fs.readSync` (no stream, no copy); pipes, FIFOs
+ * and terminals as streams with backpressure, so that timers and signals run while input is quiet.
  */
 export interface ByteSource {
   readonly name: string;
@@ -17,8 +17,20 @@ export interface ByteSource {
   close(): void;
 }
 
-export function openSource(path: string): ByteSource {
-  if (path === '-') return new StdinSource();
+export interface OpenOptions {
+  /** Read a regular file that is still being written, like `tail -f`: at its end, wait for more. */
+  follow?: boolean;
+  /** Stops waiting for the first bytes (Ctrl-C before any input came). */
+  signal?: AbortSignal;
+}
+
+export function openSource(path: string, o: OpenOptions = {}): ByteSource {
+  if (path === '-') {
+    if (o.follow) throw new InputError('--follow needs a file name, not standard input');
+    const st = fs.fstatSync(0);
+    if (st.isFile()) return new FdSource('<stdin>', 0, st.size, false, false);
+    return new StreamSource('<stdin>', process.stdin);
+  }
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -30,20 +42,44 @@ export function openSource(path: string): ByteSource {
     fs.closeSync(fd);
     throw new InputError(`cannot read ${path}: it is a directory`);
   }
-  return new FdSource(path, fd, st.isFile() ? st.size : -1, !st.isFile());
+  if (!st.isFile()) return new StreamSource(path, fs.createReadStream('', { fd, highWaterMark: 256 * 1024 }));
+  return new FdSource(path, fd, o.follow ? -1 : st.size, o.follow === true, o.follow === true);
 }
 
+/** How long `--follow` waits at the end of the file before looking again. */
+const FOLLOW_POLL_MS = 200;
+
+/** A regular file (or stdin redirected from one), read with `fs.readSync` into the caller's buffer. */
 class FdSource implements ByteSource {
-  constructor(readonly name: string, private fd: number, readonly size: number, readonly live: boolean) {}
-  read(buf: Buffer, off: number, len: number): number {
+  private closed = false;
+  constructor(readonly name: string, private fd: number, readonly size: number, readonly live: boolean, private readonly follow: boolean) {}
+  read(buf: Buffer, off: number, len: number): number | Promise<number> {
+    const n = this.readNow(buf, off, len);
+    if (n > 0 || !this.follow) return n;
+    return this.waitForMore(buf, off, len);
+  }
+  private readNow(buf: Buffer, off: number, len: number): number {
     try {
       return fs.readSync(this.fd, buf, off, len, null);
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EOF') return 0;
       throw new InputError(`cannot read ${this.name}: ${describeFsError(e)}`);
     }
   }
+  /** --follow: the writer has not written more yet; look again every FOLLOW_POLL_MS until closed. */
+  private async waitForMore(buf: Buffer, off: number, len: number): Promise<number> {
+    while (!this.closed) {
+      await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+      if (this.closed) break;
+      const n = this.readNow(buf, off, len);
+      if (n > 0) return n;
+    }
+    return 0;
+  }
   close(): void {
-    fs.closeSync(this.fd);
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd !== 0) fs.closeSync(this.fd);
   }
 }
 
@@ -52,10 +88,13 @@ class ChunkQueue {
   private readonly chunks: Buffer[] = [];
   private off = 0;
   private waiter: (() => void) | null = null;
+  /** Bytes queued and not yet taken. */
+  queued = 0;
   ended = false;
 
   push(c: Buffer): void {
     this.chunks.push(c);
+    this.queued += c.length;
     this.wake();
   }
 
@@ -93,60 +132,70 @@ class ChunkQueue {
         this.off = 0;
       }
     }
+    this.queued -= n;
     return n;
   }
 }
 
-class StdinSource implements ByteSource {
-  readonly name = '<stdin>';
-  readonly live: boolean;
-  readonly size: number;
-  private queue: ChunkQueue | null = null;
+/** At most this much is read ahead of the analyzer before the stream is paused (backpressure). */
+const STREAM_HIGH_WATER = 4 << 20;
 
-  constructor() {
-    const st = fs.fstatSync(0);
-    this.size = st.isFile() ? st.size : -1;
-    this.live = !st.isFile();
+/**
+ * Pipes, FIFOs, sockets and terminals: read as a stream, so the event loop stays free for the
+ * wall-clock timers and signals while the input is quiet. The stream is paused whenever more than
+ * STREAM_HIGH_WATER bytes wait to be taken (the writer then blocks: nothing is dropped). `read`
+ * answers at once when bytes are queued, and with a promise only when it has to wait.
+ */
+class StreamSource implements ByteSource {
+  readonly live = true;
+  readonly size = -1;
+  private readonly queue = new ChunkQueue();
+  private paused = false;
+  private error: string | null = null;
+
+  constructor(readonly name: string, private readonly stream: NodeJS.ReadableStream & { destroy?: () => void }) {
+    stream.on('data', (c: Buffer) => {
+      this.queue.push(c);
+      if (this.queue.queued > STREAM_HIGH_WATER && !this.paused) {
+        this.paused = true;
+        stream.pause();
+      }
+    });
+    stream.on('end', () => this.queue.end());
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      this.error = describeFsError(e);
+      this.queue.end();
+    });
   }
 
   read(buf: Buffer, off: number, len: number): number | Promise<number> {
-    if (this.queue === null) {
-      try {
-        return fs.readSync(0, buf, off, len, null);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EOF') return 0;
-        if (code !== 'EAGAIN') throw new InputError(`cannot read standard input: ${describeFsError(e)}`);
-        this.queue = this.startStream();
-      }
-    }
-    return this.readStream(this.queue, buf, off, len);
+    if (!this.queue.empty) return this.take(buf, off, len);
+    if (this.queue.ended) return this.finalRead();
+    return this.waitAndRead(buf, off, len);
   }
 
-  /** A non-blocking stdin: read it as a stream, pausing it whenever a chunk waits to be taken. */
-  private startStream(): ChunkQueue {
-    const q = new ChunkQueue();
-    const stdin = process.stdin;
-    stdin.on('data', (c: Buffer) => {
-      stdin.pause(); // backpressure: resume only when the analyzer has taken what it has
-      q.push(c);
-    });
-    stdin.on('end', () => q.end());
-    stdin.on('error', () => q.end());
-    return q;
+  private take(buf: Buffer, off: number, len: number): number {
+    const n = this.queue.take(buf, off, len);
+    if (this.paused && this.queue.queued < STREAM_HIGH_WATER / 2) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    return n;
   }
 
-  private async readStream(q: ChunkQueue, buf: Buffer, off: number, len: number): Promise<number> {
-    while (q.empty && !q.ended) {
-      const arrived = q.next();
-      process.stdin.resume();
-      await arrived;
-    }
-    return q.take(buf, off, len);
+  private finalRead(): number {
+    if (this.error !== null) throw new InputError(`cannot read ${this.name}: ${this.error}`);
+    return 0;
+  }
+
+  private async waitAndRead(buf: Buffer, off: number, len: number): Promise<number> {
+    while (this.queue.empty && !this.queue.ended) await this.queue.next();
+    return this.queue.empty ? this.finalRead() : this.take(buf, off, len);
   }
 
   close(): void {
-    if (this.queue !== null) process.stdin.pause();
+    this.stream.pause();
+    if (this.stream !== process.stdin) this.stream.destroy?.();
   }
 }
 
@@ -275,14 +324,15 @@ export class GunzipSource implements ByteSource {
  * Opens a capture for reading: a path or '-' (stdin). A gzip-compressed capture (magic 1f 8b)
  * is decompressed on the fly.
  */
-export async function openCapture(path: string): Promise<ByteSource> {
-  const src = openSource(path);
+export async function openCapture(path: string, o: OpenOptions = {}): Promise<ByteSource> {
+  const src = openSource(path, o);
   try {
     const head = Buffer.alloc(2);
     let n = 0;
-    while (n < 2) {
+    const aborted = o.signal === undefined ? null : new Promise<number>((r) => o.signal!.addEventListener('abort', () => r(0), { once: true }));
+    while (n < 2 && o.signal?.aborted !== true) {
       const got = src.read(head, n, 2 - n);
-      const k = typeof got === 'number' ? got : await got;
+      const k = typeof got === 'number' ? got : await (aborted === null ? got : Promise.race([got, aborted]));
       if (k === 0) break;
       n += k;
     }

@@ -10,6 +10,11 @@ export interface CliOptions extends AnalyzeOptions {
   format: Format;
   color: boolean;
   limit: number;
+  /** Timeouts fire on the wall clock too (always for pipes, FIFOs, terminals and --follow). */
+  live: boolean;
+  follow: boolean;
+  /** No progress bar and no warnings on stderr. */
+  quiet: boolean;
 }
 
 /** "3", "3s", "2.5s", "500ms", "5m" → milliseconds. */
@@ -38,6 +43,9 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')
     .option('--tcp-idle <duration>', 'a TCP connection idle this long is final and forgotten', '5m')
     .option('--udp-idle <duration>', 'a UDP flow or DNS transaction idle this long is forgotten', '1m')
+    .option('--live', 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)')
+    .option('--follow', 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C')
+    .option('-q, --quiet', 'no progress bar and no warnings on standard error')
     .option('--limit <n>', 'text format: problems shown per verdict', '20')
     .option('--no-color', 'no colours, even on a terminal (NO_COLOR is honoured too)')
     .exitOverride()
@@ -58,7 +66,7 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     }
     throw e;
   }
-  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; color: boolean }>();
+  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; color: boolean; live?: boolean; follow?: boolean; quiet?: boolean }>();
   return {
     input: program.args[0],
     format: o.format,
@@ -68,5 +76,8 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     udpIdleMs: parseDuration(o.udpIdle, '--udp-idle'),
     limit: parseCount(o.limit, '--limit'),
     color: o.color && isTty && !process.env.NO_COLOR,
+    live: o.live === true || o.follow === true,
+    follow: o.follow === true,
+    quiet: o.quiet === true,
   };
 }

@@ -7,6 +7,8 @@ export interface TextOptions {
   color: boolean;
   /** Problems shown per verdict before "… N more". */
   limit: number;
+  /** Live input: the problems were printed as they were decided; the report is the summary only. */
+  problemsShownAbove?: boolean;
 }
 
 const ANSI = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
@@ -30,8 +32,9 @@ export function renderText(r: Report, o: TextOptions): string {
     if (g === undefined) groups.set(p.verdict, [p]);
     else g.push(p);
   }
-  if (problems.length === 0) out.push(paint(ANSI.green, 'No problems found.'));
-  else out.push(paint(ANSI.bold, `${problems.length} problem${problems.length === 1 ? '' : 's'}`));
+  const nProblems = o.problemsShownAbove ? r.summary.problems : problems.length;
+  if (nProblems === 0) out.push(paint(ANSI.green, 'No problems found.'));
+  else out.push(paint(ANSI.bold, `${nProblems} problem${nProblems === 1 ? '' : 's'}${o.problemsShownAbove ? ', shown above as they were decided' : ''}`));
   for (const [verdict, list] of groups) {
     out.push('');
     const isInconclusive = verdict === 'capture-ended' || verdict === 'midstream';
@@ -58,8 +61,16 @@ export function renderText(r: Report, o: TextOptions): string {
   return out.join('\n') + '\n';
 }
 
-function problemLines(p: FlowRecord, paint: (c: number, s: string) => string): string[] {
-  const head = `  #${p.id}  ${p.proto.toUpperCase()}  ${p.client} → ${p.server}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
+/** One problem as the report shows it, for printing the moment it is decided (live input). */
+export function renderProblem(p: FlowRecord, color: boolean): string {
+  const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  // the flow's start time of day (UTC), then the verdict, in place of the file report's group heading
+  const label = `${p.start.slice(11, 23)}  ${paint(ANSI.red, p.verdict)}  #${p.id}`;
+  return problemLines(p, paint, label).join('\n') + '\n';
+}
+
+function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, label = `  #${p.id}`): string[] {
+  const head = `${label}  ${p.proto.toUpperCase()}  ${p.client} → ${p.server}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));

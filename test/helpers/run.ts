@@ -38,3 +38,24 @@ export function readFixture(name: string): Buffer {
 }
 
 export const sharedPresent = existsSync(join(SHARED_PCAPS, 'MANIFEST.tsv'));
+
+/** One row of fixtures/expected.tsv: a flow a fixture capture must be reported with. */
+export interface Expected {
+  proto: string;
+  server: string;
+  verdict: string;
+  by: string;
+}
+
+/** fixtures/expected.tsv, by capture file. */
+export function expectations(): Map<string, Expected[]> {
+  const m = new Map<string, Expected[]>();
+  for (const line of readFileSync(join(FIXTURES, 'expected.tsv'), 'utf8').split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const [file, proto, server, verdict, by] = line.split('\t');
+    const list = m.get(file) ?? [];
+    list.push({ proto, server, verdict, by });
+    m.set(file, list);
+  }
+  return m;
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, FIXTURES, hasCommand, readFixture } from './helpers/run.js';
+import { FLAGS, pcap, tcpFrame } from './helpers/build.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-live-'));
+
+/** A running pcapdiag whose stdout and stderr are collected; `waitFor` resolves when a pattern shows. */
+function start(args: string[]) {
+  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  let err = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.re.test(out)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  p.stdout.on('data', (d: Buffer) => { out += d.toString(); check(); });
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('exit', (code, signal) => r({ code, signal })));
+  return {
+    p,
+    exited,
+    out: () => out,
+    err: () => err,
+    /** Resolves once stdout matches `re`; rejects after `ms`. */
+    waitFor(re: RegExp, ms: number): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms; stdout so far: ${out}`)), ms);
+        waiters.push({ re, resolve: () => { clearTimeout(timer); resolve(); } });
+        check();
+      });
+    },
+  };
+}
+
+const synCapture = (sport: number) => pcap([{ sec: 1700000000, frac: 0, data: tcpFrame('c2s', { sport, dport: 443, seq: 1000, flags: FLAGS.SYN }) }]);
+
+describe('live input: verdicts while the capture goes on', () => {
+  it('a SYN with no answer is reported as a timeout on the wall clock, before stdin closes', async () => {
+    const run = start(['-', '--format', 'ndjson', '--syn-timeout', '0.5s']);
+    run.p.stdin.write(synCapture(40000)); // header and one SYN; the pipe stays open
+    const t0 = Date.now();
+    await run.waitFor(/"verdict":"timeout"/, 10_000);
+    const waited = Date.now() - t0;
+    expect(run.p.exitCode).toBeNull(); // still running: the line came before the end of input
+    expect(run.out()).toContain('10.0.2.20:443');
+    run.p.stdin.end();
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(waited).toBeLessThan(10_000);
+    const lines = run.out().trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.type)).toEqual(['flow', 'summary']); // reported once, then the summary
+  }, 20_000);
+
+  it('human output prints the problem as it is decided, and the summary at the end', async () => {
+    const run = start(['-', '--syn-timeout', '0.5s']);
+    run.p.stdin.write(synCapture(40001));
+    await run.waitFor(/timeout\s+#1\s+TCP\s+10\.0\.1\.10:40001 → 10\.0\.2\.20:443/, 10_000);
+    expect(run.out()).not.toContain('verdict'); // no summary table yet
+    run.p.stdin.end();
+    await run.exited;
+    expect(run.out()).toContain('1 problem, shown above as they were decided');
+  }, 20_000);
+
+  it('a regular file counts capture time only: the same SYN at the end of a file is capture-ended', () => {
+    const f = join(tmp, 'one-syn.pcap');
+    writeFileSync(f, synCapture(40002));
+    const r = spawnSync(process.execPath, [BIN, '-f', 'ndjson', '--syn-timeout', '0.5s', f], { encoding: 'utf8' });
+    expect(r.stdout).toContain('"verdict":"capture-ended"');
+  });
+
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${sig} prints the summary, reports pending flows as capture-ended, and exits ${code}`, async () => {
+      const run = start(['-', '--format', 'ndjson']);
+      run.p.stdin.write(synCapture(40003));
+      await new Promise((r) => setTimeout(r, 800));
+      run.p.kill(sig);
+      const ex = await run.exited;
+      expect(ex.code).toBe(code);
+      const lines = run.out().trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.verdict ?? l.type)).toEqual(['capture-ended', 'summary']);
+      expect(run.err()).not.toMatch(/\n\s+at /);
+    }, 20_000);
+  }
+
+  it('SIGINT before any input still ends with a summary', async () => {
+    const run = start(['-', '--format', 'ndjson']);
+    await new Promise((r) => setTimeout(r, 800));
+    run.p.kill('SIGINT');
+    expect((await run.exited).code).toBe(130);
+    expect(JSON.parse(run.out()).type).toBe('summary');
+  }, 20_000);
+
+  it('input trickling through a pipe in small pieces: every packet counted, as tshark counts them', async () => {
+    const data = readFixture('dns.pcap');
+    const run = start(['-', '--format', 'ndjson']);
+    for (let off = 0; off < data.length; off += 700) {
+      run.p.stdin.write(data.subarray(off, off + 700));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    run.p.stdin.end();
+    expect((await run.exited).code).toBe(0);
+    const summary = JSON.parse(run.out().trim().split('\n').pop()!);
+    const expected = hasCommand('tshark')
+      ? Number(spawnSync('sh', ['-c', `tshark -r '${join(FIXTURES, 'dns.pcap')}' 2>/dev/null | wc -l`], { encoding: 'utf8' }).stdout.trim())
+      : spawnSync(process.execPath, [BIN, '-f', 'json', join(FIXTURES, 'dns.pcap')], { encoding: 'utf8' }).stdout.match(/"packets": (\d+)/)![1];
+    expect(summary.input.packets).toBe(Number(expected));
+  }, 30_000);
+});
+
+describe('pipes closed by the reader', () => {
+  it('`pcapdiag … | head -1` ends quietly', () => {
+    // a capture big enough that the output outlives head: 3000 refused connections
+    const recs = [];
+    for (let i = 0; i < 3000; i++) {
+      const sport = 10000 + i;
+      recs.push({ sec: 1700000000 + i, frac: 0, data: tcpFrame('c2s', { sport, dport: 81, seq: 1000 + i, flags: FLAGS.SYN }) });
+      recs.push({ sec: 1700000000 + i, frac: 100, data: tcpFrame('s2c', { sport: 81, dport: sport, seq: 0, ack: 1001 + i, flags: FLAGS.RST | FLAGS.ACK }) });
+    }
+    const f = join(tmp, 'many.pcap');
+    writeFileSync(f, pcap(recs));
+    const r = spawnSync('bash', ['-c', `'${process.execPath}' '${BIN}' -f ndjson '${f}' | head -1; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe('--follow reads a capture that is still being written', () => {
+  it('reports what is appended, and stops with a summary on Ctrl-C', async () => {
+    const f = join(tmp, 'growing.pcap');
+    const all = pcap([
+      { sec: 1700000000, frac: 0, data: tcpFrame('c2s', { sport: 41000, dport: 81, seq: 5, flags: FLAGS.SYN }) },
+      { sec: 1700000000, frac: 300, data: tcpFrame('s2c', { sport: 81, dport: 41000, seq: 0, ack: 6, flags: FLAGS.RST | FLAGS.ACK }) },
+    ]);
+    const firstRecordEnd = 24 + 16 + tcpFrame('c2s', { sport: 41000, dport: 81, seq: 5, flags: FLAGS.SYN }).length;
+    writeFileSync(f, all.subarray(0, firstRecordEnd - 10)); // the writer is in the middle of a record
+    const run = start(['--follow', '-f', 'ndjson', f]);
+    await new Promise((r) => setTimeout(r, 600));
+    appendFileSync(f, all.subarray(firstRecordEnd - 10));
+    await run.waitFor(/"verdict":"refused"/, 10_000);
+    expect(run.p.exitCode).toBeNull();
+    run.p.kill('SIGINT');
+    const ex = await run.exited;
+    expect(ex.code).toBe(130);
+    const summary = JSON.parse(run.out().trim().split('\n').pop()!);
+    expect(summary.input.packets).toBe(2);
+    expect(summary.anomalies).toEqual([]); // a record still being written is not damage
+  }, 20_000);
+});
