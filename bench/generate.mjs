@@ -3,12 +3,17 @@
 // TCP connections with mixed outcomes (ok with bulk data, refused, timeout, mid-stream reset),
 // DNS over UDP (answers, NXDOMAIN, SERVFAIL, no response) and ICMP port unreachables.
 // Usage: node bench/generate.mjs OUT.pcap [SIZE_MB=1024]
+//        node bench/generate.mjs - --duration SECONDS --rate PACKETS_PER_SEC   (a stream to stdout,
+//        paced in capture time; prints "progress N" on stderr at 10 %, 50 % and 100 %)
 import { openSync, writeSync, closeSync } from 'node:fs';
 
 const out = process.argv[2];
-const targetBytes = Number(process.argv[3] ?? 1024) * 1e6;
-if (!out) {
-  console.error('usage: node bench/generate.mjs OUT.pcap [SIZE_MB]');
+const opt = (name) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : null; };
+const durationUs = opt('--duration') === null ? null : opt('--duration') * 1e6;
+const rate = opt('--rate');
+const targetBytes = durationUs === null ? Number(process.argv[3] ?? 1024) * 1e6 : Infinity;
+if (!out || (durationUs !== null && !rate)) {
+  console.error('usage: node bench/generate.mjs OUT.pcap [SIZE_MB]  |  node bench/generate.mjs - --duration S --rate PPS');
   process.exit(2);
 }
 
@@ -26,8 +31,14 @@ const buf = Buffer.alloc(CHUNK);
 const dv = new DataView(buf.buffer);
 let pos = 0;
 let written = 0;
-const fd = openSync(out, 'w');
-function flush() { writeSync(fd, buf, 0, pos); written += pos; pos = 0; }
+const fd = out === '-' ? 1 : openSync(out, 'w');
+function flush() {
+  let off = 0;
+  while (off < pos) {
+    try { off += writeSync(fd, buf, off, pos - off); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
+  }
+  written += pos; pos = 0;
+}
 
 // global header: µs, little-endian, Ethernet
 buf.writeUInt32LE(0xa1b2c3d4, 0); buf.writeUInt16LE(2, 4); buf.writeUInt16LE(4, 6);
@@ -141,20 +152,31 @@ const pop = () => { const top = heap[0]; const last = heap.pop(); if (heap.lengt
 let clock = 0;
 let packets = 0;
 let nextStart = 0;
-while (written + pos < targetBytes) {
+// --rate: the gap between session starts is scaled so that packets / capture time stays at the rate
+let gapScale = 1;
+const marks = [0.1, 0.5];
+while (durationUs === null ? written + pos < targetBytes : clock < durationUs) {
   while (nextStart <= clock || heap.length === 0) {
     const r = rand();
     const sess = r < 0.6 ? tcpSession('ok') : r < 0.65 ? tcpSession('bulk') : r < 0.7 ? tcpSession('refused') : r < 0.72 ? tcpSession('timeout') : r < 0.74 ? tcpSession('reset') : dnsSession();
     sess.sort((a, b) => a[0] - b[0]);
     push([nextStart + sess[0][0], sess, 0, nextStart]);
-    nextStart += 50 + ri(2000);
+    nextStart += Math.round((50 + ri(2000)) * gapScale);
   }
   const [t, sess, i, start] = pop();
   clock = t;
   sess[i][1](Math.round(t));
   packets++;
   if (i + 1 < sess.length) push([start + sess[i + 1][0], sess, i + 1, start]);
+  if (rate !== null && packets % 10000 === 0 && clock > 1e6) {
+    gapScale *= Math.min(1.5, Math.max(0.67, packets / (clock / 1e6) / rate));
+    if (marks.length > 0 && clock >= marks[0] * durationUs) {
+      flush();
+      console.error(`progress ${Math.round(marks.shift() * 100)} ${packets}`);
+    }
+  }
 }
 flush();
-closeSync(fd);
-console.error(`wrote ${out}: ${packets} packets, ${(written / 1e6).toFixed(1)} MB`);
+if (fd !== 1) closeSync(fd);
+if (durationUs !== null) console.error(`progress 100 ${packets}`);
+console.error(`wrote ${out}: ${packets} packets, ${(written / 1e6).toFixed(1)} MB, ${(clock / 1e6).toFixed(0)} s of capture time`);

@@ -1,6 +1,6 @@
 import { CaptureRecord } from './capture/record.js';
 import { CaptureReader, READ_END, READ_RECORD } from './capture/reader.js';
-import { GunzipSource, type ByteSource } from './capture/source.js';
+import { GunzipSource, readOrAbort, type ByteSource } from './capture/source.js';
 import { isDecodableLinkType, linkTypeName } from './capture/linktypes.js';
 import { isoTime } from './capture/time.js';
 import { Anomalies } from './capture/damage.js';
@@ -480,7 +480,6 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
   const rec = new CaptureRecord();
   const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null);
   const { signal, onProgress, onIdle } = run;
-  const aborted = signal === undefined ? null : new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
   let lastInput = performance.now();
   const timer = run.live
     ? setInterval(() => {
@@ -502,7 +501,7 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
       if (typeof got !== 'number') {
         onProgress?.(reader.bytesRead, analyzer.packets);
         onIdle?.();
-        got = aborted === null ? await got : await Promise.race([got, aborted.then(() => -1)]);
+        got = await readOrAbort(got, signal);
         if (got < 0) break;
       } else if (++refills % YIELD_EVERY_REFILLS === 0) {
         onProgress?.(reader.bytesRead, analyzer.packets);

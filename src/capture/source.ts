@@ -199,6 +199,23 @@ class StreamSource implements ByteSource {
   }
 }
 
+/**
+ * A pending read, or -1 as soon as `signal` aborts. (Not `Promise.race` with one long-lived abort
+ * promise: every race would leave a reaction on it, a leak over hours of live input.)
+ */
+export function readOrAbort(read: Promise<number>, signal: AbortSignal | undefined): Promise<number> {
+  if (signal === undefined) return read;
+  if (signal.aborted) return Promise.resolve(-1);
+  return new Promise<number>((resolve, reject) => {
+    const onAbort = () => resolve(-1);
+    signal.addEventListener('abort', onAbort, { once: true });
+    read.then(
+      (n) => { signal.removeEventListener('abort', onAbort); resolve(n); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
 export function describeFsError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
@@ -329,10 +346,9 @@ export async function openCapture(path: string, o: OpenOptions = {}): Promise<By
   try {
     const head = Buffer.alloc(2);
     let n = 0;
-    const aborted = o.signal === undefined ? null : new Promise<number>((r) => o.signal!.addEventListener('abort', () => r(0), { once: true }));
     while (n < 2 && o.signal?.aborted !== true) {
       const got = src.read(head, n, 2 - n);
-      const k = typeof got === 'number' ? got : await (aborted === null ? got : Promise.race([got, aborted]));
+      const k = typeof got === 'number' ? got : Math.max(0, await readOrAbort(got, o.signal));
       if (k === 0) break;
       n += k;
     }
