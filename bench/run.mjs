@@ -3,12 +3,17 @@
 // pcapdiag (file and stdin), the pcap-parser package, pcapdiag's bare reader, tshark -z conv,tcp
 // and a plain read of the file. Prints packets/s, MB/s, peak RSS and the ratios.
 // Usage: npm run bench [-- --size MB] [-- --runs N]
+//        npm run bench -- --live [--duration S] [--rate PPS]   (live-memory.mjs: an hour through a pipe)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+if (process.argv.includes('--live')) {
+  execFileSync(process.execPath, [join(here, 'live-memory.mjs'), ...process.argv.slice(2).filter((a) => a !== '--live')], { stdio: 'inherit' });
+  process.exit(0);
+}
 const root = join(here, '..');
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const sizeMb = Number(arg('--size', '1024'));

@@ -10,7 +10,7 @@ import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable } from './flow/tcp.js';
 import { DnsTable } from './flow/dns.js';
 import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
-import { copyAddr, endpointHash, formatAddr } from './flow/addr.js';
+import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.js';
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
@@ -120,12 +120,25 @@ export class Analyzer {
   private problems = 0;
   private tcpConnections = 0;
   private tcpConversations = 0;
+  private dnsTransactions = 0;
+  private udpFlows = 0;
+  /** Records of TCP flows that were the first of their 4-tuple (counted as a conversation at emit). */
+  private readonly firstOfConversation = new Set<FlowRecord>();
 
   /**
    * @param onFlow called with each record as soon as its verdict is final, in order of decision
    *   (records decided at the same moment in order of start time).
    */
-  constructor(readonly opts: AnalyzeOptions, private readonly keep: Keep = 'all', private readonly onFlow: ((r: FlowRecord) => void) | null = null) {}
+  /**
+   * @param filter when given, only the records it accepts are counted, kept and handed on
+   *   (`tcpConversations` and `udpFlows` count only conversations and flows it accepts).
+   */
+  constructor(
+    readonly opts: AnalyzeOptions,
+    private readonly keep: Keep = 'all',
+    private readonly onFlow: ((r: FlowRecord) => void) | null = null,
+    private readonly filter: ((r: FlowRecord) => boolean) | null = null,
+  ) {}
 
   private context(now: number, atEnd = false): ClassifyContext {
     return {
@@ -144,6 +157,12 @@ export class Analyzer {
   private emit(batch: FlowRecord[]): void {
     batch.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
     for (const r of batch) {
+      const newConversation = this.firstOfConversation.delete(r);
+      if (this.filter !== null && !this.filter(r)) continue;
+      if (r.proto === 'tcp') {
+        this.tcpConnections++;
+        if (newConversation) this.tcpConversations++;
+      } else if (r.proto === 'dns') this.dnsTransactions++;
       r.id = this.nextId++;
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
@@ -181,7 +200,9 @@ export class Analyzer {
 
   private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
     f.reported = true;
-    batch.push(tcpRecord(f, c));
+    const r = tcpRecord(f, c);
+    if (f.firstOfConversation) this.firstOfConversation.add(r);
+    batch.push(r);
   }
 
   private reportUdp(u: UdpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
@@ -261,13 +282,26 @@ export class Analyzer {
       case L4.Udp:
         if (pkt.srcPort === 53 || pkt.dstPort === 53) {
           this.dns.observe(pkt, 'udp', this.decoder.dv, rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, t);
-        } else this.udp.observe(pkt, rec.frame, rec.tsSec, rec.tsNsec, t);
+        } else {
+          const u = this.udp.observe(pkt, rec.frame, rec.tsSec, rec.tsNsec, t);
+          if (u !== null) this.countUdpFlow(u);
+        }
         break;
       case L4.Icmp4:
       case L4.Icmp6:
         if (pkt.quoteVersion !== 0) this.onIcmpError(pkt, rec.frame, t);
         break;
     }
+  }
+
+  /** A new UDP flow: counted when the filter, if any, accepts it. */
+  private countUdpFlow(u: UdpFlow): void {
+    if (this.filter === null) {
+      this.udpFlows++;
+      return;
+    }
+    const probe = { proto: 'udp', client: formatEndpoint(u.version, u.cAddr, u.cPort), server: formatEndpoint(u.version, u.sAddr, u.sPort), verdict: 'ok' } as FlowRecord;
+    if (this.filter(probe)) this.udpFlows++;
   }
 
   private noteBadChecksum(pkt: DecodedPacket): void {
@@ -290,7 +324,7 @@ export class Analyzer {
       if (isSyn) f = this.newTcp(pkt, rec, t, hash, true, true);
       else if (flags & TCP_FLAG.SYN) f = this.newTcp(pkt, rec, t, hash, false, false);
       else f = this.newTcp(pkt, rec, t, hash, pkt.srcPort >= pkt.dstPort, false);
-      this.tcpConversations++;
+      f.firstOfConversation = true;
     } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
       // the same ports with a new ISN: a new attempt, and the old one is over
       if (!f.reported) {
@@ -311,7 +345,6 @@ export class Analyzer {
     f.profileKey = formatAddr(f.version, f.sAddr);
     f.profile = this.hosts.server(f.profileKey);
     this.tcp.insert(f);
-    this.tcpConnections++;
     return f;
   }
 
@@ -413,8 +446,8 @@ export class Analyzer {
         problems: this.problems,
         tcpConnections: this.tcpConnections,
         tcpConversations: this.tcpConversations,
-        dnsTransactions: this.dns.transactions,
-        udpFlows: this.udp.flows,
+        dnsTransactions: this.dnsTransactions,
+        udpFlows: this.udpFlows,
       },
       stats: {
         decodedIp: this.decodedIp,

@@ -73,7 +73,6 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   readonly header = new DnsHeader();
   malformed = 0;
   /** Transactions seen in all (the table holds only the recent ones). */
-  transactions = 0;
 
   /**
    * One DNS message at u8[off..end) carried by `pkt` (UDP payload or one TCP-framed message).
@@ -112,7 +111,6 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     }
     txn.lastT = t;
     this.insert(txn);
-    this.transactions++;
   }
 
   private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
@@ -140,7 +138,6 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       txn.firstNsec = nsec;
       txn.firstT = t;
       this.insert(txn);
-      this.transactions++;
     }
     txn.respFrame = frame;
     txn.respT = t;

@@ -124,6 +124,8 @@ export class TcpFlow {
   profileKey = '';
   /** Set once the verdict was reported; the flow then only absorbs late packets until it is evicted. */
   reported = false;
+  /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
+  firstOfConversation = false;
 
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     this.hash = hash;

@@ -44,23 +44,21 @@ export class UdpFlow {
 }
 
 export class UdpTable extends ChainedTable<UdpFlow> {
-  /** Flows seen in all (the table holds only the recent ones). */
-  flows = 0;
-
-  observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): void {
+  /** Adds the packet to its flow; returns the flow when the packet began a new one, else null. */
+  observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): UdpFlow | null {
     const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       const dir = f.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
       if (dir >= 0) {
         f.packets[dir]++;
         f.lastT = t;
-        return;
+        return null;
       }
     }
     const f = new UdpFlow(pkt, hash, frame, sec, nsec, t);
     f.packets[0] = 1;
     this.insert(f);
-    this.flows++;
+    return f;
   }
 
   find(version: number, a: Uint32Array, ap: number, b: Uint32Array, bp: number): UdpFlow | null {
