@@ -17,8 +17,8 @@ import { icmpVerdict } from './verdict/icmp.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
 import { LINGER_NS, tcpFinal } from './verdict/tcp-rules.js';
 import { dnsFinal } from './verdict/dns-rules.js';
+import { SCHEMA_VERSION } from './run-report.js';
 
-export const SCHEMA_VERSION = 1;
 
 export interface AnalyzeOptions {
   /** An unanswered SYN is a timeout once the capture goes on this long after the last SYN. */
@@ -114,7 +114,7 @@ export class Analyzer {
   /** Senders of packets with a wrong transport checksum, by network key (formatted only at the end). */
   private readonly badSumSenders = new Map<number, { version: number; addr: Uint32Array; count: number }>();
   private nextSweepT = SWEEP_NS;
-  private nextId = 1;
+  private nextId: number;
   private readonly kept: FlowRecord[] = [];
   private readonly verdictCounts = new Map<VerdictId, number>();
   private problems = 0;
@@ -138,7 +138,11 @@ export class Analyzer {
     private readonly keep: Keep = 'all',
     private readonly onFlow: ((r: FlowRecord) => void) | null = null,
     private readonly filter: ((r: FlowRecord) => boolean) | null = null,
-  ) {}
+    firstId = 1,
+    private readonly file: string | undefined = undefined,
+  ) {
+    this.nextId = firstId;
+  }
 
   private context(now: number, atEnd = false): ClassifyContext {
     return {
@@ -164,6 +168,7 @@ export class Analyzer {
         if (newConversation) this.tcpConversations++;
       } else if (r.proto === 'dns') this.dnsTransactions++;
       r.id = this.nextId++;
+      if (this.file !== undefined) r.file = this.file;
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
       if (problem) this.problems++;
@@ -500,6 +505,12 @@ export interface RunOptions {
   onProgress?: ((bytes: number, packets: number) => void) | null;
   /** Called whenever the analysis waits for input, and after each wall-clock tick (flush output here). */
   onIdle?: (() => void) | null;
+  /** Only records this accepts are counted, kept and handed on (a `--filter`). */
+  filter?: ((r: FlowRecord) => boolean) | null;
+  /** Id of the first record (records of several captures are numbered on). */
+  firstId?: number;
+  /** Label for every record's `file`. */
+  file?: string;
 }
 
 /** Live input: how often the wall-clock timers are checked. */
@@ -511,7 +522,7 @@ const YIELD_EVERY_REFILLS = 8;
 export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, run: RunOptions = {}): Promise<Report> {
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
-  const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null);
+  const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file);
   const { signal, onProgress, onIdle } = run;
   let lastInput = performance.now();
   const timer = run.live

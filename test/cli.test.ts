@@ -20,7 +20,7 @@ describe('stdin gives the same result as the file', () => {
       const fromPipe = cli(['-f', 'ndjson', '-'], readFixture(f));
       expect(fromFile.code).toBe(0);
       expect(fromPipe.code).toBe(0);
-      const norm = (s: string) => s.replace(/"name":"[^"]*"/, '"name":"X"');
+      const norm = (s: string) => s.replace(/"name":"[^"]*"/, '"name":"X"').replace(/"file":"[^"]*"/g, '"file":"X"');
       expect(norm(fromPipe.stdout)).toBe(norm(fromFile.stdout));
     });
   }
@@ -40,7 +40,7 @@ describe('gzip-compressed captures are read as tshark reads them', () => {
   it('same records as the plain file, from a path and from stdin', () => {
     const gz = join(tmp, 'ipv6.pcap.gz');
     writeFileSync(gz, gzipSync(readFixture('ipv6.pcap')));
-    const records = (out: string) => out.trim().split('\n').slice(0, -1);
+    const records = (out: string) => out.trim().split('\n').slice(0, -1).map((l) => l.replace(/"file":"[^"]*"/, '"file":"X"'));
     const plain = cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]);
     const fromPath = cli(['-f', 'ndjson', gz]);
     const fromPipe = cli(['-f', 'ndjson', '-'], readFileSync(gz));
@@ -66,7 +66,7 @@ describe('output formats', () => {
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const last = lines.pop();
     expect(last.type).toBe('summary');
-    expect(last.schema).toBe(1);
+    expect(last.schema).toBe(2);
     expect(last.verdicts['dns-nxdomain']).toBe(1);
     for (const x of lines) {
       expect(x.type).toBe('flow');
@@ -104,18 +104,20 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
   it('2 for usage errors', () => {
-    for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--syn-timeout', 'soon', 'x.pcap'], ['a.pcap', 'b.pcap'], ['--bogus', 'x.pcap']]) {
+    for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--syn-timeout', 'soon', 'x.pcap'], ['--bogus', 'x.pcap'], ['--follow', 'a.pcap', 'b.pcap']]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       noStack(r.stderr);
     }
   });
-  it('3 for a missing file, a directory, an empty file and a file that is not a capture', () => {
+  it('3 for a missing file, a directory without captures, an empty file and a file that is not a capture', () => {
+    const noCaptures = mkdtempSync(join(tmpdir(), 'pcapdiag-empty-'));
+    writeFileSync(join(noCaptures, 'notes.txt'), 'hello');
     const empty = join(tmp, 'empty.pcap');
     writeFileSync(empty, '');
     const text = join(tmp, 'notes.pcap');
     writeFileSync(text, 'this is not a capture\n');
-    for (const [path, msg] of [[join(tmp, 'nope.pcap'), 'no such file'], [tmp, 'directory'], [empty, 'empty'], [text, 'not a capture file']] as const) {
+    for (const [path, msg] of [[join(tmp, 'nope.pcap'), 'no such file'], [noCaptures, 'no captures in'], [empty, 'empty'], [text, 'not a capture file']] as const) {
       const r = cli([path]);
       expect(r.code, path).toBe(3);
       expect(r.stderr).toContain(msg);

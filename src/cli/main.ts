@@ -3,9 +3,10 @@ import { CommanderError } from 'commander';
 import { InputError, InternalError, UsageError } from '../capture/errors.js';
 import { parseArgv } from './program.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+import type { Report } from '../analyze.js';
 
-/** Exit codes (README "Exit codes"). 1 is reserved for CI gates. */
-export const EXIT = { OK: 0, USAGE: 2, INPUT: 3, INTERNAL: 70 } as const;
+/** Exit codes (README "Exit codes"). 1: a CI gate (--fail-on, --baseline, --expect) failed. */
+export const EXIT = { OK: 0, GATE: 1, USAGE: 2, INPUT: 3, INTERNAL: 70 } as const;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -70,43 +71,84 @@ export async function main(argv: string[]): Promise<number> {
     const opts = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, process.stdout.isTTY === true);
     const stop = stopOnSignals();
     // loaded only now, so --help and --version stay fast
-    const [{ openCapture }, { analyzeSource }, { renderText, renderProblem }, { renderJson, summaryLine }, { Progress }] = await Promise.all([
-      import('../capture/source.js'), import('../analyze.js'), import('../render/text.js'), import('../render/json.js'), import('./progress.js'),
+    const [{ openCapture }, { expandInputs }, { analyzeSource }, { renderText, renderProblem, renderTotal }, { renderJson, summaryLine }, { Progress }, runReport, ci, { FlowFilter }] = await Promise.all([
+      import('../capture/source.js'), import('../capture/inputs.js'), import('../analyze.js'), import('../render/text.js'), import('../render/json.js'),
+      import('./progress.js'), import('../run-report.js'), import('./gates.js'), import('../filter/filter.js'),
     ]);
-    const source = await openCapture(opts.input, { follow: opts.follow, signal: stop.signal });
-    const live = opts.live || source.live;
+    const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
+    const gates = ci.loadGates(opts);
+    const inputs = expandInputs(opts.inputs);
+    const several = inputs.length > 1;
     const out = new LineWriter();
-    // ndjson streams each record as soon as it is decided, and so does text on live input (its
-    // problems); text on a file groups the problems at the end; json keeps everything for one document
-    const streamText = live && opts.format === 'text';
-    const onFlow =
-      opts.format === 'ndjson' ? (r: FlowRecord) => out.line(JSON.stringify(r))
-      : streamText ? (r: FlowRecord) => { if (!HEALTHY.has(r.verdict)) out.write(renderProblem(r, opts.color)); }
-      : null;
-    const keep = opts.format === 'json' ? 'all' : opts.format === 'text' && !streamText ? 'problems' : 'none';
-    const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY === true && !process.env.CI ? new Progress(source.size) : null;
-    if (live && !opts.quiet && process.stderr.isTTY === true) say(`reading ${source.name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
-    let report;
-    try {
-      report = await analyzeSource(source, opts, {
-        keep,
-        onFlow,
-        live,
-        signal: stop.signal,
-        onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
-        onIdle: live ? () => out.flush() : null,
-      });
-    } finally {
-      progress?.stop();
-      source.close();
+    const reports: Report[] = [];
+    const records: FlowRecord[] = [];
+    let unreadable = 0;
+    for (const input of inputs) {
+      if (stop.signal.aborted) break;
+      let source;
+      try {
+        source = await openCapture(input, { follow: opts.follow, signal: stop.signal });
+      } catch (e) {
+        if (!(e instanceof InputError) || !several) throw e;
+        say(e.message); // one unreadable capture among several: say so, go on, exit 3 at the end
+        unreadable++;
+        continue;
+      }
+      const live = opts.live || source.live;
+      // ndjson streams each record as soon as it is decided, and so does text on live input (its
+      // problems); text on a file groups the problems at the end; json and junit need them all
+      const streamText = live && opts.format === 'text';
+      const keepAll = opts.format === 'json' || opts.format === 'junit' || ci.hasGates(gates);
+      const onFlow =
+        opts.format === 'ndjson' ? (r: FlowRecord) => out.line(JSON.stringify(r))
+        : streamText ? (r: FlowRecord) => { if (!HEALTHY.has(r.verdict)) out.write(renderProblem(r, opts.color)); }
+        : null;
+      const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY === true && !process.env.CI ? new Progress(source.size) : null;
+      if (live && !opts.quiet && process.stderr.isTTY === true) say(`reading ${source.name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
+      let report: Report;
+      try {
+        report = await analyzeSource(source, opts, {
+          keep: keepAll ? 'all' : opts.format === 'text' && !streamText ? 'problems' : 'none',
+          onFlow,
+          live,
+          signal: stop.signal,
+          onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
+          onIdle: live ? () => out.flush() : null,
+          filter: filter === null ? null : (r) => filter.matches(r),
+          firstId: reports.reduce((n, r) => n + Object.values(r.summary.verdicts).reduce((a, b) => a + b, 0), 0) + 1,
+          file: input === '-' ? '<stdin>' : input,
+        });
+      } finally {
+        progress?.stop();
+        source.close();
+      }
+      reports.push(report);
+      records.push(...report.records);
+      if (opts.format === 'ndjson') out.line(JSON.stringify(summaryLine(report)));
+      if (opts.format === 'text') out.write((several ? '\n' : '') + renderText(report, { color: opts.color, limit: opts.limit, problemsShownAbove: streamText }));
     }
-    if (opts.format === 'ndjson') out.line(JSON.stringify(summaryLine(report)));
-    else out.write(opts.format === 'text' ? renderText(report, { color: opts.color, limit: opts.limit, problemsShownAbove: streamText }) : renderJson(report));
+    const checks = ci.hasGates(gates) ? ci.runGates(gates, records) : null;
+    const run = {
+      schema: runReport.SCHEMA_VERSION, options: reports[0]?.options ?? opts, filter: opts.filter,
+      files: reports.map(runReport.fileReport), records, summary: runReport.totalSummary(reports), checks,
+    };
+    if (opts.format === 'ndjson') {
+      if (several) out.line(JSON.stringify({ type: 'total', files: reports.length, ...run.summary }));
+      if (checks !== null) out.line(JSON.stringify({ type: 'checks', ...checks }));
+    } else if (opts.format === 'json') out.write(renderJson(run));
+    else if (opts.format === 'junit') out.write((await import('../render/junit.js')).renderJunit(run));
+    else {
+      if (several) out.write(renderTotal(run, opts.color));
+      if (checks !== null) out.write('\n' + (await import('../render/checks.js')).checksLines(checks, new Map(records.map((r) => [r.id, r]))).join('\n') + '\n');
+    }
     // wait until stdout has taken it all: a closed pipe (EPIPE) ends the run here, before stderr is used
     await out.drain();
-    if (opts.format !== 'text' && !opts.quiet) for (const w of report.warnings) say(`warning: ${w}`);
+    if (opts.format !== 'text' && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${several ? `${r.input.name}: ` : ''}${w}`);
+    if (checks?.failed) say(ci.failureLine(checks));
     const by = stop.stoppedBy();
-    return by === null ? EXIT.OK : SIGNAL_EXIT[by];
+    if (by !== null) return SIGNAL_EXIT[by];
+    if (unreadable > 0) return EXIT.INPUT;
+    return checks?.failed ? EXIT.GATE : EXIT.OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode; // --help / --version
     if (e instanceof UsageError) {

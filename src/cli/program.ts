@@ -1,12 +1,23 @@
 import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../capture/errors.js';
+import { FILTER_FIRST_WORDS } from '../filter/filter.js';
 import type { AnalyzeOptions } from '../analyze.js';
-/** Output formats: the human report, one JSON document, or JSON lines streamed as verdicts are decided. */
-export const FORMATS = ['text', 'json', 'ndjson'] as const;
+/**
+ * Output formats: the human report, one JSON document, JSON lines streamed as verdicts are
+ * decided, or JUnit XML for CI systems.
+ */
+export const FORMATS = ['text', 'json', 'ndjson', 'junit'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface CliOptions extends AnalyzeOptions {
-  input: string;
+  /** Capture files, directories (searched for captures) or '-'. */
+  inputs: string[];
+  /** The tcpdump-style flow filter after the capture names, or null. */
+  filter: string | null;
+  failOn: string | null;
+  baseline: string | null;
+  expect: string | null;
   format: Format;
   color: boolean;
   limit: number;
@@ -37,7 +48,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .name('pcapdiag')
     .description('Tells, for every connection attempt and DNS lookup in a capture, what happened, who caused it and what to check next.')
     .version(version, '-V, --version')
-    .argument('<capture>', "pcap or pcapng file (optionally gzip-compressed), or '-' for standard input")
+    .argument('<capture...>', "pcap or pcapng files (optionally gzip-compressed), directories of them, or '-' for standard input; then optionally a tcpdump-style filter, e.g. 'host 10.0.2.20 and port 443'")
     .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('text'))
     .option('--syn-timeout <duration>', 'an unanswered SYN is a timeout once the capture goes on this long after it', '3s')
     .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')
@@ -46,6 +57,9 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('--live', 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)')
     .option('--follow', 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C')
     .option('-q, --quiet', 'no progress bar and no warnings on standard error')
+    .option('--fail-on <verdicts>', "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but ok/dns-ok)")
+    .option('--baseline <file>', 'compare with an earlier --format json output, per service; exit 1 when something got worse')
+    .option('--expect <file>', "check rules such as 'tcp 10.0.2.20:443 ok' (one per line); exit 1 when one breaks")
     .option('--limit <n>', 'text format: problems shown per verdict', '20')
     .option('--no-color', 'no colours, even on a terminal (NO_COLOR is honoured too)')
     .exitOverride()
@@ -66,9 +80,15 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     }
     throw e;
   }
-  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; color: boolean; live?: boolean; follow?: boolean; quiet?: boolean }>();
+  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; color: boolean; live?: boolean; follow?: boolean; quiet?: boolean; failOn?: string; baseline?: string; expect?: string }>();
+  const { inputs, filter } = splitCapturesAndFilter(program.args);
+  if (o.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture file');
   return {
-    input: program.args[0],
+    inputs,
+    filter,
+    failOn: o.failOn ?? null,
+    baseline: o.baseline ?? null,
+    expect: o.expect ?? null,
     format: o.format,
     synTimeoutMs: parseDuration(o.synTimeout, '--syn-timeout'),
     dnsTimeoutMs: parseDuration(o.dnsTimeout, '--dns-timeout'),
@@ -80,4 +100,15 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     follow: o.follow === true,
     quiet: o.quiet === true,
   };
+}
+
+/**
+ * The arguments are capture names, then optionally a filter (as with tcpdump, the filter may be one
+ * quoted argument or several words). The filter begins at the first argument that is not an
+ * existing path and starts with a filter word (host, src, net, port, tcp, not, '(' …).
+ */
+export function splitCapturesAndFilter(args: string[]): { inputs: string[]; filter: string | null } {
+  const at = args.findIndex((a, i) => i > 0 && a !== '-' && !existsSync(a) && (FILTER_FIRST_WORDS.has(a.trim().split(/[\s(]+/).find((w) => w !== '')?.toLowerCase() ?? '') || a.trim().startsWith('(')));
+  if (at < 0) return { inputs: args, filter: null };
+  return { inputs: args.slice(0, at), filter: args.slice(at).join(' ') };
 }

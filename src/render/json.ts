@@ -1,11 +1,12 @@
 import type { Report } from '../analyze.js';
+import type { RunReport } from '../run-report.js';
 
-/** `--format json`: one document with the records, the summary and the input facts. */
-export function renderJson(r: Report): string {
+/** `--format json`: one document with every capture's facts, all records and the totals. */
+export function renderJson(r: RunReport): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
 
-/** The closing line of `--format ndjson` (the flow records before it are streamed as decided). */
+/** `--format ndjson`: the line after each capture's records (which are streamed as decided). */
 export function summaryLine(r: Report): Record<string, unknown> {
   return {
     type: 'summary',

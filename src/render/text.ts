@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { Report } from '../analyze.js';
+import type { RunReport } from '../run-report.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 import { escapeTerminal } from './escape.js';
 
@@ -59,6 +60,15 @@ export function renderText(r: Report, o: TextOptions): string {
     out.push(paint(ANSI.dim, `anomalies: ${r.anomalies.map((a) => `${a.code}×${a.count}`).join(', ')}`));
   }
   return out.join('\n') + '\n';
+}
+
+/** After the reports of several captures: the totals over all of them. */
+export function renderTotal(run: RunReport, color: boolean): string {
+  const t = new Table({ head: ['verdict', 'count'], style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] } });
+  for (const [v, n] of Object.entries(run.summary.verdicts)) t.push([v, n]);
+  t.push(['TCP conversations', run.summary.tcpConversations]);
+  const p = run.summary.problems;
+  return `\nTotal over ${run.files.length} captures: ${p} problem${p === 1 ? '' : 's'}\n${t.toString()}\n`;
 }
 
 /** One problem as the report shows it, for printing the moment it is decided (live input). */

@@ -36,6 +36,8 @@ export type By = 'server' | 'client' | 'middlebox' | 'unknown';
 /** One analysed connection attempt or DNS transaction, as every renderer receives it. */
 export interface FlowRecord {
   type: 'flow';
+  /** The capture it came from (the name given on the command line; <stdin> for '-'). */
+  file?: string;
   /** 1-based, in order of start time. */
   id: number;
   proto: 'tcp' | 'udp' | 'dns';

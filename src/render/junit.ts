@@ -1,0 +1,60 @@
+import junitModule, { type Builder } from 'junit-report-builder';
+import { services } from '../ci/services.js';
+import type { RunReport } from '../run-report.js';
+import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+
+// a CommonJS package whose types declare an ES default export: at run time the default import is the builder
+const junit = junitModule as unknown as Builder;
+
+const flowText = (r: FlowRecord): string =>
+  [`#${r.id} ${r.verdict} ${r.proto} ${r.client} → ${r.server}${r.file !== undefined ? ` [${r.file}]` : ''}: ${r.summary}`, ...r.evidence.map((e) => `  · ${e}`), ...(r.check !== '' ? [`  → ${r.check}`] : [])].join('\n');
+
+/**
+ * `--format junit`: one testcase per service (protocol, client, server; DNS also name and type),
+ * rendered by Jenkins, GitLab and GitHub. With CI gates, a service fails for its --fail-on hits,
+ * its regressions against the baseline and the expectations its flows break; without gates, for
+ * any problem. Each expectation is also a testcase of its own, and services that vanished since
+ * the baseline are skipped testcases.
+ */
+export function renderJunit(run: RunReport): string {
+  const builder = junit.newBuilder();
+  const byId = new Map(run.records.map((r) => [r.id, r]));
+  const c = run.checks;
+  const suite = builder.testSuite().name(`pcapdiag services: ${run.files.map((f) => f.input.name).join(', ')}`);
+  for (const s of services(run.records)) {
+    const tc = suite.testCase().className(`pcapdiag.${s.records[0].proto}`).name(s.key);
+    const reasons: string[] = [];
+    const failing = new Set<FlowRecord>();
+    if (c === null) {
+      for (const r of s.records) if (!HEALTHY.has(r.verdict)) failing.add(r);
+      if (failing.size > 0) reasons.push(`problem: ${[...new Set([...failing].map((r) => r.verdict))].join(', ')}`);
+    } else {
+      const mine = new Set(s.records.map((r) => r.id));
+      const hits = c.failOn?.records.filter((id) => mine.has(id)) ?? [];
+      if (hits.length > 0) reasons.push(`--fail-on ${c.failOn!.verdicts.join(',')}: ${hits.length} flow${hits.length === 1 ? '' : 's'}`);
+      for (const id of hits) failing.add(byId.get(id)!);
+      for (const x of c.baseline?.regressions ?? []) {
+        if (x.service !== s.key) continue;
+        reasons.push(`regression against the baseline: ${x.before} → ${x.after}`);
+        for (const id of x.records) failing.add(byId.get(id)!);
+      }
+      for (const x of c.expect?.results ?? []) {
+        const broken = x.records.filter((id) => mine.has(id));
+        if (broken.length === 0) continue;
+        reasons.push(`expectation (line ${x.line}) broken: ${x.message}`);
+        for (const id of broken) failing.add(byId.get(id)!);
+      }
+    }
+    if (reasons.length > 0) tc.failure(reasons.join('; '), 'pcapdiag').stacktrace([...failing].map(flowText).join('\n\n'));
+    tc.standardOutput(s.records.map((r) => `#${r.id} ${r.verdict}: ${r.summary}`).join('\n'));
+  }
+  if (c?.expect !== undefined) {
+    const ex = builder.testSuite().name(`pcapdiag expectations: ${c.expect.file}`);
+    for (const x of c.expect.results) {
+      const tc = ex.testCase().className('pcapdiag.expect').name(`line ${x.line}: ${x.rule}`);
+      if (!x.ok) tc.failure(x.message, 'expectation').stacktrace(x.records.map((id) => flowText(byId.get(id)!)).join('\n\n'));
+    }
+  }
+  for (const v of c?.baseline?.vanished ?? []) suite.testCase().className('pcapdiag.baseline').name(`${v} (vanished since the baseline)`).skipped();
+  return builder.build() + '\n';
+}

@@ -1,0 +1,44 @@
+import type { AnalyzeOptions, Report } from './analyze.js';
+import type { Checks } from './ci/gate.js';
+import type { FlowRecord } from './verdict/types.js';
+
+/**
+ * Version of the `json` / `ndjson` output (schema/). Bumped on breaking changes: 2 put the records
+ * of all captures in one list labelled by `file`, with one summary per capture in `files`.
+ */
+export const SCHEMA_VERSION = 2;
+
+/** One capture's facts, without its records (they are in RunReport.records, labelled by file). */
+export type FileReport = Omit<Report, 'records' | 'schema' | 'options'>;
+
+/** What one pcapdiag run found over all its captures: the `--format json` document. */
+export interface RunReport {
+  schema: number;
+  options: AnalyzeOptions;
+  /** The tcpdump-style flow filter, or null. */
+  filter: string | null;
+  files: FileReport[];
+  records: FlowRecord[];
+  /** Totals over all captures. */
+  summary: Report['summary'];
+  /** CI gates (--fail-on, --baseline, --expect), or null when none was asked for. */
+  checks: Checks | null;
+}
+
+export function fileReport(r: Report): FileReport {
+  const { records: _records, schema: _schema, options: _options, ...rest } = r;
+  return rest;
+}
+
+export function totalSummary(reports: readonly Report[]): Report['summary'] {
+  const t: Report['summary'] = { verdicts: {}, problems: 0, tcpConnections: 0, tcpConversations: 0, dnsTransactions: 0, udpFlows: 0 };
+  for (const r of reports) {
+    for (const [v, n] of Object.entries(r.summary.verdicts)) t.verdicts[v] = (t.verdicts[v] ?? 0) + n;
+    t.problems += r.summary.problems;
+    t.tcpConnections += r.summary.tcpConnections;
+    t.tcpConversations += r.summary.tcpConversations;
+    t.dnsTransactions += r.summary.dnsTransactions;
+    t.udpFlows += r.summary.udpFlows;
+  }
+  return t;
+}
