@@ -25,7 +25,7 @@ export class Progress {
         barsize: 24,
         etaBuffer: 20,
       });
-      this.bar.start(this.totalBytes, 0, this.payload(bytes, packets, elapsedMs));
+      this.bar.start(this.totalBytes, Math.min(bytes, this.totalBytes), this.payload(bytes, packets, elapsedMs));
     }
     this.bar.update(Math.min(bytes, this.totalBytes), this.payload(bytes, packets, elapsedMs));
   }
