@@ -4,15 +4,18 @@
 // and a plain read of the file. Prints packets/s, MB/s, peak RSS and the ratios.
 // Usage: npm run bench [-- --size MB] [-- --runs N]
 //        npm run bench -- --live [--duration S] [--rate PPS]   (live-memory.mjs: an hour through a pipe)
+//        npm run bench -- --flood [--count N]                  (flood.mjs: SYN and DNS floods, peak RSS)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-if (process.argv.includes('--live')) {
-  execFileSync(process.execPath, [join(here, 'live-memory.mjs'), ...process.argv.slice(2).filter((a) => a !== '--live')], { stdio: 'inherit' });
-  process.exit(0);
+for (const [flag, script] of [['--live', 'live-memory.mjs'], ['--flood', 'flood.mjs']]) {
+  if (process.argv.includes(flag)) {
+    execFileSync(process.execPath, [join(here, script), ...process.argv.slice(2).filter((a) => a !== flag)], { stdio: 'inherit' });
+    process.exit(0);
+  }
 }
 const root = join(here, '..');
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };

@@ -6,10 +6,11 @@ import { isoTime } from './capture/time.js';
 import { Anomalies } from './capture/damage.js';
 import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
-import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable } from './flow/tcp.js';
+import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
 import { DnsTable } from './flow/dns.js';
 import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
+import { FlowBudget } from './flow/chained-table.js';
 import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.js';
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
@@ -18,6 +19,7 @@ import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict
 import { LINGER_NS, tcpFinal } from './verdict/tcp-rules.js';
 import { dnsFinal } from './verdict/dns-rules.js';
 import { SCHEMA_VERSION } from './run-report.js';
+import { checkHeap } from './memory.js';
 
 
 export interface AnalyzeOptions {
@@ -29,12 +31,18 @@ export interface AnalyzeOptions {
   tcpIdleMs: number;
   /** A UDP flow or DNS transaction idle this long is forgotten. */
   udpIdleMs: number;
+  /** At most this many flows (TCP, DNS and UDP together) are tracked at once; more are not analysed. */
+  maxFlows: number;
 }
 
-export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000 };
+export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000, maxFlows: 1_000_000 };
 
-/** Which records the report keeps (records are always counted, and passed to `onFlow` as decided). */
-export type Keep = 'all' | 'problems' | 'none';
+/**
+ * Which records the report keeps (records are always counted, and passed to `onFlow` as decided):
+ * all, none, or the problems up to a number per verdict (what the text report shows; a flood of
+ * a million timeouts must not be held in memory to print twenty).
+ */
+export type Keep = 'all' | 'none' | { problemsPerVerdict: number };
 
 /** How often, in capture time, flows are checked for a final verdict. */
 const SWEEP_NS = 1e9;
@@ -46,6 +54,8 @@ const LIVE_SWEEP_NS = 0.25e9;
  * not close (an unanswered SYN, retried for up to ~2 min) are kept for the TCP idle timeout.
  */
 const CLOSED_KEEP_NS = 10e9;
+/** Senders of bad checksums remembered for the offload warning (a flood of distinct sources must not grow it). */
+const MAX_BAD_SUM_SENDERS = 4096;
 
 export interface Report {
   schema: number;
@@ -79,6 +89,8 @@ export interface Report {
     badTransportChecksums: number;
     icmpErrorsUnmatched: number;
     unsupportedLinkPackets: number;
+    /** New flows not tracked because --max-flows was reached. */
+    flowsNotTracked: number;
   };
   anomalies: { code: string; count: number; first: string }[];
   warnings: string[];
@@ -91,9 +103,12 @@ export interface Report {
 export class Analyzer {
   private readonly decoder = new PacketDecoder();
   private readonly pkt = new DecodedPacket();
-  readonly tcp = new TcpTable();
-  readonly dns = new DnsTable();
-  readonly udp = new UdpTable();
+  private readonly budget: FlowBudget;
+  readonly tcp: TcpTable;
+  /** Reported TCP flows, kept compact to absorb their late packets. */
+  readonly tombstones: TcpTombstones;
+  readonly dns: DnsTable;
+  readonly udp: UdpTable;
   readonly hosts = new HostTable();
   readonly anomalies = new Anomalies();
   private baseSec = 0;
@@ -142,6 +157,11 @@ export class Analyzer {
     private readonly file: string | undefined = undefined,
   ) {
     this.nextId = firstId;
+    this.budget = new FlowBudget(opts.maxFlows);
+    this.tcp = new TcpTable(this.budget);
+    this.tombstones = new TcpTombstones(this.budget);
+    this.dns = new DnsTable(this.budget);
+    this.udp = new UdpTable(this.budget);
   }
 
   private context(now: number, atEnd = false): ClassifyContext {
@@ -172,7 +192,7 @@ export class Analyzer {
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
       if (problem) this.problems++;
-      if (this.keep === 'all' || (this.keep === 'problems' && problem)) this.kept.push(r);
+      if (this.keep === 'all' || (problem && this.keep !== 'none' && this.verdictCounts.get(r.verdict)! <= this.keep.problemsPerVerdict)) this.kept.push(r);
       if (this.onFlow !== null) this.onFlow(r);
     }
   }
@@ -183,9 +203,13 @@ export class Analyzer {
     const batch: FlowRecord[] = [];
     const tcpIdle = c.tcpIdleNs;
     for (const f of this.tcp.snapshot()) {
-      if (!f.reported && tcpFinal(f, c)) this.reportTcp(f, c, batch);
-      if (f.reported && now - f.lastT >= (f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0) ? Math.min(CLOSED_KEEP_NS, tcpIdle) : tcpIdle)) this.forgetTcp(f);
+      if (!f.reported && tcpFinal(f, c)) {
+        this.reportTcp(f, c, batch);
+        this.forgetTcp(f);
+        this.tombstones.add(new TcpTombstone(f));
+      }
     }
+    this.tombstones.expire(now, CLOSED_KEEP_NS, tcpIdle);
     const udpIdle = this.opts.udpIdleMs * 1e6;
     for (const d of this.dns.snapshot()) {
       if (!d.reported && dnsFinal(d, c)) {
@@ -316,7 +340,7 @@ export class Analyzer {
       const key = pkt.ipVersion === 4 ? pkt.src[0] : 4294967296 + endpointHash(pkt.src, 0);
       const e = this.badSumSenders.get(key);
       if (e !== undefined) e.count++;
-      else this.badSumSenders.set(key, { version: pkt.ipVersion, addr: copyAddr(pkt.src), count: 1 });
+      else if (this.badSumSenders.size < MAX_BAD_SUM_SENDERS) this.badSumSenders.set(key, { version: pkt.ipVersion, addr: copyAddr(pkt.src), count: 1 });
     }
   }
 
@@ -325,11 +349,29 @@ export class Analyzer {
     const flags = pkt.tcpFlags;
     const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     let f = this.tcp.find(pkt, hash);
+    let firstOfConversation = f === null;
+    if (f === null) {
+      const ts = this.tombstones.find(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, hash);
+      if (ts !== null) {
+        // a late packet of a reported flow (a retransmitted SYN, FIN or ACK) is absorbed; a SYN with
+        // a new ISN is a new attempt on the same ports
+        if (!isSyn || ts.isRetransmittedSyn(pkt)) {
+          ts.lastMs = Math.floor(t / 1e6);
+          return;
+        }
+        this.tombstones.remove(ts);
+        firstOfConversation = false;
+      }
+    }
+    if (f === null && this.budget.full) {
+      this.budget.dropped++;
+      return;
+    }
     if (f === null) {
       if (isSyn) f = this.newTcp(pkt, rec, t, hash, true, true);
       else if (flags & TCP_FLAG.SYN) f = this.newTcp(pkt, rec, t, hash, false, false);
       else f = this.newTcp(pkt, rec, t, hash, pkt.srcPort >= pkt.dstPort, false);
-      f.firstOfConversation = true;
+      f.firstOfConversation = firstOfConversation;
     } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
       // the same ports with a new ISN: a new attempt, and the old one is over
       if (!f.reported) {
@@ -392,6 +434,10 @@ export class Analyzer {
         f.icmpCount++;
         if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? 3 : 1))) f.icmp = new IcmpHit(pkt, frame, t);
         linked = true;
+      } else {
+        // an ICMP error for a flow already reported (its retransmitted SYN): belongs to it, changes nothing
+        const hash = (endpointHash(pkt.quoteSrc, pkt.quoteSrcPort) + endpointHash(pkt.quoteDst, pkt.quoteDstPort)) >>> 0;
+        linked = this.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== null;
       }
     } else if (pkt.quoteProto === 17) {
       if (pkt.quoteDstPort === 53 && pkt.quoteDnsId >= 0) {
@@ -444,7 +490,7 @@ export class Analyzer {
         last: this.packets > 0 ? isoTime(this.lastSec, this.lastNsec) : null,
         durationSec: Math.round(this.endT / 1e3) / 1e6,
       },
-      options: { synTimeoutMs: this.opts.synTimeoutMs, dnsTimeoutMs: this.opts.dnsTimeoutMs, tcpIdleMs: this.opts.tcpIdleMs, udpIdleMs: this.opts.udpIdleMs },
+      options: { synTimeoutMs: this.opts.synTimeoutMs, dnsTimeoutMs: this.opts.dnsTimeoutMs, tcpIdleMs: this.opts.tcpIdleMs, udpIdleMs: this.opts.udpIdleMs, maxFlows: this.opts.maxFlows },
       records: this.kept,
       summary: {
         verdicts,
@@ -463,6 +509,7 @@ export class Analyzer {
         badTransportChecksums: this.badL4,
         icmpErrorsUnmatched: this.icmpUnmatched,
         unsupportedLinkPackets: this.unsupportedLink,
+        flowsNotTracked: this.budget.dropped,
       },
       anomalies,
       warnings: this.warnings(reader, anomalies),
@@ -482,6 +529,9 @@ export class Analyzer {
       const n = senders[0].count;
       const offload = senders.length === 1 ? `, all sent by ${top}: most likely checksum offload on the capturing host, harmless` : ` (most from ${top}: ${n}); if these hosts are the capturing host, it is checksum offload`;
       w.push(`${this.badL4} packet${this.badL4 === 1 ? '' : 's'} with a wrong TCP/UDP/ICMP checksum${offload}`);
+    }
+    if (this.budget.dropped > 0) {
+      w.push(`flow table full (--max-flows ${this.opts.maxFlows}): ${this.budget.dropped} new flow${this.budget.dropped === 1 ? ' was' : 's were'} not tracked, so their packets were counted but not analysed; raise --max-flows if memory allows`);
     }
     if (this.truncated > 0) w.push(`${this.truncated} packet${this.truncated === 1 ? '' : 's'} cut short by the snapshot length before their headers ended`);
     return w;
@@ -511,6 +561,8 @@ export interface RunOptions {
   firstId?: number;
   /** Label for every record's `file`. */
   file?: string;
+  /** Backpressure from the output: a promise to wait for before reading on, or null when it keeps up. */
+  outputBusy?: (() => Promise<void> | null) | null;
 }
 
 /** Live input: how often the wall-clock timers are checked. */
@@ -545,11 +597,19 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
       if (typeof got !== 'number') {
         onProgress?.(reader.bytesRead, analyzer.packets);
         onIdle?.();
+        checkHeap();
+        const busy = run.outputBusy?.();
+        if (busy) await busy;
         got = await readOrAbort(got, signal);
         if (got < 0) break;
-      } else if (++refills % YIELD_EVERY_REFILLS === 0) {
-        onProgress?.(reader.bytesRead, analyzer.packets);
-        await new Promise((r) => setImmediate(r));
+      } else {
+        checkHeap();
+        const busy = run.outputBusy?.();
+        if (busy) await busy;
+        else if (++refills % YIELD_EVERY_REFILLS === 0) {
+          onProgress?.(reader.bytesRead, analyzer.packets);
+          await new Promise((r) => setImmediate(r));
+        }
       }
       if (run.live) lastInput = performance.now();
       reader.commit(got);

@@ -17,6 +17,9 @@ function say(line: string): void {
   process.stderr.write(`pcapdiag: ${line}\n`);
 }
 
+/** Output queued for a slow reader before the analysis waits for it. */
+const OUTPUT_HIGH_WATER = 4 << 20;
+
 /** Buffers output lines and writes them to stdout in blocks of about 64 KiB. */
 class LineWriter {
   private parts: string[] = [];
@@ -34,6 +37,14 @@ class LineWriter {
     process.stdout.write(this.parts.join(''));
     this.parts = [];
     this.size = 0;
+  }
+  /**
+   * Backpressure: when stdout (a slow pipe) has more than OUTPUT_HIGH_WATER queued, a promise that
+   * resolves once it drained; the analysis waits for it before reading on. Null otherwise.
+   */
+  busy(): Promise<void> | null {
+    if (process.stdout.writableLength < OUTPUT_HIGH_WATER) return null;
+    return new Promise((r) => process.stdout.once('drain', () => r()));
   }
   /** Flushes, and resolves once stdout has written everything (or failed; see the EPIPE handler). */
   drain(): Promise<void> {
@@ -66,6 +77,8 @@ function stopOnSignals(): { signal: AbortSignal; stoppedBy: () => keyof typeof S
 export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(EXIT.OK); // `pcapdiag … | head`: the reader is gone, stop quietly
+    say(`cannot write the output: ${e.code ?? e.message}`);
+    process.exit(EXIT.INPUT);
   });
   try {
     const opts = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, process.stdout.isTTY === true);
@@ -108,12 +121,13 @@ export async function main(argv: string[]): Promise<number> {
       let report: Report;
       try {
         report = await analyzeSource(source, opts, {
-          keep: keepAll ? 'all' : opts.format === 'text' && !streamText ? 'problems' : 'none',
+          keep: keepAll ? 'all' : opts.format === 'text' && !streamText ? { problemsPerVerdict: opts.limit } : 'none',
           onFlow,
           live,
           signal: stop.signal,
           onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
           onIdle: live ? () => out.flush() : null,
+          outputBusy: () => out.busy(),
           filter: filter === null ? null : (r) => filter.matches(r),
           firstId: reports.reduce((n, r) => n + Object.values(r.summary.verdicts).reduce((a, b) => a + b, 0), 0) + 1,
           file: input === '-' ? '<stdin>' : input,
@@ -123,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
         source.close();
       }
       reports.push(report);
-      records.push(...report.records);
+      for (const r of report.records) records.push(r); // (not push(...): a million records overflow the stack)
       if (opts.format === 'ndjson') out.line(JSON.stringify(summaryLine(report)));
       if (opts.format === 'text') out.write((several ? '\n' : '') + renderText(report, { color: opts.color, limit: opts.limit, problemsShownAbove: streamText }));
     }

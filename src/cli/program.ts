@@ -54,6 +54,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')
     .option('--tcp-idle <duration>', 'a TCP connection idle this long is final and forgotten', '5m')
     .option('--udp-idle <duration>', 'a UDP flow or DNS transaction idle this long is forgotten', '1m')
+    .option('--max-flows <n>', 'track at most this many flows at once; more are counted, not analysed, with a warning', '1000000')
     .option('--live', 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)')
     .option('--follow', 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C')
     .option('-q, --quiet', 'no progress bar and no warnings on standard error')
@@ -80,7 +81,7 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     }
     throw e;
   }
-  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; color: boolean; live?: boolean; follow?: boolean; quiet?: boolean; failOn?: string; baseline?: string; expect?: string }>();
+  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; maxFlows: string; color: boolean; live?: boolean; follow?: boolean; quiet?: boolean; failOn?: string; baseline?: string; expect?: string }>();
   const { inputs, filter } = splitCapturesAndFilter(program.args);
   if (o.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture file');
   return {
@@ -95,6 +96,7 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     tcpIdleMs: parseDuration(o.tcpIdle, '--tcp-idle'),
     udpIdleMs: parseDuration(o.udpIdle, '--udp-idle'),
     limit: parseCount(o.limit, '--limit'),
+    maxFlows: Math.max(1, parseCount(o.maxFlows, '--max-flows')),
     color: o.color && isTty && !process.env.NO_COLOR,
     live: o.live === true || o.follow === true,
     follow: o.follow === true,

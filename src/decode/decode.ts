@@ -1,4 +1,8 @@
-import { DecodedPacket, DecodeStatus } from './packet.js';
+import { DecodedPacket, DecodeStatus, L4 } from './packet.js';
+import { decapsulate, TUNNEL, unwrapLink } from './tunnel.js';
+
+/** Tunnels inside tunnels followed before the rest is taken as damage (or an attack). */
+const MAX_TUNNEL_DEPTH = 4;
 import { decodeLink, ETHERTYPE, LinkResult } from './link.js';
 import { decodeIpv4, decodeIpv6 } from './ip.js';
 import { decodeArp, decodeTransport } from './transport.js';
@@ -24,31 +28,53 @@ export class PacketDecoder {
     pkt.reset();
     const dv = this.dv;
     const u8 = this.u8;
-    let st = decodeLink(rec.linkType, pkt, dv, u8, rec.off, rec.end, this.link);
-    if (st !== DecodeStatus.Ok) {
-      pkt.status = st;
-      return;
+    const link = this.link;
+    let st = decodeLink(rec.linkType, pkt, dv, u8, rec.off, rec.end, link);
+    let end = rec.end;
+    for (let depth = 0; st === DecodeStatus.Ok; depth++) {
+      st = this.network(pkt, link.etherType, link.off, end);
+      if (st !== DecodeStatus.Ok || pkt.l4 === L4.Arp || pkt.fragment) break;
+      st = decodeTransport(pkt, dv, u8);
+      if (st !== DecodeStatus.Ok) break;
+      // a tunnel: decode the packet it carries in place of this one, naming the outermost tunnel
+      const outer = pkt.tunnel;
+      const outerId = pkt.tunnelId;
+      const version = pkt.ipVersion;
+      const inner = decapsulate(pkt, dv, u8, link);
+      if (inner === DecodeStatus.Unsupported) break;
+      if (inner !== DecodeStatus.Ok || depth === MAX_TUNNEL_DEPTH) {
+        if (pkt.anomaly === '') pkt.anomaly = inner === DecodeStatus.Ok ? 'tunnel_too_deep' : 'tunnel_header_damaged';
+        break; // the carrier itself decoded fine: analyse it as it is
+      }
+      if (outer !== TUNNEL.None) {
+        pkt.tunnel = outer;
+        pkt.tunnelId = outerId;
+      } else if (version !== 0) {
+        pkt.tunnelVersion = version;
+        pkt.tunnelSrc.set(pkt.src);
+        pkt.tunnelDst.set(pkt.dst);
+      }
+      end = pkt.ipEnd;
+      pkt.resetNetwork();
     }
-    const off = this.link.off;
-    switch (this.link.etherType) {
+    pkt.status = st;
+  }
+
+  /** The network layer at `off`: IPv4, IPv6 or ARP, through MPLS and PPPoE. */
+  private network(pkt: DecodedPacket, etherType: number, off: number, end: number): number {
+    const dv = this.dv;
+    const u8 = this.u8;
+    switch (etherType) {
       case ETHERTYPE.IPV4:
-        st = decodeIpv4(pkt, dv, u8, off, rec.end);
-        break;
+        return decodeIpv4(pkt, dv, u8, off, end);
       case ETHERTYPE.IPV6:
-        st = decodeIpv6(pkt, dv, u8, off, rec.end);
-        break;
+        return decodeIpv6(pkt, dv, u8, off, end);
       case ETHERTYPE.ARP:
-        pkt.status = decodeArp(pkt, dv, u8, off, rec.end);
-        return;
-      default:
-        pkt.status = DecodeStatus.Unsupported;
-        return;
+        return decodeArp(pkt, dv, u8, off, end);
     }
-    if (st !== DecodeStatus.Ok) {
-      pkt.status = st;
-      return;
-    }
-    if (pkt.fragment) return;
-    pkt.status = decodeTransport(pkt, dv, u8);
+    const st = unwrapLink(pkt, dv, u8, etherType, off, end, this.link);
+    if (st !== DecodeStatus.Ok) return st;
+    if (this.link.etherType !== ETHERTYPE.IPV4 && this.link.etherType !== ETHERTYPE.IPV6) return DecodeStatus.Unsupported;
+    return this.network(pkt, this.link.etherType, this.link.off, end);
   }
 }

@@ -66,13 +66,30 @@ export class DecodedPacket {
   badChecksum = 0;
   /** First anomaly code hit while decoding this packet ('' for none). */
   anomaly = '';
+  /** The outermost tunnel the packet came through (TUNNEL in tunnel.ts; 0 none), its VNI/key/label/session (-1 none). */
+  tunnel = 0;
+  tunnelId = -1;
+  /** The tunnel's outer IP endpoints (version 0 for MPLS/PPPoE, which have none). */
+  tunnelVersion = 0;
+  readonly tunnelSrc = new Uint32Array(4);
+  readonly tunnelDst = new Uint32Array(4);
 
   reset(): void {
-    this.status = 0;
     this.srcMac = -1;
     this.dstMac = -1;
     this.vlanDepth = 0;
     this.outerVlan = -1;
+    this.badChecksum = 0;
+    this.anomaly = '';
+    this.tunnel = 0;
+    this.tunnelId = -1;
+    this.tunnelVersion = 0;
+    this.resetNetwork();
+  }
+
+  /** Clears the network and transport fields, before decoding the packet inside a tunnel. */
+  resetNetwork(): void {
+    this.status = 0;
     this.ipVersion = 0;
     this.ipOff = 0;
     this.ipEnd = 0;
@@ -105,7 +122,5 @@ export class DecodedPacket {
     this.arpSenderMac = -1;
     this.arpSenderIp = 0;
     this.arpTargetIp = 0;
-    this.badChecksum = 0;
-    this.anomaly = '';
   }
 }

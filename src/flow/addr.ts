@@ -1,3 +1,5 @@
+import type { DecodedPacket } from '../decode/packet.js';
+import { tunnelName } from '../decode/tunnel.js';
 /** IP addresses as four big-endian 32-bit words (IPv4 in word 0), and endpoints formatted for output. */
 
 export function sameAddr(a: Uint32Array, b: Uint32Array): boolean {
@@ -67,4 +69,11 @@ export function formatMac(mac: number): string {
 /** A key that names the network an address is on: the IPv4 address itself, or the IPv6 /64. */
 export function addrNetKey(version: number, a: Uint32Array): number {
   return version === 4 ? a[0] : 4294967296 + ((Math.imul(a[0], 0x9e3779b1) ^ a[1]) >>> 0);
+}
+
+/** "VXLAN VNI 100 between 10.0.0.1 and 10.0.0.2": the tunnel a packet came through, for the evidence. */
+export function tunnelNote(pkt: DecodedPacket): string | null {
+  if (pkt.tunnel === 0) return null;
+  const name = tunnelName(pkt.tunnel, pkt.tunnelId);
+  return pkt.tunnelVersion === 0 ? name : `${name} between ${formatAddr(pkt.tunnelVersion, pkt.tunnelSrc)} and ${formatAddr(pkt.tunnelVersion, pkt.tunnelDst)}`;
 }

@@ -4,9 +4,25 @@ export interface Chained<T> {
   nextInBucket: T | null;
 }
 
+/**
+ * The flows all tables may hold together (`--max-flows`): a cap on state, so that a flood of
+ * distinct flows cannot grow memory without bound. New flows beyond it are not tracked.
+ */
+export class FlowBudget {
+  used = 0;
+  /** New flows not tracked because the budget was spent. */
+  dropped = 0;
+  constructor(readonly max: number) {}
+  get full(): boolean {
+    return this.used >= this.max;
+  }
+}
+
 export class ChainedTable<T extends Chained<T>> {
   private readonly buckets = new Map<number, T>();
   size = 0;
+
+  constructor(readonly budget: FlowBudget = new FlowBudget(Infinity)) {}
 
   head(hash: number): T | null {
     return this.buckets.get(hash) ?? null;
@@ -16,6 +32,7 @@ export class ChainedTable<T extends Chained<T>> {
     item.nextInBucket = this.buckets.get(item.hash) ?? null;
     this.buckets.set(item.hash, item);
     this.size++;
+    this.budget.used++;
   }
 
   remove(item: T): void {
@@ -31,6 +48,7 @@ export class ChainedTable<T extends Chained<T>> {
     else this.buckets.set(item.hash, item.nextInBucket);
     item.nextInBucket = null;
     this.size--;
+    this.budget.used--;
   }
 
   /** A copy of the entries, safe to remove from while walking it. */

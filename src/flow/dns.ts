@@ -1,7 +1,7 @@
 import dnsPacket from 'dns-packet';
 import type { DecodedPacket } from '../decode/packet.js';
 import { DnsHeader, parseDnsHeader, readDnsName } from '../decode/dns.js';
-import { copyAddr, endpointHash, formatAddr, sameAddr } from './addr.js';
+import { copyAddr, endpointHash, formatAddr, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import { IcmpHit } from './tcp.js';
 
@@ -42,9 +42,13 @@ export class DnsTxn {
   /** Time of the last message of this transaction. */
   lastT = 0;
 
+  /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
+  readonly tunnel: string | null;
+
   constructor(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number) {
     this.hash = hash;
     this.version = pkt.ipVersion;
+    this.tunnel = tunnelNote(pkt);
     this.transport = transport;
     this.cAddr = copyAddr(clientIsSrc ? pkt.src : pkt.dst);
     this.sAddr = copyAddr(clientIsSrc ? pkt.dst : pkt.src);
@@ -92,6 +96,10 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private query(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
     const h = this.header;
     const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
+    if (this.budget.full) {
+      this.budget.dropped++;
+      return;
+    }
     const txn = new DnsTxn(pkt, transport, true, h.id, hash);
     txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
     txn.qtype = h.qtype;
@@ -131,6 +139,10 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       return;
     }
     if (txn === null) {
+      if (this.budget.full) {
+        this.budget.dropped++;
+        return;
+      }
       txn = new DnsTxn(pkt, transport, false, h.id, hash);
       txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
       txn.qtype = h.qtype;

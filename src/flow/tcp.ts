@@ -1,5 +1,5 @@
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
-import { copyAddr, endpointHash, sameAddr } from './addr.js';
+import { copyAddr, endpointHash, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 
@@ -127,9 +127,13 @@ export class TcpFlow {
   /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
   firstOfConversation = false;
 
+  /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
+  readonly tunnel: string | null;
+
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     this.hash = hash;
     this.version = pkt.ipVersion;
+    this.tunnel = tunnelNote(pkt);
     this.cAddr = copyAddr(clientIsSrc ? pkt.src : pkt.dst);
     this.sAddr = copyAddr(clientIsSrc ? pkt.dst : pkt.src);
     this.cPort = clientIsSrc ? pkt.srcPort : pkt.dstPort;
@@ -299,5 +303,112 @@ export class TcpTable extends ChainedTable<TcpFlow> {
       if (f.sPort === aPort && f.cPort === bPort && sameAddr(f.sAddr, a) && sameAddr(f.cAddr, b)) return f;
     }
     return null;
+  }
+}
+
+/**
+ * What is left of a TCP flow once its verdict was reported: enough to recognise its late packets
+ * (a retransmitted SYN or FIN, the last ACK) so that they are absorbed rather than reported as a
+ * new flow, in a small fraction of a TcpFlow's memory. Every field is a 32-bit integer (addresses
+ * and ISN as int32, times in ms), so V8 stores them inline, with no boxed number per field.
+ */
+export class TcpTombstone {
+  nextInBucket: TcpTombstone | null = null;
+  readonly hash: number;
+  readonly version: number;
+  private readonly c0: number; private readonly c1: number; private readonly c2: number; private readonly c3: number;
+  private readonly s0: number; private readonly s1: number; private readonly s2: number; private readonly s3: number;
+  private readonly ports: number;
+  private readonly isn: number;
+  /** Bit 0: the flow began with a SYN; bit 1: closed by RST or FINs both ways (kept briefly). */
+  private readonly bits: number;
+  /** Capture time of its last packet, and when it was (re)queued for expiry, in ms. */
+  lastMs: number;
+  queuedMs: number;
+
+  constructor(f: TcpFlow) {
+    this.hash = f.hash;
+    this.version = f.version;
+    const c = f.cAddr, s = f.sAddr;
+    this.c0 = c[0] | 0; this.c1 = c[1] | 0; this.c2 = c[2] | 0; this.c3 = c[3] | 0;
+    this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
+    this.ports = (f.cPort << 16) | f.sPort;
+    this.isn = f.isn | 0;
+    this.bits = (f.sawSyn ? 1 : 0) | (f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0) ? 2 : 0);
+    this.lastMs = this.queuedMs = Math.floor(f.lastT / 1e6);
+  }
+
+  get closed(): boolean {
+    return (this.bits & 2) !== 0;
+  }
+
+  /** A SYN from the client with the flow's own ISN: a retransmission, not a new attempt. */
+  isRetransmittedSyn(pkt: DecodedPacket): boolean {
+    return (this.bits & 1) !== 0 && (pkt.seq | 0) === this.isn && this.directionOf(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort) === C2S;
+  }
+
+  private isClient(a: Uint32Array, port: number): boolean {
+    return port === this.ports >>> 16 && (a[0] | 0) === this.c0 && (a[1] | 0) === this.c1 && (a[2] | 0) === this.c2 && (a[3] | 0) === this.c3;
+  }
+
+  private isServer(a: Uint32Array, port: number): boolean {
+    return port === (this.ports & 0xffff) && (a[0] | 0) === this.s0 && (a[1] | 0) === this.s1 && (a[2] | 0) === this.s2 && (a[3] | 0) === this.s3;
+  }
+
+  /** C2S, S2C, or -1 when the endpoints are not this flow's. */
+  directionOf(src: Uint32Array, srcPort: number, dst: Uint32Array, dstPort: number): number {
+    if (this.isClient(src, srcPort) && this.isServer(dst, dstPort)) return C2S;
+    if (this.isServer(src, srcPort) && this.isClient(dst, dstPort)) return S2C;
+    return -1;
+  }
+}
+
+/** A FIFO of tombstones with one keep time, in order of their last packet (near enough). */
+class ExpiryQueue {
+  private items: TcpTombstone[] = [];
+  private head = 0;
+
+  push(t: TcpTombstone): void {
+    t.queuedMs = t.lastMs;
+    this.items.push(t);
+  }
+
+  /** Calls `expire` for each tombstone idle for `keepMs` by `nowMs`; requeues those refreshed since queued. */
+  drain(nowMs: number, keepMs: number, expire: (t: TcpTombstone) => void): void {
+    while (this.head < this.items.length) {
+      const t = this.items[this.head];
+      if (nowMs - t.lastMs >= keepMs) expire(t);
+      else if (t.lastMs > t.queuedMs) this.push(t); // a late packet refreshed it: its turn comes later
+      else break;
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Reported TCP flows, as tombstones, until their late packets have had time to pass. */
+export class TcpTombstones extends ChainedTable<TcpTombstone> {
+  private readonly closedQueue = new ExpiryQueue();
+  private readonly openQueue = new ExpiryQueue();
+  private readonly forget = (t: TcpTombstone) => this.remove(t);
+
+  add(t: TcpTombstone): void {
+    this.insert(t);
+    (t.closed ? this.closedQueue : this.openQueue).push(t);
+  }
+
+  find(version: number, src: Uint32Array, srcPort: number, dst: Uint32Array, dstPort: number, hash: number): TcpTombstone | null {
+    for (let t = this.head(hash); t !== null; t = t.nextInBucket) if (t.version === version && t.directionOf(src, srcPort, dst, dstPort) >= 0) return t;
+    return null;
+  }
+
+  /** Forgets closed flows idle `closedKeepNs` and the others idle `idleNs`, by `now` (ns). */
+  expire(now: number, closedKeepNs: number, idleNs: number): void {
+    const nowMs = Math.floor(now / 1e6);
+    this.closedQueue.drain(nowMs, Math.min(closedKeepNs, idleNs) / 1e6, this.forget);
+    this.openQueue.drain(nowMs, idleNs / 1e6, this.forget);
   }
 }

@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { copyAddr, endpointHash, sameAddr } from './addr.js';
+import { copyAddr, endpointHash, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import { IcmpHit } from './tcp.js';
 
@@ -21,8 +21,12 @@ export class UdpFlow {
   icmpCount = 0;
   reported = false;
 
+  /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
+  readonly tunnel: string | null;
+
   constructor(pkt: DecodedPacket, readonly hash: number, frame: number, sec: number, nsec: number, t: number) {
     this.version = pkt.ipVersion;
+    this.tunnel = tunnelNote(pkt);
     this.cAddr = copyAddr(pkt.src);
     this.sAddr = copyAddr(pkt.dst);
     this.cPort = pkt.srcPort;
@@ -44,7 +48,7 @@ export class UdpFlow {
 }
 
 export class UdpTable extends ChainedTable<UdpFlow> {
-  /** Adds the packet to its flow; returns the flow when the packet began a new one, else null. */
+  /** Adds the packet to its flow; returns the flow when the packet began a new one, else null (also when --max-flows is reached). */
   observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): UdpFlow | null {
     const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
@@ -54,6 +58,10 @@ export class UdpTable extends ChainedTable<UdpFlow> {
         f.lastT = t;
         return null;
       }
+    }
+    if (this.budget.full) {
+      this.budget.dropped++;
+      return null;
     }
     const f = new UdpFlow(pkt, hash, frame, sec, nsec, t);
     f.packets[0] = 1;

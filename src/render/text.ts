@@ -33,15 +33,17 @@ export function renderText(r: Report, o: TextOptions): string {
     if (g === undefined) groups.set(p.verdict, [p]);
     else g.push(p);
   }
-  const nProblems = o.problemsShownAbove ? r.summary.problems : problems.length;
+  const nProblems = r.summary.problems;
   if (nProblems === 0) out.push(paint(ANSI.green, 'No problems found.'));
   else out.push(paint(ANSI.bold, `${nProblems} problem${nProblems === 1 ? '' : 's'}${o.problemsShownAbove ? ', shown above as they were decided' : ''}`));
   for (const [verdict, list] of groups) {
     out.push('');
     const isInconclusive = verdict === 'capture-ended' || verdict === 'midstream';
-    out.push(paint(isInconclusive ? ANSI.yellow : ANSI.red, `${verdict} (${list.length})`));
+    // the report may hold only the first --limit of each verdict: the count comes from the summary
+    const total = Math.max(list.length, r.summary.verdicts[verdict] ?? 0);
+    out.push(paint(isInconclusive ? ANSI.yellow : ANSI.red, `${verdict} (${total})`));
     for (const p of list.slice(0, o.limit)) out.push(...problemLines(p, paint));
-    if (list.length > o.limit) out.push(paint(ANSI.dim, `  … ${list.length - o.limit} more ${verdict} (use --limit, or --format ndjson for all)`));
+    if (total > o.limit) out.push(paint(ANSI.dim, `  … ${total - o.limit} more ${verdict} (use --limit, or --format ndjson for all)`));
   }
   out.push('');
   const ok = r.summary.verdicts['ok'] ?? 0;
