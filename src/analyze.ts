@@ -357,10 +357,12 @@ export class Analyzer {
         // a new ISN is a new attempt on the same ports
         if (!isSyn || ts.isRetransmittedSyn(pkt)) {
           ts.lastMs = Math.floor(t / 1e6);
+          if (ts.closed && (isSyn || pkt.payloadLen > 0)) ts.reopen();
           return;
         }
         this.tombstones.remove(ts);
-        firstOfConversation = false;
+        // as tshark's conversation table: a 4-tuple reused after it closed is a new conversation
+        firstOfConversation = ts.closed;
       }
     }
     if (f === null && this.budget.full) {
@@ -379,8 +381,10 @@ export class Analyzer {
         this.reportTcp(f, this.context(t), batch);
         this.emit(batch);
       }
+      const closed = f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0);
       this.forgetTcp(f);
       f = this.newTcp(pkt, rec, t, hash, true, true);
+      f.firstOfConversation = closed;
     }
     const dir = f.direction(pkt);
     f.observe(pkt, dir, rec.frame, t);

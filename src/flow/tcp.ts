@@ -321,7 +321,7 @@ export class TcpTombstone {
   private readonly ports: number;
   private readonly isn: number;
   /** Bit 0: the flow began with a SYN; bit 1: closed by RST or FINs both ways (kept briefly). */
-  private readonly bits: number;
+  private bits: number;
   /** Capture time of its last packet, and when it was (re)queued for expiry, in ms. */
   lastMs: number;
   queuedMs: number;
@@ -334,12 +334,19 @@ export class TcpTombstone {
     this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
     this.ports = (f.cPort << 16) | f.sPort;
     this.isn = f.isn | 0;
-    this.bits = (f.sawSyn ? 1 : 0) | (f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0) ? 2 : 0);
+    // closed: FINs both ways, or a RST that ended it (not one the connection went on after)
+    const rstEnded = f.rstDir >= 0 && f.lastT - f.rst.t < 1e9;
+    this.bits = (f.sawSyn ? 1 : 0) | (rstEnded || (f.c.finT >= 0 && f.s.finT >= 0) ? 2 : 0);
     this.lastMs = this.queuedMs = Math.floor(f.lastT / 1e6);
   }
 
   get closed(): boolean {
     return (this.bits & 2) !== 0;
+  }
+
+  /** A SYN or data after the close (a connection that went on after a stray RST): keep it as long as an open one. */
+  reopen(): void {
+    this.bits &= ~2;
   }
 
   /** A SYN from the client with the flow's own ISN: a retransmission, not a new attempt. */
@@ -373,11 +380,15 @@ class ExpiryQueue {
     this.items.push(t);
   }
 
-  /** Calls `expire` for each tombstone idle for `keepMs` by `nowMs`; requeues those refreshed since queued. */
-  drain(nowMs: number, keepMs: number, expire: (t: TcpTombstone) => void): void {
+  /**
+   * Calls `expire` for each tombstone idle for `keepMs` by `nowMs`; requeues those refreshed since
+   * queued; hands those that no longer belong here (`stays` false) to `move`.
+   */
+  drain(nowMs: number, keepMs: number, expire: (t: TcpTombstone) => void, stays: (t: TcpTombstone) => boolean, move: (t: TcpTombstone) => void): void {
     while (this.head < this.items.length) {
       const t = this.items[this.head];
-      if (nowMs - t.lastMs >= keepMs) expire(t);
+      if (!stays(t)) move(t);
+      else if (nowMs - t.lastMs >= keepMs) expire(t);
       else if (t.lastMs > t.queuedMs) this.push(t); // a late packet refreshed it: its turn comes later
       else break;
       this.head++;
@@ -389,11 +400,15 @@ class ExpiryQueue {
   }
 }
 
+const isClosed = (t: TcpTombstone) => t.closed;
+const always = () => true;
+
 /** Reported TCP flows, as tombstones, until their late packets have had time to pass. */
 export class TcpTombstones extends ChainedTable<TcpTombstone> {
   private readonly closedQueue = new ExpiryQueue();
   private readonly openQueue = new ExpiryQueue();
   private readonly forget = (t: TcpTombstone) => this.remove(t);
+  private readonly toOpen = (t: TcpTombstone) => this.openQueue.push(t);
 
   add(t: TcpTombstone): void {
     this.insert(t);
@@ -408,7 +423,7 @@ export class TcpTombstones extends ChainedTable<TcpTombstone> {
   /** Forgets closed flows idle `closedKeepNs` and the others idle `idleNs`, by `now` (ns). */
   expire(now: number, closedKeepNs: number, idleNs: number): void {
     const nowMs = Math.floor(now / 1e6);
-    this.closedQueue.drain(nowMs, Math.min(closedKeepNs, idleNs) / 1e6, this.forget);
-    this.openQueue.drain(nowMs, idleNs / 1e6, this.forget);
+    this.closedQueue.drain(nowMs, Math.min(closedKeepNs, idleNs) / 1e6, this.forget, isClosed, this.toOpen);
+    this.openQueue.drain(nowMs, idleNs / 1e6, this.forget, always, this.toOpen);
   }
 }
