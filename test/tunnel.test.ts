@@ -72,3 +72,23 @@ describe('memory under attack', () => {
     expect(r.summary.verdicts['capture-ended']).toBe(30);
   });
 });
+
+describe('PPP and Cisco HDLC link types', () => {
+  const inner = (f: Buffer) => f.subarray(14);
+  const cases: [string, number, (ip: Buffer) => Buffer][] = [
+    ['PPP with address and control', 9, (ip) => Buffer.concat([Buffer.from([0xff, 0x03, 0x00, 0x21]), ip])],
+    ['PPP, protocol field compressed', 9, (ip) => Buffer.concat([Buffer.from([0x21]), ip])],
+    ['PPP in HDLC framing', 50, (ip) => Buffer.concat([Buffer.from([0xff, 0x03, 0x00, 0x21]), ip])],
+    ['PPPoE without Ethernet', 51, (ip) => Buffer.concat([Buffer.from([0x11, 0, 0x12, 0x34]), u16(ip.length + 2), u16(0x0021), ip])],
+    ['Cisco HDLC', 104, (ip) => Buffer.concat([Buffer.from([0x0f, 0x00]), u16(0x0800), ip])],
+  ];
+  for (const [name, linkType, wrap] of cases) {
+    it(name, async () => {
+      const syn = tcpFrame('c2s', { sport: 40000, dport: 443, seq: 1000, flags: FLAGS.SYN });
+      const rst = tcpFrame('s2c', { sport: 443, dport: 40000, seq: 0, ack: 1001, flags: FLAGS.RST | FLAGS.ACK });
+      const recs: Rec[] = [syn, rst].map((f, i) => ({ sec: 1700000000, frac: i * 100, data: wrap(inner(f)) }));
+      const r = await analyzeSource(bufferSource(pcap(recs, { linkType })), DEFAULT_OPTIONS);
+      expect(r.records.map((x) => x.verdict)).toEqual(['refused']);
+    });
+  }
+});

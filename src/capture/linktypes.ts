@@ -2,9 +2,13 @@
 export const LINKTYPE = {
   NULL: 0,
   ETHERNET: 1,
+  PPP: 9,
   RAW_OPENBSD: 12,
   RAW_BSD: 14,
+  PPP_HDLC: 50,
+  PPP_ETHER: 51,
   RAW: 101,
+  C_HDLC: 104,
   LOOP: 108,
   LINUX_SLL: 113,
   IPV4: 228,
@@ -46,7 +50,8 @@ export function isDecodableLinkType(lt: number): boolean {
   switch (lt) {
     case LINKTYPE.NULL: case LINKTYPE.ETHERNET: case LINKTYPE.RAW_OPENBSD: case LINKTYPE.RAW_BSD:
     case LINKTYPE.RAW: case LINKTYPE.LOOP: case LINKTYPE.LINUX_SLL: case LINKTYPE.IPV4:
-    case LINKTYPE.IPV6: case LINKTYPE.LINUX_SLL2:
+    case LINKTYPE.IPV6: case LINKTYPE.LINUX_SLL2: case LINKTYPE.PPP: case LINKTYPE.PPP_HDLC:
+    case LINKTYPE.PPP_ETHER: case LINKTYPE.C_HDLC:
       return true;
     default:
       return false;

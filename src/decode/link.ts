@@ -61,6 +61,25 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
       else return DecodeStatus.Malformed;
       return DecodeStatus.Ok;
     }
+    case LINKTYPE.PPP:
+    case LINKTYPE.PPP_HDLC: {
+      // [address 0xff, control 0x03,] protocol (one byte when compressed: odd)
+      if (end - off >= 2 && u8[off] === 0xff && u8[off + 1] === 0x03) off += 2;
+      if (end - off < 1) return DecodeStatus.Truncated;
+      let proto = u8[off];
+      if ((proto & 1) === 0) {
+        if (end - off < 2) return DecodeStatus.Truncated;
+        proto = dv.getUint16(off);
+        off += 2;
+      } else off += 1;
+      return pppProtocol(proto, off, out);
+    }
+    case LINKTYPE.PPP_ETHER: // a PPPoE session header with no Ethernet before it
+      if (end - off < 8) return DecodeStatus.Truncated;
+      return pppProtocol(dv.getUint16(off + 6), off + 8, out);
+    case LINKTYPE.C_HDLC: // address, control, then an ethertype
+      if (end - off < 4) return DecodeStatus.Truncated;
+      return etherOrVlan(pkt, dv, off + 4, end, dv.getUint16(off + 2), out);
     case LINKTYPE.IPV4:
       out.off = off;
       out.etherType = ETHERTYPE.IPV4;
@@ -72,6 +91,16 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
     default:
       return DecodeStatus.Unsupported;
   }
+}
+
+/** PPP protocol numbers: IPv4 (0x21), IPv6 (0x57) and MPLS (0x281); anything else (LCP, IPCP…) is not IP. */
+function pppProtocol(proto: number, off: number, out: LinkResult): number {
+  out.off = off;
+  if (proto === 0x0021) out.etherType = ETHERTYPE.IPV4;
+  else if (proto === 0x0057) out.etherType = ETHERTYPE.IPV6;
+  else if (proto === 0x0281) out.etherType = 0x8847; // MPLS unicast: the label stack is unwrapped next
+  else return DecodeStatus.Unsupported;
+  return DecodeStatus.Ok;
 }
 
 function decodeEthernet(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, out: LinkResult): number {
