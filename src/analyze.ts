@@ -203,7 +203,7 @@ export class Analyzer {
     const batch: FlowRecord[] = [];
     const tcpIdle = c.tcpIdleNs;
     for (const f of this.tcp.snapshot()) {
-      if (!f.reported && tcpFinal(f, c)) {
+      if (tcpFinal(f, c)) {
         this.reportTcp(f, c, batch);
         this.forgetTcp(f);
         this.tombstones.add(new TcpTombstone(f));
@@ -228,7 +228,6 @@ export class Analyzer {
   }
 
   private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
-    f.reported = true;
     const r = tcpRecord(f, c);
     if (f.firstOfConversation) this.firstOfConversation.add(r);
     batch.push(r);
@@ -376,11 +375,9 @@ export class Analyzer {
       f.firstOfConversation = firstOfConversation;
     } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
       // the same ports with a new ISN: a new attempt, and the old one is over
-      if (!f.reported) {
-        const batch: FlowRecord[] = [];
-        this.reportTcp(f, this.context(t), batch);
-        this.emit(batch);
-      }
+      const batch: FlowRecord[] = [];
+      this.reportTcp(f, this.context(t), batch);
+      this.emit(batch);
       const closed = f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0);
       this.forgetTcp(f);
       f = this.newTcp(pkt, rec, t, hash, true, true);
@@ -468,7 +465,7 @@ export class Analyzer {
     const statsEndT = se === null || this.packets === 0 ? 0 : (se.tsSec - this.baseSec) * 1e9 + (se.tsNsec - this.baseNsec);
     const ctx = this.context(Math.max(this.endT, statsEndT), true);
     const batch: FlowRecord[] = [];
-    for (const f of this.tcp.snapshot()) if (!f.reported) this.reportTcp(f, ctx, batch);
+    for (const f of this.tcp.snapshot()) this.reportTcp(f, ctx, batch);
     for (const d of this.dns.snapshot()) if (!d.reported) batch.push(dnsRecord(d, ctx));
     for (const u of this.udp.snapshot()) if (!u.reported && u.icmp !== null) this.reportUdp(u, ctx, batch);
     this.emit(batch);

@@ -122,8 +122,6 @@ export class TcpFlow {
   /** The server's profile across connections (TTLs, fastest handshake), updated by this flow. */
   profile: ServerProfile | null = null;
   profileKey = '';
-  /** Set once the verdict was reported; the flow then only absorbs late packets until it is evicted. */
-  reported = false;
   /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
   firstOfConversation = false;
 
