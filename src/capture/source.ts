@@ -216,6 +216,15 @@ export function readOrAbort(read: Promise<number>, signal: AbortSignal | undefin
   });
 }
 
+/** A whole text file given on the command line (a baseline, expectations); `what` names it in the error. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
+  }
+}
+
 export function describeFsError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { InputError } from '../capture/errors.js';
-import { describeFsError } from '../capture/source.js';
+import { readTextFile } from '../capture/source.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { problemsOf, services, serviceStatus } from './services.js';
 
@@ -29,12 +28,7 @@ export interface BaselineDiff {
 
 /** Flow records from a `--format json` or `--format ndjson` output of pcapdiag. */
 export function loadBaseline(path: string): FlowRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read baseline ${path}: ${describeFsError(e)}`);
-  }
+  const text = readTextFile(path, 'baseline');
   const bad = (why: string) => new InputError(`baseline ${path} is not pcapdiag output (${why}): make one with \`pcapdiag --format json capture.pcap > ${path}\``);
   let records: unknown[];
   try {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { InputError, UsageError } from '../capture/errors.js';
-import { describeFsError } from '../capture/source.js';
+import { UsageError } from '../capture/errors.js';
+import { readTextFile } from '../capture/source.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
 import { hostOf } from './services.js';
 
@@ -40,12 +39,7 @@ export interface ExpectResult {
 }
 
 export function loadExpectations(path: string): ExpectRule[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read expectations ${path}: ${describeFsError(e)}`);
-  }
+  const text = readTextFile(path, 'expectations');
   return parseExpectations(text, path);
 }
 
