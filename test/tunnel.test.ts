@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeSource, DEFAULT_OPTIONS, type Report } from '../src/analyze.js';
-import { bufferSource, ethernet, FLAGS, ipv4, pcap, tcpFrame, u16, u32, udp, type Rec } from './helpers/build.js';
+import { bufferSource, ethernet, FLAGS, ipv4, Ng, pcap, tcpFrame, u16, u32, udp, type Rec } from './helpers/build.js';
 import { analyzeFile, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
 
 /** A refused connection (SYN, then RST+ACK) as inner frames, each wrapped by `wrap`. */
@@ -91,4 +91,25 @@ describe('PPP and Cisco HDLC link types', () => {
       expect(r.records.map((x) => x.verdict)).toEqual(['refused']);
     });
   }
+});
+
+describe('pcapng with several interfaces of different link types', () => {
+  it('analyses each interface by its own link type; an unsupported one is counted and named, never analysed', async () => {
+    const ng = new Ng(true);
+    const syn = tcpFrame('c2s', { sport: 40000, dport: 443, seq: 1000, flags: FLAGS.SYN });
+    const rst = tcpFrame('s2c', { sport: 443, dport: 40000, seq: 0, ack: 1001, flags: FLAGS.RST | FLAGS.ACK });
+    const synB = tcpFrame('c2s', { sport: 40001, dport: 80, seq: 5, flags: FLAGS.SYN });
+    const rstB = tcpFrame('s2c', { sport: 80, dport: 40001, seq: 0, ack: 6, flags: FLAGS.RST | FLAGS.ACK });
+    const us = (n: number) => BigInt(1700000000) * 1000000n + BigInt(n);
+    const file = Buffer.concat([
+      ng.shb(), ng.idb(1), ng.idb(101), ng.idb(105),
+      ng.epb(0, us(0), syn), ng.epb(1, us(10), synB.subarray(14)), ng.epb(2, us(20), Buffer.alloc(30)),
+      ng.epb(0, us(100), rst), ng.epb(1, us(110), rstB.subarray(14)),
+    ]);
+    const r = await analyzeSource(bufferSource(file), DEFAULT_OPTIONS);
+    expect(r.records.map((x) => `${x.server} ${x.verdict}`).sort()).toEqual(['10.0.2.20:443 refused', '10.0.2.20:80 refused']);
+    expect(r.input.linkTypes.map((l) => `${l.linkType}:${l.packets}`)).toEqual(['1:2', '101:2', '105:1']);
+    expect(r.stats.unsupportedLinkPackets).toBe(1);
+    expect(r.warnings).toContain('1 packet with unsupported link type 105 (IEEE 802.11) counted but not analysed');
+  });
 });
