@@ -378,7 +378,7 @@ export class Analyzer {
       const batch: FlowRecord[] = [];
       this.reportTcp(f, this.context(t), batch);
       this.emit(batch);
-      const closed = f.rstDir >= 0 || (f.c.finT >= 0 && f.s.finT >= 0);
+      const closed = f.closed;
       this.forgetTcp(f);
       f = this.newTcp(pkt, rec, t, hash, true, true);
       f.firstOfConversation = closed;

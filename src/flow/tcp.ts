@@ -153,6 +153,11 @@ export class TcpFlow {
     return -1;
   }
 
+  /** Over: FINs both ways, or a RST that ended it (not one the connection went on after for over a second). */
+  get closed(): boolean {
+    return (this.rstDir >= 0 && this.lastT - this.rst.t < 1e9) || (this.c.finT >= 0 && this.s.finT >= 0);
+  }
+
   /** The client's side. */
   get c(): Endpoint {
     return this.ep[C2S];
@@ -332,9 +337,7 @@ export class TcpTombstone {
     this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
     this.ports = (f.cPort << 16) | f.sPort;
     this.isn = f.isn | 0;
-    // closed: FINs both ways, or a RST that ended it (not one the connection went on after)
-    const rstEnded = f.rstDir >= 0 && f.lastT - f.rst.t < 1e9;
-    this.bits = (f.sawSyn ? 1 : 0) | (rstEnded || (f.c.finT >= 0 && f.s.finT >= 0) ? 2 : 0);
+    this.bits = (f.sawSyn ? 1 : 0) | (f.closed ? 2 : 0);
     this.lastMs = this.queuedMs = Math.floor(f.lastT / 1e6);
   }
 
