@@ -7,7 +7,10 @@ import { Anomalies } from './capture/damage.js';
 import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
 import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
+import { AppSniffer, APP } from './flow/app.js';
 import { DnsTable } from './flow/dns.js';
+import { EchoTable } from './flow/echo.js';
+import { NeighborTable } from './flow/neighbor.js';
 import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
 import { FlowBudget } from './flow/chained-table.js';
@@ -15,6 +18,8 @@ import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
+import { HealthChecks, isProbe } from './verdict/health.js';
+import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
 import { LINGER_NS, tcpFinal } from './verdict/tcp-rules.js';
 import { dnsFinal } from './verdict/dns-rules.js';
@@ -100,6 +105,9 @@ export interface Report {
  * The analysis pipeline: records → decoded packets → flow facts → verdicts. Feed it records
  * with `onRecord`, then call `finish`. Does no I/O.
  */
+/** An ARP or neighbour request unanswered this long after its last retry has failed. */
+const NEIGHBOR_WAIT_NS = 3e9;
+
 export class Analyzer {
   private readonly decoder = new PacketDecoder();
   private readonly pkt = new DecodedPacket();
@@ -110,6 +118,11 @@ export class Analyzer {
   readonly dns: DnsTable;
   readonly udp: UdpTable;
   readonly hosts = new HostTable();
+  /** Pings, ARP / neighbour discovery, and the routers that answered probes per destination. */
+  readonly echo = new EchoTable();
+  readonly neighbors = new NeighborTable();
+  private readonly hops = new HopMemory();
+  private readonly health = new HealthChecks();
   readonly anomalies = new Anomalies();
   private baseSec = 0;
   private baseNsec = 0;
@@ -224,13 +237,27 @@ export class Analyzer {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
       if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) this.udp.remove(u);
     }
+    this.reportEchoAndNeighbors(c, batch, false);
+    batch.push(...this.health.flush(now, false));
     this.emit(batch);
+  }
+
+  /**
+   * Pings whose last request waited --syn-timeout (all of them at the end); neighbour requests
+   * unanswered for NEIGHBOR_WAIT_NS (Linux gives up after 3 tries a second apart; at the end,
+   * LINGER_NS or a repeated request); address conflicts as soon as a second MAC claims an address.
+   */
+  private reportEchoAndNeighbors(c: ClassifyContext, batch: FlowRecord[], atEnd: boolean): void {
+    if (this.echo.size > 0) for (const e of this.echo.takeFinal(c.captureEndT, c.synTimeoutNs, atEnd)) batch.push(echoRecord(e, c, this.hops));
+    for (const k of this.neighbors.takeConflicts()) batch.push(neighborConflictRecord(k, c));
+    for (const a of this.neighbors.takeUnanswered(c.captureEndT, atEnd ? LINGER_NS : NEIGHBOR_WAIT_NS, atEnd)) batch.push(neighborNoReplyRecord(a, c));
   }
 
   private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
     const r = tcpRecord(f, c);
     if (f.firstOfConversation) this.firstOfConversation.add(r);
-    batch.push(r);
+    if (isProbe(f, r.verdict)) batch.push(...this.health.offer(f, r));
+    else batch.push(r);
   }
 
   private reportUdp(u: UdpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
@@ -296,8 +323,10 @@ export class Analyzer {
         break;
     }
     if (pkt.ipVersion === 0) {
-      if (pkt.l4 === L4.Arp) this.hosts.observeLink(pkt);
-      else this.notIp++;
+      if (pkt.l4 === L4.Arp) {
+        this.hosts.observeLink(pkt);
+        this.neighbors.arp(pkt, rec.frame, t);
+      } else this.notIp++;
       return;
     }
     this.decodedIp++;
@@ -317,7 +346,10 @@ export class Analyzer {
         break;
       case L4.Icmp4:
       case L4.Icmp6:
-        if (pkt.quoteVersion !== 0) this.onIcmpError(pkt, rec.frame, t);
+        if (pkt.icmpId >= 0) this.onEcho(pkt, rec.frame, t);
+        else if (pkt.icmpType === 135 || pkt.icmpType === 136) {
+          if (pkt.l4 === L4.Icmp6) this.neighbors.nd(pkt, rec.frame, t);
+        } else if (pkt.quoteVersion !== 0) this.onIcmpError(pkt, rec.frame, t);
         break;
     }
   }
@@ -386,6 +418,21 @@ export class Analyzer {
     const dir = f.direction(pkt);
     f.observe(pkt, dir, rec.frame, t);
     if (pkt.payloadLen > 0 && (f.sPort === 53 || f.cPort === 53)) this.onDnsOverTcp(f, dir, pkt, rec, t);
+    else if (pkt.payloadLen > 0 && !f.appDone) this.onApp(f, dir, pkt, rec, t);
+  }
+
+  /** TLS or HTTP in the connection's first bytes (only for connections seen from their SYN). */
+  private onApp(f: TcpFlow, dir: number, pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+    if (!f.sawSyn || (pkt.tcpFlags & TCP_FLAG.RST) !== 0) {
+      f.appDone = !f.sawSyn;
+      return;
+    }
+    const app = (f.app ??= new AppSniffer());
+    app.feed(dir, pkt.seq, rec.data.subarray(pkt.payloadOff, pkt.payloadOff + pkt.payloadLen), pkt.payloadLen === pkt.payloadWireLen, rec.frame, t);
+    if (app.done) {
+      f.appDone = true;
+      if (app.kind === APP.Other) f.app = null;
+    }
   }
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
@@ -422,7 +469,15 @@ export class Analyzer {
     if (st.buf.length > 70000) st.buf = Buffer.alloc(0);
   }
 
+  /** ICMP echo request or reply (ping). */
+  private onEcho(pkt: DecodedPacket, frame: number, t: number): void {
+    const type = pkt.icmpType;
+    if (type === 8 || type === 128) this.echo.request(pkt, frame, t);
+    else if (type === 0 || type === 129) this.echo.reply(pkt, frame, t);
+  }
+
   private onIcmpError(pkt: DecodedPacket, frame: number, t: number): void {
+    if (pkt.quoteEchoId >= 0 && this.echo.error(pkt, frame, t)) return;
     if (pkt.quoteSrcPort < 0) {
       this.icmpUnmatched++;
       return;
@@ -433,6 +488,7 @@ export class Analyzer {
       const f = this.tcp.findByEndpoints(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
       if (f !== null) {
         f.icmpCount++;
+        if ((v === 4 && pkt.icmpType === 3 && pkt.icmpCode === 4) || (v === 6 && pkt.icmpType === 2)) f.sawPmtuIcmp = true;
         if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? 3 : 1))) f.icmp = new IcmpHit(pkt, frame, t);
         linked = true;
       } else {
@@ -468,6 +524,8 @@ export class Analyzer {
     for (const f of this.tcp.snapshot()) this.reportTcp(f, ctx, batch);
     for (const d of this.dns.snapshot()) if (!d.reported) batch.push(dnsRecord(d, ctx));
     for (const u of this.udp.snapshot()) if (!u.reported && u.icmp !== null) this.reportUdp(u, ctx, batch);
+    this.reportEchoAndNeighbors(ctx, batch, true);
+    batch.push(...this.health.flush(ctx.captureEndT, true));
     this.emit(batch);
     const verdicts: Record<string, number> = {};
     for (const v of VERDICT_IDS) {

@@ -175,5 +175,14 @@ describe('checksum', () => {
       const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       expect(onesSum(dv, buf, off, end, sum)).toBe(naive(buf, off, end, sum));
     }), { numRuns: 2000 });
+    // every alignment and the edge sums: a nonzero sum ≡ 0 folds to 0xffff, never 0
+    const big = Buffer.alloc(256 + 8);
+    for (const fill of [0x00, 0xff, 0x5a]) {
+      big.fill(fill);
+      const dv = new DataView(big.buffer, big.byteOffset, big.byteLength);
+      for (let off = 0; off < 8; off++) for (const len of [31, 32, 33, 64, 255]) {
+        for (const sum of [0, 1, 0xfffe]) expect(onesSum(dv, big, off, off + len, sum)).toBe(naive(big, off, off + len, sum));
+      }
+    }
   });
 });

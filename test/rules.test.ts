@@ -22,9 +22,9 @@ const serverRst = (t: number, ttl = 63): [number, Buffer] => [t, tcpFrame('s2c',
 const later = (t: number): [number, Buffer] => [t, ethernet(GW_MAC, CLIENT_MAC, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.99', proto: 17 }, udp(1, 9, Buffer.alloc(1))))];
 
 describe('TCP rule table', () => {
-  it('ends with a catch-all ok rule, and midstream comes first', () => {
+  it('ends with a catch-all ok rule; one-sided captures, then midstream, come first', () => {
     expect(TCP_RULES[TCP_RULES.length - 1].verdict).toBe('ok');
-    expect(TCP_RULES[0].verdict).toBe('midstream');
+    expect(TCP_RULES.slice(0, 2).map((r) => r.verdict)).toEqual(['one-sided', 'midstream']);
   });
 
   it('SYN retransmissions with the same ISN are one attempt; a new ISN on the same ports is another', async () => {

@@ -50,10 +50,11 @@ describe('tunnels are decapsulated and named in the evidence', () => {
     });
     expect(r.anomalies.map((a) => a.code)).toContain('tunnel_too_deep');
   });
-  it.skipIf(!sharedPresent)('real GENEVE traffic (tcpdump test capture): the inner SSH connection, named', async () => {
+  it.skipIf(!sharedPresent)('real GENEVE traffic (tcpdump test capture): the inner ping and SSH connection, named', async () => {
     const r = await analyzeFile(join(SHARED_PCAPS, 'tcpdump__tests__geneve.pcap'));
-    expect(r.records.map((x) => `${x.server} ${x.verdict}`)).toEqual(['30.0.0.1:22 ok']);
-    expect(r.records[0].evidence).toContain('carried in GENEVE VNI 11 between 20.0.0.2 and 20.0.0.1');
+    expect(r.records.map((x) => `${x.server} ${x.verdict}`)).toEqual(['30.0.0.2 ping-ok', '30.0.0.1:22 ok']);
+    expect(r.records[0].evidence).toContain('carried in GENEVE VNI 10 between 20.0.0.1 and 20.0.0.2');
+    expect(r.records[1].evidence).toContain('carried in GENEVE VNI 11 between 20.0.0.2 and 20.0.0.1');
   });
 });
 

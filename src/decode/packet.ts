@@ -48,6 +48,11 @@ export class DecodedPacket {
   payloadWireLen = 0;
   icmpType = -1;
   icmpCode = -1;
+  /** Echo request/reply identifier and sequence number (-1 for other ICMP messages). */
+  icmpId = -1;
+  icmpSeq = -1;
+  /** Target address of an IPv6 neighbour solicitation or advertisement (ndTarget[0] … [3]). */
+  readonly ndTarget = new Uint32Array(4);
   /** Quoted packet inside an ICMP error: 0 when absent, else its IP version. */
   quoteVersion = 0;
   quoteProto = 0;
@@ -58,6 +63,9 @@ export class DecodedPacket {
   quoteSeq = -1;
   /** DNS id of a quoted UDP datagram, when enough of it was quoted (-1 otherwise). */
   quoteDnsId = -1;
+  /** Identifier and sequence of a quoted ICMP echo request (-1 otherwise). */
+  quoteEchoId = -1;
+  quoteEchoSeq = -1;
   arpOp = 0;
   arpSenderMac = -1;
   arpSenderIp = 0;
@@ -112,12 +120,16 @@ export class DecodedPacket {
     this.payloadWireLen = 0;
     this.icmpType = -1;
     this.icmpCode = -1;
+    this.icmpId = -1;
+    this.icmpSeq = -1;
     this.quoteVersion = 0;
     this.quoteProto = 0;
     this.quoteSrcPort = -1;
     this.quoteDstPort = -1;
     this.quoteSeq = -1;
     this.quoteDnsId = -1;
+    this.quoteEchoId = -1;
+    this.quoteEchoSeq = -1;
     this.arpOp = 0;
     this.arpSenderMac = -1;
     this.arpSenderIp = 0;

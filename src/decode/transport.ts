@@ -62,7 +62,8 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.icmpType = u8[off];
       pkt.icmpCode = u8[off + 1];
       if (end === wireEnd && onesSum(dv, u8, off, end, 0) !== 0xffff) pkt.badChecksum |= 2;
-      if (icmp4Quotes(pkt.icmpType)) decodeQuote4(pkt, dv, u8, off + 8, end);
+      if (pkt.icmpType === 8 || pkt.icmpType === 0) echoFields(pkt, dv, off);
+      else if (icmp4Quotes(pkt.icmpType)) decodeQuote4(pkt, dv, u8, off + 8, end);
       return DecodeStatus.Ok;
     }
     case IPPROTO.ICMPV6: {
@@ -71,12 +72,20 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.icmpType = u8[off];
       pkt.icmpCode = u8[off + 1];
       if (end === wireEnd) checkL4Sum(pkt, dv, u8, off, end, IPPROTO.ICMPV6);
-      if (icmp6Quotes(pkt.icmpType)) decodeQuote6(pkt, dv, u8, off + 8, end);
+      if (pkt.icmpType === 128 || pkt.icmpType === 129) echoFields(pkt, dv, off);
+      else if ((pkt.icmpType === 135 || pkt.icmpType === 136) && end - off >= 24) {
+        for (let i = 0; i < 4; i++) pkt.ndTarget[i] = dv.getUint32(off + 8 + 4 * i);
+      } else if (icmp6Quotes(pkt.icmpType)) decodeQuote6(pkt, dv, u8, off + 8, end);
       return DecodeStatus.Ok;
     }
     default:
       return DecodeStatus.Ok;
   }
+}
+
+function echoFields(pkt: DecodedPacket, dv: DataView, off: number): void {
+  pkt.icmpId = dv.getUint16(off + 4);
+  pkt.icmpSeq = dv.getUint16(off + 6);
 }
 
 function checkL4Sum(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, proto: number): void {
@@ -125,6 +134,14 @@ function decodeQuote6(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: num
 }
 
 function quotedPorts(pkt: DecodedPacket, dv: DataView, off: number, end: number): void {
+  if (pkt.quoteProto === IPPROTO.ICMP || pkt.quoteProto === IPPROTO.ICMPV6) {
+    const t = end - off >= 8 ? dv.getUint8(off) : -1;
+    if (t === 8 || t === 128) {
+      pkt.quoteEchoId = dv.getUint16(off + 4);
+      pkt.quoteEchoSeq = dv.getUint16(off + 6);
+    }
+    return;
+  }
   if (pkt.quoteProto !== IPPROTO.TCP && pkt.quoteProto !== IPPROTO.UDP) return;
   if (end - off < 4) {
     pkt.anomaly = 'icmp_quote_truncated';

@@ -2,6 +2,7 @@ import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
 import { copyAddr, endpointHash, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
+import type { AppSniffer } from './app.js';
 
 /** Direction of a packet within a flow. */
 export const C2S = 0;
@@ -60,6 +61,27 @@ export class Endpoint {
   finFrame = 0;
   /** Time of this side's last packet other than a RST (-1 none). */
   lastT = -1;
+  /** End (seq + length) of the furthest data this side sent, or -1 before its first data. */
+  seqEnd = -1;
+  /** Highest ACK this side sent (meaningful once ackSeen). */
+  ackMax = 0;
+  ackSeen = false;
+  /** The segment this side keeps retransmitting: its seq, how many times, length, DF, first frame and time. */
+  stallSeq = -1;
+  stallCount = 0;
+  stallLen = 0;
+  stallDf = 0;
+  stallFrame = 0;
+  stallT = 0;
+  stallLastT = 0;
+  /** The other side acknowledged the retransmitted segment after all. */
+  stallAcked = false;
+  /** This side advertising a zero window: since when (-1 not now), and its longest such spell. */
+  zeroSince = -1;
+  zeroSinceFrame = 0;
+  zeroLongestNs = 0;
+  zeroFrame = 0;
+  zeroT = 0;
 }
 
 /**
@@ -103,6 +125,9 @@ export class TcpFlow {
   synAckTtl = 0;
   synAckCount = 0;
   synAckAckOk = true;
+  /** The first SYN-ACK's sequence (the server's ISN) and acknowledgement numbers. */
+  serverIsn = 0;
+  synAckAck = 0;
   hsAckFrame = 0;
   hsAckT = -1;
   /** First RST and its direction (-1 none). */
@@ -124,6 +149,12 @@ export class TcpFlow {
   profileKey = '';
   /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
   firstOfConversation = false;
+  /** TLS or HTTP read from the first application bytes (null before any data, or when not sniffed). */
+  app: AppSniffer | null = null;
+  /** No more application bytes are needed (sniffed, or not TLS/HTTP). */
+  appDone = false;
+  /** An ICMP fragmentation-needed / packet-too-big quoting this flow was seen. */
+  sawPmtuIcmp = false;
 
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
   readonly tunnel: string | null;
@@ -199,6 +230,8 @@ export class TcpFlow {
     }
     if (pkt.ttl < ep.ttlMin) ep.ttlMin = pkt.ttl;
     if (pkt.ttl > ep.ttlMax) ep.ttlMax = pkt.ttl;
+    if (flags & TCP_FLAG.ACK) this.noteAck(pkt, dir, ep, frame, t);
+    if (pkt.payloadWireLen > 0) noteData(pkt, ep, frame, t);
     const prof = this.profile;
     if (dir === S2C && prof !== null) {
       if (pkt.ttl < prof.ttlMin) prof.ttlMin = pkt.ttl;
@@ -219,6 +252,31 @@ export class TcpFlow {
       ep.finFrame = frame;
     }
     ep.lastT = t;
+  }
+
+  /** ACK number and window of a non-RST packet: progress for the peer's stall, zero-window spells. */
+  private noteAck(pkt: DecodedPacket, dir: number, ep: Endpoint, frame: number, t: number): void {
+    if (!ep.ackSeen || ((pkt.ack - ep.ackMax) | 0) > 0) {
+      ep.ackMax = pkt.ack;
+      ep.ackSeen = true;
+    }
+    const peer = this.ep[1 - dir];
+    if (peer.stallCount > 0 && !peer.stallAcked && ((pkt.ack - peer.stallSeq) | 0) > 0) peer.stallAcked = true;
+    if (pkt.tcpFlags & TCP_FLAG.SYN) return;
+    if (pkt.window === 0) {
+      if (ep.zeroSince < 0) {
+        ep.zeroSince = t;
+        ep.zeroSinceFrame = frame;
+      }
+    } else if (ep.zeroSince >= 0) {
+      endZeroSpell(ep, t);
+    }
+  }
+
+  /** How long `ep` has advertised a zero window, counting a spell still open at `now`. */
+  zeroWindowNs(ep: Endpoint, now: number): number {
+    const open = ep.zeroSince >= 0 ? now - ep.zeroSince : 0;
+    return open > ep.zeroLongestNs ? open : ep.zeroLongestNs;
   }
 
   /** A SYN of this attempt: the first, or a retransmission with the same ISN. */
@@ -255,6 +313,8 @@ export class TcpFlow {
         this.synAckFrame = frame;
         this.synAckTtl = pkt.ttl;
         this.synAckAckOk = !this.sawSyn || pkt.ack === ((this.isn + 1) >>> 0);
+        this.serverIsn = pkt.seq;
+        this.synAckAck = pkt.ack;
         const rtt = t - this.lastSynT;
         const prof = this.profile;
         if (this.sawSyn && prof !== null && rtt >= 0 && (prof.minRttNs < 0 || rtt < prof.minRttNs)) prof.minRttNs = rtt;
@@ -282,6 +342,38 @@ export class TcpFlow {
     this.rstAfterPeerFin = peer.finT >= 0;
     if (pkt.payloadWireLen > 0) this.mark(dir, HIST.DATA);
   }
+}
+
+/** Data from one side: a new segment moves seqEnd on; one wholly below it is a retransmission. */
+function noteData(pkt: DecodedPacket, ep: Endpoint, frame: number, t: number): void {
+  const end = (pkt.seq + pkt.payloadWireLen) >>> 0;
+  if (ep.seqEnd < 0 || ((end - ep.seqEnd) | 0) > 0) {
+    ep.seqEnd = end;
+    return;
+  }
+  if (pkt.seq === ep.stallSeq && !ep.stallAcked) {
+    ep.stallCount++;
+    ep.stallLastT = t;
+    return;
+  }
+  if (ep.stallCount >= 3 && !ep.stallAcked) return; // keep the first segment that died
+  ep.stallSeq = pkt.seq;
+  ep.stallCount = 1;
+  ep.stallLen = pkt.payloadWireLen;
+  ep.stallDf = pkt.ipVersion === 6 ? 1 : pkt.dontFragment;
+  ep.stallFrame = frame;
+  ep.stallT = ep.stallLastT = t;
+  ep.stallAcked = false;
+}
+
+function endZeroSpell(ep: Endpoint, t: number): void {
+  const d = t - ep.zeroSince;
+  if (d > ep.zeroLongestNs) {
+    ep.zeroLongestNs = d;
+    ep.zeroFrame = ep.zeroSinceFrame;
+    ep.zeroT = ep.zeroSince;
+  }
+  ep.zeroSince = -1;
 }
 
 /** Reassembles one direction of a DNS-over-TCP stream (in order only; a gap drops the partial message). */

@@ -11,6 +11,8 @@ import { attributeIcmp } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
 import { macText, rel, ttlText, vendorOf } from './format.js';
+import { appEvidence } from './tcp-app.js';
+import { alertName, tlsVersionName } from '../flow/app.js';
 
 function absTime(c: ClassifyContext, t: number): string {
   const totalNs = c.captureStartNsec + t;
@@ -19,7 +21,7 @@ function absTime(c: ClassifyContext, t: number): string {
   return nsec >= 1e9 ? isoTime(sec + 1, nsec - 1e9) : isoTime(sec, nsec);
 }
 
-function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT: number, endT: number, tunnel: string | null): Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> {
+export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT: number, endT: number, tunnel: string | null): Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> {
   if (tunnel !== null) o.evidence.push(`carried in ${tunnel}`);
   const r: Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> = {
     type: 'flow',
@@ -42,6 +44,8 @@ function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT: number
   return r;
 }
 
+const APP_VERDICTS: ReadonlySet<VerdictId> = new Set<VerdictId>(['tls-alert', 'tls-aborted', 'http-error']);
+
 function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
@@ -52,6 +56,8 @@ function round6(x: number): number {
 
 export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const { verdict, outcome } = classifyTcp(f, c);
+  // the TLS/HTTP lines, for verdicts that do not already explain them
+  if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.evidence.push(...appEvidence(f, c));
   const r = base(c, verdict, outcome, f.firstT, f.lastT, f.tunnel) as FlowRecord;
   r.proto = 'tcp';
   r.client = formatEndpoint(f.version, f.cAddr, f.cPort);
@@ -60,7 +66,26 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   r.packets = f.c.packets + f.s.packets;
   r.state = connState(f);
   r.history = f.history;
+  addAppFields(r, f);
   return r;
+}
+
+/** The record's tls and http fields, and their evidence lines unless the verdict's own lines include them. */
+function addAppFields(r: FlowRecord, f: TcpFlow): void {
+  const tls = f.app?.tls ?? null;
+  if (tls !== null && tls.clientHelloFrame > 0) {
+    r.tls = {};
+    if (tls.sni !== '') r.tls.sni = tls.sni;
+    r.tls.version = tlsVersionName(tls.version !== 0 ? tls.version : Math.max(...tls.offered));
+    if (tls.alert !== null) r.tls.alert = alertName(tls.alert);
+  }
+  const http = f.app?.http ?? null;
+  if (http !== null && (http.method !== '' || http.status > 0)) {
+    r.http = {};
+    if (http.method !== '') r.http.request = `${http.method} ${http.path}`;
+    if (http.status > 0) r.http.status = http.status;
+    if (http.server !== '') r.http.server = http.server;
+  }
 }
 
 export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {

@@ -4,6 +4,7 @@ import type { IcmpHit } from '../flow/tcp.js';
 /** Destination-unreachable codes → verdict (issue #2's table; RFC 792/1812 and RFC 4443). */
 export function icmpVerdict(hit: IcmpHit): VerdictId | null {
   if (hit.version === 4) {
+    if (hit.type === 11) return 'ttl-exceeded';
     if (hit.type !== 3) return null;
     switch (hit.code) {
       case 0: case 6: return 'icmp-net-unreachable';
@@ -13,6 +14,7 @@ export function icmpVerdict(hit: IcmpHit): VerdictId | null {
       default: return 'icmp-unreachable';
     }
   }
+  if (hit.type === 3) return 'ttl-exceeded';
   if (hit.type !== 1) return null;
   switch (hit.code) {
     case 0: return 'icmp-net-unreachable';

@@ -1,25 +1,19 @@
 import type { By, VerdictId } from './types.js';
 import type { ClassifyContext } from './context.js';
 import { C2S, S2C, TcpFlow } from '../flow/tcp.js';
-import { formatAddr, formatEndpoint } from '../flow/addr.js';
-import { TCP_FLAG } from '../decode/packet.js';
-import { attributeIcmp, attributeServerPacket, Attribution } from './attribute.js';
+import { formatAddr } from '../flow/addr.js';
+import { attributeIcmp, Attribution } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { dur, macText, plural, rel, ttlText } from './format.js';
+import { attributeRst, host, macLine, outcome, rstLine, srv, synLine, type Outcome } from './tcp-evidence.js';
+
+import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
+import { httpError, httpErrorWhen, tlsAborted, tlsAbortedWhen, tlsAlert, tlsOf } from './tcp-app.js';
+
+export type { Outcome } from './tcp-evidence.js';
 
 /** Seconds the server may take to close before it is no longer "right after connect". */
 const PROMPT_CLOSE_NS = 1e9;
-
-export interface Outcome {
-  by: By;
-  summary: string;
-  evidence: string[];
-  check: string;
-  /** Frame that decided the verdict; 0 for none. */
-  frame: number;
-  /** MAC of the deciding packet or of the responder (-1 unknown). */
-  mac: number;
-}
 
 export interface TcpRule {
   verdict: VerdictId | ((f: TcpFlow) => VerdictId);
@@ -50,13 +44,20 @@ const timedOut = (f: TcpFlow, c: ClassifyContext) => unansweredFor(f, c) >= c.sy
  * `when` reads only facts of the flow and the context; `describe` explains the verdict.
  */
 export const TCP_RULES: readonly TcpRule[] = [
+  { verdict: 'one-sided', when: (f) => missingDirection(f) >= 0, describe: oneSided },
   { verdict: 'midstream', when: (f) => !f.sawSyn, describe: midstream },
   { verdict: (f) => icmpVerdict(f.icmp!)!, when: (f) => f.icmp !== null && icmpVerdict(f.icmp) !== null && !answered(f), describe: icmpUnreachable },
   { verdict: 'refused', when: (f) => !answered(f) && serverReset(f), describe: refused },
   { verdict: 'timeout', when: (f, c) => !answered(f) && timedOut(f, c), describe: timeout },
   { verdict: 'capture-ended', when: (f) => !answered(f), describe: captureEndedUnanswered },
+  { verdict: 'bad-syn-ack', when: (f) => !f.established && !f.synAckAckOk, describe: badSynAck },
   { verdict: 'handshake-incomplete', when: (f, c) => !f.established && (f.rstDir === C2S || c.captureEndT - f.synAckT >= c.synTimeoutNs), describe: handshakeIncomplete },
   { verdict: 'capture-ended', when: (f) => !f.established, describe: captureEndedHalfOpen },
+  { verdict: 'data-stall', when: (f) => stalledSide(f) >= 0, describe: dataStall },
+  { verdict: 'zero-window-stall', when: (f, c) => zeroWindowSide(f, c) >= 0, describe: zeroWindowStall },
+  { verdict: 'tls-alert', when: (f) => tlsOf(f)?.alert != null, describe: tlsAlert },
+  { verdict: 'tls-aborted', when: tlsAbortedWhen, describe: tlsAborted },
+  { verdict: 'http-error', when: httpErrorWhen, describe: httpError },
   { verdict: 'closed-by-remote', when: (f) => !serverSentData(f) && (serverClosedFirst(f) || (resetWithoutData(f) && f.rstGapNs < PROMPT_CLOSE_NS)), describe: closedByRemote },
   { verdict: 'delayed-reset', when: (f) => resetWithoutData(f), describe: delayedReset },
   { verdict: 'mid-stream-reset', when: (f) => f.rstDir >= 0 && f.rstAfterData && !f.rstAfterPeerFin, describe: midStreamReset },
@@ -71,55 +72,6 @@ export function classifyTcp(f: TcpFlow, c: ClassifyContext): { verdict: VerdictI
     }
   }
   throw new Error('unreachable: the last TCP rule matches every flow');
-}
-
-// ---- evidence helpers -------------------------------------------------------------------
-
-const srv = (f: TcpFlow) => formatEndpoint(f.version, f.sAddr, f.sPort);
-const host = (f: TcpFlow) => formatAddr(f.version, f.sAddr);
-
-function synLine(f: TcpFlow): string {
-  const t0 = f.synTimes[0] ?? f.firstT;
-  if (f.synCount <= 1) return `SYN #${f.synFrames[0] ?? f.firstFrame} ${rel(t0 - f.firstT)}`;
-  const frames = f.synFrames.map((x) => `#${x}`).join(' ');
-  const times = f.synTimes.map((t) => rel(t - t0)).join(', ');
-  const more = f.synCount > f.synTimes.length ? ` (first ${f.synTimes.length} shown)` : '';
-  return `SYN sent ${f.synCount}× (${frames}) at ${times}${more}, same ISN`;
-}
-
-function flagNames(flags: number): string {
-  const n: string[] = [];
-  if (flags & TCP_FLAG.SYN) n.push('SYN');
-  if (flags & TCP_FLAG.RST) n.push('RST');
-  if (flags & TCP_FLAG.FIN) n.push('FIN');
-  if (flags & TCP_FLAG.PSH) n.push('PSH');
-  if (flags & TCP_FLAG.ACK) n.push('ACK');
-  return n.join('+');
-}
-
-/** "gateway <mac> = <vendor>" unless an earlier evidence line already names that MAC. */
-function macLine(c: ClassifyContext, mac: number, who: string, already: readonly string[] = []): string[] {
-  if (mac < 0) return [];
-  const text = macText(mac);
-  if (already.some((l) => l.includes(text))) return [];
-  return [`${c.hosts.isRouterMac(mac) ? 'gateway' : who} ${text}`];
-}
-
-function rstLine(f: TcpFlow, after: string): string {
-  const r = f.rst;
-  const from = r.flags & TCP_FLAG.ACK && f.rstDir === S2C && f.sawSyn && !answered(f) && r.ack !== ((f.isn + 1) >>> 0) ? ' (its ACK does not match the SYN)' : '';
-  return `${flagNames(r.flags)} #${r.frame} from the ${f.rstDir === S2C ? 'server side' : 'client'} ${after}, ${ttlText(r.ttl, f.version)}${from}`;
-}
-
-/** Attribution of the server-side RST, with its own and other connections' TTLs for comparison. */
-function attributeRst(f: TcpFlow, c: ClassifyContext): Attribution {
-  const lastSyn = f.synTimes.length > 0 ? f.synTimes[f.synTimes.length - 1] : -1;
-  const sinceSyn = !answered(f) && lastSyn >= 0 ? f.rst.t - lastSyn : -1;
-  return attributeServerPacket(c, f.version, f.profile, f.rst.ttl, f.rst.mac, f.s.ttlMin, f.s.ttlMax, sinceSyn);
-}
-
-function outcome(by: By, summary: string, evidence: string[], check: string, frame: number, mac: number): Outcome {
-  return { by, summary, evidence, check, frame, mac };
 }
 
 // ---- one describe function per verdict -------------------------------------------------------
@@ -151,6 +103,8 @@ export function icmpCheck(v: VerdictId, from: string, target: string, fromTarget
         : `${from} rejects ${target} on behalf of the server: look for a REJECT rule there (\`iptables -L -n -v\` / \`nft list ruleset\`).`;
     case 'icmp-host-unreachable':
       return `${from} cannot reach the host: it is down or does not answer ARP/neighbour discovery on its LAN. Check it is up, and \`ip neigh\` on ${from}.`;
+    case 'ttl-exceeded':
+      return `The packet's TTL ran out at ${from}: the path to ${target} is longer than the TTL, or it loops. Run \`traceroute -T ${target}\` and look for repeated hops; compare \`ip route get\` on the routers it names.`;
     case 'icmp-net-unreachable':
       return `${from} has no route to ${target}: check \`ip route\` on ${from} and the route the client uses.`;
     default:

@@ -20,16 +20,31 @@ export type VerdictId =
   | 'dns-servfail'
   | 'dns-refused'
   | 'dns-error'
-  | 'dns-no-response';
+  | 'dns-no-response'
+  | 'tls-alert'
+  | 'tls-aborted'
+  | 'http-error'
+  | 'data-stall'
+  | 'zero-window-stall'
+  | 'bad-syn-ack'
+  | 'health-check'
+  | 'one-sided'
+  | 'arp-no-reply'
+  | 'arp-conflict'
+  | 'ping-ok'
+  | 'ping-no-reply'
+  | 'ttl-exceeded';
 
 export const VERDICT_IDS: readonly VerdictId[] = [
   'ok', 'refused', 'timeout', 'capture-ended', 'icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-port-unreachable',
   'icmp-admin-prohibited', 'icmp-unreachable', 'handshake-incomplete', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset',
   'midstream', 'dns-ok', 'dns-nodata', 'dns-nxdomain', 'dns-servfail', 'dns-refused', 'dns-error', 'dns-no-response',
+  'tls-alert', 'tls-aborted', 'http-error', 'data-stall', 'zero-window-stall', 'bad-syn-ack', 'health-check', 'one-sided',
+  'arp-no-reply', 'arp-conflict', 'ping-ok', 'ping-no-reply', 'ttl-exceeded',
 ];
 
 /** Verdicts that are not problems. */
-export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok']);
+export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok', 'ping-ok', 'health-check']);
 
 export type By = 'server' | 'client' | 'middlebox' | 'unknown';
 
@@ -40,7 +55,7 @@ export interface FlowRecord {
   file?: string;
   /** 1-based, in order of start time. */
   id: number;
-  proto: 'tcp' | 'udp' | 'dns';
+  proto: 'tcp' | 'udp' | 'dns' | 'icmp' | 'arp';
   client: string;
   server: string;
   verdict: VerdictId;
@@ -73,4 +88,13 @@ export interface FlowRecord {
   transport?: 'udp' | 'tcp';
   answers?: string[];
   attempt?: number;
+  /** TLS as read from the handshake: server name, chosen (or offered) version, first alert. */
+  tls?: { sni?: string; version?: string; alert?: string };
+  /** HTTP/1.x: the first request line and response status. */
+  http?: { request?: string; status?: number; server?: string };
+  /** Ping: echo requests sent and answered, round-trip times in ms. */
+  echo?: { sent: number; answered: number; rttMinMs?: number; rttAvgMs?: number; rttMaxMs?: number };
+  /** Names the capture's DNS answers gave the client and server addresses. */
+  clientName?: string;
+  serverName?: string;
 }

@@ -1,0 +1,97 @@
+import type { FlowRecord } from './types.js';
+import { C2S, type TcpFlow } from '../flow/tcp.js';
+import { formatAddr, formatEndpoint } from '../flow/addr.js';
+import { dur } from './format.js';
+
+/** Probes in a row, at a steady interval, that make a health check. */
+const SERIES = 3;
+/** Intervals within this fraction of their mean are steady. */
+const JITTER = 0.2;
+/** A probe closes within this long of the SYN-ACK. */
+const PROMPT_NS = 1e9;
+
+/**
+ * A load balancer's or monitor's TCP check: a handshake (or half of one) and an immediate close
+ * or reset by the client, with no data either way.
+ */
+export function isProbe(f: TcpFlow, verdict: string): boolean {
+  if (verdict !== 'ok' && verdict !== 'handshake-incomplete') return false;
+  if (!f.sawSyn || f.synAckT < 0 || f.c.bytes > 0 || f.s.bytes > 0) return false;
+  const closeT = f.rstDir === C2S ? f.rst.t : f.c.finT >= 0 && (f.s.finT < 0 || f.c.finT <= f.s.finT) ? f.c.finT : -1;
+  return closeT >= 0 && closeT - f.synAckT < PROMPT_NS;
+}
+
+class ProbeSeries {
+  held: FlowRecord[] = [];
+  starts: number[] = [];
+  intervalNs = 0;
+  /** The series is known to be a health check: later probes are labelled at once. */
+  steady = false;
+}
+
+function steadyInterval(starts: readonly number[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < starts.length; i++) gaps.push(starts[i] - starts[i - 1]);
+  const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+  return mean > 0 && gaps.every((g) => Math.abs(g - mean) <= JITTER * mean) ? mean : -1;
+}
+
+/**
+ * Holds probe-like connections per client host and server port until a steady series shows
+ * (then labels them health-check, a benign verdict) or it cannot any more (then they go out as
+ * they were). Held records wait at most a few intervals, so live output is delayed that long.
+ */
+export class HealthChecks {
+  private readonly series = new Map<string, ProbeSeries>();
+
+  /** A probe-like connection: the records to hand on now (none while it is held). */
+  offer(f: TcpFlow, r: FlowRecord): FlowRecord[] {
+    const key = `${formatAddr(f.version, f.cAddr)}>${formatEndpoint(f.version, f.sAddr, f.sPort)}`;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= 65536) return [r];
+      s = new ProbeSeries();
+      this.series.set(key, s);
+    }
+    s.starts.push(f.firstT);
+    if (s.starts.length > SERIES) s.starts.shift();
+    if (s.steady) {
+      const gap = f.firstT - s.starts[s.starts.length - 2];
+      if (Math.abs(gap - s.intervalNs) <= JITTER * s.intervalNs) return [label(r, s)];
+      s.steady = false;
+    }
+    s.held.push(r);
+    if (s.starts.length === SERIES) {
+      const interval = steadyInterval(s.starts);
+      if (interval > 0) {
+        s.steady = true;
+        s.intervalNs = interval;
+        return s.held.splice(0).map((x) => label(x, s!));
+      }
+    }
+    return s.held.length >= SERIES ? s.held.splice(0, 1) : [];
+  }
+
+  /** Held records whose series went quiet (no probe for three intervals, or 10 s), or all of them. */
+  flush(now: number, all: boolean): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    for (const [key, s] of this.series) {
+      const last = s.starts[s.starts.length - 1];
+      const quiet = Math.max(10e9, 3 * s.intervalNs);
+      if (all || now - last >= quiet) {
+        out.push(...s.held.splice(0));
+        if (now - last >= quiet) this.series.delete(key);
+      }
+    }
+    return out;
+  }
+}
+
+function label(r: FlowRecord, s: ProbeSeries): FlowRecord {
+  r.verdict = 'health-check';
+  r.by = 'client';
+  r.summary = `health check from ${r.client.replace(/:\d+$/, '')}: connects to ${r.server} every ${dur(s.intervalNs)} and closes at once, no data (benign)`;
+  r.evidence.push(`one of a series of connections every ${dur(s.intervalNs)} (±${Math.round(JITTER * 100)} %) from the same host to the same port, none carrying data`);
+  r.check = '';
+  return r;
+}
