@@ -19,6 +19,8 @@ import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
 import { HealthChecks, isProbe } from './verdict/health.js';
+import { DnsNames } from './verdict/names.js';
+import { noteVantage, Vantage, vantageOf } from './verdict/vantage.js';
 import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from './verdict/types.js';
 import { LINGER_NS, tcpFinal } from './verdict/tcp-rules.js';
@@ -74,6 +76,8 @@ export interface Report {
     first: string | null;
     last: string | null;
     durationSec: number;
+    /** Where the capture was taken, judged from TTLs (absent when no connection showed both sides). */
+    vantage?: string;
   };
   options: AnalyzeOptions;
   records: FlowRecord[];
@@ -123,6 +127,10 @@ export class Analyzer {
   readonly neighbors = new NeighborTable();
   private readonly hops = new HopMemory();
   private readonly health = new HealthChecks();
+  /** Addresses named by the DNS answers seen so far. */
+  private readonly names = new DnsNames();
+  /** Connections seen from both sides, by whether each side's packets arrived routed (see vantage.ts). */
+  private readonly vantage = new Vantage();
   readonly anomalies = new Anomalies();
   private baseSec = 0;
   private baseNsec = 0;
@@ -202,6 +210,7 @@ export class Analyzer {
       } else if (r.proto === 'dns') this.dnsTransactions++;
       r.id = this.nextId++;
       if (this.file !== undefined) r.file = this.file;
+      this.names.label(r);
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
       if (problem) this.problems++;
@@ -254,6 +263,7 @@ export class Analyzer {
   }
 
   private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
+    noteVantage(f, this.vantage);
     const r = tcpRecord(f, c);
     if (f.firstOfConversation) this.firstOfConversation.add(r);
     if (isProbe(f, r.verdict)) batch.push(...this.health.offer(f, r));
@@ -548,6 +558,7 @@ export class Analyzer {
         first: this.packets > 0 ? isoTime(this.baseSec, this.baseNsec) : null,
         last: this.packets > 0 ? isoTime(this.lastSec, this.lastNsec) : null,
         durationSec: Math.round(this.endT / 1e3) / 1e6,
+        ...vantageOf(this.vantage),
       },
       options: { synTimeoutMs: this.opts.synTimeoutMs, dnsTimeoutMs: this.opts.dnsTimeoutMs, tcpIdleMs: this.opts.tcpIdleMs, udpIdleMs: this.opts.udpIdleMs, maxFlows: this.opts.maxFlows },
       records: this.kept,
@@ -622,6 +633,8 @@ export interface RunOptions {
   file?: string;
   /** Backpressure from the output: a promise to wait for before reading on, or null when it keeps up. */
   outputBusy?: (() => Promise<void> | null) | null;
+  /** Sees every capture record before the analysis does (`pcapdiag explain` collects a flow's packets). */
+  onRecord?: ((rec: CaptureRecord) => void) | null;
 }
 
 /** Live input: how often the wall-clock timers are checked. */
@@ -634,7 +647,7 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
   const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file);
-  const { signal, onProgress, onIdle } = run;
+  const { signal, onProgress, onIdle, onRecord } = run;
   let lastInput = performance.now();
   const timer = run.live
     ? setInterval(() => {
@@ -647,6 +660,7 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
     for (;;) {
       const st = reader.next(rec);
       if (st === READ_RECORD) {
+        if (onRecord) onRecord(rec);
         analyzer.onRecord(rec);
         continue;
       }

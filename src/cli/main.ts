@@ -81,6 +81,12 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(EXIT.INPUT);
   });
   try {
+    if (argv[0] === 'explain') {
+      const { explainMain } = await import('../explain.js');
+      const text = await explainMain(argv.slice(1), process.stdout.isTTY === true && !process.env.NO_COLOR);
+      await new Promise<void>((r) => process.stdout.write(text, () => r()));
+      return EXIT.OK;
+    }
     const opts = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, process.stdout.isTTY === true);
     const stop = stopOnSignals();
     // loaded only now, so --help and --version stay fast

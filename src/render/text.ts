@@ -24,6 +24,7 @@ export function renderText(r: Report, o: TextOptions): string {
   const span = inp.first === null ? '' : ` · ${inp.first.replace('T', ' ').replace(/\.(\d{6})\d{3}Z$/, '.$1')} UTC, ${inp.durationSec.toFixed(3)} s`;
   out.push(`  ${inp.format} · ${links} · ${inp.packets} packet${inp.packets === 1 ? '' : 's'}${span}`);
   out.push(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s`);
+  if (inp.vantage !== undefined) out.push(`  vantage: ${inp.vantage}`);
   out.push('');
 
   const problems = r.records.filter((x) => !HEALTHY.has(x.verdict));
@@ -48,7 +49,12 @@ export function renderText(r: Report, o: TextOptions): string {
   out.push('');
   const ok = r.summary.verdicts['ok'] ?? 0;
   const dnsOk = r.summary.verdicts['dns-ok'] ?? 0;
-  out.push(paint(ANSI.green, `OK: ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered`));
+  const more: string[] = [];
+  const pings = r.summary.verdicts['ping-ok'] ?? 0;
+  const checks = r.summary.verdicts['health-check'] ?? 0;
+  if (pings > 0) more.push(`${pings} ping${pings === 1 ? '' : 's'} answered`);
+  if (checks > 0) more.push(`${checks} health-check connection${checks === 1 ? '' : 's'} (benign)`);
+  out.push(paint(ANSI.green, `OK: ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered${more.map((m) => `, ${m}`).join('')}`));
   out.push('');
   const t = new Table({ head: ['verdict', 'count'], style: { head: o.color ? ['cyan'] : [], border: o.color ? ['grey'] : [] } });
   for (const [v, n] of Object.entries(r.summary.verdicts)) t.push([v, n]);
@@ -82,7 +88,8 @@ export function renderProblem(p: FlowRecord, color: boolean): string {
 }
 
 function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, label = `  #${p.id}`): string[] {
-  const head = `${label}  ${p.proto.toUpperCase()}  ${p.client} → ${p.server}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
+  const named = (addr: string, name: string | undefined) => (name === undefined ? addr : `${addr} (${escapeTerminal(name)})`);
+  const head = `${label}  ${p.proto.toUpperCase()}  ${named(p.client, p.clientName)} → ${named(p.server, p.serverName)}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));

@@ -1,0 +1,42 @@
+import type { TcpFlow } from '../flow/tcp.js';
+import { hopsFrom } from './format.js';
+
+/** Connections by where their packets arrived from: [client direct, server routed] and the other three mixes. */
+export class Vantage {
+  nearClient = 0;
+  nearServer = 0;
+  inPath = 0;
+  sameLan = 0;
+  clientHops = 0;
+  serverHops = 0;
+}
+
+/** A connection seen both ways from its SYN: did each side's packets arrive with their initial TTL? */
+export function noteVantage(f: TcpFlow, v: Vantage): void {
+  if (!f.sawSyn || f.c.ttlMax < 0 || f.s.ttlMax < 0) return;
+  const ch = hopsFrom(f.c.ttlMax);
+  const sh = hopsFrom(f.s.ttlMax);
+  if (ch === 0 && sh > 0) v.nearClient++;
+  else if (sh === 0 && ch > 0) v.nearServer++;
+  else if (ch > 0 && sh > 0) v.inPath++;
+  else v.sameLan++;
+  v.clientHops = Math.max(v.clientHops, ch);
+  v.serverHops = Math.max(v.serverHops, sh);
+}
+
+const hops = (n: number) => `${n} hop${n === 1 ? '' : 's'}`;
+
+/**
+ * The capture point in words, from the mix that most connections show: a packet that arrives
+ * with an initial TTL (64, 128, 255) was not routed on its way to the capture.
+ */
+export function vantageOf(v: Vantage): { vantage?: string } {
+  const total = v.nearClient + v.nearServer + v.inPath + v.sameLan;
+  if (total === 0) return {};
+  const of = (n: number) => `${n} of ${total} connection${total === 1 ? '' : 's'}`;
+  const best = Math.max(v.nearClient, v.nearServer, v.inPath, v.sameLan);
+  if (best === v.nearClient) return { vantage: `near the clients: their packets arrive unrouted, the servers' after up to ${hops(v.serverHops)} (${of(v.nearClient)})` };
+  if (best === v.nearServer) return { vantage: `near the servers: their packets arrive unrouted, the clients' after up to ${hops(v.clientHops)} (${of(v.nearServer)})` };
+  if (best === v.inPath) return { vantage: `in the path: both sides' packets arrive routed (${of(v.inPath)})` };
+  return { vantage: `on a LAN shared by client and server, or on one of them: neither side's packets were routed (${of(v.sameLan)})` };
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { analyzeFile, FIXTURES } from './helpers/run.js';
+import type { FlowRecord } from '../src/verdict/types.js';
+
+// What each diagnosis past the handshake says, on the captures make-deep-fixtures.sh records from
+// real stacks. golden.test.ts checks verdict and by for every record; this checks the facts named.
+const records = async (file: string) => (await analyzeFile(join(FIXTURES, file))).records;
+const one = async (file: string, verdict: string): Promise<FlowRecord> => {
+  const r = (await records(file)).filter((x) => x.verdict === verdict);
+  expect(r).toHaveLength(1);
+  return r[0];
+};
+const text = (r: FlowRecord) => [r.summary, ...r.evidence, r.check].join('\n');
+
+describe('TLS', () => {
+  it('self-signed: unknown_ca (48) from the client, the certificate named self-signed, SNI and version', async () => {
+    const r = await one('tls-self-signed.pcap', 'tls-alert');
+    expect(r.tls).toEqual({ sni: 'www.example.test', version: 'TLS 1.2', alert: 'unknown_ca (48)' });
+    expect(text(r)).toContain('certificate problems: self-signed');
+    expect(text(r)).toContain('openssl s_client -connect 10.0.2.20:4431 -servername www.example.test');
+  });
+  it('expired: certificate_expired (45), with the date it expired', async () => {
+    const r = await one('tls-expired.pcap', 'tls-alert');
+    expect(r.tls?.alert).toBe('certificate_expired (45)');
+    expect(text(r)).toContain('expired on 2025-01-01');
+    expect(text(r)).not.toContain('self-signed');
+  });
+  it('name mismatch: an encrypted alert right after the handshake, the certificate issued for another name', async () => {
+    const r = await one('tls-name-mismatch.pcap', 'tls-alert');
+    expect(r.by).toBe('client');
+    expect(text(r)).toContain('issued for other.example.test, not www.example.test');
+    expect(text(r)).toContain('encrypted');
+  });
+  it('version mismatch: protocol_version (70) from the server, the versions offered named', async () => {
+    const r = await one('tls-version.pcap', 'tls-alert');
+    expect(r.tls?.alert).toBe('protocol_version (70)');
+    expect(text(r)).toContain('offering TLS 1.2');
+  });
+  it('aborted: the server closes after the ClientHello with no ServerHello and no alert', async () => {
+    const r = await one('tls-aborted.pcap', 'tls-aborted');
+    expect(r.summary).toContain('after the ClientHello for www.example.test');
+    expect(r.tls?.alert).toBeUndefined();
+  });
+  it('the F5 story: a delayed reset, with the SNI in the evidence', async () => {
+    const r = await one('tls-delayed-reset.pcap', 'delayed-reset');
+    expect(r.evidence.some((e) => e.includes('ClientHello') && e.includes('www.example.test'))).toBe(true);
+  });
+});
+
+describe('HTTP', () => {
+  it('404 and 503 are http-error with method, path, status and Server; 200 is ok', async () => {
+    const all = await records('http-errors.pcap');
+    expect(all.map((r) => [r.verdict, r.http?.request, r.http?.status, r.http?.server])).toEqual([
+      ['ok', 'GET /index.html', 200, 'SimpleHTTP/0.6 Python/3.11.7'],
+      ['http-error', 'GET /missing.html', 404, 'SimpleHTTP/0.6 Python/3.11.7'],
+      ['http-error', 'GET /api/health', 503, 'nginx/1.22.1'],
+    ]);
+  });
+});
+
+describe('ARP, ping, TTL', () => {
+  it('arp-no-reply: three who-has for 10.0.1.99, no answer', async () => {
+    const r = await one('arp-no-reply.pcap', 'arp-no-reply');
+    expect(r.client).toBe('10.0.1.10');
+    expect(r.evidence[0]).toContain('sent 3×');
+  });
+  it('arp-conflict: both MACs named, with their vendors', async () => {
+    const r = await one('arp-conflict.pcap', 'arp-conflict');
+    expect(r.summary).toContain('00:0c:29:05:00:05');
+    expect(r.summary).toContain('00:50:56:05:00:05');
+    expect(r.evidence.join('\n')).toContain('VMware');
+  });
+  it('ping-ok with its RTTs; ping-no-reply with what it tried', async () => {
+    const ok = await one('ping.pcap', 'ping-ok');
+    expect(ok.echo?.sent).toBe(3);
+    expect(ok.echo?.answered).toBe(3);
+    expect(ok.echo?.rttMinMs).toBeGreaterThan(0);
+    const lost = await one('ping.pcap', 'ping-no-reply');
+    expect(lost.server).toBe('10.0.2.54');
+    expect(lost.echo).toEqual({ sent: 3, answered: 0 });
+  });
+  it('ttl-exceeded names the router, and the loop once the same routers repeat', async () => {
+    const all = (await records('ttl-exceeded.pcap')).filter((r) => r.verdict === 'ttl-exceeded');
+    expect(all[0].summary).toContain('10.0.1.1 dropped the ping to 10.0.2.20');
+    expect(all[0].evidence.join('\n')).not.toContain('routing loop');
+    const loop = all.filter((r) => r.evidence.some((e) => e.startsWith('routing loop')));
+    expect(loop.length).toBe(4); // TTL 3 to 6: from the third probe on, a router has answered twice
+    expect(loop[3].evidence.join('\n')).toContain('10.0.1.1 at TTL 1, 3, 5; 10.0.2.20 at TTL 2, 4, 6');
+  });
+});
+
+describe('TCP path problems', () => {
+  it('PMTU black hole: full-size DF segments retransmitted, small ones acknowledged, no ICMP', async () => {
+    const r = await one('tcp-mtu-black-hole.pcap', 'data-stall');
+    expect(r.summary).toContain('PMTU black hole');
+    expect(r.evidence.join('\n')).toMatch(/retransmitted [3-9]×/);
+    expect(r.evidence.join('\n')).toContain('no ICMP fragmentation-needed');
+  });
+  it('zero-window-stall: the server at window 0 for at least 5 s', async () => {
+    const r = await one('tcp-zero-window.pcap', 'zero-window-stall');
+    expect(r.summary).toMatch(/window stayed at zero for [5-9]\.\d\d s/);
+  });
+  it('bad-syn-ack: the SYN-ACK acknowledges the wrong number, the client resets it', async () => {
+    const r = await one('tcp-bad-syn-ack.pcap', 'bad-syn-ack');
+    expect(r.evidence.join('\n')).toContain('acknowledges 305419896');
+  });
+  it('health checks: every 1 s, labelled benign, not counted as problems', async () => {
+    const rep = await analyzeFile(join(FIXTURES, 'tcp-health-check.pcap'));
+    expect(rep.records.map((r) => r.verdict)).toEqual(Array(5).fill('health-check'));
+    expect(rep.summary.problems).toBe(0);
+    expect(rep.records[0].summary).toContain('every 1.00 s');
+  });
+  it('one-sided: the server direction is missing, said so instead of a timeout', async () => {
+    const r = await one('one-sided.pcap', 'one-sided');
+    expect(r.summary).toContain("only the client's side");
+  });
+});
+
+describe('names and vantage', () => {
+  it('addresses answered by DNS in the capture carry their names', async () => {
+    const all = await records('names.pcap');
+    const refused = all.find((r) => r.verdict === 'refused')!;
+    expect(refused.serverName).toBe('www.example.test');
+    expect(all.find((r) => r.proto === 'dns')!.serverName).toBeUndefined();
+  });
+  it('vantage: near the clients on the client, near the servers on the server', async () => {
+    expect((await analyzeFile(join(FIXTURES, 'names.pcap'))).input.vantage).toMatch(/^near the clients/);
+    expect((await analyzeFile(join(FIXTURES, 'vantage-server.pcap'))).input.vantage).toMatch(/^near the servers/);
+  });
+});
