@@ -92,9 +92,9 @@ async function collect(capture: string, r: FlowRecord): Promise<Step[]> {
   return steps;
 }
 
-type Partial = Omit<Step, 'frame' | 't'>;
+type StepFacts = Omit<Step, 'frame' | 't'>;
 
-function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): Partial | null {
+function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {
     if (r.proto !== 'arp') return null;
     const target = formatAddr(4, new Uint32Array([pkt.arpTargetIp, 0, 0, 0]));
