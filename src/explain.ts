@@ -5,9 +5,10 @@ import { UsageError } from './capture/errors.js';
 import type { CaptureRecord } from './capture/record.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
-import { formatAddr } from './flow/addr.js';
+import { formatAddr, formatMac } from './flow/addr.js';
 import { hostOf } from './verdict/names.js';
-import type { FlowRecord } from './verdict/types.js';
+import { HEALTHY, type FlowRecord } from './verdict/types.js';
+import { flagNames } from './verdict/tcp-evidence.js';
 import { dur } from './verdict/format.js';
 import { escapeTerminal } from './render/escape.js';
 import { icmpName } from './verdict/icmp.js';
@@ -61,7 +62,7 @@ export async function explainMain(argv: string[], color: boolean): Promise<strin
 function pick(records: readonly FlowRecord[], selector: string): FlowRecord | null {
   const id = /^#?(\d+)$/.exec(selector);
   if (id !== null) return records.find((r) => r.id === Number(id[1])) ?? null;
-  const problem = (r: FlowRecord) => r.verdict !== 'ok' && r.verdict !== 'dns-ok' && r.verdict !== 'ping-ok' && r.verdict !== 'health-check';
+  const problem = (r: FlowRecord) => !HEALTHY.has(r.verdict);
   const matches = records.filter((r) => r.server === selector || r.client === selector || hostOf(r.server) === selector);
   return matches.find(problem) ?? matches[0] ?? null;
 }
@@ -101,7 +102,7 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
     const sender = formatAddr(4, new Uint32Array([pkt.arpSenderIp, 0, 0, 0]));
     if (target !== sHost && sender !== sHost) return null;
     const ask = pkt.arpOp === 1 && sender !== target;
-    return { from: ask ? 'client' : 'server', to: ask ? 'server' : 'client', label: ask ? `ARP who-has ${target}` : `ARP ${sender} is-at ${macOf(pkt.arpSenderMac)}`, len: 28, ttl: -1 };
+    return { from: ask ? 'client' : 'server', to: ask ? 'server' : 'client', label: ask ? `ARP who-has ${target}` : `ARP ${sender} is-at ${formatMac(pkt.arpSenderMac)}`, len: 28, ttl: -1 };
   }
   if (pkt.ipVersion === 0) return null;
   const src = formatAddr(pkt.ipVersion, pkt.src);
@@ -128,24 +129,10 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   const sp = dir === 'client' ? pkt.srcPort : pkt.dstPort;
   const dp = dir === 'client' ? pkt.dstPort : pkt.srcPort;
   if (sp !== cPort || dp !== sPort) return null;
-  const label = pkt.l4 === L4.Tcp ? flags(pkt.tcpFlags) + (pkt.tcpFlags & TCP_FLAG.RST || pkt.window !== 0 ? '' : ' win 0') : 'UDP';
+  const label = pkt.l4 === L4.Tcp ? (flagNames(pkt.tcpFlags) || 'none') + (pkt.tcpFlags & TCP_FLAG.RST || pkt.window !== 0 ? '' : ' win 0') : 'UDP';
   // a packet from the server's side that the verdict pins on a box in the middle is drawn from there
   const middle = dir === 'server' && r.by === 'middlebox' && pkt.tcpFlags & TCP_FLAG.RST;
   return { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
-}
-
-function macOf(mac: number): string {
-  return mac.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
-}
-
-function flags(f: number): string {
-  const n: string[] = [];
-  if (f & TCP_FLAG.SYN) n.push('SYN');
-  if (f & TCP_FLAG.FIN) n.push('FIN');
-  if (f & TCP_FLAG.RST) n.push('RST');
-  if (f & TCP_FLAG.PSH) n.push('PSH');
-  if (f & TCP_FLAG.ACK) n.push('ACK');
-  return n.join('+') || 'none';
 }
 
 /** One arrow across the ladder: client rail at 0, middle at WIDTH/2, server rail at WIDTH. */
@@ -207,7 +194,7 @@ function render(r: FlowRecord, steps: readonly Step[], paint: (c: number, s: str
   }
   if (steps.length === 0) out.push('  (no packets of this flow found in its time span)');
   out.push('');
-  out.push(paint(r.verdict === 'ok' || r.verdict === 'dns-ok' || r.verdict === 'ping-ok' || r.verdict === 'health-check' ? 32 : 31, `verdict: ${r.verdict}, by ${r.by}`));
+  out.push(paint(HEALTHY.has(r.verdict) ? 32 : 31, `verdict: ${r.verdict}, by ${r.by}`));
   out.push(`  ${escapeTerminal(r.summary)}`);
   out.push('');
   out.push('why:');

@@ -22,7 +22,8 @@ export function outcome(by: By, summary: string, evidence: string[], check: stri
   return { by, summary, evidence, check, frame, mac };
 }
 
-const answered = (f: TcpFlow) => f.synAckT >= 0;
+/** The SYN got a SYN-ACK. */
+export const answered = (f: TcpFlow) => f.synAckT >= 0;
 
 
 export const srv = (f: TcpFlow) => formatEndpoint(f.version, f.sAddr, f.sPort);

@@ -5,7 +5,7 @@ import { formatAddr } from '../flow/addr.js';
 import { attributeIcmp, Attribution } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { dur, macText, plural, rel, ttlText } from './format.js';
-import { attributeRst, host, macLine, outcome, rstLine, srv, synLine, type Outcome } from './tcp-evidence.js';
+import { answered, attributeRst, host, macLine, outcome, rstLine, srv, synLine, type Outcome } from './tcp-evidence.js';
 
 import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
 import { httpError, httpErrorWhen, tlsAborted, tlsAbortedWhen, tlsAlert, tlsOf } from './tcp-app.js';
@@ -23,7 +23,6 @@ export interface TcpRule {
 
 // ---- facts the rules read -------------------------------------------------------------
 
-const answered = (f: TcpFlow) => f.synAckT >= 0;
 const serverReset = (f: TcpFlow) => f.rstDir === S2C;
 const serverSentData = (f: TcpFlow) => f.s.dataFirstT >= 0;
 /** The first RST came before the server sent any data and before the client began closing. */
