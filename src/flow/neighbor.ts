@@ -39,7 +39,8 @@ const MAX_CLAIMED = 65536;
  * neighbour advertisement) are claims; two MACs claiming one address is a conflict, reported once.
  */
 export class NeighborTable {
-  private readonly asks = new Map<string, NeighborAsk>();
+  /** Asks by target address, then by the asker's MAC. */
+  private readonly asks = new Map<string, Map<number, NeighborAsk>>();
   private readonly claims = new Map<string, [number, number, number][]>();
   private readonly reportedConflicts = new Set<string>();
   private readonly conflicts: NeighborConflict[] = [];
@@ -65,11 +66,15 @@ export class NeighborTable {
 
   private ask(version: number, target: Uint32Array, mac: number, from: Uint32Array, frame: number, t: number): void {
     const tk = formatAddr(version, target);
-    const k = `${tk}<${mac}`;
-    let a = this.asks.get(k);
+    let byMac = this.asks.get(tk);
+    if (byMac === undefined) {
+      byMac = new Map();
+      this.asks.set(tk, byMac);
+    }
+    let a = byMac.get(mac);
     if (a === undefined || a.answered) {
       a = new NeighborAsk(version, target, mac, from, frame, t);
-      this.asks.set(k, a);
+      byMac.set(mac, a);
     }
     a.count++;
     a.lastT = t;
@@ -79,7 +84,7 @@ export class NeighborTable {
 
   private claim(version: number, addr: Uint32Array, mac: number, frame: number, t: number): void {
     const k = formatAddr(version, addr);
-    for (const [ak, a] of this.asks) if (ak.startsWith(`${k}<`)) a.answered = true;
+    for (const a of this.asks.get(k)?.values() ?? []) a.answered = true;
     let list = this.claims.get(k);
     if (list === undefined) {
       if (this.claims.size >= MAX_CLAIMED) return;
@@ -104,13 +109,16 @@ export class NeighborTable {
    */
   takeUnanswered(now: number, waitNs: number, atEnd: boolean): NeighborAsk[] {
     const out: NeighborAsk[] = [];
-    for (const [k, a] of this.asks) {
-      if (a.answered) {
-        if (now - a.lastT >= waitNs) this.asks.delete(k);
-      } else if (now - a.lastT >= waitNs || (atEnd && a.count >= 2)) {
-        out.push(a);
-        this.asks.delete(k);
+    for (const [target, byMac] of this.asks) {
+      for (const [mac, a] of byMac) {
+        if (a.answered) {
+          if (now - a.lastT >= waitNs) byMac.delete(mac);
+        } else if (now - a.lastT >= waitNs || (atEnd && a.count >= 2)) {
+          out.push(a);
+          byMac.delete(mac);
+        }
       }
+      if (byMac.size === 0) this.asks.delete(target);
     }
     return out;
   }
