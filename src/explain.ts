@@ -6,7 +6,7 @@ import type { CaptureRecord } from './capture/record.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
 import { formatAddr, formatMac } from './flow/addr.js';
-import { hostOf } from './verdict/names.js';
+import { endpointsText, hostOf } from './verdict/names.js';
 import { HEALTHY, type FlowRecord } from './verdict/types.js';
 import { flagNames } from './verdict/tcp-evidence.js';
 import { dur } from './verdict/format.js';
@@ -178,8 +178,7 @@ function nextChecks(r: FlowRecord): string[] {
 
 function render(r: FlowRecord, steps: readonly Step[], paint: (c: number, s: string) => string): string {
   const out: string[] = [];
-  const name = (e: string, n: string | undefined) => escapeTerminal(n === undefined ? e : `${e} (${n})`);
-  out.push(paint(1, `#${r.id}  ${r.proto.toUpperCase()}  ${name(r.client, r.clientName)} → ${name(r.server, r.serverName)}`));
+  out.push(paint(1, `#${r.id}  ${r.proto.toUpperCase()}  ${escapeTerminal(endpointsText(r))}`));
   out.push(`${r.start.replace('T', ' ').replace(/\d{3}Z$/, ' UTC')}, ${r.packets} packet${r.packets === 1 ? '' : 's'}${r.history !== undefined ? `, history ${r.history}` : ''}`);
   out.push('');
   const time = 12;

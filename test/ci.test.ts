@@ -34,7 +34,7 @@ describe('--fail-on', () => {
   it('fails with exit 1 naming each offending flow and its evidence', () => {
     const r = cli([LOST, '--fail-on', 'timeout,dns-servfail']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/--fail-on timeout,dns-servfail: 1 flow: FAIL\n\s+#\d+ timeout\s+TCP 10\.0\.1\.10:\d+ → 10\.0\.2\.20:80 \[.*ci-run-lost\.pcap\]: SYN to 10\.0\.2\.20:80 got no answer/);
+    expect(r.stdout).toMatch(/--fail-on timeout,dns-servfail: 1 flow: FAIL\n\s+#\d+ timeout\s+TCP 10\.0\.1\.10:\d+ → 10\.0\.2\.20:80 \(www\.example\.test\) \[.*ci-run-lost\.pcap\]: SYN to 10\.0\.2\.20:80 \(www\.example\.test\) got no answer/);
     expect(r.stdout).toMatch(/· no reply at all in/);
     expect(r.stderr).toBe('pcapdiag: failed: 1 flow with timeout,dns-servfail (--fail-on)\n');
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeFile, FIXTURES } from './helpers/run.js';
 import type { FlowRecord } from '../src/verdict/types.js';
+import { DnsNames } from '../src/verdict/names.js';
 
 // What each diagnosis past the handshake says, on the captures make-deep-fixtures.sh records from
 // real stacks. golden.test.ts checks verdict and by for every record; this checks the facts named.
@@ -122,7 +123,21 @@ describe('names and vantage', () => {
     const all = await records('names.pcap');
     const refused = all.find((r) => r.verdict === 'refused')!;
     expect(refused.serverName).toBe('www.example.test');
-    expect(all.find((r) => r.proto === 'dns')!.serverName).toBeUndefined();
+    // in the sentences too, but not inside a command meant to be pasted
+    expect(refused.summary).toBe('10.0.2.20:81 (www.example.test) refused the connection: RST in answer to the SYN');
+    expect(refused.check).toContain('Is anything listening on 10.0.2.20:81 (www.example.test)?');
+    const dns = all.find((r) => r.proto === 'dns')!;
+    expect(dns.serverName).toBeUndefined();
+    expect(text(dns)).not.toContain('(www.example.test)');
+  });
+  it('labels v4, bracketed and bare v6 addresses once, and leaves commands in backticks alone', () => {
+    const names = new DnsNames();
+    names.label({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query: 'web.test.', rcode: 'NOERROR',
+      answers: ['A 10.1.2.5', 'AAAA fd00:1::5'], summary: '', evidence: [], check: '' } as unknown as FlowRecord);
+    expect(names.labelText('10.1.2.5:443 reset, then [fd00:1::5]:443 and fd00:1::5 too; 10.1.2.50 is not it'))
+      .toBe('10.1.2.5:443 (web.test) reset, then [fd00:1::5]:443 (web.test) and fd00:1::5 (web.test) too; 10.1.2.50 is not it');
+    expect(names.labelText('10.1.2.5 (web.test) already')).toBe('10.1.2.5 (web.test) already');
+    expect(names.labelText('run `nc -zv 10.1.2.5 443` from 10.1.2.5')).toBe('run `nc -zv 10.1.2.5 443` from 10.1.2.5 (web.test)');
   });
   it('vantage: near the clients on the client, near the servers on the server', async () => {
     expect((await analyzeFile(join(FIXTURES, 'names.pcap'))).input.vantage).toMatch(/^near the clients/);

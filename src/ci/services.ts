@@ -1,3 +1,4 @@
+import { hostOf } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord, type VerdictId } from '../verdict/types.js';
 
 /**
@@ -8,12 +9,6 @@ export interface Service {
   key: string;
   verdicts: Map<VerdictId, number>;
   records: FlowRecord[];
-}
-
-/** "10.0.1.10:52460" → "10.0.1.10"; "[fd00:1::10]:52460" → "fd00:1::10". */
-export function hostOf(endpoint: string): string {
-  const m = /^\[(.*)\]:\d+$/.exec(endpoint) ?? /^([^:]*):\d+$/.exec(endpoint);
-  return m === null ? endpoint : m[1];
 }
 
 export function serviceKey(r: FlowRecord): string {

@@ -1,5 +1,6 @@
 import type { Checks } from '../ci/gate.js';
 import type { FlowRecord } from '../verdict/types.js';
+import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
 
 /** The CI gates' findings as text lines: each offending flow with its evidence. */
@@ -9,7 +10,7 @@ export function checksLines(c: Checks, byId: Map<number, FlowRecord>): string[] 
     const r = byId.get(id);
     if (r === undefined) return [];
     const file = r.file !== undefined ? ` [${escapeTerminal(r.file)}]` : '';
-    return [`${indent}#${r.id} ${r.verdict}  ${r.proto.toUpperCase()} ${r.client} → ${r.server}${file}: ${escapeTerminal(r.summary)}`, ...r.evidence.map((e) => `${indent}    · ${escapeTerminal(e)}`)];
+    return [`${indent}#${r.id} ${r.verdict}  ${r.proto.toUpperCase()} ${escapeTerminal(endpointsText(r))}${file}: ${escapeTerminal(r.summary)}`, ...r.evidence.map((e) => `${indent}    · ${escapeTerminal(e)}`)];
   };
   if (c.failOn !== undefined) {
     const n = c.failOn.records.length;

@@ -1,13 +1,14 @@
 import junitModule, { type Builder } from 'junit-report-builder';
 import { services } from '../ci/services.js';
 import type { RunReport } from '../run-report.js';
+import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 
 // a CommonJS package whose types declare an ES default export: at run time the default import is the builder
 const junit = junitModule as unknown as Builder;
 
 const flowText = (r: FlowRecord): string =>
-  [`#${r.id} ${r.verdict} ${r.proto} ${r.client} → ${r.server}${r.file !== undefined ? ` [${r.file}]` : ''}: ${r.summary}`, ...r.evidence.map((e) => `  · ${e}`), ...(r.check !== '' ? [`  → ${r.check}`] : [])].join('\n');
+  [`#${r.id} ${r.verdict} ${r.proto} ${endpointsText(r)}${r.file !== undefined ? ` [${r.file}]` : ''}: ${r.summary}`, ...r.evidence.map((e) => `  · ${e}`), ...(r.check !== '' ? [`  → ${r.check}`] : [])].join('\n');
 
 /**
  * `--format junit`: one testcase per service (protocol, client, server; DNS also name and type),

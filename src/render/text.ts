@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import type { Report } from '../analyze.js';
 import type { RunReport } from '../run-report.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
 
 export interface TextOptions {
@@ -88,8 +89,7 @@ export function renderProblem(p: FlowRecord, color: boolean): string {
 }
 
 function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, label = `  #${p.id}`): string[] {
-  const named = (addr: string, name: string | undefined) => (name === undefined ? addr : `${addr} (${escapeTerminal(name)})`);
-  const head = `${label}  ${p.proto.toUpperCase()}  ${named(p.client, p.clientName)} → ${named(p.server, p.serverName)}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
+  const head = `${label}  ${p.proto.toUpperCase()}  ${escapeTerminal(endpointsText(p))}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));

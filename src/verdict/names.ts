@@ -10,6 +10,9 @@ export function hostOf(endpoint: string): string {
   return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(0, colon) : endpoint;
 }
 
+/** An address with its port if it has one: [v6]:port, v4[:port], or a bare v6 address. */
+const ADDRESS = /\[([0-9A-Fa-f:.]+)\](?::\d+)?|\b(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?\b|(?<![\w:.])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?![\w:])/g;
+
 /**
  * Names from the capture's own DNS answers: an A or AAAA answer names its address after the
  * query (the name the client asked for, not the end of a CNAME chain), and every later record
@@ -19,12 +22,34 @@ export class DnsNames {
   private readonly byAddr = new Map<string, string>();
 
   label(r: FlowRecord): void {
+    // a lookup's own strings are labelled before it teaches its answers, so "A 10.0.2.20" is not
+    // followed by the name the same line already asked for
+    if (this.byAddr.size > 0) {
+      const server = this.byAddr.get(hostOf(r.server));
+      if (server !== undefined) r.serverName = server;
+      const client = this.byAddr.get(hostOf(r.client));
+      if (client !== undefined) r.clientName = client;
+      r.summary = this.labelText(r.summary);
+      for (let i = 0; i < r.evidence.length; i++) r.evidence[i] = this.labelText(r.evidence[i]);
+      r.check = this.labelText(r.check);
+    }
     if (r.proto === 'dns' && r.answers !== undefined && r.query !== undefined && r.rcode === 'NOERROR') this.learn(r.query, r.answers);
-    if (this.byAddr.size === 0) return;
-    const server = this.byAddr.get(hostOf(r.server));
-    if (server !== undefined) r.serverName = server;
-    const client = this.byAddr.get(hostOf(r.client));
-    if (client !== undefined) r.clientName = client;
+  }
+
+  /**
+   * Every known address in a sentence gets its name after it (after the port, if it has one):
+   * "10.0.2.20:81 refused" → "10.0.2.20:81 (www.example.test) refused". Commands in backticks are
+   * left as they are, so they still paste into a shell.
+   */
+  labelText(text: string): string {
+    const parts = text.split('`');
+    for (let i = 0; i < parts.length; i += 2) {
+      parts[i] = parts[i].replace(ADDRESS, (m: string, v6: string | undefined, v4: string | undefined, bare: string | undefined, offset: number, whole: string) => {
+        const name = this.byAddr.get(v6 ?? v4 ?? bare ?? '');
+        return name === undefined || whole.startsWith(' (', offset + m.length) ? m : `${m} (${name})`;
+      });
+    }
+    return parts.join('`');
   }
 
   private learn(query: string, answers: readonly string[]): void {
@@ -34,4 +59,10 @@ export class DnsNames {
       if (m !== null && (this.byAddr.size < MAX_NAMES || this.byAddr.has(m[1]))) this.byAddr.set(m[1], name);
     }
   }
+}
+
+/** "client → server", each address followed by its name when the capture's DNS gave one. */
+export function endpointsText(r: Pick<FlowRecord, 'client' | 'server' | 'clientName' | 'serverName'>): string {
+  const named = (addr: string, name: string | undefined) => (name === undefined ? addr : `${addr} (${name})`);
+  return `${named(r.client, r.clientName)} → ${named(r.server, r.serverName)}`;
 }
