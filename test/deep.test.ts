@@ -66,6 +66,16 @@ describe('ARP, ping, TTL', () => {
     expect(r.client).toBe('10.0.1.10');
     expect(r.evidence[0]).toContain('sent 3×');
   });
+  it('IPv6 neighbour discovery: three solicitations for fd00:1::99, no advertisement', async () => {
+    const r = await one('nd-no-reply.pcap', 'arp-no-reply');
+    expect(r.client).toBe('fd00:1::10');
+    expect(r.evidence[0]).toMatch(/^neighbour solicitation for fd00:1::99 .* sent 3×/);
+  });
+  it('IPv6 neighbour discovery: two advertisements for fd00:5::5 from different MACs', async () => {
+    const r = await one('nd-conflict.pcap', 'arp-conflict');
+    expect(r.summary).toBe('two machines claim fd00:5::5: 00:0c:29:05:00:05 and 00:50:56:05:00:05');
+    expect(r.evidence.filter((e) => e.startsWith('neighbour advertisement'))).toHaveLength(2);
+  });
   it('arp-conflict: both MACs named, with their vendors', async () => {
     const r = await one('arp-conflict.pcap', 'arp-conflict');
     expect(r.summary).toContain('00:0c:29:05:00:05');
@@ -98,6 +108,11 @@ describe('TCP path problems', () => {
     expect(r.evidence.join('\n')).toMatch(/retransmitted [3-9]×/);
     expect(r.evidence.join('\n')).toContain('no ICMP fragmentation-needed');
   });
+  it('data-stall without PMTU: small segments die too, so no black-hole claim', async () => {
+    const r = await one('tcp-data-stall.pcap', 'data-stall');
+    expect(r.summary).not.toContain('PMTU');
+    expect(r.evidence.join('\n')).toMatch(/segment at seq 1 \(24 bytes, DF set\) was retransmitted [3-9]×/);
+  });
   it('zero-window-stall: the server at window 0 for at least 5 s', async () => {
     const r = await one('tcp-zero-window.pcap', 'zero-window-stall');
     expect(r.summary).toMatch(/window stayed at zero for [5-9]\.\d\d s/);
@@ -115,6 +130,11 @@ describe('TCP path problems', () => {
   it('one-sided: the server direction is missing, said so instead of a timeout', async () => {
     const r = await one('one-sided.pcap', 'one-sided');
     expect(r.summary).toContain("only the client's side");
+  });
+  it('one-sided: the client direction is missing (tcpdump -Q in)', async () => {
+    const r = await one('one-sided-server.pcap', 'one-sided');
+    expect(r.summary).toContain("only the server's side");
+    expect(r.evidence[0]).toMatch(/^SYN-ACK #\d+ from 10\.0\.2\.20:80 with no SYN before it, and nothing at all from the client/);
   });
 });
 
