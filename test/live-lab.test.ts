@@ -23,6 +23,10 @@ const SCENARIOS: [string, string, string?][] = [
   ['tcp-delayed-reset.pcap', '10.0.2.20:443'],
   ['dns.pcap', '10.0.2.53:53', 'dns-nxdomain'],
   ['udp-port-unreachable.pcap', '10.0.2.20:9999'],
+  ['http-errors.pcap', '10.0.2.20:8092'],
+  ['tcp-zero-window.pcap', '10.0.2.20:8094'],
+  ['ping.pcap', '10.0.2.20'],
+  ['arp-no-reply.pcap', '10.0.1.99'],
 ];
 
 describe('live end to end: tcpdump -U -w - | pcapdiag - in the fixtures lab', () => {
