@@ -105,6 +105,12 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
     return { from: ask ? 'client' : 'server', to: ask ? 'server' : 'client', label: ask ? `ARP who-has ${target}` : `ARP ${sender} is-at ${formatMac(pkt.arpSenderMac)}`, len: 28, ttl: -1 };
   }
   if (pkt.ipVersion === 0) return null;
+  if (r.proto === 'arp') {
+    // IPv6 neighbour discovery: solicitation (135) asks, advertisement (136) claims the target
+    if (pkt.l4 !== L4.Icmp6 || (pkt.icmpType !== 135 && pkt.icmpType !== 136) || formatAddr(6, pkt.ndTarget) !== sHost) return null;
+    const ask = pkt.icmpType === 135;
+    return { from: ask ? 'client' : 'server', to: ask ? 'server' : 'client', label: ask ? `NS who-has ${sHost}` : `NA ${sHost} is-at ${formatMac(pkt.srcMac)}`, len: pkt.ipEnd - pkt.ipOff, ttl: pkt.ttl };
+  }
   const src = formatAddr(pkt.ipVersion, pkt.src);
   const dst = formatAddr(pkt.ipVersion, pkt.dst);
   const isIcmp = pkt.l4 === L4.Icmp4 || pkt.l4 === L4.Icmp6;

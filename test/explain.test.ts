@@ -12,6 +12,9 @@ describe('explain', () => {
     ['TLS alert from the client, deciding packet marked', 'tls-self-signed.pcap', '#1'],
     ['ping to a host that drops ICMP', 'ping.pcap', '10.0.2.54'],
     ['ARP for a missing host', 'arp-no-reply.pcap', '1'],
+    ['IPv6 neighbour discovery: two hosts advertise one address', 'nd-conflict.pcap', 'fd00:5::5'],
+    ['a data stall: the same segment retransmitted, never acknowledged', 'tcp-data-stall.pcap', '10.0.2.20:8095'],
+    ['names from the capture\'s DNS in the heading and sentences', 'names.pcap', '10.0.2.20:81'],
   ];
   for (const [what, file, selector] of cases) {
     it(what, async () => {
