@@ -37,7 +37,9 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.payloadLen = end > pOff ? end - pOff : 0;
       pkt.payloadWireLen = wireEnd > pOff ? wireEnd - pOff : 0;
       if (end - off < doff) return DecodeStatus.Truncated;
-      if (end === wireEnd) checkL4Sum(pkt, dv, u8, off, end, IPPROTO.TCP);
+      // segments that carry data are not summed: that was a tenth of a busy capture's run, and the
+      // checksum only tells offload (which shows on every packet the host sends, empty ones too)
+      if (end === wireEnd && pOff === end) checkL4Sum(pkt, dv, u8, off, end, IPPROTO.TCP);
       return DecodeStatus.Ok;
     }
     case IPPROTO.UDP: {

@@ -54,7 +54,6 @@ export class Endpoint {
   ttlMax = -1;
   /** Source MAC of this side's first packet (-1 none). */
   mac = -1;
-  badChecksums = 0;
   dataFirstT = -1;
   dataFirstFrame = 0;
   finT = -1;
@@ -220,7 +219,6 @@ export class TcpFlow {
     const ep = this.ep[dir];
     ep.packets++;
     ep.bytes += pkt.payloadWireLen;
-    if (pkt.badChecksum !== 0) ep.badChecksums++;
     if (ep.mac < 0) ep.mac = pkt.srcMac;
     if (dir === C2S && this.cDstMac < 0) this.cDstMac = pkt.dstMac;
     if (flags & TCP_FLAG.RST) {
