@@ -195,6 +195,8 @@ export class Analyzer {
       dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
       tcpIdleNs: this.opts.tcpIdleMs * 1e6,
       hosts: this.hosts,
+      // nobody reads a healthy record that is neither kept nor handed on
+      countHealthy: this.keep !== 'all' && this.onFlow === null,
     };
   }
 
@@ -210,11 +212,14 @@ export class Analyzer {
       } else if (r.proto === 'dns') this.dnsTransactions++;
       r.id = this.nextId++;
       if (this.file !== undefined) r.file = this.file;
-      this.names.label(r);
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
       if (problem) this.problems++;
-      if (this.keep === 'all' || (problem && this.keep !== 'none' && this.verdictCounts.get(r.verdict)! <= this.keep.problemsPerVerdict)) this.kept.push(r);
+      const kept = this.keep === 'all' || (problem && this.keep !== 'none' && this.verdictCounts.get(r.verdict)! <= this.keep.problemsPerVerdict);
+      // names label what is shown; every lookup teaches them, shown or not
+      if (kept || this.onFlow !== null) this.names.label(r);
+      this.names.learn(r);
+      if (kept) this.kept.push(r);
       if (this.onFlow !== null) this.onFlow(r);
     }
   }

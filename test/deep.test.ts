@@ -152,7 +152,7 @@ describe('names and vantage', () => {
   });
   it('labels v4, bracketed and bare v6 addresses once, and leaves commands in backticks alone', () => {
     const names = new DnsNames();
-    names.label({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query: 'web.test.', rcode: 'NOERROR',
+    names.learn({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query: 'web.test.', rcode: 'NOERROR',
       answers: ['A 10.1.2.5', 'AAAA fd00:1::5'], summary: '', evidence: [], check: '' } as unknown as FlowRecord);
     expect(names.labelText('10.1.2.5:443 reset, then [fd00:1::5]:443 and fd00:1::5 too; 10.1.2.50 is not it'))
       .toBe('10.1.2.5:443 (web.test) reset, then [fd00:1::5]:443 (web.test) and fd00:1::5 (web.test) too; 10.1.2.50 is not it');

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeFile, expectations, FIXTURES, fixtureFiles, type Expected } from './helpers/run.js';
+import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { openCapture } from '../src/capture/source.js';
+import { HEALTHY } from '../src/verdict/types.js';
 
 const key = (e: Expected) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`;
 
@@ -14,6 +17,20 @@ describe('golden: every fixture scenario gets its verdict and by', () => {
       const r = await analyzeFile(join(FIXTURES, file));
       const got = r.records.map((x) => key({ proto: x.proto, server: x.server, verdict: x.verdict, by: x.by })).sort();
       expect(got).toEqual(want.map(key).sort());
+    });
+  }
+});
+
+describe('the text report counts healthy flows without describing them', () => {
+  // keep problems only, no onFlow: healthy records are built without sentences. The problems, the
+  // counts and the names on them must be exactly those of a run that keeps and describes everything.
+  for (const file of fixtureFiles()) {
+    it(file, async () => {
+      const all = await analyzeFile(join(FIXTURES, file));
+      const src = await openCapture(join(FIXTURES, file));
+      const text = await analyzeSource(src, DEFAULT_OPTIONS, { keep: { problemsPerVerdict: 1000 } }).finally(() => src.close());
+      expect(text.summary).toEqual(all.summary);
+      expect(text.records).toEqual(all.records.filter((r) => !HEALTHY.has(r.verdict)));
     });
   }
 });

@@ -1,12 +1,12 @@
-import type { FlowRecord, VerdictId } from './types.js';
+import { HEALTHY, type FlowRecord, type VerdictId } from './types.js';
 import type { ClassifyContext } from './context.js';
 import type { TcpFlow } from '../flow/tcp.js';
 import type { DnsTxn } from '../flow/dns.js';
 import type { UdpFlow } from '../flow/udp.js';
 import { formatEndpoint, formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
-import { classifyTcp, connState, icmpCheck, type Outcome } from './tcp-rules.js';
-import { classifyDns } from './dns-rules.js';
+import { connState, icmpCheck, ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
+import { answeredRule, classifyDns } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
@@ -55,13 +55,18 @@ function round6(x: number): number {
 // made building and serialising them several times slower.
 
 export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
-  const { verdict, outcome } = classifyTcp(f, c);
+  const rule = tcpRule(f, c);
+  const verdict = ruleVerdict(rule, f);
+  const client = formatEndpoint(f.version, f.cAddr, f.cPort);
+  const server = formatEndpoint(f.version, f.sAddr, f.sPort);
+  if (c.countHealthy && HEALTHY.has(verdict)) return counted(verdict, 'tcp', client, server, f.firstFrame, f.firstT);
+  const outcome = rule.describe(f, c);
   // the TLS/HTTP lines, for verdicts that do not already explain them
   if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.evidence.push(...appEvidence(f, c));
   const r = base(c, verdict, outcome, f.firstT, f.lastT, f.tunnel) as FlowRecord;
   r.proto = 'tcp';
-  r.client = formatEndpoint(f.version, f.cAddr, f.cPort);
-  r.server = formatEndpoint(f.version, f.sAddr, f.sPort);
+  r.client = client;
+  r.server = server;
   r.firstFrame = f.firstFrame;
   r.packets = f.c.packets + f.s.packets;
   r.state = connState(f);
@@ -88,7 +93,23 @@ function addAppFields(r: FlowRecord, f: TcpFlow): void {
   }
 }
 
+/**
+ * A healthy record that is only counted: what counting, --filter and the names from DNS read
+ * (verdict, endpoints, time, and a lookup's name and answers), without sentences.
+ */
+function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, server: string, firstFrame: number, t: number): FlowRecord {
+  return { type: 'flow', id: 0, verdict, by: 'server', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0,
+    proto, client, server, firstFrame, packets: 0 };
+}
+
 export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
+  if (c.countHealthy && d.answered && answeredRule(d, c).verdict === 'dns-ok') {
+    const r = counted('dns-ok', 'dns', formatEndpoint(d.version, d.cAddr, d.cPort), formatEndpoint(d.version, d.sAddr, d.sPort), d.queryFrame > 0 ? d.queryFrame : d.respFrame, d.firstT);
+    r.query = d.qname;
+    r.rcode = 'NOERROR';
+    if (d.answers.length > 0) r.answers = d.answers;
+    return r;
+  }
   const { verdict, outcome } = classifyDns(d, c);
   const r = base(c, verdict, outcome, d.firstT, d.respT >= 0 ? d.respT : d.firstT, d.tunnel) as FlowRecord;
   r.proto = 'dns';

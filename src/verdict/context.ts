@@ -13,4 +13,9 @@ export interface ClassifyContext {
   hosts: HostTable;
   /** Idle time after which a TCP connection is final. */
   tcpIdleNs: number;
+  /**
+   * Healthy records are only counted (text output of a file shows problems only): build them
+   * without their sentences, which are most of the cost of a record on a busy capture.
+   */
+  countHealthy: boolean;
 }

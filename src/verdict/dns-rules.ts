@@ -74,12 +74,14 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
   if (d.answers.length > 0) ev.push(`answers: ${d.answers.join(', ')}`);
   if (d.duplicateResponses > 0) ev.push(`${d.duplicateResponses} duplicate response(s)`);
   if (d.respMac >= 0 && c.hosts.isRouterMac(d.respMac)) ev.push(`gateway ${macText(d.respMac)}`);
-  for (const rule of DNS_RULES) {
-    if (rule.when(d, c)) {
-      const by: By = 'server';
-      const summary = rule.verdict === 'dns-ok' ? `${q(d)} resolved by ${server(d)}` : `${server(d)} answered ${rc} for ${q(d)}`;
-      return { verdict: rule.verdict, outcome: { by, summary, evidence: ev, check: rule.check(d), frame: d.respFrame, mac: d.respMac } };
-    }
-  }
+  const rule = answeredRule(d, c);
+  const by: By = 'server';
+  const summary = rule.verdict === 'dns-ok' ? `${q(d)} resolved by ${server(d)}` : `${server(d)} answered ${rc} for ${q(d)}`;
+  return { verdict: rule.verdict, outcome: { by, summary, evidence: ev, check: rule.check(d), frame: d.respFrame, mac: d.respMac } };
+}
+
+/** The rule for an answered transaction: first match in DNS_RULES. */
+export function answeredRule(d: DnsTxn, c: ClassifyContext): DnsRule {
+  for (const rule of DNS_RULES) if (rule.when(d, c)) return rule;
   throw new Error('unreachable: rcode is never negative once answered');
 }

@@ -21,6 +21,7 @@ const ADDRESS = /\[([0-9A-Fa-f:.]+)\](?::\d+)?|\b(\d{1,3}(?:\.\d{1,3}){3})(?::\d
 export class DnsNames {
   private readonly byAddr = new Map<string, string>();
 
+  /** Names the record's ends, and the addresses in a problem's sentences. Call before learn(r). */
   label(r: FlowRecord): void {
     // a lookup's own strings are labelled before it teaches its answers, so "A 10.0.2.20" is not
     // followed by the name the same line already asked for
@@ -29,15 +30,18 @@ export class DnsNames {
       if (server !== undefined) r.serverName = server;
       const client = this.byAddr.get(hostOf(r.client));
       if (client !== undefined) r.clientName = client;
-      // the sentences of problems, which people read; a healthy record carries the fields only (on a
-      // busy capture, labelling every "connected to …" costs a tenth of the run)
+      // the sentences of problems, which people read; a healthy record carries the fields only
       if (!HEALTHY.has(r.verdict)) {
         r.summary = this.labelText(r.summary);
         for (let i = 0; i < r.evidence.length; i++) r.evidence[i] = this.labelText(r.evidence[i]);
         r.check = this.labelText(r.check);
       }
     }
-    if (r.proto === 'dns' && r.answers !== undefined && r.query !== undefined && r.rcode === 'NOERROR') this.learn(r.query, r.answers);
+  }
+
+  /** Remembers the names a lookup's A/AAAA answers give. */
+  learn(r: FlowRecord): void {
+    if (r.proto === 'dns' && r.answers !== undefined && r.query !== undefined && r.rcode === 'NOERROR') this.learnAnswers(r.query, r.answers);
   }
 
   /**
@@ -56,7 +60,7 @@ export class DnsNames {
     return parts.join('`');
   }
 
-  private learn(query: string, answers: readonly string[]): void {
+  private learnAnswers(query: string, answers: readonly string[]): void {
     const name = query.endsWith('.') ? query.slice(0, -1) : query;
     for (const a of answers) {
       const m = /^(?:A|AAAA) (\S+)$/.exec(a);

@@ -63,14 +63,14 @@ export const TCP_RULES: readonly TcpRule[] = [
   { verdict: 'ok', when: () => true, describe: ok },
 ];
 
-export function classifyTcp(f: TcpFlow, c: ClassifyContext): { verdict: VerdictId; outcome: Outcome } {
-  for (const rule of TCP_RULES) {
-    if (rule.when(f, c)) {
-      const verdict = typeof rule.verdict === 'function' ? rule.verdict(f) : rule.verdict;
-      return { verdict, outcome: rule.describe(f, c) };
-    }
-  }
+/** The first rule that matches the flow. */
+export function tcpRule(f: TcpFlow, c: ClassifyContext): TcpRule {
+  for (const rule of TCP_RULES) if (rule.when(f, c)) return rule;
   throw new Error('unreachable: the last TCP rule matches every flow');
+}
+
+export function ruleVerdict(rule: TcpRule, f: TcpFlow): VerdictId {
+  return typeof rule.verdict === 'function' ? rule.verdict(f) : rule.verdict;
 }
 
 // ---- one describe function per verdict -------------------------------------------------------
