@@ -176,6 +176,8 @@ export class Analyzer {
     private readonly filter: ((r: FlowRecord) => boolean) | null = null,
     firstId = 1,
     private readonly file: string | undefined = undefined,
+    /** onFlow wants problem records only (live text output): healthy ones are counted, not described. */
+    private readonly onFlowProblemsOnly = false,
   ) {
     this.nextId = firstId;
     this.budget = new FlowBudget(opts.maxFlows);
@@ -196,7 +198,7 @@ export class Analyzer {
       tcpIdleNs: this.opts.tcpIdleMs * 1e6,
       hosts: this.hosts,
       // nobody reads a healthy record that is neither kept nor handed on
-      countHealthy: this.keep !== 'all' && this.onFlow === null,
+      countHealthy: this.keep !== 'all' && (this.onFlow === null || this.onFlowProblemsOnly),
     };
   }
 
@@ -217,10 +219,11 @@ export class Analyzer {
       if (problem) this.problems++;
       const kept = this.keep === 'all' || (problem && this.keep !== 'none' && this.verdictCounts.get(r.verdict)! <= this.keep.problemsPerVerdict);
       // names label what is shown; every lookup teaches them, shown or not
-      if (kept || this.onFlow !== null) this.names.label(r);
+      const handOn = this.onFlow !== null && (problem || !this.onFlowProblemsOnly);
+      if (kept || handOn) this.names.label(r);
       this.names.learn(r);
       if (kept) this.kept.push(r);
-      if (this.onFlow !== null) this.onFlow(r);
+      if (handOn) this.onFlow!(r);
     }
   }
 
@@ -618,6 +621,8 @@ export interface RunOptions {
   keep?: Keep;
   /** Called with each record as soon as its verdict is final. */
   onFlow?: ((r: FlowRecord) => void) | null;
+  /** onFlow is called for problems only; healthy records are then counted, not described. */
+  onFlowProblemsOnly?: boolean;
   /**
    * Live input: the timeouts also fire on the wall clock. While no input arrives, the capture is
    * taken to go on in real time from its last packet, so an unanswered SYN becomes a timeout a few
@@ -651,7 +656,7 @@ const YIELD_EVERY_REFILLS = 8;
 export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, run: RunOptions = {}): Promise<Report> {
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
-  const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file);
+  const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file, run.onFlowProblemsOnly ?? false);
   const { signal, onProgress, onIdle, onRecord } = run;
   let lastInput = performance.now();
   const timer = run.live

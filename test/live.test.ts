@@ -112,6 +112,18 @@ describe('live input: verdicts while the capture goes on', () => {
       : spawnSync(process.execPath, [BIN, '-f', 'json', join(FIXTURES, 'dns.pcap')], { encoding: 'utf8' }).stdout.match(/"packets": (\d+)/)![1];
     expect(summary.input.packets).toBe(Number(expected));
   }, 30_000);
+  it('through a shell pipe, in bursts and pauses: the same flows as from the file', () => {
+    // a real pipe (not the socket pair a spawned child gets): read with readSync while bytes are
+    // there, and through the stream's 'readable' after EAGAIN, in order
+    const file = join(FIXTURES, 'http-errors.pcap');
+    const writer = `const d=require('fs').readFileSync(${JSON.stringify(file)});let o=0;const step=()=>{if(o>=d.length)return;const n=o<4000?4000:333;process.stdout.write(d.subarray(o,o+n));o+=n;setTimeout(step,3)};step()`;
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" -e "$W" | "${process.execPath}" "${BIN}" - --format ndjson`], { encoding: 'utf8', env: { ...process.env, W: writer }, timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const flows = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'flow').map((x) => `${x.client} ${x.server} ${x.verdict} ${x.packets}`).sort();
+    const fromFile = spawnSync(process.execPath, [BIN, file, '--format', 'ndjson'], { encoding: 'utf8' }).stdout;
+    expect(flows(r.stdout)).toEqual(flows(fromFile));
+    expect(flows(r.stdout).length).toBeGreaterThan(2);
+  }, 30_000);
 });
 
 describe('pipes closed by the reader', () => {

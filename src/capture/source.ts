@@ -29,6 +29,7 @@ export function openSource(path: string, o: OpenOptions = {}): ByteSource {
     if (o.follow) throw new InputError('--follow needs a file name, not standard input');
     const st = fs.fstatSync(0);
     if (st.isFile()) return new FdSource('<stdin>', 0, st.size, false, false);
+    if (st.isFIFO() || st.isSocket()) return new StdinPipeSource(process.stdin);
     return new StreamSource('<stdin>', process.stdin);
   }
   let fd: number;
@@ -196,6 +197,90 @@ class StreamSource implements ByteSource {
   close(): void {
     this.stream.pause();
     if (this.stream !== process.stdin) this.stream.destroy?.();
+  }
+}
+
+/**
+ * Standard input from a pipe (`tcpdump -w - | pcapdiag -`), read with `fs.readSync(0)` straight
+ * into the caller's buffer while the pipe has bytes: half again faster than taking `process.stdin`'s
+ * chunks, whose events only come when the analysis yields. Opening `process.stdin` makes the pipe
+ * non-blocking, so an empty pipe throws EAGAIN instead of blocking the event loop; the source then
+ * waits for the stream's 'readable' (timers and signals run meanwhile) and hands out what the
+ * stream read before reading the fd again. Bytes stay in order: the stream only reads while the
+ * event loop polls, and whatever it holds is handed out before the next `readSync`.
+ */
+class StdinPipeSource implements ByteSource {
+  readonly name = '<stdin>';
+  readonly live = true;
+  readonly size = -1;
+  /** Bytes the stream read and the caller has not taken yet. */
+  private held: Buffer | null = null;
+  private ended = false;
+  private error: string | null = null;
+  private waiter: (() => void) | null = null;
+
+  constructor(private readonly stream: NodeJS.ReadStream) {
+    const wake = () => {
+      const w = this.waiter;
+      this.waiter = null;
+      if (w) w();
+    };
+    stream.on('end', () => {
+      this.ended = true;
+      wake();
+    });
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      this.error = describeFsError(e);
+      this.ended = true;
+      wake();
+    });
+    stream.on('readable', wake);
+  }
+
+  read(buf: Buffer, off: number, len: number): number | Promise<number> {
+    const n = this.takeHeld(buf, off, len);
+    if (n > 0) return n;
+    if (this.ended) return this.finalRead();
+    try {
+      const k = fs.readSync(0, buf, off, len, null);
+      if (k === 0) this.ended = true;
+      return k;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') return this.waitAndRead(buf, off, len);
+      if (code === 'EOF') return 0;
+      throw new InputError(`cannot read <stdin>: ${describeFsError(e)}`);
+    }
+  }
+
+  /** The stream's bytes first: what it read from the pipe came before anything still in the pipe. */
+  private takeHeld(buf: Buffer, off: number, len: number): number {
+    if (this.held === null) {
+      const c = this.stream.read() as Buffer | null;
+      if (c === null) return 0;
+      this.held = c;
+    }
+    const h = this.held;
+    const n = Math.min(len, h.length);
+    h.copy(buf, off, 0, n);
+    this.held = n === h.length ? null : h.subarray(n);
+    return n;
+  }
+
+  private async waitAndRead(buf: Buffer, off: number, len: number): Promise<number> {
+    while (!this.ended && this.stream.readableLength === 0) await new Promise<void>((r) => (this.waiter = r));
+    return this.read(buf, off, len);
+  }
+
+  private finalRead(): number {
+    if (this.error !== null) throw new InputError(`cannot read <stdin>: ${this.error}`);
+    return 0;
+  }
+
+  /** A 'readable' listener keeps the pipe open and read (pause() does not stop it): let it go. */
+  close(): void {
+    this.stream.removeAllListeners('readable');
+    this.stream.destroy();
   }
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { InputError, InternalError, UsageError } from '../capture/errors.js';
 import { parseArgv } from './program.js';
-import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+import type { FlowRecord } from '../verdict/types.js';
 import type { Report } from '../analyze.js';
 
 /** Exit codes (README "Exit codes"). 1: a CI gate (--fail-on, --baseline, --expect) failed. */
@@ -120,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
       const keepAll = opts.format === 'json' || opts.format === 'junit' || ci.hasGates(gates);
       const onFlow =
         opts.format === 'ndjson' ? (r: FlowRecord) => out.line(JSON.stringify(r))
-        : streamText ? (r: FlowRecord) => { if (!HEALTHY.has(r.verdict)) out.write(renderProblem(r, opts.color)); }
+        : streamText ? (r: FlowRecord) => out.write(renderProblem(r, opts.color))
         : null;
       const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY === true && !process.env.CI ? new Progress(source.size) : null;
       if (live && !opts.quiet && process.stderr.isTTY === true) say(`reading ${source.name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
@@ -129,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
         report = await analyzeSource(source, opts, {
           keep: keepAll ? 'all' : opts.format === 'text' && !streamText ? { problemsPerVerdict: opts.limit } : 'none',
           onFlow,
+          onFlowProblemsOnly: streamText,
           live,
           signal: stop.signal,
           onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
