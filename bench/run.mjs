@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// pcapdiag benchmark: generates a deterministic capture (default ≈ 1 GB), then times, in one run,
-// pcapdiag (file and stdin), the pcap-parser package, pcapdiag's bare reader, tshark -z conv,tcp
+// pcapdiag benchmark: generates a deterministic capture (default ≈ 1 GB, and one a tenth of that
+// size with the same mix), then times, in one run: pcapdiag's full analysis with the default
+// (text) output from the file and from stdin, with ndjson, on the small capture (for the RSS
+// ratio) and `--version`; pcapdiag's bare reader; the pcap-parser package; a minimal C decoder and
+// flow table (bench/c-walker.c, when a C compiler is there); tshark -z conv,tcp (when installed);
 // and a plain read of the file. Prints packets/s, MB/s, peak RSS and the ratios.
 // Usage: npm run bench [-- --size MB] [-- --runs N]
 //        npm run bench -- --live [--duration S] [--rate PPS]   (live-memory.mjs: an hour through a pipe)
@@ -23,8 +26,13 @@ const sizeMb = Number(arg('--size', '1024'));
 const runs = Number(arg('--runs', '3'));
 const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
-const file = join(outDir, `synthetic-${sizeMb}MB.pcap`);
-if (!existsSync(file)) execFileSync(process.execPath, [join(here, 'generate.mjs'), file, String(sizeMb)], { stdio: 'inherit' });
+const capture = (mb) => {
+  const f = join(outDir, `synthetic-${mb}MB.pcap`);
+  if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb)], { stdio: 'inherit' });
+  return f;
+};
+const file = capture(sizeMb);
+const small = capture(Math.max(1, Math.round(sizeMb / 10)));
 const bytes = statSync(file).size;
 const packets = Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
 const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
@@ -47,11 +55,17 @@ const rows = [];
 execFileSync('sh', ['-c', `cat '${file}' > /dev/null`]); // warm the page cache
 const add = (name, cmd) => { const m = measure(cmd); rows.push({ name, ...m }); process.stderr.write(`  ${name}: ${m.wall.toFixed(2)} s\n`); return m; };
 const read = add('cat file > /dev/null (I/O ceiling)', `cat '${file}' > /dev/null`);
-const full = add('pcapdiag, full analysis, from the file', `${node} bin/pcapdiag.js -f ndjson '${file}' > /dev/null`);
-const stdin = add('pcapdiag, full analysis, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js -f ndjson - > /dev/null`);
+const full = add('pcapdiag, full analysis, default output, from the file', `${node} bin/pcapdiag.js '${file}' > /dev/null 2>&1`);
+const stdin = add('pcapdiag, full analysis, default output, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js - > /dev/null 2>&1`);
+add('pcapdiag, full analysis, every record as ndjson', `${node} bin/pcapdiag.js -f ndjson '${file}' > /dev/null 2>&1`);
+const smallRun = add(`pcapdiag, full analysis, the ${Math.round(statSync(small).size / 1e6)} MB capture`, `${node} bin/pcapdiag.js '${small}' > /dev/null 2>&1`);
+const version = add('pcapdiag --version', `${node} bin/pcapdiag.js --version > /dev/null`);
 add('pcapdiag reader only (count records)', `${node} bench/reader-count.mjs '${file}' > /dev/null`);
 add('pcap-parser 0.2.1, count packets (64 KiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' > /dev/null`);
 add('pcap-parser 0.2.1, count packets (1 MiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' 1048576 > /dev/null`);
+const walker = join(outDir, 'c-walker');
+const cc = have('cc') && spawnSync('cc', ['-O2', '-o', walker, join(here, 'c-walker.c')]).status === 0;
+const c = cc ? add('minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`) : null;
 const tshark = have('tshark') ? add('tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`) : null;
 
 const mb = bytes / 1e6;
@@ -60,6 +74,9 @@ console.log('| what | wall | packets/s | MB/s | peak RSS |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.wall.toFixed(2)} s | ${(packets / r.wall / 1e6).toFixed(2)} M | ${(mb / r.wall).toFixed(0)} | ${r.rssMiB.toFixed(0)} MiB |`);
 console.log('');
-if (tshark) console.log(`pcapdiag / tshark throughput: ${(tshark.wall / full.wall).toFixed(1)}× faster`);
+if (tshark) console.log(`pcapdiag / tshark throughput: ${(tshark.wall / full.wall).toFixed(1)}× faster (target ≥ 20×)`);
+if (c) console.log(`pcapdiag / minimal C: ${(full.wall / c.wall).toFixed(1)}× the time (target ≤ 3×)`);
 console.log(`pcapdiag / plain read: ${(full.wall / read.wall).toFixed(1)}× the time of cat`);
-console.log(`stdin / file: ${(stdin.wall / full.wall).toFixed(2)}×`);
+console.log(`stdin / file: ${(stdin.wall / full.wall).toFixed(2)}× (target ≤ 1.5×)`);
+console.log(`peak RSS, ${sizeMb} MB / ${Math.round(sizeMb / 10)} MB capture: ${(full.rssMiB / smallRun.rssMiB).toFixed(2)}× (target ≤ 1.5×, and ≤ 200 MiB: ${full.rssMiB.toFixed(0)} MiB)`);
+console.log(`--version: ${(version.wall * 1000).toFixed(0)} ms (target < 150 ms)`);
