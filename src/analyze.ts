@@ -386,7 +386,7 @@ export class Analyzer {
     if (pkt.badChecksum & 1) this.badIp++;
     if (pkt.badChecksum & 2) {
       this.badL4++;
-      const key = pkt.ipVersion === 4 ? pkt.src[0] : 4294967296 + endpointHash(pkt.src, 0);
+      const key = pkt.ipVersion === 4 ? pkt.src[0] : 4294967296 + (endpointHash(pkt.src, 0) >>> 0);
       const e = this.badSumSenders.get(key);
       if (e !== undefined) e.count++;
       else if (this.badSumSenders.size < MAX_BAD_SUM_SENDERS) this.badSumSenders.set(key, { version: pkt.ipVersion, addr: copyAddr(pkt.src), count: 1 });
@@ -394,7 +394,7 @@ export class Analyzer {
   }
 
   private onTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
-    const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) >>> 0;
+    const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) | 0;
     const flags = pkt.tcpFlags;
     const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     let f = this.tcp.find(pkt, hash);
@@ -511,7 +511,7 @@ export class Analyzer {
         linked = true;
       } else {
         // an ICMP error for a flow already reported (its retransmitted SYN): belongs to it, changes nothing
-        const hash = (endpointHash(pkt.quoteSrc, pkt.quoteSrcPort) + endpointHash(pkt.quoteDst, pkt.quoteDstPort)) >>> 0;
+        const hash = (endpointHash(pkt.quoteSrc, pkt.quoteSrcPort) + endpointHash(pkt.quoteDst, pkt.quoteDstPort)) | 0;
         linked = this.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== null;
       }
     } else if (pkt.quoteProto === 17) {

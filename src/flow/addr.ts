@@ -12,14 +12,18 @@ export function copyAddr(src: Uint32Array): Uint32Array {
   return a;
 }
 
-/** 32-bit hash of one (address, port) endpoint; adding two of them gives a direction-free flow key. */
+/**
+ * 32-bit hash of one (address, port) endpoint; adding two of them (`| 0`) gives a direction-free
+ * flow key. Signed, so it stays a small integer: an unsigned one above 2^31 is a heap number each
+ * time it is passed or used as a Map key.
+ */
 export function endpointHash(a: Uint32Array, port: number): number {
   let h = Math.imul(a[0] ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ a[1], 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ a[2], 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ a[3], 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ port, 0x85ebca6b);
-  return (h ^ (h >>> 13)) >>> 0;
+  return (h ^ (h >>> 13)) | 0;
 }
 
 export function formatIpv4(w: number): string {

@@ -67,7 +67,7 @@ export class DnsTxn {
 }
 
 function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): number {
-  return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) >>> 0;
+  return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) | 0;
 }
 
 /** Pairs DNS queries with responses by (client, server, transport, id). */

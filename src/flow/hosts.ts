@@ -54,18 +54,24 @@ function isLinkLocalOrMulticast6(a: Uint32Array): boolean {
 export class HostTable {
   readonly macs = new Map<number, MacInfo>();
   readonly servers = new Map<string, ServerProfile>();
-  private lastMac = -1;
-  private lastMacInfo: MacInfo | null = null;
+  // the last two MACs looked up: packets alternate between a host's and its gateway's
+  private macA = -1;
+  private infoA: MacInfo | null = null;
+  private macB = -1;
+  private infoB: MacInfo | null = null;
 
   mac(m: number): MacInfo {
-    if (m === this.lastMac && this.lastMacInfo !== null) return this.lastMacInfo;
+    if (m === this.macA && this.infoA !== null) return this.infoA;
+    if (m === this.macB && this.infoB !== null) return this.infoB;
     let info = this.macs.get(m);
     if (info === undefined) {
       info = new MacInfo();
       this.macs.set(m, info);
     }
-    this.lastMac = m;
-    this.lastMacInfo = info;
+    this.macB = this.macA;
+    this.infoB = this.infoA;
+    this.macA = m;
+    this.infoA = info;
     return info;
   }
 

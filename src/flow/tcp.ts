@@ -389,7 +389,7 @@ export class TcpTable extends ChainedTable<TcpFlow> {
 
   /** The flow with these two endpoints, either way round (for ICMP quotes). */
   findByEndpoints(version: number, a: Uint32Array, aPort: number, b: Uint32Array, bPort: number): TcpFlow | null {
-    const hash = (endpointHash(a, aPort) + endpointHash(b, bPort)) >>> 0;
+    const hash = (endpointHash(a, aPort) + endpointHash(b, bPort)) | 0;
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       if (f.version !== version) continue;
       if (f.cPort === aPort && f.sPort === bPort && sameAddr(f.cAddr, a) && sameAddr(f.sAddr, b)) return f;
