@@ -232,28 +232,28 @@ export class Analyzer {
     const c = this.context(now);
     const batch: FlowRecord[] = [];
     const tcpIdle = c.tcpIdleNs;
-    for (const f of this.tcp.snapshot()) {
+    this.tcp.each((f) => {
       if (tcpFinal(f, c)) {
         this.reportTcp(f, c, batch);
         this.forgetTcp(f);
         this.tombstones.add(new TcpTombstone(f));
       }
-    }
+    });
     this.tombstones.expire(now, CLOSED_KEEP_NS, tcpIdle);
     const udpIdle = this.opts.udpIdleMs * 1e6;
-    for (const d of this.dns.snapshot()) {
+    this.dns.each((d) => {
       if (!d.reported && dnsFinal(d, c)) {
         batch.push(dnsRecord(d, c));
         d.reported = true;
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) this.dns.remove(d);
-    }
+    });
     this.dns.pruneAttempts(now, udpIdle);
-    for (const u of this.udp.snapshot()) {
+    this.udp.each((u) => {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
       if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) this.udp.remove(u);
-    }
+    });
     this.reportEchoAndNeighbors(c, batch, false);
     batch.push(...this.health.flush(now, false));
     this.emit(batch);
@@ -539,9 +539,13 @@ export class Analyzer {
     const statsEndT = se === null || this.packets === 0 ? 0 : (se.tsSec - this.baseSec) * 1e9 + (se.tsNsec - this.baseNsec);
     const ctx = this.context(Math.max(this.endT, statsEndT), true);
     const batch: FlowRecord[] = [];
-    for (const f of this.tcp.snapshot()) this.reportTcp(f, ctx, batch);
-    for (const d of this.dns.snapshot()) if (!d.reported) batch.push(dnsRecord(d, ctx));
-    for (const u of this.udp.snapshot()) if (!u.reported && u.icmp !== null) this.reportUdp(u, ctx, batch);
+    this.tcp.each((f) => this.reportTcp(f, ctx, batch));
+    this.dns.each((d) => {
+      if (!d.reported) batch.push(dnsRecord(d, ctx));
+    });
+    this.udp.each((u) => {
+      if (!u.reported && u.icmp !== null) this.reportUdp(u, ctx, batch);
+    });
     this.reportEchoAndNeighbors(ctx, batch, true);
     batch.push(...this.health.flush(ctx.captureEndT, true));
     this.emit(batch);

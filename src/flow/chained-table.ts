@@ -51,14 +51,17 @@ export class ChainedTable<T extends Chained<T>> {
     this.budget.used--;
   }
 
-  /** A copy of the entries, safe to remove from while walking it. */
-  snapshot(): T[] {
-    return [...this.values()];
-  }
-
-  *values(): IterableIterator<T> {
+  /**
+   * Calls `fn` on every entry; `fn` may remove the entry it is given (the walk has already taken
+   * the next one), but must not insert. No copy of the table: sweeps run every second of capture.
+   */
+  each(fn: (item: T) => void): void {
     for (const head of this.buckets.values()) {
-      for (let f: T | null = head; f !== null; f = f.nextInBucket) yield f;
+      for (let f: T | null = head; f !== null; ) {
+        const next: T | null = f.nextInBucket;
+        fn(f);
+        f = next;
+      }
     }
   }
 }
