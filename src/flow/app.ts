@@ -211,14 +211,20 @@ export class AppSniffer {
   }
 }
 
-const HTTP_METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '];
+const HTTP_METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '].map((m) => Buffer.from(m, 'latin1'));
+const HTTP_VERSION = Buffer.from('HTTP/', 'latin1');
+
+/** Whether b begins with the bytes of `prefix` (compared in place: this runs on every connection's first bytes). */
+function startsWith(b: Buffer, prefix: Buffer): boolean {
+  return b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
 
 /** What the first bytes of a connection are. */
 function sniff(b: Buffer, dir: number): number {
   if (b.length < 5) return APP.Unknown;
   if (b[0] === 0x16 && b[1] === 3) return APP.Tls;
-  if (dir === 0 && HTTP_METHODS.some((m) => b.toString('latin1', 0, m.length) === m)) return APP.Http;
-  if (dir === 1 && b.toString('latin1', 0, 5) === 'HTTP/') return APP.Http;
+  if (dir === 0 && HTTP_METHODS.some((m) => startsWith(b, m))) return APP.Http;
+  if (dir === 1 && startsWith(b, HTTP_VERSION)) return APP.Http;
   return APP.Other;
 }
 
