@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { describeMac } from '../src/oui/lookup.js';
 
 describe('MAC vendors from the IEEE registry', () => {
@@ -16,5 +17,19 @@ describe('MAC vendors from the IEEE registry', () => {
     expect(describeMac(0x00005e000107).note).toBe('VRRP virtual router, VRID 7');
     expect(describeMac(0x00000c07ac0a).note).toBe('HSRP virtual MAC, group 10');
     expect(describeMac(0x525400123456)).toEqual({ vendor: null, note: 'locally administered (random or virtual)' });
+  });
+  it('the binary search over the registry file finds what parsing all of it finds, for every prefix', () => {
+    const all = createRequire(import.meta.url)('oui-data') as Record<string, string>;
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const k of Object.keys(all)) {
+      const hex = k.padEnd(12, '0');
+      if (parseInt(hex.slice(0, 2), 16) & 3) continue; // multicast / locally administered: no vendor looked up
+      const want = (all[hex.slice(0, 9)] ?? all[hex.slice(0, 7)] ?? all[hex.slice(0, 6)]).split('\n')[0].trim();
+      if (describeMac(parseInt(hex, 16)).vendor !== want) wrong.push(k);
+      checked++;
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(50000);
   });
 });
