@@ -56,12 +56,13 @@ export class ChainedTable<T extends Chained<T>> {
    * the next one), but must not insert. No copy of the table: sweeps run every second of capture.
    */
   each(fn: (item: T) => void): void {
-    for (const head of this.buckets.values()) {
+    // forEach, not for…of: no iterator result object per bucket
+    this.buckets.forEach((head) => {
       for (let f: T | null = head; f !== null; ) {
         const next: T | null = f.nextInBucket;
         fn(f);
         f = next;
       }
-    }
+    });
   }
 }

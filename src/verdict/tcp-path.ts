@@ -46,7 +46,7 @@ export function badSynAck(f: TcpFlow, c: ClassifyContext): Outcome {
 
 /** The side whose data died (C2S or S2C), or -1. */
 export function stalledSide(f: TcpFlow): number {
-  for (const dir of [C2S, S2C]) {
+  for (let dir = C2S; dir <= S2C; dir++) {
     const ep = f.ep[dir];
     if (ep.stallCount >= STALL_RETRANSMISSIONS && !ep.stallAcked) return dir;
   }
@@ -86,7 +86,7 @@ export function dataStall(f: TcpFlow): Outcome {
 
 /** The side that held a zero window for ZERO_WINDOW_NS or more (C2S or S2C), or -1. */
 export function zeroWindowSide(f: TcpFlow, c: ClassifyContext): number {
-  for (const dir of [S2C, C2S]) if (f.zeroWindowNs(f.ep[dir], zeroEnd(f, c)) >= ZERO_WINDOW_NS) return dir;
+  for (let dir = S2C; dir >= C2S; dir--) if (f.zeroWindowNs(f.ep[dir], zeroEnd(f, c)) >= ZERO_WINDOW_NS) return dir;
   return -1;
 }
 
