@@ -99,6 +99,13 @@ export class AppSniffer {
     const skip = -ahead;
     if (skip >= data.length) return;
     const part = data.subarray(skip);
+    // most connections are neither TLS nor HTTP: tell from the first bytes, before copying them
+    if (this.kind === APP.Unknown && h.buf.length === 0 && sniff(part, dir) === APP.Other) {
+      this.kind = APP.Other;
+      this.stop(this.half[0]);
+      this.stop(this.half[1]);
+      return;
+    }
     h.nextSeq = (h.nextSeq + part.length) >>> 0;
     h.taken += part.length;
     h.buf = h.buf.length === 0 ? Buffer.from(part) : Buffer.concat([h.buf, part]);
@@ -214,13 +221,15 @@ export class AppSniffer {
 const HTTP_METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '].map((m) => Buffer.from(m, 'latin1'));
 const HTTP_VERSION = Buffer.from('HTTP/', 'latin1');
 
-/** Whether b begins with the bytes of `prefix` (compared in place: this runs on every connection's first bytes). */
-function startsWith(b: Buffer, prefix: Buffer): boolean {
-  return b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+/** Whether b begins with the bytes of `prefix` (a plain loop: this runs on every connection's first bytes). */
+function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
 }
 
 /** What the first bytes of a connection are. */
-function sniff(b: Buffer, dir: number): number {
+function sniff(b: Uint8Array, dir: number): number {
   if (b.length < 5) return APP.Unknown;
   if (b[0] === 0x16 && b[1] === 3) return APP.Tls;
   if (dir === 0 && HTTP_METHODS.some((m) => startsWith(b, m))) return APP.Http;
