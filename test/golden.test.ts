@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeFile, expectations, FIXTURES, fixtureFiles, type Expected } from './helpers/run.js';
-import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { analyzeSource, DEFAULT_OPTIONS, type Keep } from '../src/analyze.js';
+import { FlowFilter } from '../src/filter/filter.js';
 import { openCapture } from '../src/capture/source.js';
-import { HEALTHY } from '../src/verdict/types.js';
+import { HEALTHY, type FlowRecord } from '../src/verdict/types.js';
 
 const key = (e: Expected) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`;
 
@@ -24,13 +25,21 @@ describe('golden: every fixture scenario gets its verdict and by', () => {
 describe('the text report counts healthy flows without describing them', () => {
   // keep problems only, no onFlow: healthy records are built without sentences. The problems, the
   // counts and the names on them must be exactly those of a run that keeps and describes everything.
+  // (and with --filter, which reads what a counted record keeps)
+  const filters = [null, ...['tcp', 'udp', 'port 53', 'host 10.0.2.20'].map((f) => FlowFilter.parse(f))];
   for (const file of fixtureFiles()) {
     it(file, async () => {
-      const all = await analyzeFile(join(FIXTURES, file));
-      const src = await openCapture(join(FIXTURES, file));
-      const text = await analyzeSource(src, DEFAULT_OPTIONS, { keep: { problemsPerVerdict: 1000 } }).finally(() => src.close());
-      expect(text.summary).toEqual(all.summary);
-      expect(text.records).toEqual(all.records.filter((r) => !HEALTHY.has(r.verdict)));
+      for (const f of filters) {
+        const filter = f === null ? null : (r: FlowRecord) => f.matches(r);
+        const run = async (keep: Keep) => {
+          const src = await openCapture(join(FIXTURES, file));
+          return analyzeSource(src, DEFAULT_OPTIONS, { keep, filter }).finally(() => src.close());
+        };
+        const all = await run('all');
+        const text = await run({ problemsPerVerdict: 1000 });
+        expect(text.summary, f?.text).toEqual(all.summary);
+        expect(text.records, f?.text).toEqual(all.records.filter((r) => !HEALTHY.has(r.verdict)));
+      }
     });
   }
 });

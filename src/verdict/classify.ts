@@ -95,7 +95,7 @@ function addAppFields(r: FlowRecord, f: TcpFlow): void {
 
 /**
  * A healthy record that is only counted: what counting, --filter and the names from DNS read
- * (verdict, endpoints, time, and a lookup's name and answers), without sentences.
+ * (verdict, endpoints, time; a lookup's name, transport and answers), without sentences.
  */
 function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, server: string, firstFrame: number, t: number): FlowRecord {
   return { type: 'flow', id: 0, verdict, by: 'server', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0,
@@ -106,6 +106,7 @@ export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
   if (c.countHealthy && d.answered && answeredRule(d, c).verdict === 'dns-ok') {
     const r = counted('dns-ok', 'dns', formatEndpoint(d.version, d.cAddr, d.cPort), formatEndpoint(d.version, d.sAddr, d.sPort), d.queryFrame > 0 ? d.queryFrame : d.respFrame, d.firstT);
     r.query = d.qname;
+    r.transport = d.transport;
     r.rcode = 'NOERROR';
     if (d.answers.length > 0) r.answers = d.answers;
     return r;
