@@ -146,6 +146,7 @@ describe('names and vantage', () => {
     // in the sentences too, but not inside a command meant to be pasted
     expect(refused.summary).toBe('10.0.2.20:81 (www.example.test) refused the connection: RST in answer to the SYN');
     expect(refused.check).toContain('Is anything listening on 10.0.2.20:81 (www.example.test)?');
+    expect(all.find((r) => r.verdict === 'ok')!.summary).toBe('connected to 10.0.2.20:80 (www.example.test)');
     const dns = all.find((r) => r.proto === 'dns')!;
     expect(dns.serverName).toBeUndefined();
     expect(text(dns)).not.toContain('(www.example.test)');

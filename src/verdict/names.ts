@@ -1,4 +1,4 @@
-import { HEALTHY, type FlowRecord } from './types.js';
+import type { FlowRecord } from './types.js';
 
 /** Addresses remembered (a resolver answering millions of names cannot grow it further). */
 const MAX_NAMES = 65536;
@@ -21,7 +21,7 @@ const ADDRESS = /\[([0-9A-Fa-f:.]+)\](?::\d+)?|\b(\d{1,3}(?:\.\d{1,3}){3})(?::\d
 export class DnsNames {
   private readonly byAddr = new Map<string, string>();
 
-  /** Names the record's ends, and the addresses in a problem's sentences. Call before learn(r). */
+  /** Names the record's ends, and the addresses in its sentences (records that are shown). Call before learn(r). */
   label(r: FlowRecord): void {
     // a lookup's own strings are labelled before it teaches its answers, so "A 10.0.2.20" is not
     // followed by the name the same line already asked for
@@ -30,12 +30,9 @@ export class DnsNames {
       if (server !== undefined) r.serverName = server;
       const client = this.byAddr.get(hostOf(r.client));
       if (client !== undefined) r.clientName = client;
-      // the sentences of problems, which people read; a healthy record carries the fields only
-      if (!HEALTHY.has(r.verdict)) {
-        r.summary = this.labelText(r.summary);
-        for (let i = 0; i < r.evidence.length; i++) r.evidence[i] = this.labelText(r.evidence[i]);
-        r.check = this.labelText(r.check);
-      }
+      r.summary = this.labelText(r.summary);
+      for (let i = 0; i < r.evidence.length; i++) r.evidence[i] = this.labelText(r.evidence[i]);
+      r.check = this.labelText(r.check);
     }
   }
 
