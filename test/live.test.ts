@@ -124,6 +124,16 @@ describe('live input: verdicts while the capture goes on', () => {
     expect(flows(r.stdout)).toEqual(flows(fromFile));
     expect(flows(r.stdout).length).toBeGreaterThan(2);
   }, 30_000);
+  it('a pipe that goes quiet and then closes with nothing more: the run ends at the close', () => {
+    const file = join(FIXTURES, 'tcp-ok.pcap');
+    // a hang would hit spawnSync's timeout (status null)
+    const r = spawnSync('sh', ['-c', `(cat "${file}"; sleep 0.5) | "${process.execPath}" "${BIN}" - --format ndjson`], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!).type).toBe('summary');
+    const empty = spawnSync('sh', ['-c', `sleep 0.3 | "${process.execPath}" "${BIN}" -`], { encoding: 'utf8', timeout: 20_000 });
+    expect(empty.status).toBe(3);
+    expect(empty.stderr).toBe('pcapdiag: empty input: no capture data\n');
+  }, 30_000);
 });
 
 describe('pipes closed by the reader', () => {

@@ -202,8 +202,8 @@ class StreamSource implements ByteSource {
 
 /**
  * Standard input from a pipe (`tcpdump -w - | pcapdiag -`), read with `fs.readSync(0)` straight
- * into the caller's buffer while the pipe has bytes: half again faster than taking `process.stdin`'s
- * chunks, whose events only come when the analysis yields. Opening `process.stdin` makes the pipe
+ * into the caller's buffer while the pipe has bytes: on the 1 GB benchmark, 1.4× the file's time
+ * instead of 1.65× with `process.stdin`'s chunks, whose events only come when the analysis yields. Opening `process.stdin` makes the pipe
  * non-blocking, so an empty pipe throws EAGAIN instead of blocking the event loop; the source then
  * waits for the stream's 'readable' (timers and signals run meanwhile) and hands out what the
  * stream read before reading the fd again. Bytes stay in order: the stream only reads while the
