@@ -26,6 +26,8 @@ interface Step {
   ttl: number;
   /** Said after the packet's facts (an ICMP error's name, too long for the arrow). */
   note?: string;
+  /** The sender's address, when it is a router's own (an ICMP error from the path). */
+  router?: string;
 }
 
 /** Width of the ladder between the client's and the server's rails. */
@@ -120,7 +122,9 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
     const ours = qs === cHost && qd === sHost && (sPort < 0 || (pkt.quoteSrcPort === cPort && pkt.quoteDstPort === sPort) || pkt.quoteEchoId >= 0);
     if (!ours) return null;
     const name = icmpName({ version: pkt.ipVersion, type: pkt.icmpType, code: pkt.icmpCode } as IcmpHit);
-    return { from: src === sHost ? 'server' : 'middle', to: 'client', label: `ICMP ${pkt.icmpType}/${pkt.icmpCode}`, len: pkt.ipEnd - pkt.ipOff, ttl: pkt.ttl, note: `${name} from ${src}` };
+    const step: StepFacts = { from: src === sHost ? 'server' : 'middle', to: 'client', label: `ICMP ${pkt.icmpType}/${pkt.icmpCode}`, len: pkt.ipEnd - pkt.ipOff, ttl: pkt.ttl, note: `${name} from ${src}` };
+    if (step.from === 'middle') step.router = src;
+    return step;
   }
   let dir: 'client' | 'server';
   if (src === cHost && dst === sHost) dir = 'client';
@@ -160,15 +164,29 @@ function arrow(s: Step): string {
   return cells.join('');
 }
 
+/**
+ * The box in the path, as the capture names it: the address its ICMP errors came from, and the
+ * gateway's MAC and vendor from the evidence, or the record's MAC when no end host decided the
+ * verdict (a middlebox's RST, a stall in the path). Null when the capture shows no box in the path.
+ */
+function box(r: FlowRecord, steps: readonly Step[]): string | null {
+  const router = steps.find((s) => s.router !== undefined)?.router;
+  const gateway = r.evidence.map((e) => /^gateway (.+)$/.exec(e)?.[1]).find((m) => m !== undefined);
+  const mac = gateway ?? ((r.by === 'middlebox' || r.by === 'unknown') && r.mac !== undefined ? [r.mac, r.vendor].filter((x) => x !== undefined).join(' = ') : undefined);
+  if (router === undefined && mac === undefined && r.by !== 'middlebox') return null;
+  return `${router !== undefined ? ` ${router}` : ''}${mac !== undefined ? ` (${mac})` : ''}`;
+}
+
 /** The checks troubleshooting guides start with, filled in for this flow. */
-function nextChecks(r: FlowRecord): string[] {
+function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
   const host = hostOf(r.server);
   const port = /:(\d+)$/.exec(r.server)?.[1] ?? '';
   const out: string[] = [];
   if (r.proto === 'tcp') {
     out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`,
       `the path: \`traceroute -T -p ${port} ${host}\``);
-    if (r.by === 'middlebox' || r.vendor !== undefined) out.push(`on the router or firewall${r.vendor !== undefined ? ` (${r.vendor})` : ''}: \`iptables -L -n -v\` / \`nft list ruleset\``);
+    const middle = box(r, steps);
+    if (middle !== null) out.push(`on the router or firewall${middle}: \`iptables -L -n -v\` / \`nft list ruleset\``);
     if (r.tls !== undefined) out.push(`TLS: \`openssl s_client -connect ${host}:${port} -servername ${r.tls.sni ?? host}\``);
   } else if (r.proto === 'dns') {
     out.push(`\`dig @${host} ${r.query ?? '<name>'} ${r.qtype ?? 'A'}\``, `the resolver's logs and \`/etc/resolv.conf\` on the client`);
@@ -207,6 +225,6 @@ function render(r: FlowRecord, steps: readonly Step[], paint: (c: number, s: str
   out.push('');
   out.push('next checks:');
   if (r.check !== '') out.push(`  → ${escapeTerminal(r.check)}`);
-  for (const c of nextChecks(r)) out.push(`  → ${escapeTerminal(c)}`);
+  for (const c of nextChecks(r, steps)) out.push(`  → ${escapeTerminal(c)}`);
   return out.join('\n') + '\n';
 }
