@@ -5,7 +5,7 @@ import vm from 'node:vm';
  * Keeps the heap near what is live when garbage piles up faster than V8 chooses to collect it.
  * Flows live a few seconds of capture time, long enough to be promoted to the old generation, so
  * on a busy capture that is where they die; V8 lets it grow to three or four times the live data
- * before a full collection (135 MB for 30 MB live on the 1 GB benchmark capture; 1.5 GB for 0.5 GB
+ * before a full collection (135 MB before one that left 30 MB, on the 1 GB benchmark capture; 1.5 GB for 0.5 GB
  * under a flood of unanswered SYNs). When the heap exceeds both FLOOR and 1.5 times what the last
  * full collection left, this asks for one: peak RSS on the 1 GB capture went from 219 MB to
  * 130–134 MB (98 MB on a tenth of it) at no measurable cost in time.
