@@ -2,9 +2,8 @@ import type { FlowRecord } from './types.js';
 import type { ClassifyContext } from './context.js';
 import type { EchoFlow } from '../flow/echo.js';
 import type { NeighborAsk, NeighborConflict } from '../flow/neighbor.js';
-import type { IcmpHit } from '../flow/tcp.js';
 import { formatAddr, formatMac } from '../flow/addr.js';
-import { icmpName, icmpVerdict } from './icmp.js';
+import { icmpName, icmpVerdict, type IcmpKind } from './icmp.js';
 import { dur, macText, plural, rel, ttlText } from './format.js';
 import { outcome } from './tcp-evidence.js';
 import { base } from './classify.js';
@@ -29,10 +28,6 @@ export class HopMemory {
   }
 }
 
-function isTimeExceeded(version: number, type: number): boolean {
-  return version === 4 ? type === 11 : type === 3;
-}
-
 /** A ping: ping-ok, ping-no-reply, ttl-exceeded, or the unreachable verdict of the ICMP error that answered it. */
 export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): FlowRecord {
   const target = formatAddr(f.version, f.sAddr);
@@ -49,10 +44,11 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
   } else if (f.error !== null) {
     const e = f.error;
     const from = formatAddr(f.version, e.from);
-    const hit = { version: f.version, type: e.type, code: e.code } as IcmpHit;
+    const hit: IcmpKind = { version: f.version, type: e.type, code: e.code };
+    const verdict = icmpVerdict(hit);
     const ev = [sentLine, `${icmpName(hit)} #${e.frame} from ${from} ${rel(e.t - f.firstT)}${f.errors > 1 ? ` (${f.errors} errors in all)` : ''}, ${ttlText(e.ttl, f.version)}`];
     if (e.mac >= 0) ev.push(`${c.hosts.isRouterMac(e.mac) ? 'gateway' : 'sender'} ${macText(e.mac)}`);
-    if (isTimeExceeded(f.version, e.type)) {
+    if (verdict === 'ttl-exceeded') {
       const loop = hops.note(target, from, e.requestTtl);
       const ttl = e.requestTtl >= 0 ? e.requestTtl : f.requestTtl;
       if (loop !== null) ev.push(`routing loop: the same routers repeat on the way to ${target}: ${loop}`);
@@ -63,10 +59,9 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
         e.frame, e.mac);
       r = base(c, 'ttl-exceeded', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     } else {
-      const verdict = icmpVerdict(hit) ?? 'ping-no-reply';
       const o = outcome(from === target ? 'server' : 'middlebox', `${from} answered the ${name} to ${target} with ${icmpName(hit)}`, ev,
         `${from} says ${target} cannot be reached: check routing (\`ip route get ${target}\`) and firewall rules on ${from}.`, e.frame, e.mac);
-      r = base(c, verdict, o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
+      r = base(c, verdict ?? 'ping-no-reply', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     }
     r.echo = { sent: f.sent, answered: 0 };
   } else if (f.sent < 2 && c.captureEndT - f.lastRequestT < 1e9) {

@@ -1,8 +1,11 @@
 import type { VerdictId } from './types.js';
 import type { IcmpHit } from '../flow/tcp.js';
 
+/** What names an ICMP message: its IP version, type and code. */
+export type IcmpKind = Pick<IcmpHit, 'version' | 'type' | 'code'>;
+
 /** Destination-unreachable codes → verdict (issue #2's table; RFC 792/1812 and RFC 4443). */
-export function icmpVerdict(hit: IcmpHit): VerdictId | null {
+export function icmpVerdict(hit: IcmpKind): VerdictId | null {
   if (hit.version === 4) {
     if (hit.type === 11) return 'ttl-exceeded';
     if (hit.type !== 3) return null;
@@ -34,7 +37,7 @@ const V6_UNREACH = ['no route to destination', 'communication administratively p
   'error in source routing header'];
 
 /** "ICMP port unreachable (type 3 code 3)". */
-export function icmpName(hit: IcmpHit): string {
+export function icmpName(hit: IcmpKind): string {
   if (hit.version === 4) {
     const what = hit.type === 3 ? (V4_UNREACH[hit.code] ?? `unreachable code ${hit.code}`) : hit.type === 11 ? 'time exceeded' : hit.type === 12 ? 'parameter problem' : hit.type === 4 ? 'source quench' : hit.type === 5 ? 'redirect' : `type ${hit.type}`;
     return `ICMP ${what} (type ${hit.type} code ${hit.code})`;
