@@ -647,8 +647,6 @@ export interface RunOptions {
   file?: string;
   /** Backpressure from the output: a promise to wait for before reading on, or null when it keeps up. */
   outputBusy?: (() => Promise<void> | null) | null;
-  /** Sees every capture record before the analysis does (`pcapdiag explain` collects a flow's packets). */
-  onRecord?: ((rec: CaptureRecord) => void) | null;
 }
 
 /** Live input: how often the wall-clock timers are checked. */
@@ -661,7 +659,7 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
   const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file, run.onFlowProblemsOnly ?? false);
-  const { signal, onProgress, onIdle, onRecord } = run;
+  const { signal, onProgress, onIdle } = run;
   let lastInput = performance.now();
   const timer = run.live
     ? setInterval(() => {
@@ -674,7 +672,6 @@ export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, ru
     for (;;) {
       const st = reader.next(rec);
       if (st === READ_RECORD) {
-        if (onRecord) onRecord(rec);
         analyzer.onRecord(rec);
         continue;
       }

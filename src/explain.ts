@@ -3,16 +3,16 @@ import { analyzeSource, DEFAULT_OPTIONS } from './analyze.js';
 import { openCapture } from './capture/source.js';
 import { UsageError } from './capture/errors.js';
 import type { CaptureRecord } from './capture/record.js';
+import { forEachRecord } from './capture/reader.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
-import { formatAddr, formatMac } from './flow/addr.js';
-import { endpointsText, hostOf } from './verdict/names.js';
+import { formatAddr, formatIpv4, formatMac, hostOf, portOf } from './flow/addr.js';
+import { endpointsText } from './verdict/names.js';
 import { HEALTHY, type FlowRecord } from './verdict/types.js';
 import { flagNames } from './verdict/tcp-evidence.js';
 import { dur } from './verdict/format.js';
 import { escapeTerminal } from './render/escape.js';
 import { icmpName } from './verdict/icmp.js';
-import type { IcmpHit } from './flow/tcp.js';
 
 /** One packet of the explained flow, as the ladder draws it. */
 interface Step {
@@ -75,9 +75,8 @@ async function collect(capture: string, r: FlowRecord): Promise<Step[]> {
   const pkt = new DecodedPacket();
   const cHost = hostOf(r.client);
   const sHost = hostOf(r.server);
-  const port = (e: string) => Number(/:(\d+)$/.exec(e)?.[1] ?? -1);
-  const cPort = port(r.client);
-  const sPort = r.proto === 'icmp' || r.proto === 'arp' ? -1 : port(r.server);
+  const cPort = portOf(r.client);
+  const sPort = portOf(r.server);
   let base = -1;
   const from = r.t - 1e-6;
   const until = r.t + r.duration + 1;
@@ -91,7 +90,12 @@ async function collect(capture: string, r: FlowRecord): Promise<Step[]> {
     const step = match(pkt, r, cHost, cPort, sHost, sPort);
     if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
   };
-  await analyzeSource(await openCapture(capture), DEFAULT_OPTIONS, { keep: 'none', onRecord: visit });
+  const source = await openCapture(capture);
+  try {
+    await forEachRecord(source, visit);
+  } finally {
+    source.close();
+  }
   return steps;
 }
 
@@ -100,8 +104,8 @@ type StepFacts = Omit<Step, 'frame' | 't'>;
 function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {
     if (r.proto !== 'arp') return null;
-    const target = formatAddr(4, new Uint32Array([pkt.arpTargetIp, 0, 0, 0]));
-    const sender = formatAddr(4, new Uint32Array([pkt.arpSenderIp, 0, 0, 0]));
+    const target = formatIpv4(pkt.arpTargetIp);
+    const sender = formatIpv4(pkt.arpSenderIp);
     if (target !== sHost && sender !== sHost) return null;
     const ask = pkt.arpOp === 1 && sender !== target;
     return { from: ask ? 'client' : 'server', to: ask ? 'server' : 'client', label: ask ? `ARP who-has ${target}` : `ARP ${sender} is-at ${formatMac(pkt.arpSenderMac)}`, len: 28, ttl: -1 };
@@ -121,7 +125,7 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
     const qd = formatAddr(pkt.quoteVersion, pkt.quoteDst);
     const ours = qs === cHost && qd === sHost && (sPort < 0 || (pkt.quoteSrcPort === cPort && pkt.quoteDstPort === sPort) || pkt.quoteEchoId >= 0);
     if (!ours) return null;
-    const name = icmpName({ version: pkt.ipVersion, type: pkt.icmpType, code: pkt.icmpCode } as IcmpHit);
+    const name = icmpName({ version: pkt.ipVersion, type: pkt.icmpType, code: pkt.icmpCode });
     const step: StepFacts = { from: src === sHost ? 'server' : 'middle', to: 'client', label: `ICMP ${pkt.icmpType}/${pkt.icmpCode}`, len: pkt.ipEnd - pkt.ipOff, ttl: pkt.ttl, note: `${name} from ${src}` };
     if (step.from === 'middle') step.router = src;
     return step;
@@ -180,7 +184,7 @@ function box(r: FlowRecord, steps: readonly Step[]): string | null {
 /** The checks troubleshooting guides start with, filled in for this flow. */
 function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
   const host = hostOf(r.server);
-  const port = /:(\d+)$/.exec(r.server)?.[1] ?? '';
+  const port = portOf(r.server);
   const out: string[] = [];
   if (r.proto === 'tcp') {
     out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { analyzeFile, FIXTURES } from './helpers/run.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import { DnsNames } from '../src/verdict/names.js';
+import { hostOf, portOf } from '../src/flow/addr.js';
 
 // What each diagnosis past the handshake says, on the captures make-deep-fixtures.sh records from
 // real stacks. golden.test.ts checks verdict and by for every record; this checks the facts named.
@@ -150,6 +151,13 @@ describe('names and vantage', () => {
     const dns = all.find((r) => r.proto === 'dns')!;
     expect(dns.serverName).toBeUndefined();
     expect(text(dns)).not.toContain('(www.example.test)');
+  });
+  it('endpoints split into address and port the way records write them', () => {
+    expect([hostOf('10.0.2.20:81'), portOf('10.0.2.20:81')]).toEqual(['10.0.2.20', 81]);
+    expect([hostOf('[fd00:2::20]:443'), portOf('[fd00:2::20]:443')]).toEqual(['fd00:2::20', 443]);
+    // a ping's or ARP's ends have no port, an IPv6 one included
+    expect([hostOf('fd00:1::99'), portOf('fd00:1::99')]).toEqual(['fd00:1::99', -1]);
+    expect([hostOf('10.0.2.54'), portOf('10.0.2.54')]).toEqual(['10.0.2.54', -1]);
   });
   it('labels v4, bracketed and bare v6 addresses once, and leaves commands in backticks alone', () => {
     const names = new DnsNames();

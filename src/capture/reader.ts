@@ -3,6 +3,7 @@ import { InputError } from './errors.js';
 import { Anomalies } from './damage.js';
 import { ticksToTime } from './time.js';
 import { isDecodableLinkType, linkTypeName } from './linktypes.js';
+import type { ByteSource } from './source.js';
 
 /** What `next()` returned. */
 export const READ_RECORD = 1;
@@ -462,4 +463,22 @@ function hex(b: Buffer, off: number, n: number): string {
   const parts: string[] = [];
   for (let i = 0; i < n && off + i < b.length; i++) parts.push(b[off + i].toString(16).padStart(2, '0'));
   return parts.join(' ');
+}
+
+/**
+ * Hands every record of `source` to `fn`, nothing else (no decoding, no analysis): for a second
+ * pass over a file whose analysis is already done. `rec` is reused from record to record.
+ */
+export async function forEachRecord(source: ByteSource, fn: (rec: CaptureRecord) => void): Promise<void> {
+  const reader = new CaptureReader();
+  const rec = new CaptureRecord();
+  for (;;) {
+    const st = reader.next(rec);
+    if (st === READ_RECORD) fn(rec);
+    else if (st === READ_END) return;
+    else {
+      const [off, len] = reader.writable();
+      reader.commit(await source.read(reader.buf, off, len));
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../capture/errors.js';
 import { readTextFile } from '../capture/source.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
-import { hostOf } from '../verdict/names.js';
+import { hostOf } from '../flow/addr.js';
 
 /**
  * `--expect FILE`: one rule per line, `#` starts a comment:

@@ -1,4 +1,4 @@
-import { hostOf } from '../verdict/names.js';
+import { hostOf } from '../flow/addr.js';
 import { HEALTHY, type FlowRecord, type VerdictId } from '../verdict/types.js';
 
 /**

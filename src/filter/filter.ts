@@ -1,6 +1,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../capture/errors.js';
 import type { FlowRecord } from '../verdict/types.js';
+import { hostOf, portOf } from '../flow/addr.js';
 
 /**
  * tcpdump-style filters over whole flows: `host`, `src`/`dst host`, `net` (CIDR), `port`,
@@ -36,9 +37,8 @@ function tokenize(s: string): string[] {
 
 /** Splits "10.0.2.20:443" or "[fd00:2::20]:443" into an endpoint. */
 function endpoint(s: string): End {
-  const m = /^\[(.*)\]:(\d+)$/.exec(s) ?? /^([^:]*):(\d+)$/.exec(s);
-  const addr = m === null ? s : m[1];
-  return { addr, family: addr.includes(':') ? 'ipv6' : 'ipv4', port: m === null ? -1 : Number(m[2]) };
+  const addr = hostOf(s);
+  return { addr, family: addr.includes(':') ? 'ipv6' : 'ipv4', port: portOf(s) };
 }
 
 export class FlowFilter {

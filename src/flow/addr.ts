@@ -63,6 +63,19 @@ export function formatEndpoint(version: number, a: Uint32Array, port: number): s
   return version === 4 ? `${formatIpv4(a[0])}:${port}` : `[${formatIpv6(a)}]:${port}`;
 }
 
+/** The address part of an endpoint: "10.0.2.20:80" → 10.0.2.20, "[fd00::1]:80" → fd00::1; a bare address as it is. */
+export function hostOf(endpoint: string): string {
+  if (endpoint.startsWith('[')) return endpoint.slice(1, endpoint.indexOf(']'));
+  const colon = endpoint.indexOf(':');
+  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(0, colon) : endpoint;
+}
+
+/** The port of an endpoint, or -1 for a bare address (a ping's or ARP's ends, "fd00::1" included). */
+export function portOf(endpoint: string): number {
+  const m = endpoint.startsWith('[') ? /\]:(\d+)$/.exec(endpoint) : /^[^:]*:(\d+)$/.exec(endpoint);
+  return m === null ? -1 : Number(m[1]);
+}
+
 export function formatMac(mac: number): string {
   const hi = Math.floor(mac / 4294967296);
   const lo = mac >>> 0;

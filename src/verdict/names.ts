@@ -1,14 +1,9 @@
 import type { FlowRecord } from './types.js';
+import { hostOf } from '../flow/addr.js';
 
 /** Addresses remembered (a resolver answering millions of names cannot grow it further). */
 const MAX_NAMES = 65536;
 
-/** The address part of an endpoint: "10.0.2.20:80" → 10.0.2.20, "[fd00::1]:80" → fd00::1. */
-export function hostOf(endpoint: string): string {
-  if (endpoint.startsWith('[')) return endpoint.slice(1, endpoint.indexOf(']'));
-  const colon = endpoint.indexOf(':');
-  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(0, colon) : endpoint;
-}
 
 /** An address with its port if it has one: [v6]:port, v4[:port], or a bare v6 address. */
 const ADDRESS = /\[([0-9A-Fa-f:.]+)\](?::\d+)?|\b(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?\b|(?<![\w:.])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?![\w:])/g;
