@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { analyzeFile, FIXTURES } from './helpers/run.js';
+import { analyzeFile, FIXTURES, readFixture } from './helpers/run.js';
+import { bufferSource } from './helpers/build.js';
+import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import { DnsNames } from '../src/verdict/names.js';
 import { hostOf, portOf } from '../src/flow/addr.js';
@@ -33,6 +35,15 @@ describe('TLS', () => {
     expect(r.by).toBe('client');
     expect(text(r)).toContain('issued for other.example.test, not www.example.test');
     expect(text(r)).toContain('encrypted');
+  });
+  it('a server name with a NUL byte (damaged or hostile ClientHello) is a name mismatch, not a crash', async () => {
+    const b = readFixture('tls-name-mismatch.pcap');
+    const at = b.indexOf('www.example.test');
+    expect(at).toBeGreaterThan(0);
+    b[at + 3] = 0; // www\0example.test: same length, so every length field still holds
+    const r = (await analyzeSource(bufferSource(b, 1 << 16), DEFAULT_OPTIONS)).records.filter((x) => x.verdict === 'tls-alert');
+    expect(r).toHaveLength(1);
+    expect(text(r[0])).toContain('issued for other.example.test, not www\0example.test');
   });
   it('version mismatch: protocol_version (70) from the server, the versions offered named', async () => {
     const r = await one('tls-version.pcap', 'tls-alert');

@@ -34,6 +34,11 @@ function day(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : '?';
 }
 
+/** Whether the certificate names this host. A name with a NUL byte (a damaged or hostile ClientHello) names no host; OpenSSL would throw on it. */
+function certifiedFor(cert: CertInfo, name: string): boolean {
+  return !name.includes('\0') && cert.x509.checkHost(name) !== undefined;
+}
+
 /** What is wrong with the server's certificate at capture time, for the evidence. */
 export function certProblems(tls: TlsFacts, atMs: number): string[] {
   const leaf: CertInfo | undefined = tls.certs[0];
@@ -42,7 +47,7 @@ export function certProblems(tls: TlsFacts, atMs: number): string[] {
   if (leaf.selfSigned) out.push('self-signed');
   if (atMs > leaf.notAfter) out.push(`expired on ${day(leaf.notAfter)}`);
   if (atMs < leaf.notBefore) out.push(`not valid until ${day(leaf.notBefore)}`);
-  if (tls.sni !== '' && leaf.x509.checkHost(tls.sni) === undefined) out.push(`issued for ${leaf.names.join(', ')}, not ${tls.sni}`);
+  if (tls.sni !== '' && !certifiedFor(leaf, tls.sni)) out.push(`issued for ${leaf.names.join(', ')}, not ${tls.sni}`);
   return out;
 }
 
