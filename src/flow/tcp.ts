@@ -12,6 +12,8 @@ export const S2C = 1;
 const HIST = { SYN: 0, SYNACK: 1, ACK: 2, DATA: 3, FIN: 4, RST: 5 } as const;
 const HIST_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R'];
 
+const NO_SYNS: readonly number[] = Object.freeze([]);
+
 /** Facts about one side's RST, or ICMP error, that decided a flow. */
 export class DecidingPacket {
   frame = 0;
@@ -111,14 +113,16 @@ export class TcpFlow {
   readonly ep = [new Endpoint(), new Endpoint()];
   /** Destination MAC of the client's packets: the gateway, when the server is routed. */
   cDstMac = -1;
-  private histMask = [0, 0];
-  history = '';
+  /** History letters seen: bits 0–5 from the client, 8–13 from the server (HIST). */
+  private histSeen = 0;
+  /** The same letters in order of first appearance, 4 bits each (HIST index + 1, +8 from the server). */
+  private histOrder = 0;
 
   synCount = 0;
   lastSynT = 0;
-  /** Times of the first SYNs (retransmissions keep the ISN). */
-  readonly synTimes: number[] = [];
-  readonly synFrames: number[] = [];
+  /** Times and frames of the first SYNs (retransmissions keep the ISN); sized on the first SYN. */
+  synTimes: readonly number[] = NO_SYNS;
+  synFrames: readonly number[] = NO_SYNS;
   synAckFrame = 0;
   synAckT = -1;
   synAckTtl = 0;
@@ -203,12 +207,23 @@ export class TcpFlow {
   }
 
   private mark(dir: number, letter: number): void {
-    const bit = 1 << letter;
-    if ((this.histMask[dir] & bit) === 0) {
-      this.histMask[dir] |= bit;
-      const ch = HIST_LETTERS[letter];
-      this.history += dir === C2S ? ch : ch.toLowerCase();
+    const bit = 1 << (letter + 8 * dir);
+    if ((this.histSeen & bit) === 0) {
+      this.histSeen |= bit;
+      // at most 12 letters of 4 bits: 48 bits, exact in a double
+      this.histOrder = this.histOrder * 16 + letter + 1 + 8 * dir;
     }
+  }
+
+  /** Zeek-style history, e.g. "ShADadFf": built when a record asks, not per packet. */
+  get history(): string {
+    let s = '';
+    for (let o = this.histOrder; o > 0; o = Math.floor(o / 16)) {
+      const code = (o % 16) - 1;
+      const ch = HIST_LETTERS[code & 7];
+      s = (code >= 8 ? ch.toLowerCase() : ch) + s;
+    }
+    return s;
   }
 
   /** Folds one packet of this flow into the facts. */
@@ -281,9 +296,13 @@ export class TcpFlow {
   noteSyn(frame: number, t: number): void {
     this.synCount++;
     this.lastSynT = t;
-    if (this.synTimes.length < 16) {
-      this.synTimes.push(t);
-      this.synFrames.push(frame);
+    if (this.synTimes.length === 0) {
+      // exactly one slot: most attempts send one SYN, and an empty array's push reserves 17
+      this.synTimes = [t];
+      this.synFrames = [frame];
+    } else if (this.synTimes.length < 16) {
+      (this.synTimes as number[]).push(t);
+      (this.synFrames as number[]).push(frame);
     }
   }
 
