@@ -197,10 +197,21 @@ export class Analyzer {
       dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
       tcpIdleNs: this.opts.tcpIdleMs * 1e6,
       hosts: this.hosts,
-      // nobody reads a healthy record that is neither kept nor handed on
-      countHealthy: this.keep !== 'all' && (this.onFlow === null || this.onFlowProblemsOnly),
+      describe: this.describe,
     };
   }
+
+  /**
+   * Whether a record of this verdict may be kept or handed on (see emit), and so needs its
+   * sentences. With a limit per verdict, one decided once the limit was counted never is: counts
+   * only grow, so a record built without sentences here is never one that is shown.
+   */
+  private readonly describe = (v: VerdictId): boolean => {
+    if (this.keep === 'all') return true;
+    const problem = !HEALTHY.has(v);
+    if (this.onFlow !== null && (problem || !this.onFlowProblemsOnly)) return true;
+    return problem && this.keep !== 'none' && (this.verdictCounts.get(v) ?? 0) < this.keep.problemsPerVerdict;
+  };
 
   /** Numbers, counts, keeps and hands on a batch of decided records. */
   private emit(batch: FlowRecord[]): void {

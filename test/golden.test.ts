@@ -22,7 +22,7 @@ describe('golden: every fixture scenario gets its verdict and by', () => {
   }
 });
 
-describe('the text report counts healthy flows without describing them', () => {
+describe('the text report counts healthy flows, and problems past --limit, without describing them', () => {
   // keep problems only, no onFlow: healthy records are built without sentences. The problems, the
   // counts and the names on them must be exactly those of a run that keeps and describes everything.
   // (and with --filter, which reads what a counted record keeps)
@@ -36,9 +36,14 @@ describe('the text report counts healthy flows without describing them', () => {
           return analyzeSource(src, DEFAULT_OPTIONS, { keep, filter }).finally(() => src.close());
         };
         const all = await run('all');
+        const problems = all.records.filter((r) => !HEALTHY.has(r.verdict));
         const text = await run({ problemsPerVerdict: 1000 });
         expect(text.summary, f?.text).toEqual(all.summary);
-        expect(text.records, f?.text).toEqual(all.records.filter((r) => !HEALTHY.has(r.verdict)));
+        expect(text.records, f?.text).toEqual(problems);
+        // --limit 1: only the first problem of each verdict is described, the rest only counted
+        const first = await run({ problemsPerVerdict: 1 });
+        expect(first.summary, f?.text).toEqual(all.summary);
+        expect(first.records, f?.text).toEqual(problems.filter((r) => problems.find((x) => x.verdict === r.verdict) === r));
       }
     });
   }

@@ -1,4 +1,4 @@
-import { HEALTHY, type FlowRecord, type VerdictId } from './types.js';
+import { type FlowRecord, type VerdictId } from './types.js';
 import type { ClassifyContext } from './context.js';
 import type { TcpFlow } from '../flow/tcp.js';
 import type { DnsTxn } from '../flow/dns.js';
@@ -6,7 +6,7 @@ import type { UdpFlow } from '../flow/udp.js';
 import { formatEndpoint, formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
 import { connState, icmpCheck, ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
-import { answeredRule, classifyDns } from './dns-rules.js';
+import { classifyDns, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
@@ -59,7 +59,7 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const verdict = ruleVerdict(rule, f);
   const client = formatEndpoint(f.version, f.cAddr, f.cPort);
   const server = formatEndpoint(f.version, f.sAddr, f.sPort);
-  if (c.countHealthy && HEALTHY.has(verdict)) return counted(verdict, 'tcp', client, server, f.firstFrame, f.firstT);
+  if (!c.describe(verdict)) return counted(verdict, 'tcp', client, server, f.firstFrame, f.firstT);
   const outcome = rule.describe(f, c);
   // the TLS/HTTP lines, for verdicts that do not already explain them
   if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.evidence.push(...appEvidence(f, c));
@@ -94,29 +94,33 @@ function addAppFields(r: FlowRecord, f: TcpFlow): void {
 }
 
 /**
- * A healthy record that is only counted: what counting, --filter and the names from DNS read
- * (verdict, endpoints, time; a lookup's name, transport and answers), without sentences.
+ * A record that is only counted: what counting, --filter and the names from DNS read (verdict,
+ * endpoints, time; a lookup's name, transport, rcode and answers), without sentences.
  */
 function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, server: string, firstFrame: number, t: number): FlowRecord {
-  return { type: 'flow', id: 0, verdict, by: 'server', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0,
+  return { type: 'flow', id: 0, verdict, by: 'unknown', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0,
     proto, client, server, firstFrame, packets: 0 };
 }
 
 export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
-  if (c.countHealthy && d.answered && answeredRule(d, c).verdict === 'dns-ok') {
-    const r = counted('dns-ok', 'dns', formatEndpoint(d.version, d.cAddr, d.cPort), formatEndpoint(d.version, d.sAddr, d.sPort), d.queryFrame > 0 ? d.queryFrame : d.respFrame, d.firstT);
+  const firstFrame = d.queryFrame > 0 ? d.queryFrame : d.respFrame;
+  const client = formatEndpoint(d.version, d.cAddr, d.cPort);
+  const server = formatEndpoint(d.version, d.sAddr, d.sPort);
+  const bare = dnsVerdict(d, c);
+  if (!c.describe(bare)) {
+    const r = counted(bare, 'dns', client, server, firstFrame, d.firstT);
     r.query = d.qname;
     r.transport = d.transport;
-    r.rcode = 'NOERROR';
+    if (d.rcode >= 0) r.rcode = rcodeName(d.rcode);
     if (d.answers.length > 0) r.answers = d.answers;
     return r;
   }
   const { verdict, outcome } = classifyDns(d, c);
   const r = base(c, verdict, outcome, d.firstT, d.respT >= 0 ? d.respT : d.firstT, d.tunnel) as FlowRecord;
   r.proto = 'dns';
-  r.client = formatEndpoint(d.version, d.cAddr, d.cPort);
-  r.server = formatEndpoint(d.version, d.sAddr, d.sPort);
-  r.firstFrame = d.queryFrame > 0 ? d.queryFrame : d.respFrame;
+  r.client = client;
+  r.server = server;
+  r.firstFrame = firstFrame;
   r.packets = (d.queryT >= 0 ? 1 : 0) + (d.respT >= 0 ? 1 : 0);
   r.query = d.qname;
   r.qtype = qtypeName(d.qtype);

@@ -1,4 +1,5 @@
 import type { HostTable } from '../flow/hosts.js';
+import type { VerdictId } from './types.js';
 
 /** Everything a verdict rule may read besides the flow itself. */
 export interface ClassifyContext {
@@ -14,8 +15,10 @@ export interface ClassifyContext {
   /** Idle time after which a TCP connection is final. */
   tcpIdleNs: number;
   /**
-   * Healthy records are only counted (text output of a file shows problems only): build them
-   * without their sentences, which are most of the cost of a record on a busy capture.
+   * Whether a record with this verdict can be shown or handed on, and so needs its sentences.
+   * When not, it is only counted (built without summary, evidence and check, which are most of
+   * the cost of a record on a busy capture): text output of a file shows the problems only, and
+   * only the first --limit of each verdict.
    */
-  countHealthy: boolean;
+  describe: (verdict: VerdictId) => boolean;
 }

@@ -38,6 +38,14 @@ export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
   return c.captureEndT - d.queryT >= c.dnsTimeoutNs;
 }
 
+/** The verdict alone, as classifyDns decides it (for records that are only counted). */
+export function dnsVerdict(d: DnsTxn, c: ClassifyContext): VerdictId {
+  if (d.answered) return answeredRule(d, c).verdict;
+  const iv = d.icmp === null ? null : icmpVerdict(d.icmp);
+  if (iv !== null) return iv;
+  return c.captureEndT - d.queryT >= c.dnsTimeoutNs ? 'dns-no-response' : 'capture-ended';
+}
+
 export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId; outcome: Outcome } {
   const ev: string[] = [];
   const retry = d.attempt > 1 ? ` (attempt ${d.attempt})` : '';
@@ -45,19 +53,19 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
   else ev.push(`query not captured (it was sent before the capture started); response id 0x${d.id.toString(16).padStart(4, '0')}`);
 
   if (!d.answered) {
+    const verdict = dnsVerdict(d, c);
+    const waited = c.captureEndT - d.queryT;
     const hit = d.icmp;
-    const iv = hit === null ? null : icmpVerdict(hit);
-    if (hit !== null && iv !== null) {
+    if (hit !== null && verdict !== 'dns-no-response' && verdict !== 'capture-ended') {
       const a = attributeIcmp(d.sAddr, hit);
       const from = formatAddr(hit.version, hit.from);
       ev.push(`${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - d.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why);
       if (hit.mac >= 0) ev.push(`${c.hosts.isRouterMac(hit.mac) ? 'gateway' : 'sender'} ${macText(hit.mac)}`);
-      return { verdict: iv, outcome: { by: a.by, summary: `DNS query ${q(d)} to ${server(d)} answered with ${icmpName(hit)}`, evidence: ev,
-        check: iv === 'icmp-port-unreachable' && a.by === 'server' ? `No DNS server listens on ${formatEndpoint(d.version, d.sAddr, d.sPort)}: is the resolver address right, and is the service running (\`ss -lunp\`)?` : icmpCheck(iv, from, formatEndpoint(d.version, d.sAddr, d.sPort), a.by === 'server', 'udp'),
+      return { verdict, outcome: { by: a.by, summary: `DNS query ${q(d)} to ${server(d)} answered with ${icmpName(hit)}`, evidence: ev,
+        check: verdict === 'icmp-port-unreachable' && a.by === 'server' ? `No DNS server listens on ${formatEndpoint(d.version, d.sAddr, d.sPort)}: is the resolver address right, and is the service running (\`ss -lunp\`)?` : icmpCheck(verdict, from, formatEndpoint(d.version, d.sAddr, d.sPort), a.by === 'server', 'udp'),
         frame: hit.frame, mac: hit.mac } };
     }
-    const waited = c.captureEndT - d.queryT;
-    if (waited >= c.dnsTimeoutNs) {
+    if (verdict === 'dns-no-response') {
       ev.push(`no response; the capture went on ${dur(waited)} after the query`);
       return { verdict: 'dns-no-response', outcome: { by: 'unknown', summary: `no answer from ${server(d)} to ${q(d)}`, evidence: ev,
         check: `${server(d)} did not answer within ${dur(c.dnsTimeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${d.transport.toUpperCase()} ${d.sPort}). Try \`dig @${server(d)} ${d.qname}\` from the client.`,
