@@ -43,7 +43,7 @@ export function parseDnsHeader(dv: DataView, u8: Uint8Array, off: number, end: n
 }
 
 /** Offset after the name at `o`, or -1 if the name runs past `end` or is malformed. */
-function skipName(u8: Uint8Array, o: number, end: number): number {
+export function skipName(u8: Uint8Array, o: number, end: number): number {
   for (let labels = 0; labels < 128; labels++) {
     if (o >= end) return -1;
     const len = u8[o];
@@ -96,9 +96,12 @@ export function rcodeName(rcode: number): string {
 }
 
 const QTYPE_NAMES = new Map<number, string>([
-  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [12, 'PTR'], [15, 'MX'], [16, 'TXT'], [28, 'AAAA'], [33, 'SRV'],
-  [35, 'NAPTR'], [39, 'DNAME'], [41, 'OPT'], [43, 'DS'], [46, 'RRSIG'], [47, 'NSEC'], [48, 'DNSKEY'], [52, 'TLSA'],
-  [64, 'SVCB'], [65, 'HTTPS'], [99, 'SPF'], [252, 'AXFR'], [251, 'IXFR'], [255, 'ANY'], [257, 'CAA'],
+  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [10, 'NULL'], [11, 'WKS'], [12, 'PTR'], [13, 'HINFO'], [15, 'MX'], [16, 'TXT'],
+  [17, 'RP'], [18, 'AFSDB'], [24, 'SIG'], [25, 'KEY'], [28, 'AAAA'], [29, 'LOC'], [33, 'SRV'], [35, 'NAPTR'], [36, 'KX'],
+  [37, 'CERT'], [39, 'DNAME'], [41, 'OPT'], [42, 'APL'], [43, 'DS'], [44, 'SSHFP'], [45, 'IPSECKEY'], [46, 'RRSIG'],
+  [47, 'NSEC'], [48, 'DNSKEY'], [49, 'DHCID'], [50, 'NSEC3'], [51, 'NSEC3PARAM'], [52, 'TLSA'], [55, 'HIP'], [59, 'CDS'],
+  [60, 'CDNSKEY'], [61, 'OPENPGPKEY'], [64, 'SVCB'], [65, 'HTTPS'], [99, 'SPF'], [249, 'TKEY'], [250, 'TSIG'], [251, 'IXFR'],
+  [252, 'AXFR'], [255, 'ANY'], [256, 'URI'], [257, 'CAA'], [32768, 'TA'], [32769, 'DLV'],
 ]);
 export function qtypeName(t: number): string {
   return QTYPE_NAMES.get(t) ?? `TYPE${t}`;

@@ -1,7 +1,6 @@
-import dnsPacket from 'dns-packet';
 import type { DecodedPacket } from '../decode/packet.js';
-import { DnsHeader, parseDnsHeader, readDnsName } from '../decode/dns.js';
-import { copyAddr, endpointHash, formatAddr, sameAddr, tunnelNote } from './addr.js';
+import { DNS_HEADER_LEN, DnsHeader, parseDnsHeader, qtypeName, readDnsName, skipName } from '../decode/dns.js';
+import { copyAddr, endpointHash, formatAddr, formatIpv4, formatIpv6, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import { IcmpHit } from './tcp.js';
 
@@ -159,7 +158,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.rcode = h.rcode;
     txn.ancount = h.ancount;
     txn.tc = h.tc;
-    if (h.ancount > 0) txn.answers = summarizeAnswers(u8, off, end);
+    if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
   }
 
   /** The newest transaction between these endpoints (for an ICMP error quoting a query). */
@@ -176,19 +175,41 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   }
 }
 
-/** Up to four answer records as `TYPE data` (via dns-packet; answers are only read for evidence). */
-function summarizeAnswers(u8: Uint8Array, off: number, end: number): string[] {
-  try {
-    const msg = dnsPacket.decode(Buffer.from(u8.buffer, u8.byteOffset + off, end - off));
-    const out: string[] = [];
-    for (const a of msg.answers ?? []) {
-      if (out.length === 4) break;
-      const raw = (a as { data?: unknown }).data;
-      const data = typeof raw === 'string' ? raw : '';
-      out.push(data === '' ? a.type : `${a.type} ${data}`);
-    }
-    return out;
-  } catch {
-    return [];
+const v6Words = new Uint32Array(4);
+/** Record types whose data is one domain name. */
+const NAME_TYPES = new Set([2, 5, 12, 39]); // NS, CNAME, PTR, DNAME
+
+/**
+ * The first `max` answer records of the message at u8[off..end) as text, dig style: `A 10.0.2.20`,
+ * `AAAA fd00:2::20` (RFC 5952, as endpoints are written, so the names from DNS label them),
+ * `CNAME www.example.test.` (names as readDnsName spells queries); other types by name alone.
+ * Stops at the first record that is cut short or malformed.
+ */
+export function readAnswers(u8: Uint8Array, off: number, end: number, h: DnsHeader, max: number): string[] {
+  const out: string[] = [];
+  let o = off + DNS_HEADER_LEN;
+  for (let i = 0; i < h.qdcount; i++) {
+    o = skipName(u8, o, end);
+    if (o < 0 || o + 4 > end) return out;
+    o += 4;
   }
+  for (let i = 0; i < h.ancount && out.length < max; i++) {
+    o = skipName(u8, o, end);
+    if (o < 0 || o + 10 > end) break;
+    const type = (u8[o] << 8) | u8[o + 1];
+    const rd = o + 10;
+    o = rd + ((u8[o + 8] << 8) | u8[o + 9]);
+    if (o > end) break;
+    if (type === 1 && o - rd === 4) out.push(`A ${formatIpv4(((u8[rd] << 24) | (u8[rd + 1] << 16) | (u8[rd + 2] << 8) | u8[rd + 3]) >>> 0)}`);
+    else if (type === 28 && o - rd === 16) {
+      for (let w = 0; w < 4; w++) v6Words[w] = ((u8[rd + 4 * w] << 24) | (u8[rd + 4 * w + 1] << 16) | (u8[rd + 4 * w + 2] << 8) | u8[rd + 4 * w + 3]) >>> 0;
+      out.push(`AAAA ${formatIpv6(v6Words)}`);
+    } else if (NAME_TYPES.has(type)) {
+      const name = readDnsName(u8, off, rd, o);
+      if (name === null) break;
+      out.push(`${qtypeName(type)} ${name}`);
+    } else if (type === 1 || type === 28) break;
+    else out.push(qtypeName(type));
+  }
+  return out;
 }
