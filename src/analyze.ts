@@ -14,7 +14,7 @@ import { NeighborTable } from './flow/neighbor.js';
 import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
 import { FlowBudget } from './flow/chained-table.js';
-import { copyAddr, endpointHash, formatAddr, formatEndpoint } from './flow/addr.js';
+import { copyAddr, endpointHash, flowHash, formatAddr, formatEndpoint } from './flow/addr.js';
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
@@ -405,7 +405,7 @@ export class Analyzer {
   }
 
   private onTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
-    const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) | 0;
+    const hash = flowHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
     const flags = pkt.tcpFlags;
     const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     let f = this.tcp.find(pkt, hash);
@@ -522,7 +522,7 @@ export class Analyzer {
         linked = true;
       } else {
         // an ICMP error for a flow already reported (its retransmitted SYN): belongs to it, changes nothing
-        const hash = (endpointHash(pkt.quoteSrc, pkt.quoteSrcPort) + endpointHash(pkt.quoteDst, pkt.quoteDstPort)) | 0;
+        const hash = flowHash(pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
         linked = this.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== null;
       }
     } else if (pkt.quoteProto === 17) {

@@ -26,6 +26,11 @@ export function endpointHash(a: Uint32Array, port: number): number {
   return (h ^ (h >>> 13)) | 0;
 }
 
+/** Direction-free key of a flow between two endpoints (either way round gives the same). */
+export function flowHash(a: Uint32Array, aPort: number, b: Uint32Array, bPort: number): number {
+  return (endpointHash(a, aPort) + endpointHash(b, bPort)) | 0;
+}
+
 export function formatIpv4(w: number): string {
   return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
 }

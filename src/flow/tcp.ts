@@ -1,5 +1,5 @@
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
-import { copyAddr, endpointHash, sameAddr, tunnelNote } from './addr.js';
+import { copyAddr, flowHash, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import type { AppSniffer } from './app.js';
@@ -408,7 +408,7 @@ export class TcpTable extends ChainedTable<TcpFlow> {
 
   /** The flow with these two endpoints, either way round (for ICMP quotes). */
   findByEndpoints(version: number, a: Uint32Array, aPort: number, b: Uint32Array, bPort: number): TcpFlow | null {
-    const hash = (endpointHash(a, aPort) + endpointHash(b, bPort)) | 0;
+    const hash = flowHash(a, aPort, b, bPort);
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       if (f.version !== version) continue;
       if (f.cPort === aPort && f.sPort === bPort && sameAddr(f.cAddr, a) && sameAddr(f.sAddr, b)) return f;

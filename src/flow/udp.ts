@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { copyAddr, endpointHash, sameAddr, tunnelNote } from './addr.js';
+import { copyAddr, flowHash, sameAddr, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import { IcmpHit } from './tcp.js';
 
@@ -50,7 +50,7 @@ export class UdpFlow {
 export class UdpTable extends ChainedTable<UdpFlow> {
   /** Adds the packet to its flow; returns the flow when the packet began a new one, else null (also when --max-flows is reached). */
   observe(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number): UdpFlow | null {
-    const hash = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) | 0;
+    const hash = flowHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       const dir = f.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
       if (dir >= 0) {
@@ -70,7 +70,7 @@ export class UdpTable extends ChainedTable<UdpFlow> {
   }
 
   find(version: number, a: Uint32Array, ap: number, b: Uint32Array, bp: number): UdpFlow | null {
-    const hash = (endpointHash(a, ap) + endpointHash(b, bp)) | 0;
+    const hash = flowHash(a, ap, b, bp);
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, ap, b, bp) >= 0) return f;
     return null;
   }
