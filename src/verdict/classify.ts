@@ -10,8 +10,9 @@ import { classifyDns, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
-import { macText, rel, ttlText, vendorOf } from './format.js';
+import { rel, ttlText, vendorOf } from './format.js';
 import { appEvidence } from './tcp-app.js';
+import { macLine } from './tcp-evidence.js';
 import { alertName, tlsVersionName } from '../flow/app.js';
 
 function absTime(c: ClassifyContext, t: number): string {
@@ -142,7 +143,7 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
   const target = formatEndpoint(u.version, u.sAddr, u.sPort);
   const ev = [`first datagram #${u.firstFrame}; ${u.packets[0]} sent, ${u.packets[1]} received`,
     `${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - u.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why];
-  if (hit.mac >= 0) ev.push(`${c.hosts.isRouterMac(hit.mac) ? 'gateway' : 'sender'} ${macText(hit.mac)}`);
+  ev.push(...macLine(c, hit.mac, 'sender'));
   const o: Outcome = { by: a.by, summary: `${from} answered UDP to ${target} with ${icmpName(hit)}`, evidence: ev,
     check: icmpCheck(verdict, from, target, a.by === 'server', 'udp'), frame: hit.frame, mac: hit.mac };
   const r = base(c, verdict, o, u.firstT, u.lastT, u.tunnel) as FlowRecord;

@@ -7,6 +7,7 @@ import { attributeIcmp } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
 import { icmpCheck, type Outcome } from './tcp-rules.js';
 import { dur, macText, rel, ttlText } from './format.js';
+import { macLine } from './tcp-evidence.js';
 
 export interface DnsRule {
   verdict: VerdictId;
@@ -60,7 +61,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       const a = attributeIcmp(d.sAddr, hit);
       const from = formatAddr(hit.version, hit.from);
       ev.push(`${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - d.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why);
-      if (hit.mac >= 0) ev.push(`${c.hosts.isRouterMac(hit.mac) ? 'gateway' : 'sender'} ${macText(hit.mac)}`);
+      ev.push(...macLine(c, hit.mac, 'sender'));
       return { verdict, outcome: { by: a.by, summary: `DNS query ${q(d)} to ${server(d)} answered with ${icmpName(hit)}`, evidence: ev,
         check: verdict === 'icmp-port-unreachable' && a.by === 'server' ? `No DNS server listens on ${formatEndpoint(d.version, d.sAddr, d.sPort)}: is the resolver address right, and is the service running (\`ss -lunp\`)?` : icmpCheck(verdict, from, formatEndpoint(d.version, d.sAddr, d.sPort), a.by === 'server', 'udp'),
         frame: hit.frame, mac: hit.mac } };

@@ -5,7 +5,7 @@ import type { NeighborAsk, NeighborConflict } from '../flow/neighbor.js';
 import { formatAddr, formatMac } from '../flow/addr.js';
 import { icmpName, icmpVerdict, type IcmpKind } from './icmp.js';
 import { dur, macText, plural, rel, ttlText } from './format.js';
-import { outcome } from './tcp-evidence.js';
+import { macLine, outcome } from './tcp-evidence.js';
 import { base } from './classify.js';
 
 /** Routers that answered traceroute-style probes, per destination: the routing-loop detector. */
@@ -47,7 +47,7 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
     const hit: IcmpKind = { version: f.version, type: e.type, code: e.code };
     const verdict = icmpVerdict(hit);
     const ev = [sentLine, `${icmpName(hit)} #${e.frame} from ${from} ${rel(e.t - f.firstT)}${f.errors > 1 ? ` (${f.errors} errors in all)` : ''}, ${ttlText(e.ttl, f.version)}`];
-    if (e.mac >= 0) ev.push(`${c.hosts.isRouterMac(e.mac) ? 'gateway' : 'sender'} ${macText(e.mac)}`);
+    ev.push(...macLine(c, e.mac, 'sender'));
     if (verdict === 'ttl-exceeded') {
       const loop = hops.note(target, from, e.requestTtl);
       const ttl = e.requestTtl >= 0 ? e.requestTtl : f.requestTtl;
