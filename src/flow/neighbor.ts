@@ -30,7 +30,7 @@ export class NeighborConflict {
   ) {}
 }
 
-/** Addresses whose claimants are remembered (a flood of forged replies cannot grow it further). */
+/** Addresses whose claimants, and last askers, are remembered (a flood of forged replies or of requests cannot grow them further). */
 const MAX_CLAIMED = 65536;
 
 /**
@@ -42,9 +42,8 @@ export class NeighborTable {
   /** Asks by target address, then by the asker's MAC. */
   private readonly asks = new Map<string, Map<number, NeighborAsk>>();
   private readonly claims = new Map<string, [number, number, number][]>();
-  private readonly reportedConflicts = new Set<string>();
   private readonly conflicts: NeighborConflict[] = [];
-  /** Who asked last for an address (for the conflict's evidence). */
+  /** Who asked last for an address (for the conflict's evidence); as many addresses as `claims`. */
   private readonly lastAsker = new Map<string, Uint32Array>();
 
   /** ARP for IPv4 over Ethernet. */
@@ -79,7 +78,7 @@ export class NeighborTable {
     a.count++;
     a.lastT = t;
     if (a.frames.length < 8) a.frames.push(frame);
-    this.lastAsker.set(tk, from);
+    if (this.lastAsker.size < MAX_CLAIMED || this.lastAsker.has(tk)) this.lastAsker.set(tk, from);
   }
 
   private claim(version: number, addr: Uint32Array, mac: number, frame: number, t: number): void {
@@ -91,11 +90,10 @@ export class NeighborTable {
       list = [];
       this.claims.set(k, list);
     }
-    if (!list.some((c) => c[0] === mac)) list.push([mac, frame, t]);
-    if (list.length === 2 && !this.reportedConflicts.has(k)) {
-      this.reportedConflicts.add(k);
-      this.conflicts.push(new NeighborConflict(version, addr, list, this.lastAsker.get(k) ?? null));
-    }
+    if (list.some((c) => c[0] === mac)) return;
+    list.push([mac, frame, t]);
+    // the second claimant makes the conflict, once: claims only grow, so length 2 is reached once
+    if (list.length === 2) this.conflicts.push(new NeighborConflict(version, addr, list, this.lastAsker.get(k) ?? null));
   }
 
   /** Conflicts found since the last call (each address once). */
