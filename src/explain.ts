@@ -54,7 +54,8 @@ export async function explainMain(argv: string[], color: boolean): Promise<strin
   if (capture === '-') throw new UsageError('explain reads the capture twice: give a file, not stdin');
   const paint = (code: number, s: string) => (color && cmd.opts().color !== false ? `\x1b[${code}m${s}\x1b[0m` : s);
 
-  const report = await analyzeSource(await openCapture(capture), DEFAULT_OPTIONS, { keep: 'all' });
+  const source = await openCapture(capture);
+  const report = await analyzeSource(source, DEFAULT_OPTIONS, { keep: 'all' }).finally(() => source.close());
   const r = pick(report.records, selector);
   if (r === null) throw new UsageError(`no flow matches '${selector}' in ${capture} (${report.records.length} flows; use an id from the report or host:port)`);
   const steps = await collect(capture, r);
