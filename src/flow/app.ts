@@ -102,9 +102,7 @@ export class AppSniffer {
     // most connections are neither TLS nor HTTP: tell from the first bytes, before copying them
     if (this.kind === APP.Unknown && h.buf.length === 0 && sniff(part, dir) === APP.Other) {
       this.kind = APP.Other;
-      this.stop(this.half[0]);
-      this.stop(this.half[1]);
-      return;
+      return this.stopBoth();
     }
     h.nextSeq = (h.nextSeq + part.length) >>> 0;
     h.taken += part.length;
@@ -114,11 +112,14 @@ export class AppSniffer {
     if (this.kind === APP.Unknown) this.kind = sniff(h.buf, dir);
     if (this.kind === APP.Tls) this.tlsRecords(dir, h);
     else if (this.kind === APP.Http) this.httpHead(dir, h);
-    else if (this.kind === APP.Other) {
-      this.stop(this.half[0]);
-      this.stop(this.half[1]);
-    }
+    else if (this.kind === APP.Other) this.stopBoth();
     if (!complete || h.taken >= MAX_BYTES) this.stop(h);
+  }
+
+  /** Neither TLS nor HTTP: no more bytes either way. */
+  private stopBoth(): void {
+    this.stop(this.half[0]);
+    this.stop(this.half[1]);
   }
 
   private stop(h: HalfStream): void {
