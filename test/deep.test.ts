@@ -45,6 +45,17 @@ describe('TLS', () => {
     expect(r).toHaveLength(1);
     expect(text(r[0])).toContain('issued for other.example.test, not www\0example.test');
   });
+  it('not yet valid: the same capture, its clock set 30 days before the certificate starts', async () => {
+    const b = readFixture('tls-self-signed.pcap');
+    expect(b.readUInt32LE(0)).toBe(0xa1b2c3d4); // classic pcap, little-endian, µs
+    for (let at = 24; at + 16 <= b.length; at += 16 + b.readUInt32LE(at + 8)) {
+      b.writeUInt32LE(b.readUInt32LE(at) - 30 * 86400, at); // each record's seconds
+    }
+    const r = (await analyzeSource(bufferSource(b, 1 << 16), DEFAULT_OPTIONS)).records.filter((x) => x.verdict === 'tls-alert');
+    expect(r).toHaveLength(1);
+    expect(text(r[0])).toMatch(/certificate problems: self-signed; not valid until \d{4}-\d\d-\d\d/);
+    expect(text(r[0])).not.toContain('expired');
+  });
   it('version mismatch: protocol_version (70) from the server, the versions offered named', async () => {
     const r = await one('tls-version.pcap', 'tls-alert');
     expect(r.tls?.alert).toBe('protocol_version (70)');
