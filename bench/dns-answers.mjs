@@ -2,6 +2,7 @@
 // with answers in a capture (default: the synthetic bench capture). Why dns-packet is a test
 // oracle only (README, dependencies). Usage: npm run build && node bench/dns-answers.mjs [capture]
 import dnsPacket from 'dns-packet';
+import { readdirSync } from 'node:fs';
 import { openSource } from '../dist/capture/source.js';
 import { forEachRecord } from '../dist/capture/reader.js';
 import { PacketDecoder } from '../dist/decode/decode.js';
@@ -9,7 +10,8 @@ import { DecodedPacket, L4 } from '../dist/decode/packet.js';
 import { DnsHeader, parseDnsHeader } from '../dist/decode/dns.js';
 import { readAnswers } from '../dist/flow/dns.js';
 
-const path = process.argv[2] ?? new URL('out/synthetic-102MB.pcap', import.meta.url).pathname;
+const out = new URL('out/', import.meta.url).pathname;
+const path = process.argv[2] ?? out + (readdirSync(out).find((f) => f.startsWith('synthetic-102MB')) ?? 'synthetic-102MB.pcap (run npm run bench first)');
 const msgs = [];
 const decoder = new PacketDecoder(), pkt = new DecodedPacket(), h = new DnsHeader();
 await forEachRecord(openSource(path), (rec) => {

@@ -85,7 +85,22 @@ function packet(tsUs, v6, cHost, sHost, cPort, sPort, dir, proto, flags, seq, ac
   }
   if (payloadWriter) payloadWriter(o);
   else buf.fill(0x61, o, o + payloadLen);
+  // checksums as a sending stack writes them (a capture taken off the hosts, e.g. on a mirror port)
+  const ipOff = pos + 30, l4Off = ipOff + (v6 ? 40 : 20);
+  if (!v6) dv.setUint16(ipOff + 10, ~onesSum(ipOff, l4Off, 0) & 0xffff);
+  const pseudo = onesSum(ipOff + (v6 ? 8 : 12), l4Off, proto + l4Len + payloadLen); // both addresses
+  dv.setUint16(l4Off + (proto === 6 ? 16 : 6), ~onesSum(l4Off, l4Off + l4Len + payloadLen, pseudo) & 0xffff || 0xffff);
   pos += 16 + frameLen;
+}
+
+/** RFC 1071 one's-complement sum of buf[from, to) (big-endian 16-bit words) plus `sum`, folded. */
+function onesSum(from, to, sum) {
+  let s = sum;
+  let i = from;
+  for (; i + 1 < to; i += 2) s += (buf[i] << 8) | buf[i + 1];
+  if (i < to) s += buf[i] << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
 }
 
 const SYN = 2, ACK = 16, FIN = 1, RST = 4, PSH = 8;

@@ -9,7 +9,8 @@
 //        npm run bench -- --live [--duration S] [--rate PPS]   (live-memory.mjs: an hour through a pipe)
 //        npm run bench -- --flood [--count N]                  (flood.mjs: SYN and DNS floods, peak RSS)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,8 +27,10 @@ const sizeMb = Number(arg('--size', '1024'));
 const runs = Number(arg('--runs', '3'));
 const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
+// named after the generator's text, so a changed generator writes new captures instead of reusing old ones
+const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);
 const capture = (mb) => {
-  const f = join(outDir, `synthetic-${mb}MB.pcap`);
+  const f = join(outDir, `synthetic-${mb}MB-${generator}.pcap`);
   if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb)], { stdio: 'inherit' });
   return f;
 };
