@@ -7,7 +7,7 @@ import { Anomalies } from './capture/damage.js';
 import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
 import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
-import { AppSniffer, APP } from './flow/app.js';
+import { neitherTlsNorHttp, AppSniffer, APP } from './flow/app.js';
 import { DnsTable } from './flow/dns.js';
 import { EchoTable } from './flow/echo.js';
 import { NeighborTable } from './flow/neighbor.js';
@@ -456,8 +456,13 @@ export class Analyzer {
       f.appDone = !f.sawSyn;
       return;
     }
+    const payload = rec.data.subarray(pkt.payloadOff, pkt.payloadOff + pkt.payloadLen);
+    if (f.app === null && neitherTlsNorHttp(payload, dir)) {
+      f.appDone = true;
+      return;
+    }
     const app = (f.app ??= new AppSniffer());
-    app.feed(dir, pkt.seq, rec.data.subarray(pkt.payloadOff, pkt.payloadOff + pkt.payloadLen), pkt.payloadLen === pkt.payloadWireLen, rec.frame, t);
+    app.feed(dir, pkt.seq, payload, pkt.payloadLen === pkt.payloadWireLen, rec.frame, t);
     if (app.done) {
       f.appDone = true;
       if (app.kind === APP.Other) f.app = null;
@@ -466,7 +471,7 @@ export class Analyzer {
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
     const f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
-    f.profileKey = formatAddr(f.version, f.sAddr);
+    f.profileKey = HostTable.serverKey(f.version, f.sAddr);
     f.profile = this.hosts.server(f.profileKey);
     this.tcp.insert(f);
     return f;

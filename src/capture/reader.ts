@@ -68,8 +68,10 @@ export class CaptureReader {
   private done = false;
 
   readonly anomalies = new Anomalies();
-  /** Link types seen, with the number of records of each. */
-  readonly linkTypes = new Map<number, number>();
+  private readonly linkTypeCounts = new Map<number, number>();
+  /** Records of one link type in a row, not yet added to linkTypeCounts (one Map update per run, not per record). */
+  private runLinkType = -1;
+  private runCount = 0;
   /** pcapng interface names, in order of appearance (raw, unescaped). */
   readonly interfaceNames: string[] = [];
   /** Format description for the report header, e.g. "pcap (µs, little-endian)". */
@@ -445,8 +447,23 @@ export class CaptureReader {
   }
 
   private countLinkType(lt: number): void {
-    const n = this.linkTypes.get(lt);
-    this.linkTypes.set(lt, n === undefined ? 1 : n + 1);
+    if (lt !== this.runLinkType) {
+      this.addRun();
+      this.runLinkType = lt;
+    }
+    this.runCount++;
+  }
+
+  private addRun(): void {
+    if (this.runCount === 0) return;
+    this.linkTypeCounts.set(this.runLinkType, (this.linkTypeCounts.get(this.runLinkType) ?? 0) + this.runCount);
+    this.runCount = 0;
+  }
+
+  /** Link types seen so far, with the number of records of each, in order of first appearance. */
+  get linkTypes(): ReadonlyMap<number, number> {
+    this.addRun();
+    return this.linkTypeCounts;
   }
 
   private truncatedAtEnd(what: string): void {

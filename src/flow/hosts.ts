@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { addrNetKey } from './addr.js';
+import { addrNetKey, formatIpv6 } from './addr.js';
 
 /** What the capture says about one MAC address: which IP networks sit behind it. */
 export class MacInfo {
@@ -53,7 +53,8 @@ function isLinkLocalOrMulticast6(a: Uint32Array): boolean {
 /** Builds MAC and host knowledge as packets go by; the verdict layer reads it. */
 export class HostTable {
   readonly macs = new Map<number, MacInfo>();
-  readonly servers = new Map<string, ServerProfile>();
+  /** By server address: the IPv4 address as a number, an IPv6 one as text (exact keys either way). */
+  private readonly servers = new Map<number | string, ServerProfile>();
   // the last two MACs looked up: packets alternate between a host's and its gateway's
   private macA = -1;
   private infoA: MacInfo | null = null;
@@ -96,8 +97,13 @@ export class HostTable {
     }
   }
 
-  /** The profile of a server address, shared by all connections to it. */
-  server(key: string): ServerProfile {
+  /** The key of a server address's profile: no string per IPv4 connection. */
+  static serverKey(version: number, a: Uint32Array): number | string {
+    return version === 4 ? a[0] : formatIpv6(a);
+  }
+
+  /** The profile of a server address (by serverKey), shared by all connections to it. */
+  server(key: number | string): ServerProfile {
     let p = this.servers.get(key);
     if (p === undefined) {
       p = new ServerProfile();
@@ -107,7 +113,7 @@ export class HostTable {
     return p;
   }
 
-  release(key: string, p: ServerProfile): void {
+  release(key: number | string, p: ServerProfile): void {
     if (--p.refs === 0) this.servers.delete(key);
   }
 }

@@ -149,7 +149,7 @@ export class TcpFlow {
   dnsStream: DnsStream[] | null = null;
   /** The server's profile across connections (TTLs, fastest handshake), updated by this flow. */
   profile: ServerProfile | null = null;
-  profileKey = '';
+  profileKey: number | string = 0;
   /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
   firstOfConversation = false;
   /** TLS or HTTP read from the first application bytes (null before any data, or when not sniffed). */
