@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeSource, DEFAULT_OPTIONS, type AnalyzeOptions, type Report } from '../src/analyze.js';
 import { TCP_RULES } from '../src/verdict/tcp-rules.js';
-import { bufferSource, ethernet, FLAGS, GW_MAC, CLIENT_MAC, ipv4, pcap, tcpFrame, u16, udp, type Rec } from './helpers/build.js';
+import { bufferSource, ethernet, FLAGS, GW_MAC, CLIENT_MAC, ip4 as ipv4Bytes, ipv4, ipv6, pcap, tcp, tcpFrame, u16, udp, type Rec } from './helpers/build.js';
 
 /** A capture from (seconds, frame) pairs. */
 async function run(frames: [number, Buffer][], opts: Partial<AnalyzeOptions> = {}): Promise<Report> {
@@ -33,6 +33,14 @@ describe('TCP rule table', () => {
     expect(verdicts(r)).toEqual(['tcp 10.0.2.20:80 timeout unknown', 'tcp 10.0.2.20:80 timeout unknown']);
     expect(r.records[0].evidence[0]).toContain('SYN sent 3×');
     expect(r.summary.tcpConversations).toBe(1);
+  });
+
+  it('an IPv6 packet whose address words equal an IPv4 flow (0a00:10a:: and 10.0.1.10) is not part of it', async () => {
+    const v6 = (ip4: string) => Buffer.concat([ipv4Bytes(ip4), Buffer.alloc(12)]); // the IPv4 address as the first 32 bits
+    const synAck6 = ethernet(CLIENT_MAC, GW_MAC, 0x86dd, ipv6(v6('10.0.2.20'), v6('10.0.1.10'), 6, tcp({ sport: 80, dport: 40000, seq: SISN, ack: ISN + 1, flags: FLAGS.SYN | FLAGS.ACK })));
+    const r = await run([[0, tcpFrame('c2s', { sport: 40000, dport: 80, seq: ISN, flags: FLAGS.SYN })], [0.001, synAck6], later(10)]);
+    expect(verdicts(r)).toContain('tcp 10.0.2.20:80 timeout unknown');
+    expect(verdicts(r)).not.toContain('tcp 10.0.2.20:80 ok server');
   });
 
   it('timeout needs --syn-timeout without an answer; otherwise capture-ended', async () => {

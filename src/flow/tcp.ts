@@ -182,6 +182,7 @@ export class TcpFlow {
 
   /** 0 if the packet goes client→server, 1 if server→client, -1 if it is not this flow's. */
   direction(pkt: DecodedPacket): number {
+    if (pkt.ipVersion !== this.version) return -1;
     if (pkt.srcPort === this.cPort && pkt.dstPort === this.sPort && sameAddr(pkt.src, this.cAddr) && sameAddr(pkt.dst, this.sAddr)) return C2S;
     if (pkt.srcPort === this.sPort && pkt.dstPort === this.cPort && sameAddr(pkt.src, this.sAddr) && sameAddr(pkt.dst, this.cAddr)) return S2C;
     return -1;
