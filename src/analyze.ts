@@ -471,7 +471,7 @@ export class Analyzer {
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
     const f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
-    f.profileKey = HostTable.serverKey(f.version, f.sAddr);
+    f.profileKey = HostTable.serverKey(f.version, clientIsSrc ? pkt.dst : pkt.src);
     f.profile = this.hosts.server(f.profileKey);
     this.tcp.insert(f);
     return f;

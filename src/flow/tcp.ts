@@ -1,5 +1,5 @@
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
-import { copyAddr, flowHash, sameAddr, tunnelNote } from './addr.js';
+import { copyAddr, flowHash, formatAddr, formatEndpoint, formatIpv4, tunnelNote } from './addr.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import type { AppSniffer } from './app.js';
@@ -86,19 +86,81 @@ export class Endpoint {
 }
 
 /**
+ * The two endpoints of a TCP flow, the addresses as eight int32 words in the object itself (V8
+ * keeps 32-bit integers inline) rather than two Uint32Arrays of about 220 bytes each. Flows and
+ * their tombstones share it.
+ */
+export class TcpEndpoints {
+  readonly version: number;
+  readonly cPort: number;
+  readonly sPort: number;
+  private readonly c0: number; private readonly c1: number; private readonly c2: number; private readonly c3: number;
+  private readonly s0: number; private readonly s1: number; private readonly s2: number; private readonly s3: number;
+
+  constructor(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number) {
+    this.version = version;
+    this.cPort = cPort;
+    this.sPort = sPort;
+    this.c0 = c[0] | 0; this.c1 = c[1] | 0; this.c2 = c[2] | 0; this.c3 = c[3] | 0;
+    this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
+  }
+
+  /** The client's address: a copy, made when asked (for records and evidence, not per packet). */
+  get cAddr(): Uint32Array {
+    return Uint32Array.of(this.c0, this.c1, this.c2, this.c3);
+  }
+
+  /** The server's address: a copy, made when asked. */
+  get sAddr(): Uint32Array {
+    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
+
+  /** Copies both addresses into `c` and `s` (no allocation). */
+  copyAddrsInto(c: Uint32Array, s: Uint32Array): void {
+    c[0] = this.c0; c[1] = this.c1; c[2] = this.c2; c[3] = this.c3;
+    s[0] = this.s0; s[1] = this.s1; s[2] = this.s2; s[3] = this.s3;
+  }
+
+  /** The client's endpoint as formatEndpoint writes it, without a copy of an IPv4 address. */
+  get clientText(): string {
+    return this.version === 4 ? `${formatIpv4(this.c0)}:${this.cPort}` : formatEndpoint(6, this.cAddr, this.cPort);
+  }
+
+  get serverText(): string {
+    return this.version === 4 ? `${formatIpv4(this.s0)}:${this.sPort}` : formatEndpoint(6, this.sAddr, this.sPort);
+  }
+
+  /** The server's address as formatAddr writes it. */
+  get serverHostText(): string {
+    return this.version === 4 ? formatIpv4(this.s0) : formatAddr(6, this.sAddr);
+  }
+
+  isClient(a: Uint32Array, port: number): boolean {
+    return port === this.cPort && (a[0] | 0) === this.c0 && (a[1] | 0) === this.c1 && (a[2] | 0) === this.c2 && (a[3] | 0) === this.c3;
+  }
+
+  isServer(a: Uint32Array, port: number): boolean {
+    return port === this.sPort && (a[0] | 0) === this.s0 && (a[1] | 0) === this.s1 && (a[2] | 0) === this.s2 && (a[3] | 0) === this.s3;
+  }
+
+  /** C2S, S2C, or -1 when the endpoints (or the IP version) are not this flow's. */
+  directionOf(version: number, src: Uint32Array, srcPort: number, dst: Uint32Array, dstPort: number): number {
+    if (version !== this.version) return -1;
+    if (this.isClient(src, srcPort) && this.isServer(dst, dstPort)) return C2S;
+    if (this.isServer(src, srcPort) && this.isClient(dst, dstPort)) return S2C;
+    return -1;
+  }
+}
+
+/**
  * One TCP connection attempt: a 5-tuple plus the ISN of its first SYN. Every field is a fact
  * observed in packets (capture time, in ns since the capture's first record); the verdict
  * layer turns them into an outcome.
  */
-export class TcpFlow {
+export class TcpFlow extends TcpEndpoints {
   /** Next flow in the same hash bucket. */
   nextInBucket: TcpFlow | null = null;
   readonly hash: number;
-  readonly version: number;
-  readonly cAddr: Uint32Array;
-  readonly sAddr: Uint32Array;
-  readonly cPort: number;
-  readonly sPort: number;
   /** True when the SYN was seen; otherwise the roles are guessed and the flow is midstream. */
   readonly sawSyn: boolean;
   readonly isn: number;
@@ -163,13 +225,9 @@ export class TcpFlow {
   readonly tunnel: string | null;
 
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
+    super(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
     this.hash = hash;
-    this.version = pkt.ipVersion;
     this.tunnel = tunnelNote(pkt);
-    this.cAddr = copyAddr(clientIsSrc ? pkt.src : pkt.dst);
-    this.sAddr = copyAddr(clientIsSrc ? pkt.dst : pkt.src);
-    this.cPort = clientIsSrc ? pkt.srcPort : pkt.dstPort;
-    this.sPort = clientIsSrc ? pkt.dstPort : pkt.srcPort;
     this.sawSyn = sawSyn;
     this.isn = sawSyn ? pkt.seq : 0;
     this.firstFrame = frame;
@@ -182,10 +240,7 @@ export class TcpFlow {
 
   /** 0 if the packet goes client→server, 1 if server→client, -1 if it is not this flow's. */
   direction(pkt: DecodedPacket): number {
-    if (pkt.ipVersion !== this.version) return -1;
-    if (pkt.srcPort === this.cPort && pkt.dstPort === this.sPort && sameAddr(pkt.src, this.cAddr) && sameAddr(pkt.dst, this.sAddr)) return C2S;
-    if (pkt.srcPort === this.sPort && pkt.dstPort === this.cPort && sameAddr(pkt.src, this.sAddr) && sameAddr(pkt.dst, this.cAddr)) return S2C;
-    return -1;
+    return this.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
   }
 
   /** Over: FINs both ways, or a RST that ended it (not one the connection went on after for over a second). */
@@ -410,11 +465,7 @@ export class TcpTable extends ChainedTable<TcpFlow> {
   /** The flow with these two endpoints, either way round (for ICMP quotes). */
   findByEndpoints(version: number, a: Uint32Array, aPort: number, b: Uint32Array, bPort: number): TcpFlow | null {
     const hash = flowHash(a, aPort, b, bPort);
-    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
-      if (f.version !== version) continue;
-      if (f.cPort === aPort && f.sPort === bPort && sameAddr(f.cAddr, a) && sameAddr(f.sAddr, b)) return f;
-      if (f.sPort === aPort && f.cPort === bPort && sameAddr(f.sAddr, a) && sameAddr(f.cAddr, b)) return f;
-    }
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, aPort, b, bPort) >= 0) return f;
     return null;
   }
 }
@@ -425,13 +476,12 @@ export class TcpTable extends ChainedTable<TcpFlow> {
  * new flow, in a small fraction of a TcpFlow's memory. Every field is a 32-bit integer (addresses
  * and ISN as int32, times in ms), so V8 stores them inline, with no boxed number per field.
  */
-export class TcpTombstone {
+const SCRATCH_C = new Uint32Array(4);
+const SCRATCH_S = new Uint32Array(4);
+
+export class TcpTombstone extends TcpEndpoints {
   nextInBucket: TcpTombstone | null = null;
   readonly hash: number;
-  readonly version: number;
-  private readonly c0: number; private readonly c1: number; private readonly c2: number; private readonly c3: number;
-  private readonly s0: number; private readonly s1: number; private readonly s2: number; private readonly s3: number;
-  private readonly ports: number;
   private readonly isn: number;
   /** Bit 0: the flow began with a SYN; bit 1: closed by RST or FINs both ways (kept briefly). */
   private bits: number;
@@ -440,12 +490,9 @@ export class TcpTombstone {
   queuedMs: number;
 
   constructor(f: TcpFlow) {
+    f.copyAddrsInto(SCRATCH_C, SCRATCH_S);
+    super(f.version, SCRATCH_C, f.cPort, SCRATCH_S, f.sPort);
     this.hash = f.hash;
-    this.version = f.version;
-    const c = f.cAddr, s = f.sAddr;
-    this.c0 = c[0] | 0; this.c1 = c[1] | 0; this.c2 = c[2] | 0; this.c3 = c[3] | 0;
-    this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
-    this.ports = (f.cPort << 16) | f.sPort;
     this.isn = f.isn | 0;
     this.bits = (f.sawSyn ? 1 : 0) | (f.closed ? 2 : 0);
     this.lastMs = this.queuedMs = Math.floor(f.lastT / 1e6);
@@ -462,22 +509,7 @@ export class TcpTombstone {
 
   /** A SYN from the client with the flow's own ISN: a retransmission, not a new attempt. */
   isRetransmittedSyn(pkt: DecodedPacket): boolean {
-    return (this.bits & 1) !== 0 && (pkt.seq | 0) === this.isn && this.directionOf(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort) === C2S;
-  }
-
-  private isClient(a: Uint32Array, port: number): boolean {
-    return port === this.ports >>> 16 && (a[0] | 0) === this.c0 && (a[1] | 0) === this.c1 && (a[2] | 0) === this.c2 && (a[3] | 0) === this.c3;
-  }
-
-  private isServer(a: Uint32Array, port: number): boolean {
-    return port === (this.ports & 0xffff) && (a[0] | 0) === this.s0 && (a[1] | 0) === this.s1 && (a[2] | 0) === this.s2 && (a[3] | 0) === this.s3;
-  }
-
-  /** C2S, S2C, or -1 when the endpoints are not this flow's. */
-  directionOf(src: Uint32Array, srcPort: number, dst: Uint32Array, dstPort: number): number {
-    if (this.isClient(src, srcPort) && this.isServer(dst, dstPort)) return C2S;
-    if (this.isServer(src, srcPort) && this.isClient(dst, dstPort)) return S2C;
-    return -1;
+    return (this.bits & 1) !== 0 && (pkt.seq | 0) === this.isn && this.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort) === C2S;
   }
 }
 
@@ -527,7 +559,7 @@ export class TcpTombstones extends ChainedTable<TcpTombstone> {
   }
 
   find(version: number, src: Uint32Array, srcPort: number, dst: Uint32Array, dstPort: number, hash: number): TcpTombstone | null {
-    for (let t = this.head(hash); t !== null; t = t.nextInBucket) if (t.version === version && t.directionOf(src, srcPort, dst, dstPort) >= 0) return t;
+    for (let t = this.head(hash); t !== null; t = t.nextInBucket) if (t.directionOf(version, src, srcPort, dst, dstPort) >= 0) return t;
     return null;
   }
 

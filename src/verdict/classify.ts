@@ -58,8 +58,8 @@ function round6(x: number): number {
 export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const rule = tcpRule(f, c);
   const verdict = ruleVerdict(rule, f);
-  const client = formatEndpoint(f.version, f.cAddr, f.cPort);
-  const server = formatEndpoint(f.version, f.sAddr, f.sPort);
+  const client = f.clientText;
+  const server = f.serverText;
   if (!c.describe(verdict)) return counted(verdict, 'tcp', client, server, f.firstFrame, f.firstT);
   const outcome = rule.describe(f, c);
   // the TLS/HTTP lines, for verdicts that do not already explain them

@@ -1,6 +1,6 @@
 import type { FlowRecord } from './types.js';
 import { C2S, type TcpFlow } from '../flow/tcp.js';
-import { formatAddr, formatEndpoint } from '../flow/addr.js';
+import { hostOf } from '../flow/addr.js';
 import { dur } from './format.js';
 
 /** Probes in a row, at a steady interval, that make a health check. */
@@ -46,7 +46,7 @@ export class HealthChecks {
 
   /** A probe-like connection: the records to hand on now (none while it is held). */
   offer(f: TcpFlow, r: FlowRecord): FlowRecord[] {
-    const key = `${formatAddr(f.version, f.cAddr)}>${formatEndpoint(f.version, f.sAddr, f.sPort)}`;
+    const key = `${hostOf(r.client)}>${r.server}`;
     let s = this.series.get(key);
     if (s === undefined) {
       if (this.series.size >= 65536) return [r];

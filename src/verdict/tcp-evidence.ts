@@ -1,7 +1,6 @@
 import type { By } from './types.js';
 import type { ClassifyContext } from './context.js';
 import { S2C, TcpFlow } from '../flow/tcp.js';
-import { formatAddr, formatEndpoint } from '../flow/addr.js';
 import { TCP_FLAG } from '../decode/packet.js';
 import { attributeServerPacket, Attribution } from './attribute.js';
 import { macText, rel, ttlText } from './format.js';
@@ -26,8 +25,8 @@ export function outcome(by: By, summary: string, evidence: string[], check: stri
 export const answered = (f: TcpFlow) => f.synAckT >= 0;
 
 
-export const srv = (f: TcpFlow) => formatEndpoint(f.version, f.sAddr, f.sPort);
-export const host = (f: TcpFlow) => formatAddr(f.version, f.sAddr);
+export const srv = (f: TcpFlow) => f.serverText;
+export const host = (f: TcpFlow) => f.serverHostText;
 
 export function synLine(f: TcpFlow): string {
   const t0 = f.synTimes[0] ?? f.firstT;
