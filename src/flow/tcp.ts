@@ -67,22 +67,36 @@ export class Endpoint {
   /** Highest ACK this side sent (meaningful once ackSeen). */
   ackMax = 0;
   ackSeen = false;
-  /** The segment this side keeps retransmitting: its seq, how many times, length, DF, first frame and time. */
-  stallSeq = -1;
-  stallCount = 0;
-  stallLen = 0;
-  stallDf = 0;
-  stallFrame = 0;
-  stallT = 0;
-  stallLastT = 0;
+  /** The segment this side keeps retransmitting (null until its first retransmission). */
+  stall: Stall | null = null;
+  /** This side's zero-window spells (null until its first zero window). */
+  zero: ZeroWindow | null = null;
+}
+
+/**
+ * The segment one side keeps retransmitting: its seq, how many times, length, DF, first frame and
+ * time. Made at a side's first retransmission: most connections have none, and these facts were
+ * most of an Endpoint's size.
+ */
+export class Stall {
+  seq = -1;
+  count = 0;
+  len = 0;
+  df = 0;
+  frame = 0;
+  t = 0;
+  lastT = 0;
   /** The other side acknowledged the retransmitted segment after all. */
-  stallAcked = false;
-  /** This side advertising a zero window: since when (-1 not now), and its longest such spell. */
-  zeroSince = -1;
-  zeroSinceFrame = 0;
-  zeroLongestNs = 0;
-  zeroFrame = 0;
-  zeroT = 0;
+  acked = false;
+}
+
+/** One side advertising a zero window: since when (-1 not now), and its longest such spell. Made at its first zero window. */
+export class ZeroWindow {
+  since = -1;
+  sinceFrame = 0;
+  longestNs = 0;
+  frame = 0;
+  t = 0;
 }
 
 /**
@@ -329,23 +343,26 @@ export class TcpFlow extends TcpEndpoints {
       ep.ackMax = pkt.ack;
       ep.ackSeen = true;
     }
-    const peer = this.ep[1 - dir];
-    if (peer.stallCount > 0 && !peer.stallAcked && ((pkt.ack - peer.stallSeq) | 0) > 0) peer.stallAcked = true;
+    const st = this.ep[1 - dir].stall;
+    if (st !== null && !st.acked && ((pkt.ack - st.seq) | 0) > 0) st.acked = true;
     if (pkt.tcpFlags & TCP_FLAG.SYN) return;
     if (pkt.window === 0) {
-      if (ep.zeroSince < 0) {
-        ep.zeroSince = t;
-        ep.zeroSinceFrame = frame;
+      const z = (ep.zero ??= new ZeroWindow());
+      if (z.since < 0) {
+        z.since = t;
+        z.sinceFrame = frame;
       }
-    } else if (ep.zeroSince >= 0) {
-      endZeroSpell(ep, t);
+    } else if (ep.zero !== null && ep.zero.since >= 0) {
+      endZeroSpell(ep.zero, t);
     }
   }
 
   /** How long `ep` has advertised a zero window, counting a spell still open at `now`. */
   zeroWindowNs(ep: Endpoint, now: number): number {
-    const open = ep.zeroSince >= 0 ? now - ep.zeroSince : 0;
-    return open > ep.zeroLongestNs ? open : ep.zeroLongestNs;
+    const z = ep.zero;
+    if (z === null) return 0;
+    const open = z.since >= 0 ? now - z.since : 0;
+    return open > z.longestNs ? open : z.longestNs;
   }
 
   /** A SYN of this attempt: the first, or a retransmission with the same ISN. */
@@ -424,29 +441,30 @@ function noteData(pkt: DecodedPacket, ep: Endpoint, frame: number, t: number): v
     ep.seqEnd = end;
     return;
   }
-  if (pkt.seq === ep.stallSeq && !ep.stallAcked) {
-    ep.stallCount++;
-    ep.stallLastT = t;
+  const st = (ep.stall ??= new Stall());
+  if (pkt.seq === st.seq && !st.acked) {
+    st.count++;
+    st.lastT = t;
     return;
   }
-  if (ep.stallCount >= 3 && !ep.stallAcked) return; // keep the first segment that died
-  ep.stallSeq = pkt.seq;
-  ep.stallCount = 1;
-  ep.stallLen = pkt.payloadWireLen;
-  ep.stallDf = pkt.ipVersion === 6 ? 1 : pkt.dontFragment;
-  ep.stallFrame = frame;
-  ep.stallT = ep.stallLastT = t;
-  ep.stallAcked = false;
+  if (st.count >= 3 && !st.acked) return; // keep the first segment that died
+  st.seq = pkt.seq;
+  st.count = 1;
+  st.len = pkt.payloadWireLen;
+  st.df = pkt.ipVersion === 6 ? 1 : pkt.dontFragment;
+  st.frame = frame;
+  st.t = st.lastT = t;
+  st.acked = false;
 }
 
-function endZeroSpell(ep: Endpoint, t: number): void {
-  const d = t - ep.zeroSince;
-  if (d > ep.zeroLongestNs) {
-    ep.zeroLongestNs = d;
-    ep.zeroFrame = ep.zeroSinceFrame;
-    ep.zeroT = ep.zeroSince;
+function endZeroSpell(z: ZeroWindow, t: number): void {
+  const d = t - z.since;
+  if (d > z.longestNs) {
+    z.longestNs = d;
+    z.frame = z.sinceFrame;
+    z.t = z.since;
   }
-  ep.zeroSince = -1;
+  z.since = -1;
 }
 
 /** Reassembles one direction of a DNS-over-TCP stream (in order only; a gap drops the partial message). */

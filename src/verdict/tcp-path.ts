@@ -1,5 +1,5 @@
 import type { ClassifyContext } from './context.js';
-import { C2S, S2C, type Endpoint, type TcpFlow } from '../flow/tcp.js';
+import { C2S, S2C, type Stall, type TcpFlow } from '../flow/tcp.js';
 import { dur, plural, rel, ttlText } from './format.js';
 import { host, macLine, outcome, srv, synLine, type Outcome } from './tcp-evidence.js';
 
@@ -47,8 +47,8 @@ export function badSynAck(f: TcpFlow, c: ClassifyContext): Outcome {
 /** The side whose data died (C2S or S2C), or -1. */
 export function stalledSide(f: TcpFlow): number {
   for (let dir = C2S; dir <= S2C; dir++) {
-    const ep = f.ep[dir];
-    if (ep.stallCount >= STALL_RETRANSMISSIONS && !ep.stallAcked) return dir;
+    const st = f.ep[dir].stall;
+    if (st !== null && st.count >= STALL_RETRANSMISSIONS && !st.acked) return dir;
   }
   return -1;
 }
@@ -60,28 +60,28 @@ function relSeq(f: TcpFlow, dir: number, seq: number): number {
 }
 
 /** Only big segments that may not fragment die, small ones got through, and no ICMP said why. */
-function looksLikePmtuBlackHole(f: TcpFlow, ep: Endpoint, dir: number): boolean {
+function looksLikePmtuBlackHole(f: TcpFlow, st: Stall, dir: number): boolean {
   const peer = f.ep[1 - dir];
   const smallAcked = peer.ackSeen && ((peer.ackMax - ((dir === C2S ? f.isn : 0) + 1)) | 0) > 0;
-  return ep.stallLen >= BIG_SEGMENT && ep.stallDf === 1 && !f.sawPmtuIcmp && (dir !== C2S || smallAcked);
+  return st.len >= BIG_SEGMENT && st.df === 1 && !f.sawPmtuIcmp && (dir !== C2S || smallAcked);
 }
 
 export function dataStall(f: TcpFlow): Outcome {
   const dir = stalledSide(f);
-  const ep = f.ep[dir];
+  const st = f.ep[dir].stall!;
   const who = dir === C2S ? 'client' : 'server';
   const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`,
-    `the ${who}'s segment at seq ${relSeq(f, dir, ep.stallSeq)} (${plural(ep.stallLen, 'byte')}${ep.stallDf ? ', DF set' : ''}) was retransmitted ${ep.stallCount}× from #${ep.stallFrame} ${rel(ep.stallT - f.firstT)} over ${dur(ep.stallLastT - ep.stallT)}, and never acknowledged`];
-  const pmtu = looksLikePmtuBlackHole(f, ep, dir);
-  let summary = `data from the ${who} to ${dir === C2S ? srv(f) : 'the client'} stopped getting through: the same segment retransmitted ${ep.stallCount}× with no ACK`;
+    `the ${who}'s segment at seq ${relSeq(f, dir, st.seq)} (${plural(st.len, 'byte')}${st.df ? ', DF set' : ''}) was retransmitted ${st.count}× from #${st.frame} ${rel(st.t - f.firstT)} over ${dur(st.lastT - st.t)}, and never acknowledged`];
+  const pmtu = looksLikePmtuBlackHole(f, st, dir);
+  let summary = `data from the ${who} to ${dir === C2S ? srv(f) : 'the client'} stopped getting through: the same segment retransmitted ${st.count}× with no ACK`;
   let check = `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${f.sPort} ${host(f)}\` and a capture on the server side show where they die.`;
   if (pmtu) {
     const peer = f.ep[1 - dir];
     ev.push(`smaller packets got through (the ${dir === C2S ? 'server' : 'client'} acknowledged up to seq ${relSeq(f, dir, peer.ackMax)}), and no ICMP fragmentation-needed or packet-too-big arrived for this connection`);
-    summary = `PMTU black hole: the ${who}'s full-size segments (${ep.stallLen} bytes, DF) to ${dir === C2S ? srv(f) : 'the client'} die in the path and no ICMP says why`;
+    summary = `PMTU black hole: the ${who}'s full-size segments (${st.len} bytes, DF) to ${dir === C2S ? srv(f) : 'the client'} die in the path and no ICMP says why`;
     check = `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${host(f)}\` or \`ping -M do -s 1472 ${host(f)}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`;
   }
-  return outcome(pmtu ? 'middlebox' : 'unknown', summary, ev, check, ep.stallFrame, dir === C2S ? f.cDstMac : -1);
+  return outcome(pmtu ? 'middlebox' : 'unknown', summary, ev, check, st.frame, dir === C2S ? f.cDstMac : -1);
 }
 
 /** The side that held a zero window for ZERO_WINDOW_NS or more (C2S or S2C), or -1. */
@@ -98,10 +98,11 @@ function zeroEnd(f: TcpFlow, c: ClassifyContext): number {
 export function zeroWindowStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const dir = zeroWindowSide(f, c);
   const ep = f.ep[dir];
+  const z = ep.zero!;
   const ns = f.zeroWindowNs(ep, zeroEnd(f, c));
-  const open = ep.zeroSince >= 0 && zeroEnd(f, c) - ep.zeroSince >= ep.zeroLongestNs;
-  const frame = open ? ep.zeroSinceFrame : ep.zeroFrame;
-  const from = open ? ep.zeroSince : ep.zeroT;
+  const open = z.since >= 0 && zeroEnd(f, c) - z.since >= z.longestNs;
+  const frame = open ? z.sinceFrame : z.frame;
+  const from = open ? z.since : z.t;
   const who = dir === S2C ? 'server' : 'client';
   const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`,
     `the ${who} advertised a zero window from #${frame} ${rel(from - f.firstT)} for ${dur(ns)}${open ? (f.closed ? ', until the connection ended' : ', still at the end of the capture') : ''}`,
