@@ -229,12 +229,12 @@ function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
-/** What the first bytes of a connection are. */
 /** The first payload bytes of a direction are neither TLS nor HTTP (most connections): no sniffer needed. */
 export function neitherTlsNorHttp(first: Uint8Array, dir: number): boolean {
   return sniff(first, dir) === APP.Other;
 }
 
+/** What the first bytes of a connection are. */
 function sniff(b: Uint8Array, dir: number): number {
   if (b.length < 5) return APP.Unknown;
   if (b[0] === 0x16 && b[1] === 3) return APP.Tls;

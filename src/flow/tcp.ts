@@ -140,6 +140,7 @@ export class TcpEndpoints {
     return this.version === 4 ? `${formatIpv4(this.c0)}:${this.cPort}` : formatEndpoint(6, this.cAddr, this.cPort);
   }
 
+  /** The server's endpoint as formatEndpoint writes it. */
   get serverText(): string {
     return this.version === 4 ? `${formatIpv4(this.s0)}:${this.sPort}` : formatEndpoint(6, this.sAddr, this.sPort);
   }
@@ -488,15 +489,16 @@ export class TcpTable extends ChainedTable<TcpFlow> {
   }
 }
 
+/** Where a tombstone's constructor copies its flow's addresses before handing them on. */
+const SCRATCH_C = new Uint32Array(4);
+const SCRATCH_S = new Uint32Array(4);
+
 /**
  * What is left of a TCP flow once its verdict was reported: enough to recognise its late packets
  * (a retransmitted SYN or FIN, the last ACK) so that they are absorbed rather than reported as a
  * new flow, in a small fraction of a TcpFlow's memory. Every field is a 32-bit integer (addresses
  * and ISN as int32, times in ms), so V8 stores them inline, with no boxed number per field.
  */
-const SCRATCH_C = new Uint32Array(4);
-const SCRATCH_S = new Uint32Array(4);
-
 export class TcpTombstone extends TcpEndpoints {
   nextInBucket: TcpTombstone | null = null;
   readonly hash: number;
