@@ -14,7 +14,7 @@ import { NeighborTable } from './flow/neighbor.js';
 import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
 import { FlowBudget } from './flow/chained-table.js';
-import { copyAddr, endpointHash, flowHash, formatAddr, formatEndpoint } from './flow/addr.js';
+import { copyAddr, endpointHash, flowHash, formatAddr } from './flow/addr.js';
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
@@ -389,7 +389,7 @@ export class Analyzer {
       this.udpFlows++;
       return;
     }
-    const probe = { proto: 'udp', client: formatEndpoint(u.version, u.cAddr, u.cPort), server: formatEndpoint(u.version, u.sAddr, u.sPort), verdict: 'ok' } as FlowRecord;
+    const probe = { proto: 'udp', client: u.clientText, server: u.serverText, verdict: 'ok' } as FlowRecord;
     if (this.filter(probe)) this.udpFlows++;
   }
 

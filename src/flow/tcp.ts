@@ -1,12 +1,11 @@
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
-import { copyAddr, flowHash, formatAddr, formatEndpoint, formatIpv4, tunnelNote } from './addr.js';
+import { copyAddr, flowHash, tunnelNote } from './addr.js';
+import { C2S, FlowEndpoints, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import type { AppSniffer } from './app.js';
 
-/** Direction of a packet within a flow. */
-export const C2S = 0;
-export const S2C = 1;
+export { C2S, S2C } from './endpoints.js';
 
 /** Zeek-style history letters: upper case from the client, lower case from the server. */
 const HIST = { SYN: 0, SYNACK: 1, ACK: 2, DATA: 3, FIN: 4, RST: 5 } as const;
@@ -100,79 +99,11 @@ export class ZeroWindow {
 }
 
 /**
- * The two endpoints of a TCP flow, the addresses as eight int32 words in the object itself (V8
- * keeps 32-bit integers inline) rather than two Uint32Arrays of about 220 bytes each. Flows and
- * their tombstones share it.
- */
-export class TcpEndpoints {
-  readonly version: number;
-  readonly cPort: number;
-  readonly sPort: number;
-  private readonly c0: number; private readonly c1: number; private readonly c2: number; private readonly c3: number;
-  private readonly s0: number; private readonly s1: number; private readonly s2: number; private readonly s3: number;
-
-  constructor(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number) {
-    this.version = version;
-    this.cPort = cPort;
-    this.sPort = sPort;
-    this.c0 = c[0] | 0; this.c1 = c[1] | 0; this.c2 = c[2] | 0; this.c3 = c[3] | 0;
-    this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
-  }
-
-  /** The client's address: a copy, made when asked (for records and evidence, not per packet). */
-  get cAddr(): Uint32Array {
-    return Uint32Array.of(this.c0, this.c1, this.c2, this.c3);
-  }
-
-  /** The server's address: a copy, made when asked. */
-  get sAddr(): Uint32Array {
-    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
-  }
-
-  /** Copies both addresses into `c` and `s` (no allocation). */
-  copyAddrsInto(c: Uint32Array, s: Uint32Array): void {
-    c[0] = this.c0; c[1] = this.c1; c[2] = this.c2; c[3] = this.c3;
-    s[0] = this.s0; s[1] = this.s1; s[2] = this.s2; s[3] = this.s3;
-  }
-
-  /** The client's endpoint as formatEndpoint writes it, without a copy of an IPv4 address. */
-  get clientText(): string {
-    return this.version === 4 ? `${formatIpv4(this.c0)}:${this.cPort}` : formatEndpoint(6, this.cAddr, this.cPort);
-  }
-
-  /** The server's endpoint as formatEndpoint writes it. */
-  get serverText(): string {
-    return this.version === 4 ? `${formatIpv4(this.s0)}:${this.sPort}` : formatEndpoint(6, this.sAddr, this.sPort);
-  }
-
-  /** The server's address as formatAddr writes it. */
-  get serverHostText(): string {
-    return this.version === 4 ? formatIpv4(this.s0) : formatAddr(6, this.sAddr);
-  }
-
-  isClient(a: Uint32Array, port: number): boolean {
-    return port === this.cPort && (a[0] | 0) === this.c0 && (a[1] | 0) === this.c1 && (a[2] | 0) === this.c2 && (a[3] | 0) === this.c3;
-  }
-
-  isServer(a: Uint32Array, port: number): boolean {
-    return port === this.sPort && (a[0] | 0) === this.s0 && (a[1] | 0) === this.s1 && (a[2] | 0) === this.s2 && (a[3] | 0) === this.s3;
-  }
-
-  /** C2S, S2C, or -1 when the endpoints (or the IP version) are not this flow's. */
-  directionOf(version: number, src: Uint32Array, srcPort: number, dst: Uint32Array, dstPort: number): number {
-    if (version !== this.version) return -1;
-    if (this.isClient(src, srcPort) && this.isServer(dst, dstPort)) return C2S;
-    if (this.isServer(src, srcPort) && this.isClient(dst, dstPort)) return S2C;
-    return -1;
-  }
-}
-
-/**
  * One TCP connection attempt: a 5-tuple plus the ISN of its first SYN. Every field is a fact
  * observed in packets (capture time, in ns since the capture's first record); the verdict
  * layer turns them into an outcome.
  */
-export class TcpFlow extends TcpEndpoints {
+export class TcpFlow extends FlowEndpoints {
   /** Next flow in the same hash bucket. */
   nextInBucket: TcpFlow | null = null;
   readonly hash: number;
@@ -499,7 +430,7 @@ const SCRATCH_S = new Uint32Array(4);
  * new flow, in a small fraction of a TcpFlow's memory. Every field is a 32-bit integer (addresses
  * and ISN as int32, times in ms), so V8 stores them inline, with no boxed number per field.
  */
-export class TcpTombstone extends TcpEndpoints {
+export class TcpTombstone extends FlowEndpoints {
   nextInBucket: TcpTombstone | null = null;
   readonly hash: number;
   private readonly isn: number;

@@ -1,16 +1,12 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { copyAddr, flowHash, sameAddr, tunnelNote } from './addr.js';
+import { flowHash, tunnelNote } from './addr.js';
+import { FlowEndpoints } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import { IcmpHit } from './tcp.js';
 
 /** A UDP conversation other than DNS; the first sender is the client. Reported only when an ICMP error answers it. */
-export class UdpFlow {
+export class UdpFlow extends FlowEndpoints {
   nextInBucket: UdpFlow | null = null;
-  readonly version: number;
-  readonly cAddr: Uint32Array;
-  readonly sAddr: Uint32Array;
-  readonly cPort: number;
-  readonly sPort: number;
   readonly firstFrame: number;
   readonly firstSec: number;
   readonly firstNsec: number;
@@ -25,25 +21,13 @@ export class UdpFlow {
   readonly tunnel: string | null;
 
   constructor(pkt: DecodedPacket, readonly hash: number, frame: number, sec: number, nsec: number, t: number) {
-    this.version = pkt.ipVersion;
+    super(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
     this.tunnel = tunnelNote(pkt);
-    this.cAddr = copyAddr(pkt.src);
-    this.sAddr = copyAddr(pkt.dst);
-    this.cPort = pkt.srcPort;
-    this.sPort = pkt.dstPort;
     this.firstFrame = frame;
     this.firstSec = sec;
     this.firstNsec = nsec;
     this.firstT = t;
     this.lastT = t;
-  }
-
-  /** 0 client→server, 1 server→client, -1 not this flow. */
-  directionOf(version: number, src: Uint32Array, sp: number, dst: Uint32Array, dp: number): number {
-    if (version !== this.version) return -1;
-    if (sp === this.cPort && dp === this.sPort && sameAddr(src, this.cAddr) && sameAddr(dst, this.sAddr)) return 0;
-    if (sp === this.sPort && dp === this.cPort && sameAddr(src, this.sAddr) && sameAddr(dst, this.cAddr)) return 1;
-    return -1;
   }
 }
 

@@ -140,7 +140,7 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
   if (verdict === null) return null;
   const a = attributeIcmp(u.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
-  const target = formatEndpoint(u.version, u.sAddr, u.sPort);
+  const target = u.serverText;
   const ev = [`first datagram #${u.firstFrame}; ${u.packets[0]} sent, ${u.packets[1]} received`,
     `${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - u.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why];
   ev.push(...macLine(c, hit.mac, 'sender'));
@@ -148,7 +148,7 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
     check: icmpCheck(verdict, from, target, a.by === 'server', 'udp'), frame: hit.frame, mac: hit.mac };
   const r = base(c, verdict, o, u.firstT, u.lastT, u.tunnel) as FlowRecord;
   r.proto = 'udp';
-  r.client = formatEndpoint(u.version, u.cAddr, u.cPort);
+  r.client = u.clientText;
   r.server = target;
   r.firstFrame = u.firstFrame;
   r.packets = u.packets[0] + u.packets[1];
