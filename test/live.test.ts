@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, FIXTURES, hasCommand, readFixture } from './helpers/run.js';
 import { FLAGS, pcap, tcpFrame } from './helpers/build.js';
+import { widenPipe } from '../src/capture/source.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-live-'));
 
@@ -134,6 +135,32 @@ describe('live input: verdicts while the capture goes on', () => {
     expect(empty.status).toBe(3);
     expect(empty.stderr).toBe('pcapdiag: empty input: no capture data\n');
   }, 30_000);
+});
+
+describe('the pipe from the capturing process', () => {
+  /** Bytes a FIFO takes before a non-blocking write would block: its capacity. */
+  function capacity(widen: boolean): number {
+    const path = join(tmp, `fifo-${widen}`);
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    const r = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const w = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    if (widen) widenPipe(r);
+    const chunk = Buffer.alloc(4096);
+    let n = 0;
+    try {
+      for (; n < 16 << 20; ) n += writeSync(w, chunk);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
+    closeSync(w);
+    closeSync(r);
+    return n;
+  }
+
+  it.skipIf(process.platform !== 'linux' || !hasCommand('perl'))('is widened from 64 KiB to 1 MiB, so the writer blocks less and each read takes more', () => {
+    expect(capacity(false)).toBe(64 << 10);
+    expect(capacity(true)).toBe(1 << 20);
+  });
 });
 
 describe('pipes closed by the reader', () => {
