@@ -6,7 +6,7 @@ import { isoTime } from './capture/time.js';
 import { Anomalies } from './capture/damage.js';
 import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
-import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
+import { C2S, DnsStream, IcmpHit, TcpFlow, TcpFlowPool, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
 import { neitherTlsNorHttp, AppSniffer, APP } from './flow/app.js';
 import { DnsTable } from './flow/dns.js';
 import { EchoTable } from './flow/echo.js';
@@ -117,6 +117,7 @@ export class Analyzer {
   private readonly pkt = new DecodedPacket();
   private readonly budget: FlowBudget;
   readonly tcp: TcpTable;
+  private readonly tcpPool = new TcpFlowPool();
   /** Reported TCP flows, kept compact to absorb their late packets. */
   readonly tombstones: TcpTombstones;
   readonly dns: DnsTable;
@@ -248,6 +249,7 @@ export class Analyzer {
         this.reportTcp(f, c, batch);
         this.forgetTcp(f);
         this.tombstones.add(new TcpTombstone(f));
+        this.tcpPool.give(f);
       }
     });
     this.tombstones.expire(now, CLOSED_KEEP_NS, tcpIdle);
@@ -441,6 +443,7 @@ export class Analyzer {
       this.emit(batch);
       const closed = f.closed;
       this.forgetTcp(f);
+      this.tcpPool.give(f);
       f = this.newTcp(pkt, rec, t, hash, true, true);
       f.firstOfConversation = closed;
     }
@@ -470,7 +473,7 @@ export class Analyzer {
   }
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
-    const f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
+    const f = this.tcpPool.take(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
     f.profileKey = HostTable.serverKey(f.version, clientIsSrc ? pkt.dst : pkt.src);
     f.profile = this.hosts.server(f.profileKey);
     this.tcp.insert(f);

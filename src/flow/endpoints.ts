@@ -10,13 +10,19 @@ export const S2C = 1;
  * tombstones and UDP flows share it.
  */
 export class FlowEndpoints {
-  readonly version: number;
-  readonly cPort: number;
-  readonly sPort: number;
-  private readonly c0: number; private readonly c1: number; private readonly c2: number; private readonly c3: number;
-  private readonly s0: number; private readonly s1: number; private readonly s2: number; private readonly s3: number;
+  // set once per flow, by setEndpoints (declared, not initialised: one assignment each)
+  declare version: number;
+  declare cPort: number;
+  declare sPort: number;
+  private declare c0: number; private declare c1: number; private declare c2: number; private declare c3: number;
+  private declare s0: number; private declare s1: number; private declare s2: number; private declare s3: number;
 
   constructor(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number) {
+    this.setEndpoints(version, c, cPort, s, sPort);
+  }
+
+  /** Sets the endpoints: in the constructor, and again when a flow object is reused (TcpFlow.reuse). */
+  protected setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
     this.version = version;
     this.cPort = cPort;
     this.sPort = sPort;

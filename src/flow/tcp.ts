@@ -15,13 +15,27 @@ const NO_SYNS: readonly number[] = Object.freeze([]);
 
 /** Facts about one side's RST, or ICMP error, that decided a flow. */
 export class DecidingPacket {
-  frame = 0;
-  t = 0;
-  ttl = 0;
-  mac = -1;
-  flags = 0;
-  seq = 0;
-  ack = 0;
+  declare frame: number;
+  declare t: number;
+  declare ttl: number;
+  declare mac: number;
+  declare flags: number;
+  declare seq: number;
+  declare ack: number;
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.frame = 0;
+    this.t = 0;
+    this.ttl = 0;
+    this.mac = -1;
+    this.flags = 0;
+    this.seq = 0;
+    this.ack = 0;
+  }
 }
 
 export class IcmpHit {
@@ -47,29 +61,52 @@ export class IcmpHit {
 
 /** What one side of a connection did (Zeek keeps TCP state per endpoint the same way). */
 export class Endpoint {
-  packets = 0;
+  declare packets: number;
   /** Payload bytes, as the headers declare them. */
-  bytes = 0;
+  declare bytes: number;
   /** TTLs of this side's packets other than RSTs (256 / -1 when none). */
-  ttlMin = 256;
-  ttlMax = -1;
+  declare ttlMin: number;
+  declare ttlMax: number;
   /** Source MAC of this side's first packet (-1 none). */
-  mac = -1;
-  dataFirstT = -1;
-  dataFirstFrame = 0;
-  finT = -1;
-  finFrame = 0;
+  declare mac: number;
+  declare dataFirstT: number;
+  declare dataFirstFrame: number;
+  declare finT: number;
+  declare finFrame: number;
   /** Time of this side's last packet other than a RST (-1 none). */
-  lastT = -1;
+  declare lastT: number;
   /** End (seq + length) of the furthest data this side sent, or -1 before its first data. */
-  seqEnd = -1;
+  declare seqEnd: number;
   /** Highest ACK this side sent (meaningful once ackSeen). */
-  ackMax = 0;
-  ackSeen = false;
+  declare ackMax: number;
+  declare ackSeen: boolean;
   /** The segment this side keeps retransmitting (null until its first retransmission). */
-  stall: Stall | null = null;
+  declare stall: Stall | null;
   /** This side's zero-window spells (null until its first zero window). */
-  zero: ZeroWindow | null = null;
+  declare zero: ZeroWindow | null;
+
+  constructor() {
+    this.reset();
+  }
+
+  /** Nothing seen yet. */
+  reset(): void {
+    this.packets = 0;
+    this.bytes = 0;
+    this.ttlMin = 256;
+    this.ttlMax = -1;
+    this.mac = -1;
+    this.dataFirstT = -1;
+    this.dataFirstFrame = 0;
+    this.finT = -1;
+    this.finFrame = 0;
+    this.lastT = -1;
+    this.seqEnd = -1;
+    this.ackMax = 0;
+    this.ackSeen = false;
+    this.stall = null;
+    this.zero = null;
+  }
 }
 
 /**
@@ -104,76 +141,97 @@ export class ZeroWindow {
  * layer turns them into an outcome.
  */
 export class TcpFlow extends FlowEndpoints {
+  // Every field but ep and rst is set by init(), for a new object and for a reused one alike
+  // (declared, not initialised here, so that there is one list of first values to keep right).
+
   /** Next flow in the same hash bucket. */
-  nextInBucket: TcpFlow | null = null;
-  readonly hash: number;
+  declare nextInBucket: TcpFlow | null;
+  declare hash: number;
   /** True when the SYN was seen; otherwise the roles are guessed and the flow is midstream. */
-  readonly sawSyn: boolean;
-  readonly isn: number;
-  readonly firstFrame: number;
-  readonly firstSec: number;
-  readonly firstNsec: number;
-  readonly firstT: number;
-  lastT: number;
-  lastFrame: number;
+  declare sawSyn: boolean;
+  declare isn: number;
+  declare firstFrame: number;
+  declare firstSec: number;
+  declare firstNsec: number;
+  declare firstT: number;
+  declare lastT: number;
+  declare lastFrame: number;
 
   /** The client's and the server's side: ep[C2S] is the client. */
-  readonly ep = [new Endpoint(), new Endpoint()];
+  readonly ep: readonly [Endpoint, Endpoint];
   /** Destination MAC of the client's packets: the gateway, when the server is routed. */
-  cDstMac = -1;
+  declare cDstMac: number;
   /** History letters seen: bits 0–5 from the client, 8–13 from the server (HIST). */
-  private histSeen = 0;
+  private declare histSeen: number;
   /** The same letters in order of first appearance, 4 bits each (HIST index + 1, +8 from the server). */
-  private histOrder = 0;
+  private declare histOrder: number;
 
-  synCount = 0;
-  lastSynT = 0;
+  declare synCount: number;
+  declare lastSynT: number;
   /** Times and frames of the first SYNs (retransmissions keep the ISN); sized on the first SYN. */
-  synTimes: readonly number[] = NO_SYNS;
-  synFrames: readonly number[] = NO_SYNS;
-  synAckFrame = 0;
-  synAckT = -1;
-  synAckTtl = 0;
-  synAckCount = 0;
-  synAckAckOk = true;
+  declare synTimes: readonly number[];
+  declare synFrames: readonly number[];
+  declare synAckFrame: number;
+  declare synAckT: number;
+  declare synAckTtl: number;
+  declare synAckCount: number;
+  declare synAckAckOk: boolean;
   /** The first SYN-ACK's sequence (the server's ISN) and acknowledgement numbers. */
-  serverIsn = 0;
-  synAckAck = 0;
-  hsAckFrame = 0;
-  hsAckT = -1;
+  declare serverIsn: number;
+  declare synAckAck: number;
+  declare hsAckFrame: number;
+  declare hsAckT: number;
   /** First RST and its direction (-1 none). */
-  rstDir = -1;
-  rstCount = 0;
-  readonly rst = new DecidingPacket();
+  declare rstDir: number;
+  declare rstCount: number;
+  readonly rst: DecidingPacket;
   /** Gap between the RST and the last packet from the other side, ns. */
-  rstGapNs = 0;
+  declare rstGapNs: number;
   /** Whether data had flowed (either way) before the RST. */
-  rstAfterData = false;
+  declare rstAfterData: boolean;
   /** Whether the RST sender's peer had already sent FIN. */
-  rstAfterPeerFin = false;
-  icmp: IcmpHit | null = null;
-  icmpCount = 0;
+  declare rstAfterPeerFin: boolean;
+  declare icmp: IcmpHit | null;
+  declare icmpCount: number;
   /** For port 53: DNS-over-TCP stream reassembly state per direction. */
-  dnsStream: DnsStream[] | null = null;
+  declare dnsStream: DnsStream[] | null;
   /** The server's profile across connections (TTLs, fastest handshake), updated by this flow. */
-  profile: ServerProfile | null = null;
-  profileKey: number | string = 0;
+  declare profile: ServerProfile | null;
+  declare profileKey: number | string;
   /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
-  firstOfConversation = false;
+  declare firstOfConversation: boolean;
   /** TLS or HTTP read from the first application bytes (null before any data, or when not sniffed). */
-  app: AppSniffer | null = null;
+  declare app: AppSniffer | null;
   /** No more application bytes are needed (sniffed, or not TLS/HTTP). */
-  appDone = false;
+  declare appDone: boolean;
   /** An ICMP fragmentation-needed / packet-too-big quoting this flow was seen. */
-  sawPmtuIcmp = false;
+  declare sawPmtuIcmp: boolean;
 
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
-  readonly tunnel: string | null;
+  declare tunnel: string | null;
 
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     super(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    this.ep = [new Endpoint(), new Endpoint()];
+    this.rst = new DecidingPacket();
+    this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
+  }
+
+  /**
+   * Makes this object the flow that `pkt` begins, as the constructor would, forgetting the flow
+   * it was (which must be out of every table and reported). See TcpFlowPool.
+   */
+  reuse(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): void {
+    this.setEndpoints(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    this.ep[C2S].reset();
+    this.ep[S2C].reset();
+    this.rst.reset();
+    this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
+  }
+
+  private init(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, sawSyn: boolean): void {
+    this.nextInBucket = null;
     this.hash = hash;
-    this.tunnel = tunnelNote(pkt);
     this.sawSyn = sawSyn;
     this.isn = sawSyn ? pkt.seq : 0;
     this.firstFrame = frame;
@@ -182,6 +240,37 @@ export class TcpFlow extends FlowEndpoints {
     this.firstT = t;
     this.lastT = t;
     this.lastFrame = frame;
+    this.cDstMac = -1;
+    this.histSeen = 0;
+    this.histOrder = 0;
+    this.synCount = 0;
+    this.lastSynT = 0;
+    this.synTimes = NO_SYNS;
+    this.synFrames = NO_SYNS;
+    this.synAckFrame = 0;
+    this.synAckT = -1;
+    this.synAckTtl = 0;
+    this.synAckCount = 0;
+    this.synAckAckOk = true;
+    this.serverIsn = 0;
+    this.synAckAck = 0;
+    this.hsAckFrame = 0;
+    this.hsAckT = -1;
+    this.rstDir = -1;
+    this.rstCount = 0;
+    this.rstGapNs = 0;
+    this.rstAfterData = false;
+    this.rstAfterPeerFin = false;
+    this.icmp = null;
+    this.icmpCount = 0;
+    this.dnsStream = null;
+    this.profile = null;
+    this.profileKey = 0;
+    this.firstOfConversation = false;
+    this.app = null;
+    this.appDone = false;
+    this.sawPmtuIcmp = false;
+    this.tunnel = tunnelNote(pkt);
   }
 
   /** 0 if the packet goes client→server, 1 if server→client, -1 if it is not this flow's. */
@@ -417,6 +506,31 @@ export class TcpTable extends ChainedTable<TcpFlow> {
     const hash = flowHash(a, aPort, b, bPort);
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, aPort, b, bPort) >= 0) return f;
     return null;
+  }
+}
+
+/** Most flow objects kept for reuse: enough for the flows reported in a sweep of a busy capture, not a flood's worth. */
+const POOL_MAX = 4096;
+
+/**
+ * Reported flows' objects, reused for new flows. A connection outlives a young-generation
+ * collection or two (V8 collects every couple of seconds of a busy capture), so a fresh object
+ * for each was copied once or twice and then died in the old generation, which made the garbage
+ * collector about a fifth of the run. A reused object stays where it is.
+ */
+export class TcpFlowPool {
+  private readonly free: TcpFlow[] = [];
+
+  take(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
+    const f = this.free.pop();
+    if (f === undefined) return new TcpFlow(pkt, frame, sec, nsec, t, hash, clientIsSrc, sawSyn);
+    f.reuse(pkt, frame, sec, nsec, t, hash, clientIsSrc, sawSyn);
+    return f;
+  }
+
+  /** A flow that was reported and is in no table any more: nothing may read it after this. */
+  give(f: TcpFlow): void {
+    if (this.free.length < POOL_MAX) this.free.push(f);
   }
 }
 

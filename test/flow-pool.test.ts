@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { CaptureRecord } from '../src/capture/record.js';
+import { PacketDecoder } from '../src/decode/decode.js';
+import { DecodedPacket } from '../src/decode/packet.js';
+import { IcmpHit, TcpFlow, TcpFlowPool } from '../src/flow/tcp.js';
+import { FLAGS, tcpFrame } from './helpers/build.js';
+
+const decoder = new PacketDecoder();
+
+/** A decoded copy of one frame (each call its own DecodedPacket, so earlier ones stay valid). */
+function decoded(frame: Buffer): DecodedPacket {
+  const rec = new CaptureRecord();
+  rec.data = frame;
+  rec.off = 0;
+  rec.end = frame.length;
+  rec.capLen = frame.length;
+  rec.linkType = 1;
+  const pkt = new DecodedPacket();
+  decoder.decode(rec, pkt);
+  return pkt;
+}
+
+const c2s = (o: Parameters<typeof tcpFrame>[1], payload?: Buffer) => decoded(tcpFrame('c2s', o, payload));
+const s2c = (o: Parameters<typeof tcpFrame>[1], payload?: Buffer) => decoded(tcpFrame('s2c', o, payload));
+
+/** A flow that saw a bit of everything: handshake, data both ways, a retransmission, a zero window, an ICMP error, FINs and a RST. */
+function busyFlow(): TcpFlow {
+  const syn = c2s({ sport: 40000, dport: 443, seq: 3_000_000_000, flags: FLAGS.SYN });
+  const f = new TcpFlow(syn, 1, 1700000000, 0, 5e9, 12345, true, true);
+  const t0 = 5e9;
+  const packets: [number, DecodedPacket][] = [
+    [0, syn],
+    [1, c2s({ sport: 40000, dport: 443, seq: 3_000_000_000, flags: FLAGS.SYN })],
+    [1, s2c({ sport: 443, dport: 40000, seq: 77, ack: 3_000_000_001, flags: FLAGS.SYN | FLAGS.ACK }, undefined)],
+    [0, c2s({ sport: 40000, dport: 443, seq: 3_000_000_001, ack: 78, flags: FLAGS.ACK })],
+    [0, c2s({ sport: 40000, dport: 443, seq: 3_000_000_001, ack: 78, flags: FLAGS.ACK | FLAGS.PSH }, Buffer.from('GET / HTTP/1.1\r\n\r\n'))],
+    [1, s2c({ sport: 443, dport: 40000, seq: 78, ack: 3_000_000_019, flags: FLAGS.ACK, win: 0 }, Buffer.alloc(100, 1))],
+    [1, s2c({ sport: 443, dport: 40000, seq: 78, ack: 3_000_000_019, flags: FLAGS.ACK }, Buffer.alloc(100, 1))],
+    [0, c2s({ sport: 40000, dport: 443, seq: 3_000_000_019, ack: 178, flags: FLAGS.FIN | FLAGS.ACK })],
+    [1, s2c({ sport: 443, dport: 40000, seq: 178, ack: 3_000_000_020, flags: FLAGS.FIN | FLAGS.ACK })],
+    [0, c2s({ sport: 40000, dport: 443, seq: 3_000_000_020, ack: 179, flags: FLAGS.RST })],
+  ];
+  packets.forEach(([dir, p], i) => {
+    if (dir === 0 && (p.tcpFlags & (FLAGS.SYN | FLAGS.ACK)) === FLAGS.SYN) f.noteSyn(i + 1, t0 + i * 1e8);
+    f.observe(p, dir, i + 1, t0 + i * 1e8);
+  });
+  f.icmp = new IcmpHit(syn, 20, t0 + 2e9);
+  f.icmpCount = 1;
+  f.sawPmtuIcmp = true;
+  f.appDone = true;
+  f.firstOfConversation = true;
+  f.dnsStream = [];
+  f.profileKey = 'fd00::1';
+  return f;
+}
+
+describe('reused TCP flow objects', () => {
+  it('the flow that saw everything really did (else the comparison below proves little)', () => {
+    const f = busyFlow();
+    expect(f.rstDir).toBe(0);
+    expect(f.s.stall).not.toBeNull();
+    expect(f.s.zero).not.toBeNull();
+    expect(f.history).toBe('ShADdFafR');
+    expect(f.synTimes.length).toBe(2);
+  });
+
+  it('a reused object is, field for field, the flow a new one would be', () => {
+    const next = s2c({ sport: 8080, dport: 51000, seq: 9, ack: 10, flags: FLAGS.ACK }, undefined);
+    const pool = new TcpFlowPool();
+    const old = busyFlow();
+    pool.give(old);
+    const reused = pool.take(next, 99, 1700000100, 500, 7e9, 777, false, false);
+    expect(reused).toBe(old); // the object was reused, not made anew
+    const fresh = new TcpFlow(next, 99, 1700000100, 500, 7e9, 777, false, false);
+    expect(reused).toStrictEqual(fresh);
+    expect(reused.clientText).toBe('10.0.1.10:51000');
+    expect(reused.serverText).toBe('10.0.2.20:8080');
+  });
+
+  it('an empty pool makes a new flow', () => {
+    const pkt = c2s({ sport: 1, dport: 2, seq: 5, flags: FLAGS.SYN });
+    const f = new TcpFlowPool().take(pkt, 1, 1700000000, 0, 0, 1, true, true);
+    expect(f).toStrictEqual(new TcpFlow(pkt, 1, 1700000000, 0, 0, 1, true, true));
+  });
+});
