@@ -6,14 +6,14 @@ import { isoTime } from './capture/time.js';
 import { Anomalies } from './capture/damage.js';
 import { DecodedPacket, DecodeStatus, L4, TCP_FLAG } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
-import { C2S, DnsStream, IcmpHit, TcpFlow, TcpFlowPool, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
+import { C2S, DnsStream, IcmpHit, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './flow/tcp.js';
 import { neitherTlsNorHttp, AppSniffer, APP } from './flow/app.js';
 import { DnsTable } from './flow/dns.js';
 import { EchoTable } from './flow/echo.js';
 import { NeighborTable } from './flow/neighbor.js';
 import { UdpTable, type UdpFlow } from './flow/udp.js';
 import { HostTable } from './flow/hosts.js';
-import { FlowBudget } from './flow/chained-table.js';
+import { FlowBudget, FreeList } from './flow/chained-table.js';
 import { copyAddr, endpointHash, flowHash, formatAddr } from './flow/addr.js';
 import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
@@ -117,7 +117,8 @@ export class Analyzer {
   private readonly pkt = new DecodedPacket();
   private readonly budget: FlowBudget;
   readonly tcp: TcpTable;
-  private readonly tcpPool = new TcpFlowPool();
+  /** Reported flows' objects, reused for new flows. */
+  private readonly tcpFree = new FreeList<TcpFlow>();
   /** Reported TCP flows, kept compact to absorb their late packets. */
   readonly tombstones: TcpTombstones;
   readonly dns: DnsTable;
@@ -249,7 +250,7 @@ export class Analyzer {
         this.reportTcp(f, c, batch);
         this.forgetTcp(f);
         this.tombstones.add(new TcpTombstone(f));
-        this.tcpPool.give(f);
+        this.tcpFree.give(f);
       }
     });
     this.tombstones.expire(now, CLOSED_KEEP_NS, tcpIdle);
@@ -260,7 +261,7 @@ export class Analyzer {
         d.reported = true;
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
-      if (d.reported && now - d.lastT >= c.dnsTimeoutNs) this.dns.remove(d);
+      if (d.reported && now - d.lastT >= c.dnsTimeoutNs) this.dns.forget(d);
     });
     this.dns.pruneAttempts(now, udpIdle);
     this.udp.each((u) => {
@@ -443,7 +444,7 @@ export class Analyzer {
       this.emit(batch);
       const closed = f.closed;
       this.forgetTcp(f);
-      this.tcpPool.give(f);
+      this.tcpFree.give(f);
       f = this.newTcp(pkt, rec, t, hash, true, true);
       f.firstOfConversation = closed;
     }
@@ -473,7 +474,9 @@ export class Analyzer {
   }
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
-    const f = this.tcpPool.take(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
+    let f = this.tcpFree.take();
+    if (f === undefined) f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
+    else f.reuse(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
     f.profileKey = HostTable.serverKey(f.version, clientIsSrc ? pkt.dst : pkt.src);
     f.profile = this.hosts.server(f.profileKey);
     this.tcp.insert(f);

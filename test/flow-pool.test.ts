@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { CaptureRecord } from '../src/capture/record.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket } from '../src/decode/packet.js';
-import { IcmpHit, TcpFlow, TcpFlowPool } from '../src/flow/tcp.js';
+import { IcmpHit, TcpFlow } from '../src/flow/tcp.js';
+import { DnsTable, DnsTxn } from '../src/flow/dns.js';
+import { CaptureReader, READ_RECORD } from '../src/capture/reader.js';
 import { FLAGS, tcpFrame } from './helpers/build.js';
+import { readFixture } from './helpers/run.js';
 
 const decoder = new PacketDecoder();
 
@@ -66,20 +69,45 @@ describe('reused TCP flow objects', () => {
 
   it('a reused object is, field for field, the flow a new one would be', () => {
     const next = s2c({ sport: 8080, dport: 51000, seq: 9, ack: 10, flags: FLAGS.ACK }, undefined);
-    const pool = new TcpFlowPool();
-    const old = busyFlow();
-    pool.give(old);
-    const reused = pool.take(next, 99, 1700000100, 500, 7e9, 777, false, false);
-    expect(reused).toBe(old); // the object was reused, not made anew
+    const reused = busyFlow();
+    reused.reuse(next, 99, 1700000100, 500, 7e9, 777, false, false);
     const fresh = new TcpFlow(next, 99, 1700000100, 500, 7e9, 777, false, false);
     expect(reused).toStrictEqual(fresh);
     expect(reused.clientText).toBe('10.0.1.10:51000');
     expect(reused.serverText).toBe('10.0.2.20:8080');
   });
+});
 
-  it('an empty pool makes a new flow', () => {
-    const pkt = c2s({ sport: 1, dport: 2, seq: 5, flags: FLAGS.SYN });
-    const f = new TcpFlowPool().take(pkt, 1, 1700000000, 0, 0, 1, true, true);
-    expect(f).toStrictEqual(new TcpFlow(pkt, 1, 1700000000, 0, 0, 1, true, true));
+describe('reused DNS transaction objects', () => {
+  /** The DNS messages of a real capture, fed to a table as the analyzer feeds it. */
+  function tableOf(fixture: string): DnsTable {
+    const table = new DnsTable();
+    const reader = new CaptureReader();
+    const data = readFixture(fixture);
+    const [off] = reader.writable();
+    data.copy(reader.buf, off);
+    reader.commit(data.length);
+    reader.commit(0);
+    const rec = new CaptureRecord();
+    const pkt = new DecodedPacket();
+    while (reader.next(rec) === READ_RECORD) {
+      decoder.decode(rec, pkt);
+      if (pkt.srcPort === 53 || pkt.dstPort === 53) table.observe(pkt, 'udp', decoder.dv, rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, 1e9 * rec.frame);
+    }
+    return table;
+  }
+
+  it('a reused transaction is, field for field, the one a new object would be', () => {
+    let answered: DnsTxn | null = null;
+    tableOf('dns.pcap').each((d) => {
+      if (d.answers.length > 0 && d.queryT >= 0) answered = d;
+    });
+    expect(answered).not.toBeNull();
+    const old = answered! as DnsTxn;
+    const held = old.answers; // a record may hold them
+    const next = c2s({ sport: 5353, dport: 53, seq: 1, flags: FLAGS.SYN });
+    old.reuse(next, 'tcp', false, 4242, 99);
+    expect(old).toStrictEqual(new DnsTxn(next, 'tcp', false, 4242, 99));
+    expect(held.length).toBeGreaterThan(0);
   });
 });

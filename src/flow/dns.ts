@@ -1,69 +1,96 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { DNS_HEADER_LEN, DnsHeader, parseDnsHeader, qtypeName, readDnsName, skipName } from '../decode/dns.js';
-import { copyAddr, endpointHash, formatAddr, formatIpv4, formatIpv6, sameAddr, tunnelNote } from './addr.js';
-import { ChainedTable } from './chained-table.js';
+import { endpointHash, formatAddr, formatIpv4, formatIpv6, tunnelNote } from './addr.js';
+import { ChainedTable, FreeList } from './chained-table.js';
+import { FlowEndpoints } from './endpoints.js';
 import { IcmpHit } from './tcp.js';
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
-export class DnsTxn {
-  nextInBucket: DnsTxn | null = null;
-  readonly hash: number;
-  readonly version: number;
-  readonly transport: 'udp' | 'tcp';
-  readonly cAddr: Uint32Array;
-  readonly sAddr: Uint32Array;
-  readonly cPort: number;
-  readonly sPort: number;
-  readonly id: number;
-  qname = '';
-  qtype = 0;
+export class DnsTxn extends FlowEndpoints {
+  // Every field is set by init(), for a new object and a reused one alike (see TcpFlow).
+  declare nextInBucket: DnsTxn | null;
+  declare hash: number;
+  declare transport: 'udp' | 'tcp';
+  declare id: number;
+  declare qname: string;
+  declare qtype: number;
   /** Frame and time of the query (0 / -1 when only the response was captured). */
-  queryFrame = 0;
-  queryT = -1;
-  firstSec = 0;
-  firstNsec = 0;
-  firstT = 0;
+  declare queryFrame: number;
+  declare queryT: number;
+  declare firstSec: number;
+  declare firstNsec: number;
+  declare firstT: number;
   /** 1 for the first query of this name and type between these hosts, 2 for its first retry, … */
-  attempt = 1;
-  cMac = -1;
-  respFrame = 0;
-  respT = -1;
-  respTtl = 0;
-  respMac = -1;
-  rcode = -1;
-  ancount = 0;
-  tc = 0;
-  answers: string[] = [];
-  duplicateResponses = 0;
-  icmp: IcmpHit | null = null;
+  declare attempt: number;
+  declare cMac: number;
+  declare respFrame: number;
+  declare respT: number;
+  declare respTtl: number;
+  declare respMac: number;
+  declare rcode: number;
+  declare ancount: number;
+  declare tc: number;
+  declare answers: string[];
+  declare duplicateResponses: number;
+  declare icmp: IcmpHit | null;
   /** Set once reported; kept a while to absorb duplicate responses, then evicted. */
-  reported = false;
+  declare reported: boolean;
   /** Time of the last message of this transaction. */
-  lastT = 0;
-
+  declare lastT: number;
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
-  readonly tunnel: string | null;
+  declare tunnel: string | null;
 
   constructor(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number) {
-    this.hash = hash;
-    this.version = pkt.ipVersion;
-    this.tunnel = tunnelNote(pkt);
-    this.transport = transport;
-    this.cAddr = copyAddr(clientIsSrc ? pkt.src : pkt.dst);
-    this.sAddr = copyAddr(clientIsSrc ? pkt.dst : pkt.src);
-    this.cPort = clientIsSrc ? pkt.srcPort : pkt.dstPort;
-    this.sPort = clientIsSrc ? pkt.dstPort : pkt.srcPort;
-    this.id = id;
+    super(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    this.init(pkt, transport, id, hash);
   }
 
+  /** Makes this object the transaction that `pkt` begins, as the constructor would (see FreeList). */
+  reuse(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): void {
+    this.setEndpoints(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    this.init(pkt, transport, id, hash);
+  }
+
+  private init(pkt: DecodedPacket, transport: 'udp' | 'tcp', id: number, hash: number): void {
+    this.nextInBucket = null;
+    this.hash = hash;
+    this.transport = transport;
+    this.id = id;
+    this.qname = '';
+    this.qtype = 0;
+    this.queryFrame = 0;
+    this.queryT = -1;
+    this.firstSec = 0;
+    this.firstNsec = 0;
+    this.firstT = 0;
+    this.attempt = 1;
+    this.cMac = -1;
+    this.respFrame = 0;
+    this.respT = -1;
+    this.respTtl = 0;
+    this.respMac = -1;
+    this.rcode = -1;
+    this.ancount = 0;
+    this.tc = 0;
+    this.answers = NO_ANSWERS; // replaced, never changed: a record may hold the array
+    this.duplicateResponses = 0;
+    this.icmp = null;
+    this.reported = false;
+    this.lastT = 0;
+    this.tunnel = tunnelNote(pkt);
+  }
+
+  /** This transaction's client and server are these (one way round). */
   matches(version: number, transport: string, cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number): boolean {
-    return this.version === version && this.transport === transport && this.cPort === cPort && this.sPort === sPort && sameAddr(this.cAddr, cAddr) && sameAddr(this.sAddr, sAddr);
+    return this.version === version && this.transport === transport && this.isClient(cAddr, cPort) && this.isServer(sAddr, sPort);
   }
 
   get answered(): boolean {
     return this.respT >= 0;
   }
 }
+
+const NO_ANSWERS: string[] = [];
 
 function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): number {
   return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) | 0;
@@ -74,6 +101,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
   private readonly attempts = new Map<string, { n: number; lastT: number }>();
   readonly header = new DnsHeader();
+  /** Forgotten transactions' objects, reused for new ones. */
+  private readonly free = new FreeList<DnsTxn>();
   malformed = 0;
   /** Transactions seen in all (the table holds only the recent ones). */
 
@@ -99,7 +128,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       this.budget.dropped++;
       return;
     }
-    const txn = new DnsTxn(pkt, transport, true, h.id, hash);
+    const txn = this.make(pkt, transport, true, h.id, hash);
     txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
     txn.qtype = h.qtype;
     txn.queryFrame = frame;
@@ -142,7 +171,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
         this.budget.dropped++;
         return;
       }
-      txn = new DnsTxn(pkt, transport, false, h.id, hash);
+      txn = this.make(pkt, transport, false, h.id, hash);
       txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
       txn.qtype = h.qtype;
       txn.firstSec = sec;
@@ -159,6 +188,18 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.ancount = h.ancount;
     txn.tc = h.tc;
     if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
+  }
+
+  private make(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): DnsTxn {
+    const txn = this.free.take();
+    if (txn === undefined) return new DnsTxn(pkt, transport, clientIsSrc, id, hash);
+    txn.reuse(pkt, transport, clientIsSrc, id, hash);
+    return txn;
+  }
+
+  /** Takes a reported transaction out of the table for good: nothing may read it after this. */
+  forget(txn: DnsTxn): void {
+    if (this.remove(txn)) this.free.give(txn);
   }
 
   /** The newest transaction between these endpoints (for an ICMP error quoting a query). */

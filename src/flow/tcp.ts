@@ -219,7 +219,7 @@ export class TcpFlow extends FlowEndpoints {
 
   /**
    * Makes this object the flow that `pkt` begins, as the constructor would, forgetting the flow
-   * it was (which must be out of every table and reported). See TcpFlowPool.
+   * it was (which must be out of every table and reported). See FreeList.
    */
   reuse(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): void {
     this.setEndpoints(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
@@ -506,31 +506,6 @@ export class TcpTable extends ChainedTable<TcpFlow> {
     const hash = flowHash(a, aPort, b, bPort);
     for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.directionOf(version, a, aPort, b, bPort) >= 0) return f;
     return null;
-  }
-}
-
-/** Most flow objects kept for reuse: enough for the flows reported in a sweep of a busy capture, not a flood's worth. */
-const POOL_MAX = 4096;
-
-/**
- * Reported flows' objects, reused for new flows. A connection outlives a young-generation
- * collection or two (V8 collects every couple of seconds of a busy capture), so a fresh object
- * for each was copied once or twice and then died in the old generation, which made the garbage
- * collector about a fifth of the run. A reused object stays where it is.
- */
-export class TcpFlowPool {
-  private readonly free: TcpFlow[] = [];
-
-  take(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
-    const f = this.free.pop();
-    if (f === undefined) return new TcpFlow(pkt, frame, sec, nsec, t, hash, clientIsSrc, sawSyn);
-    f.reuse(pkt, frame, sec, nsec, t, hash, clientIsSrc, sawSyn);
-    return f;
-  }
-
-  /** A flow that was reported and is in no table any more: nothing may read it after this. */
-  give(f: TcpFlow): void {
-    if (this.free.length < POOL_MAX) this.free.push(f);
   }
 }
 

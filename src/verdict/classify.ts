@@ -3,7 +3,7 @@ import type { ClassifyContext } from './context.js';
 import type { TcpFlow } from '../flow/tcp.js';
 import type { DnsTxn } from '../flow/dns.js';
 import type { UdpFlow } from '../flow/udp.js';
-import { formatEndpoint, formatMac, formatAddr } from '../flow/addr.js';
+import { formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
 import { connState, icmpCheck, ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
 import { classifyDns, dnsVerdict } from './dns-rules.js';
@@ -105,8 +105,8 @@ function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, serve
 
 export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
   const firstFrame = d.queryFrame > 0 ? d.queryFrame : d.respFrame;
-  const client = formatEndpoint(d.version, d.cAddr, d.cPort);
-  const server = formatEndpoint(d.version, d.sAddr, d.sPort);
+  const client = d.clientText;
+  const server = d.serverText;
   const bare = dnsVerdict(d, c);
   if (!c.describe(bare)) {
     const r = counted(bare, 'dns', client, server, firstFrame, d.firstT);
