@@ -200,6 +200,7 @@ export class Analyzer {
       tcpIdleNs: this.opts.tcpIdleMs * 1e6,
       hosts: this.hosts,
       describe: this.describe,
+      filtering: this.filter !== null,
     };
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeFile, FIXTURES, readFixture } from './helpers/run.js';
-import { bufferSource } from './helpers/build.js';
+import { bufferSource, FLAGS, pcap, tcpFrame, type Rec } from './helpers/build.js';
 import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import { DnsNames } from '../src/verdict/names.js';
@@ -149,6 +149,27 @@ describe('TCP path problems', () => {
     expect(rep.records.map((r) => r.verdict)).toEqual(Array(5).fill('health-check'));
     expect(rep.summary.problems).toBe(0);
     expect(rep.records[0].summary).toContain('every 1.00 s');
+  });
+  it('health checks from two hosts are two series, also when the records are only counted (text output)', async () => {
+    // each host connects every 1 s and resets at once (ok, so only counted in text output), the second
+    // 0.2 s after the first: one series mixing both would be unsteady
+    const recs: Rec[] = [];
+    const at = (t: number, data: Buffer) => recs.push({ sec: 1700000000 + Math.floor(t), frac: Math.round((t % 1) * 1e6), data });
+    for (let i = 0; i < 5; i++) {
+      for (const [client, offset] of [['10.0.1.10', 0], ['10.0.1.11', 0.2]] as const) {
+        const t = i + offset;
+        const sport = 30000 + i * 2 + (offset > 0 ? 1 : 0);
+        at(t, tcpFrame('c2s', { sport, dport: 80, seq: 100, flags: FLAGS.SYN }, undefined, client));
+        at(t + 0.001, tcpFrame('s2c', { sport: 80, dport: sport, seq: 500, ack: 101, flags: FLAGS.SYN | FLAGS.ACK }, undefined, client));
+        at(t + 0.002, tcpFrame('c2s', { sport, dport: 80, seq: 101, ack: 501, flags: FLAGS.ACK }, undefined, client));
+        at(t + 0.003, tcpFrame('c2s', { sport, dport: 80, seq: 101, ack: 501, flags: FLAGS.RST }, undefined, client));
+      }
+    }
+    recs.sort((a, b) => a.sec - b.sec || a.frac - b.frac);
+    for (const keep of ['all', { problemsPerVerdict: 20 }] as const) {
+      const rep = await analyzeSource(bufferSource(pcap(recs)), DEFAULT_OPTIONS, { keep });
+      expect(rep.summary.verdicts).toEqual({ 'health-check': 10 });
+    }
   });
   it('one-sided: the server direction is missing, said so instead of a timeout', async () => {
     const r = await one('one-sided.pcap', 'one-sided');

@@ -21,4 +21,6 @@ export interface ClassifyContext {
    * only the first --limit of each verdict.
    */
   describe: (verdict: VerdictId) => boolean;
+  /** A --filter reads the endpoints of every record, the counted ones too. */
+  filtering: boolean;
 }
