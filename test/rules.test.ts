@@ -66,6 +66,18 @@ describe('TCP rule table', () => {
     expect(tooFast.records[1].evidence.join(' ')).toContain('faster than the 1.0 ms round trip to the server');
   });
 
+  it('on a path under 1 ms, a RST faster than half the round trip is jitter, not a box in the path', async () => {
+    // handshake in 0.2 ms on port 80, then a RST 0.05 ms after its SYN on port 81, with the server's TTL
+    const fast = await run([
+      [0, tcpFrame('c2s', { sport: 40001, dport: 80, seq: ISN, flags: FLAGS.SYN })],
+      [0.0002, tcpFrame('s2c', { sport: 80, dport: 40001, seq: 9, ack: ISN + 1, flags: FLAGS.SYN | FLAGS.ACK })],
+      [0.0003, tcpFrame('c2s', { sport: 40001, dport: 80, seq: ISN + 1, ack: 10, flags: FLAGS.ACK })],
+      [0.1, tcpFrame('c2s', { sport: 40000, dport: 81, seq: ISN, flags: FLAGS.SYN })],
+      [0.10005, tcpFrame('s2c', { sport: 81, dport: 40000, seq: 0, ack: ISN + 1, flags: FLAGS.RST | FLAGS.ACK })],
+    ]);
+    expect(verdicts(fast)).toContain('tcp 10.0.2.20:81 refused server');
+  });
+
   it('server RST soon after the client spoke, no data back: closed-by-remote; 1 s or more of silence: delayed-reset', async () => {
     expect(verdicts(await run([...handshake(), clientData(0.01), serverRst(0.5)]))).toEqual(['tcp 10.0.2.20:80 closed-by-remote server']);
     expect(verdicts(await run([...handshake(), clientData(0.01), serverRst(2.0)]))).toEqual(['tcp 10.0.2.20:80 delayed-reset server']);

@@ -17,8 +17,12 @@ export interface Attribution {
  *  - it arrived through a router's MAC with an initial TTL (64/128/255): nothing routed it, so
  *    the router itself made it;
  *  - its TTL differs from the TTLs of the server's own packets;
- *  - it arrived sooner after the SYN than half the fastest round trip to that server.
+ *  - it arrived sooner after the SYN than half the fastest round trip to that server, when that
+ *    round trip is MIN_TIMED_RTT_NS or more (on a shorter path, half of it is no more than the
+ *    hosts' own scheduling jitter: a LAN server's RST can come faster than its last SYN-ACK did).
  */
+export const MIN_TIMED_RTT_NS = 1e6;
+
 export function attributeServerPacket(c: ClassifyContext, version: number, profile: ServerProfile | null, ttl: number, mac: number, ownTtlMin: number, ownTtlMax: number, sinceSynNs: number): Attribution {
   const name = version === 6 ? 'hop limit' : 'TTL';
   const why: string[] = [];
@@ -38,7 +42,7 @@ export function attributeServerPacket(c: ClassifyContext, version: number, profi
     const range = min === max ? `${min}` : `${min}-${max}`;
     why.push(`${name} ${ttl} (${hopsFrom(ttl)} hops) differs from ${whose} (${name} ${range}): a box in the path sent it`);
   }
-  if (sinceSynNs >= 0 && profile !== null && profile.minRttNs > 0 && sinceSynNs * 2 < profile.minRttNs) {
+  if (sinceSynNs >= 0 && profile !== null && profile.minRttNs >= MIN_TIMED_RTT_NS && sinceSynNs * 2 < profile.minRttNs) {
     why.push(`it came ${dur(sinceSynNs)} after the SYN, faster than the ${dur(profile.minRttNs)} round trip to the server`);
   }
   if (why.length > 0) return { by: 'middlebox', why };
