@@ -203,13 +203,19 @@ describe('names and vantage', () => {
     expect([hostOf('10.0.2.54'), portOf('10.0.2.54')]).toEqual(['10.0.2.54', -1]);
   });
   it('labels v4, bracketed and bare v6 addresses once, and leaves commands in backticks alone', () => {
-    const names = new DnsNames();
-    names.learn({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query: 'web.test.', rcode: 'NOERROR',
-      answers: ['A 10.1.2.5', 'AAAA fd00:1::5'], summary: '', evidence: [], check: '' } as unknown as FlowRecord);
-    expect(names.labelText('10.1.2.5:443 reset, then [fd00:1::5]:443 and fd00:1::5 too; 10.1.2.50 is not it'))
-      .toBe('10.1.2.5:443 (web.test) reset, then [fd00:1::5]:443 (web.test) and fd00:1::5 (web.test) too; 10.1.2.50 is not it');
-    expect(names.labelText('10.1.2.5 (web.test) already')).toBe('10.1.2.5 (web.test) already');
-    expect(names.labelText('run `nc -zv 10.1.2.5 443` from 10.1.2.5')).toBe('run `nc -zv 10.1.2.5 443` from 10.1.2.5 (web.test)');
+    // with few names known each is looked for before the regex runs; with many, the regex alone
+    for (const others of [0, 20]) {
+      const names = new DnsNames();
+      const learn = (query: string, answers: string[]) => names.learn({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query, rcode: 'NOERROR',
+        answers, summary: '', evidence: [], check: '' } as unknown as FlowRecord);
+      for (let i = 0; i < others; i++) learn(`other${i}.test.`, [`A 10.9.0.${i}`]);
+      learn('web.test.', ['A 10.1.2.5', 'AAAA fd00:1::5']);
+      expect(names.labelText('10.1.2.5:443 reset, then [fd00:1::5]:443 and fd00:1::5 too; 10.1.2.50 is not it'))
+        .toBe('10.1.2.5:443 (web.test) reset, then [fd00:1::5]:443 (web.test) and fd00:1::5 (web.test) too; 10.1.2.50 is not it');
+      expect(names.labelText('10.1.2.5 (web.test) already')).toBe('10.1.2.5 (web.test) already');
+      expect(names.labelText('run `nc -zv 10.1.2.5 443` from 10.1.2.5')).toBe('run `nc -zv 10.1.2.5 443` from 10.1.2.5 (web.test)');
+      expect(names.labelText('10.1.2.6:443 and fd00:1::6: no name known')).toBe('10.1.2.6:443 and fd00:1::6: no name known');
+    }
   });
   it('vantage: near the clients on the client, near the servers on the server', async () => {
     expect((await analyzeFile(join(FIXTURES, 'names.pcap'))).input.vantage).toMatch(/^near the clients/);

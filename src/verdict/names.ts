@@ -3,6 +3,8 @@ import { hostOf } from '../flow/addr.js';
 
 /** Addresses remembered (a resolver answering millions of names cannot grow it further). */
 const MAX_NAMES = 65536;
+/** Up to this many known addresses, a sentence is searched for each before the regex runs. */
+const FEW_NAMES = 16;
 
 
 /** An address with its port if it has one: [v6]:port, v4[:port], or a bare v6 address. */
@@ -42,6 +44,9 @@ export class DnsNames {
    * left as they are, so they still paste into a shell.
    */
   labelText(text: string): string {
+    // a sentence changes only where it holds a known address, so with few names a look for each
+    // of them settles most sentences without the regex (it was 5.8 µs a record, the names one)
+    if (this.byAddr.size <= FEW_NAMES && !this.holdsKnownAddress(text)) return text;
     const parts = text.split('`');
     for (let i = 0; i < parts.length; i += 2) {
       parts[i] = parts[i].replace(ADDRESS, (m: string, v6: string | undefined, v4: string | undefined, bare: string | undefined, offset: number, whole: string) => {
@@ -50,6 +55,11 @@ export class DnsNames {
       });
     }
     return parts.join('`');
+  }
+
+  private holdsKnownAddress(text: string): boolean {
+    for (const a of this.byAddr.keys()) if (text.includes(a)) return true;
+    return false;
   }
 
   private learnAnswers(query: string, answers: readonly string[]): void {
