@@ -8,14 +8,15 @@
 // Usage: npm run bench [-- --size MB] [-- --runs N]
 //        npm run bench -- --live [--duration S] [--rate PPS]   (live-memory.mjs: an hour through a pipe)
 //        npm run bench -- --flood [--count N]                  (flood.mjs: SYN and DNS floods, peak RSS)
+//        npm run bench -- --profile [--size MB] [--runs N]     (profile.mjs: where the time goes, by phase)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { benchCapture } from './capture.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const [flag, script] of [['--live', 'live-memory.mjs'], ['--flood', 'flood.mjs']]) {
+for (const [flag, script] of [['--live', 'live-memory.mjs'], ['--flood', 'flood.mjs'], ['--profile', 'profile.mjs']]) {
   if (process.argv.includes(flag)) {
     execFileSync(process.execPath, [join(here, script), ...process.argv.slice(2).filter((a) => a !== flag)], { stdio: 'inherit' });
     process.exit(0);
@@ -26,16 +27,8 @@ const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 
 const sizeMb = Number(arg('--size', '1024'));
 const runs = Number(arg('--runs', '3'));
 const outDir = join(here, 'out');
-mkdirSync(outDir, { recursive: true });
-// named after the generator's text, so a changed generator writes new captures instead of reusing old ones
-const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);
-const capture = (mb) => {
-  const f = join(outDir, `synthetic-${mb}MB-${generator}.pcap`);
-  if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb)], { stdio: 'inherit' });
-  return f;
-};
-const file = capture(sizeMb);
-const small = capture(Math.max(1, Math.round(sizeMb / 10)));
+const file = benchCapture(sizeMb);
+const small = benchCapture(Math.max(1, Math.round(sizeMb / 10)));
 const bytes = statSync(file).size;
 const packets = Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
 const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;

@@ -1,0 +1,18 @@
+// The benchmark's capture of a given size, written by generate.mjs on first use and kept in
+// bench/out/, named after the generator's text (a changed generator writes new captures).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outDir = join(here, 'out');
+
+export function benchCapture(mb) {
+  mkdirSync(outDir, { recursive: true });
+  const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);
+  const f = join(outDir, `synthetic-${mb}MB-${generator}.pcap`);
+  if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb)], { stdio: 'inherit' });
+  return f;
+}

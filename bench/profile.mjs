@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Where the time goes: runs pcapdiag's full analysis (default output) on the benchmark capture
+// under V8's CPU profiler (`node --cpu-prof`, a sample every 100 µs of the main thread) and
+// puts every sample in one phase by its stack:
+//   - anything under a sweep or the end of the input: verdicts, records and output;
+//   - otherwise the innermost of: reading the file, framing records, decoding headers and
+//     checksums, the TCP flow layer, DNS, the MAC/host table, other packet work (the read loop);
+//   - the garbage collector's own samples; everything else is start-up (Node, modules, CLI).
+// Prints the median of --runs runs per phase, in ms and per packet.
+// Usage: npm run bench -- --profile [--size MB] [--runs N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchCapture } from './capture.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const file = benchCapture(Number(arg('--size', '1024')));
+const runs = Number(arg('--runs', '3'));
+const packets = Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
+
+const PHASES = [
+  'start-up (Node, modules, CLI) and unattributed',
+  'reading the file (read syscalls)',
+  'framing records (pcap/pcapng)',
+  'decoding headers, checksums',
+  'TCP flow layer, per packet',
+  'DNS, per packet',
+  'MAC and host table',
+  'other packet work (UDP, ICMP, ARP, the read loop)',
+  'sweeps: verdicts, records, output',
+  'garbage collector',
+];
+const at = (name, url) => (f) => f.functionName === name && f.url.endsWith(url);
+const inside = (part) => (f) => f.url.includes(part);
+// innermost match wins, except under a sweep (all of it is the sweep's)
+const PACKET_RULES = [
+  [1, at('readNow', 'capture/source.js')],
+  [2, inside('/dist/capture/reader.js')],
+  [3, inside('/dist/decode/')],
+  [4, at('onTcp', 'dist/analyze.js')],
+  [5, at('observe', 'flow/dns.js')],
+  [6, at('observeLink', 'flow/hosts.js')],
+  [7, at('observe', 'dist/analyze.js')],
+  [7, at('onRecord', 'dist/analyze.js')],
+  [7, at('analyzeSource', 'dist/analyze.js')],
+];
+const isSweep = (f) => (f.functionName === 'sweep' || f.functionName === 'finish') && f.url.endsWith('dist/analyze.js');
+
+function phasesOf(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const phaseOfNode = new Map();
+  const phaseOf = (id) => {
+    if (phaseOfNode.has(id)) return phaseOfNode.get(id);
+    const frames = [];
+    for (let x = id; x !== undefined; x = parent.get(x)) frames.push(byId.get(x).callFrame);
+    let phase = 0;
+    if (frames[0].functionName === '(garbage collector)') phase = 9;
+    else if (frames.some(isSweep)) phase = 8;
+    else {
+      // innermost first: frames[0] is the leaf
+      outer: for (const f of frames) for (const [p, rule] of PACKET_RULES) if (rule(f)) { phase = p; break outer; }
+    }
+    phaseOfNode.set(id, phase);
+    return phase;
+  };
+  const ms = new Array(PHASES.length).fill(0);
+  for (let i = 0; i < profile.samples.length; i++) ms[phaseOf(profile.samples[i])] += profile.timeDeltas[i] / 1000;
+  return ms;
+}
+
+const results = [];
+const walls = [];
+for (let r = 0; r < runs; r++) {
+  const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-prof-'));
+  const t0 = performance.now();
+  const p = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`, join(root, 'bin/pcapdiag.js'), file], { stdio: ['ignore', 'ignore', 'ignore'] });
+  walls.push((performance.now() - t0) / 1000);
+  if (p.status !== 0) throw new Error(`pcapdiag exited ${p.status}`);
+  const prof = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  results.push(phasesOf(JSON.parse(readFileSync(join(dir, prof), 'utf8'))));
+  rmSync(dir, { recursive: true, force: true });
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = PHASES.map((name, i) => ({ name, ms: median(results.map((r) => r[i])) }));
+const total = rows.reduce((a, r) => a + r.ms, 0);
+console.log(`\n${file}: ${packets} packets; median of ${runs} profiled runs (wall ${median(walls).toFixed(2)} s under the profiler); node ${process.version}\n`);
+console.log('| phase | ms | share | ns per packet |');
+console.log('|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.name} | ${r.ms.toFixed(0)} | ${((100 * r.ms) / total).toFixed(0)} % | ${((r.ms * 1e6) / packets).toFixed(0)} |`);
+console.log(`| main thread in all | ${total.toFixed(0)} | | ${((total * 1e6) / packets).toFixed(0)} |`);
