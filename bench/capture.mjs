@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'out');
 
+/** Packets in a capture, counted by pcapdiag's own reader (bench/reader-count.mjs). */
+export function packetCount(file) {
+  return Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
+}
+
 export function benchCapture(mb) {
   mkdirSync(outDir, { recursive: true });
   const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);

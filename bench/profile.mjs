@@ -8,19 +8,19 @@
 //   - the garbage collector's own samples; everything else is start-up (Node, modules, CLI).
 // Prints the median of --runs runs per phase, in ms and per packet.
 // Usage: npm run bench -- --profile [--size MB] [--runs N]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCapture } from './capture.mjs';
+import { benchCapture, packetCount } from './capture.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
 const file = benchCapture(Number(arg('--size', '1024')));
 const runs = Number(arg('--runs', '3'));
-const packets = Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
+const packets = packetCount(file);
 
 const PHASES = [
   'start-up (Node, modules, CLI) and unattributed',

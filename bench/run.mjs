@@ -11,7 +11,7 @@
 //        npm run bench -- --profile [--size MB] [--runs N]     (profile.mjs: where the time goes, by phase)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { benchCapture } from './capture.mjs';
+import { benchCapture, packetCount } from './capture.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +30,7 @@ const outDir = join(here, 'out');
 const file = benchCapture(sizeMb);
 const small = benchCapture(Math.max(1, Math.round(sizeMb / 10)));
 const bytes = statSync(file).size;
-const packets = Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
+const packets = packetCount(file);
 const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
 
 /** Median wall seconds and peak RSS (MiB) of `sh -c cmd`, via GNU time. */

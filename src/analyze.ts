@@ -249,9 +249,8 @@ export class Analyzer {
     this.tcp.each((f) => {
       if (tcpFinal(f, c)) {
         this.reportTcp(f, c, batch);
-        this.forgetTcp(f);
         this.tombstones.add(new TcpTombstone(f));
-        this.tcpFree.give(f);
+        this.forgetTcp(f);
       }
     });
     this.tombstones.expire(now, CLOSED_KEEP_NS, tcpIdle);
@@ -299,11 +298,13 @@ export class Analyzer {
     if (r !== null) batch.push(r);
   }
 
+  /** Takes a reported flow out of the table for good; its object then serves a new flow. */
   private forgetTcp(f: TcpFlow): void {
-    this.tcp.remove(f);
+    const removed = this.tcp.remove(f);
     if (f.profile !== null) this.hosts.release(f.profileKey, f.profile);
     f.profile = null;
     f.dnsStream = null;
+    if (removed) this.tcpFree.give(f);
   }
 
   /**
@@ -445,7 +446,6 @@ export class Analyzer {
       this.emit(batch);
       const closed = f.closed;
       this.forgetTcp(f);
-      this.tcpFree.give(f);
       f = this.newTcp(pkt, rec, t, hash, true, true);
       f.firstOfConversation = closed;
     }

@@ -47,7 +47,7 @@ export class DnsTxn extends FlowEndpoints {
 
   /** Makes this object the transaction that `pkt` begins, as the constructor would (see FreeList). */
   reuse(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): void {
-    this.setEndpoints(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    this.setEndpointsOf(pkt, clientIsSrc);
     this.init(pkt, transport, id, hash);
   }
 

@@ -1,3 +1,4 @@
+import type { DecodedPacket } from '../decode/packet.js';
 import { formatAddr, formatEndpoint, formatIpv4 } from './addr.js';
 
 /** Direction of a packet within a flow. */
@@ -19,6 +20,12 @@ export class FlowEndpoints {
 
   constructor(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number) {
     this.setEndpoints(version, c, cPort, s, sPort);
+  }
+
+  /** The endpoints of `pkt`'s flow, its source being the client when `clientIsSrc` (a reused flow object's). */
+  protected setEndpointsOf(pkt: DecodedPacket, clientIsSrc: boolean): void {
+    if (clientIsSrc) this.setEndpoints(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
+    else this.setEndpoints(pkt.ipVersion, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort);
   }
 
   /** Sets the endpoints: in the constructor, and again when a flow object is reused (TcpFlow.reuse). */

@@ -222,7 +222,7 @@ export class TcpFlow extends FlowEndpoints {
    * it was (which must be out of every table and reported). See FreeList.
    */
   reuse(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): void {
-    this.setEndpoints(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    this.setEndpointsOf(pkt, clientIsSrc);
     this.ep[C2S].reset();
     this.ep[S2C].reset();
     this.rst.reset();
