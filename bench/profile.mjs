@@ -6,10 +6,13 @@
 //   - otherwise the innermost of: reading the file, framing records, decoding headers and
 //     checksums, the TCP flow layer, DNS, the MAC/host table, other packet work (the read loop);
 //   - the garbage collector's own samples; everything else is start-up (Node, modules, CLI).
-// Prints the median of --runs runs per phase, in ms and per packet.
+// Prints the median of --runs runs per phase, in ms and per packet. Then, from as many runs without
+// the profiler, the CPU time of the main thread and of all the others (thread-cpu.mjs), against
+// the wall time: how much of the second core the single-threaded analysis already uses.
 // Usage: npm run bench -- --profile [--size MB] [--runs N]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,3 +97,23 @@ console.log('| phase | ms | share | ns per packet |');
 console.log('|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.ms.toFixed(0)} | ${((100 * r.ms) / total).toFixed(0)} % | ${((r.ms * 1e6) / packets).toFixed(0)} |`);
 console.log(`| main thread in all | ${total.toFixed(0)} | | ${((total * 1e6) / packets).toFixed(0)} |`);
+
+// CPU by thread, without the profiler
+const tick = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+const cpu = [];
+for (let r = 0; r < runs; r++) {
+  const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-cpu-'));
+  const out = join(dir, 'threads.json');
+  const t0 = performance.now();
+  const p = spawnSync(process.execPath, ['--import', join(here, 'thread-cpu.mjs'), join(root, 'bin/pcapdiag.js'), file], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, PCAPDIAG_THREAD_CPU: out } });
+  const wall = performance.now() - t0;
+  if (p.status !== 0) throw new Error(`pcapdiag exited ${p.status}`);
+  const threads = JSON.parse(readFileSync(out, 'utf8'));
+  const sum = (ts) => ts.reduce((a, t) => a + (t.user + t.sys) * tick, 0);
+  const main = threads.filter((t) => t.main);
+  const others = threads.filter((t) => !t.main && t.user + t.sys > 0);
+  cpu.push({ wall, main: sum(main), mainSys: main.reduce((a, t) => a + t.sys * tick, 0), others: sum(others), busy: others.length });
+  rmSync(dir, { recursive: true, force: true });
+}
+const m = (k) => median(cpu.map((c) => c[k]));
+console.log(`\nCPU by thread, median of ${runs} runs without the profiler: wall ${m('wall').toFixed(0)} ms; main thread ${m('main').toFixed(0)} ms (of it in the kernel ${m('mainSys').toFixed(0)}); the ${m('busy')} other threads that ran (V8's collector and compiler) ${m('others').toFixed(0)} ms, ${((100 * m('others')) / m('wall')).toFixed(0)} % of the second core`);
