@@ -10,9 +10,8 @@
 // the profiler, the CPU time of the main thread and of all the others (thread-cpu.mjs), against
 // the wall time: how much of the second core the single-threaded analysis already uses.
 // Usage: npm run bench -- --profile [--size MB] [--runs N]
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
