@@ -41,7 +41,8 @@ export class DnsTxn extends FlowEndpoints {
   declare tunnel: string | null;
 
   constructor(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number) {
-    super(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    super();
+    this.setEndpointsOf(pkt, clientIsSrc);
     this.init(pkt, transport, id, hash);
   }
 

@@ -8,28 +8,33 @@ export const S2C = 1;
 /**
  * The two endpoints of a flow, the addresses as eight int32 words in the object itself (V8 keeps
  * 32-bit integers inline) rather than two Uint32Arrays of about 220 bytes each. TCP flows, their
- * tombstones and UDP flows share it.
+ * tombstones, UDP flows and DNS transactions share it.
  */
 export class FlowEndpoints {
-  // set once per flow, by setEndpoints (declared, not initialised: one assignment each)
+  // set by setEndpointsOf or copyEndpoints, first thing in a subclass's constructor, and again
+  // when a flow object is reused (declared, not initialised: one assignment each)
   declare version: number;
   declare cPort: number;
   declare sPort: number;
   private declare c0: number; private declare c1: number; private declare c2: number; private declare c3: number;
   private declare s0: number; private declare s1: number; private declare s2: number; private declare s3: number;
 
-  constructor(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number) {
-    this.setEndpoints(version, c, cPort, s, sPort);
-  }
-
-  /** The endpoints of `pkt`'s flow, its source being the client when `clientIsSrc` (a reused flow object's). */
+  /** The endpoints of `pkt`'s flow, its source being the client when `clientIsSrc`. */
   protected setEndpointsOf(pkt: DecodedPacket, clientIsSrc: boolean): void {
     if (clientIsSrc) this.setEndpoints(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
     else this.setEndpoints(pkt.ipVersion, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort);
   }
 
-  /** Sets the endpoints: in the constructor, and again when a flow object is reused (TcpFlow.reuse). */
-  protected setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
+  /** The endpoints of another flow (a tombstone's, of the flow it stands for). */
+  protected copyEndpoints(f: FlowEndpoints): void {
+    this.version = f.version;
+    this.cPort = f.cPort;
+    this.sPort = f.sPort;
+    this.c0 = f.c0; this.c1 = f.c1; this.c2 = f.c2; this.c3 = f.c3;
+    this.s0 = f.s0; this.s1 = f.s1; this.s2 = f.s2; this.s3 = f.s3;
+  }
+
+  private setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
     this.version = version;
     this.cPort = cPort;
     this.sPort = sPort;
@@ -45,12 +50,6 @@ export class FlowEndpoints {
   /** The server's address: a copy, made when asked. */
   get sAddr(): Uint32Array {
     return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
-  }
-
-  /** Copies both addresses into `c` and `s` (no allocation). */
-  copyAddrsInto(c: Uint32Array, s: Uint32Array): void {
-    c[0] = this.c0; c[1] = this.c1; c[2] = this.c2; c[3] = this.c3;
-    s[0] = this.s0; s[1] = this.s1; s[2] = this.s2; s[3] = this.s3;
   }
 
   /** The client's endpoint as formatEndpoint writes it, without a copy of an IPv4 address. */

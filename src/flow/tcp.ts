@@ -211,7 +211,8 @@ export class TcpFlow extends FlowEndpoints {
   declare tunnel: string | null;
 
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
-    super(pkt.ipVersion, clientIsSrc ? pkt.src : pkt.dst, clientIsSrc ? pkt.srcPort : pkt.dstPort, clientIsSrc ? pkt.dst : pkt.src, clientIsSrc ? pkt.dstPort : pkt.srcPort);
+    super();
+    this.setEndpointsOf(pkt, clientIsSrc);
     this.ep = [new Endpoint(), new Endpoint()];
     this.rst = new DecidingPacket();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
@@ -509,10 +510,6 @@ export class TcpTable extends ChainedTable<TcpFlow> {
   }
 }
 
-/** Where a tombstone's constructor copies its flow's addresses before handing them on. */
-const SCRATCH_C = new Uint32Array(4);
-const SCRATCH_S = new Uint32Array(4);
-
 /**
  * What is left of a TCP flow once its verdict was reported: enough to recognise its late packets
  * (a retransmitted SYN or FIN, the last ACK) so that they are absorbed rather than reported as a
@@ -530,8 +527,8 @@ export class TcpTombstone extends FlowEndpoints {
   queuedMs: number;
 
   constructor(f: TcpFlow) {
-    f.copyAddrsInto(SCRATCH_C, SCRATCH_S);
-    super(f.version, SCRATCH_C, f.cPort, SCRATCH_S, f.sPort);
+    super();
+    this.copyEndpoints(f);
     this.hash = f.hash;
     this.isn = f.isn | 0;
     this.bits = (f.sawSyn ? 1 : 0) | (f.closed ? 2 : 0);

@@ -21,7 +21,8 @@ export class UdpFlow extends FlowEndpoints {
   readonly tunnel: string | null;
 
   constructor(pkt: DecodedPacket, readonly hash: number, frame: number, sec: number, nsec: number, t: number) {
-    super(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
+    super();
+    this.setEndpointsOf(pkt, true);
     this.tunnel = tunnelNote(pkt);
     this.firstFrame = frame;
     this.firstSec = sec;
