@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { analyzeSource, DEFAULT_OPTIONS } from './analyze.js';
 import { openCapture } from './capture/source.js';
-import { UsageError } from './capture/errors.js';
+import { UsageError } from './errors.js';
 import type { CaptureRecord } from './capture/record.js';
 import { forEachRecord } from './capture/reader.js';
 import { PacketDecoder } from './decode/decode.js';

@@ -6,7 +6,7 @@ import Ajv from 'ajv';
 import { cli, FIXTURES, fixtureFiles, ROOT } from './helpers/run.js';
 import { FlowFilter } from '../src/filter/filter.js';
 import { parseExpectations } from '../src/ci/expect.js';
-import { UsageError } from '../src/capture/errors.js';
+import { UsageError } from '../src/errors.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { InputError } from '../src/capture/errors.js';
+import { InputError } from '../src/errors.js';
 import { analyzeFile, BIN, ROOT, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
 
 const table = (name: string) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../src/capture/errors.js';
+import { InputError } from '../src/errors.js';
 import { analyzeFile, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
 
 /**

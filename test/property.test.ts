@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
-import { InputError } from '../src/capture/errors.js';
+import { InputError } from '../src/errors.js';
 import { bufferSource } from './helpers/build.js';
 import { fixtureFiles, readFixture } from './helpers/run.js';
 

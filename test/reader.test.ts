@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
 import { CaptureRecord } from '../src/capture/record.js';
-import { InputError } from '../src/capture/errors.js';
+import { InputError } from '../src/errors.js';
 import { ticksToTime } from '../src/capture/time.js';
 import { bufferSource, Ng, pcap } from './helpers/build.js';
 

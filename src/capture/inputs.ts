@@ -1,7 +1,6 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from './errors.js';
-import { describeFsError } from './source.js';
+import { describeFsError, InputError } from '../errors.js';
 
 /** The first bytes of the files a directory is searched for: pcap (both orders, µs/ns), pcapng, gzip. */
 const MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1, 0x0a0d0d0a];

@@ -1,5 +1,5 @@
 import { CaptureRecord } from './record.js';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import { Anomalies } from './damage.js';
 import { ticksToTime } from './time.js';
 import { isDecodableLinkType, linkTypeName } from './linktypes.js';

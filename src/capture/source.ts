@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { InputError } from './errors.js';
+import { describeFsError, InputError } from '../errors.js';
 
 /**
  * Where capture bytes come from. `read` fills `buf[off..off+len)` and returns the byte count,
@@ -320,26 +320,6 @@ export function readOrAbort(read: Promise<number>, signal: AbortSignal | undefin
       (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
     );
   });
-}
-
-/** A whole text file given on the command line (a baseline, expectations); `what` names it in the error. */
-export function readTextFile(path: string, what: string): string {
-  try {
-    return fs.readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
-  }
-}
-
-export function describeFsError(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  switch (err.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'it is a directory';
-    case 'EIO': return 'I/O error';
-    default: return err.code ?? String(err.message ?? e);
-  }
 }
 
 /** Replays bytes already read from `inner` (to sniff the format), then reads on. */

@@ -1,5 +1,5 @@
-import { InputError } from '../capture/errors.js';
-import { readTextFile } from '../capture/source.js';
+import { InputError } from '../errors.js';
+import { readTextFile } from './text-file.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { problemsOf, services, serviceStatus } from './services.js';
 

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { UsageError } from '../capture/errors.js';
-import { readTextFile } from '../capture/source.js';
+import { UsageError } from '../errors.js';
+import { readTextFile } from './text-file.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
 import { hostOf } from '../flow/addr.js';
 

@@ -1,4 +1,4 @@
-import { UsageError } from '../capture/errors.js';
+import { UsageError } from '../errors.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
 import { diffBaseline, isWorse, type BaselineDiff } from './baseline.js';
 import { checkExpectations, type ExpectResult, type ExpectRule } from './expect.js';

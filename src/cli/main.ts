@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { InputError, InternalError, UsageError } from '../capture/errors.js';
+import { InputError, InternalError, UsageError } from '../errors.js';
 import { parseArgv } from './program.js';
 import type { FlowRecord } from '../verdict/types.js';
 import type { Report } from '../analyze.js';

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { UsageError } from '../capture/errors.js';
+import { UsageError } from '../errors.js';
 import { FILTER_FIRST_WORDS } from '../filter/filter.js';
 import type { AnalyzeOptions } from '../analyze.js';
 /**

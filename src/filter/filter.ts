@@ -1,5 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { UsageError } from '../capture/errors.js';
+import { UsageError } from '../errors.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { hostOf, portOf } from '../flow/addr.js';
 
