@@ -1,22 +1,17 @@
-import { Command, CommanderError } from 'commander';
-import { analyzeSource, DEFAULT_OPTIONS } from './analyze.js';
-import { openCapture } from './capture/source.js';
-import { UsageError } from './errors.js';
-import type { CaptureRecord } from './capture/record.js';
-import { forEachRecord } from './capture/reader.js';
+import { CaptureRecord } from './capture/record.js';
+import { CaptureReader, READ_END, READ_RECORD } from './capture/reader.js';
+import type { ByteSource } from './capture/source.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
 import { formatAddr, formatIpv4, formatMac, hostOf, portOf } from './flow/addr.js';
-import { endpointsText } from './verdict/names.js';
 import { HEALTHY, type FlowRecord } from './verdict/types.js';
 import { flagNames } from './verdict/tcp-evidence.js';
-import { dur } from './verdict/format.js';
-import { escapeTerminal } from './render/escape.js';
 import { icmpName } from './verdict/icmp.js';
 
-/** One packet of the explained flow, as the ladder draws it. */
-interface Step {
+/** One packet of an explained flow, as the ladder draws it. */
+export interface Step {
   frame: number;
+  /** Seconds from the flow's start. */
   t: number;
   /** Who sent it (a box in the middle: an ICMP error from a router, a RST the verdict pins on one) and to whom. */
   from: 'client' | 'server' | 'middle';
@@ -30,48 +25,47 @@ interface Step {
   router?: string;
 }
 
-/** Width of the ladder between the client's and the server's rails. */
-const WIDTH = 56;
+/** At most this many packets of one flow are drawn. */
+const MAX_STEPS = 500;
+/** The second read stops this long past the flow's window, which tolerates packets written out of time order. */
+const REORDER_SLACK_SEC = 10;
 
-/** `pcapdiag explain CAPTURE SELECTOR`: one flow's packets as a ladder, its verdict, the reasoning and what to check next. */
-export async function explainMain(argv: string[], color: boolean): Promise<string> {
-  const cmd = new Command('pcapdiag explain')
-    .description('explain one flow: its packets as a ladder diagram, the verdict, the reasoning and the next checks')
-    .argument('<capture>', 'a pcap or pcapng file')
-    .argument('<selector>', "a flow id from the report (3 or #3), or the server (or client) as host:port, e.g. 10.0.2.20:443")
-    .option('--no-color', 'no ANSI colours')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  let capture = '';
-  let selector = '';
-  try {
-    cmd.parse(argv, { from: 'user' });
-    [capture, selector] = cmd.args;
-  } catch (e) {
-    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.help')) return '';
-    throw new UsageError(e instanceof Error ? e.message.replace(/^error: /, '') : String(e));
+/**
+ * Which flow `pcapdiag explain` explains: a flow id from the report (3 or #3), or host:port (the
+ * first problem flow to or from it, else its first flow). Offered every record as it is decided.
+ */
+export class FlowSelector {
+  private readonly id: number;
+  private first: FlowRecord | null = null;
+  private firstProblem: FlowRecord | null = null;
+
+  constructor(readonly text: string) {
+    const m = /^#?(\d+)$/.exec(text);
+    this.id = m === null ? -1 : Number(m[1]);
   }
-  if (capture === '-') throw new UsageError('explain reads the capture twice: give a file, not stdin');
-  const paint = (code: number, s: string) => (color && cmd.opts().color !== false ? `\x1b[${code}m${s}\x1b[0m` : s);
 
-  const source = await openCapture(capture);
-  const report = await analyzeSource(source, DEFAULT_OPTIONS, { keep: 'all' }).finally(() => source.close());
-  const r = pick(report.records, selector);
-  if (r === null) throw new UsageError(`no flow matches '${selector}' in ${capture} (${report.records.length} flows; use an id from the report or host:port)`);
-  const steps = await collect(capture, r);
-  return render(r, steps, paint);
+  offer(r: FlowRecord): void {
+    if (this.id >= 0) {
+      if (r.id === this.id) this.first = r;
+      return;
+    }
+    if (r.server !== this.text && r.client !== this.text && hostOf(r.server) !== this.text) return;
+    this.first ??= r;
+    if (!HEALTHY.has(r.verdict)) this.firstProblem ??= r;
+  }
+
+  get found(): FlowRecord | null {
+    return this.firstProblem ?? this.first;
+  }
 }
 
-function pick(records: readonly FlowRecord[], selector: string): FlowRecord | null {
-  const id = /^#?(\d+)$/.exec(selector);
-  if (id !== null) return records.find((r) => r.id === Number(id[1])) ?? null;
-  const problem = (r: FlowRecord) => !HEALTHY.has(r.verdict);
-  const matches = records.filter((r) => r.server === selector || r.client === selector || hostOf(r.server) === selector);
-  return matches.find(problem) ?? matches[0] ?? null;
-}
-
-/** Second pass: the flow's packets, and ICMP errors about it, within its time span. */
-async function collect(capture: string, r: FlowRecord): Promise<Step[]> {
+/**
+ * The flow's packets, and ICMP errors about it, within its time span: a second read of its
+ * capture, which stops once past the flow's end (plus a second for late ICMP errors).
+ */
+export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step[]> {
+  const reader = new CaptureReader();
+  const rec = new CaptureRecord();
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
   const cHost = hostOf(r.client);
@@ -82,20 +76,22 @@ async function collect(capture: string, r: FlowRecord): Promise<Step[]> {
   const from = r.t - 1e-6;
   const until = r.t + r.duration + 1;
   const steps: Step[] = [];
-  const visit = (rec: CaptureRecord) => {
+  for (;;) {
+    const st = reader.next(rec);
+    if (st === READ_END) break;
+    if (st !== READ_RECORD) {
+      const [off, len] = reader.writable();
+      reader.commit(await source.read(reader.buf, off, len));
+      continue;
+    }
     const abs = rec.tsSec + rec.tsNsec / 1e9;
     if (base < 0) base = abs;
     const t = abs - base;
-    if (t < from || t > until || steps.length >= 500) return;
+    if (t > until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) break;
+    if (t < from || t > until) continue;
     decoder.decode(rec, pkt);
     const step = match(pkt, r, cHost, cPort, sHost, sPort);
     if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
-  };
-  const source = await openCapture(capture);
-  try {
-    await forEachRecord(source, visit);
-  } finally {
-    source.close();
   }
   return steps;
 }
@@ -150,86 +146,3 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   return { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
 }
 
-/** One arrow across the ladder: client rail at 0, middle at WIDTH/2, server rail at WIDTH. */
-function arrow(s: Step): string {
-  const mid = WIDTH / 2;
-  const cells = Array<string>(WIDTH + 1).fill(' ');
-  cells[0] = '│';
-  cells[WIDTH] = '│';
-  const [a, b] = s.from === 'client' ? [0, WIDTH] : s.from === 'server' ? [WIDTH, 0] : [mid, s.to === 'client' ? 0 : WIDTH];
-  const lo = Math.min(a, b);
-  const hi = Math.max(a, b);
-  for (let i = lo + 1; i < hi; i++) cells[i] = '─';
-  if (s.from === 'middle') cells[mid] = '┼';
-  if (b > a) cells[hi - 1] = '▶';
-  else cells[lo + 1] = '◀';
-  const text = ` ${s.label} `;
-  const start = Math.max(lo + 2, Math.floor((lo + hi - text.length) / 2));
-  for (let i = 0; i < text.length && start + i < hi - 1; i++) cells[start + i] = text[i];
-  return cells.join('');
-}
-
-/**
- * The box in the path, as the capture names it: the address its ICMP errors came from, and the
- * gateway's MAC and vendor from the evidence, or the record's MAC when no end host decided the
- * verdict (a middlebox's RST, a stall in the path). Null when the capture shows no box in the path.
- */
-function box(r: FlowRecord, steps: readonly Step[]): string | null {
-  const router = steps.find((s) => s.router !== undefined)?.router;
-  const gateway = r.evidence.map((e) => /^gateway (.+)$/.exec(e)?.[1]).find((m) => m !== undefined);
-  const mac = gateway ?? ((r.by === 'middlebox' || r.by === 'unknown') && r.mac !== undefined ? [r.mac, r.vendor].filter((x) => x !== undefined).join(' = ') : undefined);
-  if (router === undefined && mac === undefined && r.by !== 'middlebox') return null;
-  return `${router !== undefined ? ` ${router}` : ''}${mac !== undefined ? ` (${mac})` : ''}`;
-}
-
-/** The checks troubleshooting guides start with, filled in for this flow. */
-function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
-  const host = hostOf(r.server);
-  const port = portOf(r.server);
-  const out: string[] = [];
-  if (r.proto === 'tcp') {
-    out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`,
-      `the path: \`traceroute -T -p ${port} ${host}\``);
-    const middle = box(r, steps);
-    if (middle !== null) out.push(`on the router or firewall${middle}: \`iptables -L -n -v\` / \`nft list ruleset\``);
-    if (r.tls !== undefined) out.push(`TLS: \`openssl s_client -connect ${host}:${port} -servername ${r.tls.sni ?? host}\``);
-  } else if (r.proto === 'dns') {
-    out.push(`\`dig @${host} ${r.query ?? '<name>'} ${r.qtype ?? 'A'}\``, `the resolver's logs and \`/etc/resolv.conf\` on the client`);
-  } else if (r.proto === 'udp') {
-    out.push(`on the server: \`ss -lunp 'sport = :${port}'\``, `on the router or firewall: \`iptables -L -n -v\` / \`nft list ruleset\``);
-  } else if (r.proto === 'icmp') {
-    out.push(`\`ping -c 3 ${host}\`, \`traceroute ${host}\``, `firewall ICMP rules: \`iptables -L -n -v\` / \`nft list ruleset\``);
-  } else {
-    out.push(`\`ip neigh show ${host}\` on the asker, \`arping ${host}\``, `the switch's MAC table for the port ${host} should be on`);
-  }
-  return out;
-}
-
-function render(r: FlowRecord, steps: readonly Step[], paint: (c: number, s: string) => string): string {
-  const out: string[] = [];
-  out.push(paint(1, `#${r.id}  ${r.proto.toUpperCase()}  ${escapeTerminal(endpointsText(r))}`));
-  out.push(`${r.start.replace('T', ' ').replace(/\d{3}Z$/, ' UTC')}, ${r.packets} packet${r.packets === 1 ? '' : 's'}${r.history !== undefined ? `, history ${r.history}` : ''}`);
-  out.push('');
-  const time = 12;
-  const rails = ' '.repeat(time) + 'client' + ' '.repeat(WIDTH / 2 - 6) + 'middle' + ' '.repeat(WIDTH / 2 - 6) + 'server';
-  out.push(paint(2, rails));
-  for (const s of steps) {
-    const t = s.t <= 0 ? '+0 s' : `+${dur(s.t * 1e9)}`;
-    const decides = s.frame === r.frame;
-    const info = `#${s.frame}${s.len >= 0 ? ` len ${s.len}` : ''}${s.ttl >= 0 ? ` TTL ${s.ttl}` : ''}`;
-    const line = `${t.padStart(time - 1)} ${arrow(s)}  ${info}${s.note !== undefined ? `  ${s.note}` : ''}${decides ? '  ◀ decides' : ''}`;
-    out.push(decides ? paint(1, line) : line);
-  }
-  if (steps.length === 0) out.push('  (no packets of this flow found in its time span)');
-  out.push('');
-  out.push(paint(HEALTHY.has(r.verdict) ? 32 : 31, `verdict: ${r.verdict}, by ${r.by}`));
-  out.push(`  ${escapeTerminal(r.summary)}`);
-  out.push('');
-  out.push('why:');
-  for (const e of r.evidence) out.push(`  · ${escapeTerminal(e)}`);
-  out.push('');
-  out.push('next checks:');
-  if (r.check !== '') out.push(`  → ${escapeTerminal(r.check)}`);
-  for (const c of nextChecks(r, steps)) out.push(`  → ${escapeTerminal(c)}`);
-  return out.join('\n') + '\n';
-}

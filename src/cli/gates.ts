@@ -1,12 +1,12 @@
 import { loadBaseline } from '../ci/baseline.js';
 import { loadExpectations } from '../ci/expect.js';
 import { parseFailOn, type Checks, type Gates } from '../ci/gate.js';
-import type { CliOptions } from './program.js';
+import type { AnalyzeCliOptions } from './options.js';
 
 export { hasGates, runGates } from '../ci/gate.js';
 
 /** The CI gates the options ask for, loaded and checked before any capture is read. */
-export function loadGates(o: CliOptions): Gates {
+export function loadGates(o: Pick<AnalyzeCliOptions, 'failOn' | 'baseline' | 'expect'>): Gates {
   const g: Gates = {};
   if (o.failOn !== null) g.failOn = parseFailOn(o.failOn);
   if (o.baseline !== null) g.baseline = { name: o.baseline, records: loadBaseline(o.baseline) };

@@ -1,77 +1,69 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { FILTER_FIRST_WORDS } from '../filter/filter.js';
-import type { AnalyzeOptions } from '../analyze.js';
-/**
- * Output formats: the human report, one JSON document, JSON lines streamed as verdicts are
- * decided, or JUnit XML for CI systems.
- */
-export const FORMATS = ['text', 'json', 'ndjson', 'junit'] as const;
-export type Format = (typeof FORMATS)[number];
+import { commanderOptions, typedFlags, type AnalyzeCliOptions, type CommandName, type ExplainCliOptions, type FlagEnv } from './options.js';
 
-export interface CliOptions extends AnalyzeOptions {
-  /** Capture files, directories (searched for captures) or '-'. */
-  inputs: string[];
-  /** The tcpdump-style flow filter after the capture names, or null. */
-  filter: string | null;
-  failOn: string | null;
-  baseline: string | null;
-  expect: string | null;
-  format: Format;
-  color: boolean;
-  limit: number;
-  /** Timeouts fire on the wall clock too (always for pipes, FIFOs, terminals and --follow). */
-  live: boolean;
-  follow: boolean;
-  /** No progress bar and no warnings on stderr. */
-  quiet: boolean;
+/** A parsed command line: the command and its typed options. */
+export type Invocation = { command: 'analyze'; options: AnalyzeCliOptions } | { command: 'explain'; options: ExplainCliOptions };
+
+const DESCRIPTION = 'Tells, for every connection attempt and DNS lookup in a capture, what happened, who caused it and what to check next.';
+const CAPTURES = "pcap or pcapng files (optionally gzip-compressed), directories of them, or '-' for standard input; then optionally a tcpdump-style filter, e.g. 'host 10.0.2.20 and port 443'";
+
+export interface Writers {
+  out: (s: string) => void;
+  err: (s: string) => void;
 }
 
-/** "3", "3s", "2.5s", "500ms", "5m" → milliseconds. */
-export function parseDuration(s: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (m === null) throw new UsageError(`${flag}: '${s}' is not a duration (e.g. 3, 2.5s, 500ms, 5m)`);
-  const v = parseFloat(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
-  if (v <= 0) throw new UsageError(`${flag}: must be greater than 0`);
-  return v;
+function command(name: CommandName, description: string): Command {
+  const c = new Command(name).description(description);
+  for (const o of commanderOptions(name)) c.addOption(o);
+  return c;
 }
 
-function parseCount(s: string, flag: string): number {
-  if (!/^\d+$/.test(s)) throw new UsageError(`${flag}: '${s}' is not a whole number`);
-  return parseInt(s, 10);
-}
-
-/** The commander tree. Pure: parses argv into CliOptions; prints only --help/--version. */
-export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
-  return new Command()
+/** The commander tree: `analyze` (the default command) and `explain`. Pure: prints only --help/--version. */
+export function buildProgram(version: string, write: Writers): { program: Command; analyze: Command; explain: Command } {
+  const analyze = command('analyze', 'diagnose every flow of the captures (the default command: `pcapdiag capture.pcap` is `pcapdiag analyze capture.pcap`)')
+    .argument('<capture...>', CAPTURES);
+  const explain = command('explain', 'one flow: its packets as a ladder diagram, the verdict, the reasoning and the next checks. Takes the same captures, filter and timers as the analysis, so an id means the same flow')
+    .usage('[options] <capture...> [filter] <selector>')
+    .argument('<capture...>', `${CAPTURES}; the last argument is the selector: a flow id from the report (3 or #3), or the server (or client) as host:port`);
+  const program = new Command()
     .name('pcapdiag')
-    .description('Tells, for every connection attempt and DNS lookup in a capture, what happened, who caused it and what to check next.')
+    .usage('[analyze] [options] <capture...> [filter]\n       pcapdiag explain [options] <capture...> [filter] <selector>')
+    .description(DESCRIPTION)
     .version(version, '-V, --version')
-    .argument('<capture...>', "pcap or pcapng files (optionally gzip-compressed), directories of them, or '-' for standard input; then optionally a tcpdump-style filter, e.g. 'host 10.0.2.20 and port 443'")
-    .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('text'))
-    .option('--syn-timeout <duration>', 'an unanswered SYN is a timeout once the capture goes on this long after it', '3s')
-    .option('--dns-timeout <duration>', 'a DNS query with no response for this long is dns-no-response', '5s')
-    .option('--tcp-idle <duration>', 'a TCP connection idle this long is final and forgotten', '5m')
-    .option('--udp-idle <duration>', 'a UDP flow or DNS transaction idle this long is forgotten', '1m')
-    .option('--max-flows <n>', 'track at most this many flows at once; more are counted, not analysed, with a warning', '1000000')
-    .option('--live', 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)')
-    .option('--follow', 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C')
-    .option('-q, --quiet', 'no progress bar and no warnings on standard error')
-    .option('--fail-on <verdicts>', "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but ok/dns-ok)")
-    .option('--baseline <file>', 'compare with an earlier --format json output, per service; exit 1 when something got worse')
-    .option('--expect <file>', "check rules such as 'tcp 10.0.2.20:443 ok' (one per line); exit 1 when one breaks")
-    .option('--limit <n>', 'text format: problems shown per verdict', '20')
-    .option('--no-color', 'no colours, even on a terminal (NO_COLOR is honoured too)')
-    .exitOverride()
-    .configureOutput({ writeOut: write.out, writeErr: () => {} })
-    .showHelpAfterError(false)
-    .allowExcessArguments(false);
+    .addCommand(analyze, { isDefault: true })
+    .addCommand(explain)
+    .helpCommand(false)
+    // the top-level help lists the default command's options too: most runs are `pcapdiag [options] capture`
+    .addHelpText('after', () => `\nOptions of analyze (and, where marked *, of explain):\n${optionList(analyze, explain)}`);
+  for (const c of [program, analyze, explain]) {
+    c.exitOverride().configureOutput({ writeOut: write.out, writeErr: () => {} }).showHelpAfterError(false);
+  }
+  analyze.allowExcessArguments(false);
+  return { program, analyze, explain };
 }
 
-/** argv (without node and script) → options. Throws UsageError, or CommanderError for --help/--version. */
-export function parseArgv(argv: string[], version: string, write: { out: (s: string) => void; err: (s: string) => void }, isTty: boolean): CliOptions {
-  const program = buildProgram(version, write);
+function optionList(analyze: Command, explain: Command): string {
+  const help = new Help();
+  help.helpWidth = process.stdout.columns || 80;
+  const inExplain = new Set(explain.options.map((o) => o.long));
+  const rows = help.visibleOptions(analyze).filter((o) => o.long !== '--help').map((o) => [`${inExplain.has(o.long) ? '*' : ' '} ${help.optionTerm(o)}`, help.optionDescription(o)] as const);
+  const width = Math.max(...rows.map(([t]) => t.length));
+  return rows.map(([t, d]) => help.formatItem(t, width, d, help)).join('\n');
+}
+
+/** argv (without node and script) → the command and its options. Throws UsageError, or CommanderError for --help/--version. */
+export function parseArgv(argv: string[], version: string, write: Writers, env: FlagEnv): Invocation {
+  const { program, analyze, explain } = buildProgram(version, write);
+  let ran: Command | null = null;
+  analyze.action(() => {
+    ran = analyze;
+  });
+  explain.action(() => {
+    ran = explain;
+  });
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
@@ -81,27 +73,20 @@ export function parseArgv(argv: string[], version: string, write: { out: (s: str
     }
     throw e;
   }
-  const o = program.opts<{ format: Format; synTimeout: string; dnsTimeout: string; tcpIdle: string; udpIdle: string; limit: string; maxFlows: string; color: boolean; live?: boolean; follow?: boolean; quiet?: boolean; failOn?: string; baseline?: string; expect?: string }>();
-  const { inputs, filter } = splitCapturesAndFilter(program.args);
-  if (o.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture file');
-  return {
-    inputs,
-    filter,
-    failOn: o.failOn ?? null,
-    baseline: o.baseline ?? null,
-    expect: o.expect ?? null,
-    format: o.format,
-    synTimeoutMs: parseDuration(o.synTimeout, '--syn-timeout'),
-    dnsTimeoutMs: parseDuration(o.dnsTimeout, '--dns-timeout'),
-    tcpIdleMs: parseDuration(o.tcpIdle, '--tcp-idle'),
-    udpIdleMs: parseDuration(o.udpIdle, '--udp-idle'),
-    limit: parseCount(o.limit, '--limit'),
-    maxFlows: Math.max(1, parseCount(o.maxFlows, '--max-flows')),
-    color: o.color && isTty && !process.env.NO_COLOR,
-    live: o.live === true || o.follow === true,
-    follow: o.follow === true,
-    quiet: o.quiet === true,
-  };
+  if (ran === null) throw new UsageError('missing required argument: capture');
+  const cmd: Command = ran;
+  if (cmd === explain) {
+    const args = [...cmd.args];
+    const selector = args.pop();
+    if (selector === undefined || args.length === 0) throw new UsageError('explain: give the capture(s), then the flow: an id from the report (3 or #3) or host:port');
+    const { inputs, filter } = splitCapturesAndFilter(args);
+    return { command: 'explain', options: { inputs, filter, selector, ...(typedFlags('explain', cmd.opts(), env) as Omit<ExplainCliOptions, 'inputs' | 'filter' | 'selector'>) } };
+  }
+  const { inputs, filter } = splitCapturesAndFilter(cmd.args);
+  const flags = typedFlags('analyze', cmd.opts(), env) as Omit<AnalyzeCliOptions, 'inputs' | 'filter'>;
+  if (flags.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture file');
+  // a file still being written is read live
+  return { command: 'analyze', options: { inputs, filter, ...flags, live: flags.live || flags.follow } };
 }
 
 /**

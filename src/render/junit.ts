@@ -1,6 +1,7 @@
 import junitModule, { type Builder } from 'junit-report-builder';
 import { services } from '../ci/services.js';
 import type { RunReport } from '../run-report.js';
+import type { RendererFactory } from './renderer.js';
 import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 
@@ -59,3 +60,10 @@ export function renderJunit(run: RunReport): string {
   for (const v of c?.baseline?.vanished ?? []) suite.testCase().className('pcapdiag.baseline').name(`${v} (vanished since the baseline)`).skipped();
   return builder.build() + '\n';
 }
+
+export const junitRenderer: RendererFactory = (out) => ({
+  feed: () => ({ keep: 'all', onRecord: null, problemsOnly: false }),
+  onFile: () => {},
+  onEnd: (run) => out.write(renderJunit(run)),
+  showsWarnings: false,
+});

@@ -4,6 +4,8 @@ import type { RunReport } from '../run-report.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
+import { checksLines } from './checks.js';
+import type { RendererFactory } from './renderer.js';
 
 export interface TextOptions {
   color: boolean;
@@ -95,3 +97,22 @@ function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, la
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));
   return lines;
 }
+
+/**
+ * `--format text`: from a file, the report of each capture after it is read (its problems grouped
+ * by verdict, the first --limit of each); from live input, each problem the moment it is decided,
+ * then the summary. Several captures get a total; CI gates their findings.
+ */
+export const textRenderer: RendererFactory = (out, s) => ({
+  feed: (live) => ({
+    keep: live ? 'none' : { problemsPerVerdict: s.limit },
+    onRecord: live ? (r) => out.write(renderProblem(r, s.color)) : null,
+    problemsOnly: live,
+  }),
+  onFile: (report, live) => out.write((s.several ? '\n' : '') + renderText(report, { color: s.color, limit: s.limit, problemsShownAbove: live })),
+  onEnd: (run) => {
+    if (s.several) out.write(renderTotal(run, s.color));
+    if (run.checks !== null) out.write('\n' + checksLines(run.checks, new Map(run.records.map((r) => [r.id, r]))).join('\n') + '\n');
+  },
+  showsWarnings: true,
+});

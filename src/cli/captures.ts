@@ -1,0 +1,60 @@
+import { InputError } from '../errors.js';
+import { openCapture, type ByteSource } from '../capture/source.js';
+import { analyzeSource, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
+import type { FlowFilter } from '../filter/filter.js';
+import { say } from './output.js';
+
+export interface CapturesRun {
+  reports: Report[];
+  /** Captures that could not be opened (each said on stderr). */
+  unreadable: number;
+}
+
+/**
+ * Analyses the captures (expandInputs' list) one after the other with the same options and filter, numbering their
+ * records on from one capture to the next: every command reads captures through here, so a
+ * record's id is the same in every output format and in `explain`. `per` sets up each capture's
+ * run (what is kept, where records go, a source to read it through) once it is open; `after` sees
+ * each report.
+ */
+export async function analyzeCaptures(
+  inputs: readonly string[],
+  filter: FlowFilter | null,
+  opts: AnalyzeOptions,
+  o: { follow?: boolean; signal?: AbortSignal; per: (source: ByteSource, name: string) => RunOptions & { finally?: () => void; readThrough?: ByteSource }; after?: (report: Report, source: ByteSource) => void },
+): Promise<CapturesRun> {
+  const several = inputs.length > 1;
+  const reports: Report[] = [];
+  let unreadable = 0;
+  let firstId = 1;
+  for (const input of inputs) {
+    if (o.signal?.aborted) break;
+    let source: ByteSource;
+    try {
+      source = await openCapture(input, { follow: o.follow, signal: o.signal });
+    } catch (e) {
+      if (!(e instanceof InputError) || !several) throw e;
+      say(e.message); // one unreadable capture among several: say so, go on, exit 3 at the end
+      unreadable++;
+      continue;
+    }
+    const name = input === '-' ? '<stdin>' : input;
+    const run = o.per(source, name);
+    let report: Report;
+    try {
+      report = await analyzeSource(run.readThrough ?? source, opts, { ...run, signal: o.signal, filter: filter === null ? null : (r) => filter.matches(r), firstId, file: name });
+    } finally {
+      run.finally?.();
+      source.close();
+    }
+    firstId = nextIdAfter(report, firstId);
+    reports.push(report);
+    o.after?.(report, source);
+  }
+  return { reports, unreadable };
+}
+
+/** The first id of the capture after this one. */
+function nextIdAfter(report: Report, firstId: number): number {
+  return firstId + Object.values(report.summary.verdicts).reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,110 @@
+import { UsageError } from '../../errors.js';
+import { expandInputs } from '../../capture/inputs.js';
+import { openCapture, type ByteSource } from '../../capture/source.js';
+import { FlowFilter } from '../../filter/filter.js';
+import { FlowSelector, packetsOf } from '../../explain.js';
+import { renderLadder } from '../../render/ladder.js';
+import { EXIT } from '../../errors.js';
+import { analysisOptions, type ExplainCliOptions } from '../options.js';
+import { analyzeCaptures } from '../captures.js';
+import { LineWriter, type Sink } from '../output.js';
+
+/**
+ * `pcapdiag explain <capture...> [filter] <selector>`: the captures are analysed exactly as the
+ * analysis reads them (the same timers, filter and numbering across captures), so an id printed by
+ * `pcapdiag -f ndjson` with the same arguments names the same flow here; then the flow's packets are
+ * read again from its capture. Standard input is kept in memory for that second read.
+ */
+export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
+  out.write(await explainText(opts, signal));
+  await out.drain();
+  return EXIT.OK;
+}
+
+/** What `pcapdiag explain` prints: the ladder, verdict, reasons and checks of the selected flow. */
+export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal): Promise<string> {
+  const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
+  const inputs = expandInputs(opts.inputs);
+  const selector = new FlowSelector(opts.selector);
+  const kept = new Map<string, MemoryCopy>();
+  const { reports } = await analyzeCaptures(inputs, filter, analysisOptions(opts), {
+    signal,
+    per: (source, name) => {
+      // a pipe cannot be read twice: keep what it gave for the flow's packets
+      const copy = name === '<stdin>' ? new MemoryCopy(source) : undefined;
+      if (copy !== undefined) kept.set(name, copy);
+      return { keep: 'none', onFlow: (r) => selector.offer(r), onFlowProblemsOnly: false, readThrough: copy };
+    },
+  });
+  const r = selector.found;
+  if (r === null) {
+    const flows = reports.reduce((n, x) => n + Object.values(x.summary.verdicts).reduce((a, b) => a + b, 0), 0);
+    throw new UsageError(`no flow matches '${opts.selector}' in ${opts.inputs.join(' ')}${opts.filter !== null ? ` '${opts.filter}'` : ''} (${flows} flow${flows === 1 ? '' : 's'}; use an id from the report or host:port)`);
+  }
+  const name = r.file ?? inputs[0];
+  const copy = kept.get(name);
+  const source = copy !== undefined ? copy.replay() : await openCapture(name);
+  let steps;
+  try {
+    steps = await packetsOf(source, r);
+  } finally {
+    source.close();
+  }
+  return renderLadder(r, steps, opts.color);
+}
+
+/** Standard input is kept in memory up to this size for explain's second read. */
+const MAX_KEPT_BYTES = 1 << 30;
+
+/**
+ * Reads through to a source and keeps a copy of everything it gave (standard input, which cannot
+ * be read twice), to replay it as a source of its own.
+ */
+class MemoryCopy implements ByteSource {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+
+  constructor(private readonly inner: ByteSource) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get live(): boolean {
+    return this.inner.live;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+  read(buf: Buffer, off: number, len: number): number | Promise<number> {
+    const got = this.inner.read(buf, off, len);
+    return typeof got === 'number' ? this.keep(buf, off, got) : got.then((n) => this.keep(buf, off, n));
+  }
+  close(): void {
+    this.inner.close();
+  }
+
+  private keep(buf: Buffer, off: number, n: number): number {
+    if (n <= 0) return n;
+    this.kept += n;
+    if (this.kept > MAX_KEPT_BYTES) throw new UsageError('explain keeps standard input in memory, and it passed 1 GiB: save the capture to a file and explain that');
+    this.chunks.push(Buffer.from(buf.subarray(off, off + n)));
+    return n;
+  }
+
+  replay(): ByteSource {
+    const data = Buffer.concat(this.chunks);
+    let at = 0;
+    return {
+      name: this.inner.name,
+      live: false,
+      size: data.length,
+      read: (buf, off, len) => {
+        const n = Math.min(len, data.length - at);
+        data.copy(buf, off, at, at + n);
+        at += n;
+        return n;
+      },
+      close: () => {},
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Output } from '../render/renderer.js';
+
+/** Output queued for a slow reader before the analysis waits for it. */
+const OUTPUT_HIGH_WATER = 4 << 20;
+
+/** Where a command writes: a renderer's Output, with the flow control the commands need. */
+export interface Sink extends Output {
+  /** Writes what is buffered (live input: after each wall-clock tick). */
+  flush(): void;
+  /** A promise to wait for before reading on when the reader of the output is slow, else null. */
+  busy(): Promise<void> | null;
+  /** Resolves once everything is written. */
+  drain(): Promise<void>;
+}
+
+/** Buffers output and writes it to stdout in blocks of about 64 KiB. */
+export class LineWriter implements Sink {
+  private parts: string[] = [];
+  private size = 0;
+  line(s: string): void {
+    this.write(s + '\n');
+  }
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= 65536) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    process.stdout.write(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+  /**
+   * Backpressure: when stdout (a slow pipe) has more than OUTPUT_HIGH_WATER queued, a promise that
+   * resolves once it drained; the analysis waits for it before reading on. Null otherwise.
+   */
+  busy(): Promise<void> | null {
+    if (process.stdout.writableLength < OUTPUT_HIGH_WATER) return null;
+    return new Promise((r) => process.stdout.once('drain', () => r()));
+  }
+  /** Flushes, and resolves once stdout has written everything (or failed; see the EPIPE handler). */
+  drain(): Promise<void> {
+    this.flush();
+    return new Promise((r) => process.stdout.write('', () => r()));
+  }
+}
+
+/** One line on stderr, as every message of pcapdiag's own: `pcapdiag: <what>`. */
+export function say(line: string): void {
+  process.stderr.write(`pcapdiag: ${line}\n`);
+}

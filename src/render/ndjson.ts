@@ -1,0 +1,35 @@
+import type { Report } from '../analyze.js';
+import type { RendererFactory } from './renderer.js';
+
+/** `--format ndjson`: the line after each capture's records (which are streamed as decided). */
+export function summaryLine(r: Report): Record<string, unknown> {
+  return {
+    type: 'summary',
+    schema: r.schema,
+    input: r.input,
+    options: r.options,
+    verdicts: r.summary.verdicts,
+    problems: r.summary.problems,
+    tcpConnections: r.summary.tcpConnections,
+    tcpConversations: r.summary.tcpConversations,
+    dnsTransactions: r.summary.dnsTransactions,
+    udpFlows: r.summary.udpFlows,
+    stats: r.stats,
+    anomalies: r.anomalies,
+    warnings: r.warnings,
+  };
+}
+
+/**
+ * `--format ndjson`: every record as one line the moment it is decided, a summary line after each
+ * capture, then a total line (several captures) and a checks line (CI gates).
+ */
+export const ndjsonRenderer: RendererFactory = (out, s) => ({
+  feed: () => ({ keep: 'none', onRecord: (r) => out.line(JSON.stringify(r)), problemsOnly: false }),
+  onFile: (report) => out.line(JSON.stringify(summaryLine(report))),
+  onEnd: (run) => {
+    if (s.several) out.line(JSON.stringify({ type: 'total', files: run.files.length, ...run.summary }));
+    if (run.checks !== null) out.line(JSON.stringify({ type: 'checks', ...run.checks }));
+  },
+  showsWarnings: false,
+});
