@@ -14,10 +14,11 @@ export function packetCount(file) {
   return Number(execFileSync(process.execPath, [join(here, 'reader-count.mjs'), file], { encoding: 'utf8' }).trim());
 }
 
-export function benchCapture(mb) {
+/** mix: 'bulk' (~23 packets a connection) or 'dense' (short connections, a DNS lookup before most). */
+export function benchCapture(mb, mix = 'bulk') {
   mkdirSync(outDir, { recursive: true });
   const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);
-  const f = join(outDir, `synthetic-${mb}MB-${generator}.pcap`);
-  if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb)], { stdio: 'inherit' });
+  const f = join(outDir, `synthetic-${mix === 'bulk' ? '' : `${mix}-`}${mb}MB-${generator}.pcap`);
+  if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb), '--mix', mix], { stdio: 'inherit' });
   return f;
 }

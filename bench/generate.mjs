@@ -2,7 +2,10 @@
 // Writes a deterministic, realistic synthetic capture: Ethernet, IPv4 and IPv6, many concurrent
 // TCP connections with mixed outcomes (ok with bulk data, refused, timeout, mid-stream reset),
 // DNS over UDP (answers, NXDOMAIN, SERVFAIL, no response) and ICMP port unreachables.
-// Usage: node bench/generate.mjs OUT.pcap [SIZE_MB=1024]
+// With --mix dense, flow-dense traffic as a client, proxy or resolver capture sees it: short
+// HTTP/TLS connections of 5-10 packets, most after a DNS lookup (A, often AAAA too) of one of
+// 4,000 names, over IPv4 and IPv6, with realistic failure shares, ~40 s of capture per 100 MB.
+// Usage: node bench/generate.mjs OUT.pcap [SIZE_MB=1024] [--mix bulk|dense]
 //        node bench/generate.mjs - --duration SECONDS --rate PACKETS_PER_SEC   (a stream to stdout,
 //        paced in capture time; prints "progress N" on stderr at 10 %, 50 % and 100 %)
 import { openSync, writeSync, closeSync } from 'node:fs';
@@ -11,7 +14,13 @@ const out = process.argv[2];
 const opt = (name) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : null; };
 const durationUs = opt('--duration') === null ? null : opt('--duration') * 1e6;
 const rate = opt('--rate');
+const mixAt = process.argv.indexOf('--mix');
+const mix = mixAt > 0 ? process.argv[mixAt + 1] : 'bulk';
 const targetBytes = durationUs === null ? Number(process.argv[3] ?? 1024) * 1e6 : Infinity;
+if (mix !== 'bulk' && mix !== 'dense') {
+  console.error(`generate: --mix is bulk or dense, not '${mix}'`);
+  process.exit(2);
+}
 if (!out || (durationUs !== null && !rate)) {
   console.error('usage: node bench/generate.mjs OUT.pcap [SIZE_MB]  |  node bench/generate.mjs - --duration S --rate PPS');
   process.exit(2);
@@ -159,6 +168,94 @@ function dnsSession() {
   return P;
 }
 
+/** DNS name of service n: svcN.dept.example.test, as labels. */
+function serviceName(n) {
+  const labels = [`svc${n}`, ['web', 'api', 'db', 'cdn', 'auth'][n % 5], 'example', 'test'];
+  return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+}
+const NAMES = 4000;
+const serviceV4 = (n) => (0x0a020000 | ((n >> 8) << 8) | (n & 0xff)) >>> 0; // 10.2.x.y
+const serviceV6 = (n) => 0x1000 + n; // fd00:2::1000+n
+
+/** A DNS lookup of service n by client c (IPv4 to the resolver): [packets, answered with an address]. */
+function denseLookup(c, n, qtype, at) {
+  const name = serviceName(n);
+  const cp = 20000 + ri(40000), id = ri(65536);
+  const r = rand();
+  const rcode = r < 0.9 ? 0 : r < 0.95 ? 3 : r < 0.97 ? 2 : 5;
+  const answered = rand() > 0.03;
+  const nodata = qtype === 28 && rand() < 0.3;
+  const answers = rcode === 0 && !nodata ? 1 : 0;
+  const rdLen = qtype === 28 ? 16 : 4;
+  const qLen = 12 + name.length + 4;
+  const msg = (resp) => (o) => {
+    dv.setUint16(o, id); dv.setUint16(o + 2, resp ? 0x8180 | rcode : 0x0100); dv.setUint16(o + 4, 1);
+    dv.setUint16(o + 6, resp ? answers : 0); dv.setUint32(o + 8, 0);
+    name.copy(buf, o + 12);
+    let q = o + 12 + name.length;
+    dv.setUint16(q, qtype); dv.setUint16(q + 2, 1); q += 4;
+    if (resp && answers > 0) {
+      dv.setUint16(q, 0xc00c); dv.setUint16(q + 2, qtype); dv.setUint16(q + 4, 1); dv.setUint32(q + 6, 300); dv.setUint16(q + 10, rdLen);
+      if (qtype === 28) { dv.setUint32(q + 12, 0xfd000002); dv.setUint32(q + 16, 0); dv.setUint32(q + 20, 0); dv.setUint32(q + 24, serviceV6(n)); }
+      else dv.setUint32(q + 12, serviceV4(n));
+    }
+  };
+  const P = [[at, (ts) => packet(ts, false, c, 0x0a000235, cp, 53, 0, 17, 0, 0, 0, qLen, msg(false), 64)]];
+  const rtt = 300 + ri(3000);
+  if (answered) P.push([at + rtt, (ts) => packet(ts, false, c, 0x0a000235, cp, 53, 1, 17, 0, 0, 0, qLen + (answers > 0 ? 12 + rdLen : 0), msg(true), 63)]);
+  return { P, ok: answered && answers > 0, done: at + rtt };
+}
+
+/** A dense session: a lookup (A, often AAAA too), then a short HTTP or TLS connection. */
+function denseSession() {
+  const c = (0x0a000100 | ri(250)) >>> 0;
+  const n = ri(NAMES);
+  const P = [];
+  let at = 0;
+  let v6 = false;
+  if (rand() < 0.85) {
+    const a = denseLookup(c, n, 1, 0);
+    P.push(...a.P);
+    let ok = a.ok;
+    at = a.done;
+    if (rand() < 0.6) {
+      const aaaa = denseLookup(c, n, 28, 100);
+      P.push(...aaaa.P);
+      v6 = aaaa.ok && rand() < 0.4;
+      ok ||= aaaa.ok;
+      at = Math.max(at, aaaa.done);
+    }
+    if (!ok) return P;
+    at += 50;
+  }
+  const s = v6 ? serviceV6(n) : serviceV4(n);
+  const cHost = v6 ? 0x10 + (c & 0xff) : c;
+  const cp = 20000 + ri(40000), sp = rand() < 0.7 ? 443 : 80;
+  const isn = ri(2 ** 32), sisn = ri(2 ** 32);
+  const rtt = 200 + ri(20000);
+  const sTtl = 64 - 1 - ri(10);
+  const add = (t, dir, flags, seq, ack, len, ttl) => P.push([at + t, (ts) => packet(ts, v6, cHost, s, cp, sp, dir, 6, flags, seq, ack, len, null, ttl)]);
+  const r = rand();
+  add(0, 0, SYN, isn, 0, 0, 64);
+  if (r < 0.01) { add(1e6, 0, SYN, isn, 0, 0, 64); add(3e6, 0, SYN, isn, 0, 0, 64); return P; } // timeout
+  if (r < 0.04) { add(rtt, 1, RST | ACK, 0, isn + 1, 0, sTtl); return P; } // refused
+  add(rtt, 1, SYN | ACK, sisn, isn + 1, 0, sTtl);
+  add(rtt + 40, 0, ACK, isn + 1, sisn + 1, 0, 64);
+  const req = 150 + ri(400);
+  add(rtt + 60, 0, ACK | PSH, isn + 1, sisn + 1, req, 64);
+  const resp = 200 + ri(2500);
+  let t = 2 * rtt + 60 + ri(5000);
+  if (r < 0.05) { add(t + 1e6, 1, RST | ACK, sisn + 1, isn + 1 + req, 0, sTtl); return P; } // reset before the answer
+  add(t, 1, ACK | PSH, sisn + 1, isn + 1 + req, Math.min(resp, 1448), sTtl);
+  let sseq = sisn + 1 + Math.min(resp, 1448);
+  if (resp > 1448) { add(t + 15, 1, ACK | PSH, sseq, isn + 1 + req, resp - 1448, sTtl); sseq += resp - 1448; }
+  t += rtt;
+  add(t, 0, FIN | ACK, isn + 1 + req, sseq, 0, 64);
+  add(t + rtt, 1, FIN | ACK, sseq, isn + 2 + req, 0, sTtl);
+  add(t + 2 * rtt, 0, ACK, isn + 2 + req, sseq + 1, 0, 64);
+  return P;
+}
+
 // Merge concurrent sessions by time with a binary heap of [nextTime, session, index].
 const heap = [];
 const push = (e) => { heap.push(e); let i = heap.length - 1; while (i > 0) { const p = (i - 1) >> 1; if (heap[p][0] <= heap[i][0]) break; [heap[p], heap[i]] = [heap[i], heap[p]]; i = p; } };
@@ -172,11 +269,11 @@ let gapScale = 1;
 const marks = [0.1, 0.5];
 while (durationUs === null ? written + pos < targetBytes : clock < durationUs) {
   while (nextStart <= clock || heap.length === 0) {
-    const r = rand();
-    const sess = r < 0.6 ? tcpSession('ok') : r < 0.65 ? tcpSession('bulk') : r < 0.7 ? tcpSession('refused') : r < 0.72 ? tcpSession('timeout') : r < 0.74 ? tcpSession('reset') : dnsSession();
+    const r = mix === 'dense' ? 0 : rand();
+    const sess = mix === 'dense' ? denseSession() : r < 0.6 ? tcpSession('ok') : r < 0.65 ? tcpSession('bulk') : r < 0.7 ? tcpSession('refused') : r < 0.72 ? tcpSession('timeout') : r < 0.74 ? tcpSession('reset') : dnsSession();
     sess.sort((a, b) => a[0] - b[0]);
     push([nextStart + sess[0][0], sess, 0, nextStart]);
-    nextStart += Math.round((50 + ri(2000)) * gapScale);
+    nextStart += Math.round((mix === 'dense' ? 200 + ri(1600) : 50 + ri(2000)) * gapScale);
   }
   const [t, sess, i, start] = pop();
   clock = t;

@@ -68,12 +68,23 @@ const cc = have('cc') && spawnSync('cc', ['-O2', '-o', walker, join(here, 'c-wal
 const c = cc ? add('minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`) : null;
 const nodeWalker = add('the same in JavaScript, Node\'s limit (bench/node-walker.mjs)', `${node} bench/node-walker.mjs '${file}' > /dev/null`);
 const tshark = have('tshark') ? add('tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`) : null;
+// the flow-dense mix: client, proxy and resolver captures, where the cost is per record, not per packet
+const denseMb = Number(arg('--dense-size', String(Math.max(1, Math.round(sizeMb * 0.3)))));
+const dense = benchCapture(denseMb, 'dense');
+const densePackets = packetCount(dense);
+const denseText = add(`dense mix: pcapdiag, default output`, `${node} bin/pcapdiag.js '${dense}' > /dev/null 2>&1`);
+const denseNdjson = add(`dense mix: pcapdiag, every record as ndjson`, `${node} bin/pcapdiag.js -f ndjson '${dense}' > /dev/null 2>&1`);
+const denseTshark = have('tshark') ? add('dense mix: tshark -r f -q -z conv,tcp', `tshark -n -r '${dense}' -q -z conv,tcp > /dev/null 2>&1`) : null;
 
 const mb = bytes / 1e6;
 console.log(`\ncapture: ${file}\n  ${mb.toFixed(0)} MB, ${packets} packets; median of ${runs} runs; node ${process.version}\n`);
 console.log('| what | wall | packets/s | MB/s | peak RSS |');
 console.log('|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.name} | ${r.wall.toFixed(2)} s | ${(packets / r.wall / 1e6).toFixed(2)} M | ${(mb / r.wall).toFixed(0)} | ${r.rssMiB.toFixed(0)} MiB |`);
+const denseBytes = statSync(dense).size / 1e6;
+for (const r of rows) {
+  const [p, m] = r.name.startsWith('dense mix') ? [densePackets, denseBytes] : [packets, mb];
+  console.log(`| ${r.name} | ${r.wall.toFixed(2)} s | ${(p / r.wall / 1e6).toFixed(2)} M | ${(m / r.wall).toFixed(0)} | ${r.rssMiB.toFixed(0)} MiB |`);
+}
 console.log('');
 if (tshark) console.log(`pcapdiag / tshark throughput: ${(tshark.wall / full.wall).toFixed(1)}× faster (target ≥ 20×)`);
 if (c) console.log(`pcapdiag / minimal C: ${(full.wall / c.wall).toFixed(1)}× the time (target ≤ 3×); the same walker in JavaScript alone: ${(nodeWalker.wall / c.wall).toFixed(1)}×`);
@@ -82,3 +93,4 @@ console.log(`pcapdiag / plain read: ${(full.wall / read.wall).toFixed(1)}× the 
 console.log(`stdin / file: ${(stdin.wall / full.wall).toFixed(2)}× with the default output (target ≤ 1.5×), which from a pipe prints every problem as it is decided; ${(ndjsonStdin.wall / ndjson.wall).toFixed(2)}× with the same output both ways (ndjson); the pipe alone takes ${(pipe.wall / full.wall).toFixed(2)}× the file's analysis`);
 console.log(`peak RSS, ${sizeMb} MB / ${Math.round(sizeMb / 10)} MB capture: ${(full.rssMiB / smallRun.rssMiB).toFixed(2)}× (target ≤ 1.5×, and ≤ 200 MiB: ${full.rssMiB.toFixed(0)} MiB)`);
 console.log(`--version: ${(version.wall * 1000).toFixed(0)} ms (target < 150 ms)`);
+console.log(`dense mix (${dense}: ${denseBytes.toFixed(0)} MB, ${densePackets} packets):${denseTshark ? ` pcapdiag / tshark ${(denseTshark.wall / denseText.wall).toFixed(1)}× faster (target ≥ 20×);` : ''} ndjson / text ${(denseNdjson.wall / denseText.wall).toFixed(2)}× (target ≤ 1.3×)`);
