@@ -29,27 +29,30 @@ export async function analyzeCaptures(
   let firstId = 1;
   for (const input of inputs) {
     if (o.signal?.aborted) break;
-    let source: ByteSource;
-    try {
-      source = await openCapture(input, { follow: o.follow, signal: o.signal });
-    } catch (e) {
-      if (!(e instanceof InputError) || !several) throw e;
-      say(e.message); // one unreadable capture among several: say so, go on, exit 3 at the end
-      unreadable++;
-      continue;
-    }
-    const name = input === '-' ? '<stdin>' : input;
-    const run = o.per(source, name);
+    let source: ByteSource | null = null;
     let report: Report;
     try {
-      report = await analyzeSource(run.readThrough ?? source, opts, { ...run, signal: o.signal, filter: filter === null ? null : (r) => filter.matches(r), firstId, file: name });
+      source = await openCapture(input, { follow: o.follow, signal: o.signal });
+      const name = input === '-' ? '<stdin>' : input;
+      const run = o.per(source, name);
+      try {
+        report = await analyzeSource(run.readThrough ?? source, opts, { ...run, signal: o.signal, filter: filter === null ? null : (r) => filter.matches(r), firstId, file: name });
+      } finally {
+        run.finally?.();
+      }
+    } catch (e) {
+      // one unreadable capture among several (no such file, not a capture, an empty one): say which
+      // and why, go on with the others and exit 3 at the end; what the others gave is not lost
+      if (!(e instanceof InputError) || !several) throw e;
+      say(e.message.includes(input) ? e.message : `${input}: ${e.message}`);
+      unreadable++;
+      continue;
     } finally {
-      run.finally?.();
-      source.close();
+      source?.close();
     }
     firstId = nextIdAfter(report, firstId);
     reports.push(report);
-    o.after?.(report, source);
+    o.after?.(report, source!);
   }
   return { reports, unreadable };
 }

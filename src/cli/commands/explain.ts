@@ -13,7 +13,7 @@ import { LineWriter, type Sink } from '../output.js';
  * `pcapdiag explain <capture...> [filter] <selector>`: the captures are analysed exactly as the
  * analysis reads them (the same timers, filter and numbering across captures), so an id printed by
  * `pcapdiag -f ndjson` with the same arguments names the same flow here; then the flow's packets are
- * read again from its capture. Standard input is kept in memory for that second read.
+ * read again from its capture. Standard input and FIFOs are kept in memory for that second read.
  */
 export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
   out.write(await explainText(opts, signal));
@@ -30,8 +30,9 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
   const { reports } = await analyzeCaptures(inputs, filter, analysisOptions(opts), {
     signal,
     per: (source, name) => {
-      // a pipe cannot be read twice: keep what it gave for the flow's packets
-      const copy = name === '<stdin>' ? new MemoryCopy(source) : undefined;
+      // a pipe or FIFO cannot be read twice (a second open of a FIFO waits for a writer that never
+      // comes): keep what it gave for the flow's packets
+      const copy = name === '<stdin>' || source.live ? new MemoryCopy(source) : undefined;
       if (copy !== undefined) kept.set(name, copy);
       return { keep: 'none', onFlow: (r) => selector.offer(r), onFlowProblemsOnly: false, readThrough: copy };
     },

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, cli, FIXTURES, hasCommand } from './helpers/run.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-captures-'));
+
+describe('several captures, one of them unreadable', () => {
+  const bad: [string, Buffer][] = [['three bytes', Buffer.from('abc')], ['empty', Buffer.alloc(0)], ['a bad pcap version', Buffer.from('d4c3b2a10900040000000000000000000000040001000000', 'hex')]];
+  for (const [what, bytes] of bad) {
+    it(`${what}: the others' verdicts are written, the bad one is named, exit 3`, () => {
+      const file = join(tmp, `${what.replace(/ /g, '-')}.pcap`);
+      writeFileSync(file, bytes);
+      for (const order of [[join(FIXTURES, 'tcp-ok.pcap'), file], [file, join(FIXTURES, 'tcp-ok.pcap')]]) {
+        const r = cli(['-f', 'ndjson', ...order]);
+        expect(r.code).toBe(3);
+        const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; verdict?: string });
+        expect(lines.filter((l) => l.type === 'flow').map((l) => l.verdict)).toEqual(['ok']);
+        expect(lines.at(-1)?.type).toBe('total');
+        expect(r.stderr).toContain(`pcapdiag: ${file}: `);
+      }
+    });
+  }
+});
+
+describe('explain on a FIFO reads it once', () => {
+  it.skipIf(!hasCommand('mkfifo'))('the same text as from the file, and it ends', () => {
+    const fifo = join(tmp, 'capture.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const file = join(FIXTURES, 'tcp-reset-by-router.pcap');
+    const r = spawnSync('sh', ['-c', `cat '${file}' > '${fifo}' & '${process.execPath}' '${BIN}' explain '${fifo}' 2`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(cli(['explain', file, '2']).stdout);
+  });
+});
