@@ -35,3 +35,23 @@ describe('explain on a FIFO reads it once', () => {
     expect(r.stdout).toBe(cli(['explain', file, '2']).stdout);
   });
 });
+
+describe('-f json when no capture could be read', () => {
+  it('is still valid against schema/report.schema.json (options are the analysis options only)', async () => {
+    const { default: Ajv } = await import('ajv');
+    const { readFileSync } = await import('node:fs');
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const schema = JSON.parse(readFileSync(join(FIXTURES, '..', 'schema', 'report.schema.json'), 'utf8'));
+    ajv.addSchema(schema);
+    const validate = ajv.getSchema(schema.$id)!;
+    const a = join(tmp, 'a.pcap');
+    const b = join(tmp, 'b.pcap');
+    writeFileSync(a, Buffer.from('abc'));
+    writeFileSync(b, Buffer.alloc(0));
+    const r = cli(['-f', 'json', a, b]);
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(Object.keys(doc.options).sort()).toEqual(['dnsTimeoutMs', 'maxFlows', 'synTimeoutMs', 'tcpIdleMs', 'udpIdleMs']);
+  });
+});
