@@ -1,5 +1,5 @@
 import { DNS_TYPE } from './enums.js';
-import { DNS, DNS_QUESTION, DNS_RR } from './fields.js';
+import { DNS, DNS_FLAGS, DNS_LABEL, DNS_QUESTION, DNS_RR } from './fields.js';
 // address text as endpoints are written, so that names from DNS label them (see readAnswers)
 import { formatIpv4, formatIpv6 } from '../flow/addr.js';
 
@@ -27,10 +27,10 @@ export function parseDnsHeader(dv: DataView, u8: Uint8Array, off: number, end: n
   if (end - off < DNS_HEADER_LEN) return false;
   h.id = dv.getUint16(off + DNS.ID);
   const flags = dv.getUint16(off + DNS.FLAGS);
-  h.qr = flags >> 15;
-  h.opcode = (flags >> 11) & 0xf;
-  h.tc = (flags >> 9) & 1;
-  h.rcode = flags & 0xf;
+  h.qr = flags >> DNS_FLAGS.QR_SHIFT;
+  h.opcode = (flags >> DNS_FLAGS.OPCODE_SHIFT) & DNS_FLAGS.OPCODE_MASK;
+  h.tc = (flags >> DNS_FLAGS.TC_SHIFT) & 1;
+  h.rcode = flags & DNS_FLAGS.RCODE_MASK;
   h.qdcount = dv.getUint16(off + DNS.QDCOUNT);
   h.ancount = dv.getUint16(off + DNS.ANCOUNT);
   h.nscount = dv.getUint16(off + DNS.NSCOUNT);
@@ -53,8 +53,8 @@ export function skipName(u8: Uint8Array, o: number, end: number): number {
     if (o >= end) return -1;
     const len = u8[o];
     if (len === 0) return o + 1;
-    if ((len & 0xc0) === 0xc0) return o + 2 <= end ? o + 2 : -1;
-    if ((len & 0xc0) !== 0) return -1;
+    if ((len & DNS_LABEL.POINTER) === DNS_LABEL.POINTER) return o + 2 <= end ? o + 2 : -1;
+    if ((len & DNS_LABEL.POINTER) !== 0) return -1;
     o += 1 + len;
   }
   return -1;
@@ -73,17 +73,17 @@ export function readDnsName(u8: Uint8Array, msgStart: number, o: number, end: nu
     if (o >= end) return null;
     const len = u8[o];
     if (len === 0) return out === '' ? '.' : out;
-    if ((len & 0xc0) === 0xc0) {
+    if ((len & DNS_LABEL.POINTER) === DNS_LABEL.POINTER) {
       if (o + 1 >= end) return null;
-      const target = msgStart + (((len & 0x3f) << 8) | u8[o + 1]);
+      const target = msgStart + (((len & DNS_LABEL.OFFSET_MASK) << 8) | u8[o + 1]);
       if (target >= limit) return null;
       limit = target;
       o = target;
       continue;
     }
-    if ((len & 0xc0) !== 0 || o + 1 + len > end) return null;
+    if ((len & DNS_LABEL.POINTER) !== 0 || o + 1 + len > end) return null;
     total += len + 1;
-    if (total > 255) return null;
+    if (total > DNS_LABEL.MAX_NAME) return null;
     for (let i = o + 1; i <= o + len; i++) {
       const c = u8[i];
       if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) out += String.fromCharCode(c);

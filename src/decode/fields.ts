@@ -74,6 +74,10 @@ export const ERSPAN_III_FLAG_O = 0x01;
 
 /** DNS message header (RFC 1035 §4.1.1). */
 export const DNS = { ID: 0, FLAGS: 2, QDCOUNT: 4, ANCOUNT: 6, NSCOUNT: 8, ARCOUNT: 10, LEN: 12 } as const;
+/** The FLAGS word: QR (bit 15), OPCODE (bits 11-14), AA, TC (bit 9), RD, RA, Z, RCODE (bits 0-3). */
+export const DNS_FLAGS = { QR_SHIFT: 15, OPCODE_SHIFT: 11, OPCODE_MASK: 0xf, TC_SHIFT: 9, RCODE_MASK: 0xf } as const;
+/** A name's length byte: a label of up to 63 bytes, or (top two bits set) a compression pointer (§4.1.4). */
+export const DNS_LABEL = { POINTER: 0xc0, OFFSET_MASK: 0x3f, MAX_NAME: 255 } as const;
 /** A question after its name (§4.1.2). */
 export const DNS_QUESTION = { QTYPE: 0, QCLASS: 2, LEN: 4 } as const;
 /** A resource record after its name (§4.1.3). */
@@ -83,8 +87,13 @@ export const DNS_RR = { TYPE: 0, CLASS: 2, TTL: 4, RDLENGTH: 8, RDATA: 10 } as c
 export const TLS_RECORD = { TYPE: 0, VERSION_MAJOR: 1, VERSION_MINOR: 2, LENGTH: 3, LEN: 5 } as const;
 /** TLS handshake message header: type, 24-bit length. */
 export const TLS_HS = { TYPE: 0, LENGTH: 1, LEN: 4 } as const;
-/** ClientHello / ServerHello: legacy version, random, then the session id (RFC 8446 §4.1.2, §4.1.3). */
-export const TLS_HELLO = { VERSION: 0, RANDOM: 2, SESSION_ID: 34 } as const;
+/**
+ * ClientHello / ServerHello: legacy version, random, then the session id (RFC 8446 §4.1.2,
+ * §4.1.3); a ServerHello then has one cipher suite and one compression method (SERVER_CHOICE bytes).
+ */
+export const TLS_HELLO = { VERSION: 0, RANDOM: 2, SESSION_ID: 34, SERVER_CHOICE: 3 } as const;
+/** Certificate message (RFC 5246 §7.4.2): 24-bit lengths, of the list and of each DER certificate. */
+export const TLS_CERT_LEN = 3;
 /** An extension: type, length, data. */
 export const TLS_EXT_HDR = { TYPE: 0, LENGTH: 2, LEN: 4 } as const;
 /** server_name extension data: list length, name type, name length, name (RFC 6066 §3). */
