@@ -70,6 +70,10 @@ export const ARPHRD_ETHER = 1;
 /** UDP ports of the tunnels pcapdiag opens. */
 export const UDP_PORT = { DNS: 53, VXLAN: 4789, GENEVE: 6081 } as const;
 
+/** DNS opcodes (RFC 1035 §4.1.1, 1996, 2136): only QUERY messages are lookups. */
+export const DNS_OPCODE = { Query: 0, IQuery: 1, Status: 2, Notify: 4, Update: 5 } as const;
+/** DNS response codes (RFC 1035 §4.1.1, 2136, 6895); names for all of them are decode/dns.ts's rcodeName. */
+export const DNS_RCODE = { NoError: 0, FormErr: 1, ServFail: 2, NXDomain: 3, NotImp: 4, Refused: 5 } as const;
 /** DNS record types read in answers (RFC 1035, 3596, 6672). */
 export const DNS_TYPE = { A: 1, NS: 2, CNAME: 5, PTR: 12, AAAA: 28, DNAME: 39 } as const;
 

@@ -1,5 +1,6 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
+import { DNS_OPCODE } from '../decode/enums.js';
 import { endpointHash, formatAddr, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList } from './chained-table.js';
 import { FlowEndpoints } from './endpoints.js';
@@ -120,7 +121,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       this.malformed++;
       return;
     }
-    if (h.opcode !== 0) return; // NOTIFY, UPDATE…: not lookups
+    if (h.opcode !== DNS_OPCODE.Query) return; // NOTIFY, UPDATE…: not lookups
     if (h.qr === 0) this.query(pkt, transport, u8, off, end, frame, sec, nsec, t);
     else this.response(pkt, transport, u8, off, end, frame, sec, nsec, t);
   }
