@@ -1,9 +1,7 @@
 import { DecodedPacket, DecodeStatus } from './packet.js';
 import { onesSum } from './checksum.js';
 import { IPPROTO } from './enums.js';
-import { IPV4, IPV4_DF_SHIFT, IPV4_FRAG_OFFSET_MASK, IPV6, IPV6_EXT, IPV6_FRAG, IPV6_FRAG_OFFSET_MASK } from './fields.js';
-
-export { IPPROTO } from './enums.js';
+import { IPV4, IPV4_FRAG, IPV6, IPV6_EXT, IPV6_FRAG } from './fields.js';
 
 /** IPv6 extension headers walked before giving up (RFC 8200 allows few; more is an attack). */
 const MAX_EXT_HEADERS = 16;
@@ -47,8 +45,8 @@ export function decodeIpv4(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off
   pkt.ipProto = u8[off + IPV4.PROTO];
   pkt.ipId = dv.getUint16(off + IPV4.ID);
   const frag = dv.getUint16(off + IPV4.FRAG);
-  pkt.dontFragment = (frag >> IPV4_DF_SHIFT) & 1;
-  pkt.fragment = (frag & IPV4_FRAG_OFFSET_MASK) !== 0 ? 1 : 0;
+  pkt.dontFragment = (frag >> IPV4_FRAG.DF_SHIFT) & 1;
+  pkt.fragment = (frag & IPV4_FRAG.OFFSET_MASK) !== 0 ? 1 : 0;
   pkt.src[0] = dv.getUint32(off + IPV4.SRC);
   pkt.dst[0] = dv.getUint32(off + IPV4.DST);
   pkt.src[1] = pkt.src[2] = pkt.src[3] = 0;
@@ -119,7 +117,7 @@ export function walkIpv6Extensions(dv: DataView, u8: Uint8Array, off: number, en
       case IPPROTO.FRAGMENT: {
         if (end - off < IPV6_FRAG.LEN) return -DecodeStatus.Truncated;
         nh = u8[off + IPV6_FRAG.NEXT_HDR];
-        if ((dv.getUint16(off + IPV6_FRAG.OFFSET_FLAGS) & IPV6_FRAG_OFFSET_MASK) !== 0) {
+        if ((dv.getUint16(off + IPV6_FRAG.OFFSET_FLAGS) & IPV6_FRAG.OFFSET_MASK) !== 0) {
           out.fragment = 1;
           out.proto = nh;
           return off + IPV6_FRAG.LEN;

@@ -1,9 +1,7 @@
 import { DecodedPacket, DecodeStatus } from './packet.js';
 import { LINKTYPE } from '../capture/linktypes.js';
-import { ARPHRD_ETHER, BSD_AF, ETHERTYPE, PPP_HDLC_ADDRESS, PPP_HDLC_CONTROL, PPP_PROTO } from './enums.js';
-import { C_HDLC, ETH, MAC_LEN, NULL_HDR, PPP_HDLC, PPPOE, SLL, SLL2, SLL_ADDR_MAX, VLAN_ID_MASK, VLAN_TAG } from './fields.js';
-
-export { ETHERTYPE } from './enums.js';
+import { ARPHRD, BSD_AF, ETHERTYPE, PPP_HDLC_BYTE, PPP_PROTO } from './enums.js';
+import { C_HDLC, ETH, NULL_HDR, PPP_HDLC, PPPOE, SLL, SLL2, VLAN_TAG } from './fields.js';
 
 /** More tags than this is damage (or an attack), not a network. */
 export const MAX_VLAN_TAGS = 8;
@@ -30,15 +28,15 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
     case LINKTYPE.LINUX_SLL: {
       if (end - off < SLL.LEN) return DecodeStatus.Truncated;
       const addrLen = dv.getUint16(off + SLL.ADDR_LEN);
-      if (dv.getUint16(off + SLL.HA_TYPE) === ARPHRD_ETHER && addrLen === MAC_LEN) pkt.srcMac = readMac(u8, off + SLL.ADDR);
-      else if (addrLen > SLL_ADDR_MAX) pkt.anomaly = 'sll_address_too_long';
+      if (dv.getUint16(off + SLL.HA_TYPE) === ARPHRD.Ether && addrLen === ETH.ADDR_LEN) pkt.srcMac = readMac(u8, off + SLL.ADDR);
+      else if (addrLen > SLL.ADDR_MAX) pkt.anomaly = 'sll_address_too_long';
       return etherOrVlan(pkt, dv, off + SLL.LEN, end, dv.getUint16(off + SLL.PROTOCOL), out);
     }
     case LINKTYPE.LINUX_SLL2: {
       if (end - off < SLL2.LEN) return DecodeStatus.Truncated;
       const addrLen = u8[off + SLL2.ADDR_LEN];
-      if (dv.getUint16(off + SLL2.HA_TYPE) === ARPHRD_ETHER && addrLen === MAC_LEN) pkt.srcMac = readMac(u8, off + SLL2.ADDR);
-      else if (addrLen > SLL_ADDR_MAX) pkt.anomaly = 'sll_address_too_long';
+      if (dv.getUint16(off + SLL2.HA_TYPE) === ARPHRD.Ether && addrLen === ETH.ADDR_LEN) pkt.srcMac = readMac(u8, off + SLL2.ADDR);
+      else if (addrLen > SLL.ADDR_MAX) pkt.anomaly = 'sll_address_too_long';
       return etherOrVlan(pkt, dv, off + SLL2.LEN, end, dv.getUint16(off + SLL2.PROTOCOL), out);
     }
     case LINKTYPE.NULL:
@@ -67,7 +65,7 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
     case LINKTYPE.PPP:
     case LINKTYPE.PPP_HDLC: {
       // [address 0xff, control 0x03,] protocol (one byte when compressed: odd)
-      if (end - off >= PPP_HDLC.LEN && u8[off + PPP_HDLC.ADDRESS] === PPP_HDLC_ADDRESS && u8[off + PPP_HDLC.CONTROL] === PPP_HDLC_CONTROL) off += PPP_HDLC.LEN;
+      if (end - off >= PPP_HDLC.LEN && u8[off + PPP_HDLC.ADDRESS] === PPP_HDLC_BYTE.Address && u8[off + PPP_HDLC.CONTROL] === PPP_HDLC_BYTE.Control) off += PPP_HDLC.LEN;
       if (end - off < 1) return DecodeStatus.Truncated;
       let proto = u8[off];
       if ((proto & 1) === 0) {
@@ -121,7 +119,7 @@ function etherOrVlan(pkt: DecodedPacket, dv: DataView, off: number, end: number,
       pkt.anomaly = 'vlan_too_deep';
       return DecodeStatus.Malformed;
     }
-    if (pkt.vlanDepth === 0) pkt.outerVlan = dv.getUint16(off + VLAN_TAG.TCI) & VLAN_ID_MASK;
+    if (pkt.vlanDepth === 0) pkt.outerVlan = dv.getUint16(off + VLAN_TAG.TCI) & VLAN_TAG.ID_MASK;
     pkt.vlanDepth++;
     type = dv.getUint16(off + VLAN_TAG.TYPE);
     off += VLAN_TAG.LEN;

@@ -1,5 +1,5 @@
-import { TLS_CONTENT, TLS_EXT, TLS_SNI_HOST_NAME } from './enums.js';
-import { TLS_CERT_LEN, TLS_EXT_HDR, TLS_HELLO, TLS_HS, TLS_RECORD, TLS_SNI } from './fields.js';
+import { TLS_CONTENT, TLS_EXT, TLS_SNI_TYPE } from './enums.js';
+import { TLS_CERT, TLS_EXT_HDR, TLS_HELLO, TLS_HS, TLS_RECORD, TLS_SNI } from './fields.js';
 
 /**
  * TLS records, handshake messages and hellos (RFC 5246 §6.2, §7.4; RFC 8446 §4, §5.1) as pure
@@ -106,7 +106,7 @@ export function parseClientHello(b: Buffer, off: number, end: number): ClientHel
   if (ext < 0) return null;
   const out: ClientHello = { sni: '', offered: [] };
   forEachExtension(b, ext, end, (type, d, dEnd) => {
-    if (type === TLS_EXT.ServerName && dEnd - d >= TLS_SNI.NAME && b[d + TLS_SNI.NAME_TYPE] === TLS_SNI_HOST_NAME) {
+    if (type === TLS_EXT.ServerName && dEnd - d >= TLS_SNI.NAME && b[d + TLS_SNI.NAME_TYPE] === TLS_SNI_TYPE.HostName) {
       const n = u16(b, d + TLS_SNI.NAME_LEN);
       out.sni = b.toString('latin1', d + TLS_SNI.NAME, Math.min(dEnd, d + TLS_SNI.NAME + Math.min(n, 255)));
     } else if (type === TLS_EXT.SupportedVersions && dEnd > d) {
@@ -142,11 +142,11 @@ export function parseServerHello(b: Uint8Array, off: number, end: number): numbe
  */
 export function tlsCertificates(b: Uint8Array, off: number, end: number): [number, number][] {
   const out: [number, number][] = [];
-  if (end - off < TLS_CERT_LEN) return out;
-  const listEnd = Math.min(end, off + TLS_CERT_LEN + u24(b, off));
-  for (let i = off + TLS_CERT_LEN; i + TLS_CERT_LEN <= listEnd; ) {
+  if (end - off < TLS_CERT.LENGTH_BYTES) return out;
+  const listEnd = Math.min(end, off + TLS_CERT.LENGTH_BYTES + u24(b, off));
+  for (let i = off + TLS_CERT.LENGTH_BYTES; i + TLS_CERT.LENGTH_BYTES <= listEnd; ) {
     const len = u24(b, i);
-    const der = i + TLS_CERT_LEN;
+    const der = i + TLS_CERT.LENGTH_BYTES;
     i = der + len;
     if (der + len > end) break;
     out.push([der, der + len]);

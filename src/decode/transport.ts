@@ -2,8 +2,8 @@ import { DecodedPacket, DecodeStatus, L4 } from './packet.js';
 import { Ipv6Upper, walkIpv6Extensions } from './ip.js';
 import { onesSum, pseudoHeaderSum } from './checksum.js';
 import { readMac } from './link.js';
-import { ARP_HW_ETHERNET, ETHERTYPE, ICMP4, ICMP6, icmp4Quotes, icmp6Quotes, IPPROTO } from './enums.js';
-import { ARP, DNS, ICMP, IPV4, IPV4_FRAG_OFFSET_MASK, IPV6, MAC_LEN, ND, TCP, UDP } from './fields.js';
+import { ARP_HW, ETHERTYPE, ICMP4, icmp4Quotes, ICMP6, icmp6Quotes, IPPROTO } from './enums.js';
+import { ARP, DNS, ETH, ICMP, IPV4, IPV4_FRAG, IPV6, ND, TCP, UDP } from './fields.js';
 
 /**
  * Decodes TCP, UDP, ICMP or ICMPv6 at u8[off..end) (pkt.l4Off..pkt.ipEnd: the IP payload in the
@@ -111,7 +111,7 @@ function decodeQuote4(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: num
   pkt.quoteDst[0] = dv.getUint32(off + IPV4.DST);
   pkt.quoteSrc[1] = pkt.quoteSrc[2] = pkt.quoteSrc[3] = 0;
   pkt.quoteDst[1] = pkt.quoteDst[2] = pkt.quoteDst[3] = 0;
-  if ((dv.getUint16(off + IPV4.FRAG) & IPV4_FRAG_OFFSET_MASK) !== 0) return; // a later fragment quotes no ports
+  if ((dv.getUint16(off + IPV4.FRAG) & IPV4_FRAG.OFFSET_MASK) !== 0) return; // a later fragment quotes no ports
   quotedPorts(pkt, dv, off + ihl, end);
 }
 
@@ -159,7 +159,7 @@ function quotedPorts(pkt: DecodedPacket, dv: DataView, off: number, end: number)
 /** ARP for IPv4 over Ethernet at u8[off..end). */
 export function decodeArp(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number): number {
   if (end - off < ARP.LEN) return DecodeStatus.Truncated;
-  if (dv.getUint16(off + ARP.HTYPE) !== ARP_HW_ETHERNET || dv.getUint16(off + ARP.PTYPE) !== ETHERTYPE.IPV4 || u8[off + ARP.HLEN] !== MAC_LEN || u8[off + ARP.PLEN] !== 4) return DecodeStatus.Unsupported;
+  if (dv.getUint16(off + ARP.HTYPE) !== ARP_HW.Ethernet || dv.getUint16(off + ARP.PTYPE) !== ETHERTYPE.IPV4 || u8[off + ARP.HLEN] !== ETH.ADDR_LEN || u8[off + ARP.PLEN] !== 4) return DecodeStatus.Unsupported;
   pkt.l4 = L4.Arp;
   pkt.arpOp = dv.getUint16(off + ARP.OPER);
   pkt.arpSenderMac = readMac(u8, off + ARP.SHA);

@@ -1,7 +1,7 @@
 import { DecodedPacket, DecodeStatus, L4 } from './packet.js';
 import { LinkResult, MAX_VLAN_TAGS, readMac } from './link.js';
 import { ETHERTYPE, IPPROTO, PPP_PROTO, UDP_PORT } from './enums.js';
-import { ERSPAN_II, ERSPAN_III, ERSPAN_III_FLAG_O, ERSPAN_SESSION_MASK, ETH, GENEVE, GRE, GRE_FLAG, GRE_VERSION_MASK, MPLS, PPPOE, VLAN_TAG, VXLAN, VXLAN_FLAG_VNI } from './fields.js';
+import { ERSPAN_II, ERSPAN_III, ETH, GENEVE, GRE, GRE_FLAG, MPLS, PPPOE, VLAN_TAG, VXLAN } from './fields.js';
 
 /**
  * Tunnels and encapsulations, decapsulated so that the inner flows are analysed (AWS VPC Traffic
@@ -75,7 +75,7 @@ export function decapsulate(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, of
   if (pkt.l4 === L4.Udp) {
     if (pkt.dstPort === UDP_PORT.VXLAN) {
       if (end - off < VXLAN.LEN) return DecodeStatus.Truncated;
-      if ((u8[off + VXLAN.FLAGS] & VXLAN_FLAG_VNI) === 0) return DecodeStatus.Unsupported; // no valid VNI: not VXLAN
+      if ((u8[off + VXLAN.FLAGS] & VXLAN.FLAG_VNI) === 0) return DecodeStatus.Unsupported; // no valid VNI: not VXLAN
       pkt.tunnel = TUNNEL.Vxlan;
       pkt.tunnelId = (dv.getUint32(off + VXLAN.VNI) >>> 8);
       return innerEthernet(pkt, dv, u8, off + VXLAN.LEN, end, out);
@@ -109,7 +109,7 @@ export function decapsulate(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, of
 function gre(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, out: LinkResult): number {
   if (end - off < GRE.MIN_LEN) return DecodeStatus.Truncated;
   const flags = u8[off + GRE.FLAGS];
-  if ((u8[off + GRE.VERSION] & GRE_VERSION_MASK) !== 0) return DecodeStatus.Unsupported; // version 1 is PPTP's PPP
+  if ((u8[off + GRE.VERSION] & GRE.VERSION_MASK) !== 0) return DecodeStatus.Unsupported; // version 1 is PPTP's PPP
   const proto = dv.getUint16(off + GRE.PROTOCOL);
   let h = off + GRE.MIN_LEN;
   if (flags & GRE_FLAG.CHECKSUM_OR_ROUTING) h += GRE.OPTION_LEN; // checksum (and offset, RFC 1701 routing)
@@ -133,14 +133,14 @@ function gre(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end:
     }
     if (end - h < ERSPAN_II.LEN) return DecodeStatus.Truncated;
     pkt.tunnel = TUNNEL.ErspanII;
-    pkt.tunnelId = dv.getUint16(h + ERSPAN_II.SESSION) & ERSPAN_SESSION_MASK;
+    pkt.tunnelId = dv.getUint16(h + ERSPAN_II.SESSION) & ERSPAN_II.SESSION_MASK;
     return innerEthernet(pkt, dv, u8, h + ERSPAN_II.LEN, end, out);
   }
   if (proto === ETHERTYPE.ERSPAN_III) {
     if (end - h < ERSPAN_III.LEN) return DecodeStatus.Truncated;
     pkt.tunnel = TUNNEL.ErspanIII;
-    pkt.tunnelId = dv.getUint16(h + ERSPAN_III.SESSION) & ERSPAN_SESSION_MASK;
-    const sub = u8[h + ERSPAN_III.FLAGS] & ERSPAN_III_FLAG_O ? ERSPAN_III.PLATFORM_SUBHEADER_LEN : 0; // a platform-specific subheader follows
+    pkt.tunnelId = dv.getUint16(h + ERSPAN_III.SESSION) & ERSPAN_III.SESSION_MASK;
+    const sub = u8[h + ERSPAN_III.FLAGS] & ERSPAN_III.FLAG_O ? ERSPAN_III.PLATFORM_SUBHEADER_LEN : 0; // a platform-specific subheader follows
     return innerEthernet(pkt, dv, u8, h + ERSPAN_III.LEN + sub, end, out);
   }
   return carried(pkt, dv, u8, proto, h, end, out);
