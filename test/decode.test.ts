@@ -4,7 +4,8 @@ import { DecodedPacket, DecodeStatus, L4 } from '../src/decode/packet.js';
 import { CaptureRecord } from '../src/capture/record.js';
 import { readDnsName, parseDnsHeader, DnsHeader } from '../src/decode/dns.js';
 import { formatIpv6 } from '../src/flow/addr.js';
-import { ethernet, FLAGS, ip4, ipv4, ipv6, tcp, u16, udp } from './helpers/build.js';
+import { ethernet, FLAGS, ip4, ipv4, ipv6, tcp, u16, u32, udp } from './helpers/build.js';
+import { Ipv6Upper, walkIpv6Extensions } from '../src/decode/ip.js';
 
 const decoder = new PacketDecoder();
 
@@ -184,5 +185,103 @@ describe('checksum', () => {
         for (const sum of [0, 1, 0xfffe]) expect(onesSum(dv, big, off, off + len, sum)).toBe(naive(big, off, off + len, sum));
       }
     }
+  });
+});
+
+describe('decoders read nothing past `end`', () => {
+  const a6 = Buffer.from('fd000001000000000000000000000010', 'hex');
+  const b6 = Buffer.from('fd000002000000000000000000000020', 'hex');
+  const eth = (type: number, payload: Buffer) => ethernet('00:01:d7:2a:10:01', '52:54:00:12:34:56', type, payload);
+  const ext = (next: number) => Buffer.concat([Buffer.from([next, 0]), Buffer.alloc(6)]);
+  const dnsQuery = ipv4({ src: '10.0.1.10', dst: '10.0.2.53', proto: 17 }, udp(5353, 53, Buffer.concat([u16(0xbeef), Buffer.alloc(10)])));
+  const inner = ipv4({ src: '10.9.0.1', dst: '10.9.0.2', proto: 6 }, tcp({ sport: 1234, dport: 80, flags: FLAGS.SYN }));
+  const icmp = (type: number, code: number, rest: Buffer, body: Buffer) => Buffer.concat([Buffer.from([type, code, 0, 0]), rest, body]);
+  const frames: [string, number, Buffer][] = [
+    ['Ethernet IPv4 TCP', 1, eth(0x0800, syn)],
+    ['QinQ IPv6 hop-by-hop, destination options, TCP', 1, eth(0x88a8, Buffer.concat([u16(100), u16(0x8100), u16(200), u16(0x86dd), ipv6(a6, b6, 0, Buffer.concat([ext(60), ext(6), tcp({ sport: 5, dport: 80, flags: 2 })]))]))],
+    ['ICMP port unreachable quoting a DNS query', 101, ipv4({ src: '10.0.2.53', dst: '10.0.1.10', proto: 1 }, icmp(3, 3, Buffer.alloc(4), dnsQuery.subarray(0, 20 + 8 + 4)))],
+    ['ICMP echo request', 101, ipv4({ src: '10.0.1.10', dst: '10.0.2.20', proto: 1 }, icmp(8, 0, Buffer.from([0, 7, 0, 9]), Buffer.alloc(16, 0x61)))],
+    ['ICMPv6 unreachable quoting a first fragment of TCP', 229, ipv6(b6, a6, 58, icmp(1, 4, Buffer.alloc(4), ipv6(a6, b6, 44, Buffer.concat([Buffer.from([6, 0, 0, 1]), Buffer.alloc(4), tcp({ sport: 7, dport: 443, seq: 99, flags: 2 })]))))],
+    ['ICMPv6 neighbour solicitation', 229, ipv6(a6, b6, 58, icmp(135, 0, Buffer.alloc(4), b6))],
+    ['ARP request', 1, eth(0x0806, Buffer.concat([u16(1), u16(0x0800), Buffer.from([6, 4]), u16(1), Buffer.from('525400123456', 'hex'), ip4('10.0.1.10'), Buffer.alloc(6), ip4('10.0.1.1')]))],
+    ['VXLAN', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17 }, udp(40000, 4789, Buffer.concat([Buffer.from([8, 0, 0, 0, 0, 0, 42, 0]), eth(0x0800, inner)])))],
+    ['GENEVE with an option word', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17 }, udp(40000, 6081, Buffer.concat([Buffer.from([1, 0]), u16(0x0800), Buffer.from([0, 0, 7, 0]), Buffer.alloc(4), inner])))],
+    ['GRE with a key', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 47 }, Buffer.concat([Buffer.from([0x20, 0]), u16(0x0800), u32(77), inner]))],
+    ['ERSPAN III with a platform subheader', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 47 }, Buffer.concat([Buffer.from([0x10, 0]), u16(0x22eb), u32(1), Buffer.from([0x20, 0, 0, 5]), Buffer.alloc(6), Buffer.from([0, 1]), Buffer.alloc(8), eth(0x0800, inner)]))],
+    ['MPLS, two labels', 1, eth(0x8847, Buffer.concat([u32(16 << 12), u32((17 << 12) | 0x100), inner]))],
+    ['PPPoE session', 1, eth(0x8864, Buffer.concat([Buffer.from([0x11, 0]), u16(3), u16(inner.length + 2), u16(0x0021), inner]))],
+    ['IP in IP', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 4 }, inner)],
+    ['Linux SLL2', 276, Buffer.concat([u16(0x0800), u16(0), Buffer.from([0, 0, 0, 2]), u16(1), Buffer.from([4, 6]), Buffer.from('525400123456', 'hex'), Buffer.alloc(2), syn])],
+  ];
+  /** Every field of a decoded packet, typed arrays as plain arrays. */
+  const fields = (p: DecodedPacket) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v instanceof Uint32Array ? [...v] : v]));
+  /** Decodes `frame` at offset 9 of a buffer whose bytes after it are all `fill`. */
+  const decodeIn = (frame: Buffer, linkType: number, fill: number) => {
+    const buf = Buffer.concat([Buffer.alloc(9, 0x5a), frame, Buffer.alloc(64, fill)]);
+    const rec = new CaptureRecord();
+    rec.data = buf;
+    rec.off = 9;
+    rec.end = 9 + frame.length;
+    rec.linkType = linkType;
+    const pkt = new DecodedPacket();
+    decoder.decode(rec, pkt);
+    return fields(pkt);
+  };
+  for (const [name, linkType, frame] of frames) {
+    it(`${name}: decodes in full, and every prefix the same whatever follows it`, () => {
+      const full = decodeIn(frame, linkType, 0);
+      expect(full.status, name).toBe(DecodeStatus.Ok);
+      expect(full.l4, name).not.toBe(L4.None);
+      for (let n = 0; n <= frame.length; n++) {
+        const prefix = frame.subarray(0, n);
+        const base = decodeIn(prefix, linkType, 0x00);
+        for (const fill of [0xff, 0x45, 0x06]) expect(decodeIn(prefix, linkType, fill), `${name}, prefix ${n}, then 0x${fill.toString(16)}`).toEqual(base);
+      }
+    });
+  }
+  it('the quoted and inner packets come out right', () => {
+    const v6q = decodeIn(frames[4][2], 229, 0);
+    expect([v6q.quoteVersion, v6q.quoteProto, v6q.quoteSrcPort, v6q.quoteDstPort, v6q.quoteSeq, v6q.fragment, v6q.ipProto]).toEqual([6, 6, 7, 443, 99, 0, 58]);
+    const ns = decodeIn(frames[5][2], 229, 0);
+    expect(formatIpv6(Uint32Array.from(ns.ndTarget as number[]))).toBe('fd00:2::20');
+    const echo = decodeIn(frames[3][2], 101, 0);
+    expect([echo.icmpType, echo.icmpId, echo.icmpSeq]).toEqual([8, 7, 9]);
+    for (const i of [7, 8, 9, 10, 11, 12, 13]) {
+      const p = decodeIn(frames[i][2], frames[i][1], 0);
+      expect([frames[i][0], p.l4, p.srcPort, p.dstPort, p.tunnel > 0]).toEqual([frames[i][0], L4.Tcp, 1234, 80, true]);
+    }
+  });
+});
+
+describe('walkIpv6Extensions', () => {
+  const hop = (next: number, len8 = 0) => Buffer.concat([Buffer.from([next, len8]), Buffer.alloc(6 + 8 * len8)]);
+  const walk = (bytes: Buffer, nh: number, pad = 5) => {
+    const buf = Buffer.concat([Buffer.alloc(pad, 0xee), bytes, Buffer.alloc(16, 0xee)]);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const out = new Ipv6Upper();
+    const r = walkIpv6Extensions(dv, buf, pad, pad + bytes.length, nh, out);
+    return r < 0 ? r : [r - pad, out.proto, out.fragment];
+  };
+  it('returns the upper-layer offset, protocol and fragment bit in its result, not in module state', () => {
+    const chain = Buffer.concat([hop(43, 1), hop(44), Buffer.from([17, 0]), u16(0), Buffer.alloc(4)]);
+    expect(walk(chain, 0)).toEqual([32, 17, 0]);
+    const later = Buffer.concat([hop(44), Buffer.from([6, 0]), u16(8 << 3), Buffer.alloc(4)]);
+    expect(walk(later, 60)).toEqual([16, 6, 1]);
+    // two walks with their own results do not disturb each other
+    const a = new Ipv6Upper();
+    const b = new Ipv6Upper();
+    const buf = Buffer.concat([chain, later]);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    walkIpv6Extensions(dv, buf, 0, chain.length, 0, a);
+    walkIpv6Extensions(dv, buf, chain.length, buf.length, 60, b);
+    expect([a.proto, a.fragment, b.proto, b.fragment]).toEqual([17, 0, 6, 1]);
+  });
+  it('AH counts its length in 4-byte words', () => {
+    expect(walk(Buffer.concat([Buffer.from([6, 4]), Buffer.alloc(22)]), 51)).toEqual([24, 6, 0]);
+  });
+  it('a header running past `end` is Truncated, at every cut; too many headers are Malformed', () => {
+    const chain = Buffer.concat([hop(60, 2), hop(6)]);
+    for (let n = 0; n < chain.length; n++) expect(walk(chain.subarray(0, n), 0), `cut at ${n}`).toBe(-DecodeStatus.Truncated);
+    expect(walk(Buffer.concat(Array.from({ length: 17 }, () => hop(60))), 60)).toBe(-DecodeStatus.Malformed);
   });
 });

@@ -8,8 +8,7 @@ import { openCapture } from '../src/capture/source.js';
 import { forEachRecord } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket, L4 } from '../src/decode/packet.js';
-import { DnsHeader, parseDnsHeader, qtypeName } from '../src/decode/dns.js';
-import { readAnswers } from '../src/flow/dns.js';
+import { DnsHeader, parseDnsHeader, qtypeName, readAnswers } from '../src/decode/dns.js';
 import { FIXTURES, fixtureFiles, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
 
 /** An IPv6 address as WHATWG URL writes it: RFC 5952, the longest run of zeros compressed. */

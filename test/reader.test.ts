@@ -119,6 +119,44 @@ describe('pcapng', () => {
   });
 });
 
+describe('pcapng blocks shorter than their fixed fields', () => {
+  // [name, block type, minimum length]: type and length, the fields, and the trailing length
+  const kinds: [string, number, number][] = [['EPB', 6, 32], ['PB', 2, 32], ['SPB', 3, 16], ['ISB', 5, 24], ['IDB', 1, 20], ['SHB', 0x0a0d0d0a, 28]];
+  const ng = new Ng(true);
+  /** A block of `len` bytes whose length fields agree (an SHB keeps its byte-order magic). */
+  const short = (type: number, len: number) => {
+    const b = Buffer.alloc(len);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(len, 4);
+    if (type === 0x0a0d0d0a && len >= 12) b.writeUInt32LE(0x1a2b3c4d, 8);
+    b.writeUInt32LE(len, len - 4);
+    return b;
+  };
+  /** SHB, IDB, a good EPB, filler, the short block (ending at `endAt` when given), another good EPB. */
+  const file = (bad: Buffer, endAt?: number) => {
+    const head = Buffer.concat([ng.shb(), ng.idb(1), ng.epb(0, 1n, d1)]);
+    const fill = endAt === undefined ? 64 : endAt - head.length - bad.length;
+    return Buffer.concat([head, ng.block(0x00000bad, Buffer.alloc(fill - 12)), bad, ng.epb(0, 2n, d2)]);
+  };
+  for (const [name, type, min] of kinds) {
+    for (const len of name === 'SHB' ? [min - 4] : [12, min - 4]) {
+      for (const edge of [false, true]) {
+        it(`${name} of ${len} bytes (minimum ${min}) ${edge ? 'ending at the 1 MiB buffer edge' : 'mid-buffer'}`, () => {
+          const f = file(short(type, len), edge ? 1 << 20 : undefined);
+          const { recs, reader } = readAll(f);
+          expect(recs[0].data).toBe(d1.toString('hex'));
+          expect(reader.anomalies.counts.get('bad_block_length')).toBe(1);
+          expect(reader.anomalies.firstSeen.get('bad_block_length')).toMatch(new RegExp(`${name === 'SHB' ? 'section header' : name}.* ${len}\\b.*${min}`));
+          expect(reader.anomalies.counts.has('unknown_interface')).toBe(false);
+          // a short block whose two lengths agree is skipped; a short section header ends the input
+          expect(recs.map((r) => r.data)).toEqual(name === 'SHB' ? [d1.toString('hex')] : [d1.toString('hex'), d2.toString('hex')]);
+          if (name === 'IDB') expect(reader.interfaceNames).toEqual(['']);
+        });
+      }
+    }
+  }
+});
+
 describe('ticksToTime: exact without BigInt', () => {
   it('matches BigInt division for many resolutions', () => {
     const out = { tsSec: 0, tsNsec: 0 };

@@ -1,12 +1,13 @@
 import { DecodedPacket, DecodeStatus, L4 } from './packet.js';
 import { decapsulate, TUNNEL, unwrapLink } from './tunnel.js';
+import { decodeLink, LinkResult } from './link.js';
+import { decodeIpv4, decodeIpv6, Ipv6Upper } from './ip.js';
+import { decodeArp, decodeTransport } from './transport.js';
+import { ETHERTYPE } from './enums.js';
+import type { CaptureRecord } from '../capture/record.js';
 
 /** Tunnels inside tunnels followed before the rest is taken as damage (or an attack). */
 const MAX_TUNNEL_DEPTH = 4;
-import { decodeLink, ETHERTYPE, LinkResult } from './link.js';
-import { decodeIpv4, decodeIpv6 } from './ip.js';
-import { decodeArp, decodeTransport } from './transport.js';
-import type { CaptureRecord } from '../capture/record.js';
 
 /**
  * Decodes one record into the reused `pkt`: link → network → transport. Application data
@@ -18,6 +19,7 @@ export class PacketDecoder {
   dv!: DataView;
   private u8!: Uint8Array;
   private readonly link = new LinkResult();
+  private readonly upper = new Ipv6Upper();
 
   decode(rec: CaptureRecord, pkt: DecodedPacket): void {
     if (rec.data !== this.buf) {
@@ -34,13 +36,14 @@ export class PacketDecoder {
     for (let depth = 0; st === DecodeStatus.Ok; depth++) {
       st = this.network(pkt, link.etherType, link.off, end);
       if (st !== DecodeStatus.Ok || pkt.l4 === L4.Arp || pkt.fragment) break;
-      st = decodeTransport(pkt, dv, u8);
+      st = decodeTransport(pkt, dv, u8, pkt.l4Off, pkt.ipEnd, this.upper);
       if (st !== DecodeStatus.Ok) break;
       // a tunnel: decode the packet it carries in place of this one, naming the outermost tunnel
       const outer = pkt.tunnel;
       const outerId = pkt.tunnelId;
       const version = pkt.ipVersion;
-      const inner = decapsulate(pkt, dv, u8, link);
+      const udp = pkt.l4 === L4.Udp;
+      const inner = decapsulate(pkt, dv, u8, udp ? pkt.payloadOff : pkt.l4Off, udp ? pkt.payloadOff + pkt.payloadLen : pkt.ipEnd, link);
       if (inner === DecodeStatus.Unsupported) break;
       if (inner !== DecodeStatus.Ok || depth === MAX_TUNNEL_DEPTH) {
         if (pkt.anomaly === '') pkt.anomaly = inner === DecodeStatus.Ok ? 'tunnel_too_deep' : 'tunnel_header_damaged';
@@ -68,7 +71,7 @@ export class PacketDecoder {
       case ETHERTYPE.IPV4:
         return decodeIpv4(pkt, dv, u8, off, end);
       case ETHERTYPE.IPV6:
-        return decodeIpv6(pkt, dv, u8, off, end);
+        return decodeIpv6(pkt, dv, u8, off, end, this.upper);
       case ETHERTYPE.ARP:
         return decodeArp(pkt, dv, u8, off, end);
     }

@@ -1,3 +1,8 @@
+import { DNS_TYPE } from './enums.js';
+import { DNS, DNS_FLAGS, DNS_LABEL, DNS_QUESTION, DNS_RR } from './fields.js';
+// address text as endpoints are written, so that names from DNS label them (see readAnswers)
+import { formatIpv4, formatIpv6 } from '../flow/addr.js';
+
 /** DNS header and first question (RFC 1035 §4.1), read straight from the wire. */
 export class DnsHeader {
   id = 0;
@@ -15,30 +20,30 @@ export class DnsHeader {
   qclass = 0;
 }
 
-export const DNS_HEADER_LEN = 12;
+export const DNS_HEADER_LEN = DNS.LEN;
 
 /** Fills `h` from a DNS message at u8[off..end). Returns false if it is not a readable DNS message. */
 export function parseDnsHeader(dv: DataView, u8: Uint8Array, off: number, end: number, h: DnsHeader): boolean {
   if (end - off < DNS_HEADER_LEN) return false;
-  h.id = dv.getUint16(off);
-  const flags = dv.getUint16(off + 2);
-  h.qr = flags >> 15;
-  h.opcode = (flags >> 11) & 0xf;
-  h.tc = (flags >> 9) & 1;
-  h.rcode = flags & 0xf;
-  h.qdcount = dv.getUint16(off + 4);
-  h.ancount = dv.getUint16(off + 6);
-  h.nscount = dv.getUint16(off + 8);
-  h.arcount = dv.getUint16(off + 10);
+  h.id = dv.getUint16(off + DNS.ID);
+  const flags = dv.getUint16(off + DNS.FLAGS);
+  h.qr = flags >> DNS_FLAGS.QR_SHIFT;
+  h.opcode = (flags >> DNS_FLAGS.OPCODE_SHIFT) & DNS_FLAGS.OPCODE_MASK;
+  h.tc = (flags >> DNS_FLAGS.TC_SHIFT) & 1;
+  h.rcode = flags & DNS_FLAGS.RCODE_MASK;
+  h.qdcount = dv.getUint16(off + DNS.QDCOUNT);
+  h.ancount = dv.getUint16(off + DNS.ANCOUNT);
+  h.nscount = dv.getUint16(off + DNS.NSCOUNT);
+  h.arcount = dv.getUint16(off + DNS.ARCOUNT);
   h.qnameOff = -1;
   h.qtype = 0;
   h.qclass = 0;
   if (h.qdcount === 0) return true;
-  const after = skipName(u8, off + DNS_HEADER_LEN, end);
-  if (after < 0 || after + 4 > end) return false;
-  h.qnameOff = off + DNS_HEADER_LEN;
-  h.qtype = dv.getUint16(after);
-  h.qclass = dv.getUint16(after + 2);
+  const after = skipName(u8, off + DNS.LEN, end);
+  if (after < 0 || after + DNS_QUESTION.LEN > end) return false;
+  h.qnameOff = off + DNS.LEN;
+  h.qtype = dv.getUint16(after + DNS_QUESTION.QTYPE);
+  h.qclass = dv.getUint16(after + DNS_QUESTION.QCLASS);
   return true;
 }
 
@@ -48,8 +53,8 @@ export function skipName(u8: Uint8Array, o: number, end: number): number {
     if (o >= end) return -1;
     const len = u8[o];
     if (len === 0) return o + 1;
-    if ((len & 0xc0) === 0xc0) return o + 2 <= end ? o + 2 : -1;
-    if ((len & 0xc0) !== 0) return -1;
+    if ((len & DNS_LABEL.POINTER) === DNS_LABEL.POINTER) return o + 2 <= end ? o + 2 : -1;
+    if ((len & DNS_LABEL.POINTER) !== 0) return -1;
     o += 1 + len;
   }
   return -1;
@@ -68,17 +73,17 @@ export function readDnsName(u8: Uint8Array, msgStart: number, o: number, end: nu
     if (o >= end) return null;
     const len = u8[o];
     if (len === 0) return out === '' ? '.' : out;
-    if ((len & 0xc0) === 0xc0) {
+    if ((len & DNS_LABEL.POINTER) === DNS_LABEL.POINTER) {
       if (o + 1 >= end) return null;
-      const target = msgStart + (((len & 0x3f) << 8) | u8[o + 1]);
+      const target = msgStart + (((len & DNS_LABEL.OFFSET_MASK) << 8) | u8[o + 1]);
       if (target >= limit) return null;
       limit = target;
       o = target;
       continue;
     }
-    if ((len & 0xc0) !== 0 || o + 1 + len > end) return null;
+    if ((len & DNS_LABEL.POINTER) !== 0 || o + 1 + len > end) return null;
     total += len + 1;
-    if (total > 255) return null;
+    if (total > DNS_LABEL.MAX_NAME) return null;
     for (let i = o + 1; i <= o + len; i++) {
       const c = u8[i];
       if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) out += String.fromCharCode(c);
@@ -105,4 +110,55 @@ const QTYPE_NAMES = new Map<number, string>([
 ]);
 export function qtypeName(t: number): string {
   return QTYPE_NAMES.get(t) ?? `TYPE${t}`;
+}
+
+const v6Words = new Uint32Array(4);
+
+/** Record types whose data is one domain name: NS, CNAME, PTR, DNAME. */
+function isNameType(t: number): boolean {
+  return t === DNS_TYPE.NS || t === DNS_TYPE.CNAME || t === DNS_TYPE.PTR || t === DNS_TYPE.DNAME;
+}
+
+/**
+ * The first `max` answer records of the message at u8[off..end) (whose header `h` is) as text,
+ * dig style: `A 10.0.2.20`, `AAAA fd00:2::20` (RFC 5952, as endpoints are written, so the names
+ * from DNS label them), `CNAME www.example.test.` (names as readDnsName spells queries); other
+ * types by name alone. Every record advances by its declared RDLENGTH; reading stops at the
+ * first record that is cut short or malformed, and never goes past `end`.
+ */
+export function readAnswers(u8: Uint8Array, off: number, end: number, h: DnsHeader, max: number): string[] {
+  const out: string[] = [];
+  let o = off + DNS.LEN;
+  for (let i = 0; i < h.qdcount; i++) {
+    o = skipName(u8, o, end);
+    if (o < 0 || o + DNS_QUESTION.LEN > end) return out;
+    o += DNS_QUESTION.LEN;
+  }
+  for (let i = 0; i < h.ancount && out.length < max; i++) {
+    o = skipName(u8, o, end);
+    if (o < 0 || o + DNS_RR.RDATA > end) break;
+    const type = u16(u8, o + DNS_RR.TYPE);
+    const rd = o + DNS_RR.RDATA;
+    o = rd + u16(u8, o + DNS_RR.RDLENGTH);
+    if (o > end) break;
+    if (type === DNS_TYPE.A && o - rd === 4) out.push(`A ${formatIpv4(u32(u8, rd))}`);
+    else if (type === DNS_TYPE.AAAA && o - rd === 16) {
+      for (let w = 0; w < 4; w++) v6Words[w] = u32(u8, rd + 4 * w);
+      out.push(`AAAA ${formatIpv6(v6Words)}`);
+    } else if (isNameType(type)) {
+      const name = readDnsName(u8, off, rd, o);
+      if (name === null) break;
+      out.push(`${qtypeName(type)} ${name}`);
+    } else if (type === DNS_TYPE.A || type === DNS_TYPE.AAAA) break;
+    else out.push(qtypeName(type));
+  }
+  return out;
+}
+
+function u16(u8: Uint8Array, o: number): number {
+  return (u8[o] << 8) | u8[o + 1];
+}
+
+function u32(u8: Uint8Array, o: number): number {
+  return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
 }

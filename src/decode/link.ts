@@ -1,7 +1,7 @@
 import { DecodedPacket, DecodeStatus } from './packet.js';
 import { LINKTYPE } from '../capture/linktypes.js';
-
-export const ETHERTYPE = { IPV4: 0x0800, ARP: 0x0806, VLAN: 0x8100, QINQ: 0x88a8, QINQ_OLD: 0x9100, IPV6: 0x86dd } as const;
+import { ARPHRD, BSD_AF, ETHERTYPE, PPP_HDLC_BYTE, PPP_PROTO } from './enums.js';
+import { C_HDLC, ETH, NULL_HDR, PPP_HDLC, PPPOE, SLL, SLL2, VLAN_TAG } from './fields.js';
 
 /** More tags than this is damage (or an attack), not a network. */
 export const MAX_VLAN_TAGS = 8;
@@ -12,6 +12,7 @@ export class LinkResult {
   off = 0;
 }
 
+/** The 6-byte MAC at u8[o..o+6) as a 48-bit number (the caller has checked o + 6 ≤ end). */
 export function readMac(u8: Uint8Array, o: number): number {
   return ((u8[o] << 8) | u8[o + 1]) * 4294967296 + (((u8[o + 2] << 24) | (u8[o + 3] << 16) | (u8[o + 4] << 8) | u8[o + 5]) >>> 0);
 }
@@ -25,28 +26,28 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
     case LINKTYPE.ETHERNET:
       return decodeEthernet(pkt, dv, u8, off, end, out);
     case LINKTYPE.LINUX_SLL: {
-      if (end - off < 16) return DecodeStatus.Truncated;
-      const addrLen = dv.getUint16(off + 4);
-      if (dv.getUint16(off + 2) === 1 && addrLen === 6) pkt.srcMac = readMac(u8, off + 6);
-      else if (addrLen > 8) pkt.anomaly = 'sll_address_too_long';
-      return etherOrVlan(pkt, dv, off + 16, end, dv.getUint16(off + 14), out);
+      if (end - off < SLL.LEN) return DecodeStatus.Truncated;
+      const addrLen = dv.getUint16(off + SLL.ADDR_LEN);
+      if (dv.getUint16(off + SLL.HA_TYPE) === ARPHRD.Ether && addrLen === ETH.ADDR_LEN) pkt.srcMac = readMac(u8, off + SLL.ADDR);
+      else if (addrLen > SLL.ADDR_MAX) pkt.anomaly = 'sll_address_too_long';
+      return etherOrVlan(pkt, dv, off + SLL.LEN, end, dv.getUint16(off + SLL.PROTOCOL), out);
     }
     case LINKTYPE.LINUX_SLL2: {
-      if (end - off < 20) return DecodeStatus.Truncated;
-      const addrLen = u8[off + 11];
-      if (dv.getUint16(off + 8) === 1 && addrLen === 6) pkt.srcMac = readMac(u8, off + 12);
-      else if (addrLen > 8) pkt.anomaly = 'sll_address_too_long';
-      return etherOrVlan(pkt, dv, off + 20, end, dv.getUint16(off), out);
+      if (end - off < SLL2.LEN) return DecodeStatus.Truncated;
+      const addrLen = u8[off + SLL2.ADDR_LEN];
+      if (dv.getUint16(off + SLL2.HA_TYPE) === ARPHRD.Ether && addrLen === ETH.ADDR_LEN) pkt.srcMac = readMac(u8, off + SLL2.ADDR);
+      else if (addrLen > SLL.ADDR_MAX) pkt.anomaly = 'sll_address_too_long';
+      return etherOrVlan(pkt, dv, off + SLL2.LEN, end, dv.getUint16(off + SLL2.PROTOCOL), out);
     }
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
-      if (end - off < 4) return DecodeStatus.Truncated;
+      if (end - off < NULL_HDR.LEN) return DecodeStatus.Truncated;
       // NULL is in the capturing host's byte order, LOOP in network order: accept either.
-      const be = dv.getUint32(off);
-      const af = be < 256 ? be : dv.getUint32(off, true);
-      out.off = off + 4;
-      if (af === 2) out.etherType = ETHERTYPE.IPV4;
-      else if (af === 10 || af === 24 || af === 28 || af === 30) out.etherType = ETHERTYPE.IPV6;
+      const be = dv.getUint32(off + NULL_HDR.FAMILY);
+      const af = be < 256 ? be : dv.getUint32(off + NULL_HDR.FAMILY, true);
+      out.off = off + NULL_HDR.LEN;
+      if (af === BSD_AF.INET) out.etherType = ETHERTYPE.IPV4;
+      else if (af === BSD_AF.INET6_LINUX || af === BSD_AF.INET6_NETBSD || af === BSD_AF.INET6_FREEBSD || af === BSD_AF.INET6_DARWIN) out.etherType = ETHERTYPE.IPV6;
       else return DecodeStatus.Unsupported;
       return DecodeStatus.Ok;
     }
@@ -64,7 +65,7 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
     case LINKTYPE.PPP:
     case LINKTYPE.PPP_HDLC: {
       // [address 0xff, control 0x03,] protocol (one byte when compressed: odd)
-      if (end - off >= 2 && u8[off] === 0xff && u8[off + 1] === 0x03) off += 2;
+      if (end - off >= PPP_HDLC.LEN && u8[off + PPP_HDLC.ADDRESS] === PPP_HDLC_BYTE.Address && u8[off + PPP_HDLC.CONTROL] === PPP_HDLC_BYTE.Control) off += PPP_HDLC.LEN;
       if (end - off < 1) return DecodeStatus.Truncated;
       let proto = u8[off];
       if ((proto & 1) === 0) {
@@ -75,11 +76,11 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
       return pppProtocol(proto, off, out);
     }
     case LINKTYPE.PPP_ETHER: // a PPPoE session header with no Ethernet before it
-      if (end - off < 8) return DecodeStatus.Truncated;
-      return pppProtocol(dv.getUint16(off + 6), off + 8, out);
+      if (end - off < PPPOE.LEN) return DecodeStatus.Truncated;
+      return pppProtocol(dv.getUint16(off + PPPOE.PPP_PROTOCOL), off + PPPOE.LEN, out);
     case LINKTYPE.C_HDLC: // address, control, then an ethertype
-      if (end - off < 4) return DecodeStatus.Truncated;
-      return etherOrVlan(pkt, dv, off + 4, end, dv.getUint16(off + 2), out);
+      if (end - off < C_HDLC.LEN) return DecodeStatus.Truncated;
+      return etherOrVlan(pkt, dv, off + C_HDLC.LEN, end, dv.getUint16(off + C_HDLC.PROTOCOL), out);
     case LINKTYPE.IPV4:
       out.off = off;
       out.etherType = ETHERTYPE.IPV4;
@@ -93,35 +94,35 @@ export function decodeLink(linkType: number, pkt: DecodedPacket, dv: DataView, u
   }
 }
 
-/** PPP protocol numbers: IPv4 (0x21), IPv6 (0x57) and MPLS (0x281); anything else (LCP, IPCP…) is not IP. */
-function pppProtocol(proto: number, off: number, out: LinkResult): number {
+/** PPP protocol numbers: IPv4, IPv6 and MPLS; anything else (LCP, IPCP…) is not IP. */
+export function pppProtocol(proto: number, off: number, out: LinkResult): number {
   out.off = off;
-  if (proto === 0x0021) out.etherType = ETHERTYPE.IPV4;
-  else if (proto === 0x0057) out.etherType = ETHERTYPE.IPV6;
-  else if (proto === 0x0281) out.etherType = 0x8847; // MPLS unicast: the label stack is unwrapped next
+  if (proto === PPP_PROTO.IPV4) out.etherType = ETHERTYPE.IPV4;
+  else if (proto === PPP_PROTO.IPV6) out.etherType = ETHERTYPE.IPV6;
+  else if (proto === PPP_PROTO.MPLS) out.etherType = ETHERTYPE.MPLS; // the label stack is unwrapped next
   else return DecodeStatus.Unsupported;
   return DecodeStatus.Ok;
 }
 
 function decodeEthernet(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, out: LinkResult): number {
-  if (end - off < 14) return DecodeStatus.Truncated;
-  pkt.dstMac = readMac(u8, off);
-  pkt.srcMac = readMac(u8, off + 6);
-  return etherOrVlan(pkt, dv, off + 14, end, dv.getUint16(off + 12), out);
+  if (end - off < ETH.LEN) return DecodeStatus.Truncated;
+  pkt.dstMac = readMac(u8, off + ETH.DST);
+  pkt.srcMac = readMac(u8, off + ETH.SRC);
+  return etherOrVlan(pkt, dv, off + ETH.LEN, end, dv.getUint16(off + ETH.TYPE), out);
 }
 
 /** Follows 802.1Q / 802.1ad tags from an ethertype at `off`. */
 function etherOrVlan(pkt: DecodedPacket, dv: DataView, off: number, end: number, type: number, out: LinkResult): number {
   while (type === ETHERTYPE.VLAN || type === ETHERTYPE.QINQ || type === ETHERTYPE.QINQ_OLD) {
-    if (end - off < 4) return DecodeStatus.Truncated;
+    if (end - off < VLAN_TAG.LEN) return DecodeStatus.Truncated;
     if (pkt.vlanDepth === MAX_VLAN_TAGS) {
       pkt.anomaly = 'vlan_too_deep';
       return DecodeStatus.Malformed;
     }
-    if (pkt.vlanDepth === 0) pkt.outerVlan = dv.getUint16(off) & 0x0fff;
+    if (pkt.vlanDepth === 0) pkt.outerVlan = dv.getUint16(off + VLAN_TAG.TCI) & VLAN_TAG.ID_MASK;
     pkt.vlanDepth++;
-    type = dv.getUint16(off + 2);
-    off += 4;
+    type = dv.getUint16(off + VLAN_TAG.TYPE);
+    off += VLAN_TAG.LEN;
   }
   out.etherType = type;
   out.off = off;

@@ -1,5 +1,7 @@
 import { DecodedPacket, DecodeStatus, L4 } from './packet.js';
-import { ETHERTYPE, LinkResult, readMac } from './link.js';
+import { LinkResult, MAX_VLAN_TAGS, readMac } from './link.js';
+import { ETHERTYPE, IPPROTO, PPP_PROTO, UDP_PORT } from './enums.js';
+import { ERSPAN_II, ERSPAN_III, ETH, GENEVE, GRE, GRE_FLAG, MPLS, PPPOE, VLAN_TAG, VXLAN } from './fields.js';
 
 /**
  * Tunnels and encapsulations, decapsulated so that the inner flows are analysed (AWS VPC Traffic
@@ -23,14 +25,6 @@ export function tunnelName(kind: number, id: number): string {
   return id >= 0 && ID_NAMES[kind] !== '' ? `${NAMES[kind]} ${ID_NAMES[kind]} ${id}` : NAMES[kind];
 }
 
-export const ETHERTYPE_MPLS = 0x8847;
-export const ETHERTYPE_MPLS_MULTICAST = 0x8848;
-export const ETHERTYPE_PPPOE_SESSION = 0x8864;
-const ETHERTYPE_TEB = 0x6558; // transparent Ethernet bridging
-const ETHERTYPE_ERSPAN_II = 0x88be;
-const ETHERTYPE_ERSPAN_III = 0x22eb;
-export const UDP_PORT_VXLAN = 4789;
-export const UDP_PORT_GENEVE = 6081;
 /** MPLS labels followed before the stack is taken as damage. */
 const MAX_MPLS_LABELS = 16;
 
@@ -39,16 +33,16 @@ const MAX_MPLS_LABELS = 16;
  * ethertype (802.1Q tags followed) and network offset.
  */
 function innerEthernet(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, out: LinkResult): number {
-  if (end - off < 14) return DecodeStatus.Truncated;
-  pkt.dstMac = readMac(u8, off);
-  pkt.srcMac = readMac(u8, off + 6);
-  let type = dv.getUint16(off + 12);
-  off += 14;
+  if (end - off < ETH.LEN) return DecodeStatus.Truncated;
+  pkt.dstMac = readMac(u8, off + ETH.DST);
+  pkt.srcMac = readMac(u8, off + ETH.SRC);
+  let type = dv.getUint16(off + ETH.TYPE);
+  off += ETH.LEN;
   for (let tags = 0; type === ETHERTYPE.VLAN || type === ETHERTYPE.QINQ; tags++) {
-    if (end - off < 4) return DecodeStatus.Truncated;
-    if (tags === 8) return DecodeStatus.Malformed;
-    type = dv.getUint16(off + 2);
-    off += 4;
+    if (end - off < VLAN_TAG.LEN) return DecodeStatus.Truncated;
+    if (tags === MAX_VLAN_TAGS) return DecodeStatus.Malformed;
+    type = dv.getUint16(off + VLAN_TAG.TYPE);
+    off += VLAN_TAG.LEN;
   }
   out.etherType = type;
   out.off = off;
@@ -66,8 +60,8 @@ function innerIp(pkt: DecodedPacket, etherType: number, off: number, out: LinkRe
 
 /** What a carried protocol type (GRE, GENEVE) names: inner Ethernet, IPv4 or IPv6. */
 function carried(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, proto: number, off: number, end: number, out: LinkResult): number {
-  if (proto === ETHERTYPE_TEB) return innerEthernet(pkt, dv, u8, off, end, out);
-  if (proto === ETHERTYPE.IPV4 || proto === ETHERTYPE.IPV6 || proto === ETHERTYPE_MPLS) return innerIp(pkt, proto, off, out);
+  if (proto === ETHERTYPE.TEB) return innerEthernet(pkt, dv, u8, off, end, out);
+  if (proto === ETHERTYPE.IPV4 || proto === ETHERTYPE.IPV6 || proto === ETHERTYPE.MPLS) return innerIp(pkt, proto, off, out);
   return DecodeStatus.Unsupported;
 }
 
@@ -75,40 +69,37 @@ function carried(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, proto: number
  * If the decoded packet carries another one (VXLAN, GENEVE, GRE, IP in IP), sets pkt.tunnel and
  * pkt.tunnelId, and `out` to the inner packet's ethertype and offset; returns Ok. Returns
  * Unsupported when it carries none, or Truncated/Malformed for a damaged tunnel header.
+ * u8[off..end) is what carries it: the UDP payload for UDP, else the IP payload.
  */
-export function decapsulate(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, out: LinkResult): number {
+export function decapsulate(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, out: LinkResult): number {
   if (pkt.l4 === L4.Udp) {
-    const off = pkt.payloadOff;
-    const end = off + pkt.payloadLen;
-    if (pkt.dstPort === UDP_PORT_VXLAN) {
-      if (end - off < 8) return DecodeStatus.Truncated;
-      if ((u8[off] & 0x08) === 0) return DecodeStatus.Unsupported; // no valid VNI: not VXLAN
+    if (pkt.dstPort === UDP_PORT.VXLAN) {
+      if (end - off < VXLAN.LEN) return DecodeStatus.Truncated;
+      if ((u8[off + VXLAN.FLAGS] & VXLAN.FLAG_VNI) === 0) return DecodeStatus.Unsupported; // no valid VNI: not VXLAN
       pkt.tunnel = TUNNEL.Vxlan;
-      pkt.tunnelId = (dv.getUint32(off + 4) >>> 8);
-      return innerEthernet(pkt, dv, u8, off + 8, end, out);
+      pkt.tunnelId = (dv.getUint32(off + VXLAN.VNI) >>> 8);
+      return innerEthernet(pkt, dv, u8, off + VXLAN.LEN, end, out);
     }
-    if (pkt.dstPort === UDP_PORT_GENEVE) {
-      if (end - off < 8) return DecodeStatus.Truncated;
-      if (u8[off] >> 6 !== 0) return DecodeStatus.Unsupported; // version 0 only
-      const hlen = 8 + (u8[off] & 0x3f) * 4;
+    if (pkt.dstPort === UDP_PORT.GENEVE) {
+      if (end - off < GENEVE.MIN_LEN) return DecodeStatus.Truncated;
+      if (u8[off + GENEVE.VER_OPT_LEN] >> 6 !== 0) return DecodeStatus.Unsupported; // version 0 only
+      const hlen = GENEVE.MIN_LEN + (u8[off + GENEVE.VER_OPT_LEN] & 0x3f) * 4;
       if (end - off < hlen) return DecodeStatus.Truncated;
       pkt.tunnel = TUNNEL.Geneve;
-      pkt.tunnelId = dv.getUint32(off + 4) >>> 8;
-      return carried(pkt, dv, u8, dv.getUint16(off + 2), off + hlen, end, out);
+      pkt.tunnelId = dv.getUint32(off + GENEVE.VNI) >>> 8;
+      return carried(pkt, dv, u8, dv.getUint16(off + GENEVE.PROTOCOL), off + hlen, end, out);
     }
     return DecodeStatus.Unsupported;
   }
   if (pkt.l4 !== L4.None || pkt.fragment) return DecodeStatus.Unsupported;
-  const off = pkt.l4Off;
-  const end = pkt.ipEnd;
   switch (pkt.ipProto) {
-    case 4:
+    case IPPROTO.IPIP:
       pkt.tunnel = TUNNEL.IpInIp;
       return innerIp(pkt, ETHERTYPE.IPV4, off, out);
-    case 41:
+    case IPPROTO.IPV6:
       pkt.tunnel = TUNNEL.Ipv6InIp;
       return innerIp(pkt, ETHERTYPE.IPV6, off, out);
-    case 47:
+    case IPPROTO.GRE:
       return gre(pkt, dv, u8, off, end, out);
   }
   return DecodeStatus.Unsupported;
@@ -116,41 +107,41 @@ export function decapsulate(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, ou
 
 /** GRE (RFC 2784/2890; version 0 only), with ERSPAN types I, II and III. */
 function gre(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, out: LinkResult): number {
-  if (end - off < 4) return DecodeStatus.Truncated;
-  const flags = u8[off];
-  if ((u8[off + 1] & 0x07) !== 0) return DecodeStatus.Unsupported; // version 1 is PPTP's PPP
-  const proto = dv.getUint16(off + 2);
-  let h = off + 4;
-  if (flags & 0xc0) h += 4; // checksum (and offset, RFC 1701 routing)
+  if (end - off < GRE.MIN_LEN) return DecodeStatus.Truncated;
+  const flags = u8[off + GRE.FLAGS];
+  if ((u8[off + GRE.VERSION] & GRE.VERSION_MASK) !== 0) return DecodeStatus.Unsupported; // version 1 is PPTP's PPP
+  const proto = dv.getUint16(off + GRE.PROTOCOL);
+  let h = off + GRE.MIN_LEN;
+  if (flags & GRE_FLAG.CHECKSUM_OR_ROUTING) h += GRE.OPTION_LEN; // checksum (and offset, RFC 1701 routing)
   let key = -1;
-  if (flags & 0x20) {
-    if (end - h < 4) return DecodeStatus.Truncated;
+  if (flags & GRE_FLAG.KEY) {
+    if (end - h < GRE.OPTION_LEN) return DecodeStatus.Truncated;
     key = dv.getUint32(h);
-    h += 4;
+    h += GRE.OPTION_LEN;
   }
-  const hasSeq = (flags & 0x10) !== 0;
-  if (hasSeq) h += 4;
+  const hasSeq = (flags & GRE_FLAG.SEQUENCE) !== 0;
+  if (hasSeq) h += GRE.OPTION_LEN;
   if (h > end) return DecodeStatus.Truncated;
   pkt.tunnel = TUNNEL.Gre;
   pkt.tunnelId = key;
-  if (proto === ETHERTYPE_ERSPAN_II) {
+  if (proto === ETHERTYPE.ERSPAN_II) {
     if (!hasSeq) {
       // type I: no ERSPAN header, the mirrored frame follows the GRE header
       pkt.tunnel = TUNNEL.ErspanI;
       pkt.tunnelId = -1;
       return innerEthernet(pkt, dv, u8, h, end, out);
     }
-    if (end - h < 8) return DecodeStatus.Truncated;
+    if (end - h < ERSPAN_II.LEN) return DecodeStatus.Truncated;
     pkt.tunnel = TUNNEL.ErspanII;
-    pkt.tunnelId = dv.getUint16(h + 2) & 0x03ff;
-    return innerEthernet(pkt, dv, u8, h + 8, end, out);
+    pkt.tunnelId = dv.getUint16(h + ERSPAN_II.SESSION) & ERSPAN_II.SESSION_MASK;
+    return innerEthernet(pkt, dv, u8, h + ERSPAN_II.LEN, end, out);
   }
-  if (proto === ETHERTYPE_ERSPAN_III) {
-    if (end - h < 12) return DecodeStatus.Truncated;
+  if (proto === ETHERTYPE.ERSPAN_III) {
+    if (end - h < ERSPAN_III.LEN) return DecodeStatus.Truncated;
     pkt.tunnel = TUNNEL.ErspanIII;
-    pkt.tunnelId = dv.getUint16(h + 2) & 0x03ff;
-    const sub = u8[h + 11] & 0x01 ? 8 : 0; // O bit: a platform-specific subheader follows
-    return innerEthernet(pkt, dv, u8, h + 12 + sub, end, out);
+    pkt.tunnelId = dv.getUint16(h + ERSPAN_III.SESSION) & ERSPAN_III.SESSION_MASK;
+    const sub = u8[h + ERSPAN_III.FLAGS] & ERSPAN_III.FLAG_O ? ERSPAN_III.PLATFORM_SUBHEADER_LEN : 0; // a platform-specific subheader follows
+    return innerEthernet(pkt, dv, u8, h + ERSPAN_III.LEN + sub, end, out);
   }
   return carried(pkt, dv, u8, proto, h, end, out);
 }
@@ -162,9 +153,9 @@ function gre(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end:
  * anything else.
  */
 export function unwrapLink(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, etherType: number, off: number, end: number, out: LinkResult): number {
-  if (etherType === ETHERTYPE_MPLS || etherType === ETHERTYPE_MPLS_MULTICAST) {
+  if (etherType === ETHERTYPE.MPLS || etherType === ETHERTYPE.MPLS_MULTICAST) {
     for (let n = 0; ; n++) {
-      if (end - off < 4) return DecodeStatus.Truncated;
+      if (end - off < MPLS.ENTRY_LEN) return DecodeStatus.Truncated;
       if (n === MAX_MPLS_LABELS) {
         pkt.anomaly = 'mpls_stack_too_deep';
         return DecodeStatus.Malformed;
@@ -172,28 +163,28 @@ export function unwrapLink(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, eth
       const entry = dv.getUint32(off);
       if (pkt.tunnel === TUNNEL.None || pkt.tunnel === TUNNEL.Mpls) {
         pkt.tunnel = TUNNEL.Mpls;
-        if (n === 0) pkt.tunnelId = entry >>> 12;
+        if (n === 0) pkt.tunnelId = entry >>> MPLS.LABEL_SHIFT;
       }
-      off += 4;
-      if (entry & 0x100) break; // bottom of stack
+      off += MPLS.ENTRY_LEN;
+      if (entry & MPLS.BOTTOM_OF_STACK) break;
     }
     if (end - off < 1) return DecodeStatus.Truncated;
     const v = u8[off] >> 4;
     if (v === 4) return innerIp(pkt, ETHERTYPE.IPV4, off, out);
     if (v === 6) return innerIp(pkt, ETHERTYPE.IPV6, off, out);
-    if (v === 0 && end - off >= 4) return innerEthernet(pkt, dv, u8, off + 4, end, out);
+    if (v === 0 && end - off >= MPLS.CONTROL_WORD_LEN) return innerEthernet(pkt, dv, u8, off + MPLS.CONTROL_WORD_LEN, end, out);
     return DecodeStatus.Unsupported;
   }
-  if (etherType === ETHERTYPE_PPPOE_SESSION) {
-    if (end - off < 8) return DecodeStatus.Truncated;
+  if (etherType === ETHERTYPE.PPPOE_SESSION) {
+    if (end - off < PPPOE.LEN) return DecodeStatus.Truncated;
     if (pkt.tunnel === TUNNEL.None) {
       pkt.tunnel = TUNNEL.Pppoe;
-      pkt.tunnelId = dv.getUint16(off + 2);
+      pkt.tunnelId = dv.getUint16(off + PPPOE.SESSION);
     }
-    const ppp = dv.getUint16(off + 6);
-    out.off = off + 8;
-    if (ppp === 0x0021) out.etherType = ETHERTYPE.IPV4;
-    else if (ppp === 0x0057) out.etherType = ETHERTYPE.IPV6;
+    const ppp = dv.getUint16(off + PPPOE.PPP_PROTOCOL);
+    out.off = off + PPPOE.LEN;
+    if (ppp === PPP_PROTO.IPV4) out.etherType = ETHERTYPE.IPV4;
+    else if (ppp === PPP_PROTO.IPV6) out.etherType = ETHERTYPE.IPV6;
     else return DecodeStatus.Unsupported;
     return DecodeStatus.Ok;
   }

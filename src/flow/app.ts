@@ -1,4 +1,12 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { TLS_ALERT, TLS_CONTENT, TLS_HANDSHAKE } from '../decode/enums.js';
+import { TLS_HS, TLS_RECORD } from '../decode/fields.js';
+import { looksLikeTls, parseClientHello, parseServerHello, tlsAlert, tlsAlertName, tlsCertificates, tlsHandshakeAt, tlsRecordAt, TLS_NEED_MORE, TLS_NOT_TLS } from '../decode/tls.js';
+import { httpHeadEnd, httpLineEnd, HTTP_HEAD_MAX, looksLikeHttpRequest, looksLikeHttpResponse, parseRequestLine, parseStatusLine, serverHeader } from '../decode/http.js';
+import { certInfo, type CertInfo } from '../decode/x509.js';
+
+// The parsers are the decode layer's; these names are imported from here by the verdict layer.
+export { tlsVersionName } from '../decode/tls.js';
+export type { CertInfo } from '../decode/x509.js';
 
 /**
  * What a TCP connection's first application bytes say: a TLS handshake (ClientHello, ServerHello,
@@ -6,10 +14,13 @@ import { createHash, X509Certificate } from 'node:crypto';
  * Each direction is reassembled in order from its first data byte, only until those first
  * messages are read (at most MAX_BYTES), then the buffers are dropped: a bulk transfer costs one
  * flag test per packet. A gap in the sequence space (a packet the capture missed) ends the
- * reading of that direction; what was read stays.
+ * reading of that direction; what was read stays. The bytes are parsed by decode/tls.ts,
+ * decode/http.ts and decode/x509.ts.
  */
 const MAX_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Certificates read from one Certificate message at most. */
+const MAX_CERTS = 8;
 
 export const APP = { Unknown: 0, Tls: 1, Http: 2, Other: 3 } as const;
 
@@ -36,18 +47,6 @@ export interface TlsAlert {
   desc: number;
   frame: number;
   t: number;
-}
-
-export interface CertInfo {
-  subject: string;
-  issuer: string;
-  /** Validity in ms since the epoch. */
-  notBefore: number;
-  notAfter: number;
-  /** DNS names from subjectAltName (the CN when there are none). */
-  names: string[];
-  selfSigned: boolean;
-  x509: X509Certificate;
 }
 
 export class TlsFacts {
@@ -128,25 +127,26 @@ export class AppSniffer {
     h.hs = EMPTY;
   }
 
-  // ---- TLS (RFC 5246 §6.2, RFC 8446 §5.1) ------------------------------------------------------
+  // ---- TLS: records reassembled into handshake messages ------------------------------------------
 
   private tlsRecords(dir: number, h: HalfStream): void {
     const tls = (this.tls ??= new TlsFacts());
     let off = 0;
     const b = h.buf;
-    while (!h.done && b.length - off >= 5) {
-      const type = b[off];
-      const len = b.readUInt16BE(off + 3);
-      if (b[off + 1] !== 3 || type < 20 || type > 24) return this.stop(h); // not TLS after all
-      if (b.length - off - 5 < len) break;
-      const body = b.subarray(off + 5, off + 5 + len);
-      off += 5 + len;
-      if (type === 20) h.ccs = true;
-      else if (type === 21) this.alertRecord(dir, h, tls, body);
-      else if (type === 22 && !h.ccs) {
-        h.hs = h.hs.length === 0 ? Buffer.from(body) : Buffer.concat([h.hs, body]);
+    while (!h.done) {
+      const len = tlsRecordAt(b, off, b.length);
+      if (len === TLS_NEED_MORE) break;
+      if (len === TLS_NOT_TLS) return this.stop(h); // not TLS after all
+      const type = b[off + TLS_RECORD.TYPE];
+      const body = off + TLS_RECORD.LEN;
+      off = body + len;
+      if (type === TLS_CONTENT.ChangeCipherSpec) h.ccs = true;
+      else if (type === TLS_CONTENT.Alert) this.alertRecord(dir, h, tls, b, body, off);
+      else if (type === TLS_CONTENT.Handshake && !h.ccs) {
+        const part = b.subarray(body, off);
+        h.hs = h.hs.length === 0 ? Buffer.from(part) : Buffer.concat([h.hs, part]);
         this.handshakeMessages(dir, h, tls);
-      } else if (type === 23) {
+      } else if (type === TLS_CONTENT.ApplicationData) {
         tls.appData[dir] = true;
         this.stop(h); // past the handshake: nothing more in the clear
       }
@@ -154,12 +154,13 @@ export class AppSniffer {
     if (!h.done) h.buf = off === 0 ? b : Buffer.from(b.subarray(off));
   }
 
-  private alertRecord(dir: number, h: HalfStream, tls: TlsFacts, body: Buffer): void {
-    const encrypted = h.ccs || body.length !== 2;
-    const desc = encrypted ? -1 : body[1];
+  private alertRecord(dir: number, h: HalfStream, tls: TlsFacts, b: Buffer, off: number, end: number): void {
+    const a = h.ccs ? -1 : tlsAlert(b, off, end);
+    const encrypted = a < 0;
+    const desc = encrypted ? -1 : a & 0xff;
     // close_notify after this side's data is the normal end of a session, not a problem
-    if (tls.alert === null && !(desc === 0 || (encrypted && tls.appData[dir]))) {
-      tls.alert = { fromClient: dir === 0, level: encrypted ? 0 : body[0], desc, frame: h.frame, t: h.t };
+    if (tls.alert === null && !(desc === TLS_ALERT.CloseNotify || (encrypted && tls.appData[dir]))) {
+      tls.alert = { fromClient: dir === 0, level: encrypted ? 0 : a >> 8, desc, frame: h.frame, t: h.t };
     }
     this.stop(h);
   }
@@ -167,66 +168,67 @@ export class AppSniffer {
   private handshakeMessages(dir: number, h: HalfStream, tls: TlsFacts): void {
     let off = 0;
     const b = h.hs;
-    while (b.length - off >= 4) {
-      const type = b[off];
-      const len = (b[off + 1] << 16) | b.readUInt16BE(off + 2);
-      if (b.length - off - 4 < len) break;
-      const body = b.subarray(off + 4, off + 4 + len);
-      off += 4 + len;
-      try {
-        if (type === 1 && dir === 0 && tls.clientHelloFrame === 0) clientHello(tls, body, h);
-        else if (type === 2 && dir === 1 && tls.serverHelloFrame === 0) serverHello(tls, body, h);
-        else if (type === 11 && dir === 1 && tls.certFrame === 0) certificates(tls, body, h);
-      } catch {
-        // a message cut short or lying about its lengths: keep what was read before it
+    for (;;) {
+      const len = tlsHandshakeAt(b, off, b.length);
+      if (len < 0) break;
+      const type = b[off + TLS_HS.TYPE];
+      const body = off + TLS_HS.LEN;
+      off = body + len;
+      // a message cut short or lying about its lengths keeps what was read before it
+      if (type === TLS_HANDSHAKE.ClientHello && dir === 0 && tls.clientHelloFrame === 0) {
+        tls.clientHelloFrame = h.frame;
+        tls.clientHelloT = h.t;
+        const hello = parseClientHello(b, body, off);
+        if (hello !== null) {
+          tls.sni = hello.sni;
+          tls.offered = hello.offered;
+        }
+      } else if (type === TLS_HANDSHAKE.ServerHello && dir === 1 && tls.serverHelloFrame === 0) {
+        tls.serverHelloFrame = h.frame;
+        tls.version = parseServerHello(b, body, off);
+      } else if (type === TLS_HANDSHAKE.Certificate && dir === 1 && tls.certFrame === 0) {
+        tls.certFrame = h.frame;
+        for (const [derOff, derEnd] of tlsCertificates(b, body, off)) {
+          if (tls.certs.length >= MAX_CERTS) break;
+          const info = certInfo(b, derOff, derEnd);
+          if (info !== null) tls.certs.push(info);
+        }
       }
     }
     h.hs = off === 0 ? b : Buffer.from(b.subarray(off));
   }
 
-  // ---- HTTP/1.x (RFC 9112 §3, §4) ----------------------------------------------------------------
+  // ---- HTTP/1.x: the request line, the status line and Server header ------------------------------
 
   private httpHead(dir: number, h: HalfStream): void {
     const http = (this.http ??= new HttpFacts());
     const b = h.buf;
-    const headEnd = b.indexOf('\r\n\r\n');
-    const lineEnd = b.indexOf('\r\n');
+    const headEnd = httpHeadEnd(b, 0, b.length);
+    const lineEnd = httpLineEnd(b, 0, b.length);
     if (lineEnd < 0 || (dir === 1 && headEnd < 0)) {
-      if (b.length > 8192) this.stop(h);
+      if (b.length > HTTP_HEAD_MAX) this.stop(h);
       return;
     }
-    const line = b.toString('latin1', 0, Math.min(lineEnd, 2048));
     if (dir === 0) {
-      const m = /^([A-Z]{3,10}) (\S+) HTTP\/1\.[01]$/.exec(line);
-      if (m !== null) {
-        http.method = m[1];
-        http.path = m[2].slice(0, 256);
+      const req = parseRequestLine(b, 0, lineEnd);
+      if (req !== null) {
+        http.method = req.method;
+        http.path = req.path;
         http.requestFrame = h.frame;
       }
     } else {
-      const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(line);
-      if (m !== null) {
-        http.status = Number(m[1]);
-        http.reason = (m[2] ?? '').slice(0, 128);
+      const st = parseStatusLine(b, 0, lineEnd);
+      if (st !== null) {
+        http.status = st.status;
+        http.reason = st.reason;
         http.responseFrame = h.frame;
         http.responseT = h.t;
-        for (const header of b.toString('latin1', lineEnd + 2, Math.min(headEnd, 8192)).split('\r\n')) {
-          if (header.slice(0, 7).toLowerCase() === 'server:') http.server = header.slice(7).trim().slice(0, 128);
-        }
+        const server = serverHeader(b, lineEnd + 2, Math.min(headEnd, HTTP_HEAD_MAX));
+        if (server !== null) http.server = server;
       }
     }
     this.stop(h);
   }
-}
-
-const HTTP_METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '].map((m) => Buffer.from(m, 'latin1'));
-const HTTP_VERSION = Buffer.from('HTTP/', 'latin1');
-
-/** Whether b begins with the bytes of `prefix` (a plain loop: this runs on every connection's first bytes). */
-function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
-  if (b.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
-  return true;
 }
 
 /** The first payload bytes of a direction are neither TLS nor HTTP (most connections): no sniffer needed. */
@@ -236,127 +238,15 @@ export function neitherTlsNorHttp(first: Uint8Array, dir: number): boolean {
 
 /** What the first bytes of a connection are. */
 function sniff(b: Uint8Array, dir: number): number {
-  if (b.length < 5) return APP.Unknown;
-  if (b[0] === 0x16 && b[1] === 3) return APP.Tls;
-  if (dir === 0 && HTTP_METHODS.some((m) => startsWith(b, m))) return APP.Http;
-  if (dir === 1 && startsWith(b, HTTP_VERSION)) return APP.Http;
+  if (b.length < TLS_RECORD.LEN) return APP.Unknown;
+  if (looksLikeTls(b, 0, b.length)) return APP.Tls;
+  if (dir === 0 && looksLikeHttpRequest(b, 0, b.length)) return APP.Http;
+  if (dir === 1 && looksLikeHttpResponse(b, 0, b.length)) return APP.Http;
   return APP.Other;
 }
-
-/** Reads a ClientHello: legacy version, then the server_name and supported_versions extensions. */
-function clientHello(tls: TlsFacts, m: Buffer, h: HalfStream): void {
-  tls.clientHelloFrame = h.frame;
-  tls.clientHelloT = h.t;
-  const legacy = m.readUInt16BE(0);
-  let off = 2 + 32;
-  off += 1 + m[off]; // session id
-  off += 2 + m.readUInt16BE(off); // cipher suites
-  off += 1 + m[off]; // compression methods
-  const versions: number[] = [];
-  forEachExtension(m, off, (type, ext) => {
-    if (type === 0 && ext.length >= 5 && ext[2] === 0) {
-      const n = ext.readUInt16BE(3);
-      tls.sni = ext.toString('latin1', 5, 5 + Math.min(n, 255));
-    } else if (type === 43) {
-      for (let i = 1; i + 1 < 1 + ext[0] && i + 1 < ext.length; i += 2) {
-        const v = ext.readUInt16BE(i);
-        if ((v & 0x0f0f) !== 0x0a0a) versions.push(v); // skip GREASE values
-      }
-    }
-  });
-  tls.offered = versions.length > 0 ? versions : [legacy];
-}
-
-function serverHello(tls: TlsFacts, m: Buffer, h: HalfStream): void {
-  tls.serverHelloFrame = h.frame;
-  tls.version = m.readUInt16BE(0);
-  let off = 2 + 32;
-  off += 1 + m[off]; // session id
-  off += 2 + 1; // cipher suite, compression method
-  forEachExtension(m, off, (type, ext) => {
-    if (type === 43 && ext.length >= 2) tls.version = ext.readUInt16BE(0);
-  });
-}
-
-function forEachExtension(m: Buffer, off: number, fn: (type: number, ext: Buffer) => void): void {
-  if (m.length - off < 2) return;
-  const end = Math.min(m.length, off + 2 + m.readUInt16BE(off));
-  for (let i = off + 2; i + 4 <= end; ) {
-    const type = m.readUInt16BE(i);
-    const len = m.readUInt16BE(i + 2);
-    fn(type, m.subarray(i + 4, Math.min(end, i + 4 + len)));
-    i += 4 + len;
-  }
-}
-
-const certCache = new Map<string, CertInfo | null>();
-
-/** TLS ≤ 1.2 Certificate message: a 3-byte list length, then 3-byte-length DER certificates. */
-function certificates(tls: TlsFacts, m: Buffer, h: HalfStream): void {
-  tls.certFrame = h.frame;
-  const end = Math.min(m.length, 3 + ((m[0] << 16) | m.readUInt16BE(1)));
-  for (let i = 3; i + 3 <= end && tls.certs.length < 8; ) {
-    const len = (m[i] << 16) | m.readUInt16BE(i + 1);
-    const der = m.subarray(i + 3, i + 3 + len);
-    i += 3 + len;
-    if (der.length !== len) break;
-    const info = certInfo(der);
-    if (info !== null) tls.certs.push(info);
-  }
-}
-
-function certInfo(der: Buffer): CertInfo | null {
-  const key = createHash('sha1').update(der).digest('hex');
-  const hit = certCache.get(key);
-  if (hit !== undefined) return hit;
-  let info: CertInfo | null = null;
-  try {
-    const x = new X509Certificate(der);
-    const cn = (dn: string) => /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1] ?? dn.replace(/\n/g, ', ');
-    const names = (x.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
-    let selfSigned = false;
-    if (x.issuer === x.subject) {
-      try {
-        selfSigned = x.verify(x.publicKey);
-      } catch {
-        selfSigned = false;
-      }
-    }
-    info = { subject: cn(x.subject), issuer: cn(x.issuer), notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo),
-      names: names.length > 0 ? names : [cn(x.subject)], selfSigned, x509: x };
-  } catch {
-    info = null; // not a certificate OpenSSL can read
-  }
-  if (certCache.size < 4096) certCache.set(key, info);
-  return info;
-}
-
-// ---- names for people ----------------------------------------------------------------------------
-
-export function tlsVersionName(v: number): string {
-  switch (v) {
-    case 0x0300: return 'SSL 3.0';
-    case 0x0301: return 'TLS 1.0';
-    case 0x0302: return 'TLS 1.1';
-    case 0x0303: return 'TLS 1.2';
-    case 0x0304: return 'TLS 1.3';
-    default: return `0x${v.toString(16).padStart(4, '0')}`;
-  }
-}
-
-const ALERTS: Record<number, string> = {
-  0: 'close_notify', 10: 'unexpected_message', 20: 'bad_record_mac', 21: 'decryption_failed', 22: 'record_overflow',
-  30: 'decompression_failure', 40: 'handshake_failure', 41: 'no_certificate', 42: 'bad_certificate', 43: 'unsupported_certificate',
-  44: 'certificate_revoked', 45: 'certificate_expired', 46: 'certificate_unknown', 47: 'illegal_parameter', 48: 'unknown_ca',
-  49: 'access_denied', 50: 'decode_error', 51: 'decrypt_error', 60: 'export_restriction', 70: 'protocol_version',
-  71: 'insufficient_security', 80: 'internal_error', 86: 'inappropriate_fallback', 90: 'user_canceled', 100: 'no_renegotiation',
-  109: 'missing_extension', 110: 'unsupported_extension', 111: 'certificate_unobtainable', 112: 'unrecognized_name',
-  113: 'bad_certificate_status_response', 114: 'bad_certificate_hash_value', 115: 'unknown_psk_identity', 116: 'certificate_required',
-  120: 'no_application_protocol',
-};
 
 /** "unknown_ca (48)"; "an encrypted alert" when it is no longer in the clear. */
 export function alertName(a: TlsAlert): string {
   if (a.desc < 0) return 'an encrypted alert (its name is not visible)';
-  return `${ALERTS[a.desc] ?? 'alert'} (${a.desc})`;
+  return `${tlsAlertName(a.desc) ?? 'alert'} (${a.desc})`;
 }

@@ -1,9 +1,13 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { DNS_HEADER_LEN, DnsHeader, parseDnsHeader, qtypeName, readDnsName, skipName } from '../decode/dns.js';
-import { endpointHash, formatAddr, formatIpv4, formatIpv6, tunnelNote } from './addr.js';
+import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
+import { DNS_OPCODE } from '../decode/enums.js';
+import { endpointHash, formatAddr, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList } from './chained-table.js';
 import { FlowEndpoints } from './endpoints.js';
 import { IcmpHit } from './tcp.js';
+
+/** Answer parsing lives in the decode layer (decode/dns.ts); still importable from here. */
+export { readAnswers } from '../decode/dns.js';
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
 export class DnsTxn extends FlowEndpoints {
@@ -117,7 +121,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       this.malformed++;
       return;
     }
-    if (h.opcode !== 0) return; // NOTIFY, UPDATE…: not lookups
+    if (h.opcode !== DNS_OPCODE.Query) return; // NOTIFY, UPDATE…: not lookups
     if (h.qr === 0) this.query(pkt, transport, u8, off, end, frame, sec, nsec, t);
     else this.response(pkt, transport, u8, off, end, frame, sec, nsec, t);
   }
@@ -215,43 +219,4 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   pruneAttempts(now: number, idleNs: number): void {
     for (const [k, v] of this.attempts) if (now - v.lastT >= idleNs) this.attempts.delete(k);
   }
-}
-
-const v6Words = new Uint32Array(4);
-/** Record types whose data is one domain name. */
-const NAME_TYPES = new Set([2, 5, 12, 39]); // NS, CNAME, PTR, DNAME
-
-/**
- * The first `max` answer records of the message at u8[off..end) as text, dig style: `A 10.0.2.20`,
- * `AAAA fd00:2::20` (RFC 5952, as endpoints are written, so the names from DNS label them),
- * `CNAME www.example.test.` (names as readDnsName spells queries); other types by name alone.
- * Stops at the first record that is cut short or malformed.
- */
-export function readAnswers(u8: Uint8Array, off: number, end: number, h: DnsHeader, max: number): string[] {
-  const out: string[] = [];
-  let o = off + DNS_HEADER_LEN;
-  for (let i = 0; i < h.qdcount; i++) {
-    o = skipName(u8, o, end);
-    if (o < 0 || o + 4 > end) return out;
-    o += 4;
-  }
-  for (let i = 0; i < h.ancount && out.length < max; i++) {
-    o = skipName(u8, o, end);
-    if (o < 0 || o + 10 > end) break;
-    const type = (u8[o] << 8) | u8[o + 1];
-    const rd = o + 10;
-    o = rd + ((u8[o + 8] << 8) | u8[o + 9]);
-    if (o > end) break;
-    if (type === 1 && o - rd === 4) out.push(`A ${formatIpv4(((u8[rd] << 24) | (u8[rd + 1] << 16) | (u8[rd + 2] << 8) | u8[rd + 3]) >>> 0)}`);
-    else if (type === 28 && o - rd === 16) {
-      for (let w = 0; w < 4; w++) v6Words[w] = ((u8[rd + 4 * w] << 24) | (u8[rd + 4 * w + 1] << 16) | (u8[rd + 4 * w + 2] << 8) | u8[rd + 4 * w + 3]) >>> 0;
-      out.push(`AAAA ${formatIpv6(v6Words)}`);
-    } else if (NAME_TYPES.has(type)) {
-      const name = readDnsName(u8, off, rd, o);
-      if (name === null) break;
-      out.push(`${qtypeName(type)} ${name}`);
-    } else if (type === 1 || type === 28) break;
-    else out.push(qtypeName(type));
-  }
-  return out;
 }
