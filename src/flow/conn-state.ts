@@ -64,7 +64,7 @@ export function stepEndpointStates(ep: EndpointStates, peer: EndpointStates, isO
       }
       if (fin) setState(ep, EP.CLOSED);
       if (rst) setState(ep, EP.RESET);
-      if (ep.state === EP.INACTIVE) {
+      if (!syn && !fin && !rst) {
         // no control flags: an ACK of the peer's SYN before the SYN-ACK leaves the responder inactive;
         // an ACK of a SYN-ACK whose SYN was missed establishes; anything else is a partial connection
         if (!isOrig && len === 0 && peer.state === EP.SYN_SENT) break;
