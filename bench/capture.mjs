@@ -16,7 +16,10 @@ export function packetCount(file) {
 
 export function benchCapture(mb) {
   mkdirSync(outDir, { recursive: true });
-  const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);
+  const generator = createHash('sha256')
+    .update(readFileSync(join(here, 'generate.mjs')))
+    .digest('hex')
+    .slice(0, 8);
   const f = join(outDir, `synthetic-${mb}MB-${generator}.pcap`);
   if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb)], { stdio: 'inherit' });
   return f;
