@@ -1,10 +1,11 @@
 // ESLint flat config: typescript-eslint's strict, type-aware rules over src/ and test/ (typed by
 // tsconfig.test.json), the plain JavaScript rules over the bench and scripts .mjs/.cjs files.
 import eslint from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'fixtures/**', 'test/golden/**'] },
+export default defineConfig(
+  { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'test/golden/**'] },
   eslint.configs.recommended,
   {
     files: ['**/*.ts'],
