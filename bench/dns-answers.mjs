@@ -13,14 +13,20 @@ import { readAnswers } from '../dist/flow/dns.js';
 const out = new URL('out/', import.meta.url).pathname;
 const path = process.argv[2] ?? out + (readdirSync(out).find((f) => f.startsWith('synthetic-102MB')) ?? 'synthetic-102MB.pcap (run npm run bench first)');
 const msgs = [];
-const decoder = new PacketDecoder(), pkt = new DecodedPacket(), h = new DnsHeader();
+const decoder = new PacketDecoder(),
+  pkt = new DecodedPacket(),
+  h = new DnsHeader();
 await forEachRecord(openSource(path), (rec) => {
   decoder.decode(rec, pkt);
   if (pkt.l4 !== L4.Udp || pkt.srcPort !== 53) return;
   const m = Buffer.from(rec.data.subarray(pkt.payloadOff, pkt.payloadOff + pkt.payloadLen));
   if (parseDnsHeader(new DataView(m.buffer, m.byteOffset, m.length), m, 0, m.length, h) && h.qr === 1 && h.ancount > 0) msgs.push(m);
 });
-const headers = msgs.map((m) => { const x = new DnsHeader(); parseDnsHeader(new DataView(m.buffer, m.byteOffset, m.length), m, 0, m.length, x); return x; });
+const headers = msgs.map((m) => {
+  const x = new DnsHeader();
+  parseDnsHeader(new DataView(m.buffer, m.byteOffset, m.length), m, 0, m.length, x);
+  return x;
+});
 
 function byHand() {
   let n = 0;
@@ -37,17 +43,25 @@ function withDnsPacket() {
         out.push(typeof a.data === 'string' ? `${a.type} ${a.data}` : a.type);
       }
       n += out.length;
-    } catch { /* as pcapdiag did: no answers */ }
+    } catch {
+      /* as pcapdiag did: no answers */
+    }
   }
   return n;
 }
 function time(fn) {
   const runs = [];
-  for (let i = 0; i < 7; i++) { const t = performance.now(); fn(); runs.push(performance.now() - t); }
+  for (let i = 0; i < 7; i++) {
+    const t = performance.now();
+    fn();
+    runs.push(performance.now() - t);
+  }
   return runs.sort((a, b) => a - b)[3];
 }
-time(byHand); time(withDnsPacket); // warm up
-const a = time(byHand), b = time(withDnsPacket);
+time(byHand);
+time(withDnsPacket); // warm up
+const a = time(byHand),
+  b = time(withDnsPacket);
 console.log(`${msgs.length} DNS responses with answers in ${path}`);
-console.log(`readAnswers (by hand): ${a.toFixed(1)} ms, ${(a * 1e6 / msgs.length).toFixed(0)} ns each`);
-console.log(`dns-packet decode:     ${b.toFixed(1)} ms, ${(b * 1e6 / msgs.length).toFixed(0)} ns each (${(b / a).toFixed(1)}×)`);
+console.log(`readAnswers (by hand): ${a.toFixed(1)} ms, ${((a * 1e6) / msgs.length).toFixed(0)} ns each`);
+console.log(`dns-packet decode:     ${b.toFixed(1)} ms, ${((b * 1e6) / msgs.length).toFixed(0)} ns each (${(b / a).toFixed(1)}×)`);

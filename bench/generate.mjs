@@ -11,7 +11,10 @@
 import { openSync, writeSync, closeSync } from 'node:fs';
 
 const out = process.argv[2];
-const opt = (name) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : null; };
+const opt = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : null;
+};
 const durationUs = opt('--duration') === null ? null : opt('--duration') * 1e6;
 const rate = opt('--rate');
 const mixAt = process.argv.indexOf('--mix');
@@ -27,7 +30,8 @@ if (!out || (durationUs !== null && !rate)) {
 }
 
 let seed = 0x9e3779b9;
-function rand() { // mulberry32: deterministic
+function rand() {
+  // mulberry32: deterministic
   seed = (seed + 0x6d2b79f5) | 0;
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
@@ -44,14 +48,23 @@ const fd = out === '-' ? 1 : openSync(out, 'w');
 function flush() {
   let off = 0;
   while (off < pos) {
-    try { off += writeSync(fd, buf, off, pos - off); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
+    try {
+      off += writeSync(fd, buf, off, pos - off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
   }
-  written += pos; pos = 0;
+  written += pos;
+  pos = 0;
 }
 
 // global header: µs, little-endian, Ethernet
-buf.writeUInt32LE(0xa1b2c3d4, 0); buf.writeUInt16LE(2, 4); buf.writeUInt16LE(4, 6);
-buf.writeUInt32LE(262144, 16); buf.writeUInt32LE(1, 20); pos = 24;
+buf.writeUInt32LE(0xa1b2c3d4, 0);
+buf.writeUInt16LE(2, 4);
+buf.writeUInt16LE(4, 6);
+buf.writeUInt32LE(262144, 16);
+buf.writeUInt32LE(1, 20);
+pos = 24;
 
 const CLIENT_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const GW_MAC = [0x00, 0x01, 0xd7, 0x2a, 0x10, 0x01];
@@ -64,38 +77,70 @@ function packet(tsUs, v6, cHost, sHost, cPort, sPort, dir, proto, flags, seq, ac
   const frameLen = 14 + ipLen;
   if (pos + 16 + frameLen > CHUNK) flush();
   const sec = T0 + Math.floor(tsUs / 1e6);
-  dv.setUint32(pos, sec, true); dv.setUint32(pos + 4, tsUs % 1e6, true);
-  dv.setUint32(pos + 8, frameLen, true); dv.setUint32(pos + 12, frameLen, true);
+  dv.setUint32(pos, sec, true);
+  dv.setUint32(pos + 4, tsUs % 1e6, true);
+  dv.setUint32(pos + 8, frameLen, true);
+  dv.setUint32(pos + 12, frameLen, true);
   let o = pos + 16;
   const [dmac, smac] = dir === 0 ? [GW_MAC, CLIENT_MAC] : [CLIENT_MAC, GW_MAC];
-  for (let i = 0; i < 6; i++) { buf[o + i] = dmac[i]; buf[o + 6 + i] = smac[i]; }
-  dv.setUint16(o + 12, v6 ? 0x86dd : 0x0800); o += 14;
-  const src = dir === 0 ? cHost : sHost, dst = dir === 0 ? sHost : cHost;
+  for (let i = 0; i < 6; i++) {
+    buf[o + i] = dmac[i];
+    buf[o + 6 + i] = smac[i];
+  }
+  dv.setUint16(o + 12, v6 ? 0x86dd : 0x0800);
+  o += 14;
+  const src = dir === 0 ? cHost : sHost,
+    dst = dir === 0 ? sHost : cHost;
   if (v6) {
-    dv.setUint32(o, 0x60000000); dv.setUint16(o + 4, ipLen - 40); buf[o + 6] = proto; buf[o + 7] = ttl;
-    const srcNet = dir === 0 ? 0xfd000001 : 0xfd000002, dstNet = dir === 0 ? 0xfd000002 : 0xfd000001; // clients fd00:1::/64, servers fd00:2::/64
-    dv.setUint32(o + 8, srcNet); dv.setUint32(o + 12, 0); dv.setUint32(o + 16, 0); dv.setUint32(o + 20, src);
-    dv.setUint32(o + 24, dstNet); dv.setUint32(o + 28, 0); dv.setUint32(o + 32, 0); dv.setUint32(o + 36, dst);
+    dv.setUint32(o, 0x60000000);
+    dv.setUint16(o + 4, ipLen - 40);
+    buf[o + 6] = proto;
+    buf[o + 7] = ttl;
+    const srcNet = dir === 0 ? 0xfd000001 : 0xfd000002,
+      dstNet = dir === 0 ? 0xfd000002 : 0xfd000001; // clients fd00:1::/64, servers fd00:2::/64
+    dv.setUint32(o + 8, srcNet);
+    dv.setUint32(o + 12, 0);
+    dv.setUint32(o + 16, 0);
+    dv.setUint32(o + 20, src);
+    dv.setUint32(o + 24, dstNet);
+    dv.setUint32(o + 28, 0);
+    dv.setUint32(o + 32, 0);
+    dv.setUint32(o + 36, dst);
     o += 40;
   } else {
-    buf[o] = 0x45; buf[o + 1] = 0; dv.setUint16(o + 2, ipLen); dv.setUint32(o + 4, 0x40000000); buf[o + 8] = ttl; buf[o + 9] = proto;
-    dv.setUint16(o + 10, 0); dv.setUint32(o + 12, src); dv.setUint32(o + 16, dst);
+    buf[o] = 0x45;
+    buf[o + 1] = 0;
+    dv.setUint16(o + 2, ipLen);
+    dv.setUint32(o + 4, 0x40000000);
+    buf[o + 8] = ttl;
+    buf[o + 9] = proto;
+    dv.setUint16(o + 10, 0);
+    dv.setUint32(o + 12, src);
+    dv.setUint32(o + 16, dst);
     o += 20;
   }
-  const sp = dir === 0 ? cPort : sPort, dp = dir === 0 ? sPort : cPort;
-  dv.setUint16(o, sp); dv.setUint16(o + 2, dp);
+  const sp = dir === 0 ? cPort : sPort,
+    dp = dir === 0 ? sPort : cPort;
+  dv.setUint16(o, sp);
+  dv.setUint16(o + 2, dp);
   if (proto === 6) {
-    dv.setUint32(o + 4, seq >>> 0); dv.setUint32(o + 8, ack >>> 0); buf[o + 12] = 0x50; buf[o + 13] = flags;
-    dv.setUint16(o + 14, 64240); dv.setUint32(o + 16, 0);
+    dv.setUint32(o + 4, seq >>> 0);
+    dv.setUint32(o + 8, ack >>> 0);
+    buf[o + 12] = 0x50;
+    buf[o + 13] = flags;
+    dv.setUint16(o + 14, 64240);
+    dv.setUint32(o + 16, 0);
     o += 20;
   } else {
-    dv.setUint16(o + 4, 8 + payloadLen); dv.setUint16(o + 6, 0);
+    dv.setUint16(o + 4, 8 + payloadLen);
+    dv.setUint16(o + 6, 0);
     o += 8;
   }
   if (payloadWriter) payloadWriter(o);
   else buf.fill(0x61, o, o + payloadLen);
   // checksums as a sending stack writes them (a capture taken off the hosts, e.g. on a mirror port)
-  const ipOff = pos + 30, l4Off = ipOff + (v6 ? 40 : 20);
+  const ipOff = pos + 30,
+    l4Off = ipOff + (v6 ? 40 : 20);
   if (!v6) dv.setUint16(ipOff + 10, ~onesSum(ipOff, l4Off, 0) & 0xffff);
   const pseudo = onesSum(ipOff + (v6 ? 8 : 12), l4Off, proto + l4Len + payloadLen); // both addresses
   dv.setUint16(l4Off + (proto === 6 ? 16 : 6), ~onesSum(l4Off, l4Off + l4Len + payloadLen, pseudo) & 0xffff || 0xffff);
@@ -112,22 +157,36 @@ function onesSum(from, to, sum) {
   return s;
 }
 
-const SYN = 2, ACK = 16, FIN = 1, RST = 4, PSH = 8;
+const SYN = 2,
+  ACK = 16,
+  FIN = 1,
+  RST = 4,
+  PSH = 8;
 
 /** A session is a list of packet thunks at relative times (µs). */
 function tcpSession(kind) {
   const v6 = rand() < 0.1;
   const c = v6 ? 0x10 + ri(200) : (0x0a000100 | ri(250)) >>> 0;
   const s = v6 ? 0x20 + ri(50) : (0x0a000200 | ri(50)) >>> 0;
-  const cp = 20000 + ri(40000), sp = [80, 443, 8080, 5432, 22][ri(5)];
-  const isn = ri(2 ** 32), sisn = ri(2 ** 32);
+  const cp = 20000 + ri(40000),
+    sp = [80, 443, 8080, 5432, 22][ri(5)];
+  const isn = ri(2 ** 32),
+    sisn = ri(2 ** 32);
   const rtt = 200 + ri(30000);
   const P = [];
   const add = (t, dir, flags, seq, ack, len, ttl) => P.push([t, (ts) => packet(ts, v6, c, s, cp, sp, dir, 6, flags, seq, ack, len, null, ttl)]);
   const sTtl = 64 - 1 - ri(10);
-  if (kind === 'timeout') { add(0, 0, SYN, isn, 0, 0, 64); add(1e6, 0, SYN, isn, 0, 0, 64); add(3e6, 0, SYN, isn, 0, 0, 64); return P; }
+  if (kind === 'timeout') {
+    add(0, 0, SYN, isn, 0, 0, 64);
+    add(1e6, 0, SYN, isn, 0, 0, 64);
+    add(3e6, 0, SYN, isn, 0, 0, 64);
+    return P;
+  }
   add(0, 0, SYN, isn, 0, 0, 64);
-  if (kind === 'refused') { add(rtt, 1, RST | ACK, 0, isn + 1, 0, sTtl); return P; }
+  if (kind === 'refused') {
+    add(rtt, 1, RST | ACK, 0, isn + 1, 0, sTtl);
+    return P;
+  }
   add(rtt, 1, SYN | ACK, sisn, isn + 1, 0, sTtl);
   let t = rtt + 50;
   add(t, 0, ACK, isn + 1, sisn + 1, 0, 64);
@@ -142,7 +201,10 @@ function tcpSession(kind) {
     sseq += len;
     if (i % 2 === 1) add(t + rtt, 0, ACK, isn + 1 + req, sseq, 0, 64);
     t += 15;
-    if (kind === 'reset' && i === segs >> 1) { add(t + 1e6, 1, RST | ACK, sseq, isn + 1 + req, 0, sTtl); return P; }
+    if (kind === 'reset' && i === segs >> 1) {
+      add(t + 1e6, 1, RST | ACK, sseq, isn + 1 + req, 0, sTtl);
+      return P;
+    }
   }
   add(t + 10, 1, FIN | ACK, sseq, isn + 1 + req, 0, sTtl);
   add(t + rtt, 0, FIN | ACK, isn + 1 + req, sseq + 1, 0, 64);
@@ -152,16 +214,30 @@ function tcpSession(kind) {
 
 const NAME = Buffer.from([3, 0x77, 0x77, 0x77, 7, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 4, 0x74, 0x65, 0x73, 0x74, 0]);
 function dnsSession() {
-  const c = (0x0a000100 | ri(250)) >>> 0, s = 0x0a000235;
-  const cp = 20000 + ri(40000), id = ri(65536);
+  const c = (0x0a000100 | ri(250)) >>> 0,
+    s = 0x0a000235;
+  const cp = 20000 + ri(40000),
+    id = ri(65536);
   const r = rand();
   const rcode = r < 0.8 ? 0 : r < 0.9 ? 3 : 2;
   const answered = rand() > 0.05;
   const msg = (resp) => (o) => {
-    dv.setUint16(o, id); dv.setUint16(o + 2, resp ? 0x8180 | rcode : 0x0100); dv.setUint16(o + 4, 1);
-    dv.setUint16(o + 6, resp && rcode === 0 ? 1 : 0); dv.setUint32(o + 8, 0);
-    NAME.copy(buf, o + 12); dv.setUint16(o + 30, 1); dv.setUint16(o + 32, 1);
-    if (resp && rcode === 0) { dv.setUint16(o + 34, 0xc00c); dv.setUint16(o + 36, 1); dv.setUint16(o + 38, 1); dv.setUint32(o + 40, 300); dv.setUint16(o + 44, 4); dv.setUint32(o + 46, 0x0a000214); }
+    dv.setUint16(o, id);
+    dv.setUint16(o + 2, resp ? 0x8180 | rcode : 0x0100);
+    dv.setUint16(o + 4, 1);
+    dv.setUint16(o + 6, resp && rcode === 0 ? 1 : 0);
+    dv.setUint32(o + 8, 0);
+    NAME.copy(buf, o + 12);
+    dv.setUint16(o + 30, 1);
+    dv.setUint16(o + 32, 1);
+    if (resp && rcode === 0) {
+      dv.setUint16(o + 34, 0xc00c);
+      dv.setUint16(o + 36, 1);
+      dv.setUint16(o + 38, 1);
+      dv.setUint32(o + 40, 300);
+      dv.setUint16(o + 44, 4);
+      dv.setUint32(o + 46, 0x0a000214);
+    }
   };
   const P = [[0, (ts) => packet(ts, false, c, s, cp, 53, 0, 17, 0, 0, 0, 34, msg(false), 64)]];
   if (answered) P.push([300 + ri(5000), (ts) => packet(ts, false, c, s, cp, 53, 1, 17, 0, 0, 0, rcode === 0 ? 50 : 34, msg(true), 63)]);
@@ -258,8 +334,35 @@ function denseSession() {
 
 // Merge concurrent sessions by time with a binary heap of [nextTime, session, index].
 const heap = [];
-const push = (e) => { heap.push(e); let i = heap.length - 1; while (i > 0) { const p = (i - 1) >> 1; if (heap[p][0] <= heap[i][0]) break; [heap[p], heap[i]] = [heap[i], heap[p]]; i = p; } };
-const pop = () => { const top = heap[0]; const last = heap.pop(); if (heap.length > 0) { heap[0] = last; let i = 0; for (;;) { const l = 2 * i + 1, r = l + 1; let m = i; if (l < heap.length && heap[l][0] < heap[m][0]) m = l; if (r < heap.length && heap[r][0] < heap[m][0]) m = r; if (m === i) break; [heap[m], heap[i]] = [heap[i], heap[m]]; i = m; } } return top; };
+const push = (e) => {
+  heap.push(e);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (heap[p][0] <= heap[i][0]) break;
+    [heap[p], heap[i]] = [heap[i], heap[p]];
+    i = p;
+  }
+};
+const pop = () => {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length > 0) {
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1,
+        r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l][0] < heap[m][0]) m = l;
+      if (r < heap.length && heap[r][0] < heap[m][0]) m = r;
+      if (m === i) break;
+      [heap[m], heap[i]] = [heap[i], heap[m]];
+      i = m;
+    }
+  }
+  return top;
+};
 
 let clock = 0;
 let packets = 0;

@@ -37,7 +37,8 @@ function loadAddr(off, n, at) {
 /** Lexicographic order of the two loaded addresses (unsigned words). */
 function compareAddrs() {
   for (let i = 0; i < 4; i++) {
-    const a = key[i] >>> 0, b = key[4 + i] >>> 0;
+    const a = key[i] >>> 0,
+      b = key[4 + i] >>> 0;
     if (a !== b) return a < b ? -1 : 1;
   }
   return 0;
@@ -49,19 +50,27 @@ function account(ver, proto, sOff, dOff, sp, dp) {
   loadAddr(dOff, n, 4);
   const cmp = compareAddrs();
   const swap = cmp > 0 || (cmp === 0 && sp > dp);
-  const a = swap ? 4 : 0, b = swap ? 0 : 4;
-  const pa = swap ? dp : sp, pb = swap ? sp : dp;
+  const a = swap ? 4 : 0,
+    b = swap ? 0 : 4;
+  const pa = swap ? dp : sp,
+    pb = swap ? sp : dp;
   let h = -2128831035;
   for (let i = 0; i < 4; i++) h = mix(h, key[a + i]);
   for (let i = 0; i < 4; i++) h = mix(h, key[b + i]);
   h = mix(h, pa);
   h = mix(h, pb ^ (proto << 16));
-  const vp = ver | (proto << 8), ports = pa | (pb << 16);
+  const vp = ver | (proto << 8),
+    ports = pa | (pb << 16);
   for (let i = h & MASK; ; i = (i + 1) & MASK) {
     if (used[i] === 0) {
       used[i] = 1;
-      meta[i * 3] = vp; meta[i * 3 + 1] = ports; meta[i * 3 + 2] = 1;
-      for (let j = 0; j < 4; j++) { addrs[i * 8 + j] = key[a + j]; addrs[i * 8 + 4 + j] = key[b + j]; }
+      meta[i * 3] = vp;
+      meta[i * 3 + 1] = ports;
+      meta[i * 3 + 2] = 1;
+      for (let j = 0; j < 4; j++) {
+        addrs[i * 8 + j] = key[a + j];
+        addrs[i * 8 + 4 + j] = key[b + j];
+      }
       flows++;
       return;
     }
@@ -81,7 +90,10 @@ function packet(p, len) {
   if (len < 14) return;
   let type = buf.readUInt16BE(p + 12);
   let off = 14;
-  while ((type === 0x8100 || type === 0x88a8) && off + 4 <= len) { type = buf.readUInt16BE(p + off + 2); off += 4; }
+  while ((type === 0x8100 || type === 0x88a8) && off + 4 <= len) {
+    type = buf.readUInt16BE(p + off + 2);
+    off += 4;
+  }
   if (type === 0x0800 && off + 20 <= len) {
     const ip = p + off;
     const ihl = (buf[ip] & 15) * 4;
@@ -96,16 +108,30 @@ function packet(p, len) {
 }
 
 const fd = openSync(process.argv[2], 'r');
-let have = 0, pos = 0, packets = 0, header = true;
+let have = 0,
+  pos = 0,
+  packets = 0,
+  header = true;
 for (;;) {
-  if (pos > 0) { buf.copyWithin(0, pos, have); have -= pos; pos = 0; }
+  if (pos > 0) {
+    buf.copyWithin(0, pos, have);
+    have -= pos;
+    pos = 0;
+  }
   const n = readSync(fd, buf, have, BUF - have, null);
   if (n <= 0) break;
   have += n;
-  if (header) { if (have < 24) continue; pos = 24; header = false; }
+  if (header) {
+    if (have < 24) continue;
+    pos = 24;
+    header = false;
+  }
   while (have - pos >= 16) {
     const incl = buf.readUInt32LE(pos + 8);
-    if (incl > BUF - 16) { console.error('record too large'); process.exit(1); }
+    if (incl > BUF - 16) {
+      console.error('record too large');
+      process.exit(1);
+    }
     if (have - pos < 16 + incl) break;
     packet(pos + 16, incl);
     packets++;

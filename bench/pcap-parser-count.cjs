@@ -6,4 +6,7 @@ let n = 0;
 const parser = pcapp.parse(stream);
 parser.on('packet', () => n++);
 parser.on('end', () => console.log(n));
-parser.on('error', (e) => { console.error(String(e)); process.exit(1); });
+parser.on('error', (e) => {
+  console.error(String(e));
+  process.exit(1);
+});

@@ -19,7 +19,10 @@ import { benchCapture, packetCount } from './capture.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
 const file = benchCapture(Number(arg('--size', '1024')));
 const runs = Number(arg('--runs', '3'));
 const packets = packetCount(file);
@@ -66,7 +69,12 @@ function phasesOf(profile) {
     else if (frames.some(isSweep)) phase = 8;
     else {
       // innermost first: frames[0] is the leaf
-      outer: for (const f of frames) for (const [p, rule] of PACKET_RULES) if (rule(f)) { phase = p; break outer; }
+      outer: for (const f of frames)
+        for (const [p, rule] of PACKET_RULES)
+          if (rule(f)) {
+            phase = p;
+            break outer;
+          }
     }
     phaseOfNode.set(id, phase);
     return phase;
@@ -115,4 +123,6 @@ for (let r = 0; r < runs; r++) {
   rmSync(dir, { recursive: true, force: true });
 }
 const m = (k) => median(cpu.map((c) => c[k]));
-console.log(`\nCPU by thread, median of ${runs} runs without the profiler: wall ${m('wall').toFixed(0)} ms; main thread ${m('main').toFixed(0)} ms (of it in the kernel ${m('mainSys').toFixed(0)}); the ${m('busy')} other threads that ran (V8's collector and compiler) ${m('others').toFixed(0)} ms, ${((100 * m('others')) / m('wall')).toFixed(0)} % of the second core`);
+console.log(
+  `\nCPU by thread, median of ${runs} runs without the profiler: wall ${m('wall').toFixed(0)} ms; main thread ${m('main').toFixed(0)} ms (of it in the kernel ${m('mainSys').toFixed(0)}); the ${m('busy')} other threads that ran (V8's collector and compiler) ${m('others').toFixed(0)} ms, ${((100 * m('others')) / m('wall')).toFixed(0)} % of the second core`,
+);

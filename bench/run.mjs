@@ -16,14 +16,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const [flag, script] of [['--live', 'live-memory.mjs'], ['--flood', 'flood.mjs'], ['--profile', 'profile.mjs']]) {
+for (const [flag, script] of [
+  ['--live', 'live-memory.mjs'],
+  ['--flood', 'flood.mjs'],
+  ['--profile', 'profile.mjs'],
+]) {
   if (process.argv.includes(flag)) {
     execFileSync(process.execPath, [join(here, script), ...process.argv.slice(2).filter((a) => a !== flag)], { stdio: 'inherit' });
     process.exit(0);
   }
 }
 const root = join(here, '..');
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
 const sizeMb = Number(arg('--size', '1024'));
 const runs = Number(arg('--runs', '3'));
 const outDir = join(here, 'out');
@@ -49,7 +56,12 @@ function measure(cmd) {
 const node = process.execPath;
 const rows = [];
 execFileSync('sh', ['-c', `cat '${file}' > /dev/null`]); // warm the page cache
-const add = (name, cmd) => { const m = measure(cmd); rows.push({ name, ...m }); process.stderr.write(`  ${name}: ${m.wall.toFixed(2)} s\n`); return m; };
+const add = (name, cmd) => {
+  const m = measure(cmd);
+  rows.push({ name, ...m });
+  process.stderr.write(`  ${name}: ${m.wall.toFixed(2)} s\n`);
+  return m;
+};
 const read = add('cat file > /dev/null (I/O ceiling)', `cat '${file}' > /dev/null`);
 // the pipe widened as src/capture/source.ts widenPipe does (perl's fcntl), when perl is there
 const widen = have('perl') ? `perl -e 'fcntl(STDIN, 1031, 1048576)'; ` : '';
@@ -66,7 +78,7 @@ add('pcap-parser 0.2.1, count packets (1 MiB reads)', `${node} bench/pcap-parser
 const walker = join(outDir, 'c-walker');
 const cc = have('cc') && spawnSync('cc', ['-O2', '-o', walker, join(here, 'c-walker.c')]).status === 0;
 const c = cc ? add('minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`) : null;
-const nodeWalker = add('the same in JavaScript, Node\'s limit (bench/node-walker.mjs)', `${node} bench/node-walker.mjs '${file}' > /dev/null`);
+const nodeWalker = add("the same in JavaScript, Node's limit (bench/node-walker.mjs)", `${node} bench/node-walker.mjs '${file}' > /dev/null`);
 const tshark = have('tshark') ? add('tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`) : null;
 // the flow-dense mix: client, proxy and resolver captures, where the cost is per record, not per packet
 const denseMb = Number(arg('--dense-size', String(Math.max(1, Math.round(sizeMb * 0.3)))));
@@ -90,7 +102,9 @@ if (tshark) console.log(`pcapdiag / tshark throughput: ${(tshark.wall / full.wal
 if (c) console.log(`pcapdiag / minimal C: ${(full.wall / c.wall).toFixed(1)}× the time (target ≤ 3×); the same walker in JavaScript alone: ${(nodeWalker.wall / c.wall).toFixed(1)}×`);
 console.log(`pcapdiag / minimal JavaScript walker: ${(full.wall / nodeWalker.wall).toFixed(1)}× the time (the cost of the analysis over decoding and a flow table)`);
 console.log(`pcapdiag / plain read: ${(full.wall / read.wall).toFixed(1)}× the time of cat`);
-console.log(`stdin / file: ${(stdin.wall / full.wall).toFixed(2)}× with the default output (target ≤ 1.5×), which from a pipe prints every problem as it is decided; ${(ndjsonStdin.wall / ndjson.wall).toFixed(2)}× with the same output both ways (ndjson); the pipe alone takes ${(pipe.wall / full.wall).toFixed(2)}× the file's analysis`);
+console.log(
+  `stdin / file: ${(stdin.wall / full.wall).toFixed(2)}× with the default output (target ≤ 1.5×), which from a pipe prints every problem as it is decided; ${(ndjsonStdin.wall / ndjson.wall).toFixed(2)}× with the same output both ways (ndjson); the pipe alone takes ${(pipe.wall / full.wall).toFixed(2)}× the file's analysis`,
+);
 console.log(`peak RSS, ${sizeMb} MB / ${Math.round(sizeMb / 10)} MB capture: ${(full.rssMiB / smallRun.rssMiB).toFixed(2)}× (target ≤ 1.5×, and ≤ 200 MiB: ${full.rssMiB.toFixed(0)} MiB)`);
 console.log(`--version: ${(version.wall * 1000).toFixed(0)} ms (target < 150 ms)`);
 console.log(`dense mix (${dense}: ${denseBytes.toFixed(0)} MB, ${densePackets} packets):${denseTshark ? ` pcapdiag / tshark ${(denseTshark.wall / denseText.wall).toFixed(1)}× faster (target ≥ 20×);` : ''} ndjson / text ${(denseNdjson.wall / denseText.wall).toFixed(2)}× (target ≤ 1.3×)`);

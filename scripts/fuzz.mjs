@@ -12,26 +12,38 @@ import { analyzeSource, DEFAULT_OPTIONS } from '../dist/analyze.js';
 import { InputError } from '../dist/capture/errors.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
 const minutes = Number(arg('--minutes', '10'));
 
-const seeds = readdirSync(join(root, 'fixtures')).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => readFileSync(join(root, 'fixtures', f)));
+const seeds = readdirSync(join(root, 'fixtures'))
+  .filter((f) => /\.pcap(ng)?$/.test(f))
+  .map((f) => readFileSync(join(root, 'fixtures', f)));
 const shared = join(root, '..', 'shared', 'pcaps');
 if (existsSync(join(shared, 'MANIFEST.tsv'))) {
-  for (const f of readdirSync(shared)) if (/\.(pcap|pcapng|cap)$/.test(f)) {
-    const b = readFileSync(join(shared, f));
-    if (b.length <= 256 * 1024) seeds.push(b);
-  }
+  for (const f of readdirSync(shared))
+    if (/\.(pcap|pcapng|cap)$/.test(f)) {
+      const b = readFileSync(join(shared, f));
+      if (b.length <= 256 * 1024) seeds.push(b);
+    }
 }
 
 function source(bytes, chunk) {
   let pos = 0;
-  return { name: 'fuzz', live: false, size: bytes.length, close() {}, read(dst, off, len) {
-    const n = Math.min(len, chunk, bytes.length - pos);
-    bytes.copy(dst, off, pos, pos + n);
-    pos += n;
-    return n;
-  } };
+  return {
+    name: 'fuzz',
+    live: false,
+    size: bytes.length,
+    close() {},
+    read(dst, off, len) {
+      const n = Math.min(len, chunk, bytes.length - pos);
+      bytes.copy(dst, off, pos, pos + n);
+      pos += n;
+      return n;
+    },
+  };
 }
 
 async function analyse(bytes, chunk) {
@@ -69,7 +81,10 @@ let inputs = 0;
 let round = 0;
 while (performance.now() < deadline) {
   round++;
-  for (const [name, prop] of [['mutated captures', mutated], ['random bytes', random]]) {
+  for (const [name, prop] of [
+    ['mutated captures', mutated],
+    ['random bytes', random],
+  ]) {
     const r = await fc.check(prop, { numRuns: 2000, seed: round * 7919 + (name === 'random bytes' ? 1 : 0), interruptAfterTimeLimit: Math.max(1000, deadline - performance.now()), markInterruptAsFailure: false });
     inputs += r.numRuns;
     if (r.failed) {

@@ -15,7 +15,7 @@ const FLOOR = 48 * 1024 * 1024;
 let gc: (() => void) | null = null;
 let liveAfterGc = 0;
 
-function collector(): (() => void) | null {
+function collector(): () => void {
   if (gc === null) {
     try {
       v8.setFlagsFromString('--expose-gc');
@@ -31,6 +31,6 @@ function collector(): (() => void) | null {
 export function checkHeap(): void {
   const used = v8.getHeapStatistics().used_heap_size;
   if (used < FLOOR || used < 1.5 * liveAfterGc) return;
-  collector()!();
+  collector()();
   liveAfterGc = v8.getHeapStatistics().used_heap_size;
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv from 'ajv';
-import { cli, FIXTURES, fixtureFiles, ROOT } from './helpers/run.js';
+import { Ajv, type SchemaObject } from 'ajv';
+import { cli, FIXTURES, fixtureFiles, jsonDoc, ndjsonLines, ROOT } from './helpers/run.js';
 import { FlowFilter } from '../src/filter/filter.js';
 import { parseExpectations } from '../src/ci/expect.js';
 import { UsageError } from '../src/errors.js';
@@ -41,8 +41,9 @@ describe('--fail-on', () => {
   it("'problem' means any verdict that is not ok/dns-ok", () => {
     const r = cli(['-f', 'json', RUN, '--fail-on', 'problem']);
     expect(r.code).toBe(1);
-    const doc = JSON.parse(r.stdout);
-    const hit = doc.records.filter((x: FlowRecord) => doc.checks.failOn.records.includes(x.id)).map((x: FlowRecord) => x.verdict).sort();
+    const doc = jsonDoc(r.stdout);
+    const failing = doc.checks?.failOn?.records ?? [];
+    const hit = doc.records.filter((x) => failing.includes(x.id)).map((x) => x.verdict).sort();
     expect(hit).toEqual(['closed-by-remote', 'dns-nxdomain', 'refused']);
   });
   it('an unknown verdict is a usage error', () => {
@@ -64,16 +65,16 @@ describe('--baseline', () => {
   });
   it('JSON form of the diff', () => {
     const r = cli(['-f', 'json', LOST, '--baseline', good]);
-    const d = JSON.parse(r.stdout).checks.baseline;
-    expect(d.regressions).toEqual([{ service: 'tcp 10.0.1.10 → 10.0.2.20:80', before: 'ok', after: 'timeout', records: [expect.any(Number)] }]);
-    expect(d.fixed).toEqual([]);
+    const d = jsonDoc(r.stdout).checks?.baseline;
+    expect(d?.regressions).toEqual([{ service: 'tcp 10.0.1.10 → 10.0.2.20:80', before: 'ok', after: 'timeout', records: [expect.any(Number)] }]);
+    expect(d?.fixed).toEqual([]);
   });
   it('detects the fix the other way round, and exits 0', () => {
     const r = cli(['-f', 'json', RUN, '--baseline', bad]);
     expect(r.code).toBe(0);
-    const d = JSON.parse(r.stdout).checks.baseline;
-    expect(d.fixed.map((x: { service: string; before: string; after: string }) => `${x.service}: ${x.before} → ${x.after}`)).toEqual(['tcp 10.0.1.10 → 10.0.2.20:80: timeout → ok']);
-    expect(d.regressions).toEqual([]);
+    const d = jsonDoc(r.stdout).checks?.baseline;
+    expect(d?.fixed.map((x) => `${x.service}: ${x.before} → ${x.after}`)).toEqual(['tcp 10.0.1.10 → 10.0.2.20:80: timeout → ok']);
+    expect(d?.regressions).toEqual([]);
   });
   it('the same capture against its own baseline: nothing changed, exit 0 (ephemeral ports ignored)', () => {
     const r = cli([RUN, '--baseline', good]);
@@ -149,10 +150,10 @@ describe('several captures', () => {
   it('labels every record with its file, with per-file summaries and a total', () => {
     const r = cli(['-f', 'json', RUN, LOST]);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
-    expect(doc.files.map((f: { input: { name: string } }) => f.input.name)).toEqual([RUN, LOST]);
-    expect(new Set(doc.records.map((x: FlowRecord) => x.file))).toEqual(new Set([RUN, LOST]));
-    expect(doc.records.map((x: FlowRecord) => x.id)).toEqual(doc.records.map((_: unknown, i: number) => i + 1)); // numbered on across files
+    const doc = jsonDoc(r.stdout);
+    expect(doc.files.map((f) => f.input.name)).toEqual([RUN, LOST]);
+    expect(new Set(doc.records.map((x) => x.file))).toEqual(new Set([RUN, LOST]));
+    expect(doc.records.map((x) => x.id)).toEqual(doc.records.map((_, i) => i + 1)); // numbered on across files
     expect(doc.summary.verdicts.ok).toBe(1);
     expect(doc.summary.verdicts.timeout).toBe(1);
     expect(doc.summary.verdicts.refused).toBe(2);
@@ -165,8 +166,8 @@ describe('several captures', () => {
     writeFileSync(join(dir, 'README.txt'), 'not a capture');
     const r = cli(['-f', 'ndjson', dir]);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.filter((l) => l.type === 'summary').map((l) => l.input.name)).toEqual([join(dir, 'b', 'two.cap'), join(dir, 'one.pcap')]);
+    const lines = ndjsonLines(r.stdout);
+    expect(lines.filter((l) => l.type === 'summary').map((l) => l.input?.name)).toEqual([join(dir, 'b', 'two.cap'), join(dir, 'one.pcap')]);
     expect(lines.at(-1)).toMatchObject({ type: 'total', files: 2 });
   });
   it('one unreadable capture among several: its error, the others analysed, exit 3', () => {
@@ -181,7 +182,7 @@ describe('tcpdump-style filters', () => {
   const verdicts = (args: string[]) => {
     const r = cli(['-f', 'json', RUN, ...args]);
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout).records.map((x: FlowRecord) => `${x.server} ${x.verdict}`).sort();
+    return jsonDoc(r.stdout).records.map((x) => `${x.server} ${x.verdict}`).sort();
   };
   it('host / port / and / or / not / parentheses, as one argument or several words', () => {
     expect(verdicts(['port 81'])).toEqual(['10.0.2.20:81 refused']);
@@ -195,7 +196,7 @@ describe('tcpdump-style filters', () => {
     expect(verdicts(['src host 10.0.1.10 and dst host 10.0.2.20'])).toHaveLength(3);
   });
   it('counts in the summary follow the filter', () => {
-    const doc = JSON.parse(cli(['-f', 'json', RUN, 'port 81']).stdout);
+    const doc = jsonDoc(cli(['-f', 'json', RUN, 'port 81']).stdout);
     expect(doc.filter).toBe('port 81');
     expect(doc.summary).toMatchObject({ tcpConnections: 1, tcpConversations: 1, dnsTransactions: 0, problems: 1 });
   });
@@ -243,17 +244,18 @@ describe('--format junit', () => {
 
 describe('output is deterministic and valid against the JSON Schemas in schema/', () => {
   const ajv = new Ajv({ allErrors: true, strict: false });
-  const report = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8'));
+  const report = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as SchemaObject & { $id: string };
   ajv.addSchema(report);
-  const validateReport = ajv.getSchema(report.$id)!;
-  const validateLine = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'ndjson-line.schema.json'), 'utf8')));
+  const validateReport = ajv.getSchema(report.$id);
+  if (validateReport === undefined) throw new Error(`${report.$id} not registered`);
+  const validateLine = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'ndjson-line.schema.json'), 'utf8')) as SchemaObject);
   const rules = join(tmp, 'schema-expect.txt');
   writeFileSync(rules, 'tcp 10.0.2.20:80 ok\n');
   const gated = [LOST, '--fail-on', 'problem', '--baseline', baseline(RUN, 's.json'), '--expect', rules];
   it('json: every fixture, several at once, and with all gates', () => {
     for (const args of [...fixtureFiles().map((f) => [join(FIXTURES, f)]), [RUN, LOST, 'tcp'], gated]) {
       const r = cli(['-f', 'json', ...args]);
-      const doc = JSON.parse(r.stdout);
+      const doc: unknown = JSON.parse(r.stdout);
       expect(validateReport(doc), `${args.join(' ')}: ${JSON.stringify(validateReport.errors)}`).toBe(true);
       expect(cli(['-f', 'json', ...args]).stdout).toBe(r.stdout);
     }
@@ -265,8 +267,8 @@ describe('output is deterministic and valid against the JSON Schemas in schema/'
     }
   });
   it('the schema rejects what it should (it can fail)', () => {
-    const doc = JSON.parse(cli(['-f', 'json', RUN]).stdout);
-    doc.records[0].verdict = 'maybe';
+    const doc = jsonDoc(cli(['-f', 'json', RUN]).stdout);
+    (doc.records[0] as { verdict: string }).verdict = 'maybe';
     expect(validateReport(doc)).toBe(false);
     expect(validateLine({ type: 'flow', id: 1 })).toBe(false);
   });

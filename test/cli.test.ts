@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { BIN, cli, FIXTURES, fixtureFiles, hasCommand, readFixture, ROOT } from './helpers/run.js';
+import { BIN, cli, FIXTURES, fixtureFiles, hasCommand, jsonDoc, last, ndjsonLines, readFixture, ROOT } from './helpers/run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-test-'));
 
@@ -47,7 +47,7 @@ describe('gzip-compressed captures are read as tshark reads them', () => {
     expect(fromPath.code).toBe(0);
     expect(records(fromPath.stdout)).toEqual(records(plain.stdout));
     expect(records(fromPipe.stdout)).toEqual(records(plain.stdout));
-    expect(JSON.parse(fromPath.stdout.trim().split('\n').pop()!).input.format).toBe('gzip-compressed pcap (µs, little-endian)');
+    expect(last(ndjsonLines(fromPath.stdout)).input?.format).toBe('gzip-compressed pcap (µs, little-endian)');
   });
   it('a compressed stream cut short gives verdicts for what was readable, and a warning', () => {
     const whole = gzipSync(readFixture('tcp-reset-by-router.pcap'));
@@ -63,11 +63,11 @@ describe('gzip-compressed captures are read as tshark reads them', () => {
 describe('output formats', () => {
   it('ndjson: flow records with the contract fields, then one summary line', () => {
     const r = cli(['-f', 'ndjson', join(FIXTURES, 'dns.pcap')]);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    const last = lines.pop();
-    expect(last.type).toBe('summary');
-    expect(last.schema).toBe(2);
-    expect(last.verdicts['dns-nxdomain']).toBe(1);
+    const lines = ndjsonLines(r.stdout);
+    const summary = lines.pop();
+    expect(summary?.type).toBe('summary');
+    expect(summary?.schema).toBe(2);
+    expect(summary?.verdicts?.['dns-nxdomain']).toBe(1);
     for (const x of lines) {
       expect(x.type).toBe('flow');
       for (const k of ['proto', 'client', 'server', 'verdict', 'by', 'evidence', 'start']) expect(x).toHaveProperty(k);
@@ -79,10 +79,10 @@ describe('output formats', () => {
   });
 
   it('json: one document with the same records', () => {
-    const nd = cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    const doc = JSON.parse(cli(['-f', 'json', join(FIXTURES, 'ipv6.pcap')]).stdout);
+    const nd = ndjsonLines(cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]).stdout);
+    const doc = jsonDoc(cli(['-f', 'json', join(FIXTURES, 'ipv6.pcap')]).stdout);
     expect(doc.records).toEqual(nd.slice(0, -1));
-    expect(doc.records[0].client).toBe('[fd00:1::10]:' + doc.records[0].client.split(':').pop());
+    expect(doc.records[0].client).toBe(`[fd00:1::10]:${last(doc.records[0].client.split(':'))}`);
   });
 
   it('text: problems first, with by, vendor and a check-next line; no colour without a TTY', () => {
@@ -98,7 +98,7 @@ describe('output formats', () => {
 
 describe('exit codes and errors: one clear line, never a stack trace', () => {
   it('0 on success; --version is fast and prints the version', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const r = cli(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(pkg.version);
@@ -140,8 +140,8 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     const r = cli(['-f', 'ndjson', p]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: damaged capture');
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = ndjsonLines(r.stdout);
     expect(lines.some((x) => x.verdict === 'ok')).toBe(true);
-    expect(lines.pop().anomalies.map((a: { code: string }) => a.code)).toContain('truncated_file');
+    expect(last(lines).anomalies?.map((a) => a.code)).toContain('truncated_file');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { analyzeFile, FIXTURES, readFixture } from './helpers/run.js';
+import { analyzeFile, defined, FIXTURES, readFixture } from './helpers/run.js';
 import { bufferSource, FLAGS, pcap, tcpFrame, type Rec } from './helpers/build.js';
 import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
 import type { FlowRecord } from '../src/verdict/types.js';
@@ -185,13 +185,13 @@ describe('TCP path problems', () => {
 describe('names and vantage', () => {
   it('addresses answered by DNS in the capture carry their names', async () => {
     const all = await records('names.pcap');
-    const refused = all.find((r) => r.verdict === 'refused')!;
+    const refused = defined(all.find((r) => r.verdict === 'refused'));
     expect(refused.serverName).toBe('www.example.test');
     // in the sentences too, but not inside a command meant to be pasted
     expect(refused.summary).toBe('10.0.2.20:81 (www.example.test) refused the connection: RST in answer to the SYN');
     expect(refused.check).toContain('Is anything listening on 10.0.2.20:81 (www.example.test)?');
-    expect(all.find((r) => r.verdict === 'ok')!.summary).toBe('connected to 10.0.2.20:80 (www.example.test)');
-    const dns = all.find((r) => r.proto === 'dns')!;
+    expect(all.find((r) => r.verdict === 'ok')?.summary).toBe('connected to 10.0.2.20:80 (www.example.test)');
+    const dns = defined(all.find((r) => r.proto === 'dns'));
     expect(dns.serverName).toBeUndefined();
     expect(text(dns)).not.toContain('(www.example.test)');
   });

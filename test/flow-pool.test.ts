@@ -102,8 +102,9 @@ describe('reused DNS transaction objects', () => {
     tableOf('dns.pcap').each((d) => {
       if (d.answers.length > 0 && d.queryT >= 0) answered = d;
     });
-    expect(answered).not.toBeNull();
-    const old = answered! as DnsTxn;
+    // assigned in the callback: TypeScript still types `answered` as null here
+    const old = answered as DnsTxn | null;
+    if (old === null) throw new Error('dns.pcap has no answered transaction');
     const held = old.answers; // a record may hold them
     const next = c2s({ sport: 5353, dport: 53, seq: 1, flags: FLAGS.SYN });
     old.reuse(next, 'tcp', false, 4242, 99);

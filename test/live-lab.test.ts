@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expectations, FIXTURES } from './helpers/run.js';
+import { expectations, FIXTURES, isFlow, last, type NdjsonLine } from './helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -39,14 +39,15 @@ describe('live end to end: tcpdump -U -w - | pcapdiag - in the fixtures lab', ()
       const sp = l.indexOf(' ');
       return { ms: Number(l.slice(0, sp)), text: l.slice(sp + 1) };
     });
-    const stoppedAt = lines.find((l) => l.text === 'CAPTURE-STOPPED')!.ms;
-    const records = lines.filter((l) => l.text.startsWith('{')).map((l) => ({ ms: l.ms, r: JSON.parse(l.text) }));
-    const flows = records.filter((x) => x.r.type === 'flow');
-    expect(records.at(-1)!.r.type).toBe('summary');
+    const stoppedAt = lines.find((l) => l.text === 'CAPTURE-STOPPED')?.ms;
+    if (stoppedAt === undefined) throw new Error('live-e2e.sh wrote no CAPTURE-STOPPED line');
+    const records = lines.filter((l) => l.text.startsWith('{')).map((l) => ({ ms: l.ms, r: JSON.parse(l.text) as NdjsonLine }));
+    const flows = records.flatMap(({ ms, r }) => (isFlow(r) ? [{ ms, r }] : []));
+    expect(last(records).r.type).toBe('summary');
 
     const exp = expectations();
     const want = SCENARIOS.flatMap(([file, server, verdict]) =>
-      exp.get(file)!.filter((e) => e.server === server && (verdict === undefined || e.verdict === verdict)).map((e) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`));
+      (exp.get(file) ?? []).filter((e) => e.server === server && (verdict === undefined || e.verdict === verdict)).map((e) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`));
     const got = flows.map((x) => `${x.r.proto} ${x.r.server} ${x.r.verdict} by ${x.r.by}`);
     expect(got.sort()).toEqual(want.sort());
     // every verdict came while tcpdump was still capturing, not at the end of input

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, constants, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, FIXTURES, hasCommand, readFixture } from './helpers/run.js';
+import { BIN, FIXTURES, hasCommand, isFlow, last, ndjsonLines, readFixture } from './helpers/run.js';
 import { FLAGS, pcap, tcpFrame } from './helpers/build.js';
 import { widenPipe } from '../src/capture/source.js';
 
@@ -55,7 +55,7 @@ describe('live input: verdicts while the capture goes on', () => {
     const { code } = await run.exited;
     expect(code).toBe(0);
     expect(waited).toBeLessThan(10_000);
-    const lines = run.out().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = ndjsonLines(run.out());
     expect(lines.map((l) => l.type)).toEqual(['flow', 'summary']); // reported once, then the summary
   }, 20_000);
 
@@ -84,7 +84,7 @@ describe('live input: verdicts while the capture goes on', () => {
       run.p.kill(sig);
       const ex = await run.exited;
       expect(ex.code).toBe(code);
-      const lines = run.out().trim().split('\n').map((l) => JSON.parse(l));
+      const lines = ndjsonLines(run.out());
       expect(lines.map((l) => l.verdict ?? l.type)).toEqual(['capture-ended', 'summary']);
       expect(run.err()).not.toMatch(/\n\s+at /);
     }, 20_000);
@@ -95,7 +95,7 @@ describe('live input: verdicts while the capture goes on', () => {
     await new Promise((r) => setTimeout(r, 800));
     run.p.kill('SIGINT');
     expect((await run.exited).code).toBe(130);
-    expect(JSON.parse(run.out()).type).toBe('summary');
+    expect(ndjsonLines(run.out()).map((l) => l.type)).toEqual(['summary']);
   }, 20_000);
 
   it('input trickling through a pipe in small pieces: every packet counted, as tshark counts them', async () => {
@@ -107,11 +107,11 @@ describe('live input: verdicts while the capture goes on', () => {
     }
     run.p.stdin.end();
     expect((await run.exited).code).toBe(0);
-    const summary = JSON.parse(run.out().trim().split('\n').pop()!);
+    const summary = last(ndjsonLines(run.out()));
     const expected = hasCommand('tshark')
       ? Number(spawnSync('sh', ['-c', `tshark -r '${join(FIXTURES, 'dns.pcap')}' 2>/dev/null | wc -l`], { encoding: 'utf8' }).stdout.trim())
-      : spawnSync(process.execPath, [BIN, '-f', 'json', join(FIXTURES, 'dns.pcap')], { encoding: 'utf8' }).stdout.match(/"packets": (\d+)/)![1];
-    expect(summary.input.packets).toBe(Number(expected));
+      : /"packets": (\d+)/.exec(spawnSync(process.execPath, [BIN, '-f', 'json', join(FIXTURES, 'dns.pcap')], { encoding: 'utf8' }).stdout)?.[1];
+    expect(summary.input?.packets).toBe(Number(expected));
   }, 30_000);
   it('through a shell pipe, in bursts and pauses: the same flows as from the file', () => {
     // a real pipe (not the socket pair a spawned child gets): read with readSync while bytes are
@@ -120,7 +120,7 @@ describe('live input: verdicts while the capture goes on', () => {
     const writer = `const d=require('fs').readFileSync(${JSON.stringify(file)});let o=0;const step=()=>{if(o>=d.length)return;const n=o<4000?4000:333;process.stdout.write(d.subarray(o,o+n));o+=n;setTimeout(step,3)};step()`;
     const r = spawnSync('sh', ['-c', `"${process.execPath}" -e "$W" | "${process.execPath}" "${BIN}" - --format ndjson`], { encoding: 'utf8', env: { ...process.env, W: writer }, timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
-    const flows = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'flow').map((x) => `${x.client} ${x.server} ${x.verdict} ${x.packets}`).sort();
+    const flows = (out: string) => ndjsonLines(out).filter(isFlow).map((x) => `${x.client} ${x.server} ${x.verdict} ${x.packets}`).sort();
     const fromFile = spawnSync(process.execPath, [BIN, file, '--format', 'ndjson'], { encoding: 'utf8' }).stdout;
     expect(flows(r.stdout)).toEqual(flows(fromFile));
     expect(flows(r.stdout).length).toBeGreaterThan(2);
@@ -130,7 +130,7 @@ describe('live input: verdicts while the capture goes on', () => {
     // a hang would hit spawnSync's timeout (status null)
     const r = spawnSync('sh', ['-c', `(cat "${file}"; sleep 0.5) | "${process.execPath}" "${BIN}" - --format ndjson`], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').pop()!).type).toBe('summary');
+    expect(last(ndjsonLines(r.stdout)).type).toBe('summary');
     const empty = spawnSync('sh', ['-c', `sleep 0.3 | "${process.execPath}" "${BIN}" -`], { encoding: 'utf8', timeout: 20_000 });
     expect(empty.status).toBe(3);
     expect(empty.stderr).toBe('pcapdiag: empty input: no capture data\n');
@@ -197,8 +197,8 @@ describe('--follow reads a capture that is still being written', () => {
     run.p.kill('SIGINT');
     const ex = await run.exited;
     expect(ex.code).toBe(130);
-    const summary = JSON.parse(run.out().trim().split('\n').pop()!);
-    expect(summary.input.packets).toBe(2);
+    const summary = last(ndjsonLines(run.out()));
+    expect(summary.input?.packets).toBe(2);
     expect(summary.anomalies).toEqual([]); // a record still being written is not damage
   }, 20_000);
 });

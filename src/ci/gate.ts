@@ -32,9 +32,10 @@ export const hasGates = (g: Gates): boolean => g.failOn !== undefined || g.basel
 
 export function runGates(g: Gates, records: readonly FlowRecord[]): Checks {
   const c: Checks = { failed: false };
-  if (g.failOn !== undefined) {
-    const hits = records.filter((r) => g.failOn!.hit(r.verdict));
-    c.failOn = { verdicts: g.failOn.verdicts, records: hits.map((r) => r.id) };
+  const failOn = g.failOn;
+  if (failOn !== undefined) {
+    const hits = records.filter((r) => failOn.hit(r.verdict));
+    c.failOn = { verdicts: failOn.verdicts, records: hits.map((r) => r.id) };
     if (hits.length > 0) c.failed = true;
   }
   if (g.baseline !== undefined) {

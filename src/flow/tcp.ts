@@ -4,6 +4,7 @@ import { C2S, FlowEndpoints, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import type { AppSniffer } from './app.js';
+import { EP, stepEndpointStates, type EndpointState } from './conn-state.js';
 
 export { C2S, S2C } from './endpoints.js';
 
@@ -84,6 +85,9 @@ export class Endpoint {
   declare stall: Stall | null;
   /** This side's zero-window spells (null until its first zero window). */
   declare zero: ZeroWindow | null;
+  /** Zeek's TCP endpoint state (conn-state.ts) and the one before it. */
+  declare state: EndpointState;
+  declare prevState: EndpointState;
 
   constructor() {
     this.reset();
@@ -106,6 +110,8 @@ export class Endpoint {
     this.ackSeen = false;
     this.stall = null;
     this.zero = null;
+    this.state = EP.INACTIVE;
+    this.prevState = EP.INACTIVE;
   }
 }
 
@@ -324,6 +330,7 @@ export class TcpFlow extends FlowEndpoints {
     this.lastT = t;
     this.lastFrame = frame;
     const ep = this.ep[dir];
+    stepEndpointStates(ep, this.ep[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
     ep.packets++;
     ep.bytes += pkt.payloadWireLen;
     if (ep.mac < 0) ep.mac = pkt.srcMac;

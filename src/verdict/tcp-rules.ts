@@ -242,22 +242,3 @@ export function tcpFinal(f: TcpFlow, c: ClassifyContext): boolean {
   if (f.c.finT >= 0 && f.s.finT >= 0) return now - Math.max(f.c.finT, f.s.finT) >= LINGER_NS;
   return false;
 }
-
-/** Zeek's conn_state for a flow (see Zeek's conn.log documentation). */
-export function connState(f: TcpFlow): string {
-  const origRst = f.rstDir === C2S;
-  const respRst = f.rstDir === S2C;
-  if (!f.sawSyn) return f.synAckT >= 0 ? (respRst ? 'RSTRH' : f.s.finT >= 0 ? 'SHR' : 'OTH') : 'OTH';
-  if (!answered(f)) {
-    if (respRst) return 'REJ';
-    if (origRst) return 'RSTOS0';
-    if (f.c.finT >= 0) return 'SH';
-    return 'S0';
-  }
-  if (origRst) return 'RSTO';
-  if (respRst) return 'RSTR';
-  if (f.c.finT >= 0 && f.s.finT >= 0) return 'SF';
-  if (f.c.finT >= 0) return 'S2';
-  if (f.s.finT >= 0) return 'S3';
-  return 'S1';
-}

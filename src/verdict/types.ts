@@ -1,47 +1,46 @@
-/** Verdict ids: part of the output contract (see README). Never rename one. */
-export type VerdictId =
-  | 'ok'
-  | 'refused'
-  | 'timeout'
-  | 'capture-ended'
-  | 'icmp-net-unreachable'
-  | 'icmp-host-unreachable'
-  | 'icmp-port-unreachable'
-  | 'icmp-admin-prohibited'
-  | 'icmp-unreachable'
-  | 'handshake-incomplete'
-  | 'closed-by-remote'
-  | 'delayed-reset'
-  | 'mid-stream-reset'
-  | 'midstream'
-  | 'dns-ok'
-  | 'dns-nodata'
-  | 'dns-nxdomain'
-  | 'dns-servfail'
-  | 'dns-refused'
-  | 'dns-error'
-  | 'dns-no-response'
-  | 'tls-alert'
-  | 'tls-aborted'
-  | 'http-error'
-  | 'data-stall'
-  | 'zero-window-stall'
-  | 'bad-syn-ack'
-  | 'health-check'
-  | 'one-sided'
-  | 'arp-no-reply'
-  | 'arp-conflict'
-  | 'ping-ok'
-  | 'ping-no-reply'
-  | 'ttl-exceeded';
+/**
+ * Verdict ids: part of the output contract (see README). Never rename one. The one list every
+ * verdict is declared in: VerdictId is derived from it, the summary counts iterate it, and
+ * test/verdict-catalogue.test.ts checks both JSON schemas and the README's catalogue against it.
+ */
+export const VERDICT_IDS = [
+  'ok',
+  'refused',
+  'timeout',
+  'capture-ended',
+  'icmp-net-unreachable',
+  'icmp-host-unreachable',
+  'icmp-port-unreachable',
+  'icmp-admin-prohibited',
+  'icmp-unreachable',
+  'handshake-incomplete',
+  'closed-by-remote',
+  'delayed-reset',
+  'mid-stream-reset',
+  'midstream',
+  'dns-ok',
+  'dns-nodata',
+  'dns-nxdomain',
+  'dns-servfail',
+  'dns-refused',
+  'dns-error',
+  'dns-no-response',
+  'tls-alert',
+  'tls-aborted',
+  'http-error',
+  'data-stall',
+  'zero-window-stall',
+  'bad-syn-ack',
+  'health-check',
+  'one-sided',
+  'arp-no-reply',
+  'arp-conflict',
+  'ping-ok',
+  'ping-no-reply',
+  'ttl-exceeded',
+] as const;
 
-export const VERDICT_IDS: readonly VerdictId[] = [
-  'ok', 'refused', 'timeout', 'capture-ended', 'icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-port-unreachable',
-  'icmp-admin-prohibited', 'icmp-unreachable', 'handshake-incomplete', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset',
-  'midstream', 'dns-ok', 'dns-nodata', 'dns-nxdomain', 'dns-servfail', 'dns-refused', 'dns-error', 'dns-no-response',
-  'tls-alert', 'tls-aborted', 'http-error', 'data-stall', 'zero-window-stall', 'bad-syn-ack', 'health-check', 'one-sided',
-  'arp-no-reply', 'arp-conflict', 'ping-ok', 'ping-no-reply', 'ttl-exceeded',
-];
+export type VerdictId = (typeof VERDICT_IDS)[number];
 
 /** Verdicts that are not problems. */
 export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok', 'ping-ok', 'health-check']);

@@ -70,7 +70,7 @@ export function pcap(recs: Rec[], o: { le?: boolean; ns?: boolean; linkType?: nu
   const le = o.le ?? true;
   const w32 = (v: number) => { const b = Buffer.alloc(4); if (le) b.writeUInt32LE(v >>> 0); else b.writeUInt32BE(v >>> 0); return b; };
   const w16 = (v: number) => { const b = Buffer.alloc(2); if (le) b.writeUInt16LE(v); else b.writeUInt16BE(v); return b; };
-  const parts = [w32(o.ns ? 0xa1b23c4d : 0xa1b2c3d4), w16(2), w16(4), w32(0), w32(0), w32(o.snaplen ?? 262144), w32(o.linkType ?? 1)];
+  const parts: Buffer[] = [w32(o.ns ? 0xa1b23c4d : 0xa1b2c3d4), w16(2), w16(4), w32(0), w32(0), w32(o.snaplen ?? 262144), w32(o.linkType ?? 1)];
   for (const r of recs) parts.push(w32(r.sec), w32(r.frac), w32(r.data.length), w32(r.origLen ?? r.data.length), r.data);
   return Buffer.concat(parts);
 }

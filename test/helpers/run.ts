@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeSource, DEFAULT_OPTIONS, type AnalyzeOptions, type Report } from '../../src/analyze.js';
 import { openCapture } from '../../src/capture/source.js';
+import type { RunReport } from '../../src/run-report.js';
+import type { FlowRecord } from '../../src/verdict/types.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURES = join(ROOT, 'fixtures');
@@ -58,4 +60,39 @@ export function expectations(): Map<string, Expected[]> {
     m.set(file, list);
   }
   return m;
+}
+
+/** The `--format json` document, as the CLI prints it. */
+export function jsonDoc(text: string): RunReport {
+  return JSON.parse(text) as RunReport;
+}
+
+/**
+ * One `--format ndjson` line: a flow record, or a summary, total or checks line. Typed as all of
+ * their fields, optional, so that a test can look at any of them without narrowing first.
+ */
+export type NdjsonLine = { type: 'flow' | 'summary' | 'total' | 'checks' } & Partial<Omit<FlowRecord, 'type'>> &
+  Partial<Omit<Report, 'records' | 'summary'> & Report['summary'] & { files: number; failed: boolean }>;
+
+/** The lines of `--format ndjson` output. */
+export function ndjsonLines(text: string): NdjsonLine[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as NdjsonLine);
+}
+
+/** The last element, failing the test when there is none. */
+export function last<T>(xs: readonly T[]): T {
+  if (xs.length === 0) throw new Error('expected at least one element');
+  return xs[xs.length - 1];
+}
+
+/** A flow line, with every field a flow record has. */
+export const isFlow = (l: NdjsonLine): l is NdjsonLine & FlowRecord => l.type === 'flow';
+
+/** `x`, failing the test when it is undefined or null. */
+export function defined<T>(x: T | undefined | null, what = 'a value'): T {
+  if (x === undefined || x === null) throw new Error(`expected ${what}`);
+  return x;
 }
