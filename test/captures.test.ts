@@ -38,7 +38,7 @@ describe('explain on a FIFO reads it once', () => {
 
 describe('-f json when no capture could be read', () => {
   it('is still valid against schema/report.schema.json (options are the analysis options only)', async () => {
-    const { default: Ajv } = await import('ajv');
+    const { Ajv } = await import('ajv');
     const { readFileSync } = await import('node:fs');
     const ajv = new Ajv({ allErrors: true, strict: false });
     const schema = JSON.parse(readFileSync(join(FIXTURES, '..', 'schema', 'report.schema.json'), 'utf8'));
