@@ -39,7 +39,8 @@ export class Analyzer {
    * @param onFlow called with each record as soon as its verdict is final, in order of decision
    *   (records decided at the same moment in order of start time).
    * @param filter when given, only the records it accepts are counted, kept and handed on
-   *   (`tcpConversations` and `udpFlows` count only conversations and flows it accepts).
+   *   (`tcpConversations` and `udpFlows` count only conversations and flows it accepts); every
+   *   record takes an id, the rejected ones too.
    * @param onFlowProblemsOnly onFlow wants problem records only (live text output): healthy ones are counted, not described.
    */
   constructor(
@@ -126,7 +127,7 @@ export interface RunOptions {
   onIdle?: (() => void) | null;
   /** Only records this accepts are counted, kept and handed on (a `--filter`). */
   filter?: FlowMatch | null;
-  /** Id of the first record (records of several captures are numbered on). */
+  /** Id of the first record: records of several captures are numbered on, from the previous capture's `Report.nextId`. */
   firstId?: number;
   /** Label for every record's `file`. */
   file?: string;

@@ -19,7 +19,7 @@ export interface EmitOptions {
   onFlowProblemsOnly: boolean;
   /**
    * When given, only the records it accepts are counted, kept and handed on (`tcpConversations`
-   * counts only conversations it accepts).
+   * counts only conversations it accepts). Rejected records still take their id.
    */
   filter: FlowMatch | null;
   /** Id of the first record. */
@@ -74,8 +74,9 @@ export class Emitter {
     batch.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
     for (const r of batch) {
       const newConversation = this.firstOfConversation.delete(r);
-      if (filter !== null && !filter(r)) continue;
+      // numbered before filtering, so that an id names the same flow with or without a filter
       r.id = this.nextId++;
+      if (filter !== null && !filter(r)) continue;
       if (r.proto === 'tcp') {
         this.tcpConnections++;
         if (newConversation) this.tcpConversations++;
