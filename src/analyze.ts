@@ -4,7 +4,7 @@ import { GunzipSource, readOrAbort, type ByteSource } from './capture/source.js'
 import { linkTypeName } from './capture/linktypes.js';
 import { DecodedPacket } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
-import { FlowTracker } from './flow/tracker.js';
+import { FlowTracker, type Superseded } from './flow/tracker.js';
 import type { TcpFlow } from './flow/tcp.js';
 import type { FlowMatch } from './filter/filter.js';
 import { CaptureClock, Lifecycle } from './lifecycle.js';
@@ -26,7 +26,7 @@ export type { Report } from './report/report.js';
  * records) → emitter (ids, filter, counts, kept records, onFlow). Feed it records with
  * `onRecord`, then call `finish`. Does no I/O.
  */
-export class Analyzer {
+export class Analyzer implements Superseded {
   private readonly decoder = new PacketDecoder();
   private readonly pkt = new DecodedPacket();
   private readonly clock = new CaptureClock();
@@ -81,9 +81,8 @@ export class Analyzer {
 
   finish(reader: CaptureReader, name: string): Report {
     this.lifecycle.finish(this.clock.endOfCapture(reader.statsEnd));
-    const { clock, flows, opts } = this;
-    this.stats.anomalies.merge(reader.anomalies);
-    const anomalies = this.stats.anomalies.list();
+    const { clock, flows, opts, stats } = this;
+    const anomalies = stats.anomaliesWith(reader.anomalies);
     return {
       schema: SCHEMA_VERSION,
       input: {
@@ -98,9 +97,9 @@ export class Analyzer {
       options: { synTimeoutMs: opts.synTimeoutMs, dnsTimeoutMs: opts.dnsTimeoutMs, tcpIdleMs: opts.tcpIdleMs, udpIdleMs: opts.udpIdleMs, maxFlows: opts.maxFlows },
       records: this.out.kept,
       summary: this.out.summary(flows.udpFlows),
-      stats: this.stats.stats(flows.icmpUnmatched, flows.budget.dropped),
+      stats: stats.stats(flows.icmpUnmatched, flows.budget.dropped),
       anomalies,
-      warnings: warnings({ anomalies, linkTypes: reader.linkTypes, checksums: this.stats.checksums.warning(), flowsNotTracked: flows.budget.dropped, maxFlows: opts.maxFlows, truncatedPackets: this.stats.truncated }),
+      warnings: warnings({ anomalies, linkTypes: reader.linkTypes, checksums: stats.checksums.warning(), flowsNotTracked: flows.budget.dropped, maxFlows: opts.maxFlows, truncatedPackets: stats.truncated }),
       nextId: this.out.nextId,
     };
   }

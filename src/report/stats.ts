@@ -38,6 +38,12 @@ export class PacketStats {
     if (pkt.badChecksum !== 0) this.checksums.note(pkt);
   }
 
+  /** The report's `anomalies`: these and the reader's (damage to the file itself), whose examples win. */
+  anomaliesWith(reader: Anomalies): Report['anomalies'] {
+    this.anomalies.merge(reader);
+    return this.anomalies.list();
+  }
+
   /** The report's `stats`, with the counts the flow layer keeps. */
   stats(icmpErrorsUnmatched: number, flowsNotTracked: number): Report['stats'] {
     return {
