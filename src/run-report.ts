@@ -1,15 +1,12 @@
-import type { AnalyzeOptions, Report } from './analyze.js';
+import type { AnalyzeOptions } from './options.js';
+import type { Report } from './report/report.js';
 import type { Checks } from './ci/gate.js';
 import type { FlowRecord } from './verdict/types.js';
 
-/**
- * Version of the `json` / `ndjson` output (schema/). Bumped on breaking changes: 2 put the records
- * of all captures in one list labelled by `file`, with one summary per capture in `files`.
- */
-export const SCHEMA_VERSION = 2;
+export { SCHEMA_VERSION } from './report/report.js';
 
-/** One capture's facts, without its records (they are in RunReport.records, labelled by file). */
-export type FileReport = Omit<Report, 'records' | 'schema' | 'options'>;
+/** One capture's facts, without its records (they are in RunReport.records, labelled by file) or its nextId. */
+export type FileReport = Omit<Report, 'records' | 'schema' | 'options' | 'nextId'>;
 
 /** What one pcapdiag run found over all its captures: the `--format json` document. */
 export interface RunReport {
@@ -26,7 +23,7 @@ export interface RunReport {
 }
 
 export function fileReport(r: Report): FileReport {
-  const { records: _records, schema: _schema, options: _options, ...rest } = r;
+  const { records: _records, schema: _schema, options: _options, nextId: _nextId, ...rest } = r;
   return rest;
 }
 

@@ -54,7 +54,7 @@ describe('verdicts are reported as soon as they are decided, by capture time', (
     const frames: [number, Buffer][] = [];
     for (let k = 0; k < 3000; k++) frames.push(syn(k * 0.01, 1024 + k, k));
     let peak = 0;
-    const { seen, report } = feed(frames, { synTimeoutMs: 1000, tcpIdleMs: 2000 }, (a) => (peak = Math.max(peak, a.tcp.size)));
+    const { seen, report } = feed(frames, { synTimeoutMs: 1000, tcpIdleMs: 2000 }, (a) => (peak = Math.max(peak, a.flows.tcp.size)));
     expect(report.summary.tcpConnections).toBe(3000);
     expect(seen).toHaveLength(3000);
     // 100 new flows a second, each kept for about timeout + grace + idle (≈ 4-5 s): far fewer than 3000

@@ -50,14 +50,9 @@ export async function analyzeCaptures(
     } finally {
       source?.close();
     }
-    firstId = nextIdAfter(report, firstId);
+    firstId = report.nextId;
     reports.push(report);
     o.after?.(report, source!);
   }
   return { reports, unreadable };
-}
-
-/** The first id of the capture after this one. */
-function nextIdAfter(report: Report, firstId: number): number {
-  return firstId + Object.values(report.summary.verdicts).reduce((a, b) => a + b, 0);
 }

@@ -1,6 +1,6 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
-import type { FlowRecord } from '../verdict/types.js';
+import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { hostOf, portOf } from '../flow/addr.js';
 
 /**
@@ -9,6 +9,22 @@ import { hostOf, portOf } from '../flow/addr.js';
  * parentheses. A flow matches when the filter matches its packets in either direction, so
  * `src host 10.0.2.20` selects every connection to 10.0.2.20 as tcpdump would show both halves.
  */
+
+/**
+ * What a filter reads of a flow: its protocol and endpoints, and once it is decided its verdict
+ * (for `icmp`) and a lookup's transport. A FlowRecord is one; so is a flow still being tracked,
+ * which has no verdict yet (the analyzer asks about each new UDP flow, to count the ones accepted).
+ */
+export interface FlowProbe {
+  readonly proto: FlowRecord['proto'];
+  readonly client: string;
+  readonly server: string;
+  readonly transport?: 'udp' | 'tcp';
+  readonly verdict?: VerdictId;
+}
+
+/** A filter as the analyzer applies it. */
+export type FlowMatch = (f: FlowProbe) => boolean;
 
 /** One endpoint of a flow as the filter sees it. */
 interface End {
@@ -21,7 +37,7 @@ interface End {
 interface View {
   src: End;
   dst: End;
-  rec: FlowRecord;
+  rec: FlowProbe;
 }
 
 type Test = (v: View) => boolean;
@@ -49,7 +65,7 @@ export class FlowFilter {
     return new FlowFilter(text, new Parser(tokenize(text), text).parse());
   }
 
-  matches(r: FlowRecord): boolean {
+  matches(r: FlowProbe): boolean {
     const c = endpoint(r.client);
     const s = endpoint(r.server);
     return this.test({ src: c, dst: s, rec: r }) || this.test({ src: s, dst: c, rec: r });
@@ -125,7 +141,7 @@ class Parser {
       case 'icmp':
         // flows whose verdict came from an ICMP error
         this.i++;
-        return (v) => v.rec.verdict.startsWith('icmp-');
+        return (v) => v.rec.verdict !== undefined && v.rec.verdict.startsWith('icmp-');
       case 'ip':
         this.i++;
         return (v) => v.src.family === 'ipv4';

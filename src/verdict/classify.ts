@@ -16,6 +16,7 @@ import { appEvidence } from './tcp-app.js';
 import { macLine } from './tcp-evidence.js';
 import { isProbe } from './health.js';
 import { alertName, tlsVersionName } from '../flow/app.js';
+import { dnsKey, tcpKey, udpKey } from './key.js';
 
 function absTime(c: ClassifyContext, t: number): string {
   const totalNs = c.captureStartNsec + t;
@@ -29,6 +30,7 @@ export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT:
   const r: Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> = {
     type: 'flow',
     id: 0,
+    key: '',
     verdict,
     by: o.by,
     start: absTime(c, startT),
@@ -78,6 +80,7 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   r.packets = f.c.packets + f.s.packets;
   r.state = connState(f);
   r.history = f.history;
+  r.key = tcpKey(r, f);
   addAppFields(r, f);
   return r;
 }
@@ -107,7 +110,7 @@ function addAppFields(r: FlowRecord, f: TcpFlow): void {
  * was 7 % of a run.
  */
 function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, server: string, firstFrame: number, t: number): FlowRecord {
-  return { type: 'flow', id: 0, verdict, by: 'unknown', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0,
+  return { type: 'flow', id: 0, key: '', verdict, by: 'unknown', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0,
     proto, client, server, firstFrame, packets: 0 };
 }
 
@@ -135,6 +138,7 @@ export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
   r.attempt = d.attempt;
   if (d.rcode >= 0) r.rcode = rcodeName(d.rcode);
   if (d.answers.length > 0) r.answers = d.answers;
+  r.key = dnsKey(r, d);
   return r;
 }
 
@@ -158,5 +162,6 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
   r.server = target;
   r.firstFrame = u.firstFrame;
   r.packets = u.packets[0] + u.packets[1];
+  r.key = udpKey(r);
   return r;
 }

@@ -32,13 +32,6 @@ export const DNS_RULES: readonly DnsRule[] = [
   { verdict: 'dns-ok', when: (d) => d.rcode === 0, check: () => '' },
 ];
 
-/** Whether a DNS transaction's verdict is final at capture time `c.captureEndT`. */
-export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
-  if (d.answered) return true;
-  if (d.icmp !== null && icmpVerdict(d.icmp) !== null) return true;
-  return c.captureEndT - d.queryT >= c.dnsTimeoutNs;
-}
-
 /** The verdict alone, as classifyDns decides it (for records that are only counted). */
 export function dnsVerdict(d: DnsTxn, c: ClassifyContext): VerdictId {
   if (d.answered) return answeredRule(d, c).verdict;

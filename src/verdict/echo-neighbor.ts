@@ -7,6 +7,7 @@ import { icmpName, icmpVerdict, type IcmpKind } from './icmp.js';
 import { dur, macText, plural, rel, ttlText } from './format.js';
 import { macLine, outcome } from './tcp-evidence.js';
 import { base } from './classify.js';
+import { echoKey, neighborKey } from './key.js';
 
 /** Routers that answered traceroute-style probes, per destination: the routing-loop detector. */
 export class HopMemory {
@@ -83,6 +84,7 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
   r.server = target;
   r.firstFrame = f.firstFrame;
   r.packets = f.sent + f.answered + f.errors;
+  r.key = echoKey(r, f);
   return r;
 }
 
@@ -106,6 +108,7 @@ export function neighborNoReplyRecord(a: NeighborAsk, c: ClassifyContext): FlowR
   r.server = target;
   r.firstFrame = a.firstFrame;
   r.packets = a.count;
+  r.key = neighborKey(r, 'who-has');
   return r;
 }
 
@@ -122,5 +125,6 @@ export function neighborConflictRecord(k: NeighborConflict, c: ClassifyContext):
   r.server = addr;
   r.firstFrame = first[1];
   r.packets = k.claims.length;
+  r.key = neighborKey(r, 'conflict');
   return r;
 }

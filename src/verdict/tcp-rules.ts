@@ -220,25 +220,3 @@ function ok(f: TcpFlow, c: ClassifyContext): Outcome {
   ev.push(...macLine(c, f.s.mac, 'server'));
   return outcome('server', `connected to ${srv(f)}`, ev, '', f.synAckFrame, f.s.mac);
 }
-
-/** How long after a closing packet (RST, last FIN, ICMP error) a flow's verdict is taken as final. */
-export const LINGER_NS = 1e9;
-
-/**
- * Whether nothing the capture could still show would change this flow's verdict, at capture
- * time `c.captureEndT`. The analyzer reports a flow as soon as this holds.
- */
-export function tcpFinal(f: TcpFlow, c: ClassifyContext): boolean {
-  const now = c.captureEndT;
-  if (now - f.lastT >= c.tcpIdleNs) return true;
-  if (f.sawSyn && !answered(f)) {
-    if (serverReset(f)) return now - f.rst.t >= LINGER_NS;
-    if (f.icmp !== null && icmpVerdict(f.icmp) !== null) return now - f.icmp.t >= LINGER_NS;
-    // a grace past the timeout: routers send host-unreachable only after their own ARP gives up (~3 s)
-    return unansweredFor(f, c) >= c.synTimeoutNs + LINGER_NS;
-  }
-  if (f.sawSyn && !f.established) return (f.rstDir === C2S && now - f.rst.t >= LINGER_NS) || now - f.synAckT >= c.synTimeoutNs;
-  if (f.rstDir >= 0) return now - f.rst.t >= LINGER_NS;
-  if (f.c.finT >= 0 && f.s.finT >= 0) return now - Math.max(f.c.finT, f.s.finT) >= LINGER_NS;
-  return false;
-}

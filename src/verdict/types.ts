@@ -52,8 +52,17 @@ export interface FlowRecord {
   type: 'flow';
   /** The capture it came from (the name given on the command line; <stdin> for '-'). */
   file?: string;
-  /** 1-based, in order of start time. */
+  /**
+   * 1-based, in order of decision (records decided together in order of start time), numbered on
+   * over the captures of a run. Records a --filter leaves out take their ids too, so an id names
+   * the same flow with or without a filter.
+   */
   id: number;
+  /**
+   * Names the flow within its capture, whatever the filter, output format or other captures
+   * (format in verdict/key.ts), e.g. `tcp 10.0.1.10:53600 10.0.2.20:83 isn 12345 #13`.
+   */
+  key: string;
   proto: 'tcp' | 'udp' | 'dns' | 'icmp' | 'arp';
   client: string;
   server: string;

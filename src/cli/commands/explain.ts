@@ -39,7 +39,7 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
   });
   const r = selector.found;
   if (r === null) {
-    const flows = reports.reduce((n, x) => n + Object.values(x.summary.verdicts).reduce((a, b) => a + b, 0), 0);
+    const flows = (reports.at(-1)?.nextId ?? 1) - 1;
     throw new UsageError(`no flow matches '${opts.selector}' in ${opts.inputs.join(' ')}${opts.filter !== null ? ` '${opts.filter}'` : ''} (${flows} flow${flows === 1 ? '' : 's'}; use an id from the report or host:port)`);
   }
   const name = r.file ?? inputs[0];

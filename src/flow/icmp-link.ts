@@ -1,0 +1,56 @@
+import type { DecodedPacket } from '../decode/packet.js';
+import { icmpVerdict } from '../verdict/icmp.js';
+import { flowHash } from './addr.js';
+import { IcmpHit, type TcpTable, type TcpTombstones } from './tcp.js';
+import type { DnsTable } from './dns.js';
+import type { UdpTable } from './udp.js';
+import type { EchoTable } from './echo.js';
+
+/** The tables an ICMP error may belong to (the flow tracker is one). */
+export interface IcmpTargets {
+  readonly tcp: TcpTable;
+  readonly tombstones: TcpTombstones;
+  readonly dns: DnsTable;
+  readonly udp: UdpTable;
+  readonly echo: EchoTable;
+}
+
+/**
+ * Links an ICMP error (unreachable, time exceeded, packet too big) to the ping, TCP connection,
+ * DNS lookup or UDP flow of the packet it quotes, where it becomes evidence. Returns whether one
+ * was found: an ICMP error for a reported connection (its retransmitted SYN) is linked to it but
+ * changes nothing.
+ */
+export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number, t: number): boolean {
+  if (pkt.quoteEchoId >= 0 && on.echo.error(pkt, frame, t)) return true;
+  if (pkt.quoteSrcPort < 0) return false;
+  const v = pkt.quoteVersion;
+  if (pkt.quoteProto === 6) {
+    const f = on.tcp.findByEndpoints(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
+    if (f !== null) {
+      f.icmpCount++;
+      if ((v === 4 && pkt.icmpType === 3 && pkt.icmpCode === 4) || (v === 6 && pkt.icmpType === 2)) f.sawPmtuIcmp = true;
+      // an unreachable replaces an earlier ICMP error that gives no verdict (time exceeded, too big)
+      if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? 3 : 1))) f.icmp = new IcmpHit(pkt, frame, t);
+      return true;
+    }
+    const hash = flowHash(pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
+    return on.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== null;
+  }
+  if (pkt.quoteProto === 17) {
+    if (pkt.quoteDstPort === 53 && pkt.quoteDnsId >= 0) {
+      const d = on.dns.findLatest(v, 'udp', pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, pkt.quoteDnsId);
+      if (d !== null) {
+        if (d.icmp === null) d.icmp = new IcmpHit(pkt, frame, t);
+        return true;
+      }
+    }
+    const u = on.udp.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
+    if (u !== null) {
+      u.icmpCount++;
+      if (u.icmp === null) u.icmp = new IcmpHit(pkt, frame, t);
+      return true;
+    }
+  }
+  return false;
+}

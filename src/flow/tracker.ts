@@ -1,0 +1,175 @@
+import type { CaptureRecord } from '../capture/record.js';
+import type { Anomalies } from '../capture/damage.js';
+import { L4, TCP_FLAG, type DecodedPacket } from '../decode/packet.js';
+import type { PacketDecoder } from '../decode/decode.js';
+import type { FlowMatch } from '../filter/filter.js';
+import { C2S, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './tcp.js';
+import { DnsTable } from './dns.js';
+import { EchoTable } from './echo.js';
+import { NeighborTable } from './neighbor.js';
+import { UdpTable } from './udp.js';
+import { HostTable } from './hosts.js';
+import { FlowBudget, FreeList } from './chained-table.js';
+import { flowHash } from './addr.js';
+import { dnsOverTcp } from './dns-over-tcp.js';
+import { sniffApp } from './app-gate.js';
+import { linkIcmpError } from './icmp-link.js';
+
+/** Who reports a TCP flow that a new attempt on the same ports ends before its time (the analyzer). */
+export interface Superseded {
+  /** Reports `f` now, at capture time `t`; the tracker forgets it right after. */
+  superseded(f: TcpFlow, t: number): void;
+}
+
+/**
+ * Every flow being tracked, and the per-packet dispatch that keeps them: TCP connections (and
+ * the tombstones of reported ones), DNS transactions, other UDP flows, pings, ARP / neighbour
+ * discovery and the hosts seen. Knows nothing of verdicts: the lifecycle decides when a flow is
+ * final and takes it out through `retireTcp` / `forgetTcp` and the tables' own methods.
+ */
+export class FlowTracker {
+  /** Counts TCP, DNS and UDP flows together against --max-flows. */
+  readonly budget: FlowBudget;
+  readonly tcp: TcpTable;
+  /** Reported flows' objects, reused for new flows. */
+  private readonly tcpFree = new FreeList<TcpFlow>();
+  /** Reported TCP flows, kept compact to absorb their late packets. */
+  readonly tombstones: TcpTombstones;
+  readonly dns: DnsTable;
+  readonly udp: UdpTable;
+  readonly hosts = new HostTable();
+  /** Pings. */
+  readonly echo = new EchoTable();
+  readonly neighbors = new NeighborTable();
+  /** ICMP errors that quote no packet of a tracked flow. */
+  icmpUnmatched = 0;
+  /** UDP flows (not DNS) seen, counting only those the filter, if any, accepts. */
+  udpFlows = 0;
+
+  /**
+   * @param decoder whose DataView over the current record the DNS table reads
+   * @param anomalies where the flow layer's anomalies (dns_tcp_gap) are counted
+   * @param filter asked about each new UDP flow by protocol and endpoints, for `udpFlows`
+   */
+  constructor(
+    maxFlows: number,
+    private readonly decoder: PacketDecoder,
+    private readonly anomalies: Anomalies,
+    private readonly filter: FlowMatch | null,
+    private readonly owner: Superseded,
+  ) {
+    this.budget = new FlowBudget(maxFlows);
+    this.tcp = new TcpTable(this.budget);
+    this.tombstones = new TcpTombstones(this.budget);
+    this.dns = new DnsTable(this.budget);
+    this.udp = new UdpTable(this.budget);
+  }
+
+  /** One decoded packet at capture time `t` (ns since the first). */
+  observe(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+    if (pkt.ipVersion === 0) {
+      if (pkt.l4 === L4.Arp) {
+        this.hosts.observeLink(pkt);
+        this.neighbors.arp(pkt, rec.frame, t);
+      }
+      return;
+    }
+    this.hosts.observeLink(pkt);
+    switch (pkt.l4) {
+      case L4.Tcp:
+        this.onTcp(pkt, rec, t);
+        break;
+      case L4.Udp:
+        if (pkt.srcPort === 53 || pkt.dstPort === 53) {
+          this.dns.observe(pkt, 'udp', this.decoder.dv, rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, t);
+        } else {
+          const u = this.udp.observe(pkt, rec.frame, rec.tsSec, rec.tsNsec, t);
+          if (u !== null && (this.filter === null || this.filter({ proto: 'udp', client: u.clientText, server: u.serverText }))) this.udpFlows++;
+        }
+        break;
+      case L4.Icmp4:
+      case L4.Icmp6:
+        if (pkt.icmpId >= 0) this.onEcho(pkt, rec.frame, t);
+        else if (pkt.icmpType === 135 || pkt.icmpType === 136) {
+          if (pkt.l4 === L4.Icmp6) this.neighbors.nd(pkt, rec.frame, t);
+        } else if (pkt.quoteVersion !== 0 && !linkIcmpError(this, pkt, rec.frame, t)) this.icmpUnmatched++;
+        break;
+    }
+  }
+
+  private onTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+    const hash = flowHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
+    const flags = pkt.tcpFlags;
+    const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
+    let f = this.tcp.find(pkt, hash);
+    let firstOfConversation = f === null;
+    if (f === null) {
+      const ts = this.tombstones.find(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, hash);
+      if (ts !== null) {
+        // a late packet of a reported flow (a retransmitted SYN, FIN or ACK) is absorbed; a SYN with
+        // a new ISN is a new attempt on the same ports
+        if (!isSyn || ts.isRetransmittedSyn(pkt)) {
+          ts.lastMs = Math.floor(t / 1e6);
+          if (ts.closed && (isSyn || pkt.payloadLen > 0)) ts.reopen();
+          return;
+        }
+        this.tombstones.remove(ts);
+        // as tshark's conversation table: a 4-tuple reused after it closed is a new conversation
+        firstOfConversation = ts.closed;
+      }
+    }
+    if (f === null && this.budget.full) {
+      this.budget.dropped++;
+      return;
+    }
+    if (f === null) {
+      if (isSyn) f = this.newTcp(pkt, rec, t, hash, true, true);
+      else if (flags & TCP_FLAG.SYN) f = this.newTcp(pkt, rec, t, hash, false, false);
+      else f = this.newTcp(pkt, rec, t, hash, pkt.srcPort >= pkt.dstPort, false);
+      f.firstOfConversation = firstOfConversation;
+    } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
+      // the same ports with a new ISN: a new attempt, and the old one is over
+      this.owner.superseded(f, t);
+      const closed = f.closed;
+      this.forgetTcp(f);
+      f = this.newTcp(pkt, rec, t, hash, true, true);
+      f.firstOfConversation = closed;
+    }
+    const dir = f.direction(pkt);
+    f.observe(pkt, dir, rec.frame, t);
+    if (pkt.payloadLen > 0 && (f.sPort === 53 || f.cPort === 53)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
+    else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t);
+  }
+
+  private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
+    let f = this.tcpFree.take();
+    if (f === undefined) f = new TcpFlow(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
+    else f.reuse(pkt, rec.frame, rec.tsSec, rec.tsNsec, t, hash, clientIsSrc, sawSyn);
+    f.profileKey = HostTable.serverKey(f.version, clientIsSrc ? pkt.dst : pkt.src);
+    f.profile = this.hosts.server(f.profileKey);
+    this.tcp.insert(f);
+    return f;
+  }
+
+  /** ICMP echo request or reply (ping). */
+  private onEcho(pkt: DecodedPacket, frame: number, t: number): void {
+    const type = pkt.icmpType;
+    if (type === 8 || type === 128) this.echo.request(pkt, frame, t);
+    else if (type === 0 || type === 129) this.echo.reply(pkt, frame, t);
+  }
+
+  /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
+  retireTcp(f: TcpFlow): void {
+    this.tombstones.add(new TcpTombstone(f));
+    this.forgetTcp(f);
+  }
+
+  /** Takes a reported flow out of the table for good; its object then serves a new flow. */
+  forgetTcp(f: TcpFlow): void {
+    const removed = this.tcp.remove(f);
+    if (f.profile !== null) this.hosts.release(f.profileKey, f.profile);
+    f.profile = null;
+    f.dnsStream = null;
+    if (removed) this.tcpFree.give(f);
+  }
+}

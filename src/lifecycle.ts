@@ -1,0 +1,248 @@
+import type { CaptureRecord } from './capture/record.js';
+import { isoTime } from './capture/time.js';
+import type { AnalyzeOptions } from './options.js';
+import { C2S, S2C, type TcpFlow } from './flow/tcp.js';
+import type { DnsTxn } from './flow/dns.js';
+import type { UdpFlow } from './flow/udp.js';
+import type { FlowTracker } from './flow/tracker.js';
+import type { ClassifyContext } from './verdict/context.js';
+import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
+import { icmpVerdict } from './verdict/icmp.js';
+import { answered } from './verdict/tcp-evidence.js';
+import { HealthChecks, isProbe } from './verdict/health.js';
+import { noteVantage, Vantage } from './verdict/vantage.js';
+import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
+import type { FlowRecord } from './verdict/types.js';
+import type { Emitter } from './report/emit.js';
+
+// ---- when a flow is final: every timing constant of the pipeline ---------------------------
+
+/** How often, in capture time, flows are checked for a final verdict. */
+export const SWEEP_NS = 1e9;
+/** On live input with no packets arriving, flows are checked this often (in wall-clock time). */
+export const LIVE_SWEEP_NS = 0.25e9;
+/**
+ * How long a reported connection that was closed (RST, or FIN both ways) is kept to absorb late
+ * packets (a retransmitted FIN or final ACK) before it is forgotten. Reported connections that did
+ * not close (an unanswered SYN, retried for up to ~2 min) are kept for the TCP idle timeout.
+ */
+export const CLOSED_KEEP_NS = 10e9;
+/** An ARP or neighbour request unanswered this long after its last retry has failed. */
+export const NEIGHBOR_WAIT_NS = 3e9;
+
+/** How long after a closing packet (RST, last FIN, ICMP error) a flow's verdict is taken as final. */
+export const LINGER_NS = 1e9;
+
+/**
+ * Whether nothing the capture could still show would change this flow's verdict, at capture
+ * time `c.captureEndT`. The analyzer reports a flow as soon as this holds.
+ */
+export function tcpFinal(f: TcpFlow, c: ClassifyContext): boolean {
+  const now = c.captureEndT;
+  if (now - f.lastT >= c.tcpIdleNs) return true;
+  if (f.sawSyn && !answered(f)) {
+    if (f.rstDir === S2C) return now - f.rst.t >= LINGER_NS;
+    if (f.icmp !== null && icmpVerdict(f.icmp) !== null) return now - f.icmp.t >= LINGER_NS;
+    // a grace past the timeout: routers send host-unreachable only after their own ARP gives up (~3 s)
+    return now - f.lastSynT >= c.synTimeoutNs + LINGER_NS;
+  }
+  if (f.sawSyn && !f.established) return (f.rstDir === C2S && now - f.rst.t >= LINGER_NS) || now - f.synAckT >= c.synTimeoutNs;
+  if (f.rstDir >= 0) return now - f.rst.t >= LINGER_NS;
+  if (f.c.finT >= 0 && f.s.finT >= 0) return now - Math.max(f.c.finT, f.s.finT) >= LINGER_NS;
+  return false;
+}
+
+/** Whether a DNS transaction's verdict is final at capture time `c.captureEndT`. */
+export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
+  if (d.answered) return true;
+  if (d.icmp !== null && icmpVerdict(d.icmp) !== null) return true;
+  return c.captureEndT - d.queryT >= c.dnsTimeoutNs;
+}
+
+// ---- capture time ---------------------------------------------------------------------------
+
+/** Capture time: packets and bytes seen, the first and last timestamps, and when the next sweep is due. */
+export class CaptureClock {
+  packets = 0;
+  bytes = 0;
+  baseSec = 0;
+  baseNsec = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
+  /** The latest capture time seen, ns since the first packet. */
+  endT = 0;
+  nextSweepT = SWEEP_NS;
+
+  /** Counts a record; returns its capture time, ns since the first record. */
+  tick(rec: CaptureRecord): number {
+    if (this.packets === 0) {
+      this.baseSec = rec.tsSec;
+      this.baseNsec = rec.tsNsec;
+    }
+    this.packets++;
+    this.bytes += rec.capLen;
+    const t = (rec.tsSec - this.baseSec) * 1e9 + (rec.tsNsec - this.baseNsec);
+    if (t >= this.endT) {
+      this.endT = t;
+      this.lastSec = rec.tsSec;
+      this.lastNsec = rec.tsNsec;
+    }
+    return t;
+  }
+
+  /** When the capture ended: its last packet, or a later pcapng statistics time (the capture ran at least until then). */
+  endOfCapture(statsEnd: { tsSec: number; tsNsec: number } | null): number {
+    const se = statsEnd;
+    const statsEndT = se === null || this.packets === 0 ? 0 : (se.tsSec - this.baseSec) * 1e9 + (se.tsNsec - this.baseNsec);
+    return Math.max(this.endT, statsEndT);
+  }
+
+  /** The report's first, last and duration. */
+  span(): { first: string | null; last: string | null; durationSec: number } {
+    return {
+      first: this.packets > 0 ? isoTime(this.baseSec, this.baseNsec) : null,
+      last: this.packets > 0 ? isoTime(this.lastSec, this.lastNsec) : null,
+      durationSec: Math.round(this.endT / 1e3) / 1e6,
+    };
+  }
+}
+
+// ---- reporting flows as they become final ------------------------------------------------------
+
+/**
+ * Decides when each tracked flow is final, builds its record and emits it: every SWEEP_NS of
+ * capture time (or LIVE_SWEEP_NS of wall-clock time on idle live input), when a new attempt
+ * supersedes a TCP flow, and for everything left at the end. Reported flows are then forgotten
+ * (TCP ones leave a tombstone), after the keep times above.
+ */
+export class Lifecycle {
+  private readonly hops = new HopMemory();
+  private readonly health = new HealthChecks();
+  /** Connections seen from both sides, by whether each side's packets arrived routed (see vantage.ts). */
+  readonly vantage = new Vantage();
+
+  constructor(
+    private readonly opts: AnalyzeOptions,
+    private readonly clock: CaptureClock,
+    private readonly flows: FlowTracker,
+    private readonly out: Emitter,
+    /** A --filter reads the endpoints of every record (ClassifyContext.filtering). */
+    private readonly filtering: boolean,
+  ) {}
+
+  context(now: number, atEnd = false): ClassifyContext {
+    return {
+      captureEndT: now,
+      atEnd,
+      captureStartSec: this.clock.baseSec,
+      captureStartNsec: this.clock.baseNsec,
+      synTimeoutNs: this.opts.synTimeoutMs * 1e6,
+      dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
+      tcpIdleNs: this.opts.tcpIdleMs * 1e6,
+      hosts: this.flows.hosts,
+      describe: this.out.describe,
+      filtering: this.filtering,
+    };
+  }
+
+  /** After a packet at capture time `t`: sweeps when one is due (what arrives at time t counts as seen by time t). */
+  tick(t: number): void {
+    if (t >= this.clock.nextSweepT) {
+      this.sweep(t);
+      this.clock.nextSweepT = t + SWEEP_NS;
+    }
+  }
+
+  /**
+   * Live input: no packet has arrived for `idleNs` of wall-clock time. The capture is taken to
+   * have gone on that long after its last packet, so timeouts fire without a further packet.
+   */
+  idle(idleNs: number): void {
+    if (this.clock.packets === 0) return;
+    const now = this.clock.endT + idleNs;
+    if (now >= this.clock.nextSweepT - SWEEP_NS + LIVE_SWEEP_NS) {
+      this.sweep(now);
+      this.clock.nextSweepT = now + SWEEP_NS;
+    }
+  }
+
+  /** A TCP flow that a new attempt on its ports (a SYN with a new ISN) ends: reported at once. */
+  superseded(f: TcpFlow, t: number): void {
+    const batch: FlowRecord[] = [];
+    this.reportTcp(f, this.context(t), batch);
+    this.out.emit(batch);
+  }
+
+  /** Reports what became final by capture time `now`, and forgets what has been idle long enough. */
+  private sweep(now: number): void {
+    const c = this.context(now);
+    const flows = this.flows;
+    const batch: FlowRecord[] = [];
+    flows.tcp.each((f) => {
+      if (tcpFinal(f, c)) {
+        this.reportTcp(f, c, batch);
+        flows.retireTcp(f);
+      }
+    });
+    flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
+    const udpIdle = this.opts.udpIdleMs * 1e6;
+    flows.dns.each((d) => {
+      if (!d.reported && dnsFinal(d, c)) {
+        batch.push(dnsRecord(d, c));
+        d.reported = true;
+      }
+      // kept for --dns-timeout after its last message, to absorb duplicate responses
+      if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
+    });
+    flows.dns.pruneAttempts(now, udpIdle);
+    flows.udp.each((u) => {
+      if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
+      if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) flows.udp.remove(u);
+    });
+    this.reportEchoAndNeighbors(c, batch, false);
+    batch.push(...this.health.flush(now, false));
+    this.out.emit(batch);
+  }
+
+  /** The capture has ended at capture time `end`: every flow still tracked is reported. */
+  finish(end: number): void {
+    const c = this.context(end, true);
+    const batch: FlowRecord[] = [];
+    this.flows.tcp.each((f) => this.reportTcp(f, c, batch));
+    this.flows.dns.each((d) => {
+      if (!d.reported) batch.push(dnsRecord(d, c));
+    });
+    this.flows.udp.each((u) => {
+      if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
+    });
+    this.reportEchoAndNeighbors(c, batch, true);
+    batch.push(...this.health.flush(c.captureEndT, true));
+    this.out.emit(batch);
+  }
+
+  /**
+   * Pings whose last request waited --syn-timeout (all of them at the end); neighbour requests
+   * unanswered for NEIGHBOR_WAIT_NS (Linux gives up after 3 tries a second apart; at the end,
+   * LINGER_NS or a repeated request); address conflicts as soon as a second MAC claims an address.
+   */
+  private reportEchoAndNeighbors(c: ClassifyContext, batch: FlowRecord[], atEnd: boolean): void {
+    const { echo, neighbors } = this.flows;
+    if (echo.size > 0) for (const e of echo.takeFinal(c.captureEndT, c.synTimeoutNs, atEnd)) batch.push(echoRecord(e, c, this.hops));
+    for (const k of neighbors.takeConflicts()) batch.push(neighborConflictRecord(k, c));
+    for (const a of neighbors.takeUnanswered(c.captureEndT, atEnd ? LINGER_NS : NEIGHBOR_WAIT_NS, atEnd)) batch.push(neighborNoReplyRecord(a, c));
+  }
+
+  private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
+    noteVantage(f, this.vantage);
+    const r = tcpRecord(f, c);
+    if (f.firstOfConversation) this.out.newConversation(r);
+    if (isProbe(f, r.verdict)) batch.push(...this.health.offer(f, r));
+    else batch.push(r);
+  }
+
+  private reportUdp(u: UdpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
+    u.reported = true;
+    const r = udpRecord(u, c);
+    if (r !== null) batch.push(r);
+  }
+}

@@ -1,0 +1,118 @@
+import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
+import { DnsNames } from '../verdict/names.js';
+import type { FlowMatch } from '../filter/filter.js';
+import type { Report } from './report.js';
+
+/**
+ * Which records the report keeps (records are always counted, and passed to `onFlow` as decided):
+ * all, none, or the problems up to a number per verdict (what the text report shows; a flood of
+ * a million timeouts must not be held in memory to print twenty).
+ */
+export type Keep = 'all' | 'none' | { problemsPerVerdict: number };
+
+/** Where decided records go, and what of them is kept, handed on and counted. */
+export interface EmitOptions {
+  keep: Keep;
+  /** Called with each record as soon as its verdict is final. */
+  onFlow: ((r: FlowRecord) => void) | null;
+  /** onFlow wants problem records only (live text output): healthy ones are counted, not described. */
+  onFlowProblemsOnly: boolean;
+  /**
+   * When given, only the records it accepts are counted, kept and handed on (`tcpConversations`
+   * counts only conversations it accepts). Rejected records still take their id.
+   */
+  filter: FlowMatch | null;
+  /** Id of the first record. */
+  firstId: number;
+  /** Label for every record's `file`. */
+  file: string | undefined;
+}
+
+/**
+ * The end of the pipeline: numbers decided records, filters them, counts them for the summary,
+ * names their endpoints from the DNS answers seen, keeps them for the report and hands them on.
+ */
+export class Emitter {
+  /** The id the next decided record takes. */
+  nextId: number;
+  readonly kept: FlowRecord[] = [];
+  private readonly verdictCounts = new Map<VerdictId, number>();
+  private problems = 0;
+  private tcpConnections = 0;
+  private tcpConversations = 0;
+  private dnsTransactions = 0;
+  /** Addresses named by the DNS answers seen so far. */
+  private readonly names = new DnsNames();
+  /** Records of TCP flows that were the first of their 4-tuple (counted as a conversation at emit). */
+  private readonly firstOfConversation = new Set<FlowRecord>();
+
+  constructor(private readonly o: EmitOptions) {
+    this.nextId = o.firstId;
+  }
+
+  /**
+   * Whether a record of this verdict may be kept or handed on (see emit), and so needs its
+   * sentences. With a limit per verdict, one decided once the limit was counted never is: counts
+   * only grow, so a record built without sentences here is never one that is shown.
+   */
+  readonly describe = (v: VerdictId): boolean => {
+    const keep = this.o.keep;
+    if (keep === 'all') return true;
+    const problem = !HEALTHY.has(v);
+    if (this.o.onFlow !== null && (problem || !this.o.onFlowProblemsOnly)) return true;
+    return problem && keep !== 'none' && (this.verdictCounts.get(v) ?? 0) < keep.problemsPerVerdict;
+  };
+
+  /** `r` is the record of a TCP flow that was the first of its 4-tuple: counted as a conversation when emitted. */
+  newConversation(r: FlowRecord): void {
+    this.firstOfConversation.add(r);
+  }
+
+  /** Numbers, counts, keeps and hands on a batch of decided records. */
+  emit(batch: FlowRecord[]): void {
+    const { keep, onFlow, filter, file } = this.o;
+    batch.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
+    for (const r of batch) {
+      const newConversation = this.firstOfConversation.delete(r);
+      // numbered before filtering, so that an id names the same flow with or without a filter
+      r.id = this.nextId++;
+      if (filter !== null && !filter(r)) {
+        // a lookup the filter hides still names the addresses it answered (as it does unfiltered)
+        this.names.learn(r);
+        continue;
+      }
+      if (r.proto === 'tcp') {
+        this.tcpConnections++;
+        if (newConversation) this.tcpConversations++;
+      } else if (r.proto === 'dns') this.dnsTransactions++;
+      if (file !== undefined) r.file = file;
+      this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
+      const problem = !HEALTHY.has(r.verdict);
+      if (problem) this.problems++;
+      const kept = keep === 'all' || (problem && keep !== 'none' && this.verdictCounts.get(r.verdict)! <= keep.problemsPerVerdict);
+      // names label what is shown; every lookup teaches them, shown or not
+      const handOn = onFlow !== null && (problem || !this.o.onFlowProblemsOnly);
+      if (kept || handOn) this.names.label(r);
+      this.names.learn(r);
+      if (kept) this.kept.push(r);
+      if (handOn) onFlow!(r);
+    }
+  }
+
+  /** The report's summary; `udpFlows` is counted by the flow tracker. */
+  summary(udpFlows: number): Report['summary'] {
+    const verdicts: Record<string, number> = {};
+    for (const v of VERDICT_IDS) {
+      const n = this.verdictCounts.get(v);
+      if (n !== undefined) verdicts[v] = n;
+    }
+    return {
+      verdicts,
+      problems: this.problems,
+      tcpConnections: this.tcpConnections,
+      tcpConversations: this.tcpConversations,
+      dnsTransactions: this.dnsTransactions,
+      udpFlows,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import type { AnalyzeOptions } from '../options.js';
+import type { FlowRecord } from '../verdict/types.js';
+
+/**
+ * Version of the `json` / `ndjson` output (schema/). Bumped on breaking changes: 2 put the records
+ * of all captures in one list labelled by `file`, with one summary per capture in `files`.
+ */
+export const SCHEMA_VERSION = 2;
+
+/** What the analysis of one capture found. */
+export interface Report {
+  schema: number;
+  input: {
+    name: string;
+    format: string;
+    linkTypes: { linkType: number; name: string; packets: number }[];
+    packets: number;
+    bytes: number;
+    /** ISO 8601 of the first and last packet, null when there were none. */
+    first: string | null;
+    last: string | null;
+    durationSec: number;
+    /** Where the capture was taken, judged from TTLs (absent when no connection showed both sides). */
+    vantage?: string;
+  };
+  options: AnalyzeOptions;
+  records: FlowRecord[];
+  summary: {
+    verdicts: Record<string, number>;
+    problems: number;
+    tcpConnections: number;
+    tcpConversations: number;
+    dnsTransactions: number;
+    udpFlows: number;
+  };
+  stats: {
+    decodedIp: number;
+    notIp: number;
+    truncatedPackets: number;
+    malformedPackets: number;
+    badIpChecksums: number;
+    badTransportChecksums: number;
+    icmpErrorsUnmatched: number;
+    unsupportedLinkPackets: number;
+    /** New flows not tracked because --max-flows was reached. */
+    flowsNotTracked: number;
+  };
+  anomalies: { code: string; count: number; first: string }[];
+  warnings: string[];
+  /**
+   * The id the next capture's first record takes (records of several captures are numbered on).
+   * Every decided record takes an id, the ones a filter rejects too, so an id names the same flow
+   * with or without a filter. Not part of the output (fileReport leaves it out).
+   */
+  nextId: number;
+}

@@ -1,0 +1,34 @@
+import { isDecodableLinkType, linkTypeName } from '../capture/linktypes.js';
+import type { Report } from './report.js';
+
+/** Anomalies that mean part of the file could not be read. */
+const DAMAGE = new Set(['truncated_file', 'compressed_stream_damaged', 'bad_block_length', 'absurd_record_length', 'bad_section_header', 'unsupported_section_version']);
+
+/** What the warnings are made from. */
+export interface WarningFacts {
+  anomalies: Report['anomalies'];
+  /** Packets per link type. */
+  linkTypes: ReadonlyMap<number, number>;
+  /** The wrong-checksum warning (ChecksumStats.warning), or null. */
+  checksums: string | null;
+  flowsNotTracked: number;
+  maxFlows: number;
+  truncatedPackets: number;
+}
+
+/** The report's warnings: what makes its verdicts less complete or less sure. */
+export function warnings(f: WarningFacts): string[] {
+  const w: string[] = [];
+  for (const d of f.anomalies) if (DAMAGE.has(d.code)) w.push(`damaged capture: ${d.first}; verdicts cover what was readable`);
+  for (const [lt, n] of f.linkTypes) {
+    if (!isDecodableLinkType(lt)) w.push(`${n} packet${n === 1 ? '' : 's'} with unsupported link type ${lt} (${linkTypeName(lt)}) counted but not analysed`);
+  }
+  if (f.checksums !== null) w.push(f.checksums);
+  const dropped = f.flowsNotTracked;
+  if (dropped > 0) {
+    w.push(`flow table full (--max-flows ${f.maxFlows}): ${dropped} new flow${dropped === 1 ? ' was' : 's were'} not tracked, so their packets were counted but not analysed; raise --max-flows if memory allows`);
+  }
+  const cut = f.truncatedPackets;
+  if (cut > 0) w.push(`${cut} packet${cut === 1 ? '' : 's'} cut short by the snapshot length before their headers ended`);
+  return w;
+}
