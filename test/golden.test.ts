@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeFile, expectations, FIXTURES, fixtureFiles, type Expected } from './helpers/run.js';
 import { analyzeSource, DEFAULT_OPTIONS, type Keep } from '../src/analyze.js';
-import { FlowFilter } from '../src/filter/filter.js';
+import { FlowFilter, type FlowProbe } from '../src/filter/filter.js';
 import { openCapture } from '../src/capture/source.js';
 import { HEALTHY, type FlowRecord } from '../src/verdict/types.js';
 
@@ -30,7 +30,7 @@ describe('the text report counts healthy flows, and problems past --limit, witho
   for (const file of fixtureFiles()) {
     it(file, async () => {
       for (const f of filters) {
-        const filter = f === null ? null : (r: FlowRecord) => f.matches(r);
+        const filter = f === null ? null : (r: FlowProbe) => f.matches(r);
         const run = async (keep: Keep) => {
           const src = await openCapture(join(FIXTURES, file));
           return analyzeSource(src, DEFAULT_OPTIONS, { keep, filter }).finally(() => src.close());
