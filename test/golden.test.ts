@@ -4,7 +4,7 @@ import { analyzeFile, expectations, FIXTURES, fixtureFiles, type Expected } from
 import { analyzeSource, DEFAULT_OPTIONS, type Keep } from '../src/analyze.js';
 import { FlowFilter, type FlowProbe } from '../src/filter/filter.js';
 import { openCapture } from '../src/capture/source.js';
-import { HEALTHY, type FlowRecord } from '../src/verdict/types.js';
+import { HEALTHY } from '../src/verdict/types.js';
 
 const key = (e: Expected) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`;
 
