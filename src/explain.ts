@@ -7,6 +7,7 @@ import { formatAddr, formatIpv4, formatMac, hostOf, portOf } from './flow/addr.j
 import { HEALTHY, type FlowRecord } from './verdict/types.js';
 import { flagNames } from './verdict/tcp-evidence.js';
 import { icmpName } from './verdict/icmp.js';
+import { ICMP4, ICMP6 } from './decode/enums.js';
 
 /** One packet of an explained flow, as the ladder draws it. */
 export interface Step {
@@ -110,8 +111,8 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   if (pkt.ipVersion === 0) return null;
   if (r.proto === 'arp') {
     // IPv6 neighbour discovery: solicitation (135) asks, advertisement (136) claims the target
-    if (pkt.l4 !== L4.Icmp6 || (pkt.icmpType !== 135 && pkt.icmpType !== 136) || formatAddr(6, pkt.ndTarget) !== sHost) return null;
-    const ask = pkt.icmpType === 135;
+    if (pkt.l4 !== L4.Icmp6 || (pkt.icmpType !== ICMP6.NeighborSolicitation && pkt.icmpType !== ICMP6.NeighborAdvertisement) || formatAddr(6, pkt.ndTarget) !== sHost) return null;
+    const ask = pkt.icmpType === ICMP6.NeighborSolicitation;
     return { from: ask ? 'client' : 'server', to: ask ? 'server' : 'client', label: ask ? `NS who-has ${sHost}` : `NA ${sHost} is-at ${formatMac(pkt.srcMac)}`, len: pkt.ipEnd - pkt.ipOff, ttl: pkt.ttl };
   }
   const src = formatAddr(pkt.ipVersion, pkt.src);
@@ -133,7 +134,7 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   else return null;
   if (r.proto === 'icmp') {
     if (!isIcmp || pkt.icmpId < 0) return null;
-    const reply = pkt.icmpType === 0 || pkt.icmpType === 129;
+    const reply = pkt.icmpType === ICMP4.EchoReply || pkt.icmpType === ICMP6.EchoReply;
     return { from: dir, to: dir === 'client' ? 'server' : 'client', label: `echo ${reply ? 'reply' : 'request'} seq ${pkt.icmpSeq}`, len: pkt.ipEnd - pkt.ipOff, ttl: pkt.ttl };
   }
   if (pkt.l4 !== L4.Tcp && pkt.l4 !== L4.Udp) return null;

@@ -1,5 +1,6 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { addrNetKey, formatIpv6 } from './addr.js';
+import { ICMP6 } from '../decode/enums.js';
 
 /** What the capture says about one MAC address: which IP networks sit behind it. */
 export class MacInfo {
@@ -91,7 +92,7 @@ export class HostTable {
     } else if (v === 6) {
       if (pkt.srcMac >= 0 && !isLinkLocalOrMulticast6(pkt.src)) pushDistinct(this.mac(pkt.srcMac).v6Src, addrNetKey(6, pkt.src));
       if (pkt.dstMac >= 0 && !isMulticastMac(pkt.dstMac) && !isLinkLocalOrMulticast6(pkt.dst)) pushDistinct(this.mac(pkt.dstMac).v6Dst, addrNetKey(6, pkt.dst));
-      if (pkt.icmpType === 134 && pkt.srcMac >= 0) this.mac(pkt.srcMac).sentRouterAdvert = true;
+      if (pkt.icmpType === ICMP6.RouterAdvertisement && pkt.srcMac >= 0) this.mac(pkt.srcMac).sentRouterAdvert = true;
     } else if (pkt.arpSenderMac >= 0 && (pkt.arpOp === 1 || pkt.arpOp === 2)) {
       pushDistinct(this.mac(pkt.arpSenderMac).arpIps, pkt.arpSenderIp);
     }

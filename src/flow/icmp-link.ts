@@ -5,6 +5,7 @@ import { IcmpHit, type TcpTable, type TcpTombstones } from './tcp.js';
 import type { DnsTable } from './dns.js';
 import type { UdpTable } from './udp.js';
 import type { EchoTable } from './echo.js';
+import { ICMP4, ICMP4_UNREACH, ICMP6, IPPROTO, UDP_PORT } from '../decode/enums.js';
 
 /** The tables an ICMP error may belong to (the flow tracker is one). */
 export interface IcmpTargets {
@@ -25,20 +26,20 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
   if (pkt.quoteEchoId >= 0 && on.echo.error(pkt, frame, t)) return true;
   if (pkt.quoteSrcPort < 0) return false;
   const v = pkt.quoteVersion;
-  if (pkt.quoteProto === 6) {
+  if (pkt.quoteProto === IPPROTO.TCP) {
     const f = on.tcp.findByEndpoints(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
     if (f !== null) {
       f.icmpCount++;
-      if ((v === 4 && pkt.icmpType === 3 && pkt.icmpCode === 4) || (v === 6 && pkt.icmpType === 2)) f.sawPmtuIcmp = true;
+      if ((v === 4 && pkt.icmpType === ICMP4.DestUnreachable && pkt.icmpCode === ICMP4_UNREACH.FragNeeded) || (v === 6 && pkt.icmpType === ICMP6.PacketTooBig)) f.sawPmtuIcmp = true;
       // an unreachable replaces an earlier ICMP error that gives no verdict (time exceeded, too big)
-      if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? 3 : 1))) f.icmp = new IcmpHit(pkt, frame, t);
+      if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? ICMP4.DestUnreachable : ICMP6.DestUnreachable))) f.icmp = new IcmpHit(pkt, frame, t);
       return true;
     }
     const hash = flowHash(pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
     return on.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== null;
   }
-  if (pkt.quoteProto === 17) {
-    if (pkt.quoteDstPort === 53 && pkt.quoteDnsId >= 0) {
+  if (pkt.quoteProto === IPPROTO.UDP) {
+    if (pkt.quoteDstPort === UDP_PORT.DNS && pkt.quoteDnsId >= 0) {
       const d = on.dns.findLatest(v, 'udp', pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, pkt.quoteDnsId);
       if (d !== null) {
         if (d.icmp === null) d.icmp = new IcmpHit(pkt, frame, t);

@@ -1,5 +1,6 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { copyAddr, formatAddr } from './addr.js';
+import { ICMP6 } from '../decode/enums.js';
 
 /** Neighbour requests (ARP who-has, IPv6 neighbour solicitations) for one address from one asker. */
 export class NeighborAsk {
@@ -59,8 +60,8 @@ export class NeighborTable {
   /** IPv6 neighbour solicitation (135) or advertisement (136); duplicate address detection (from ::) is not a question. */
   nd(pkt: DecodedPacket, frame: number, t: number): void {
     if (pkt.srcMac < 0) return;
-    if (pkt.icmpType === 135 && !isZero(pkt.src)) this.ask(6, copyAddr(pkt.ndTarget), pkt.srcMac, copyAddr(pkt.src), frame, t);
-    else if (pkt.icmpType === 136) this.claim(6, copyAddr(pkt.ndTarget), pkt.srcMac, frame, t);
+    if (pkt.icmpType === ICMP6.NeighborSolicitation && !isZero(pkt.src)) this.ask(6, copyAddr(pkt.ndTarget), pkt.srcMac, copyAddr(pkt.src), frame, t);
+    else if (pkt.icmpType === ICMP6.NeighborAdvertisement) this.claim(6, copyAddr(pkt.ndTarget), pkt.srcMac, frame, t);
   }
 
   private ask(version: number, target: Uint32Array, mac: number, from: Uint32Array, frame: number, t: number): void {

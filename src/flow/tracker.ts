@@ -14,6 +14,7 @@ import { flowHash } from './addr.js';
 import { dnsOverTcp } from './dns-over-tcp.js';
 import { sniffApp } from './app-gate.js';
 import { linkIcmpError } from './icmp-link.js';
+import { ICMP4, ICMP6, UDP_PORT } from '../decode/enums.js';
 
 /** Who reports a TCP flow that a new attempt on the same ports ends before its time (the analyzer). */
 export interface Superseded {
@@ -80,7 +81,7 @@ export class FlowTracker {
         this.onTcp(pkt, rec, t);
         break;
       case L4.Udp:
-        if (pkt.srcPort === 53 || pkt.dstPort === 53) {
+        if (pkt.srcPort === UDP_PORT.DNS || pkt.dstPort === UDP_PORT.DNS) {
           this.dns.observe(pkt, 'udp', this.decoder.dv, rec.data, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, rec.frame, rec.tsSec, rec.tsNsec, t);
         } else {
           const u = this.udp.observe(pkt, rec.frame, rec.tsSec, rec.tsNsec, t);
@@ -90,7 +91,7 @@ export class FlowTracker {
       case L4.Icmp4:
       case L4.Icmp6:
         if (pkt.icmpId >= 0) this.onEcho(pkt, rec.frame, t);
-        else if (pkt.icmpType === 135 || pkt.icmpType === 136) {
+        else if (pkt.icmpType === ICMP6.NeighborSolicitation || pkt.icmpType === ICMP6.NeighborAdvertisement) {
           if (pkt.l4 === L4.Icmp6) this.neighbors.nd(pkt, rec.frame, t);
         } else if (pkt.quoteVersion !== 0 && !linkIcmpError(this, pkt, rec.frame, t)) this.icmpUnmatched++;
         break;
@@ -137,7 +138,7 @@ export class FlowTracker {
     }
     const dir = f.direction(pkt);
     f.observe(pkt, dir, rec.frame, t);
-    if (pkt.payloadLen > 0 && (f.sPort === 53 || f.cPort === 53)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
+    if (pkt.payloadLen > 0 && (f.sPort === UDP_PORT.DNS || f.cPort === UDP_PORT.DNS)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
     else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t);
   }
 
@@ -154,8 +155,8 @@ export class FlowTracker {
   /** ICMP echo request or reply (ping). */
   private onEcho(pkt: DecodedPacket, frame: number, t: number): void {
     const type = pkt.icmpType;
-    if (type === 8 || type === 128) this.echo.request(pkt, frame, t);
-    else if (type === 0 || type === 129) this.echo.reply(pkt, frame, t);
+    if (type === ICMP4.EchoRequest || type === ICMP6.EchoRequest) this.echo.request(pkt, frame, t);
+    else if (type === ICMP4.EchoReply || type === ICMP6.EchoReply) this.echo.reply(pkt, frame, t);
   }
 
   /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
