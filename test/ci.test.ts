@@ -259,7 +259,7 @@ describe('output is deterministic and valid against the JSON Schemas in schema/'
       expect(validateReport(doc), `${args.join(' ')}: ${JSON.stringify(validateReport.errors)}`).toBe(true);
       expect(cli(['-f', 'json', ...args]).stdout).toBe(r.stdout);
     }
-  });
+  }, 240_000);
   it('ndjson: every line', () => {
     for (const args of [...fixtureFiles().map((f) => [join(FIXTURES, f)]), [RUN, LOST], gated]) {
       const r = cli(['-f', 'ndjson', ...args]);

@@ -50,7 +50,7 @@ describe.skipIf(!sharedPresent || !existsSync(join(ROOT, 'test', 'corpus', 'tsha
       const batch = files.slice(i, i + 200).map((f) => join(SHARED_PCAPS, f));
       const r = spawnSync(process.execPath, [BIN, '-f', 'ndjson', '--quiet', ...batch], { encoding: 'utf8', maxBuffer: 1 << 28, timeout: 300_000 });
       expect([0, 3]).toContain(r.status);
-      for (const line of r.stderr.split('\n').filter((l) => l !== '')) expect(line).toMatch(/^pcapdiag: (cannot|not a capture|unsupported|empty|the file|no packets|truncated)/);
+      for (const line of r.stderr.split('\n').filter((l) => l !== '')) expect(line).toMatch(/^pcapdiag: (\/\S+: )?(cannot|not a capture|unsupported|empty|the file|no packets|truncated)/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   }, 600_000);

@@ -1,5 +1,4 @@
 import { TCP_FLAG } from '../decode/packet.js';
-import type { TcpFlow } from './tcp.js';
 
 /**
  * Zeek's conn_state, computed as Zeek computes it: each endpoint of a TCP connection walks a small
@@ -141,8 +140,3 @@ export function zeekConnState(orig: EndpointState, resp: EndpointState, noPayloa
 
 /** Zeek's `^\^?S[^HAFGIQ]*R` on pcapdiag's history (which has no ^, G, I or Q letters). */
 export const synThenRst = (history: string): boolean => /^S[^HAFGIQ]*R/.test(history);
-
-/** A flow's conn_state (the client is Zeek's originator). */
-export function connState(f: TcpFlow): ConnState {
-  return zeekConnState(f.c.state, f.s.state, f.c.bytes === 0 && f.s.bytes === 0, synThenRst(f.history));
-}

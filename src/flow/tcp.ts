@@ -4,7 +4,7 @@ import { C2S, FlowEndpoints, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import type { AppSniffer } from './app.js';
-import { EP, stepEndpointStates, type EndpointState } from './conn-state.js';
+import { EP, stepEndpointStates, synThenRst, zeekConnState, type ConnState, type EndpointState } from './conn-state.js';
 
 export { C2S, S2C } from './endpoints.js';
 
@@ -613,4 +613,9 @@ export class TcpTombstones extends ChainedTable<TcpTombstone> {
     this.closedQueue.drain(nowMs, Math.min(closedKeepNs, idleNs) / 1e6, this.forget, isClosed, this.toOpen);
     this.openQueue.drain(nowMs, idleNs / 1e6, this.forget, always, this.toOpen);
   }
+}
+
+/** A flow's conn_state, from its endpoints' Zeek states (the client is Zeek's originator). */
+export function connState(f: TcpFlow): ConnState {
+  return zeekConnState(f.c.state, f.s.state, f.c.bytes === 0 && f.s.bytes === 0, synThenRst(f.history));
 }

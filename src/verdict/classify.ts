@@ -1,12 +1,11 @@
 import { type FlowRecord, type VerdictId } from './types.js';
 import type { ClassifyContext } from './context.js';
-import type { TcpFlow } from '../flow/tcp.js';
+import { connState, type TcpFlow } from '../flow/tcp.js';
 import type { DnsTxn } from '../flow/dns.js';
 import type { UdpFlow } from '../flow/udp.js';
 import { formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
 import { icmpCheck, ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
-import { connState } from '../flow/conn-state.js';
 import { classifyDns, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpName, icmpVerdict } from './icmp.js';
