@@ -134,7 +134,7 @@ const FACT: FactTable = {
   gateway: (f) => `gateway ${macRefText(f)}`,
   mac: (f) => `${f.role} ${macRefText(f)}`,
   'sent-to': (f) => `the ${f.what} went to ${f.gateway ? 'gateway' : 'MAC'} ${macRefText(f)}`,
-  icmp: (f, L) => `${f.name} #${f.frame} from ${L.a(f.from)}${f.t === undefined ? '' : ` ${rel(f.t)}${f.errors !== undefined ? ` (${f.errors} errors in all)` : ''}, ${ttlText(f.ttl ?? 0, f.ipVersion)}`}`,
+  icmp: (f, L) => `${f.message} #${f.frame} from ${L.a(f.from)}${f.t === undefined ? '' : ` ${rel(f.t)}${f.errors !== undefined ? ` (${f.errors} errors in all)` : ''}, ${ttlText(f.ttl ?? 0, f.ipVersion)}`}`,
   'capture-ended': (f) => f.after === 'query'
     ? `the capture ended ${dur(f.gapNs)} after the query (timeout needs ${dur(f.timeoutNs)})`
     : `${synEnded(f.gapNs)} (a timeout needs ${dur(f.timeoutNs)} without an answer)`,
@@ -144,7 +144,7 @@ const FACT: FactTable = {
   'tls-server-hello': (f) => `ServerHello #${f.frame} chose ${f.version}`,
   'tls-certificate': (f) => `certificate #${f.frame}: ${f.subject}, issued by ${f.issuer ?? 'itself'}, valid ${f.validFrom} to ${f.validTo}, names ${f.names.join(', ')}${f.chain > 1 ? ` (chain of ${f.chain})` : ''}`,
   'tls-certificate-problems': (f) => `certificate problems: ${certProblemsText(f.problems).join('; ')}`,
-  'tls-alert': (f) => `${f.level === 2 ? 'fatal ' : f.level === 1 ? 'warning ' : ''}alert ${f.desc >= 0 ? f.name : '(encrypted)'} #${f.frame} from the ${f.from} ${rel(f.t)}${f.desc < 0 ? ', after the handshake and before any request' : ''}`,
+  'tls-alert': (f) => `${f.level === 2 ? 'fatal ' : f.level === 1 ? 'warning ' : ''}alert ${f.desc >= 0 ? f.alert : '(encrypted)'} #${f.frame} from the ${f.from} ${rel(f.t)}${f.desc < 0 ? ', after the handshake and before any request' : ''}`,
   'http-request': (f) => `HTTP request #${f.frame}: ${f.method} ${f.path}`,
   'http-response': (f) => `HTTP response #${f.frame}: ${f.status}${f.reason !== undefined ? ` ${f.reason}` : ''}${f.server !== undefined ? `, Server: ${f.server}` : ''}`,
   'udp-datagrams': (f) => `first datagram #${f.frame}; ${f.sent} sent, ${f.received} received`,
@@ -163,6 +163,9 @@ const FACT: FactTable = {
   'neighbor-no-reply': (f) => `no ${f.ipVersion === 4 ? 'ARP reply' : 'neighbour advertisement'} from anyone; ${f.waitedNs < 1e6 ? 'the capture ended with the last one' : `the capture went on ${dur(f.waitedNs)} after the last one`}`,
   'neighbor-claim': (f, L) => `${f.ipVersion === 4 ? 'ARP reply' : 'neighbour advertisement'} #${f.frame} ${rel(f.t)}: ${L.a(f.addr)} is at ${macRefText(f)}`,
 };
+
+/** Every fact kind the table writes (the schema's factKind enum lists the same). */
+export const FACT_KINDS: readonly FactKind[] = Object.keys(FACT) as FactKind[];
 
 function synEnded(gapNs: number): string {
   return gapNs < 1e6 ? 'the capture ended with the last SYN' : `the capture ended ${dur(gapNs)} after the last SYN`;

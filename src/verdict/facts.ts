@@ -77,8 +77,8 @@ export type Fact =
   | { kind: 'mac'; role: 'sender' | 'server' | 'client'; mac: string; vendor?: string; note?: string }
   /** Unanswered SYNs or echo requests went to this MAC (gateway: a router's). */
   | { kind: 'sent-to'; what: 'SYNs' | 'requests'; gateway: boolean; mac: string; vendor?: string; note?: string }
-  /** An ICMP error from `from`; t/ttl absent when only mentioned; errors: how many in all, when more than one. */
-  | { kind: 'icmp'; frame: number; from: string; type: number; code: number; ipVersion: number; name: string; t?: number; ttl?: number; hops?: number; errors?: number }
+  /** An ICMP error from `from` (message: "ICMP port unreachable (type 3 code 3)"); t/ttl absent when only mentioned; errors: how many in all, when more than one. */
+  | { kind: 'icmp'; frame: number; from: string; type: number; code: number; ipVersion: number; message: string; t?: number; ttl?: number; hops?: number; errors?: number }
   | { kind: 'capture-ended'; after: 'syn' | 'query'; gapNs: number; timeoutNs: number }
   | { kind: 'tunnel'; tunnel: string; between?: [string, string] }
   | { kind: 'probe-series'; intervalNs: number; jitterPct: number }
@@ -88,8 +88,8 @@ export type Fact =
   /** Dates are UTC days, YYYY-MM-DD ('?' when unreadable); issuer absent when self-signed. */
   | { kind: 'tls-certificate'; frame: number; subject: string; issuer?: string; validFrom: string; validTo: string; names: string[]; chain: number }
   | { kind: 'tls-certificate-problems'; problems: CertProblem[] }
-  /** level 2 fatal, 1 warning; desc -1 for an encrypted alert (then no name). */
-  | { kind: 'tls-alert'; frame: number; from: Side; t: number; level: number; desc: number; name?: string }
+  /** level 2 fatal, 1 warning; desc -1 for an encrypted alert (then no alert name). */
+  | { kind: 'tls-alert'; frame: number; from: Side; t: number; level: number; desc: number; alert?: string }
   | { kind: 'http-request'; frame: number; method: string; path: string }
   | { kind: 'http-response'; frame: number; status: number; reason?: string; server?: string }
   // ---- UDP and DNS

@@ -34,9 +34,9 @@ export class DnsNames {
     if (r.proto === 'dns' && r.answers !== undefined && r.query !== undefined && r.rcode === 'NOERROR') this.learnAnswers(r.query, r.answers);
   }
 
-  /** The name an address was given, if any. */
-  nameOf(addr: string): string | undefined {
-    return this.byAddr.get(addr);
+  /** The names known now, by address (bare: 10.0.2.20, fd00::20). */
+  get known(): ReadonlyMap<string, string> {
+    return this.byAddr;
   }
 
   private learnAnswers(query: string, answers: readonly string[]): void {

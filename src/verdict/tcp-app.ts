@@ -86,7 +86,7 @@ export function tlsAlert(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = tls.alert!;
   const side = a.fromClient ? 'client' : 'server';
   const alert: Fact = { kind: 'tls-alert', frame: a.frame, from: side, t: a.t - f.firstT, level: a.level, desc: a.desc };
-  if (a.desc >= 0) alert.name = alertName(a);
+  if (a.desc >= 0) alert.alert = alertName(a);
   const facts = [...appFacts(f, c), alert];
   facts.push(...macFact(c, f.s.mac, 'server', facts));
   const story: Story = { kind: 'tls-alert', side, desc: a.desc, certProblems: certProblems(tls, epochMs(c, tls.clientHelloT)), host: host(f), port: f.sPort };

@@ -101,7 +101,7 @@ function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [synFact(f), { kind: 'no-reply', triedNs: triedFor(f, c), afterLastSynNs: unansweredFor(f, c) }];
   if (f.icmp !== null) {
     const i = f.icmp;
-    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, name: icmpName(i) });
+    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i) });
   }
   if (f.cDstMac >= 0) facts.push({ kind: 'sent-to', what: 'SYNs', gateway: c.hosts.isRouterMac(f.cDstMac), ...macRef(f.cDstMac) });
   return outcome('unknown', { kind: 'timeout', host: host(f), port: f.sPort, syns: f.synCount }, facts, 0, f.cDstMac);
