@@ -26,7 +26,6 @@ export function outcome(by: By, story: Story, facts: Fact[], frame: number, mac:
 /** The SYN got a SYN-ACK. */
 export const answered = (f: TcpFlow) => f.synAckT >= 0;
 
-export const srv = (f: TcpFlow) => f.serverText;
 export const host = (f: TcpFlow) => f.serverHostText;
 
 export function synFact(f: TcpFlow): Fact {
@@ -47,14 +46,13 @@ export function flagNames(flags: number): string {
 
 /** "gateway <mac> = <vendor>" (or "<who> <mac>") unless an earlier fact already names that MAC. */
 export function macFact(c: ClassifyContext, mac: number, who: 'sender' | 'server' | 'client', already: readonly Fact[] = NO_FACTS): Fact[] {
-  if (mac < 0) return NO_FACTS_OUT();
+  if (mac < 0) return [];
   const m = macRef(mac);
-  if (already.length > 0 && namesMac(already, m.mac)) return NO_FACTS_OUT();
+  if (already.length > 0 && namesMac(already, m.mac)) return [];
   return [c.hosts.isRouterMac(mac) ? { kind: 'gateway', ...m } : { kind: 'mac', role: who, ...m }];
 }
 
 const NO_FACTS: readonly Fact[] = [];
-const NO_FACTS_OUT = (): Fact[] => [];
 
 /** The flow's RST, timed from `after` (afterNs later; gapNs: since the client's last packet). */
 export function rstFact(f: TcpFlow, after: RstAfter, afterNs: number, gapNs = -1): Extract<Fact, { kind: 'rst' }> {
