@@ -56,10 +56,10 @@ const NO_EVIDENCE: string[] = [];
 /** "VXLAN VNI 100 between 10.0.0.1 and 10.0.0.2" (the flow layer's words) as a fact with the two addresses as fields. */
 function tunnelFact(tunnel: string): Fact {
   const at = tunnel.indexOf(' between ');
-  if (at < 0) return { kind: 'tunnel', tunnel };
+  if (at < 0) return { kind: 'tunnel', tunnel, between: undefined };
   const ends = tunnel.slice(at + 9);
   const and = ends.indexOf(' and ');
-  if (and < 0) return { kind: 'tunnel', tunnel };
+  if (and < 0) return { kind: 'tunnel', tunnel, between: undefined };
   return { kind: 'tunnel', tunnel: tunnel.slice(0, at), between: [ends.slice(0, and), ends.slice(and + 5)] };
 }
 

@@ -70,9 +70,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
   }
 
   const rc = rcodeName(d.rcode);
-  const response: Fact = { kind: 'dns-response', frame: d.respFrame, rcode: rc, answerCount: d.ancount, truncated: d.tc !== 0 };
-  if (d.queryT >= 0) response.afterNs = d.respT - d.queryT;
-  facts.push(response);
+  facts.push({ kind: 'dns-response', frame: d.respFrame, rcode: rc, afterNs: d.queryT >= 0 ? d.respT - d.queryT : undefined, answerCount: d.ancount, truncated: d.tc !== 0 });
   if (d.answers.length > 0) facts.push({ kind: 'dns-answers', answers: d.answers.map(dnsAnswer) });
   if (d.duplicateResponses > 0) facts.push({ kind: 'dns-duplicates', count: d.duplicateResponses });
   if (d.respMac >= 0 && c.hosts.isRouterMac(d.respMac)) facts.push({ kind: 'gateway', ...macRef(d.respMac) });
@@ -85,7 +83,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
 /** "A 10.0.2.20" (as the flow layer keeps answers) as type and value. */
 export function dnsAnswer(a: string): DnsAnswer {
   const sp = a.indexOf(' ');
-  return sp < 0 ? { type: a } : { type: a.slice(0, sp), value: a.slice(sp + 1) };
+  return sp < 0 ? { type: a, value: undefined } : { type: a.slice(0, sp), value: a.slice(sp + 1) };
 }
 
 /** The rule for an answered transaction: first match in DNS_RULES. */

@@ -13,7 +13,9 @@ import type { FlowRecord } from './types.js';
  *  - `t` fields are points in time in ns since the flow's first packet (the record's `t`);
  *    fields ending in `Ns` are durations in ns (what the sentence calls "x after y");
  *  - `frame` fields are 1-based frame numbers in the capture;
- *  - `ipVersion` is 4 or 6 (it decides "TTL" or "hop limit", "ARP" or "neighbour").
+ *  - `ipVersion` is 4 or 6 (it decides "TTL" or "hop limit", "ARP" or "neighbour");
+ *  - an optional field that does not apply is undefined, which JSON output leaves out (facts are
+ *    built with every field of their kind in one order, so each kind has one shape).
  */
 
 export type Side = 'client' | 'server';
@@ -166,10 +168,7 @@ export const STORY: unique symbol = Symbol('story');
 /** A MAC (as a 48-bit number) with its vendor and note. */
 export function macRef(mac: number): MacRef {
   const d = describeMac(mac);
-  const r: MacRef = { mac: formatMac(mac) };
-  if (d.vendor !== null) r.vendor = d.vendor;
-  if (d.note !== null) r.note = d.note;
-  return r;
+  return { mac: formatMac(mac), vendor: d.vendor ?? undefined, note: d.note ?? undefined };
 }
 
 /** "00:01:d7:2a:10:01 = F5 Inc.", with the notes for virtual-router and locally administered MACs. */

@@ -50,9 +50,6 @@ export function icmpName(hit: IcmpKind): string {
 
 /** The evidence fact of an ICMP error from `from`, t ns after the flow's start (errors: how many in all, when more than one). */
 export function icmpFact(hit: IcmpKind & { frame: number; ttl: number }, from: string, t: number, errors = 1): Fact {
-  const f: Fact = { kind: 'icmp', frame: hit.frame, from, type: hit.type, code: hit.code, ipVersion: hit.version, message: icmpName(hit), t };
-  if (errors > 1) f.errors = errors;
-  f.ttl = hit.ttl;
-  f.hops = hopsFrom(hit.ttl);
-  return f;
+  return { kind: 'icmp', frame: hit.frame, from, type: hit.type, code: hit.code, ipVersion: hit.version, message: icmpName(hit), t,
+    ttl: hit.ttl, hops: hopsFrom(hit.ttl), errors: errors > 1 ? errors : undefined };
 }

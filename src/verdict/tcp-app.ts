@@ -56,27 +56,20 @@ export function appFacts(f: TcpFlow, c: ClassifyContext): Fact[] {
   const out: Fact[] = [];
   const tls = tlsOf(f);
   if (tls !== null && tls.clientHelloFrame > 0) {
-    const hello: Fact = { kind: 'tls-client-hello', frame: tls.clientHelloFrame, offered: tls.offered.map(tlsVersionName) };
-    if (tls.sni !== '') hello.sni = tls.sni;
-    out.push(hello);
+    out.push({ kind: 'tls-client-hello', frame: tls.clientHelloFrame, sni: tls.sni !== '' ? tls.sni : undefined, offered: tls.offered.map(tlsVersionName) });
     if (tls.serverHelloFrame > 0) out.push({ kind: 'tls-server-hello', frame: tls.serverHelloFrame, version: tlsVersionName(tls.version) });
     const leaf = tls.certs[0];
     if (leaf !== undefined) {
       const problems = certProblems(tls, epochMs(c, tls.clientHelloT));
-      const cert: Fact = { kind: 'tls-certificate', frame: tls.certFrame, subject: leaf.subject, validFrom: day(leaf.notBefore), validTo: day(leaf.notAfter),
-        names: leaf.names.slice(), chain: tls.certs.length };
-      if (!leaf.selfSigned) cert.issuer = leaf.issuer;
-      out.push(cert);
+      out.push({ kind: 'tls-certificate', frame: tls.certFrame, subject: leaf.subject, issuer: leaf.selfSigned ? undefined : leaf.issuer, validFrom: day(leaf.notBefore),
+        validTo: day(leaf.notAfter), names: leaf.names.slice(), chain: tls.certs.length });
       if (problems.length > 0) out.push({ kind: 'tls-certificate-problems', problems });
     }
   }
   const http = f.app?.http ?? null;
   if (http !== null && http.method !== '') out.push({ kind: 'http-request', frame: http.requestFrame, method: http.method, path: http.path });
   if (http !== null && http.status > 0) {
-    const resp: Fact = { kind: 'http-response', frame: http.responseFrame, status: http.status };
-    if (http.reason !== '') resp.reason = http.reason;
-    if (http.server !== '') resp.server = http.server;
-    out.push(resp);
+    out.push({ kind: 'http-response', frame: http.responseFrame, status: http.status, reason: http.reason !== '' ? http.reason : undefined, server: http.server !== '' ? http.server : undefined });
   }
   return out;
 }
@@ -85,13 +78,11 @@ export function tlsAlert(f: TcpFlow, c: ClassifyContext): Outcome {
   const tls = tlsOf(f)!;
   const a = tls.alert!;
   const side = a.fromClient ? 'client' : 'server';
-  const alert: Fact = { kind: 'tls-alert', frame: a.frame, from: side, t: a.t - f.firstT, level: a.level, desc: a.desc };
-  if (a.desc >= 0) alert.alert = alertName(a);
-  const facts = [...appFacts(f, c), alert];
+  const alert = a.desc >= 0 ? alertName(a) : undefined;
+  const facts: Fact[] = [...appFacts(f, c), { kind: 'tls-alert', frame: a.frame, from: side, t: a.t - f.firstT, level: a.level, desc: a.desc, alert }];
   facts.push(...macFact(c, f.s.mac, 'server', facts));
-  const story: Story = { kind: 'tls-alert', side, desc: a.desc, certProblems: certProblems(tls, epochMs(c, tls.clientHelloT)), host: host(f), port: f.sPort };
-  if (tls.sni !== '') story.sni = tls.sni;
-  if (a.desc >= 0) story.alert = alertName(a);
+  const story: Story = { kind: 'tls-alert', side, sni: tls.sni !== '' ? tls.sni : undefined, alert, desc: a.desc, certProblems: certProblems(tls, epochMs(c, tls.clientHelloT)),
+    host: host(f), port: f.sPort };
   return outcome(a.fromClient ? 'client' : 'server', story, facts, a.frame, a.fromClient ? f.c.mac : f.s.mac);
 }
 
@@ -118,18 +109,13 @@ export function tlsAborted(f: TcpFlow, c: ClassifyContext): Outcome {
     mac = f.c.mac;
   }
   facts.push(...macFact(c, mac, by === 'client' ? 'client' : 'server', facts));
-  const story: Story = { kind: 'tls-aborted', host: host(f), port: f.sPort };
-  if (tls.sni !== '') story.sni = tls.sni;
-  return outcome(by, story, facts, frame, mac);
+  return outcome(by, { kind: 'tls-aborted', sni: tls.sni !== '' ? tls.sni : undefined, host: host(f), port: f.sPort }, facts, frame, mac);
 }
 
 export function httpError(f: TcpFlow, c: ClassifyContext): Outcome {
   const http = f.app!.http!;
   const facts = appFacts(f, c);
   facts.push(...macFact(c, f.s.mac, 'server', facts));
-  const story: Story = { kind: 'http-error', path: http.path, status: http.status, responseT: http.responseT - f.firstT };
-  if (http.method !== '') story.request = `${http.method} ${http.path}`;
-  if (http.reason !== '') story.reason = http.reason;
-  if (http.server !== '') story.server = http.server;
-  return outcome('server', story, facts, http.responseFrame, f.s.mac);
+  return outcome('server', { kind: 'http-error', request: http.method !== '' ? `${http.method} ${http.path}` : undefined, path: http.path, status: http.status,
+    reason: http.reason !== '' ? http.reason : undefined, server: http.server !== '' ? http.server : undefined, responseT: http.responseT - f.firstT }, facts, http.responseFrame, f.s.mac);
 }

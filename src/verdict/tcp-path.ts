@@ -89,8 +89,7 @@ export function zeroWindowStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const frame = open ? z.sinceFrame : z.frame;
   const from = open ? z.since : z.t;
   const side = dir === S2C ? 'server' : 'client';
-  const zero: Fact = { kind: 'zero-window', side, frame, t: from - f.firstT, durationNs: ns };
-  if (open) zero.until = f.closed ? 'connection-end' : 'capture-end';
+  const zero: Fact = { kind: 'zero-window', side, frame, t: from - f.firstT, durationNs: ns, until: !open ? undefined : f.closed ? 'connection-end' : 'capture-end' };
   const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame }, zero, { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes }];
   if (f.rstDir >= 0) facts.push({ kind: 'then-rst', frame: f.rst.frame, from: f.rstDir === S2C ? 'server' : 'client', t: f.rst.t - f.firstT });
   return outcome(side, { kind: 'zero-window', side, durationNs: ns, host: host(f) }, facts, frame, dir === S2C ? f.s.mac : f.c.mac);

@@ -6,7 +6,7 @@ import { attributeIcmp, Attribution } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import { hopsFrom } from './format.js';
 import { answered, attributeRst, host, macFact, outcome, rstFact, synFact, type Outcome } from './tcp-evidence.js';
-import { macRef, type Fact, type Story } from './facts.js';
+import { macRef, type Fact } from './facts.js';
 
 import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
 import { httpError, httpErrorWhen, tlsAborted, tlsAbortedWhen, tlsAlert, tlsOf } from './tcp-app.js';
@@ -92,16 +92,16 @@ function refused(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
   const lastSyn = f.synTimes[f.synTimes.length - 1] ?? f.firstT;
   const facts = [synFact(f), rstFact(f, 'syn', f.rst.t - lastSyn), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
-  const story: Story = { kind: 'refused', host: host(f) };
-  if (a.by === 'middlebox' && f.rst.mac >= 0) story.rstMac = macRef(f.rst.mac);
-  return outcome(a.by, story, facts, f.rst.frame, f.rst.mac);
+  const rstMac = a.by === 'middlebox' && f.rst.mac >= 0 ? macRef(f.rst.mac) : undefined;
+  return outcome(a.by, { kind: 'refused', host: host(f), rstMac }, facts, f.rst.frame, f.rst.mac);
 }
 
 function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [synFact(f), { kind: 'no-reply', triedNs: triedFor(f, c), afterLastSynNs: unansweredFor(f, c) }];
   if (f.icmp !== null) {
     const i = f.icmp;
-    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i) });
+    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i),
+      t: undefined, ttl: undefined, hops: undefined, errors: undefined });
   }
   if (f.cDstMac >= 0) facts.push({ kind: 'sent-to', what: 'SYNs', gateway: c.hosts.isRouterMac(f.cDstMac), ...macRef(f.cDstMac) });
   return outcome('unknown', { kind: 'timeout', host: host(f), port: f.sPort, syns: f.synCount }, facts, 0, f.cDstMac);
@@ -115,7 +115,8 @@ function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
 
 /** The SYN-ACK with its time, repeats and TTL. */
 function synAckFact(f: TcpFlow): Extract<Fact, { kind: 'syn-ack' }> {
-  return { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl), ipVersion: f.version };
+  return { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl), ipVersion: f.version,
+    ack: undefined, expectedAck: undefined };
 }
 
 function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -171,7 +172,7 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
   let a: Attribution;
   if (f.rstDir === S2C) a = attributeRst(f, c);
   else a = { by: 'client', why: [] };
-  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT }, { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
+  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: undefined }, { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
     rstFact(f, 'peer-last', f.rstGapNs), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
   return outcome(a.by, { kind: 'mid-stream-reset', rstT: f.rst.t - f.firstT }, facts, f.rst.frame, f.rst.mac);
 }
@@ -179,11 +180,7 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
 function ok(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [{ kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT },
     { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes }];
-  if (f.rstDir >= 0) {
-    const r = rstFact(f, 'start', f.rst.t - f.firstT);
-    r.closing = true;
-    facts.push(r);
-  }
+  if (f.rstDir >= 0) facts.push(rstFact(f, 'start', f.rst.t - f.firstT, -1, true));
   facts.push(...macFact(c, f.s.mac, 'server'));
   return outcome('server', { kind: 'connected' }, facts, f.synAckFrame, f.s.mac);
 }
