@@ -5,8 +5,8 @@ import { hostOf } from '../flow/addr.js';
 
 /**
  * Sentences from facts: a record's summary, evidence lines and check, in words, made from its
- * Story, its facts and its own fields. This is the only place the words are: the verdict layer
- * decides and collects data.
+ * Story, its facts and its own fields. The verdict layer (src/verdict/) decides and collects the
+ * data; the words of a record are all here.
  *
  * Names from the capture's DNS are attached to address fields as they are printed, "10.0.2.20:81
  * (www.example.test)"; never inside a command in backticks (it must still paste into a shell),
@@ -46,11 +46,11 @@ export function describeRecord(r: FlowRecord, names: NameLookup = NO_NAMES): voi
   const facts = r.facts;
   if (story === undefined || facts === undefined) return;
   const L = new Labels(names);
-  const evidence = new Array<string>(facts.length);
-  for (let i = 0; i < facts.length; i++) evidence[i] = factText(facts[i], L);
+  const evidence: string[] = [];
+  for (let i = 0; i < facts.length; i++) evidence.push(factText(facts[i], L));
   r.evidence = evidence;
   r.summary = (SUMMARY[story.kind] as SummaryFn<Story>)(story, r, L);
-  r.check = HEALTHY_CHECK.has(story.kind) ? '' : (CHECK[story.kind] as SummaryFn<Story>)(story, r, L);
+  r.check = (CHECK[story.kind] as SummaryFn<Story>)(story, r, L);
 }
 
 /** One fact as its evidence line. */
@@ -176,9 +176,6 @@ function synEnded(gapNs: number): string {
 type SummaryFn<S> = (s: S, r: FlowRecord, L: Labels) => string;
 type StoryTable = { [K in Story['kind']]: SummaryFn<Extract<Story, { kind: K }>> };
 
-/** Stories of healthy records, which have no check. */
-const HEALTHY_CHECK: ReadonlySet<Story['kind']> = new Set<Story['kind']>(['connected', 'ping-ok', 'health-check']);
-
 const sideWho = (by: FlowRecord['by'], server: string) => (by === 'middlebox' ? 'a box in the path' : by === 'client' ? 'the client' : server);
 
 const SUMMARY: StoryTable = {
@@ -227,7 +224,8 @@ const SUMMARY: StoryTable = {
 };
 
 const INCONCLUSIVE = 'Inconclusive: capture for longer.';
-const unused = () => '';
+/** Healthy records have no check. */
+const NONE = () => '';
 
 /** The check for an ICMP error that answered a packet to `target` (an endpoint), sent by `from`. */
 export function icmpCheckText(v: VerdictId, from: string, target: string, fromTarget: boolean, proto: string, L: Labels): string {
@@ -278,7 +276,7 @@ const CHECK: StoryTable = {
   'mid-stream-reset': (s, r) => r.by === 'middlebox'
     ? 'A middlebox cut the connection: check firewall/load-balancer idle timeouts and session tables.'
     : `Look at ${r.by === 'client' ? "the client's" : "the server's"} application logs around ${rel(s.rstT)} (crash, abort, timeout), and at idle timeouts in the path.`,
-  connected: unused,
+  connected: NONE,
   'one-sided': () => 'Not a failure of the connection but of the capture point: routing is asymmetric here, or the mirror/SPAN port copies one direction only. Capture where both directions pass (on the client or the server), or mirror both directions.',
   'bad-syn-ack': (s, _r, L) => `Something answers from stale state for an older connection on the same ports: a firewall, NAT or load balancer that rewrites or remembers sequence numbers (check its session table and sequence randomisation), or the server itself (\`ss -tan '( sport = :${s.port} )'\` on ${L.a(s.host)}). A capture on the server side shows which.`,
   'data-stall': (s) => s.pmtu
@@ -291,7 +289,7 @@ const CHECK: StoryTable = {
     ? `The server${s.server !== undefined ? ` (${s.server})` : ''} failed the request: read its error log at ${rel(s.responseT)}; a 502/503/504 from a proxy or load balancer means its backend is down or slow (check the pool's health).`
     : s.status === 404 ? `Nothing at ${s.path} on ${L.ep(r.server)}: check the URL, the virtual host (the Host header) and the server's routes.`
       : `The server refused ${s.request ?? 'the request'}: check the URL, credentials (401/403) and the request against the server's access log.`,
-  'health-check': unused,
+  'health-check': NONE,
   'dns-icmp': (s, r, L) => r.verdict === 'icmp-port-unreachable' && r.by === 'server'
     ? `No DNS server listens on ${L.ep(s.target)}: is the resolver address right, and is the service running (\`ss -lunp\`)?`
     : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
@@ -307,7 +305,7 @@ const CHECK: StoryTable = {
       default: return '';
     }
   },
-  'ping-ok': unused,
+  'ping-ok': NONE,
   'ping-ttl-exceeded': (s, _r, L) => s.loop
     ? `The routers above send ${L.a(s.target)} back and forth: compare \`ip route get ${s.target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`
     : `A probe with TTL ${s.ttl} ends at hop ${s.ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${s.target}\` and look for repeated hops.`,
