@@ -3,6 +3,7 @@ import { hostOf, portOf } from '../flow/addr.js';
 import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 import { dur } from '../verdict/format.js';
+import { gatewayOf } from '../verdict/facts.js';
 import { escapeTerminal } from './escape.js';
 
 /** Width of the ladder between the client's and the server's rails. */
@@ -29,12 +30,12 @@ function arrow(s: Step): string {
 
 /**
  * The box in the path, as the capture names it: the address its ICMP errors came from, and the
- * gateway's MAC and vendor from the evidence, or the record's MAC when no end host decided the
+ * gateway's MAC and vendor from the record's facts, or the record's MAC when no end host decided the
  * verdict (a middlebox's RST, a stall in the path). Null when the capture shows no box in the path.
  */
 function box(r: FlowRecord, steps: readonly Step[]): string | null {
   const router = steps.find((s) => s.router !== undefined)?.router;
-  const gateway = r.evidence.map((e) => /^gateway (.+)$/.exec(e)?.[1]).find((m) => m !== undefined);
+  const gateway = gatewayOf(r);
   const mac = gateway ?? ((r.by === 'middlebox' || r.by === 'unknown') && r.mac !== undefined ? [r.mac, r.vendor].filter((x) => x !== undefined).join(' = ') : undefined);
   if (router === undefined && mac === undefined && r.by !== 'middlebox') return null;
   return `${router !== undefined ? ` ${router}` : ''}${mac !== undefined ? ` (${mac})` : ''}`;

@@ -1,14 +1,15 @@
 import type { By } from './types.js';
 import type { ClassifyContext } from './context.js';
-import { dur, hopsFrom, isInitialTtl, macText } from './format.js';
+import { hopsFrom, isInitialTtl } from './format.js';
+import { macRef, type Fact } from './facts.js';
 import { formatAddr, sameAddr } from '../flow/addr.js';
 import type { IcmpHit } from '../flow/tcp.js';
 import type { ServerProfile } from '../flow/hosts.js';
 
 export interface Attribution {
   by: By;
-  /** Why: evidence lines. */
-  why: string[];
+  /** Why: attribution facts, one per evidence line. */
+  why: Fact[];
 }
 
 /**
@@ -24,34 +25,30 @@ export interface Attribution {
 export const MIN_TIMED_RTT_NS = 1e6;
 
 export function attributeServerPacket(c: ClassifyContext, version: number, profile: ServerProfile | null, ttl: number, mac: number, ownTtlMin: number, ownTtlMax: number, sinceSynNs: number): Attribution {
-  const name = version === 6 ? 'hop limit' : 'TTL';
-  const why: string[] = [];
+  const why: Fact[] = [];
   if (isInitialTtl(ttl) && c.hosts.isRouterMac(mac)) {
-    why.push(`${name} ${ttl} is an initial value, yet it came through router ${macText(mac)}: the router made this packet itself`);
+    why.push({ kind: 'attribution', reason: 'initial-ttl-via-router', ttl, ipVersion: version, ...macRef(mac) });
   }
   let min = ownTtlMin;
   let max = ownTtlMax;
-  let whose = "the server's other packets in this connection";
+  let whose: 'this-connection' | 'other-connections' = 'this-connection';
   if (max < 0 && profile !== null && profile.ttlMax >= 0) {
     min = profile.ttlMin;
     max = profile.ttlMax;
-    whose = "the server's packets in other connections";
+    whose = 'other-connections';
   }
   const ttlDiffers = max >= 0 && (ttl < min || ttl > max);
-  if (ttlDiffers) {
-    const range = min === max ? `${min}` : `${min}-${max}`;
-    why.push(`${name} ${ttl} (${hopsFrom(ttl)} hops) differs from ${whose} (${name} ${range}): a box in the path sent it`);
-  }
+  if (ttlDiffers) why.push({ kind: 'attribution', reason: 'ttl-differs', ttl, hops: hopsFrom(ttl), ipVersion: version, min, max, whose });
   if (sinceSynNs >= 0 && profile !== null && profile.minRttNs >= MIN_TIMED_RTT_NS && sinceSynNs * 2 < profile.minRttNs) {
-    why.push(`it came ${dur(sinceSynNs)} after the SYN, faster than the ${dur(profile.minRttNs)} round trip to the server`);
+    why.push({ kind: 'attribution', reason: 'faster-than-rtt', afterSynNs: sinceSynNs, rttNs: profile.minRttNs });
   }
   if (why.length > 0) return { by: 'middlebox', why };
-  if (max >= 0) why.push(`${name} matches ${whose}`);
+  if (max >= 0) why.push({ kind: 'attribution', reason: 'ttl-matches', ipVersion: version, whose });
   return { by: 'server', why };
 }
 
 /** An ICMP error from the target itself is the server's; from any other address, a middlebox's. */
 export function attributeIcmp(server: Uint32Array, hit: IcmpHit): Attribution {
   if (sameAddr(hit.from, server)) return { by: 'server', why: [] };
-  return { by: 'middlebox', why: [`sent by ${formatAddr(hit.version, hit.from)}, not by the server`] };
+  return { by: 'middlebox', why: [{ kind: 'attribution', reason: 'icmp-not-from-server', from: formatAddr(hit.version, hit.from) }] };
 }

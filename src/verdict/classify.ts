@@ -5,14 +5,15 @@ import type { DnsTxn } from '../flow/dns.js';
 import type { UdpFlow } from '../flow/udp.js';
 import { formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
-import { icmpCheck, ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
+import { ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
 import { classifyDns, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
-import { icmpName, icmpVerdict } from './icmp.js';
+import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
-import { rel, ttlText, vendorOf } from './format.js';
-import { appEvidence } from './tcp-app.js';
-import { macLine } from './tcp-evidence.js';
+import { vendorOf } from './format.js';
+import { appFacts } from './tcp-app.js';
+import { macFact } from './tcp-evidence.js';
+import { STORY, type Fact } from './facts.js';
 import { isProbe } from './health.js';
 import { alertName, tlsVersionName } from '../flow/app.js';
 import { dnsKey, tcpKey, udpKey } from './key.js';
@@ -25,7 +26,8 @@ function absTime(c: ClassifyContext, t: number): string {
 }
 
 export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT: number, endT: number, tunnel: string | null): Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> {
-  if (tunnel !== null) o.evidence.push(`carried in ${tunnel}`);
+  if (tunnel !== null) o.facts.push(tunnelFact(tunnel));
+  // summary, evidence and check are written from the facts when the record is shown (DnsNames.label)
   const r: Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> = {
     type: 'flow',
     id: 0,
@@ -35,17 +37,32 @@ export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT:
     start: absTime(c, startT),
     t: round6(startT / 1e9),
     duration: round6((endT - startT) / 1e9),
-    summary: o.summary,
-    evidence: o.evidence,
-    check: o.check,
+    summary: '',
+    evidence: NO_EVIDENCE,
+    check: '',
+    facts: o.facts,
     frame: o.frame,
   };
+  r[STORY] = o.story;
   if (o.mac >= 0) {
     r.mac = formatMac(o.mac);
     const v = vendorOf(o.mac);
     if (v !== undefined) r.vendor = v;
   }
   return r;
+}
+
+/** Shared by records not yet described (replaced, never changed). */
+const NO_EVIDENCE: string[] = [];
+
+/** "VXLAN VNI 100 between 10.0.0.1 and 10.0.0.2" (the flow layer's words) as a fact with the two addresses as fields. */
+function tunnelFact(tunnel: string): Fact {
+  const at = tunnel.indexOf(' between ');
+  if (at < 0) return { kind: 'tunnel', tunnel, between: undefined };
+  const ends = tunnel.slice(at + 9);
+  const and = ends.indexOf(' and ');
+  if (and < 0) return { kind: 'tunnel', tunnel, between: undefined };
+  return { kind: 'tunnel', tunnel: tunnel.slice(0, at), between: [ends.slice(0, and), ends.slice(and + 5)] };
 }
 
 const APP_VERDICTS: ReadonlySet<VerdictId> = new Set<VerdictId>(['tls-alert', 'tls-aborted', 'http-error']);
@@ -70,7 +87,7 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const server = f.serverText;
   const outcome = rule.describe(f, c);
   // the TLS/HTTP lines, for verdicts that do not already explain them
-  if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.evidence.push(...appEvidence(f, c));
+  if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.facts.push(...appFacts(f, c));
   const r = base(c, verdict, outcome, f.firstT, f.lastT, f.tunnel) as FlowRecord;
   r.proto = 'tcp';
   r.client = client;
@@ -149,16 +166,13 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
   if (verdict === null) return null;
   const a = attributeIcmp(u.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
-  const target = u.serverText;
-  const ev = [`first datagram #${u.firstFrame}; ${u.packets[0]} sent, ${u.packets[1]} received`,
-    `${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - u.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why];
-  ev.push(...macLine(c, hit.mac, 'sender'));
-  const o: Outcome = { by: a.by, summary: `${from} answered UDP to ${target} with ${icmpName(hit)}`, evidence: ev,
-    check: icmpCheck(verdict, from, target, a.by === 'server', 'udp'), frame: hit.frame, mac: hit.mac };
+  const facts: Fact[] = [{ kind: 'udp-datagrams', frame: u.firstFrame, sent: u.packets[0], received: u.packets[1] }, icmpFact(hit, from, hit.t - u.firstT), ...a.why];
+  facts.push(...macFact(c, hit.mac, 'sender'));
+  const o: Outcome = { by: a.by, story: { kind: 'icmp-answer', proto: 'udp', from, icmp: icmpName(hit) }, facts, frame: hit.frame, mac: hit.mac };
   const r = base(c, verdict, o, u.firstT, u.lastT, u.tunnel) as FlowRecord;
   r.proto = 'udp';
   r.client = u.clientText;
-  r.server = target;
+  r.server = u.serverText;
   r.firstFrame = u.firstFrame;
   r.packets = u.packets[0] + u.packets[1];
   r.key = udpKey(r);

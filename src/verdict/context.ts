@@ -15,10 +15,11 @@ export interface ClassifyContext {
   /** Idle time after which a TCP connection is final. */
   tcpIdleNs: number;
   /**
-   * Whether a record with this verdict can be shown or handed on, and so needs its sentences.
-   * When not, it is only counted (built without summary, evidence and check, which are most of
-   * the cost of a record on a busy capture): text output of a file shows the problems only, and
-   * only the first --limit of each verdict.
+   * Whether a record with this verdict can be shown or handed on, and so needs its facts (from
+   * which its sentences are written when it is shown). When not, it is only counted (built
+   * without facts, summary, evidence and check, which are most of the cost of a record on a busy
+   * capture): text output of a file shows the problems only, and only the first --limit of each
+   * verdict.
    */
   describe: (verdict: VerdictId) => boolean;
   /** A --filter reads the endpoints of every record, the counted ones too. */

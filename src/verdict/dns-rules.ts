@@ -4,15 +4,15 @@ import type { DnsTxn } from '../flow/dns.js';
 import { formatAddr, formatEndpoint } from '../flow/addr.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
 import { attributeIcmp } from './attribute.js';
-import { icmpName, icmpVerdict } from './icmp.js';
-import { icmpCheck, type Outcome } from './tcp-rules.js';
-import { dur, macText, rel, ttlText } from './format.js';
-import { macLine } from './tcp-evidence.js';
+import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
+import type { Outcome } from './tcp-rules.js';
+import { macFact } from './tcp-evidence.js';
+import { macRef, type DnsAnswer, type Fact } from './facts.js';
 
+/** A verdict of an answered lookup (its check is written from the record, see render/sentences.ts). */
 export interface DnsRule {
   verdict: VerdictId;
   when: (d: DnsTxn, c: ClassifyContext) => boolean;
-  check: (d: DnsTxn) => string;
 }
 
 const q = (d: DnsTxn) => `${d.qname} ${qtypeName(d.qtype)}`;
@@ -20,16 +20,12 @@ const server = (d: DnsTxn) => formatAddr(d.version, d.sAddr);
 
 /** The DNS verdict table, over one query/response pair. First match wins. */
 export const DNS_RULES: readonly DnsRule[] = [
-  { verdict: 'dns-nxdomain', when: (d) => d.rcode === 3,
-    check: (d) => `${d.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${server(d)} ${d.qname}\`).` },
-  { verdict: 'dns-servfail', when: (d) => d.rcode === 2,
-    check: (d) => `${server(d)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${server(d)} ${d.qname} +trace\` and the server's logs.` },
-  { verdict: 'dns-refused', when: (d) => d.rcode === 5,
-    check: (d) => `${server(d)} refuses to answer this client or this zone: check its allow-query / recursion ACLs, or whether the client uses the right resolver.` },
-  { verdict: 'dns-error', when: (d) => d.rcode > 0, check: (d) => `${server(d)} answered ${rcodeName(d.rcode)} to ${q(d)}: check the query and the server's logs.` },
-  { verdict: 'dns-nodata', when: (d) => d.rcode === 0 && d.ancount === 0 && d.tc === 0,
-    check: (d) => `${d.qname} exists but has no ${qtypeName(d.qtype)} record: check the zone, or whether the client should ask for another type (A vs AAAA).` },
-  { verdict: 'dns-ok', when: (d) => d.rcode === 0, check: () => '' },
+  { verdict: 'dns-nxdomain', when: (d) => d.rcode === 3 },
+  { verdict: 'dns-servfail', when: (d) => d.rcode === 2 },
+  { verdict: 'dns-refused', when: (d) => d.rcode === 5 },
+  { verdict: 'dns-error', when: (d) => d.rcode > 0 },
+  { verdict: 'dns-nodata', when: (d) => d.rcode === 0 && d.ancount === 0 && d.tc === 0 },
+  { verdict: 'dns-ok', when: (d) => d.rcode === 0 },
 ];
 
 /** The verdict alone, as classifyDns decides it (for records that are only counted). */
@@ -41,10 +37,9 @@ export function dnsVerdict(d: DnsTxn, c: ClassifyContext): VerdictId {
 }
 
 export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId; outcome: Outcome } {
-  const ev: string[] = [];
-  const retry = d.attempt > 1 ? ` (attempt ${d.attempt})` : '';
-  if (d.queryT >= 0) ev.push(`query #${d.queryFrame} ${q(d)} id 0x${d.id.toString(16).padStart(4, '0')} over ${d.transport.toUpperCase()}${retry}`);
-  else ev.push(`query not captured (it was sent before the capture started); response id 0x${d.id.toString(16).padStart(4, '0')}`);
+  const facts: Fact[] = [];
+  if (d.queryT >= 0) facts.push({ kind: 'dns-query', frame: d.queryFrame, query: d.qname, qtype: qtypeName(d.qtype), id: d.id, transport: d.transport, attempt: d.attempt });
+  else facts.push({ kind: 'dns-query-missing', id: d.id });
 
   if (!d.answered) {
     const verdict = dnsVerdict(d, c);
@@ -53,33 +48,35 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
     if (hit !== null && verdict !== 'dns-no-response' && verdict !== 'capture-ended') {
       const a = attributeIcmp(d.sAddr, hit);
       const from = formatAddr(hit.version, hit.from);
-      ev.push(`${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - d.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why);
-      ev.push(...macLine(c, hit.mac, 'sender'));
-      return { verdict, outcome: { by: a.by, summary: `DNS query ${q(d)} to ${server(d)} answered with ${icmpName(hit)}`, evidence: ev,
-        check: verdict === 'icmp-port-unreachable' && a.by === 'server' ? `No DNS server listens on ${formatEndpoint(d.version, d.sAddr, d.sPort)}: is the resolver address right, and is the service running (\`ss -lunp\`)?` : icmpCheck(verdict, from, formatEndpoint(d.version, d.sAddr, d.sPort), a.by === 'server', 'udp'),
-        frame: hit.frame, mac: hit.mac } };
+      facts.push(icmpFact(hit, from, hit.t - d.firstT), ...a.why);
+      facts.push(...macFact(c, hit.mac, 'sender'));
+      return { verdict, outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort) },
+        facts, frame: hit.frame, mac: hit.mac } };
     }
     if (verdict === 'dns-no-response') {
-      ev.push(`no response; the capture went on ${dur(waited)} after the query`);
-      return { verdict: 'dns-no-response', outcome: { by: 'unknown', summary: `no answer from ${server(d)} to ${q(d)}`, evidence: ev,
-        check: `${server(d)} did not answer within ${dur(c.dnsTimeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${d.transport.toUpperCase()} ${d.sPort}). Try \`dig @${server(d)} ${d.qname}\` from the client.`,
-        frame: 0, mac: -1 } };
+      facts.push({ kind: 'dns-no-response', waitedNs: waited });
+      return { verdict: 'dns-no-response', outcome: { by: 'unknown', story: { kind: 'dns-no-response', query: q(d), server: server(d), timeoutNs: c.dnsTimeoutNs, transport: d.transport,
+        port: d.sPort, qname: d.qname }, facts, frame: 0, mac: -1 } };
     }
-    ev.push(`the capture ended ${dur(waited)} after the query (timeout needs ${dur(c.dnsTimeoutNs)})`);
-    return { verdict: 'capture-ended', outcome: { by: 'unknown', summary: `DNS query ${q(d)} to ${server(d)} unanswered when the capture ended`, evidence: ev,
-      check: 'Inconclusive: capture for longer.', frame: 0, mac: -1 } };
+    facts.push({ kind: 'capture-ended', after: 'query', gapNs: waited, timeoutNs: c.dnsTimeoutNs });
+    return { verdict: 'capture-ended', outcome: { by: 'unknown', story: { kind: 'dns-unanswered', query: q(d), server: server(d) }, facts, frame: 0, mac: -1 } };
   }
 
   const rc = rcodeName(d.rcode);
-  const after = d.queryT >= 0 ? ` after ${dur(d.respT - d.queryT)}` : '';
-  ev.push(`response #${d.respFrame} ${rc}${after}, ${d.ancount} answer${d.ancount === 1 ? '' : 's'}${d.tc ? ', truncated (TC)' : ''}`);
-  if (d.answers.length > 0) ev.push(`answers: ${d.answers.join(', ')}`);
-  if (d.duplicateResponses > 0) ev.push(`${d.duplicateResponses} duplicate response(s)`);
-  if (d.respMac >= 0 && c.hosts.isRouterMac(d.respMac)) ev.push(`gateway ${macText(d.respMac)}`);
+  facts.push({ kind: 'dns-response', frame: d.respFrame, rcode: rc, afterNs: d.queryT >= 0 ? d.respT - d.queryT : undefined, answerCount: d.ancount, truncated: d.tc !== 0 });
+  if (d.answers.length > 0) facts.push({ kind: 'dns-answers', answers: d.answers.map(dnsAnswer) });
+  if (d.duplicateResponses > 0) facts.push({ kind: 'dns-duplicates', count: d.duplicateResponses });
+  if (d.respMac >= 0 && c.hosts.isRouterMac(d.respMac)) facts.push({ kind: 'gateway', ...macRef(d.respMac) });
   const rule = answeredRule(d, c);
   const by: By = 'server';
-  const summary = rule.verdict === 'dns-ok' ? `${q(d)} resolved by ${server(d)}` : `${server(d)} answered ${rc} for ${q(d)}`;
-  return { verdict: rule.verdict, outcome: { by, summary, evidence: ev, check: rule.check(d), frame: d.respFrame, mac: d.respMac } };
+  return { verdict: rule.verdict, outcome: { by, story: { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: server(d), rcode: rc },
+    facts, frame: d.respFrame, mac: d.respMac } };
+}
+
+/** "A 10.0.2.20" (as the flow layer keeps answers) as type and value. */
+export function dnsAnswer(a: string): DnsAnswer {
+  const sp = a.indexOf(' ');
+  return sp < 0 ? { type: a, value: undefined } : { type: a.slice(0, sp), value: a.slice(sp + 1) };
 }
 
 /** The rule for an answered transaction: first match in DNS_RULES. */

@@ -3,9 +3,10 @@ import type { ClassifyContext } from './context.js';
 import type { EchoFlow } from '../flow/echo.js';
 import type { NeighborAsk, NeighborConflict } from '../flow/neighbor.js';
 import { formatAddr, formatMac } from '../flow/addr.js';
-import { icmpName, icmpVerdict, type IcmpKind } from './icmp.js';
-import { dur, macText, plural, rel, ttlText } from './format.js';
-import { macLine, outcome } from './tcp-evidence.js';
+import { icmpFact, icmpName, icmpVerdict, type IcmpKind } from './icmp.js';
+import { hopsFrom } from './format.js';
+import { macFact, outcome } from './tcp-evidence.js';
+import { macRef, type Fact, type LoopHop } from './facts.js';
 import { base } from './classify.js';
 import { echoKey, neighborKey } from './key.js';
 
@@ -13,8 +14,8 @@ import { echoKey, neighborKey } from './key.js';
 export class HopMemory {
   private readonly byTarget = new Map<string, Map<string, number[]>>();
 
-  /** Notes `router` answering a probe with `ttl` to `target`; returns the loop description once a router repeats. */
-  note(target: string, router: string, ttl: number): string | null {
+  /** Notes `router` answering a probe with `ttl` to `target`; returns the routers and their TTLs once a router repeats. */
+  note(target: string, router: string, ttl: number): LoopHop[] | null {
     let hops = this.byTarget.get(target);
     if (hops === undefined) {
       if (this.byTarget.size >= 4096) return null;
@@ -25,7 +26,7 @@ export class HopMemory {
     if (ttl >= 0 && !ttls.includes(ttl)) ttls.push(ttl);
     hops.set(router, ttls);
     if (![...hops.values()].some((l) => l.length > 1)) return null;
-    return [...hops].map(([r, l]) => `${r} at TTL ${l.sort((a, b) => a - b).join(', ')}`).join('; ');
+    return [...hops].map(([r, l]) => ({ router: r, ttls: l.sort((a, b) => a - b).slice() }));
   }
 }
 
@@ -33,13 +34,13 @@ export class HopMemory {
 export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): FlowRecord {
   const target = formatAddr(f.version, f.sAddr);
   const client = formatAddr(f.version, f.cAddr);
-  const name = f.version === 4 ? 'ping' : 'ping -6';
-  const sentLine = `${plural(f.sent, 'echo request')} from #${f.firstFrame} over ${dur(f.lastRequestT - f.firstT)}, sent with ${f.version === 4 ? 'TTL' : 'hop limit'} ${f.requestTtl}`;
+  const ping = f.version === 4 ? 'ping' : 'ping -6';
+  const sent: Fact = { kind: 'echo-requests', frame: f.firstFrame, count: f.sent, spanNs: f.lastRequestT - f.firstT, ttl: f.requestTtl, ipVersion: f.version };
   let r: FlowRecord;
   if (f.answered > 0) {
     const avg = f.rttSum / f.answered;
-    const o = outcome('server', `${target} answers ping: ${f.answered} of ${f.sent} answered, RTT ${dur(f.rttMin)} / ${dur(avg)} / ${dur(f.rttMax)} (min/avg/max)`,
-      [sentLine, `first reply #${f.firstReplyFrame}, ${ttlText(f.replyTtl, f.version)}${f.answered < f.sent ? `; ${f.sent - f.answered} lost` : ''}`], '', f.firstReplyFrame, f.replyMac);
+    const o = outcome('server', { kind: 'ping-ok', target, sent: f.sent, answered: f.answered, rttMinNs: f.rttMin, rttAvgNs: avg, rttMaxNs: f.rttMax },
+      [sent, { kind: 'echo-reply', frame: f.firstReplyFrame, ttl: f.replyTtl, hops: hopsFrom(f.replyTtl), ipVersion: f.version, lost: Math.max(0, f.sent - f.answered) }], f.firstReplyFrame, f.replyMac);
     r = base(c, 'ping-ok', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     r.echo = { sent: f.sent, answered: f.answered, rttMinMs: ms(f.rttMin), rttAvgMs: ms(avg), rttMaxMs: ms(f.rttMax) };
   } else if (f.error !== null) {
@@ -47,35 +48,27 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
     const from = formatAddr(f.version, e.from);
     const hit: IcmpKind = { version: f.version, type: e.type, code: e.code };
     const verdict = icmpVerdict(hit);
-    const ev = [sentLine, `${icmpName(hit)} #${e.frame} from ${from} ${rel(e.t - f.firstT)}${f.errors > 1 ? ` (${f.errors} errors in all)` : ''}, ${ttlText(e.ttl, f.version)}`];
-    ev.push(...macLine(c, e.mac, 'sender'));
+    const facts = [sent, icmpFact({ version: f.version, type: e.type, code: e.code, frame: e.frame, ttl: e.ttl }, from, e.t - f.firstT, f.errors)];
+    facts.push(...macFact(c, e.mac, 'sender'));
     if (verdict === 'ttl-exceeded') {
       const loop = hops.note(target, from, e.requestTtl);
       const ttl = e.requestTtl >= 0 ? e.requestTtl : f.requestTtl;
-      if (loop !== null) ev.push(`routing loop: the same routers repeat on the way to ${target}: ${loop}`);
-      const o = outcome('middlebox', `${from} dropped the ${name} to ${target}: its TTL (${ttl}) ran out there${loop !== null ? ', in a routing loop' : ''}`, ev,
-        loop !== null
-          ? `The routers above send ${target} back and forth: compare \`ip route get ${target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`
-          : `A probe with TTL ${ttl} ends at hop ${ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${target}\` and look for repeated hops.`,
-        e.frame, e.mac);
+      if (loop !== null) facts.push({ kind: 'routing-loop', target, routers: loop });
+      const o = outcome('middlebox', { kind: 'ping-ttl-exceeded', from, target, ping, ttl, loop: loop !== null }, facts, e.frame, e.mac);
       r = base(c, 'ttl-exceeded', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     } else {
-      const o = outcome(from === target ? 'server' : 'middlebox', `${from} answered the ${name} to ${target} with ${icmpName(hit)}`, ev,
-        `${from} says ${target} cannot be reached: check routing (\`ip route get ${target}\`) and firewall rules on ${from}.`, e.frame, e.mac);
+      const o = outcome(from === target ? 'server' : 'middlebox', { kind: 'ping-icmp', from, target, ping, icmp: icmpName(hit) }, facts, e.frame, e.mac);
       r = base(c, verdict ?? 'ping-no-reply', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     }
     r.echo = { sent: f.sent, answered: 0 };
   } else if (f.sent < 2 && c.captureEndT - f.lastRequestT < 1e9) {
-    const o = outcome('unknown', `echo request to ${target} unanswered, but the capture ended ${dur(c.captureEndT - f.lastRequestT)} after it: too soon to tell`,
-      [sentLine], 'Inconclusive: capture for longer.', 0, -1);
+    const o = outcome('unknown', { kind: 'ping-too-soon', target, waitedNs: c.captureEndT - f.lastRequestT }, [sent], 0, -1);
     r = base(c, 'capture-ended', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     r.echo = { sent: f.sent, answered: 0 };
   } else {
-    const ev = [sentLine, `no reply and no ICMP error; the capture went on ${dur(c.captureEndT - f.lastRequestT)} after the last request`];
-    if (f.dstMac >= 0) ev.push(`the requests went to ${c.hosts.isRouterMac(f.dstMac) ? 'gateway' : 'MAC'} ${macText(f.dstMac)}`);
-    const o = outcome('unknown', `${target} did not answer ${plural(f.sent, 'echo request')}`, ev,
-      `The host is down, or a firewall drops ICMP echo (many do, on purpose): a failed ping alone proves little. Test the service itself (\`nc -zv ${target} <port>\`, \`traceroute -T -p <port> ${target}\`) and check \`iptables -L -n -v\` / \`nft list ruleset\` for ICMP rules on the way.`,
-      0, f.dstMac);
+    const facts: Fact[] = [sent, { kind: 'echo-no-reply', waitedNs: c.captureEndT - f.lastRequestT }];
+    if (f.dstMac >= 0) facts.push({ kind: 'sent-to', what: 'requests', gateway: c.hosts.isRouterMac(f.dstMac), ...macRef(f.dstMac) });
+    const o = outcome('unknown', { kind: 'ping-no-reply', target, sent: f.sent }, facts, 0, f.dstMac);
     r = base(c, 'ping-no-reply', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     r.echo = { sent: f.sent, answered: 0 };
   }
@@ -95,13 +88,9 @@ function ms(ns: number): number {
 export function neighborNoReplyRecord(a: NeighborAsk, c: ClassifyContext): FlowRecord {
   const target = formatAddr(a.version, a.target);
   const asker = formatAddr(a.version, a.askerIp);
-  const what = a.version === 4 ? 'ARP who-has' : 'neighbour solicitation';
-  const frames = a.frames.map((x) => `#${x}`).join(' ');
-  const ev = [`${what} for ${target} from ${asker} (${macText(a.askerMac)}) sent ${a.count}× (${frames}) over ${dur(a.lastT - a.firstT)}`,
-    `no ${a.version === 4 ? "ARP reply" : "neighbour advertisement"} from anyone; ${c.captureEndT - a.lastT < 1e6 ? "the capture ended with the last one" : `the capture went on ${dur(c.captureEndT - a.lastT)} after the last one`}`];
-  const o = outcome('unknown', `nobody on this LAN answers for ${target}: the host is down or not on this link`, ev,
-    `${target} is off, unplugged, or in another VLAN/subnet: check the host and its switch port; \`ip neigh show ${target}\` on ${asker} shows FAILED. If ${target} should be reached through a router, ${asker}'s netmask or routes are wrong (\`ip route get ${target}\`).`,
-    0, -1);
+  const facts: Fact[] = [{ kind: 'neighbor-solicit', ipVersion: a.version, target, asker, ...macRef(a.askerMac), count: a.count, frames: a.frames.slice(), spanNs: a.lastT - a.firstT },
+    { kind: 'neighbor-no-reply', ipVersion: a.version, waitedNs: c.captureEndT - a.lastT }];
+  const o = outcome('unknown', { kind: 'arp-no-reply', target, asker }, facts, 0, -1);
   const r = base(c, 'arp-no-reply', o, a.firstT, a.lastT, null) as FlowRecord;
   r.proto = 'arp';
   r.client = asker;
@@ -115,10 +104,8 @@ export function neighborNoReplyRecord(a: NeighborAsk, c: ClassifyContext): FlowR
 export function neighborConflictRecord(k: NeighborConflict, c: ClassifyContext): FlowRecord {
   const addr = formatAddr(k.version, k.addr);
   const [first, second] = k.claims;
-  const ev = k.claims.map(([mac, frame, t]) => `${k.version === 4 ? 'ARP reply' : 'neighbour advertisement'} #${frame} ${rel(t - first[2])}: ${addr} is at ${macText(mac)}`);
-  const o = outcome('unknown', `two machines claim ${addr}: ${formatMac(first[0])} and ${formatMac(second[0])}`, ev,
-    `An address conflict: traffic for ${addr} goes to whichever answer came last. Usual causes: a cloned VM, a static address inside the DHCP pool, or a failover (VRRP/keepalived) that both nodes think they own. Find the two hosts by their MACs in the switch's MAC table; \`arping -D ${addr}\` shows duplicates.`,
-    second[1], second[0]);
+  const facts: Fact[] = k.claims.map(([mac, frame, t]) => ({ kind: 'neighbor-claim', ipVersion: k.version, frame, t: t - first[2], addr, ...macRef(mac) }));
+  const o = outcome('unknown', { kind: 'arp-conflict', addr, first: formatMac(first[0]), second: formatMac(second[0]) }, facts, second[1], second[0]);
   const r = base(c, 'arp-conflict', o, first[2], second[2], null) as FlowRecord;
   r.proto = 'arp';
   r.client = k.asker !== null ? formatAddr(k.version, k.asker) : formatMac(first[0]);

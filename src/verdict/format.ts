@@ -1,5 +1,4 @@
 import { describeMac } from '../oui/lookup.js';
-import { formatMac } from '../flow/addr.js';
 
 /** A duration in ns for people: 0.212 ms, 12.3 ms, 3.01 s. */
 export function dur(ns: number): string {
@@ -32,13 +31,6 @@ export function ttlText(ttl: number, ipVersion: number): string {
   const h = hopsFrom(ttl);
   const name = ipVersion === 6 ? 'hop limit' : 'TTL';
   return `${name} ${ttl} (${h === 0 ? 'not routed' : `${h} hop${h === 1 ? '' : 's'}`})`;
-}
-
-/** "00:01:d7:2a:10:01 = F5 Inc." with notes for virtual-router and locally administered MACs. */
-export function macText(mac: number): string {
-  const d = describeMac(mac);
-  const parts = [d.vendor, d.note].filter((x): x is string => x !== null);
-  return parts.length === 0 ? formatMac(mac) : `${formatMac(mac)} = ${parts.join(', ')}`;
 }
 
 export function vendorOf(mac: number): string | undefined {

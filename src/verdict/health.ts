@@ -1,7 +1,7 @@
 import type { FlowRecord } from './types.js';
 import { C2S, type TcpFlow } from '../flow/tcp.js';
 import { hostOf } from '../flow/addr.js';
-import { dur } from './format.js';
+import { STORY, type Fact } from './facts.js';
 
 /** Probes in a row, at a steady interval, that make a health check. */
 const SERIES = 3;
@@ -90,8 +90,20 @@ export class HealthChecks {
 function label(r: FlowRecord, s: ProbeSeries): FlowRecord {
   r.verdict = 'health-check';
   r.by = 'client';
-  r.summary = `health check from ${r.client.replace(/:\d+$/, '')}: connects to ${r.server} every ${dur(s.intervalNs)} and closes at once, no data (benign)`;
-  r.evidence.push(`one of a series of connections every ${dur(s.intervalNs)} (±${Math.round(JITTER * 100)} %) from the same host to the same port, none carrying data`);
-  r.check = '';
+  const series: Fact = { kind: 'probe-series', intervalNs: s.intervalNs, jitterPct: Math.round(JITTER * 100) };
+  if (r.facts !== undefined) r.facts.push(series);
+  else r.facts = [series];
+  r[STORY] = { kind: 'health-check', from: withoutPort(r.client), intervalNs: s.intervalNs };
   return r;
+}
+
+/** "10.0.2.1:5000" → "10.0.2.1", "[fd00::1]:5000" → "[fd00::1]". */
+function withoutPort(endpoint: string): string {
+  const colon = endpoint.lastIndexOf(':');
+  if (colon < 0 || colon === endpoint.length - 1) return endpoint;
+  for (let i = colon + 1; i < endpoint.length; i++) {
+    const ch = endpoint.charCodeAt(i);
+    if (ch < 48 || ch > 57) return endpoint;
+  }
+  return endpoint.slice(0, colon);
 }

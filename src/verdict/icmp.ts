@@ -1,5 +1,7 @@
 import type { VerdictId } from './types.js';
 import type { IcmpHit } from '../flow/tcp.js';
+import type { Fact } from './facts.js';
+import { hopsFrom } from './format.js';
 
 /** What names an ICMP message: its IP version, type and code. */
 export type IcmpKind = Pick<IcmpHit, 'version' | 'type' | 'code'>;
@@ -44,4 +46,10 @@ export function icmpName(hit: IcmpKind): string {
   }
   const what = hit.type === 1 ? (V6_UNREACH[hit.code] ?? `unreachable code ${hit.code}`) : hit.type === 2 ? 'packet too big' : hit.type === 3 ? 'time exceeded' : hit.type === 4 ? 'parameter problem' : `type ${hit.type}`;
   return `ICMPv6 ${what} (type ${hit.type} code ${hit.code})`;
+}
+
+/** The evidence fact of an ICMP error from `from`, t ns after the flow's start (errors: how many in all, when more than one). */
+export function icmpFact(hit: IcmpKind & { frame: number; ttl: number }, from: string, t: number, errors = 1): Fact {
+  return { kind: 'icmp', frame: hit.frame, from, type: hit.type, code: hit.code, ipVersion: hit.version, message: icmpName(hit), t,
+    ttl: hit.ttl, hops: hopsFrom(hit.ttl), errors: errors > 1 ? errors : undefined };
 }

@@ -3,38 +3,35 @@ import type { ClassifyContext } from './context.js';
 import { S2C, TcpFlow } from '../flow/tcp.js';
 import { TCP_FLAG } from '../decode/packet.js';
 import { attributeServerPacket, Attribution } from './attribute.js';
-import { macText, rel, ttlText } from './format.js';
+import { hopsFrom } from './format.js';
+import { macRef, namesMac, type Fact, type RstAfter, type Story } from './facts.js';
 
-/** What a rule's describe function returns: the verdict's explanation and its deciding packet. */
+/** What a rule's describe function returns: the verdict's facts, its story, and its deciding packet. */
 export interface Outcome {
   by: By;
-  summary: string;
-  evidence: string[];
-  check: string;
+  /** One per evidence line. */
+  facts: Fact[];
+  /** What the summary and check are made from (src/render/sentences.ts). */
+  story: Story;
   /** Frame that decided the verdict; 0 for none. */
   frame: number;
   /** MAC of the deciding packet or of the responder (-1 unknown). */
   mac: number;
 }
 
-export function outcome(by: By, summary: string, evidence: string[], check: string, frame: number, mac: number): Outcome {
-  return { by, summary, evidence, check, frame, mac };
+export function outcome(by: By, story: Story, facts: Fact[], frame: number, mac: number): Outcome {
+  return { by, facts, story, frame, mac };
 }
 
 /** The SYN got a SYN-ACK. */
 export const answered = (f: TcpFlow) => f.synAckT >= 0;
 
-
-export const srv = (f: TcpFlow) => f.serverText;
 export const host = (f: TcpFlow) => f.serverHostText;
 
-export function synLine(f: TcpFlow): string {
+export function synFact(f: TcpFlow): Fact {
   const t0 = f.synTimes[0] ?? f.firstT;
-  if (f.synCount <= 1) return `SYN #${f.synFrames[0] ?? f.firstFrame} ${rel(t0 - f.firstT)}`;
-  const frames = f.synFrames.map((x) => `#${x}`).join(' ');
-  const times = f.synTimes.map((t) => rel(t - t0)).join(', ');
-  const more = f.synCount > f.synTimes.length ? ` (first ${f.synTimes.length} shown)` : '';
-  return `SYN sent ${f.synCount}× (${frames}) at ${times}${more}, same ISN`;
+  if (f.synCount <= 1) return { kind: 'syn', frames: [f.synFrames[0] ?? f.firstFrame], t: t0 - f.firstT, times: [0], count: f.synCount };
+  return { kind: 'syn', frames: f.synFrames.slice(), t: t0 - f.firstT, times: f.synTimes.map((t) => t - t0), count: f.synCount };
 }
 
 export function flagNames(flags: number): string {
@@ -47,18 +44,22 @@ export function flagNames(flags: number): string {
   return n.join('+');
 }
 
-/** "gateway <mac> = <vendor>" unless an earlier evidence line already names that MAC. */
-export function macLine(c: ClassifyContext, mac: number, who: string, already: readonly string[] = []): string[] {
+/** "gateway <mac> = <vendor>" (or "<who> <mac>") unless an earlier fact already names that MAC. */
+export function macFact(c: ClassifyContext, mac: number, who: 'sender' | 'server' | 'client', already: readonly Fact[] = NO_FACTS): Fact[] {
   if (mac < 0) return [];
-  const text = macText(mac);
-  if (already.some((l) => l.includes(text))) return [];
-  return [`${c.hosts.isRouterMac(mac) ? 'gateway' : who} ${text}`];
+  const m = macRef(mac);
+  if (already.length > 0 && namesMac(already, m.mac)) return [];
+  return [c.hosts.isRouterMac(mac) ? { kind: 'gateway', ...m } : { kind: 'mac', role: who, ...m }];
 }
 
-export function rstLine(f: TcpFlow, after: string): string {
+const NO_FACTS: readonly Fact[] = [];
+
+/** The flow's RST, timed from `after` (afterNs later; gapNs: since the client's last packet; closing: a healthy connection's close). */
+export function rstFact(f: TcpFlow, after: RstAfter, afterNs: number, gapNs = -1, closing = false): Fact {
   const r = f.rst;
-  const from = r.flags & TCP_FLAG.ACK && f.rstDir === S2C && f.sawSyn && !answered(f) && r.ack !== ((f.isn + 1) >>> 0) ? ' (its ACK does not match the SYN)' : '';
-  return `${flagNames(r.flags)} #${r.frame} from the ${f.rstDir === S2C ? 'server side' : 'client'} ${after}, ${ttlText(r.ttl, f.version)}${from}`;
+  const ackMismatch = (r.flags & TCP_FLAG.ACK) !== 0 && f.rstDir === S2C && f.sawSyn && !answered(f) && r.ack !== ((f.isn + 1) >>> 0);
+  return { kind: 'rst', frame: r.frame, t: r.t - f.firstT, flags: flagNames(r.flags), from: f.rstDir === S2C ? 'server' : 'client',
+    ttl: r.ttl, hops: hopsFrom(r.ttl), ipVersion: f.version, ackMismatch, after, afterNs, gapNs: gapNs >= 0 ? gapNs : undefined, closing: closing ? true : undefined };
 }
 
 /** Attribution of the server-side RST, with its own and other connections' TTLs for comparison. */

@@ -3,9 +3,10 @@ import type { ClassifyContext } from './context.js';
 import { C2S, S2C, TcpFlow } from '../flow/tcp.js';
 import { formatAddr } from '../flow/addr.js';
 import { attributeIcmp, Attribution } from './attribute.js';
-import { icmpName, icmpVerdict } from './icmp.js';
-import { dur, macText, plural, rel, ttlText } from './format.js';
-import { answered, attributeRst, host, macLine, outcome, rstLine, srv, synLine, type Outcome } from './tcp-evidence.js';
+import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
+import { hopsFrom } from './format.js';
+import { answered, attributeRst, host, macFact, outcome, rstFact, synFact, type Outcome } from './tcp-evidence.js';
+import { macRef, type Fact } from './facts.js';
 
 import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
 import { httpError, httpErrorWhen, tlsAborted, tlsAbortedWhen, tlsAlert, tlsOf } from './tcp-app.js';
@@ -76,147 +77,110 @@ export function ruleVerdict(rule: TcpRule, f: TcpFlow): VerdictId {
 // ---- one describe function per verdict -------------------------------------------------------
 
 function midstream(f: TcpFlow): Outcome {
-  return outcome('unknown', `connection was already open when the capture started (${plural(f.c.packets + f.s.packets, 'packet')} seen, no SYN)`,
-    [`first packet #${f.firstFrame} is not a SYN; client and server guessed from the ports`],
-    'Start the capture before the connection opens to see its handshake.', f.firstFrame, f.s.mac);
+  return outcome('unknown', { kind: 'midstream', packets: f.c.packets + f.s.packets }, [{ kind: 'no-syn', frame: f.firstFrame }], f.firstFrame, f.s.mac);
 }
 
 function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
   const hit = f.icmp!;
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
-  const ev = [synLine(f), `${icmpName(hit)} #${hit.frame} from ${from} ${rel(hit.t - f.firstT)}, ${ttlText(hit.ttl, hit.version)}`, ...a.why, ...macLine(c, hit.mac, 'sender')];
-  const v = icmpVerdict(hit)!;
-  return outcome(a.by, `${from} answered the SYN to ${srv(f)} with ${icmpName(hit)}`, ev, icmpCheck(v, from, srv(f), a.by === 'server', 'tcp'), hit.frame, hit.mac);
-}
-
-export function icmpCheck(v: VerdictId, from: string, target: string, fromTarget: boolean, proto: string): string {
-  switch (v) {
-    case 'icmp-admin-prohibited':
-      return `A firewall REJECT rule on ${from} blocks ${target}: look at \`iptables -L -n -v\` / \`nft list ruleset\` there (or the cloud security group / ACL).`;
-    case 'icmp-port-unreachable':
-      return fromTarget
-        ? proto === 'tcp'
-          ? `The host rejects ${target} with ICMP (a REJECT rule with icmp-port-unreachable): check \`iptables -L -n -v\` / \`nft list ruleset\` on it.`
-          : `Nothing listens on ${target}: run \`ss -lunp\` on the server and check the service is up.`
-        : `${from} rejects ${target} on behalf of the server: look for a REJECT rule there (\`iptables -L -n -v\` / \`nft list ruleset\`).`;
-    case 'icmp-host-unreachable':
-      return `${from} cannot reach the host: it is down or does not answer ARP/neighbour discovery on its LAN. Check it is up, and \`ip neigh\` on ${from}.`;
-    case 'ttl-exceeded':
-      return `The packet's TTL ran out at ${from}: the path to ${target} is longer than the TTL, or it loops. Run \`traceroute -T ${target}\` and look for repeated hops; compare \`ip route get\` on the routers it names.`;
-    case 'icmp-net-unreachable':
-      return `${from} has no route to ${target}: check \`ip route\` on ${from} and the route the client uses.`;
-    default:
-      return `${from} says ${target} is unreachable: check routing and firewall rules on ${from}.`;
-  }
+  const facts = [synFact(f), icmpFact(hit, from, hit.t - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
+  return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit) }, facts, hit.frame, hit.mac);
 }
 
 function refused(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
   const lastSyn = f.synTimes[f.synTimes.length - 1] ?? f.firstT;
-  const ev = [synLine(f), rstLine(f, `${dur(f.rst.t - lastSyn)} after the SYN`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why)];
-  const check = a.by === 'middlebox'
-    ? `A box in the path answered for ${host(f)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${f.rst.mac >= 0 ? ` (${macText(f.rst.mac)})` : ''}; compare with a capture on the server.`
-    : `Is anything listening on ${srv(f)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`;
-  return outcome(a.by, `${srv(f)} refused the connection: RST in answer to the SYN`, ev, check, f.rst.frame, f.rst.mac);
+  const facts = [synFact(f), rstFact(f, 'syn', f.rst.t - lastSyn), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
+  const rstMac = a.by === 'middlebox' && f.rst.mac >= 0 ? macRef(f.rst.mac) : undefined;
+  return outcome(a.by, { kind: 'refused', host: host(f), rstMac }, facts, f.rst.frame, f.rst.mac);
 }
 
 function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
-  const after = unansweredFor(f, c) < 1e6 ? 'the capture ended with the last SYN' : `the capture went on ${dur(unansweredFor(f, c))} after the last SYN`;
-  const ev = [synLine(f), `no reply at all in ${dur(triedFor(f, c))}; ${after}`];
-  if (f.icmp !== null) ev.push(`${icmpName(f.icmp)} #${f.icmp.frame} from ${formatAddr(f.icmp.version, f.icmp.from)}`);
-  if (f.cDstMac >= 0) ev.push(`the SYNs went to ${c.hosts.isRouterMac(f.cDstMac) ? 'gateway' : 'MAC'} ${macText(f.cDstMac)}`);
-  return outcome('unknown', `SYN to ${srv(f)} got no answer (${plural(f.synCount, 'SYN')})`, ev,
-    `Nothing answered: a firewall or security group is probably dropping SYNs to ${srv(f)}, or the host is down. Try \`nc -zv ${host(f)} ${f.sPort}\` from the client and \`traceroute -T -p ${f.sPort} ${host(f)}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
-    0, f.cDstMac);
+  const facts: Fact[] = [synFact(f), { kind: 'no-reply', triedNs: triedFor(f, c), afterLastSynNs: unansweredFor(f, c) }];
+  if (f.icmp !== null) {
+    const i = f.icmp;
+    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i),
+      t: undefined, ttl: undefined, hops: undefined, errors: undefined });
+  }
+  if (f.cDstMac >= 0) facts.push({ kind: 'sent-to', what: 'SYNs', gateway: c.hosts.isRouterMac(f.cDstMac), ...macRef(f.cDstMac) });
+  return outcome('unknown', { kind: 'timeout', host: host(f), port: f.sPort, syns: f.synCount }, facts, 0, f.cDstMac);
 }
 
 function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
-  const gap = unansweredFor(f, c);
-  const ended = gap < 1e6 ? 'the capture ended with the last SYN' : `the capture ended ${dur(gap)} after the last SYN`;
-  return outcome('unknown', `SYN to ${srv(f)} unanswered, but ${ended}: too soon to call it a timeout`,
-    [synLine(f), `${ended} (a timeout needs ${dur(c.synTimeoutNs)} without an answer)`],
-    `Inconclusive: capture for longer (at least ${dur(c.synTimeoutNs)} after the last SYN).`, 0, -1);
+  const gapNs = unansweredFor(f, c);
+  return outcome('unknown', { kind: 'syn-too-soon', gapNs, timeoutNs: c.synTimeoutNs },
+    [synFact(f), { kind: 'capture-ended', after: 'syn', gapNs, timeoutNs: c.synTimeoutNs }], 0, -1);
+}
+
+/** The SYN-ACK with its time, repeats and TTL. */
+function synAckFact(f: TcpFlow): Extract<Fact, { kind: 'syn-ack' }> {
+  return { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl), ipVersion: f.version,
+    ack: undefined, expectedAck: undefined };
 }
 
 function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
-  const ev = [synLine(f), `SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)}${f.synAckCount > 1 ? `, sent ${f.synAckCount}×` : ''}, ${ttlText(f.synAckTtl, f.version)}`];
-  if (!f.synAckAckOk) ev.push("the SYN-ACK does not acknowledge the client's ISN (stale state on a middlebox or the server)");
-  let summary: string;
+  const facts: Fact[] = [synFact(f), synAckFact(f)];
+  if (!f.synAckAckOk) facts.push({ kind: 'syn-ack-not-for-isn' });
   let by: By = 'unknown';
-  if (f.rstDir === C2S) {
-    ev.push(rstLine(f, `${dur(f.rst.t - f.synAckT)} after the SYN-ACK`));
-    summary = `the client answered ${srv(f)}'s SYN-ACK with a RST`;
+  const clientRst = f.rstDir === C2S;
+  if (clientRst) {
+    facts.push(rstFact(f, 'syn-ack', f.rst.t - f.synAckT));
     by = 'client';
   } else {
-    ev.push(`the client never sent the final ACK (capture went on ${dur(c.captureEndT - f.synAckT)})`);
-    summary = `${srv(f)} answered with SYN-ACK, but the handshake never completed`;
+    facts.push({ kind: 'no-final-ack', waitedNs: c.captureEndT - f.synAckT });
   }
-  ev.push(...macLine(c, f.s.mac, 'server'));
-  return outcome(by, summary, ev,
-    'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
-    f.synAckFrame, f.s.mac);
+  facts.push(...macFact(c, f.s.mac, 'server'));
+  return outcome(by, { kind: 'handshake-incomplete', clientRst }, facts, f.synAckFrame, f.s.mac);
 }
 
 function captureEndedHalfOpen(f: TcpFlow, c: ClassifyContext): Outcome {
-  return outcome('unknown', `SYN-ACK from ${srv(f)} seen, but the capture ended before the handshake could complete`,
-    [synLine(f), `SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)}; capture ended ${dur(c.captureEndT - f.synAckT)} later`],
-    `Inconclusive: capture for longer.`, f.synAckFrame, f.s.mac);
+  return outcome('unknown', { kind: 'half-open-at-end' },
+    [synFact(f), { kind: 'syn-ack-then-end', frame: f.synAckFrame, t: f.synAckT - f.firstT, waitedNs: c.captureEndT - f.synAckT }], f.synAckFrame, f.s.mac);
 }
 
 function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
-  const hs = `handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`;
-  const ev = [hs];
-  if (f.c.dataFirstT >= 0) ev.push(`client sent ${plural(f.c.bytes, 'byte')} from #${f.c.dataFirstFrame}`);
+  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame }];
+  if (f.c.dataFirstT >= 0) facts.push({ kind: 'client-data', frame: f.c.dataFirstFrame, bytes: f.c.bytes, unanswered: false });
   let frame: number;
   let mac: number;
   let by: By = 'server';
   if (serverClosedFirst(f)) {
-    ev.push(`server FIN #${f.s.finFrame} ${dur(f.s.finT - f.hsAckT)} after the handshake, without sending any data`);
+    facts.push({ kind: 'fin', from: 'server', frame: f.s.finFrame, after: 'handshake', afterNs: f.s.finT - f.hsAckT });
     frame = f.s.finFrame;
     mac = f.s.mac;
   } else {
     const a = attributeRst(f, c);
     by = a.by;
-    ev.push(rstLine(f, `${dur(f.rst.t - f.hsAckT)} after the handshake, ${dur(f.rstGapNs)} after the client's last packet, without sending any data`), ...a.why);
+    facts.push(rstFact(f, 'handshake', f.rst.t - f.hsAckT, f.rstGapNs), ...a.why);
     frame = f.rst.frame;
     mac = f.rst.mac;
   }
-  ev.push(...macLine(c, mac, 'server', ev));
-  return outcome(by, `${srv(f)} accepted the connection, then closed it without a word`, ev,
-    `The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.`,
-    frame, mac);
+  facts.push(...macFact(c, mac, 'server', facts));
+  return outcome(by, { kind: 'closed-by-remote' }, facts, frame, mac);
 }
 
 function delayedReset(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
-  const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)} (#${f.hsAckFrame})`];
-  if (f.c.dataFirstT >= 0) ev.push(`client sent ${plural(f.c.bytes, 'byte')} from #${f.c.dataFirstFrame}; the server sent nothing back`);
-  ev.push(rstLine(f, `${dur(f.rstGapNs)} after the client's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why));
-  const who = a.by === 'middlebox' ? 'a box in the path' : srv(f);
-  return outcome(a.by, `${who} reset the connection ${dur(f.rstGapNs)} after the client's last packet, before any reply`, ev,
-    `Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.`,
-    f.rst.frame, f.rst.mac);
+  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame }];
+  if (f.c.dataFirstT >= 0) facts.push({ kind: 'client-data', frame: f.c.dataFirstFrame, bytes: f.c.bytes, unanswered: true });
+  facts.push(rstFact(f, 'client-last', f.rstGapNs), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why));
+  return outcome(a.by, { kind: 'delayed-reset', gapNs: f.rstGapNs }, facts, f.rst.frame, f.rst.mac);
 }
 
 function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
   let a: Attribution;
   if (f.rstDir === S2C) a = attributeRst(f, c);
   else a = { by: 'client', why: [] };
-  const ev = [`handshake done at ${rel(f.hsAckT - f.firstT)}`, `data: ${plural(f.c.bytes, 'byte')} client→server, ${plural(f.s.bytes, 'byte')} server→client`,
-    rstLine(f, `at ${rel(f.rst.t - f.firstT)}, ${dur(f.rstGapNs)} after the other side's last packet`), ...a.why, ...macLine(c, f.rst.mac, 'sender', a.why)];
-  const side = a.by === 'client' ? 'the client' : a.by === 'middlebox' ? 'a box in the path' : 'the server';
-  return outcome(a.by, `${side} reset the connection to ${srv(f)} after data flowed`, ev,
-    a.by === 'middlebox'
-      ? 'A middlebox cut the connection: check firewall/load-balancer idle timeouts and session tables.'
-      : `Look at ${side === 'the client' ? "the client's" : "the server's"} application logs around ${rel(f.rst.t - f.firstT)} (crash, abort, timeout), and at idle timeouts in the path.`,
-    f.rst.frame, f.rst.mac);
+  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: undefined }, { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
+    rstFact(f, 'peer-last', f.rstGapNs), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
+  return outcome(a.by, { kind: 'mid-stream-reset', rstT: f.rst.t - f.firstT }, facts, f.rst.frame, f.rst.mac);
 }
 
 function ok(f: TcpFlow, c: ClassifyContext): Outcome {
-  const ev = [`handshake ${dur(f.hsAckT - f.firstT)} (SYN-ACK #${f.synAckFrame} ${rel(f.synAckT - f.firstT)})`,
-    `data: ${plural(f.c.bytes, 'byte')} client→server, ${plural(f.s.bytes, 'byte')} server→client`];
-  if (f.rstDir >= 0) ev.push(`closed with ${rstLine(f, `at ${rel(f.rst.t - f.firstT)}`)}`);
-  ev.push(...macLine(c, f.s.mac, 'server'));
-  return outcome('server', `connected to ${srv(f)}`, ev, '', f.synAckFrame, f.s.mac);
+  const facts: Fact[] = [{ kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT },
+    { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes }];
+  if (f.rstDir >= 0) facts.push(rstFact(f, 'start', f.rst.t - f.firstT, -1, true));
+  facts.push(...macFact(c, f.s.mac, 'server'));
+  return outcome('server', { kind: 'connected' }, facts, f.synAckFrame, f.s.mac);
 }

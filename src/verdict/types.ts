@@ -1,3 +1,5 @@
+import type { Fact, Story, STORY } from './facts.js';
+
 /**
  * Verdict ids: part of the output contract (see README). Never rename one. The one list every
  * verdict is declared in: VerdictId is derived from it, the summary counts iterate it, and
@@ -79,6 +81,13 @@ export interface FlowRecord {
   evidence: string[];
   /** What to check next. Empty for healthy flows. */
   check: string;
+  /**
+   * The evidence as data, one fact per evidence line (see facts.ts); summary, evidence and check
+   * are written from these (src/render/sentences.ts). Absent on records that are only counted.
+   */
+  facts?: Fact[];
+  /** What the summary and check are made from (not in JSON output: a symbol key). */
+  [STORY]?: Story;
   /** Frame number of the packet that decided the verdict (0 when none, e.g. a timeout). */
   frame: number;
   firstFrame: number;

@@ -1,0 +1,317 @@
+import type { FlowRecord, VerdictId } from '../verdict/types.js';
+import { STORY, macRefText, type CertProblem, type Fact, type FactKind, type Side, type Story } from '../verdict/facts.js';
+import { dur, plural, rel, ttlText } from '../verdict/format.js';
+import { hostOf } from '../flow/addr.js';
+
+/**
+ * Sentences from facts: a record's summary, evidence lines and check, in words, made from its
+ * Story, its facts and its own fields. The verdict layer (src/verdict/) decides and collects the
+ * data; the words of a record are all here.
+ *
+ * Names from the capture's DNS are attached to address fields as they are printed, "10.0.2.20:81
+ * (www.example.test)"; never inside a command in backticks (it must still paste into a shell),
+ * and not where the sentence itself follows the address with a parenthesis.
+ */
+
+/** Addresses to names; a Map from DnsNames, or none. */
+export interface NameLookup {
+  readonly size: number;
+  get(addr: string): string | undefined;
+}
+
+const NO_NAMES: NameLookup = new Map<string, string>();
+
+/** Prints addresses with their names. */
+export class Labels {
+  constructor(private readonly names: NameLookup) {}
+
+  /** A bare address, with its name. */
+  a(addr: string): string {
+    if (this.names.size === 0) return addr;
+    const name = this.names.get(addr);
+    return name === undefined ? addr : `${addr} (${name})`;
+  }
+
+  /** An endpoint (10.0.2.20:80, [fd00::1]:80, or a bare address), with its address's name after it. */
+  ep(endpoint: string): string {
+    if (this.names.size === 0) return endpoint;
+    const name = this.names.get(hostOf(endpoint));
+    return name === undefined ? endpoint : `${endpoint} (${name})`;
+  }
+}
+
+/** Writes the record's summary, evidence and check from its story and facts (records built without them are left alone). */
+export function describeRecord(r: FlowRecord, names: NameLookup = NO_NAMES): void {
+  const story = r[STORY];
+  const facts = r.facts;
+  if (story === undefined || facts === undefined) return;
+  const L = new Labels(names);
+  const evidence: string[] = [];
+  for (let i = 0; i < facts.length; i++) evidence.push(factText(facts[i], L));
+  r.evidence = evidence;
+  r.summary = (SUMMARY[story.kind] as SummaryFn<Story>)(story, r, L);
+  r.check = (CHECK[story.kind] as SummaryFn<Story>)(story, r, L);
+}
+
+/** One fact as its evidence line. */
+export function factText(f: Fact, L: Labels = new Labels(NO_NAMES)): string {
+  return (FACT[f.kind] as FactFn<Fact>)(f, L);
+}
+
+// ---- evidence: one function per fact kind ---------------------------------------------------
+
+type FactFn<F> = (f: F, L: Labels) => string;
+type FactTable = { [K in FactKind]: FactFn<Extract<Fact, { kind: K }>> };
+
+const ttlName = (ipVersion: number) => (ipVersion === 6 ? 'hop limit' : 'TTL');
+const sideOf = (s: Side) => (s === 'server' ? 'server side' : 'client');
+const whoseText = (w: 'this-connection' | 'other-connections') => (w === 'this-connection' ? "the server's other packets in this connection" : "the server's packets in other connections");
+const hex4 = (id: number) => `0x${id.toString(16).padStart(4, '0')}`;
+
+const RST_AFTER: Record<Extract<Fact, { kind: 'rst' }>['after'], (f: Extract<Fact, { kind: 'rst' }>) => string> = {
+  syn: (f) => `${dur(f.afterNs)} after the SYN`,
+  'syn-ack': (f) => `${dur(f.afterNs)} after the SYN-ACK`,
+  handshake: (f) => `${dur(f.afterNs)} after the handshake, ${dur(f.gapNs ?? 0)} after the client's last packet, without sending any data`,
+  'client-last': (f) => `${dur(f.afterNs)} after the client's last packet`,
+  'peer-last': (f) => `at ${rel(f.t)}, ${dur(f.afterNs)} after the other side's last packet`,
+  'client-hello': (f) => `${dur(f.afterNs)} after the ClientHello`,
+  start: (f) => `at ${rel(f.t)}`,
+};
+
+function certProblemText(p: CertProblem): string {
+  switch (p.problem) {
+    case 'self-signed': return 'self-signed';
+    case 'expired': return `expired on ${p.on}`;
+    case 'not-yet-valid': return `not valid until ${p.until}`;
+    case 'name-mismatch': return `issued for ${p.names.join(', ')}, not ${p.sni}`;
+  }
+}
+
+export const certProblemsText = (problems: readonly CertProblem[]): string[] => problems.map(certProblemText);
+
+const FACT: FactTable = {
+  syn: (f) => {
+    if (f.count <= 1) return `SYN #${f.frames[0]} ${rel(f.t)}`;
+    const more = f.count > f.times.length ? ` (first ${f.times.length} shown)` : '';
+    return `SYN sent ${f.count}× (${f.frames.map((x) => `#${x}`).join(' ')}) at ${f.times.map(rel).join(', ')}${more}, same ISN`;
+  },
+  'syn-ack': (f) => `SYN-ACK #${f.frame} ${rel(f.t)}${f.count > 1 ? `, sent ${f.count}×` : ''}, ${ttlText(f.ttl, f.ipVersion)}${f.ack !== undefined ? `: it acknowledges ${f.ack}, not the client's ISN+1 = ${f.expectedAck}` : ''}`,
+  'syn-ack-then-end': (f) => `SYN-ACK #${f.frame} ${rel(f.t)}; capture ended ${dur(f.waitedNs)} later`,
+  'syn-ack-not-for-isn': () => "the SYN-ACK does not acknowledge the client's ISN (stale state on a middlebox or the server)",
+  'no-final-ack': (f) => `the client never sent the final ACK (capture went on ${dur(f.waitedNs)})`,
+  handshake: (f) => `handshake done at ${rel(f.t)}${f.frame !== undefined ? ` (#${f.frame})` : ''}`,
+  'handshake-time': (f) => `handshake ${dur(f.t)} (SYN-ACK #${f.synAckFrame} ${rel(f.synAckT)})`,
+  'no-syn': (f) => `first packet #${f.frame} is not a SYN; client and server guessed from the ports`,
+  'client-side-only': (f) => `then ${plural(f.packets, 'more packet')} from the client (ACKs${f.bytes > 0 ? `, ${plural(f.bytes, 'byte')} of data` : ''}): it saw a SYN-ACK this capture never did`,
+  'server-side-only': (f, L) => `SYN-ACK #${f.frame} from ${L.ep(f.server)} with no SYN before it, and nothing at all from the client (${plural(f.packets, 'server packet')})`,
+  'client-rst-bad-ack': (f) => `the client answered with RST #${f.frame}${f.count > 1 ? ` (${f.count} RSTs in all)` : ''}, as RFC 9293 requires for an unacceptable ACK`,
+  'syn-retries': (f) => `the client kept retrying: ${plural(f.count, 'SYN')}`,
+  'no-reply': (f) => `no reply at all in ${dur(f.triedNs)}; ${f.afterLastSynNs < 1e6 ? 'the capture ended with the last SYN' : `the capture went on ${dur(f.afterLastSynNs)} after the last SYN`}`,
+  rst: (f) => `${f.closing === true ? 'closed with ' : ''}${f.flags} #${f.frame} from the ${sideOf(f.from)} ${RST_AFTER[f.after](f)}, ${ttlText(f.ttl, f.ipVersion)}${f.ackMismatch ? ' (its ACK does not match the SYN)' : ''}`,
+  'then-rst': (f) => `then a RST #${f.frame} from the ${sideOf(f.from)} ${rel(f.t)}`,
+  fin: (f) => f.from === 'client'
+    ? `client FIN #${f.frame} ${dur(f.afterNs)} after its ClientHello, with no ServerHello`
+    : f.after === 'handshake'
+      ? `server FIN #${f.frame} ${dur(f.afterNs)} after the handshake, without sending any data`
+      : `server FIN #${f.frame} ${dur(f.afterNs)} after the ClientHello, with no ServerHello and no alert`,
+  'client-data': (f) => `client sent ${plural(f.bytes, 'byte')} from #${f.frame}${f.unanswered ? '; the server sent nothing back' : ''}`,
+  data: (f) => `data: ${plural(f.clientBytes, 'byte')} client→server, ${plural(f.serverBytes, 'byte')} server→client`,
+  stall: (f) => `the ${f.side}'s segment at seq ${f.seq} (${plural(f.len, 'byte')}${f.df ? ', DF set' : ''}) was retransmitted ${f.count}× from #${f.frame} ${rel(f.t)} over ${dur(f.spanNs)}, and never acknowledged`,
+  pmtu: (f) => `smaller packets got through (the ${f.peer} acknowledged up to seq ${f.ackedSeq}), and no ICMP fragmentation-needed or packet-too-big arrived for this connection`,
+  'zero-window': (f) => `the ${f.side} advertised a zero window from #${f.frame} ${rel(f.t)} for ${dur(f.durationNs)}${f.until === 'connection-end' ? ', until the connection ended' : f.until === 'capture-end' ? ', still at the end of the capture' : ''}`,
+  attribution: (f, L) => {
+    switch (f.reason) {
+      case 'initial-ttl-via-router': return `${ttlName(f.ipVersion)} ${f.ttl} is an initial value, yet it came through router ${macRefText(f)}: the router made this packet itself`;
+      case 'ttl-differs': {
+        const name = ttlName(f.ipVersion);
+        return `${name} ${f.ttl} (${f.hops} hops) differs from ${whoseText(f.whose)} (${name} ${f.min === f.max ? `${f.min}` : `${f.min}-${f.max}`}): a box in the path sent it`;
+      }
+      case 'faster-than-rtt': return `it came ${dur(f.afterSynNs)} after the SYN, faster than the ${dur(f.rttNs)} round trip to the server`;
+      case 'ttl-matches': return `${ttlName(f.ipVersion)} matches ${whoseText(f.whose)}`;
+      case 'icmp-not-from-server': return `sent by ${L.a(f.from)}, not by the server`;
+    }
+  },
+  gateway: (f) => `gateway ${macRefText(f)}`,
+  mac: (f) => `${f.role} ${macRefText(f)}`,
+  'sent-to': (f) => `the ${f.what} went to ${f.gateway ? 'gateway' : 'MAC'} ${macRefText(f)}`,
+  icmp: (f, L) => `${f.message} #${f.frame} from ${L.a(f.from)}${f.t === undefined ? '' : ` ${rel(f.t)}${f.errors !== undefined ? ` (${f.errors} errors in all)` : ''}, ${ttlText(f.ttl ?? 0, f.ipVersion)}`}`,
+  'capture-ended': (f) => f.after === 'query'
+    ? `the capture ended ${dur(f.gapNs)} after the query (timeout needs ${dur(f.timeoutNs)})`
+    : `${synEnded(f.gapNs)} (a timeout needs ${dur(f.timeoutNs)} without an answer)`,
+  tunnel: (f, L) => `carried in ${f.tunnel}${f.between !== undefined ? ` between ${L.a(f.between[0])} and ${L.a(f.between[1])}` : ''}`,
+  'probe-series': (f) => `one of a series of connections every ${dur(f.intervalNs)} (±${f.jitterPct} %) from the same host to the same port, none carrying data`,
+  'tls-client-hello': (f) => `TLS ClientHello #${f.frame}${f.sni !== undefined ? ` for ${f.sni}` : ' without a server name (no SNI)'}, offering ${f.offered.join(', ')}`,
+  'tls-server-hello': (f) => `ServerHello #${f.frame} chose ${f.version}`,
+  'tls-certificate': (f) => `certificate #${f.frame}: ${f.subject}, issued by ${f.issuer ?? 'itself'}, valid ${f.validFrom} to ${f.validTo}, names ${f.names.join(', ')}${f.chain > 1 ? ` (chain of ${f.chain})` : ''}`,
+  'tls-certificate-problems': (f) => `certificate problems: ${certProblemsText(f.problems).join('; ')}`,
+  'tls-alert': (f) => `${f.level === 2 ? 'fatal ' : f.level === 1 ? 'warning ' : ''}alert ${f.desc >= 0 ? f.alert : '(encrypted)'} #${f.frame} from the ${f.from} ${rel(f.t)}${f.desc < 0 ? ', after the handshake and before any request' : ''}`,
+  'http-request': (f) => `HTTP request #${f.frame}: ${f.method} ${f.path}`,
+  'http-response': (f) => `HTTP response #${f.frame}: ${f.status}${f.reason !== undefined ? ` ${f.reason}` : ''}${f.server !== undefined ? `, Server: ${f.server}` : ''}`,
+  'udp-datagrams': (f) => `first datagram #${f.frame}; ${f.sent} sent, ${f.received} received`,
+  'dns-query': (f) => `query #${f.frame} ${f.query} ${f.qtype} id ${hex4(f.id)} over ${f.transport.toUpperCase()}${f.attempt > 1 ? ` (attempt ${f.attempt})` : ''}`,
+  'dns-query-missing': (f) => `query not captured (it was sent before the capture started); response id ${hex4(f.id)}`,
+  'dns-no-response': (f) => `no response; the capture went on ${dur(f.waitedNs)} after the query`,
+  'dns-response': (f) => `response #${f.frame} ${f.rcode}${f.afterNs !== undefined ? ` after ${dur(f.afterNs)}` : ''}, ${f.answerCount} answer${f.answerCount === 1 ? '' : 's'}${f.truncated ? ', truncated (TC)' : ''}`,
+  'dns-answers': (f, L) => `answers: ${f.answers.map((a) => (a.value === undefined ? a.type : `${a.type} ${a.type === 'A' || a.type === 'AAAA' ? L.a(a.value) : a.value}`)).join(', ')}`,
+  'dns-duplicates': (f) => `${f.count} duplicate response(s)`,
+  'echo-requests': (f) => `${plural(f.count, 'echo request')} from #${f.frame} over ${dur(f.spanNs)}, sent with ${ttlName(f.ipVersion)} ${f.ttl}`,
+  'echo-reply': (f) => `first reply #${f.frame}, ${ttlText(f.ttl, f.ipVersion)}${f.lost > 0 ? `; ${f.lost} lost` : ''}`,
+  'echo-no-reply': (f) => `no reply and no ICMP error; the capture went on ${dur(f.waitedNs)} after the last request`,
+  'routing-loop': (f, L) => `routing loop: the same routers repeat on the way to ${L.a(f.target)}: ${f.routers.map((h) => `${L.a(h.router)} at TTL ${h.ttls.join(', ')}`).join('; ')}`,
+  // the asker is followed by its MAC in parentheses, so it takes no name there
+  'neighbor-solicit': (f, L) => `${f.ipVersion === 4 ? 'ARP who-has' : 'neighbour solicitation'} for ${L.a(f.target)} from ${f.asker} (${macRefText(f)}) sent ${f.count}× (${f.frames.map((x) => `#${x}`).join(' ')}) over ${dur(f.spanNs)}`,
+  'neighbor-no-reply': (f) => `no ${f.ipVersion === 4 ? 'ARP reply' : 'neighbour advertisement'} from anyone; ${f.waitedNs < 1e6 ? 'the capture ended with the last one' : `the capture went on ${dur(f.waitedNs)} after the last one`}`,
+  'neighbor-claim': (f, L) => `${f.ipVersion === 4 ? 'ARP reply' : 'neighbour advertisement'} #${f.frame} ${rel(f.t)}: ${L.a(f.addr)} is at ${macRefText(f)}`,
+};
+
+/** Every fact kind the table writes (the schema's factKind enum lists the same). */
+export const FACT_KINDS: readonly FactKind[] = Object.keys(FACT) as FactKind[];
+
+function synEnded(gapNs: number): string {
+  return gapNs < 1e6 ? 'the capture ended with the last SYN' : `the capture ended ${dur(gapNs)} after the last SYN`;
+}
+
+// ---- summaries and checks: one function per story kind ------------------------------------------
+
+type SummaryFn<S> = (s: S, r: FlowRecord, L: Labels) => string;
+type StoryTable = { [K in Story['kind']]: SummaryFn<Extract<Story, { kind: K }>> };
+
+const sideWho = (by: FlowRecord['by'], server: string) => (by === 'middlebox' ? 'a box in the path' : by === 'client' ? 'the client' : server);
+
+const SUMMARY: StoryTable = {
+  midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
+  'icmp-answer': (s, r, L) => s.proto === 'tcp'
+    ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}`
+    : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`,
+  refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
+  timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})`,
+  'syn-too-soon': (s, r, L) => `SYN to ${L.ep(r.server)} unanswered, but ${synEnded(s.gapNs)}: too soon to call it a timeout`,
+  'handshake-incomplete': (s, r, L) => s.clientRst
+    ? `the client answered ${L.ep(r.server)}'s SYN-ACK with a RST`
+    : `${L.ep(r.server)} answered with SYN-ACK, but the handshake never completed`,
+  'half-open-at-end': (_s, r, L) => `SYN-ACK from ${L.ep(r.server)} seen, but the capture ended before the handshake could complete`,
+  'closed-by-remote': (_s, r, L) => `${L.ep(r.server)} accepted the connection, then closed it without a word`,
+  'delayed-reset': (s, r, L) => `${r.by === 'middlebox' ? 'a box in the path' : L.ep(r.server)} reset the connection ${dur(s.gapNs)} after the client's last packet, before any reply`,
+  'mid-stream-reset': (_s, r, L) => `${r.by === 'client' ? 'the client' : r.by === 'middlebox' ? 'a box in the path' : 'the server'} reset the connection to ${L.ep(r.server)} after data flowed`,
+  connected: (_s, r, L) => `connected to ${L.ep(r.server)}`,
+  'one-sided': (s, r, L) => s.missing === 'server'
+    ? `the capture saw only the client's side of the connection to ${L.ep(r.server)}: the server's packets took another path`
+    : `the capture saw only the server's side of the connection to ${L.ep(r.server)}: the client's packets took another path`,
+  'bad-syn-ack': (_s, r, L) => `${L.ep(r.server)}'s SYN-ACK does not acknowledge the client's SYN, so the handshake cannot complete`,
+  'data-stall': (s, r, L) => {
+    const to = s.side === 'client' ? L.ep(r.server) : 'the client';
+    return s.pmtu
+      ? `PMTU black hole: the ${s.side}'s full-size segments (${s.len} bytes, DF) to ${to} die in the path and no ICMP says why`
+      : `data from the ${s.side} to ${to} stopped getting through: the same segment retransmitted ${s.count}× with no ACK`;
+  },
+  'zero-window': (s) => `the ${s.side} stopped reading: its receive window stayed at zero for ${dur(s.durationNs)}`,
+  // the SNI follows the server in parentheses, so the server takes no name there
+  'tls-alert': (s, r, L) => `the ${s.side} ended the TLS handshake with ${s.sni !== undefined ? `${r.server} (${s.sni})` : L.ep(r.server)} with ${s.desc >= 0 ? `alert ${s.alert}` : 'an encrypted alert'}${s.certProblems.length > 0 ? ` (the certificate is ${certProblemsText(s.certProblems).join('; ')})` : ''}`,
+  'tls-aborted': (s, r, L) => `${sideWho(r.by, L.ep(r.server))} closed the connection after the ClientHello${s.sni !== undefined ? ` for ${s.sni}` : ''}, with no ServerHello and no alert`,
+  'http-error': (s, r, L) => `${L.ep(r.server)} answered ${s.request ?? 'the request'} with HTTP ${s.status}${s.reason !== undefined ? ` ${s.reason}` : ''} (${s.status >= 500 ? 'server error' : 'client error'})`,
+  'health-check': (s, r, L) => `health check from ${L.ep(s.from)}: connects to ${L.ep(r.server)} every ${dur(s.intervalNs)} and closes at once, no data (benign)`,
+  'dns-icmp': (s, _r, L) => `DNS query ${s.query} to ${L.a(s.server)} answered with ${s.icmp}`,
+  'dns-no-response': (s, _r, L) => `no answer from ${L.a(s.server)} to ${s.query}`,
+  'dns-unanswered': (s, _r, L) => `DNS query ${s.query} to ${L.a(s.server)} unanswered when the capture ended`,
+  'dns-answered': (s, r, L) => r.verdict === 'dns-ok' ? `${s.query} resolved by ${L.a(s.server)}` : `${L.a(s.server)} answered ${s.rcode} for ${s.query}`,
+  'ping-ok': (s, _r, L) => `${L.a(s.target)} answers ping: ${s.answered} of ${s.sent} answered, RTT ${dur(s.rttMinNs)} / ${dur(s.rttAvgNs)} / ${dur(s.rttMaxNs)} (min/avg/max)`,
+  'ping-ttl-exceeded': (s, _r, L) => `${L.a(s.from)} dropped the ${s.ping} to ${L.a(s.target)}: its TTL (${s.ttl}) ran out there${s.loop ? ', in a routing loop' : ''}`,
+  'ping-icmp': (s, _r, L) => `${L.a(s.from)} answered the ${s.ping} to ${L.a(s.target)} with ${s.icmp}`,
+  'ping-too-soon': (s, _r, L) => `echo request to ${L.a(s.target)} unanswered, but the capture ended ${dur(s.waitedNs)} after it: too soon to tell`,
+  'ping-no-reply': (s, _r, L) => `${L.a(s.target)} did not answer ${plural(s.sent, 'echo request')}`,
+  'arp-no-reply': (s, _r, L) => `nobody on this LAN answers for ${L.a(s.target)}: the host is down or not on this link`,
+  'arp-conflict': (s, _r, L) => `two machines claim ${L.a(s.addr)}: ${s.first} and ${s.second}`,
+};
+
+const INCONCLUSIVE = 'Inconclusive: capture for longer.';
+/** Healthy records have no check. */
+const NONE = () => '';
+
+/** The check for an ICMP error that answered a packet to `target` (an endpoint), sent by `from`. */
+export function icmpCheckText(v: VerdictId, from: string, target: string, fromTarget: boolean, proto: string, L: Labels): string {
+  const F = L.a(from);
+  const T = L.ep(target);
+  switch (v) {
+    case 'icmp-admin-prohibited':
+      return `A firewall REJECT rule on ${F} blocks ${T}: look at \`iptables -L -n -v\` / \`nft list ruleset\` there (or the cloud security group / ACL).`;
+    case 'icmp-port-unreachable':
+      return fromTarget
+        ? proto === 'tcp'
+          ? `The host rejects ${T} with ICMP (a REJECT rule with icmp-port-unreachable): check \`iptables -L -n -v\` / \`nft list ruleset\` on it.`
+          : `Nothing listens on ${T}: run \`ss -lunp\` on the server and check the service is up.`
+        : `${F} rejects ${T} on behalf of the server: look for a REJECT rule there (\`iptables -L -n -v\` / \`nft list ruleset\`).`;
+    case 'icmp-host-unreachable':
+      return `${F} cannot reach the host: it is down or does not answer ARP/neighbour discovery on its LAN. Check it is up, and \`ip neigh\` on ${F}.`;
+    case 'ttl-exceeded':
+      return `The packet's TTL ran out at ${F}: the path to ${T} is longer than the TTL, or it loops. Run \`traceroute -T ${target}\` and look for repeated hops; compare \`ip route get\` on the routers it names.`;
+    case 'icmp-net-unreachable':
+      return `${F} has no route to ${T}: check \`ip route\` on ${F} and the route the client uses.`;
+    default:
+      return `${F} says ${T} is unreachable: check routing and firewall rules on ${F}.`;
+  }
+}
+
+function tlsAlertCheck(s: Extract<Story, { kind: 'tls-alert' }>): string {
+  const sni = s.sni ?? s.host;
+  if (s.desc === 70) return `Client and server share no TLS version: compare the versions offered above with the server's configuration (\`openssl s_client -connect ${s.host}:${s.port} -servername ${sni} -tls1_2\`, then -tls1_3).`;
+  if (s.desc === 40) return `No common cipher suite or parameters: compare client and server TLS settings (\`openssl s_client -connect ${s.host}:${s.port} -servername ${sni}\`; \`nmap --script ssl-enum-ciphers -p ${s.port} ${s.host}\`).`;
+  if ((s.desc >= 42 && s.desc <= 48) || (s.desc < 0 && s.side === 'client' && s.certProblems.length > 0)) {
+    return `The client does not trust the server's certificate: inspect it with \`openssl s_client -connect ${s.host}:${s.port} -servername ${sni} -showcerts\`; install the full chain and a certificate for this name on the server, or add the issuing CA to the client's trust store.`;
+  }
+  return `Read the ${s.side}'s TLS logs for why it sent the alert; reproduce with \`openssl s_client -connect ${s.host}:${s.port} -servername ${sni}\`.`;
+}
+
+const CHECK: StoryTable = {
+  midstream: () => 'Start the capture before the connection opens to see its handshake.',
+  'icmp-answer': (s, r, L) => icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L),
+  refused: (s, r, L) => r.by === 'middlebox'
+    ? `A box in the path answered for ${L.a(s.host)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${s.rstMac !== undefined ? ` (${macRefText(s.rstMac)})` : ''}; compare with a capture on the server.`
+    : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
+  timeout: (s, r, L) => `Nothing answered: a firewall or security group is probably dropping SYNs to ${L.ep(r.server)}, or the host is down. Try \`nc -zv ${s.host} ${s.port}\` from the client and \`traceroute -T -p ${s.port} ${s.host}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
+  'syn-too-soon': (s) => `Inconclusive: capture for longer (at least ${dur(s.timeoutNs)} after the last SYN).`,
+  'handshake-incomplete': () => 'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
+  'half-open-at-end': () => INCONCLUSIVE,
+  'closed-by-remote': () => 'The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.',
+  'delayed-reset': () => "Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.",
+  'mid-stream-reset': (s, r) => r.by === 'middlebox'
+    ? 'A middlebox cut the connection: check firewall/load-balancer idle timeouts and session tables.'
+    : `Look at ${r.by === 'client' ? "the client's" : "the server's"} application logs around ${rel(s.rstT)} (crash, abort, timeout), and at idle timeouts in the path.`,
+  connected: NONE,
+  'one-sided': () => 'Not a failure of the connection but of the capture point: routing is asymmetric here, or the mirror/SPAN port copies one direction only. Capture where both directions pass (on the client or the server), or mirror both directions.',
+  'bad-syn-ack': (s, _r, L) => `Something answers from stale state for an older connection on the same ports: a firewall, NAT or load balancer that rewrites or remembers sequence numbers (check its session table and sequence randomisation), or the server itself (\`ss -tan '( sport = :${s.port} )'\` on ${L.a(s.host)}). A capture on the server side shows which.`,
+  'data-stall': (s) => s.pmtu
+    ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
+    : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
+  'zero-window': (s, _r, L) => `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
+  'tls-alert': (s) => tlsAlertCheck(s),
+  'tls-aborted': (s, r, L) => `The TLS service did not answer the handshake: is it TLS on ${L.ep(r.server)} at all, does it have a certificate for ${s.sni ?? L.a(s.host)} (SNI-based routing on a proxy or load balancer)? Try \`openssl s_client -connect ${s.host}:${s.port} -servername ${s.sni ?? s.host}\` and read the server's or proxy's TLS logs.`,
+  'http-error': (s, r, L) => s.status >= 500
+    ? `The server${s.server !== undefined ? ` (${s.server})` : ''} failed the request: read its error log at ${rel(s.responseT)}; a 502/503/504 from a proxy or load balancer means its backend is down or slow (check the pool's health).`
+    : s.status === 404 ? `Nothing at ${s.path} on ${L.ep(r.server)}: check the URL, the virtual host (the Host header) and the server's routes.`
+      : `The server refused ${s.request ?? 'the request'}: check the URL, credentials (401/403) and the request against the server's access log.`,
+  'health-check': NONE,
+  'dns-icmp': (s, r, L) => r.verdict === 'icmp-port-unreachable' && r.by === 'server'
+    ? `No DNS server listens on ${L.ep(s.target)}: is the resolver address right, and is the service running (\`ss -lunp\`)?`
+    : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
+  'dns-no-response': (s, _r, L) => `${L.a(s.server)} did not answer within ${dur(s.timeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${s.qname}\` from the client.`,
+  'dns-unanswered': () => INCONCLUSIVE,
+  'dns-answered': (s, r, L) => {
+    switch (r.verdict) {
+      case 'dns-nxdomain': return `${s.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${s.server} ${s.qname}\`).`;
+      case 'dns-servfail': return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${s.qname} +trace\` and the server's logs.`;
+      case 'dns-refused': return `${L.a(s.server)} refuses to answer this client or this zone: check its allow-query / recursion ACLs, or whether the client uses the right resolver.`;
+      case 'dns-error': return `${L.a(s.server)} answered ${s.rcode} to ${s.query}: check the query and the server's logs.`;
+      case 'dns-nodata': return `${s.qname} exists but has no ${s.qtype} record: check the zone, or whether the client should ask for another type (A vs AAAA).`;
+      default: return '';
+    }
+  },
+  'ping-ok': NONE,
+  'ping-ttl-exceeded': (s, _r, L) => s.loop
+    ? `The routers above send ${L.a(s.target)} back and forth: compare \`ip route get ${s.target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`
+    : `A probe with TTL ${s.ttl} ends at hop ${s.ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${s.target}\` and look for repeated hops.`,
+  'ping-icmp': (s, _r, L) => `${L.a(s.from)} says ${L.a(s.target)} cannot be reached: check routing (\`ip route get ${s.target}\`) and firewall rules on ${L.a(s.from)}.`,
+  'ping-too-soon': () => INCONCLUSIVE,
+  'ping-no-reply': (s) => `The host is down, or a firewall drops ICMP echo (many do, on purpose): a failed ping alone proves little. Test the service itself (\`nc -zv ${s.target} <port>\`, \`traceroute -T -p <port> ${s.target}\`) and check \`iptables -L -n -v\` / \`nft list ruleset\` for ICMP rules on the way.`,
+  'arp-no-reply': (s, _r, L) => `${L.a(s.target)} is off, unplugged, or in another VLAN/subnet: check the host and its switch port; \`ip neigh show ${s.target}\` on ${L.a(s.asker)} shows FAILED. If ${L.a(s.target)} should be reached through a router, ${L.a(s.asker)}'s netmask or routes are wrong (\`ip route get ${s.target}\`).`,
+  'arp-conflict': (s, _r, L) => `An address conflict: traffic for ${L.a(s.addr)} goes to whichever answer came last. Usual causes: a cloned VM, a static address inside the DHCP pool, or a failover (VRRP/keepalived) that both nodes think they own. Find the two hosts by their MACs in the switch's MAC table; \`arping -D ${s.addr}\` shows duplicates.`,
+};

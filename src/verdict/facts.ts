@@ -1,0 +1,194 @@
+import { describeMac } from '../oui/lookup.js';
+import { formatMac } from '../flow/addr.js';
+import type { FlowRecord } from './types.js';
+
+/**
+ * Evidence as data: one fact per evidence line of a record, in the order the lines are printed.
+ * The verdict layer builds facts; src/render/sentences.ts turns them (and a record's Story) into
+ * the sentences of `summary`, `evidence` and `check`.
+ *
+ * Conventions:
+ *  - addresses, endpoints, names and MACs are fields of their own, never inside another string,
+ *    so names from the capture's DNS can be attached to them (see DnsNames);
+ *  - `t` fields are points in time in ns since the flow's first packet (the record's `t`);
+ *    fields ending in `Ns` are durations in ns (what the sentence calls "x after y");
+ *  - `frame` fields are 1-based frame numbers in the capture;
+ *  - `ipVersion` is 4 or 6 (it decides "TTL" or "hop limit", "ARP" or "neighbour");
+ *  - an optional field that does not apply is undefined, which JSON output leaves out (facts are
+ *    built with every field of their kind in one order, so each kind has one shape).
+ */
+
+export type Side = 'client' | 'server';
+
+/** A MAC address with what its OUI (or its special range) says about it. */
+export interface MacRef {
+  mac: string;
+  /** The vendor registered for its OUI. */
+  vendor?: string;
+  /** VRRP/HSRP virtual router, multicast, locally administered. */
+  note?: string;
+}
+
+/** What the RST's timing is measured from (see the rst fact). */
+export type RstAfter = 'syn' | 'syn-ack' | 'handshake' | 'client-last' | 'peer-last' | 'client-hello' | 'start';
+
+export type CertProblem =
+  | { problem: 'self-signed' }
+  | { problem: 'expired'; on: string }
+  | { problem: 'not-yet-valid'; until: string }
+  | { problem: 'name-mismatch'; names: string[]; sni: string };
+
+export type Fact =
+  // ---- TCP handshake
+  /** The client's SYN(s): frames and times (ns since the first SYN) of the first few, and how many in all. */
+  | { kind: 'syn'; frames: number[]; t: number; times: number[]; count: number }
+  | { kind: 'syn-ack'; frame: number; t: number; count: number; ttl: number; hops: number; ipVersion: number; ack?: number; expectedAck?: number }
+  /** A SYN-ACK, then the capture ended waitedNs later. */
+  | { kind: 'syn-ack-then-end'; frame: number; t: number; waitedNs: number }
+  | { kind: 'syn-ack-not-for-isn' }
+  | { kind: 'no-final-ack'; waitedNs: number }
+  /** Handshake completed at t (frame: the client's ACK, when shown). */
+  | { kind: 'handshake'; t: number; frame?: number }
+  /** A healthy handshake: done after t, with the SYN-ACK's frame and time. */
+  | { kind: 'handshake-time'; t: number; synAckFrame: number; synAckT: number }
+  | { kind: 'no-syn'; frame: number }
+  | { kind: 'client-side-only'; packets: number; bytes: number }
+  | { kind: 'server-side-only'; frame: number; server: string; packets: number }
+  | { kind: 'client-rst-bad-ack'; frame: number; count: number }
+  | { kind: 'syn-retries'; count: number }
+  | { kind: 'no-reply'; triedNs: number; afterLastSynNs: number }
+  // ---- closing
+  /** A RST (flags e.g. "RST+ACK"), afterNs after the point `after` names; gapNs: since the client's last packet (after = 'handshake'). */
+  | { kind: 'rst'; frame: number; t: number; flags: string; from: Side; ttl: number; hops: number; ipVersion: number; ackMismatch: boolean; after: RstAfter; afterNs: number; gapNs?: number; closing?: boolean }
+  | { kind: 'then-rst'; frame: number; from: Side; t: number }
+  | { kind: 'fin'; from: Side; frame: number; after: 'handshake' | 'client-hello'; afterNs: number }
+  // ---- data
+  | { kind: 'client-data'; frame: number; bytes: number; unanswered: boolean }
+  | { kind: 'data'; clientBytes: number; serverBytes: number }
+  | { kind: 'stall'; side: Side; seq: number; len: number; df: boolean; count: number; frame: number; t: number; spanNs: number }
+  | { kind: 'pmtu'; peer: Side; ackedSeq: number }
+  | { kind: 'zero-window'; side: Side; frame: number; t: number; durationNs: number; until?: 'connection-end' | 'capture-end' }
+  // ---- who sent it
+  | { kind: 'attribution'; reason: 'initial-ttl-via-router'; ttl: number; ipVersion: number; mac: string; vendor?: string; note?: string }
+  | { kind: 'attribution'; reason: 'ttl-differs'; ttl: number; hops: number; ipVersion: number; min: number; max: number; whose: 'this-connection' | 'other-connections' }
+  | { kind: 'attribution'; reason: 'faster-than-rtt'; afterSynNs: number; rttNs: number }
+  | { kind: 'attribution'; reason: 'ttl-matches'; ipVersion: number; whose: 'this-connection' | 'other-connections' }
+  | { kind: 'attribution'; reason: 'icmp-not-from-server'; from: string }
+  /** The deciding packet came from (or went to) the LAN's gateway. */
+  | { kind: 'gateway'; mac: string; vendor?: string; note?: string }
+  | { kind: 'mac'; role: 'sender' | 'server' | 'client'; mac: string; vendor?: string; note?: string }
+  /** Unanswered SYNs or echo requests went to this MAC (gateway: a router's). */
+  | { kind: 'sent-to'; what: 'SYNs' | 'requests'; gateway: boolean; mac: string; vendor?: string; note?: string }
+  /** An ICMP error from `from` (message: "ICMP port unreachable (type 3 code 3)"); t/ttl absent when only mentioned; errors: how many in all, when more than one. */
+  | { kind: 'icmp'; frame: number; from: string; type: number; code: number; ipVersion: number; message: string; t?: number; ttl?: number; hops?: number; errors?: number }
+  | { kind: 'capture-ended'; after: 'syn' | 'query'; gapNs: number; timeoutNs: number }
+  | { kind: 'tunnel'; tunnel: string; between?: [string, string] }
+  | { kind: 'probe-series'; intervalNs: number; jitterPct: number }
+  // ---- TLS and HTTP
+  | { kind: 'tls-client-hello'; frame: number; sni?: string; offered: string[] }
+  | { kind: 'tls-server-hello'; frame: number; version: string }
+  /** Dates are UTC days, YYYY-MM-DD ('?' when unreadable); issuer absent when self-signed. */
+  | { kind: 'tls-certificate'; frame: number; subject: string; issuer?: string; validFrom: string; validTo: string; names: string[]; chain: number }
+  | { kind: 'tls-certificate-problems'; problems: CertProblem[] }
+  /** level 2 fatal, 1 warning; desc -1 for an encrypted alert (then no alert name). */
+  | { kind: 'tls-alert'; frame: number; from: Side; t: number; level: number; desc: number; alert?: string }
+  | { kind: 'http-request'; frame: number; method: string; path: string }
+  | { kind: 'http-response'; frame: number; status: number; reason?: string; server?: string }
+  // ---- UDP and DNS
+  | { kind: 'udp-datagrams'; frame: number; sent: number; received: number }
+  | { kind: 'dns-query'; frame: number; query: string; qtype: string; id: number; transport: 'udp' | 'tcp'; attempt: number }
+  | { kind: 'dns-query-missing'; id: number }
+  | { kind: 'dns-no-response'; waitedNs: number }
+  | { kind: 'dns-response'; frame: number; rcode: string; afterNs?: number; answerCount: number; truncated: boolean }
+  /** value: the address for A/AAAA, the name for CNAME and the like, absent for other types. */
+  | { kind: 'dns-answers'; answers: DnsAnswer[] }
+  | { kind: 'dns-duplicates'; count: number }
+  // ---- ping
+  | { kind: 'echo-requests'; frame: number; count: number; spanNs: number; ttl: number; ipVersion: number }
+  | { kind: 'echo-reply'; frame: number; ttl: number; hops: number; ipVersion: number; lost: number }
+  | { kind: 'echo-no-reply'; waitedNs: number }
+  | { kind: 'routing-loop'; target: string; routers: LoopHop[] }
+  // ---- ARP / neighbour discovery (mac, vendor, note: the asker's or the claimed MAC)
+  | { kind: 'neighbor-solicit'; ipVersion: number; target: string; asker: string; mac: string; vendor?: string; note?: string; count: number; frames: number[]; spanNs: number }
+  | { kind: 'neighbor-no-reply'; ipVersion: number; waitedNs: number }
+  | { kind: 'neighbor-claim'; ipVersion: number; frame: number; t: number; addr: string; mac: string; vendor?: string; note?: string };
+
+export type FactKind = Fact['kind'];
+
+export interface DnsAnswer {
+  type: string;
+  value?: string;
+}
+
+export interface LoopHop {
+  router: string;
+  ttls: number[];
+}
+
+/**
+ * What the summary and the check are made from, besides the record's own fields (verdict, by,
+ * client, server, query, …) and its facts: one variant per way a verdict is explained. Kept on
+ * the record under the STORY symbol, which JSON output leaves out.
+ */
+export type Story =
+  | { kind: 'midstream'; packets: number }
+  | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string }
+  | { kind: 'refused'; host: string; rstMac?: MacRef }
+  | { kind: 'timeout'; host: string; port: number; syns: number }
+  | { kind: 'syn-too-soon'; gapNs: number; timeoutNs: number }
+  | { kind: 'handshake-incomplete'; clientRst: boolean }
+  | { kind: 'half-open-at-end' }
+  | { kind: 'closed-by-remote' }
+  | { kind: 'delayed-reset'; gapNs: number }
+  | { kind: 'mid-stream-reset'; rstT: number }
+  | { kind: 'connected' }
+  | { kind: 'one-sided'; missing: Side }
+  | { kind: 'bad-syn-ack'; host: string; port: number }
+  | { kind: 'data-stall'; side: Side; count: number; len: number; pmtu: boolean; host: string; port: number }
+  | { kind: 'zero-window'; side: Side; durationNs: number; host: string }
+  | { kind: 'tls-alert'; side: Side; sni?: string; alert?: string; desc: number; certProblems: CertProblem[]; host: string; port: number }
+  | { kind: 'tls-aborted'; sni?: string; host: string; port: number }
+  | { kind: 'http-error'; request?: string; path: string; status: number; reason?: string; server?: string; responseT: number }
+  | { kind: 'health-check'; from: string; intervalNs: number }
+  | { kind: 'dns-icmp'; query: string; server: string; from: string; icmp: string; target: string }
+  | { kind: 'dns-no-response'; query: string; server: string; timeoutNs: number; transport: string; port: number; qname: string }
+  | { kind: 'dns-unanswered'; query: string; server: string }
+  | { kind: 'dns-answered'; query: string; qname: string; qtype: string; server: string; rcode: string }
+  | { kind: 'ping-ok'; target: string; sent: number; answered: number; rttMinNs: number; rttAvgNs: number; rttMaxNs: number }
+  | { kind: 'ping-ttl-exceeded'; from: string; target: string; ping: string; ttl: number; loop: boolean }
+  | { kind: 'ping-icmp'; from: string; target: string; ping: string; icmp: string }
+  | { kind: 'ping-too-soon'; target: string; waitedNs: number }
+  | { kind: 'ping-no-reply'; target: string; sent: number }
+  | { kind: 'arp-no-reply'; target: string; asker: string }
+  | { kind: 'arp-conflict'; addr: string; first: string; second: string };
+
+/** Where a described record keeps its Story (a symbol: JSON.stringify leaves it out). */
+export const STORY: unique symbol = Symbol('story');
+
+/** A MAC (as a 48-bit number) with its vendor and note. */
+export function macRef(mac: number): MacRef {
+  const d = describeMac(mac);
+  return { mac: formatMac(mac), vendor: d.vendor ?? undefined, note: d.note ?? undefined };
+}
+
+/** "00:01:d7:2a:10:01 = F5 Inc.", with the notes for virtual-router and locally administered MACs. */
+export function macRefText(m: { mac: string; vendor?: string; note?: string }): string {
+  if (m.vendor === undefined) return m.note === undefined ? m.mac : `${m.mac} = ${m.note}`;
+  return m.note === undefined ? `${m.mac} = ${m.vendor}` : `${m.mac} = ${m.vendor}, ${m.note}`;
+}
+
+/** The gateway a record's deciding packet came through, as "MAC = vendor", if a fact names one. */
+export function gatewayOf(r: Pick<FlowRecord, 'facts'>): string | undefined {
+  if (r.facts === undefined) return undefined;
+  for (const f of r.facts) if (f.kind === 'gateway') return macRefText(f);
+  return undefined;
+}
+
+/** Whether an earlier fact already names this MAC (then its "gateway"/"sender" line is left out). */
+export function namesMac(facts: readonly Fact[], mac: string): boolean {
+  for (const f of facts) {
+    if ((f.kind === 'gateway' || f.kind === 'mac' || f.kind === 'sent-to' || f.kind === 'neighbor-solicit' || f.kind === 'neighbor-claim') && f.mac === mac) return true;
+    if (f.kind === 'attribution' && f.reason === 'initial-ttl-via-router' && f.mac === mac) return true;
+  }
+  return false;
+}
