@@ -17,7 +17,10 @@ export function packetCount(file) {
 /** mix: 'bulk' (~23 packets a connection) or 'dense' (short connections, a DNS lookup before most). */
 export function benchCapture(mb, mix = 'bulk') {
   mkdirSync(outDir, { recursive: true });
-  const generator = createHash('sha256').update(readFileSync(join(here, 'generate.mjs'))).digest('hex').slice(0, 8);
+  const generator = createHash('sha256')
+    .update(readFileSync(join(here, 'generate.mjs')))
+    .digest('hex')
+    .slice(0, 8);
   const f = join(outDir, `synthetic-${mix === 'bulk' ? '' : `${mix}-`}${mb}MB-${generator}.pcap`);
   if (!existsSync(f)) execFileSync(process.execPath, [join(here, 'generate.mjs'), f, String(mb), '--mix', mix], { stdio: 'inherit' });
   return f;

@@ -256,7 +256,8 @@ const serviceV6 = (n) => 0x1000 + n; // fd00:2::1000+n
 /** A DNS lookup of service n by client c (IPv4 to the resolver): [packets, answered with an address]. */
 function denseLookup(c, n, qtype, at) {
   const name = serviceName(n);
-  const cp = 20000 + ri(40000), id = ri(65536);
+  const cp = 20000 + ri(40000),
+    id = ri(65536);
   const r = rand();
   const rcode = r < 0.9 ? 0 : r < 0.95 ? 3 : r < 0.97 ? 2 : 5;
   const answered = rand() > 0.03;
@@ -265,15 +266,28 @@ function denseLookup(c, n, qtype, at) {
   const rdLen = qtype === 28 ? 16 : 4;
   const qLen = 12 + name.length + 4;
   const msg = (resp) => (o) => {
-    dv.setUint16(o, id); dv.setUint16(o + 2, resp ? 0x8180 | rcode : 0x0100); dv.setUint16(o + 4, 1);
-    dv.setUint16(o + 6, resp ? answers : 0); dv.setUint32(o + 8, 0);
+    dv.setUint16(o, id);
+    dv.setUint16(o + 2, resp ? 0x8180 | rcode : 0x0100);
+    dv.setUint16(o + 4, 1);
+    dv.setUint16(o + 6, resp ? answers : 0);
+    dv.setUint32(o + 8, 0);
     name.copy(buf, o + 12);
     let q = o + 12 + name.length;
-    dv.setUint16(q, qtype); dv.setUint16(q + 2, 1); q += 4;
+    dv.setUint16(q, qtype);
+    dv.setUint16(q + 2, 1);
+    q += 4;
     if (resp && answers > 0) {
-      dv.setUint16(q, 0xc00c); dv.setUint16(q + 2, qtype); dv.setUint16(q + 4, 1); dv.setUint32(q + 6, 300); dv.setUint16(q + 10, rdLen);
-      if (qtype === 28) { dv.setUint32(q + 12, 0xfd000002); dv.setUint32(q + 16, 0); dv.setUint32(q + 20, 0); dv.setUint32(q + 24, serviceV6(n)); }
-      else dv.setUint32(q + 12, serviceV4(n));
+      dv.setUint16(q, 0xc00c);
+      dv.setUint16(q + 2, qtype);
+      dv.setUint16(q + 4, 1);
+      dv.setUint32(q + 6, 300);
+      dv.setUint16(q + 10, rdLen);
+      if (qtype === 28) {
+        dv.setUint32(q + 12, 0xfd000002);
+        dv.setUint32(q + 16, 0);
+        dv.setUint32(q + 20, 0);
+        dv.setUint32(q + 24, serviceV6(n));
+      } else dv.setUint32(q + 12, serviceV4(n));
     }
   };
   const P = [[at, (ts) => packet(ts, false, c, 0x0a000235, cp, 53, 0, 17, 0, 0, 0, qLen, msg(false), 64)]];
@@ -306,25 +320,40 @@ function denseSession() {
   }
   const s = v6 ? serviceV6(n) : serviceV4(n);
   const cHost = v6 ? 0x10 + (c & 0xff) : c;
-  const cp = 20000 + ri(40000), sp = rand() < 0.7 ? 443 : 80;
-  const isn = ri(2 ** 32), sisn = ri(2 ** 32);
+  const cp = 20000 + ri(40000),
+    sp = rand() < 0.7 ? 443 : 80;
+  const isn = ri(2 ** 32),
+    sisn = ri(2 ** 32);
   const rtt = 200 + ri(20000);
   const sTtl = 64 - 1 - ri(10);
   const add = (t, dir, flags, seq, ack, len, ttl) => P.push([at + t, (ts) => packet(ts, v6, cHost, s, cp, sp, dir, 6, flags, seq, ack, len, null, ttl)]);
   const r = rand();
   add(0, 0, SYN, isn, 0, 0, 64);
-  if (r < 0.01) { add(1e6, 0, SYN, isn, 0, 0, 64); add(3e6, 0, SYN, isn, 0, 0, 64); return P; } // timeout
-  if (r < 0.04) { add(rtt, 1, RST | ACK, 0, isn + 1, 0, sTtl); return P; } // refused
+  if (r < 0.01) {
+    add(1e6, 0, SYN, isn, 0, 0, 64);
+    add(3e6, 0, SYN, isn, 0, 0, 64);
+    return P;
+  } // timeout
+  if (r < 0.04) {
+    add(rtt, 1, RST | ACK, 0, isn + 1, 0, sTtl);
+    return P;
+  } // refused
   add(rtt, 1, SYN | ACK, sisn, isn + 1, 0, sTtl);
   add(rtt + 40, 0, ACK, isn + 1, sisn + 1, 0, 64);
   const req = 150 + ri(400);
   add(rtt + 60, 0, ACK | PSH, isn + 1, sisn + 1, req, 64);
   const resp = 200 + ri(2500);
   let t = 2 * rtt + 60 + ri(5000);
-  if (r < 0.05) { add(t + 1e6, 1, RST | ACK, sisn + 1, isn + 1 + req, 0, sTtl); return P; } // reset before the answer
+  if (r < 0.05) {
+    add(t + 1e6, 1, RST | ACK, sisn + 1, isn + 1 + req, 0, sTtl);
+    return P;
+  } // reset before the answer
   add(t, 1, ACK | PSH, sisn + 1, isn + 1 + req, Math.min(resp, 1448), sTtl);
   let sseq = sisn + 1 + Math.min(resp, 1448);
-  if (resp > 1448) { add(t + 15, 1, ACK | PSH, sseq, isn + 1 + req, resp - 1448, sTtl); sseq += resp - 1448; }
+  if (resp > 1448) {
+    add(t + 15, 1, ACK | PSH, sseq, isn + 1 + req, resp - 1448, sTtl);
+    sseq += resp - 1448;
+  }
   t += rtt;
   add(t, 0, FIN | ACK, isn + 1 + req, sseq, 0, 64);
   add(t + rtt, 1, FIN | ACK, sseq, isn + 2 + req, 0, sTtl);

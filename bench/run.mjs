@@ -107,4 +107,6 @@ console.log(
 );
 console.log(`peak RSS, ${sizeMb} MB / ${Math.round(sizeMb / 10)} MB capture: ${(full.rssMiB / smallRun.rssMiB).toFixed(2)}× (target ≤ 1.5×, and ≤ 200 MiB: ${full.rssMiB.toFixed(0)} MiB)`);
 console.log(`--version: ${(version.wall * 1000).toFixed(0)} ms (target < 150 ms)`);
-console.log(`dense mix (${dense}: ${denseBytes.toFixed(0)} MB, ${densePackets} packets):${denseTshark ? ` pcapdiag / tshark ${(denseTshark.wall / denseText.wall).toFixed(1)}× faster (target ≥ 20×);` : ''} ndjson / text ${(denseNdjson.wall / denseText.wall).toFixed(2)}× (target ≤ 1.3×)`);
+console.log(
+  `dense mix (${dense}: ${denseBytes.toFixed(0)} MB, ${densePackets} packets):${denseTshark ? ` pcapdiag / tshark ${(denseTshark.wall / denseText.wall).toFixed(1)}× faster (target ≥ 20×);` : ''} ndjson / text ${(denseNdjson.wall / denseText.wall).toFixed(2)}× (target ≤ 1.3×)`,
+);

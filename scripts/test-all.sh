@@ -24,9 +24,7 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >/dev/null; else n
 }
 
 # Static checks, each counted as one test in the final line: `npm run typecheck` (tsc over src and
-# test) always; `npm run lint` (eslint + prettier --check) once the tree is lint-clean. To switch
-# lint on: run `npm run lint` until it passes, then set LINT_GATE=1 below.
-LINT_GATE=0
+# test) and `npm run lint` (typescript-eslint, type-aware, and prettier --check).
 static_passed=0
 static_failed=0
 static_check() {
@@ -37,7 +35,7 @@ static_check() {
   fi
 }
 static_check typecheck
-if [ "$LINT_GATE" = 1 ]; then static_check lint; fi
+static_check lint
 
 results=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile="$results"

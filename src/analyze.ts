@@ -49,7 +49,7 @@ export class Analyzer implements Superseded {
     onFlow: ((r: FlowRecord) => void) | null = null,
     filter: FlowMatch | null = null,
     firstId = 1,
-    file: string | undefined = undefined,
+    file?: string,
     onFlowProblemsOnly = false,
   ) {
     this.out = new Emitter({ keep, onFlow, onFlowProblemsOnly, filter, firstId, file });

@@ -23,10 +23,25 @@ export class InternalError extends Error {
 export function describeFsError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'it is a directory';
-    case 'EIO': return 'I/O error';
-    default: return err.code ?? String(err.message ?? e);
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'EIO':
+      return 'I/O error';
+    default:
+      return err.code ?? (typeof err.message === 'string' ? err.message : String(e));
   }
+}
+
+/**
+ * A value a rule's `when` already established (a describe function reads the ICMP error, the alert
+ * or the stall its rule matched on): its absence is a bug, reported as one.
+ */
+export function must<T>(x: T | null | undefined, what: string): T {
+  if (x === null || x === undefined) throw new InternalError(`${what} is missing where its rule required it`);
+  return x;
 }

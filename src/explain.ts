@@ -146,4 +146,3 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   const middle = dir === 'server' && r.by === 'middlebox' && pkt.tcpFlags & TCP_FLAG.RST;
   return { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
 }
-

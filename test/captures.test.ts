@@ -3,20 +3,30 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, cli, FIXTURES, hasCommand } from './helpers/run.js';
+import { BIN, cli, defined, FIXTURES, hasCommand } from './helpers/run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-captures-'));
 
 describe('several captures, one of them unreadable', () => {
-  const bad: [string, Buffer][] = [['three bytes', Buffer.from('abc')], ['empty', Buffer.alloc(0)], ['a bad pcap version', Buffer.from('d4c3b2a10900040000000000000000000000040001000000', 'hex')]];
+  const bad: [string, Buffer][] = [
+    ['three bytes', Buffer.from('abc')],
+    ['empty', Buffer.alloc(0)],
+    ['a bad pcap version', Buffer.from('d4c3b2a10900040000000000000000000000040001000000', 'hex')],
+  ];
   for (const [what, bytes] of bad) {
     it(`${what}: the others' verdicts are written, the bad one is named, exit 3`, () => {
       const file = join(tmp, `${what.replace(/ /g, '-')}.pcap`);
       writeFileSync(file, bytes);
-      for (const order of [[join(FIXTURES, 'tcp-ok.pcap'), file], [file, join(FIXTURES, 'tcp-ok.pcap')]]) {
+      for (const order of [
+        [join(FIXTURES, 'tcp-ok.pcap'), file],
+        [file, join(FIXTURES, 'tcp-ok.pcap')],
+      ]) {
         const r = cli(['-f', 'ndjson', ...order]);
         expect(r.code).toBe(3);
-        const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; verdict?: string });
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { type: string; verdict?: string });
         expect(lines.filter((l) => l.type === 'flow').map((l) => l.verdict)).toEqual(['ok']);
         expect(lines.at(-1)?.type).toBe('total');
         expect(r.stderr).toContain(`pcapdiag: ${file}: `);
@@ -41,16 +51,16 @@ describe('-f json when no capture could be read', () => {
     const { Ajv } = await import('ajv');
     const { readFileSync } = await import('node:fs');
     const ajv = new Ajv({ allErrors: true, strict: false });
-    const schema = JSON.parse(readFileSync(join(FIXTURES, '..', 'schema', 'report.schema.json'), 'utf8'));
+    const schema = JSON.parse(readFileSync(join(FIXTURES, '..', 'schema', 'report.schema.json'), 'utf8')) as { $id: string };
     ajv.addSchema(schema);
-    const validate = ajv.getSchema(schema.$id)!;
+    const validate = defined(ajv.getSchema(schema.$id), 'the report schema');
     const a = join(tmp, 'a.pcap');
     const b = join(tmp, 'b.pcap');
     writeFileSync(a, Buffer.from('abc'));
     writeFileSync(b, Buffer.alloc(0));
     const r = cli(['-f', 'json', a, b]);
     expect(r.code).toBe(3);
-    const doc = JSON.parse(r.stdout);
+    const doc = JSON.parse(r.stdout) as { options: Record<string, number> };
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(Object.keys(doc.options).sort()).toEqual(['dnsTimeoutMs', 'maxFlows', 'synTimeoutMs', 'tcpIdleMs', 'udpIdleMs']);
   });

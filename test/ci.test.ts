@@ -34,7 +34,9 @@ describe('--fail-on', () => {
   it('fails with exit 1 naming each offending flow and its evidence', () => {
     const r = cli([LOST, '--fail-on', 'timeout,dns-servfail']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/--fail-on timeout,dns-servfail: 1 flow: FAIL\n\s+#\d+ timeout\s+TCP 10\.0\.1\.10:\d+ → 10\.0\.2\.20:80 \(www\.example\.test\) \[.*ci-run-lost\.pcap\]: SYN to 10\.0\.2\.20:80 \(www\.example\.test\) got no answer/);
+    expect(r.stdout).toMatch(
+      /--fail-on timeout,dns-servfail: 1 flow: FAIL\n\s+#\d+ timeout\s+TCP 10\.0\.1\.10:\d+ → 10\.0\.2\.20:80 \(www\.example\.test\) \[.*ci-run-lost\.pcap\]: SYN to 10\.0\.2\.20:80 \(www\.example\.test\) got no answer/,
+    );
     expect(r.stdout).toMatch(/· no reply at all in/);
     expect(r.stderr).toBe('pcapdiag: failed: 1 flow with timeout,dns-servfail (--fail-on)\n');
   });
@@ -43,7 +45,10 @@ describe('--fail-on', () => {
     expect(r.code).toBe(1);
     const doc = jsonDoc(r.stdout);
     const failing = doc.checks?.failOn?.records ?? [];
-    const hit = doc.records.filter((x) => failing.includes(x.id)).map((x) => x.verdict).sort();
+    const hit = doc.records
+      .filter((x) => failing.includes(x.id))
+      .map((x) => x.verdict)
+      .sort();
     expect(hit).toEqual(['closed-by-remote', 'dns-nxdomain', 'refused']);
   });
   it('an unknown verdict is a usage error', () => {
@@ -107,7 +112,10 @@ describe('--baseline', () => {
 
 describe('--expect', () => {
   const rules = join(tmp, 'expect.txt');
-  writeFileSync(rules, ['# the integration test needs these', 'tcp 10.0.2.20:80 ok', 'tcp *:81 refused   # must stay closed', 'dns www.example.test dns-ok', 'dns nope.example.test dns-nxdomain', 'tcp 10.0.2.20:8080 problem', ''].join('\n'));
+  writeFileSync(
+    rules,
+    ['# the integration test needs these', 'tcp 10.0.2.20:80 ok', 'tcp *:81 refused   # must stay closed', 'dns www.example.test dns-ok', 'dns nope.example.test dns-nxdomain', 'tcp 10.0.2.20:8080 problem', ''].join('\n'),
+  );
   it('all rules hold on the good run: exit 0', () => {
     const r = cli([RUN, '--expect', rules]);
     expect(r.code).toBe(0);
@@ -182,7 +190,9 @@ describe('tcpdump-style filters', () => {
   const verdicts = (args: string[]) => {
     const r = cli(['-f', 'json', RUN, ...args]);
     expect(r.code, r.stderr).toBe(0);
-    return jsonDoc(r.stdout).records.map((x) => `${x.server} ${x.verdict}`).sort();
+    return jsonDoc(r.stdout)
+      .records.map((x) => `${x.server} ${x.verdict}`)
+      .sort();
   };
   it('host / port / and / or / not / parentheses, as one argument or several words', () => {
     expect(verdicts(['port 81'])).toEqual(['10.0.2.20:81 refused']);
@@ -222,13 +232,7 @@ describe('--format junit', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites/);
     const cases = [...r.stdout.matchAll(/<testcase classname="([^"]+)" name="([^"]+)"/g)].map((m) => m[2]);
-    expect(cases).toEqual([
-      'dns 10.0.1.10 → 10.0.2.53:53 nope.example.test. A',
-      'dns 10.0.1.10 → 10.0.2.53:53 www.example.test. A',
-      'tcp 10.0.1.10 → 10.0.2.20:80',
-      'tcp 10.0.1.10 → 10.0.2.20:8080',
-      'tcp 10.0.1.10 → 10.0.2.20:81',
-    ]);
+    expect(cases).toEqual(['dns 10.0.1.10 → 10.0.2.53:53 nope.example.test. A', 'dns 10.0.1.10 → 10.0.2.53:53 www.example.test. A', 'tcp 10.0.1.10 → 10.0.2.20:80', 'tcp 10.0.1.10 → 10.0.2.20:8080', 'tcp 10.0.1.10 → 10.0.2.20:81']);
     expect(r.stdout.match(/<failure /g)).toHaveLength(3);
   });
   it('with gates, failures are regressions, fail-on hits and broken expectations', () => {

@@ -40,7 +40,12 @@ describe('gzip-compressed captures are read as tshark reads them', () => {
   it('same records as the plain file, from a path and from stdin', () => {
     const gz = join(tmp, 'ipv6.pcap.gz');
     writeFileSync(gz, gzipSync(readFixture('ipv6.pcap')));
-    const records = (out: string) => out.trim().split('\n').slice(0, -1).map((l) => l.replace(/"file":"[^"]*"/, '"file":"X"'));
+    const records = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => l.replace(/"file":"[^"]*"/, '"file":"X"'));
     const plain = cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]);
     const fromPath = cli(['-f', 'ndjson', gz]);
     const fromPipe = cli(['-f', 'ndjson', '-'], readFileSync(gz));
@@ -117,7 +122,12 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     writeFileSync(empty, '');
     const text = join(tmp, 'notes.pcap');
     writeFileSync(text, 'this is not a capture\n');
-    for (const [path, msg] of [[join(tmp, 'nope.pcap'), 'no such file'], [noCaptures, 'no captures in'], [empty, 'empty'], [text, 'not a capture file']] as const) {
+    for (const [path, msg] of [
+      [join(tmp, 'nope.pcap'), 'no such file'],
+      [noCaptures, 'no captures in'],
+      [empty, 'empty'],
+      [text, 'not a capture file'],
+    ] as const) {
       const r = cli([path]);
       expect(r.code, path).toBe(3);
       expect(r.stderr).toContain(msg);

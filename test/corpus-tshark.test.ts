@@ -6,7 +6,10 @@ import { InputError } from '../src/errors.js';
 import { analyzeFile, BIN, ROOT, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
 
 const table = (name: string) =>
-  readFileSync(join(ROOT, 'test', 'corpus', name), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split('\t'));
+  readFileSync(join(ROOT, 'test', 'corpus', name), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.split('\t'));
 
 /**
  * For every corpus capture tshark reads, pcapdiag reads the same number of packets and counts the
@@ -45,7 +48,11 @@ describe.skipIf(!sharedPresent || !existsSync(join(ROOT, 'test', 'corpus', 'tsha
   }, 600_000);
 
   it('on the command line, in batches: exit 0 or 3, errors as one line each, never a stack trace', () => {
-    const files = readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[0]).filter((f) => f !== '');
+    const files = readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t')[0])
+      .filter((f) => f !== '');
     for (let i = 0; i < files.length; i += 200) {
       const batch = files.slice(i, i + 200).map((f) => join(SHARED_PCAPS, f));
       const r = spawnSync(process.execPath, [BIN, '-f', 'ndjson', '--quiet', ...batch], { encoding: 'utf8', maxBuffer: 1 << 28, timeout: 300_000 });

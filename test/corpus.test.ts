@@ -10,7 +10,11 @@ import { analyzeFile, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
  */
 describe.skipIf(!sharedPresent)('public capture corpus: analyse or refuse, never crash', () => {
   const files = sharedPresent
-    ? readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[0]).filter((f) => f !== '')
+    ? readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split('\t')[0])
+        .filter((f) => f !== '')
     : [];
   it('has files to read', () => expect(files.length).toBeGreaterThan(100));
   it('every file', async () => {

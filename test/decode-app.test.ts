@@ -8,7 +8,7 @@ import { DnsHeader, parseDnsHeader, readAnswers } from '../src/decode/dns.js';
 import { looksLikeTls, parseClientHello, parseServerHello, tlsAlert, tlsCertificates, tlsHandshakeAt, tlsRecordAt, TLS_NEED_MORE, TLS_NOT_TLS } from '../src/decode/tls.js';
 import { httpHeadEnd, httpLineEnd, looksLikeHttpRequest, looksLikeHttpResponse, parseRequestLine, parseStatusLine, serverHeader } from '../src/decode/http.js';
 import { certInfo } from '../src/decode/x509.js';
-import { FIXTURES } from './helpers/run.js';
+import { defined, FIXTURES } from './helpers/run.js';
 import { u16 } from './helpers/build.js';
 
 /**
@@ -74,7 +74,7 @@ function tlsMessages(stream: Buffer): { records: [number, Buffer][]; handshakes:
   }
   const hs = Buffer.concat(records.filter(([t]) => t === 22).map(([, b]) => b));
   const handshakes: [number, Buffer][] = [];
-  for (let o = 0; ; ) {
+  for (let o = 0; ;) {
     const len = tlsHandshakeAt(hs, o, hs.length);
     if (len < 0) break;
     handshakes.push([hs[o], hs.subarray(o + 4, o + 4 + len)]);
@@ -89,11 +89,11 @@ describe('TLS on real handshakes (fixtures/tls-*.pcap)', () => {
     expect(looksLikeTls(c, 0, c.length)).toBe(true);
     const client = tlsMessages(c);
     const server = tlsMessages(s);
-    const hello = client.handshakes.find(([t]) => t === 1)![1];
+    const hello = defined(client.handshakes.find(([t]) => t === 1))[1];
     expect(inBuffers(hello, (b, o, e) => parseClientHello(b, o, e))).toEqual({ sni: 'www.example.test', offered: [0x0303] });
-    const sh = server.handshakes.find(([t]) => t === 2)![1];
+    const sh = defined(server.handshakes.find(([t]) => t === 2))[1];
     expect(inBuffers(sh, (b, o, e) => parseServerHello(b, o, e))).toBe(0x0303);
-    const certMsg = server.handshakes.find(([t]) => t === 11)![1];
+    const certMsg = defined(server.handshakes.find(([t]) => t === 11))[1];
     const ders = inBuffers(certMsg, (b, o, e) => tlsCertificates(b, o, e).map(([d, de]) => [d - o, de - o]));
     expect(ders.length).toBeGreaterThan(0);
     const leaf = inBuffers(certMsg.subarray(ders[0][0], ders[0][1]), (b, o, e) => {
@@ -103,38 +103,38 @@ describe('TLS on real handshakes (fixtures/tls-*.pcap)', () => {
     expect(leaf).toEqual({ subject: 'other.example.test', issuer: 'pcapdiag Test CA', names: ['other.example.test'], selfSigned: false });
     // the client's alert after ChangeCipherSpec is encrypted: not 2 bytes in the clear
     expect(client.records.some(([t]) => t === 20)).toBe(true);
-    const alert = client.records.find(([t]) => t === 21)![1];
+    const alert = defined(client.records.find(([t]) => t === 21))[1];
     expect(inBuffers(alert, (b, o, e) => tlsAlert(b, o, e))).toBe(-1);
   });
   it('a TLS 1.3 ClientHello offers several versions (GREASE left out); a plain alert is (level, description)', async () => {
     const [c13] = await tcpStreams('tls-aborted.pcap');
-    const hello = tlsMessages(c13).handshakes.find(([t]) => t === 1)![1];
+    const hello = defined(tlsMessages(c13).handshakes.find(([t]) => t === 1))[1];
     expect(inBuffers(hello, (b, o, e) => parseClientHello(b, o, e))).toEqual({ sni: 'www.example.test', offered: [0x0304, 0x0303, 0x0302, 0x0301] });
     const grease = Buffer.concat([u16(0x0303), Buffer.alloc(32), Buffer.from([0]), u16(2), u16(0x1301), Buffer.from([1, 0]), u16(11), u16(43), u16(7), Buffer.from([6]), u16(0x2a2a), u16(0x0304), u16(0x0303)]);
     expect(inBuffers(grease, (b, o, e) => parseClientHello(b, o, e))).toEqual({ sni: '', offered: [0x0304, 0x0303] });
     const [, s] = await tcpStreams('tls-version.pcap');
-    const alert = tlsMessages(s).records.find(([t]) => t === 21)![1];
+    const alert = defined(tlsMessages(s).records.find(([t]) => t === 21))[1];
     expect(inBuffers(alert, (b, o, e) => tlsAlert(b, o, e))).toBe((2 << 8) | 70);
   });
   it('a self-signed certificate is seen as one', async () => {
     const [, s] = await tcpStreams('tls-self-signed.pcap');
-    const certMsg = tlsMessages(s).handshakes.find(([t]) => t === 11)![1];
+    const certMsg = defined(tlsMessages(s).handshakes.find(([t]) => t === 11))[1];
     const [[d, de]] = tlsCertificates(certMsg, 0, certMsg.length);
     expect(certInfo(certMsg, d, de)?.selfSigned).toBe(true);
   });
   it('every prefix of every handshake message: no throw, the same answer whatever surrounds it', async () => {
     const [c, s] = await tcpStreams('tls-expired.pcap');
-    const hello = tlsMessages(c).handshakes.find(([t]) => t === 1)![1];
+    const hello = defined(tlsMessages(c).handshakes.find(([t]) => t === 1))[1];
     const full = parseClientHello(hello, 0, hello.length);
     const hellos = everyPrefix(hello, (b, o, e) => parseClientHello(b, o, e));
     // cut before the extensions: unreadable; cut inside them: fewer of them, never more
     expect(hellos[10]).toBeNull();
     expect(hellos[hello.length]).toEqual(full);
-    for (const h of hellos) if (h !== null && h.sni !== '') expect(full!.sni.startsWith(h.sni)).toBe(true);
+    for (const h of hellos) if (h !== null && h.sni !== '') expect(defined(full).sni.startsWith(h.sni)).toBe(true);
     const server = tlsMessages(s);
-    const sh = server.handshakes.find(([t]) => t === 2)![1];
+    const sh = defined(server.handshakes.find(([t]) => t === 2))[1];
     expect(everyPrefix(sh, (b, o, e) => parseServerHello(b, o, e)).every((v) => v === 0 || v === 0x0303)).toBe(true);
-    const certMsg = server.handshakes.find(([t]) => t === 11)![1];
+    const certMsg = defined(server.handshakes.find(([t]) => t === 11))[1];
     const counts = everyPrefix(certMsg, (b, o, e) => tlsCertificates(b, o, e).length);
     expect(counts[certMsg.length]).toBeGreaterThan(0);
     expect(counts.every((n, i) => i === 0 || n >= counts[i - 1])).toBe(true);
@@ -160,10 +160,12 @@ describe('HTTP/1.x heads', () => {
     expect(inBuffers(request, (b, o, e) => [looksLikeHttpRequest(b, o, e), looksLikeHttpResponse(b, o, e)])).toEqual([true, false]);
     expect(inBuffers(request, (b, o, e) => parseRequestLine(b, o, httpLineEnd(b, o, e)))).toEqual({ method: 'GET', path: '/api/health?x=1' });
     expect(inBuffers(response, (b, o, e) => [looksLikeHttpRequest(b, o, e), looksLikeHttpResponse(b, o, e)])).toEqual([false, true]);
-    expect(inBuffers(response, (b, o, e) => {
-      const line = httpLineEnd(b, o, e);
-      return [parseStatusLine(b, o, line), serverHeader(b, line + 2, httpHeadEnd(b, o, e))];
-    })).toEqual([{ status: 503, reason: 'Service Unavailable' }, 'nginx/1.22.1']);
+    expect(
+      inBuffers(response, (b, o, e) => {
+        const line = httpLineEnd(b, o, e);
+        return [parseStatusLine(b, o, line), serverHeader(b, line + 2, httpHeadEnd(b, o, e))];
+      }),
+    ).toEqual([{ status: 503, reason: 'Service Unavailable' }, 'nginx/1.22.1']);
     expect(parseStatusLine(Buffer.from('HTTP/1.1 200'), 0, 12)).toEqual({ status: 200, reason: '' });
     expect(parseRequestLine(Buffer.from('GET /x HTTP/2.0'), 0, 15)).toBeNull();
   });
@@ -183,7 +185,9 @@ describe('DNS answers (decode/dns.ts)', () => {
   const rr = (type: number, rdata: Buffer) => Buffer.concat([Buffer.from([0xc0, 12]), u16(type), u16(1), Buffer.alloc(4), u16(rdata.length), rdata]);
   const msg = Buffer.concat([
     Buffer.from([0xab, 0xcd, 0x81, 0x80, 0, 1, 0, 4, 0, 0, 0, 0]),
-    name('www', 'example', 'test'), u16(1), u16(1),
+    name('www', 'example', 'test'),
+    u16(1),
+    u16(1),
     rr(5, Buffer.concat([Buffer.from([3]), Buffer.from('cdn'), Buffer.from([0xc0, 12])])),
     rr(1, Buffer.from([192, 0, 2, 7])),
     rr(28, Buffer.from('20010db8000000000000000000000001', 'hex')),
@@ -198,7 +202,7 @@ describe('DNS answers (decode/dns.ts)', () => {
     expect(inBuffers(msg, answers)).toEqual(['CNAME cdn.www.example.test.', 'A 192.0.2.7', 'AAAA 2001:db8::1', 'TXT']);
   });
   it('every prefix: no throw, and the answers of a prefix are the first answers of the whole', () => {
-    const full = answers(msg, 0, msg.length)!;
+    const full = defined(answers(msg, 0, msg.length));
     for (const a of everyPrefix(msg, answers)) if (a !== null) expect(full.slice(0, a.length)).toEqual(a);
     expect(answers(msg, 0, msg.length - 1)).toEqual(full.slice(0, 3));
   });

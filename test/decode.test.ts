@@ -160,7 +160,7 @@ describe('DNS names', () => {
 });
 
 describe('checksum', () => {
-  it('the 32-bit-word sum equals RFC 1071\'s 16-bit fold, at any offset and length', async () => {
+  it("the 32-bit-word sum equals RFC 1071's 16-bit fold, at any offset and length", async () => {
     const fc = (await import('fast-check')).default;
     const { onesSum } = await import('../src/decode/checksum.js');
     const naive = (b: Uint8Array, off: number, end: number, sum: number) => {
@@ -169,21 +169,25 @@ describe('checksum', () => {
       while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
       return s;
     };
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0x3ffff }), (arr, a, b, sum) => {
-      const buf = Buffer.from(arr);
-      const off = arr.length === 0 ? 0 : a % arr.length;
-      const end = off + (arr.length === 0 ? 0 : b % (arr.length - off + 1));
-      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      expect(onesSum(dv, buf, off, end, sum)).toBe(naive(buf, off, end, sum));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1600 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0x3ffff }), (arr, a, b, sum) => {
+        const buf = Buffer.from(arr);
+        const off = arr.length === 0 ? 0 : a % arr.length;
+        const end = off + (arr.length === 0 ? 0 : b % (arr.length - off + 1));
+        const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        expect(onesSum(dv, buf, off, end, sum)).toBe(naive(buf, off, end, sum));
+      }),
+      { numRuns: 2000 },
+    );
     // every alignment and the edge sums: a nonzero sum ≡ 0 folds to 0xffff, never 0
     const big = Buffer.alloc(256 + 8);
     for (const fill of [0x00, 0xff, 0x5a]) {
       big.fill(fill);
       const dv = new DataView(big.buffer, big.byteOffset, big.byteLength);
-      for (let off = 0; off < 8; off++) for (const len of [31, 32, 33, 64, 255]) {
-        for (const sum of [0, 1, 0xfffe]) expect(onesSum(dv, big, off, off + len, sum)).toBe(naive(big, off, off + len, sum));
-      }
+      for (let off = 0; off < 8; off++)
+        for (const len of [31, 32, 33, 64, 255]) {
+          for (const sum of [0, 1, 0xfffe]) expect(onesSum(dv, big, off, off + len, sum)).toBe(naive(big, off, off + len, sum));
+        }
     }
   });
 });
@@ -207,7 +211,11 @@ describe('decoders read nothing past `end`', () => {
     ['VXLAN', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17 }, udp(40000, 4789, Buffer.concat([Buffer.from([8, 0, 0, 0, 0, 0, 42, 0]), eth(0x0800, inner)])))],
     ['GENEVE with an option word', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17 }, udp(40000, 6081, Buffer.concat([Buffer.from([1, 0]), u16(0x0800), Buffer.from([0, 0, 7, 0]), Buffer.alloc(4), inner])))],
     ['GRE with a key', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 47 }, Buffer.concat([Buffer.from([0x20, 0]), u16(0x0800), u32(77), inner]))],
-    ['ERSPAN III with a platform subheader', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 47 }, Buffer.concat([Buffer.from([0x10, 0]), u16(0x22eb), u32(1), Buffer.from([0x20, 0, 0, 5]), Buffer.alloc(6), Buffer.from([0, 1]), Buffer.alloc(8), eth(0x0800, inner)]))],
+    [
+      'ERSPAN III with a platform subheader',
+      101,
+      ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 47 }, Buffer.concat([Buffer.from([0x10, 0]), u16(0x22eb), u32(1), Buffer.from([0x20, 0, 0, 5]), Buffer.alloc(6), Buffer.from([0, 1]), Buffer.alloc(8), eth(0x0800, inner)])),
+    ],
     ['MPLS, two labels', 1, eth(0x8847, Buffer.concat([u32(16 << 12), u32((17 << 12) | 0x100), inner]))],
     ['PPPoE session', 1, eth(0x8864, Buffer.concat([Buffer.from([0x11, 0]), u16(3), u16(inner.length + 2), u16(0x0021), inner]))],
     ['IP in IP', 101, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 4 }, inner)],

@@ -157,7 +157,10 @@ describe('TCP path problems', () => {
     const recs: Rec[] = [];
     const at = (t: number, data: Buffer) => recs.push({ sec: 1700000000 + Math.floor(t), frac: Math.round((t % 1) * 1e6), data });
     for (let i = 0; i < 5; i++) {
-      for (const [client, offset] of [['10.0.1.10', 0], ['10.0.1.11', 0.2]] as const) {
+      for (const [client, offset] of [
+        ['10.0.1.10', 0],
+        ['10.0.1.11', 0.2],
+      ] as const) {
         const t = i + offset;
         const sport = 30000 + i * 2 + (offset > 0 ? 1 : 0);
         at(t, tcpFrame('c2s', { sport, dport: 80, seq: 100, flags: FLAGS.SYN }, undefined, client));
@@ -205,20 +208,34 @@ describe('names and vantage', () => {
   });
   it('labels v4, bracketed and bare v6 address fields, and leaves commands in backticks alone', () => {
     const names = new DnsNames();
-    const learn = (query: string, answers: string[]) => names.learn({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query, rcode: 'NOERROR',
-      answers, summary: '', evidence: [], check: '' } as unknown as FlowRecord);
+    const learn = (query: string, answers: string[]) => names.learn({ proto: 'dns', client: '10.0.0.1:5353', server: '10.0.0.53:53', query, rcode: 'NOERROR', answers, summary: '', evidence: [], check: '' } as unknown as FlowRecord);
     for (let i = 0; i < 20; i++) learn(`other${i}.test.`, [`A 10.9.0.${i}`]);
     learn('web.test.', ['A 10.1.2.5', 'AAAA fd00:1::5']);
-    const r = { proto: 'tcp', client: '10.0.0.1:40000', server: '10.1.2.5:443', verdict: 'timeout', by: 'unknown', summary: '', evidence: [], check: '',
-      facts: [{ kind: 'server-side-only', frame: 3, server: '[fd00:1::5]:443', packets: 2 }, { kind: 'attribution', reason: 'icmp-not-from-server', from: 'fd00:1::5' },
-        { kind: 'attribution', reason: 'icmp-not-from-server', from: '10.1.2.50' }],
-      [STORY]: { kind: 'timeout', host: '10.1.2.5', port: 443, syns: 3 } } as unknown as FlowRecord;
+    const r = {
+      proto: 'tcp',
+      client: '10.0.0.1:40000',
+      server: '10.1.2.5:443',
+      verdict: 'timeout',
+      by: 'unknown',
+      summary: '',
+      evidence: [],
+      check: '',
+      facts: [
+        { kind: 'server-side-only', frame: 3, server: '[fd00:1::5]:443', packets: 2 },
+        { kind: 'attribution', reason: 'icmp-not-from-server', from: 'fd00:1::5' },
+        { kind: 'attribution', reason: 'icmp-not-from-server', from: '10.1.2.50' },
+      ],
+      [STORY]: { kind: 'timeout', host: '10.1.2.5', port: 443, syns: 3 },
+    } as unknown as FlowRecord;
     names.label(r);
     expect(r.serverName).toBe('web.test');
     expect(r.clientName).toBeUndefined();
     expect(r.summary).toBe('SYN to 10.1.2.5:443 (web.test) got no answer (3 SYNs)');
-    expect(r.evidence).toEqual(['SYN-ACK #3 from [fd00:1::5]:443 (web.test) with no SYN before it, and nothing at all from the client (2 server packets)',
-      'sent by fd00:1::5 (web.test), not by the server', 'sent by 10.1.2.50, not by the server']);
+    expect(r.evidence).toEqual([
+      'SYN-ACK #3 from [fd00:1::5]:443 (web.test) with no SYN before it, and nothing at all from the client (2 server packets)',
+      'sent by fd00:1::5 (web.test), not by the server',
+      'sent by 10.1.2.50, not by the server',
+    ]);
     expect(r.check).toContain('dropping SYNs to 10.1.2.5:443 (web.test), or the host is down. Try `nc -zv 10.1.2.5 443` from the client and `traceroute -T -p 443 10.1.2.5`;');
   });
   it('vantage: near the clients on the client, near the servers on the server', async () => {

@@ -48,7 +48,8 @@ async function responses(path: string): Promise<[number, string[], string[] | nu
     await forEachRecord(src, (rec) => {
       decoder.decode(rec, pkt);
       if (pkt.l4 !== L4.Udp || pkt.srcPort !== 53 || pkt.payloadLen !== pkt.payloadWireLen) return;
-      const off = pkt.payloadOff, end = off + pkt.payloadLen;
+      const off = pkt.payloadOff,
+        end = off + pkt.payloadLen;
       if (!parseDnsHeader(decoder.dv, rec.data, off, end, h) || h.qr !== 1 || h.ancount === 0) return;
       out.push([rec.frame, readAnswers(rec.data, off, end, h, 4), oracle(Buffer.from(rec.data.subarray(off, end)))]);
     });
@@ -60,7 +61,8 @@ async function responses(path: string): Promise<[number, string[], string[] | nu
 
 /** Where both decoded the message: the same answers, except names with bytes dig escapes. */
 function disagreements(rows: [number, string[], string[] | null][]): string[] {
-  return rows.filter(([, got, want]) => want !== null && !got.some((a) => a.includes('\\')) && JSON.stringify(got) !== JSON.stringify(want))
+  return rows
+    .filter(([, got, want]) => want !== null && !got.some((a) => a.includes('\\')) && JSON.stringify(got) !== JSON.stringify(want))
     .map(([frame, got, want]) => `frame ${frame}: ${JSON.stringify(got)} vs dns-packet ${JSON.stringify(want)}`);
 }
 
@@ -76,8 +78,16 @@ describe('DNS answers read by hand agree with dns-packet', () => {
   });
 
   it('IPv6 answers are written as endpoints are (RFC 5952), where dns-packet compresses the first run of zeros', () => {
-    const msg = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'AAAA', name: 'h.test' }],
-      answers: [{ type: 'AAAA', name: 'h.test', data: 'fd00:0:0:1::5' }, { type: 'CNAME', name: 'h.test', data: 'x.test' }, { type: 'MX', name: 'h.test', data: { preference: 1, exchange: 'm.test' } }] });
+    const msg = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'AAAA', name: 'h.test' }],
+      answers: [
+        { type: 'AAAA', name: 'h.test', data: 'fd00:0:0:1::5' },
+        { type: 'CNAME', name: 'h.test', data: 'x.test' },
+        { type: 'MX', name: 'h.test', data: { preference: 1, exchange: 'm.test' } },
+      ],
+    });
     const h = new DnsHeader();
     expect(parseDnsHeader(new DataView(msg.buffer, msg.byteOffset, msg.length), msg, 0, msg.length, h)).toBe(true);
     expect(readAnswers(msg, 0, msg.length, h, 4)).toEqual(['AAAA fd00:0:0:1::5', 'CNAME x.test.', 'MX']);
@@ -86,21 +96,29 @@ describe('DNS answers read by hand agree with dns-packet', () => {
     expect(readAnswers(msg.subarray(0, msg.length - 30), 0, msg.length - 30, h, 4)).toEqual(['AAAA fd00:0:0:1::5']);
   });
 
-  it.skipIf(!sharedPresent)('on every DNS response in the public corpus', async () => {
-    const files = readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[0]).filter((f) => f !== '');
-    const bad: string[] = [];
-    let compared = 0;
-    for (const f of files) {
-      let rows;
-      try {
-        rows = await responses(join(SHARED_PCAPS, f));
-      } catch {
-        continue; // refused as a capture: corpus.test.ts covers those
+  it.skipIf(!sharedPresent)(
+    'on every DNS response in the public corpus',
+    async () => {
+      const files = readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split('\t')[0])
+        .filter((f) => f !== '');
+      const bad: string[] = [];
+      let compared = 0;
+      for (const f of files) {
+        let rows;
+        try {
+          rows = await responses(join(SHARED_PCAPS, f));
+        } catch {
+          continue; // refused as a capture: corpus.test.ts covers those
+        }
+        compared += rows.filter((r) => r[2] !== null).length;
+        bad.push(...disagreements(rows).map((d) => `${f} ${d}`));
       }
-      compared += rows.filter((r) => r[2] !== null).length;
-      bad.push(...disagreements(rows).map((d) => `${f} ${d}`));
-    }
-    expect(bad).toEqual([]);
-    expect(compared).toBeGreaterThan(50);
-  }, 300_000);
+      expect(bad).toEqual([]);
+      expect(compared).toBeGreaterThan(50);
+    },
+    300_000,
+  );
 });

@@ -21,7 +21,7 @@ describe('explain', () => {
     ['ARP for a missing host', 'arp-no-reply.pcap', '1'],
     ['IPv6 neighbour discovery: two hosts advertise one address', 'nd-conflict.pcap', 'fd00:5::5'],
     ['a data stall: the same segment retransmitted, never acknowledged', 'tcp-data-stall.pcap', '10.0.2.20:8095'],
-    ['names from the capture\'s DNS in the heading and sentences', 'names.pcap', '10.0.2.20:81'],
+    ["names from the capture's DNS in the heading and sentences", 'names.pcap', '10.0.2.20:81'],
   ];
   for (const [what, file, selector] of cases) {
     it(what, async () => {
@@ -32,7 +32,7 @@ describe('explain', () => {
   it('names the selector that matches nothing, as a usage error', async () => {
     await expect(explain([join(FIXTURES, 'tcp-ok.pcap'), '99'])).rejects.toThrow(/no flow matches '99'/);
   });
-  it('reads standard input once, keeping it for the flow\'s packets: the same text as from the file', () => {
+  it("reads standard input once, keeping it for the flow's packets: the same text as from the file", () => {
     const file = cli(['explain', join(FIXTURES, 'tls-self-signed.pcap'), '1']);
     const pipe = cli(['explain', '-', '1'], readFixture('tls-self-signed.pcap'));
     expect(file.code).toBe(0);
@@ -55,7 +55,11 @@ describe('explain', () => {
 async function ndjsonRecords(args: string[]): Promise<FlowRecord[]> {
   const r = await runInProcess(['-f', 'ndjson', ...args]);
   expect(r.code).toBe(0);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as FlowRecord).filter((x) => x.type === 'flow');
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as FlowRecord)
+    .filter((x) => x.type === 'flow');
 }
 
 /** The arguments less the filter (the words after the last capture). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeFile, FIXTURES, fixtureFiles, ROOT } from './helpers/run.js';
+import { analyzeFile, defined, FIXTURES, fixtureFiles, ROOT } from './helpers/run.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import { DnsNames } from '../src/verdict/names.js';
 import { gatewayOf, STORY, type Fact } from '../src/verdict/facts.js';
@@ -25,9 +25,12 @@ describe('facts', () => {
     for (const live of records) {
       const r = asJson(live);
       expect(r.facts, `record #${r.id}`).toBeDefined();
-      expect(r.facts!.map((f) => f.kind)).toHaveLength(r.evidence.length);
+      expect(defined(r.facts).map((f) => f.kind)).toHaveLength(r.evidence.length);
       const L = new Labels(names.known);
-      expect(r.facts!.map((f) => factText(f, L)), `record #${r.id} ${r.verdict}`).toEqual(r.evidence);
+      expect(
+        defined(r.facts).map((f) => factText(f, L)),
+        `record #${r.id} ${r.verdict}`,
+      ).toEqual(r.evidence);
       names.learn(r);
     }
   });
@@ -41,7 +44,7 @@ describe('facts', () => {
 
   it('every fact kind the renderer writes is in the JSON Schema, and no other', () => {
     const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as { definitions: Record<string, { enum?: string[] }> };
-    expect([...schema.definitions.factKind.enum!].sort()).toEqual([...FACT_KINDS].sort());
+    expect([...defined(schema.definitions.factKind.enum)].sort()).toEqual([...FACT_KINDS].sort());
   });
 
   it('gatewayOf gives what the "gateway …" evidence line names', async () => {
@@ -60,16 +63,16 @@ describe('facts', () => {
 describe('names label fields', () => {
   it('names.pcap: the refused connection as explain shows it, its name from the DNS answer on the server field', async () => {
     const all = (await analyzeFile(join(FIXTURES, 'names.pcap'))).records;
-    const refused = all.find((r) => r.verdict === 'refused')!;
+    const refused = defined(all.find((r) => r.verdict === 'refused'));
     const snapshot = readFileSync(join(ROOT, 'test', 'snapshots', 'explain-names.txt'), 'utf8');
     expect(snapshot).toContain(`  ${refused.summary}\n`);
     expect(snapshot).toContain(`  → ${refused.check}\n`);
     expect(refused.server).toBe('10.0.2.20:81');
     expect(refused.serverName).toBe('www.example.test');
     // the lookup that taught the name is written before it learns: its own answer is unnamed
-    const dns = all.find((r) => r.proto === 'dns' && r.answers?.includes('A 10.0.2.20'))!;
-    const answers = dns.facts!.find((f) => f.kind === 'dns-answers')!;
-    expect(factText(answers)).toBe(dns.evidence[dns.facts!.indexOf(answers)]);
+    const dns = defined(all.find((r) => r.proto === 'dns' && r.answers?.includes('A 10.0.2.20')));
+    const answers = defined(defined(dns.facts).find((f) => f.kind === 'dns-answers'));
+    expect(factText(answers)).toBe(dns.evidence[defined(dns.facts).indexOf(answers)]);
     expect(dns.evidence.join('\n')).not.toContain('(www.example.test)');
   });
 
@@ -78,15 +81,31 @@ describe('names label fields', () => {
     names.learn({ proto: 'dns', query: 'web.test.', rcode: 'NOERROR', answers: ['A 10.1.2.5'] } as FlowRecord);
     const facts: Fact[] = [
       { kind: 'dns-query', frame: 1, query: '10.1.2.5.nip.io', qtype: 'A', id: 1, transport: 'udp', attempt: 1 },
-      { kind: 'dns-answers', answers: [{ type: 'CNAME', value: '10.1.2.5.example' }, { type: 'A', value: '10.1.2.5' }] },
+      {
+        kind: 'dns-answers',
+        answers: [
+          { type: 'CNAME', value: '10.1.2.5.example' },
+          { type: 'A', value: '10.1.2.5' },
+        ],
+      },
       { kind: 'tls-client-hello', frame: 4, sni: '10.1.2.5', offered: ['TLS 1.2'] },
       { kind: 'tls-certificate', frame: 6, subject: 'CN=10.1.2.5', issuer: 'CN=ca 10.1.2.5', validFrom: '2026-01-01', validTo: '2027-01-01', names: ['10.1.2.5'], chain: 1 },
       { kind: 'http-request', frame: 8, method: 'GET', path: '/hosts/10.1.2.5' },
       { kind: 'http-response', frame: 9, status: 502, reason: 'Bad Gateway 10.1.2.5', server: 'proxy 10.1.2.5:80' },
       { kind: 'tunnel', tunnel: 'VXLAN VNI 10', between: ['10.1.2.5', '10.1.2.6'] },
     ];
-    const r = { proto: 'tcp', client: '10.0.0.1:40000', server: '10.1.2.5:443', verdict: 'tls-aborted', by: 'server', summary: '', evidence: [], check: '',
-      facts, [STORY]: { kind: 'tls-aborted', sni: '10.1.2.5', host: '10.1.2.5', port: 443 } } as unknown as FlowRecord;
+    const r = {
+      proto: 'tcp',
+      client: '10.0.0.1:40000',
+      server: '10.1.2.5:443',
+      verdict: 'tls-aborted',
+      by: 'server',
+      summary: '',
+      evidence: [],
+      check: '',
+      facts,
+      [STORY]: { kind: 'tls-aborted', sni: '10.1.2.5', host: '10.1.2.5', port: 443 },
+    } as unknown as FlowRecord;
     names.label(r);
     expect(r.evidence).toEqual([
       'query #1 10.1.2.5.nip.io A id 0x0001 over UDP',
@@ -99,13 +118,26 @@ describe('names label fields', () => {
     ]);
     // the server field is named; the SNI after "for" is not, nor anything in backticks
     expect(r.summary).toBe('10.1.2.5:443 (web.test) closed the connection after the ClientHello for 10.1.2.5, with no ServerHello and no alert');
-    expect(r.check).toBe('The TLS service did not answer the handshake: is it TLS on 10.1.2.5:443 (web.test) at all, does it have a certificate for 10.1.2.5 (SNI-based routing on a proxy or load balancer)? Try `openssl s_client -connect 10.1.2.5:443 -servername 10.1.2.5` and read the server\'s or proxy\'s TLS logs.');
+    expect(r.check).toBe(
+      "The TLS service did not answer the handshake: is it TLS on 10.1.2.5:443 (web.test) at all, does it have a certificate for 10.1.2.5 (SNI-based routing on a proxy or load balancer)? Try `openssl s_client -connect 10.1.2.5:443 -servername 10.1.2.5` and read the server's or proxy's TLS logs.",
+    );
   });
 
   it('a record is written with the names known when it is labelled, not later ones', () => {
     const names = new DnsNames();
-    const record = () => ({ proto: 'icmp', client: '10.0.0.1', server: '10.1.2.7', verdict: 'ping-no-reply', by: 'unknown', summary: '', evidence: [], check: '',
-      facts: [{ kind: 'echo-no-reply', waitedNs: 2e9 }], [STORY]: { kind: 'ping-no-reply', target: '10.1.2.7', sent: 3 } }) as unknown as FlowRecord;
+    const record = () =>
+      ({
+        proto: 'icmp',
+        client: '10.0.0.1',
+        server: '10.1.2.7',
+        verdict: 'ping-no-reply',
+        by: 'unknown',
+        summary: '',
+        evidence: [],
+        check: '',
+        facts: [{ kind: 'echo-no-reply', waitedNs: 2e9 }],
+        [STORY]: { kind: 'ping-no-reply', target: '10.1.2.7', sent: 3 },
+      }) as unknown as FlowRecord;
     const before = record();
     names.label(before);
     names.learn({ proto: 'dns', query: 'late.test', rcode: 'NOERROR', answers: ['A 10.1.2.7'] } as FlowRecord);

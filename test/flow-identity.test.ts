@@ -20,7 +20,10 @@ describe('one identity per flow: ids and keys do not depend on the filter or on 
       const byId = new Map(all.records.map((r) => [r.id, r]));
       // every record has a key, no two the same; ids run 1..n with none skipped
       const keys = all.records.map((r) => r.key);
-      expect(keys.every((k) => /^(tcp|udp|dns|icmp|arp) \S+ \S+ .*#\d+$/.test(k)), keys.join('\n')).toBe(true);
+      expect(
+        keys.every((k) => /^(tcp|udp|dns|icmp|arp) \S+ \S+ .*#\d+$/.test(k)),
+        keys.join('\n'),
+      ).toBe(true);
       expect(new Set(keys).size).toBe(keys.length);
       expect([...byId.keys()].sort((a, b) => a - b)).toEqual(all.records.map((_, i) => i + 1));
       expect(all.nextId).toBe(all.records.length + 1);
@@ -38,7 +41,7 @@ describe('one identity per flow: ids and keys do not depend on the filter or on 
     });
   }
 
-  it('a second capture numbers on from the first one\'s nextId, filtered or not', async () => {
+  it("a second capture numbers on from the first one's nextId, filtered or not", async () => {
     const [a, b] = ['ipv6.pcap', 'dns.pcap'];
     const first = await run(a, FlowFilter.parse('port 53'));
     const second = await run(b, FlowFilter.parse('port 53'), 'all', first.nextId);

@@ -47,7 +47,11 @@ function findCycle(graph: Map<string, string[]>): string[] | null {
 describe('module structure', () => {
   it('no import cycle under src/ (type-only imports included)', () => {
     const graph = new Map<string, string[]>();
-    for (const f of sources(SRC)) graph.set(f, importsOf(f, readFileSync(f, 'utf8')).filter((m) => m.startsWith(SRC)));
+    for (const f of sources(SRC))
+      graph.set(
+        f,
+        importsOf(f, readFileSync(f, 'utf8')).filter((m) => m.startsWith(SRC)),
+      );
     expect(graph.size).toBeGreaterThan(40);
     const cycle = findCycle(graph);
     expect(cycle?.map((f) => relative(SRC, f)).join(' → ') ?? null).toBe(null);
@@ -56,7 +60,23 @@ describe('module structure', () => {
   it('the cycle finder finds a cycle, and the import scanner sees every kind of import', () => {
     const text = `import { a } from './a.js';\nimport type { B } from "./b.js";\nexport { c } from './c.js';\nexport type { D } from './d.js';\nconst e = await import('./e.js');\nimport './f.js';\nimport {\n  g,\n} from './g.js';`;
     expect(importsOf('/x/m.ts', text)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((n) => `/x/${n}.ts`));
-    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual(['a', 'b', 'c', 'a']);
-    expect(findCycle(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]))).toBe(null);
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual(['a', 'b', 'c', 'a']);
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b', 'c']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+    ).toBe(null);
   });
 });

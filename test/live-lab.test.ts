@@ -30,27 +30,33 @@ const SCENARIOS: [string, string, string?][] = [
 ];
 
 describe('live end to end: tcpdump -U -w - | pcapdiag - in the fixtures lab', () => {
-  it.skipIf(!isRoot)('reports the saved fixtures\' verdicts, each while the capture is still running', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'pcapdiag-lab-')), 'live.out');
-    const r = spawnSync('bash', [join(FIXTURES, 'live-e2e.sh'), out], { encoding: 'utf8', timeout: 180_000 });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).not.toContain('pcapdiag stderr: pcapdiag: internal error');
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => {
-      const sp = l.indexOf(' ');
-      return { ms: Number(l.slice(0, sp)), text: l.slice(sp + 1) };
-    });
-    const stoppedAt = lines.find((l) => l.text === 'CAPTURE-STOPPED')?.ms;
-    if (stoppedAt === undefined) throw new Error('live-e2e.sh wrote no CAPTURE-STOPPED line');
-    const records = lines.filter((l) => l.text.startsWith('{')).map((l) => ({ ms: l.ms, r: JSON.parse(l.text) as NdjsonLine }));
-    const flows = records.flatMap(({ ms, r }) => (isFlow(r) ? [{ ms, r }] : []));
-    expect(last(records).r.type).toBe('summary');
+  it.skipIf(!isRoot)(
+    "reports the saved fixtures' verdicts, each while the capture is still running",
+    () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'pcapdiag-lab-')), 'live.out');
+      const r = spawnSync('bash', [join(FIXTURES, 'live-e2e.sh'), out], { encoding: 'utf8', timeout: 180_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('pcapdiag stderr: pcapdiag: internal error');
+      const lines = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const sp = l.indexOf(' ');
+          return { ms: Number(l.slice(0, sp)), text: l.slice(sp + 1) };
+        });
+      const stoppedAt = lines.find((l) => l.text === 'CAPTURE-STOPPED')?.ms;
+      if (stoppedAt === undefined) throw new Error('live-e2e.sh wrote no CAPTURE-STOPPED line');
+      const records = lines.filter((l) => l.text.startsWith('{')).map((l) => ({ ms: l.ms, r: JSON.parse(l.text) as NdjsonLine }));
+      const flows = records.flatMap(({ ms, r }) => (isFlow(r) ? [{ ms, r }] : []));
+      expect(last(records).r.type).toBe('summary');
 
-    const exp = expectations();
-    const want = SCENARIOS.flatMap(([file, server, verdict]) =>
-      (exp.get(file) ?? []).filter((e) => e.server === server && (verdict === undefined || e.verdict === verdict)).map((e) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`));
-    const got = flows.map((x) => `${x.r.proto} ${x.r.server} ${x.r.verdict} by ${x.r.by}`);
-    expect(got.sort()).toEqual(want.sort());
-    // every verdict came while tcpdump was still capturing, not at the end of input
-    for (const f of flows) expect(f.ms, `${f.r.verdict} ${f.r.server}`).toBeLessThan(stoppedAt);
-  }, 200_000);
+      const exp = expectations();
+      const want = SCENARIOS.flatMap(([file, server, verdict]) => (exp.get(file) ?? []).filter((e) => e.server === server && (verdict === undefined || e.verdict === verdict)).map((e) => `${e.proto} ${e.server} ${e.verdict} by ${e.by}`));
+      const got = flows.map((x) => `${x.r.proto} ${x.r.server} ${x.r.verdict} by ${x.r.by}`);
+      expect(got.sort()).toEqual(want.sort());
+      // every verdict came while tcpdump was still capturing, not at the end of input
+      for (const f of flows) expect(f.ms, `${f.r.verdict} ${f.r.server}`).toBeLessThan(stoppedAt);
+    },
+    200_000,
+  );
 });

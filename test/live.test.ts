@@ -16,12 +16,16 @@ function start(args: string[]) {
   let err = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
   const check = () => {
-    for (const w of [...waiters]) if (w.re.test(out)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
+    for (const w of [...waiters])
+      if (w.re.test(out)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   };
-  p.stdout.on('data', (d: Buffer) => { out += d.toString(); check(); });
+  p.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    check();
+  });
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('exit', (code, signal) => r({ code, signal })));
   return {
@@ -33,7 +37,13 @@ function start(args: string[]) {
     waitFor(re: RegExp, ms: number): Promise<void> {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms; stdout so far: ${out}`)), ms);
-        waiters.push({ re, resolve: () => { clearTimeout(timer); resolve(); } });
+        waiters.push({
+          re,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
         check();
       });
     },
@@ -76,7 +86,10 @@ describe('live input: verdicts while the capture goes on', () => {
     expect(r.stdout).toContain('"verdict":"capture-ended"');
   });
 
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`${sig} prints the summary, reports pending flows as capture-ended, and exits ${code}`, async () => {
       const run = start(['-', '--format', 'ndjson']);
       run.p.stdin.write(synCapture(40003));
@@ -120,7 +133,11 @@ describe('live input: verdicts while the capture goes on', () => {
     const writer = `const d=require('fs').readFileSync(${JSON.stringify(file)});let o=0;const step=()=>{if(o>=d.length)return;const n=o<4000?4000:333;process.stdout.write(d.subarray(o,o+n));o+=n;setTimeout(step,3)};step()`;
     const r = spawnSync('sh', ['-c', `"${process.execPath}" -e "$W" | "${process.execPath}" "${BIN}" - --format ndjson`], { encoding: 'utf8', env: { ...process.env, W: writer }, timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
-    const flows = (out: string) => ndjsonLines(out).filter(isFlow).map((x) => `${x.client} ${x.server} ${x.verdict} ${x.packets}`).sort();
+    const flows = (out: string) =>
+      ndjsonLines(out)
+        .filter(isFlow)
+        .map((x) => `${x.client} ${x.server} ${x.verdict} ${x.packets}`)
+        .sort();
     const fromFile = spawnSync(process.execPath, [BIN, file, '--format', 'ndjson'], { encoding: 'utf8' }).stdout;
     expect(flows(r.stdout)).toEqual(flows(fromFile));
     expect(flows(r.stdout).length).toBeGreaterThan(2);
@@ -148,7 +165,7 @@ describe('the pipe from the capturing process', () => {
     const chunk = Buffer.alloc(4096);
     let n = 0;
     try {
-      for (; n < 16 << 20; ) n += writeSync(w, chunk);
+      for (; n < 16 << 20;) n += writeSync(w, chunk);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
     }

@@ -36,20 +36,24 @@ function onTerminal(args: string, env: Record<string, string | undefined>): stri
 }
 
 describe('progress bar on long file input', () => {
-  it.skipIf(!hasCommand('script'))('shows bytes, packets, rate and ETA on a terminal; never in CI, with --quiet or in a pipe', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-progress-'));
-    const big = join(dir, 'big.pcap');
-    try {
-      // about 2 s of analysis here: the bar appears only after 0.5 s
-      synFlood(big, 200_000);
-      const shown = onTerminal(`-f ndjson '${big}'`, {});
-      expect(shown).toMatch(/\d+% \| \d+\/14 MB \| [\d,]+ packets \| \d+ MB\/s \| ETA \d+s/);
-      expect(onTerminal(`-f ndjson '${big}'`, { CI: 'true' })).not.toContain('MB/s');
-      expect(onTerminal(`-f ndjson --quiet '${big}'`, {})).not.toContain('MB/s');
-      const piped = spawnSync(process.execPath, [BIN, '-f', 'ndjson', big], { encoding: 'utf8', env: { ...process.env, CI: '' }, maxBuffer: 1 << 28 });
-      expect(piped.stderr).not.toContain('MB/s');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 90_000);
+  it.skipIf(!hasCommand('script'))(
+    'shows bytes, packets, rate and ETA on a terminal; never in CI, with --quiet or in a pipe',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-progress-'));
+      const big = join(dir, 'big.pcap');
+      try {
+        // about 2 s of analysis here: the bar appears only after 0.5 s
+        synFlood(big, 200_000);
+        const shown = onTerminal(`-f ndjson '${big}'`, {});
+        expect(shown).toMatch(/\d+% \| \d+\/14 MB \| [\d,]+ packets \| \d+ MB\/s \| ETA \d+s/);
+        expect(onTerminal(`-f ndjson '${big}'`, { CI: 'true' })).not.toContain('MB/s');
+        expect(onTerminal(`-f ndjson --quiet '${big}'`, {})).not.toContain('MB/s');
+        const piped = spawnSync(process.execPath, [BIN, '-f', 'ndjson', big], { encoding: 'utf8', env: { ...process.env, CI: '' }, maxBuffer: 1 << 28 });
+        expect(piped.stderr).not.toContain('MB/s');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 });

@@ -20,9 +20,12 @@ const seeds = fixtureFiles().map((f) => readFixture(f));
 
 describe('damaged input never throws out of the reader, decoders or flow code', () => {
   it('random bytes', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.integer({ min: 1, max: 4096 }), async (b, chunk) => {
-      expect(['ok', 'refused']).toContain(await outcome(Buffer.from(b), chunk));
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.integer({ min: 1, max: 4096 }), async (b, chunk) => {
+        expect(['ok', 'refused']).toContain(await outcome(Buffer.from(b), chunk));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   // A new seed each run; a failure prints it. FC_RUNS=100000 sweeps deeper by hand (about 15 s).
@@ -34,15 +37,18 @@ describe('damaged input never throws out of the reader, decoders or flow code', 
       cut: fc.option(fc.nat()),
       chunk: fc.integer({ min: 1, max: 1 << 16 }),
     });
-    await fc.assert(fc.asyncProperty(mutation, async (m) => {
-      const b = Buffer.from(seeds[m.seed]);
-      for (const [at, bit] of m.flips) b[at % b.length] ^= 1 << bit;
-      for (const [at, v] of m.extremes) {
-        const o = (at % Math.max(1, b.length - 4)) & ~3;
-        b.writeUInt32LE(v >>> 0, o);
-      }
-      const bytes = m.cut === null ? b : b.subarray(0, m.cut % (b.length + 1));
-      expect(['ok', 'refused']).toContain(await outcome(bytes, m.chunk));
-    }), { numRuns: Number(process.env.FC_RUNS ?? 400) });
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        const b = Buffer.from(seeds[m.seed]);
+        for (const [at, bit] of m.flips) b[at % b.length] ^= 1 << bit;
+        for (const [at, v] of m.extremes) {
+          const o = (at % Math.max(1, b.length - 4)) & ~3;
+          b.writeUInt32LE(v >>> 0, o);
+        }
+        const bytes = m.cut === null ? b : b.subarray(0, m.cut % (b.length + 1));
+        expect(['ok', 'refused']).toContain(await outcome(bytes, m.chunk));
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 400) },
+    );
   });
 });

@@ -5,7 +5,14 @@ import { InputError } from '../src/errors.js';
 import { ticksToTime } from '../src/capture/time.js';
 import { bufferSource, Ng, pcap } from './helpers/build.js';
 
-interface Out { frame: number; sec: number; nsec: number; linkType: number; data: string; origLen: number }
+interface Out {
+  frame: number;
+  sec: number;
+  nsec: number;
+  linkType: number;
+  data: string;
+  origLen: number;
+}
 
 /** Reads a whole capture through `chunk`-byte refills. */
 function readAll(buf: Buffer, chunk = 1 << 20): { recs: Out[]; reader: CaptureReader } {
@@ -31,7 +38,13 @@ describe('classic pcap', () => {
   for (const le of [true, false]) {
     for (const ns of [false, true]) {
       it(`${le ? 'little' : 'big'}-endian, ${ns ? 'ns' : 'µs'} timestamps`, () => {
-        const f = pcap([{ sec: 1700000000, frac: ns ? 123456789 : 123456, data: d1 }, { sec: 1700000001, frac: 5, data: d2, origLen: 1500 }], { le, ns });
+        const f = pcap(
+          [
+            { sec: 1700000000, frac: ns ? 123456789 : 123456, data: d1 },
+            { sec: 1700000001, frac: 5, data: d2, origLen: 1500 },
+          ],
+          { le, ns },
+        );
         for (const chunk of [1, 7, 1 << 20]) {
           const { recs, reader } = readAll(f, chunk);
           expect(recs).toEqual([
@@ -44,7 +57,10 @@ describe('classic pcap', () => {
     }
   }
   it('a last record cut short is a warning, not silence', () => {
-    const f = pcap([{ sec: 1, frac: 0, data: d1 }, { sec: 2, frac: 0, data: d2 }]);
+    const f = pcap([
+      { sec: 1, frac: 0, data: d1 },
+      { sec: 2, frac: 0, data: d2 },
+    ]);
     for (const cut of [3, 10, 17]) {
       const { recs, reader } = readAll(f.subarray(0, f.length - cut), 5);
       expect(recs).toHaveLength(1);
@@ -52,7 +68,10 @@ describe('classic pcap', () => {
     }
   });
   it('an absurd captured length ends the input with a named anomaly', () => {
-    const f = pcap([{ sec: 1, frac: 0, data: d1 }, { sec: 2, frac: 0, data: d2 }]);
+    const f = pcap([
+      { sec: 1, frac: 0, data: d1 },
+      { sec: 2, frac: 0, data: d2 },
+    ]);
     f.writeUInt32LE(0x7fffffff, 24 + 16 + d1.length + 8);
     const { recs, reader } = readAll(f);
     expect(recs).toHaveLength(1);
@@ -70,13 +89,13 @@ describe('pcapng', () => {
     const ng = new Ng(true);
     const f = Buffer.concat([
       ng.shb(),
-      ng.idb(1, { name: 'eth0' }),                       // µs (default)
-      ng.idb(101, { tsresol: 9, tsoffset: 100 }),        // ns, +100 s
-      ng.idb(113, { tsresol: 0x80 | 20 }),               // 2^-20 s
-      ng.block(0x00000bad, Buffer.alloc(8)),             // unknown: skipped
+      ng.idb(1, { name: 'eth0' }), // µs (default)
+      ng.idb(101, { tsresol: 9, tsoffset: 100 }), // ns, +100 s
+      ng.idb(113, { tsresol: 0x80 | 20 }), // 2^-20 s
+      ng.block(0x00000bad, Buffer.alloc(8)), // unknown: skipped
       ng.epb(0, 1700000000123456n, d1),
       ng.epb(1, 1700000000n * 1000000000n + 999999999n, d2),
-      ng.epb(2, (5n << 20n) + (1n << 19n), d1),          // 5.5 s
+      ng.epb(2, (5n << 20n) + (1n << 19n), d1), // 5.5 s
       ng.spb(d2),
     ]);
     for (const chunk of [3, 1 << 20]) {
@@ -97,7 +116,10 @@ describe('pcapng', () => {
     const b = new Ng(false);
     const f = Buffer.concat([a.shb(), a.idb(1), a.epb(0, 1000000n, d1), b.shb(), b.idb(228), b.epb(0, 2000000n, d2)]);
     const { recs } = readAll(f, 11);
-    expect(recs.map((r) => [r.sec, r.linkType, r.data])).toEqual([[1, 1, d1.toString('hex')], [2, 228, d2.toString('hex')]]);
+    expect(recs.map((r) => [r.sec, r.linkType, r.data])).toEqual([
+      [1, 1, d1.toString('hex')],
+      [2, 228, d2.toString('hex')],
+    ]);
   });
   it('a block length under 12 or cut short ends the input with a named anomaly', () => {
     const ng = new Ng(true);
@@ -121,7 +143,14 @@ describe('pcapng', () => {
 
 describe('pcapng blocks shorter than their fixed fields', () => {
   // [name, block type, minimum length]: type and length, the fields, and the trailing length
-  const kinds: [string, number, number][] = [['EPB', 6, 32], ['PB', 2, 32], ['SPB', 3, 16], ['ISB', 5, 24], ['IDB', 1, 20], ['SHB', 0x0a0d0d0a, 28]];
+  const kinds: [string, number, number][] = [
+    ['EPB', 6, 32],
+    ['PB', 2, 32],
+    ['SPB', 3, 16],
+    ['ISB', 5, 24],
+    ['IDB', 1, 20],
+    ['SHB', 0x0a0d0d0a, 28],
+  ];
   const ng = new Ng(true);
   /** A block of `len` bytes whose length fields agree (an SHB keeps its byte-order magic). */
   const short = (type: number, len: number) => {

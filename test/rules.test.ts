@@ -49,7 +49,7 @@ describe('TCP rule table', () => {
     expect(verdicts(await run(f, { synTimeoutMs: 2000 }))).toEqual(['tcp 10.0.2.20:80 timeout unknown']);
   });
 
-  it('RST answering the SYN is refused; its TTL against the server\'s other connections says who sent it', async () => {
+  it("RST answering the SYN is refused; its TTL against the server's other connections says who sent it", async () => {
     // the server answered a SYN-ACK in 1 ms on another port; the RST comes `after` seconds after its SYN
     const refusal = (ttl: number, after = 0.001): [number, Buffer][] => [
       ...handshake(40001, 80),
@@ -116,7 +116,10 @@ describe('DNS transactions', () => {
 
   it('every retry is its own record; the answer goes to the latest one', async () => {
     const r = await run([q(0, 7), q(5.5, 7), a(5.6, 7, 3), later(12)]);
-    expect(r.records.map((x) => [x.verdict, x.attempt])).toEqual([['dns-no-response', 1], ['dns-nxdomain', 2]]);
+    expect(r.records.map((x) => [x.verdict, x.attempt])).toEqual([
+      ['dns-no-response', 1],
+      ['dns-nxdomain', 2],
+    ]);
     expect(r.records[1]).toMatchObject({ query: 'www.test.', qtype: 'A', rcode: 'NXDOMAIN' });
   });
 

@@ -12,8 +12,12 @@ function tshark(args: string[]): string {
 }
 
 export function tsharkCounts(path: string): { packets: number; tcpConversations: number } {
-  const packets = tshark(['-n', '-r', path, '-T', 'fields', '-e', 'frame.number']).split('\n').filter((l) => l.trim() !== '').length;
-  const conv = tshark(['-n', '-r', path, '-q', '-z', 'conv,tcp']).split('\n').filter((l) => l.includes('<->')).length;
+  const packets = tshark(['-n', '-r', path, '-T', 'fields', '-e', 'frame.number'])
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
+  const conv = tshark(['-n', '-r', path, '-q', '-z', 'conv,tcp'])
+    .split('\n')
+    .filter((l) => l.includes('<->')).length;
   return { packets, tcpConversations: conv };
 }
 
@@ -37,7 +41,9 @@ describe.skipIf(!haveTshark)('wrong transport checksums agree with tshark on eve
     it(f, async () => {
       const path = join(FIXTURES, f);
       const r = await analyzeFile(path);
-      const bad = tshark(['-n', '-r', path, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', filter]).split('\n').filter((l) => l.trim() !== '').length;
+      const bad = tshark(['-n', '-r', path, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', filter])
+        .split('\n')
+        .filter((l) => l.trim() !== '').length;
       expect(r.stats.badTransportChecksums).toBe(bad);
     });
   }

@@ -103,9 +103,15 @@ describe('pcapng with several interfaces of different link types', () => {
     const rstB = tcpFrame('s2c', { sport: 80, dport: 40001, seq: 0, ack: 6, flags: FLAGS.RST | FLAGS.ACK });
     const us = (n: number) => BigInt(1700000000) * 1000000n + BigInt(n);
     const file = Buffer.concat([
-      ng.shb(), ng.idb(1), ng.idb(101), ng.idb(105),
-      ng.epb(0, us(0), syn), ng.epb(1, us(10), synB.subarray(14)), ng.epb(2, us(20), Buffer.alloc(30)),
-      ng.epb(0, us(100), rst), ng.epb(1, us(110), rstB.subarray(14)),
+      ng.shb(),
+      ng.idb(1),
+      ng.idb(101),
+      ng.idb(105),
+      ng.epb(0, us(0), syn),
+      ng.epb(1, us(10), synB.subarray(14)),
+      ng.epb(2, us(20), Buffer.alloc(30)),
+      ng.epb(0, us(100), rst),
+      ng.epb(1, us(110), rstB.subarray(14)),
     ]);
     const r = await analyzeSource(bufferSource(file), DEFAULT_OPTIONS);
     expect(r.records.map((x) => `${x.server} ${x.verdict}`).sort()).toEqual(['10.0.2.20:443 refused', '10.0.2.20:80 refused']);

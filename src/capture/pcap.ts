@@ -5,13 +5,33 @@ import { READ_RECORD, type CaptureRecord, type Cursor } from './record.js';
 // Layouts and numbers are `const enum`s: tsc inlines them (see decode/fields.ts for why).
 
 /** Classic pcap magic numbers, read in the file's byte order. */
-export const enum PCAP_MAGIC { US = 0xa1b2c3d4, NS = 0xa1b23c4d, KUZNETZOV = 0xa1b2cd34 }
+export const enum PCAP_MAGIC {
+  US = 0xa1b2c3d4,
+  NS = 0xa1b23c4d,
+  KUZNETZOV = 0xa1b2cd34,
+}
 
 /** The file header (pcap-savefile(5)): offsets of its fields and its length. */
-export const enum PCAP_HEADER { MAGIC = 0, VERSION_MAJOR = 4, VERSION_MINOR = 6, THISZONE = 8, SIGFIGS = 12, SNAPLEN = 16, LINKTYPE = 20, LEN = 24 }
+export const enum PCAP_HEADER {
+  MAGIC = 0,
+  VERSION_MAJOR = 4,
+  VERSION_MINOR = 6,
+  THISZONE = 8,
+  SIGFIGS = 12,
+  SNAPLEN = 16,
+  LINKTYPE = 20,
+  LEN = 24,
+}
 
 /** A record header: offsets of its fields; Kuznetzov's patched format adds 8 bytes (ifindex, protocol, type, pad). */
-export const enum PCAP_RECORD { TS_SEC = 0, TS_FRAC = 4, CAPLEN = 8, ORIGLEN = 12, LEN = 16, LEN_KUZNETZOV = 24 }
+export const enum PCAP_RECORD {
+  TS_SEC = 0,
+  TS_FRAC = 4,
+  CAPLEN = 8,
+  ORIGLEN = 12,
+  LEN = 16,
+  LEN_KUZNETZOV = 24,
+}
 
 /** A record longer than this is not a packet but damage (tcpdump's own limit is 256 KiB). */
 export const MAX_RECORD = 256 * 1024;

@@ -5,26 +5,87 @@ import { READ_END, READ_NEED_MORE, READ_RECORD, type CaptureRecord, type Cursor 
 // Layouts and numbers are `const enum`s: tsc inlines them (see decode/fields.ts for why).
 
 /** Block types (pcapng draft §4), as read in the section's byte order (the SHB's reads the same either way). */
-export const enum BLOCK { SHB = 0x0a0d0d0a, IDB = 1, PB = 2, SPB = 3, NRB = 4, ISB = 5, EPB = 6 }
+export const enum BLOCK {
+  SHB = 0x0a0d0d0a,
+  IDB = 1,
+  PB = 2,
+  SPB = 3,
+  NRB = 4,
+  ISB = 5,
+  EPB = 6,
+}
 /** The SHB's byte-order magic. */
 export const PCAPNG_BOM = 0x1a2b3c4d;
 
 /** Every block: type, total length, body, and the total length again. */
-export const enum BLOCK_HDR { TYPE = 0, LEN = 4, BODY = 8, MIN_LEN = 12 }
+export const enum BLOCK_HDR {
+  TYPE = 0,
+  LEN = 4,
+  BODY = 8,
+  MIN_LEN = 12,
+}
 /** Section Header Block (§4.1). */
-export const enum SHB { BOM = 8, VERSION_MAJOR = 12, VERSION_MINOR = 14, SECTION_LEN = 16, OPTIONS = 24, MIN_LEN = 28 }
+export const enum SHB {
+  BOM = 8,
+  VERSION_MAJOR = 12,
+  VERSION_MINOR = 14,
+  SECTION_LEN = 16,
+  OPTIONS = 24,
+  MIN_LEN = 28,
+}
 /** Interface Description Block (§4.2). */
-export const enum IDB { LINKTYPE = 8, RESERVED = 10, SNAPLEN = 12, OPTIONS = 16, MIN_LEN = 20 }
+export const enum IDB {
+  LINKTYPE = 8,
+  RESERVED = 10,
+  SNAPLEN = 12,
+  OPTIONS = 16,
+  MIN_LEN = 20,
+}
 /** Enhanced Packet Block (§4.3). */
-export const enum EPB { IF_ID = 8, TS_HIGH = 12, TS_LOW = 16, CAPLEN = 20, ORIGLEN = 24, DATA = 28, MIN_LEN = 32 }
+export const enum EPB {
+  IF_ID = 8,
+  TS_HIGH = 12,
+  TS_LOW = 16,
+  CAPLEN = 20,
+  ORIGLEN = 24,
+  DATA = 28,
+  MIN_LEN = 32,
+}
 /** Simple Packet Block (§4.4): no interface (the first), no timestamp. */
-export const enum SPB { ORIGLEN = 8, DATA = 12, MIN_LEN = 16 }
+export const enum SPB {
+  ORIGLEN = 8,
+  DATA = 12,
+  MIN_LEN = 16,
+}
 /** Obsolete Packet Block (appendix A): a 16-bit interface id and a drop count. */
-export const enum PB { IF_ID = 8, DROPS = 10, TS_HIGH = 12, TS_LOW = 16, CAPLEN = 20, ORIGLEN = 24, DATA = 28, MIN_LEN = 32 }
+export const enum PB {
+  IF_ID = 8,
+  DROPS = 10,
+  TS_HIGH = 12,
+  TS_LOW = 16,
+  CAPLEN = 20,
+  ORIGLEN = 24,
+  DATA = 28,
+  MIN_LEN = 32,
+}
 /** Interface Statistics Block (§4.6). */
-export const enum ISB { IF_ID = 8, TS_HIGH = 12, TS_LOW = 16, OPTIONS = 20, MIN_LEN = 24 }
+export const enum ISB {
+  IF_ID = 8,
+  TS_HIGH = 12,
+  TS_LOW = 16,
+  OPTIONS = 20,
+  MIN_LEN = 24,
+}
 /** Option header (code, length, value padded to 32 bits) and the IDB options pcapdiag reads. */
-export const enum OPTION { CODE = 0, LEN = 2, VALUE = 4, END = 0, IF_NAME = 2, IF_TSRESOL = 9, IF_TSOFFSET = 14 }
+export const enum OPTION {
+  CODE = 0,
+  LEN = 2,
+  VALUE = 4,
+  END = 0,
+  IF_NAME = 2,
+  IF_TSRESOL = 9,
+  IF_TSOFFSET = 14,
+}
 
 /** A pcapng block longer than this is taken as damage. */
 const MAX_BLOCK = 16 * 1024 * 1024;
@@ -32,23 +93,35 @@ const MAX_BLOCK = 16 * 1024 * 1024;
 /** The least length a block of `type` can have with all its fixed fields (BLOCK_HDR.MIN_LEN for other types). */
 function minBlockLen(type: number): number {
   switch (type) {
-    case BLOCK.EPB: return EPB.MIN_LEN;
-    case BLOCK.PB: return PB.MIN_LEN;
-    case BLOCK.SPB: return SPB.MIN_LEN;
-    case BLOCK.ISB: return ISB.MIN_LEN;
-    case BLOCK.IDB: return IDB.MIN_LEN;
-    default: return BLOCK_HDR.MIN_LEN;
+    case BLOCK.EPB:
+      return EPB.MIN_LEN;
+    case BLOCK.PB:
+      return PB.MIN_LEN;
+    case BLOCK.SPB:
+      return SPB.MIN_LEN;
+    case BLOCK.ISB:
+      return ISB.MIN_LEN;
+    case BLOCK.IDB:
+      return IDB.MIN_LEN;
+    default:
+      return BLOCK_HDR.MIN_LEN;
   }
 }
 
 function blockName(type: number): string {
   switch (type) {
-    case BLOCK.EPB: return 'EPB';
-    case BLOCK.PB: return 'PB';
-    case BLOCK.SPB: return 'SPB';
-    case BLOCK.ISB: return 'ISB';
-    case BLOCK.IDB: return 'IDB';
-    default: return `block type ${type}`;
+    case BLOCK.EPB:
+      return 'EPB';
+    case BLOCK.PB:
+      return 'PB';
+    case BLOCK.SPB:
+      return 'SPB';
+    case BLOCK.ISB:
+      return 'ISB';
+    case BLOCK.IDB:
+      return 'IDB';
+    default:
+      return `block type ${type}`;
   }
 }
 
@@ -121,10 +194,12 @@ export class PcapngFormat {
           this.readInterface(r, s, len);
           break;
         case BLOCK.EPB:
-          if (this.readPacket(r, rec, s, len, EPB.DATA, dv.getUint32(s + EPB.IF_ID, le), dv.getUint32(s + EPB.TS_HIGH, le), dv.getUint32(s + EPB.TS_LOW, le), dv.getUint32(s + EPB.CAPLEN, le), dv.getUint32(s + EPB.ORIGLEN, le))) return READ_RECORD;
+          if (this.readPacket(r, rec, s, len, EPB.DATA, dv.getUint32(s + EPB.IF_ID, le), dv.getUint32(s + EPB.TS_HIGH, le), dv.getUint32(s + EPB.TS_LOW, le), dv.getUint32(s + EPB.CAPLEN, le), dv.getUint32(s + EPB.ORIGLEN, le)))
+            return READ_RECORD;
           break;
         case BLOCK.PB:
-          if (this.readPacket(r, rec, s, len, PB.DATA, dv.getUint16(s + PB.IF_ID, le), dv.getUint32(s + PB.TS_HIGH, le), dv.getUint32(s + PB.TS_LOW, le), dv.getUint32(s + PB.CAPLEN, le), dv.getUint32(s + PB.ORIGLEN, le))) return READ_RECORD;
+          if (this.readPacket(r, rec, s, len, PB.DATA, dv.getUint16(s + PB.IF_ID, le), dv.getUint32(s + PB.TS_HIGH, le), dv.getUint32(s + PB.TS_LOW, le), dv.getUint32(s + PB.CAPLEN, le), dv.getUint32(s + PB.ORIGLEN, le)))
+            return READ_RECORD;
           break;
         case BLOCK.SPB:
           if (this.readSimplePacket(r, rec, s, len)) return READ_RECORD;

@@ -73,7 +73,13 @@ const FOLLOW_POLL_MS = 200;
 /** A regular file (or stdin redirected from one), read with `fs.readSync` into the caller's buffer. */
 class FdSource implements ByteSource {
   private closed = false;
-  constructor(readonly name: string, private fd: number, readonly size: number, readonly live: boolean, private readonly follow: boolean) {}
+  constructor(
+    readonly name: string,
+    private fd: number,
+    readonly size: number,
+    readonly live: boolean,
+    private readonly follow: boolean,
+  ) {}
   read(buf: Buffer, off: number, len: number): number | Promise<number> {
     const n = this.readNow(buf, off, len);
     if (n > 0 || !this.follow) return n;
@@ -174,7 +180,10 @@ class StreamSource implements ByteSource {
   private paused = false;
   private error: string | null = null;
 
-  constructor(readonly name: string, private readonly stream: NodeJS.ReadableStream & { destroy?: () => void }) {
+  constructor(
+    readonly name: string,
+    private readonly stream: NodeJS.ReadableStream & { destroy?: () => void },
+  ) {
     stream.on('data', (c: Buffer) => {
       this.queue.push(c);
       if (this.queue.queued > STREAM_HIGH_WATER && !this.paused) {
@@ -316,15 +325,24 @@ export function readOrAbort(read: Promise<number>, signal: AbortSignal | undefin
     const onAbort = () => resolve(-1);
     signal.addEventListener('abort', onAbort, { once: true });
     read.then(
-      (n) => { signal.removeEventListener('abort', onAbort); resolve(n); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      (n) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(n);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
     );
   });
 }
 
 /** Replays bytes already read from `inner` (to sniff the format), then reads on. */
 class PrefixedSource implements ByteSource {
-  constructor(private inner: ByteSource, private prefix: Buffer) {}
+  constructor(
+    private inner: ByteSource,
+    private prefix: Buffer,
+  ) {}
   get name(): string {
     return this.inner.name;
   }

@@ -38,7 +38,11 @@ export function loadBaseline(path: string): FlowRecord[] {
   } catch (e) {
     if (e instanceof InputError) throw e;
     try {
-      records = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { type?: string }).filter((l) => l.type === 'flow');
+      records = text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as { type?: string })
+        .filter((l) => l.type === 'flow');
     } catch {
       throw bad('neither JSON nor JSON lines');
     }

@@ -5,7 +5,10 @@ import { checkExpectations, type ExpectResult, type ExpectRule } from './expect.
 
 /** `--fail-on refused,timeout` / `--fail-on problem` → a verdict test. */
 export function parseFailOn(list: string): { verdicts: string[]; hit: (v: VerdictId) => boolean } {
-  const verdicts = list.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const verdicts = list
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (verdicts.length === 0) throw new UsageError('--fail-on: name one or more verdicts, or problem');
   for (const v of verdicts) {
     if (v !== 'problem' && !(VERDICT_IDS as readonly string[]).includes(v)) throw new UsageError(`--fail-on: unknown verdict '${v}' (one of problem, ${VERDICT_IDS.join(', ')})`);

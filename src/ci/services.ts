@@ -31,7 +31,10 @@ export function services(records: readonly FlowRecord[]): Service[] {
 
 /** "ok", or "ok ×3, timeout ×1": the verdicts of a service, sorted. */
 export function serviceStatus(verdicts: Map<VerdictId, number>): string {
-  return [...verdicts].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([v, n]) => (verdicts.size === 1 && n === 1 ? v : `${v} ×${n}`)).join(', ');
+  return [...verdicts]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([v, n]) => (verdicts.size === 1 && n === 1 ? v : `${v} ×${n}`))
+    .join(', ');
 }
 
 export function problemsOf(verdicts: Map<VerdictId, number>): Set<VerdictId> {

@@ -52,7 +52,7 @@ export async function analyzeCaptures(
     }
     firstId = report.nextId;
     reports.push(report);
-    o.after?.(report, source!);
+    o.after?.(report, source);
   }
   return { reports, unreadable };
 }

@@ -20,6 +20,6 @@ export function failureLine(c: Checks): string {
   if (c.failOn !== undefined && c.failOn.records.length > 0) why.push(`${c.failOn.records.length} flow${c.failOn.records.length === 1 ? '' : 's'} with ${c.failOn.verdicts.join(',')} (--fail-on)`);
   if (c.baseline !== undefined && c.baseline.regressions.length > 0) why.push(`${c.baseline.regressions.length} regression${c.baseline.regressions.length === 1 ? '' : 's'} against ${c.baseline.baseline}`);
   const broken = c.expect?.results.filter((x) => !x.ok).length ?? 0;
-  if (broken > 0) why.push(`${broken} expectation${broken === 1 ? '' : 's'} broken (${c.expect!.file})`);
+  if (broken > 0) why.push(`${broken} expectation${broken === 1 ? '' : 's'} broken (${c.expect?.file ?? ''})`);
   return `failed: ${why.join('; ')}`;
 }

@@ -37,13 +37,10 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(EXIT.INPUT);
   });
   try {
-    const call = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, { isTty: process.stdout.isTTY === true, noColor: Boolean(process.env.NO_COLOR) });
+    const call = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, { isTty: process.stdout.isTTY, noColor: Boolean(process.env.NO_COLOR) });
     const stop = stopOnSignals();
     // the commands are loaded only now, so --help and --version stay fast
-    const code =
-      call.command === 'explain'
-        ? await (await import('./commands/explain.js')).explainCommand(call.options, stop.signal)
-        : await (await import('./commands/analyze.js')).analyzeCommand(call.options, stop.signal);
+    const code = call.command === 'explain' ? await (await import('./commands/explain.js')).explainCommand(call.options, stop.signal) : await (await import('./commands/analyze.js')).analyzeCommand(call.options, stop.signal);
     const by = stop.stoppedBy();
     return by !== null ? SIGNAL_EXIT[by] : code;
   } catch (e) {

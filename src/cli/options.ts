@@ -55,11 +55,23 @@ const on = (raw: string | boolean | undefined): boolean => raw === true;
  */
 export const FLAGS = {
   format: flag({ flags: '-f, --format <format>', description: 'output format', choices: FORMATS, default: 'text', commands: ANALYZE, parse: (raw): Format => raw as Format }),
-  synTimeoutMs: flag({ flags: '--syn-timeout <duration>', description: 'an unanswered SYN is a timeout once the capture goes on this long after it', default: '3s', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--syn-timeout') }),
+  synTimeoutMs: flag({
+    flags: '--syn-timeout <duration>',
+    description: 'an unanswered SYN is a timeout once the capture goes on this long after it',
+    default: '3s',
+    commands: BOTH,
+    parse: (raw) => parseDuration(raw as string, '--syn-timeout'),
+  }),
   dnsTimeoutMs: flag({ flags: '--dns-timeout <duration>', description: 'a DNS query with no response for this long is dns-no-response', default: '5s', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--dns-timeout') }),
   tcpIdleMs: flag({ flags: '--tcp-idle <duration>', description: 'a TCP connection idle this long is final and forgotten', default: '5m', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--tcp-idle') }),
   udpIdleMs: flag({ flags: '--udp-idle <duration>', description: 'a UDP flow or DNS transaction idle this long is forgotten', default: '1m', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--udp-idle') }),
-  maxFlows: flag({ flags: '--max-flows <n>', description: 'track at most this many flows at once; more are counted, not analysed, with a warning', default: '1000000', commands: BOTH, parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows')) }),
+  maxFlows: flag({
+    flags: '--max-flows <n>',
+    description: 'track at most this many flows at once; more are counted, not analysed, with a warning',
+    default: '1000000',
+    commands: BOTH,
+    parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows')),
+  }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
   follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
   quiet: flag({ flags: '-q, --quiet', description: 'no progress bar and no warnings on standard error', commands: ANALYZE, parse: on }),
@@ -72,7 +84,7 @@ export const FLAGS = {
 
 type Flags = typeof FLAGS;
 type FlagName = keyof Flags;
-type ValueOf<K extends FlagName> = Flags[K] extends FlagSpec<infer T, readonly CommandName[]> ? T : never;
+type ValueOf<K extends FlagName> = Flags[K] extends FlagSpec<infer T> ? T : never;
 type FlagsOf<C extends CommandName> = { [K in FlagName]: C extends Flags[K]['commands'][number] ? K : never }[FlagName];
 
 /** The five analysis options: the same for every command, so an id means the same flow in each. */
@@ -92,12 +104,10 @@ export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeout
   selector: string;
 };
 
-// the two option types above must list exactly the flags each command takes
+// the two option types above must list exactly the flags each command takes (a type error if not)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _analyzeFlags: Same<Exclude<keyof AnalyzeCliOptions, keyof InputArgs>, FlagsOf<'analyze'>> = true;
-const _explainFlags: Same<Exclude<keyof ExplainCliOptions, keyof InputArgs | 'selector'>, FlagsOf<'explain'>> = true;
-void _analyzeFlags;
-void _explainFlags;
+type Assert<T extends true> = T;
+export type FlagTablesAgree = [Assert<Same<Exclude<keyof AnalyzeCliOptions, keyof InputArgs>, FlagsOf<'analyze'>>>, Assert<Same<Exclude<keyof ExplainCliOptions, keyof InputArgs | 'selector'>, FlagsOf<'explain'>>>];
 
 /** The analysis options out of a command's options. */
 export function analysisOptions(o: AnalyzeOptions): AnalyzeOptions {

@@ -23,8 +23,7 @@ function command(name: CommandName, description: string): Command {
 
 /** The commander tree: `analyze` (the default command) and `explain`. Pure: prints only --help/--version. */
 export function buildProgram(version: string, write: Writers): { program: Command; analyze: Command; explain: Command } {
-  const analyze = command('analyze', 'diagnose every flow of the captures (the default command: `pcapdiag capture.pcap` is `pcapdiag analyze capture.pcap`)')
-    .argument('<capture...>', CAPTURES);
+  const analyze = command('analyze', 'diagnose every flow of the captures (the default command: `pcapdiag capture.pcap` is `pcapdiag analyze capture.pcap`)').argument('<capture...>', CAPTURES);
   const explain = command('explain', 'one flow: its packets as a ladder diagram, the verdict, the reasoning and the next checks. Takes the same captures, filter and timers as the analysis, so an id means the same flow')
     .usage('[options] <capture...> [filter] <selector>')
     .argument('<capture...>', `${CAPTURES}; the last argument is the selector: a flow id from the report (3 or #3), or the server (or client) as host:port`);
@@ -39,7 +38,9 @@ export function buildProgram(version: string, write: Writers): { program: Comman
     // the top-level help lists the default command's options too: most runs are `pcapdiag [options] capture`
     .addHelpText('after', () => `\nOptions of analyze (and, where marked *, of explain):\n${optionList(analyze, explain)}`);
   for (const c of [program, analyze, explain]) {
-    c.exitOverride().configureOutput({ writeOut: write.out, writeErr: () => {} }).showHelpAfterError(false);
+    c.exitOverride()
+      .configureOutput({ writeOut: write.out, writeErr: () => {} })
+      .showHelpAfterError(false);
   }
   analyze.allowExcessArguments(false);
   return { program, analyze, explain };
@@ -49,7 +50,10 @@ function optionList(analyze: Command, explain: Command): string {
   const help = new Help();
   help.helpWidth = process.stdout.columns || 80;
   const inExplain = new Set(explain.options.map((o) => o.long));
-  const rows = help.visibleOptions(analyze).filter((o) => o.long !== '--help').map((o) => [`${inExplain.has(o.long) ? '*' : ' '} ${help.optionTerm(o)}`, help.optionDescription(o)] as const);
+  const rows = help
+    .visibleOptions(analyze)
+    .filter((o) => o.long !== '--help')
+    .map((o) => [`${inExplain.has(o.long) ? '*' : ' '} ${help.optionTerm(o)}`, help.optionDescription(o)] as const);
   const width = Math.max(...rows.map(([t]) => t.length));
   return rows.map(([t, d]) => help.formatItem(t, width, d, help)).join('\n');
 }
@@ -95,7 +99,20 @@ export function parseArgv(argv: string[], version: string, write: Writers, env: 
  * existing path and starts with a filter word (host, src, net, port, tcp, not, '(' …).
  */
 export function splitCapturesAndFilter(args: string[]): { inputs: string[]; filter: string | null } {
-  const at = args.findIndex((a, i) => i > 0 && a !== '-' && !existsSync(a) && (FILTER_FIRST_WORDS.has(a.trim().split(/[\s(]+/).find((w) => w !== '')?.toLowerCase() ?? '') || a.trim().startsWith('(')));
+  const at = args.findIndex(
+    (a, i) =>
+      i > 0 &&
+      a !== '-' &&
+      !existsSync(a) &&
+      (FILTER_FIRST_WORDS.has(
+        a
+          .trim()
+          .split(/[\s(]+/)
+          .find((w) => w !== '')
+          ?.toLowerCase() ?? '',
+      ) ||
+        a.trim().startsWith('(')),
+  );
   if (at < 0) return { inputs: args, filter: null };
   return { inputs: args.slice(0, at), filter: args.slice(at).join(' ') };
 }

@@ -32,7 +32,8 @@ export function decodeIpv4(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off
   }
   if (end - off < ihl) return DecodeStatus.Truncated;
   let total = dv.getUint16(off + IPV4.TOTAL_LEN);
-  if (total === 0) total = end - off; // TCP segmentation offload: the length is filled in by the NIC
+  if (total === 0)
+    total = end - off; // TCP segmentation offload: the length is filled in by the NIC
   else if (total < ihl) {
     pkt.anomaly = 'bad_ipv4_total_length';
     return DecodeStatus.Malformed;

@@ -99,7 +99,8 @@ export function pppProtocol(proto: number, off: number, out: LinkResult): number
   out.off = off;
   if (proto === PPP_PROTO.IPV4) out.etherType = ETHERTYPE.IPV4;
   else if (proto === PPP_PROTO.IPV6) out.etherType = ETHERTYPE.IPV6;
-  else if (proto === PPP_PROTO.MPLS) out.etherType = ETHERTYPE.MPLS; // the label stack is unwrapped next
+  else if (proto === PPP_PROTO.MPLS)
+    out.etherType = ETHERTYPE.MPLS; // the label stack is unwrapped next
   else return DecodeStatus.Unsupported;
   return DecodeStatus.Ok;
 }

@@ -87,7 +87,7 @@ function helloExtensionsAt(b: Uint8Array, off: number, end: number, client: bool
 function forEachExtension(b: Uint8Array, o: number, end: number, fn: (type: number, d: number, dEnd: number) => void): void {
   if (end - o < 2) return;
   const blockEnd = Math.min(end, o + 2 + u16(b, o));
-  for (let i = o + 2; i + TLS_EXT_HDR.LEN <= blockEnd; ) {
+  for (let i = o + 2; i + TLS_EXT_HDR.LEN <= blockEnd;) {
     const type = u16(b, i + TLS_EXT_HDR.TYPE);
     const len = u16(b, i + TLS_EXT_HDR.LENGTH);
     fn(type, i + TLS_EXT_HDR.LEN, Math.min(blockEnd, i + TLS_EXT_HDR.LEN + len));
@@ -144,7 +144,7 @@ export function tlsCertificates(b: Uint8Array, off: number, end: number): [numbe
   const out: [number, number][] = [];
   if (end - off < TLS_CERT.LENGTH_BYTES) return out;
   const listEnd = Math.min(end, off + TLS_CERT.LENGTH_BYTES + u24(b, off));
-  for (let i = off + TLS_CERT.LENGTH_BYTES; i + TLS_CERT.LENGTH_BYTES <= listEnd; ) {
+  for (let i = off + TLS_CERT.LENGTH_BYTES; i + TLS_CERT.LENGTH_BYTES <= listEnd;) {
     const len = u24(b, i);
     const der = i + TLS_CERT.LENGTH_BYTES;
     i = der + len;
@@ -158,23 +158,55 @@ export function tlsCertificates(b: Uint8Array, off: number, end: number): [numbe
 
 export function tlsVersionName(v: number): string {
   switch (v) {
-    case 0x0300: return 'SSL 3.0';
-    case 0x0301: return 'TLS 1.0';
-    case 0x0302: return 'TLS 1.1';
-    case 0x0303: return 'TLS 1.2';
-    case 0x0304: return 'TLS 1.3';
-    default: return `0x${v.toString(16).padStart(4, '0')}`;
+    case 0x0300:
+      return 'SSL 3.0';
+    case 0x0301:
+      return 'TLS 1.0';
+    case 0x0302:
+      return 'TLS 1.1';
+    case 0x0303:
+      return 'TLS 1.2';
+    case 0x0304:
+      return 'TLS 1.3';
+    default:
+      return `0x${v.toString(16).padStart(4, '0')}`;
   }
 }
 
 const ALERTS: Record<number, string> = {
-  0: 'close_notify', 10: 'unexpected_message', 20: 'bad_record_mac', 21: 'decryption_failed', 22: 'record_overflow',
-  30: 'decompression_failure', 40: 'handshake_failure', 41: 'no_certificate', 42: 'bad_certificate', 43: 'unsupported_certificate',
-  44: 'certificate_revoked', 45: 'certificate_expired', 46: 'certificate_unknown', 47: 'illegal_parameter', 48: 'unknown_ca',
-  49: 'access_denied', 50: 'decode_error', 51: 'decrypt_error', 60: 'export_restriction', 70: 'protocol_version',
-  71: 'insufficient_security', 80: 'internal_error', 86: 'inappropriate_fallback', 90: 'user_canceled', 100: 'no_renegotiation',
-  109: 'missing_extension', 110: 'unsupported_extension', 111: 'certificate_unobtainable', 112: 'unrecognized_name',
-  113: 'bad_certificate_status_response', 114: 'bad_certificate_hash_value', 115: 'unknown_psk_identity', 116: 'certificate_required',
+  0: 'close_notify',
+  10: 'unexpected_message',
+  20: 'bad_record_mac',
+  21: 'decryption_failed',
+  22: 'record_overflow',
+  30: 'decompression_failure',
+  40: 'handshake_failure',
+  41: 'no_certificate',
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  44: 'certificate_revoked',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  47: 'illegal_parameter',
+  48: 'unknown_ca',
+  49: 'access_denied',
+  50: 'decode_error',
+  51: 'decrypt_error',
+  60: 'export_restriction',
+  70: 'protocol_version',
+  71: 'insufficient_security',
+  80: 'internal_error',
+  86: 'inappropriate_fallback',
+  90: 'user_canceled',
+  100: 'no_renegotiation',
+  109: 'missing_extension',
+  110: 'unsupported_extension',
+  111: 'certificate_unobtainable',
+  112: 'unrecognized_name',
+  113: 'bad_certificate_status_response',
+  114: 'bad_certificate_hash_value',
+  115: 'unknown_psk_identity',
+  116: 'certificate_required',
   120: 'no_application_protocol',
 };
 

@@ -77,7 +77,7 @@ export function decapsulate(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, of
       if (end - off < VXLAN.LEN) return DecodeStatus.Truncated;
       if ((u8[off + VXLAN.FLAGS] & VXLAN.FLAG_VNI) === 0) return DecodeStatus.Unsupported; // no valid VNI: not VXLAN
       pkt.tunnel = TUNNEL.Vxlan;
-      pkt.tunnelId = (dv.getUint32(off + VXLAN.VNI) >>> 8);
+      pkt.tunnelId = dv.getUint32(off + VXLAN.VNI) >>> 8;
       return innerEthernet(pkt, dv, u8, off + VXLAN.LEN, end, out);
     }
     if (pkt.dstPort === UDP_PORT.GENEVE) {

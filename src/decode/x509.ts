@@ -23,11 +23,14 @@ export function certInfo(b: Uint8Array, off: number, end: number): CertInfo | nu
   const key = createHash('sha1').update(der).digest('hex');
   const hit = certCache.get(key);
   if (hit !== undefined) return hit;
-  let info: CertInfo | null = null;
+  let info: CertInfo | null;
   try {
     const x = new X509Certificate(der);
     const cn = (dn: string) => /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1] ?? dn.replace(/\n/g, ', ');
-    const names = (x.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+    const names = (x.subjectAltName ?? '')
+      .split(', ')
+      .filter((s) => s.startsWith('DNS:'))
+      .map((s) => s.slice(4));
     let selfSigned = false;
     if (x.issuer === x.subject) {
       try {
@@ -36,8 +39,7 @@ export function certInfo(b: Uint8Array, off: number, end: number): CertInfo | nu
         selfSigned = false;
       }
     }
-    info = { subject: cn(x.subject), issuer: cn(x.issuer), notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo),
-      names: names.length > 0 ? names : [cn(x.subject)], selfSigned, x509: x };
+    info = { subject: cn(x.subject), issuer: cn(x.issuer), notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo), names: names.length > 0 ? names : [cn(x.subject)], selfSigned, x509: x };
   } catch {
     info = null; // not a certificate OpenSSL can read
   }

@@ -48,7 +48,11 @@ export const FILTER_FIRST_WORDS = new Set(['host', 'src', 'dst', 'net', 'port', 
 
 /** Splits "host 10.0.2.20 and (port 80 or port 443)" into words, parentheses on their own. */
 function tokenize(s: string): string[] {
-  return s.replace(/([()])/g, ' $1 ').trim().split(/\s+/).filter((w) => w !== '');
+  return s
+    .replace(/([()])/g, ' $1 ')
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
 }
 
 /** Splits "10.0.2.20:443" or "[fd00:2::20]:443" into an endpoint. */
@@ -58,7 +62,10 @@ function endpoint(s: string): End {
 }
 
 export class FlowFilter {
-  private constructor(readonly text: string, private readonly test: Test) {}
+  private constructor(
+    readonly text: string,
+    private readonly test: Test,
+  ) {}
 
   /** Parses a filter; throws UsageError naming the offending word. */
   static parse(text: string): FlowFilter {
@@ -74,7 +81,10 @@ export class FlowFilter {
 
 class Parser {
   private i = 0;
-  constructor(private readonly w: string[], private readonly text: string) {}
+  constructor(
+    private readonly w: string[],
+    private readonly text: string,
+  ) {}
 
   private fail(msg: string, at = this.i): never {
     const word = at < this.w.length ? `'${this.w[at]}' (word ${at + 1})` : 'the end';
@@ -96,7 +106,8 @@ class Parser {
     let left = this.and();
     while (this.peek() === 'or' || this.peek() === '||') {
       this.i++;
-      const l = left, r = this.and();
+      const l = left,
+        r = this.and();
       left = (v) => l(v) || r(v);
     }
     return left;
@@ -106,7 +117,8 @@ class Parser {
     let left = this.not();
     while (this.peek() === 'and' || this.peek() === '&&') {
       this.i++;
-      const l = left, r = this.not();
+      const l = left,
+        r = this.not();
       left = (v) => l(v) && r(v);
     }
     return left;
@@ -154,7 +166,7 @@ class Parser {
       this.i++;
       dir = word;
       const next = this.peek();
-      if ((next === 'or' || next === 'and') && (this.w[this.i + 1]?.toLowerCase() === (word === 'src' ? 'dst' : 'src'))) {
+      if ((next === 'or' || next === 'and') && this.w[this.i + 1]?.toLowerCase() === (word === 'src' ? 'dst' : 'src')) {
         dir = next === 'or' ? 'either' : 'both';
         this.i += 2;
       }
@@ -213,9 +225,13 @@ class Parser {
 
 function on(dir: Dir, t: (e: End) => boolean): Test {
   switch (dir) {
-    case 'src': return (v) => t(v.src);
-    case 'dst': return (v) => t(v.dst);
-    case 'both': return (v) => t(v.src) && t(v.dst);
-    default: return (v) => t(v.src) || t(v.dst);
+    case 'src':
+      return (v) => t(v.src);
+    case 'dst':
+      return (v) => t(v.dst);
+    case 'both':
+      return (v) => t(v.src) && t(v.dst);
+    default:
+      return (v) => t(v.src) || t(v.dst);
   }
 }

@@ -41,7 +41,7 @@ export function formatIpv6(a: Uint32Array): string {
   for (let i = 0; i < 4; i++) g.push(a[i] >>> 16, a[i] & 0xffff);
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

@@ -94,14 +94,18 @@ export class AppSniffer {
     if (h.done) return;
     if (h.nextSeq < 0) h.nextSeq = seq;
     const ahead = (seq - h.nextSeq) | 0;
-    if (ahead > 0) return this.stop(h); // bytes missing: nothing after them can be parsed
+    if (ahead > 0) {
+      this.stop(h);
+      return;
+    } // bytes missing: nothing after them can be parsed
     const skip = -ahead;
     if (skip >= data.length) return;
     const part = data.subarray(skip);
     // most connections are neither TLS nor HTTP: tell from the first bytes, before copying them
     if (this.kind === APP.Unknown && h.buf.length === 0 && sniff(part, dir) === APP.Other) {
       this.kind = APP.Other;
-      return this.stopBoth();
+      this.stopBoth();
+      return;
     }
     h.nextSeq = (h.nextSeq + part.length) >>> 0;
     h.taken += part.length;
@@ -136,7 +140,10 @@ export class AppSniffer {
     while (!h.done) {
       const len = tlsRecordAt(b, off, b.length);
       if (len === TLS_NEED_MORE) break;
-      if (len === TLS_NOT_TLS) return this.stop(h); // not TLS after all
+      if (len === TLS_NOT_TLS) {
+        this.stop(h);
+        return;
+      } // not TLS after all
       const type = b[off + TLS_RECORD.TYPE];
       const body = off + TLS_RECORD.LEN;
       off = body + len;

@@ -60,7 +60,7 @@ export class ChainedTable<T extends Chained<T>> {
   each(fn: (item: T) => void): void {
     // forEach, not for…of: no iterator result object per bucket
     this.buckets.forEach((head) => {
-      for (let f: T | null = head; f !== null; ) {
+      for (let f: T | null = head; f !== null;) {
         const next: T | null = f.nextInBucket;
         fn(f);
         f = next;

@@ -16,8 +16,14 @@ export class FlowEndpoints {
   declare version: number;
   declare cPort: number;
   declare sPort: number;
-  private declare c0: number; private declare c1: number; private declare c2: number; private declare c3: number;
-  private declare s0: number; private declare s1: number; private declare s2: number; private declare s3: number;
+  declare private c0: number;
+  declare private c1: number;
+  declare private c2: number;
+  declare private c3: number;
+  declare private s0: number;
+  declare private s1: number;
+  declare private s2: number;
+  declare private s3: number;
 
   /** The endpoints of `pkt`'s flow, its source being the client when `clientIsSrc`. */
   protected setEndpointsOf(pkt: DecodedPacket, clientIsSrc: boolean): void {
@@ -30,16 +36,28 @@ export class FlowEndpoints {
     this.version = f.version;
     this.cPort = f.cPort;
     this.sPort = f.sPort;
-    this.c0 = f.c0; this.c1 = f.c1; this.c2 = f.c2; this.c3 = f.c3;
-    this.s0 = f.s0; this.s1 = f.s1; this.s2 = f.s2; this.s3 = f.s3;
+    this.c0 = f.c0;
+    this.c1 = f.c1;
+    this.c2 = f.c2;
+    this.c3 = f.c3;
+    this.s0 = f.s0;
+    this.s1 = f.s1;
+    this.s2 = f.s2;
+    this.s3 = f.s3;
   }
 
   private setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
     this.version = version;
     this.cPort = cPort;
     this.sPort = sPort;
-    this.c0 = c[0] | 0; this.c1 = c[1] | 0; this.c2 = c[2] | 0; this.c3 = c[3] | 0;
-    this.s0 = s[0] | 0; this.s1 = s[1] | 0; this.s2 = s[2] | 0; this.s3 = s[3] | 0;
+    this.c0 = c[0] | 0;
+    this.c1 = c[1] | 0;
+    this.c2 = c[2] | 0;
+    this.c3 = c[3] | 0;
+    this.s0 = s[0] | 0;
+    this.s1 = s[1] | 0;
+    this.s2 = s[2] | 0;
+    this.s3 = s[3] | 0;
   }
 
   /** The client's address: a copy, made when asked (for records and evidence, not per packet). */

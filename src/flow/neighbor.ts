@@ -132,4 +132,3 @@ function v4(ip: number): Uint32Array {
 function isZero(a: Uint32Array): boolean {
   return a[0] === 0 && a[1] === 0 && a[2] === 0 && a[3] === 0;
 }
-

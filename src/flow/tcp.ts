@@ -168,9 +168,9 @@ export class TcpFlow extends FlowEndpoints {
   /** Destination MAC of the client's packets: the gateway, when the server is routed. */
   declare cDstMac: number;
   /** History letters seen: bits 0–5 from the client, 8–13 from the server (HIST). */
-  private declare histSeen: number;
+  declare private histSeen: number;
   /** The same letters in order of first appearance, 4 bits each (HIST index + 1, +8 from the server). */
-  private declare histOrder: number;
+  declare private histOrder: number;
 
   declare synCount: number;
   declare lastSynT: number;
@@ -431,7 +431,7 @@ export class TcpFlow extends FlowEndpoints {
         this.synAckT = t;
         this.synAckFrame = frame;
         this.synAckTtl = pkt.ttl;
-        this.synAckAckOk = !this.sawSyn || pkt.ack === ((this.isn + 1) >>> 0);
+        this.synAckAckOk = !this.sawSyn || pkt.ack === (this.isn + 1) >>> 0;
         this.serverIsn = pkt.seq;
         this.synAckAck = pkt.ack;
         const rtt = t - this.lastSynT;
@@ -576,7 +576,8 @@ class ExpiryQueue {
       const t = this.items[this.head];
       if (!stays(t)) move(t);
       else if (nowMs - t.lastMs >= keepMs) expire(t);
-      else if (t.lastMs > t.queuedMs) this.push(t); // a late packet refreshed it: its turn comes later
+      else if (t.lastMs > t.queuedMs)
+        this.push(t); // a late packet refreshed it: its turn comes later
       else break;
       this.head++;
     }

@@ -20,7 +20,14 @@ export class UdpFlow extends FlowEndpoints {
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
   readonly tunnel: string | null;
 
-  constructor(pkt: DecodedPacket, readonly hash: number, frame: number, sec: number, nsec: number, t: number) {
+  constructor(
+    pkt: DecodedPacket,
+    readonly hash: number,
+    frame: number,
+    sec: number,
+    nsec: number,
+    t: number,
+  ) {
     super();
     this.setEndpointsOf(pkt, true);
     this.tunnel = tunnelNote(pkt);

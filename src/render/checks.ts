@@ -20,7 +20,9 @@ export function checksLines(c: Checks, byId: Map<number, FlowRecord>): string[] 
   if (c.baseline !== undefined) {
     const d = c.baseline;
     const worse = d.regressions.length > 0;
-    out.push(`--baseline ${escapeTerminal(d.baseline)}: ${d.regressions.length} regression${d.regressions.length === 1 ? '' : 's'}, ${d.fixed.length} fixed, ${d.changed.length} changed, ${d.appeared.length} appeared, ${d.vanished.length} vanished: ${worse ? 'FAIL' : 'pass'}`);
+    out.push(
+      `--baseline ${escapeTerminal(d.baseline)}: ${d.regressions.length} regression${d.regressions.length === 1 ? '' : 's'}, ${d.fixed.length} fixed, ${d.changed.length} changed, ${d.appeared.length} appeared, ${d.vanished.length} vanished: ${worse ? 'FAIL' : 'pass'}`,
+    );
     for (const x of d.regressions) {
       out.push(`  regression  ${escapeTerminal(x.service)}: ${x.before} → ${x.after}`);
       for (const id of x.records) out.push(...flow(id));

@@ -4,6 +4,7 @@ import type { RunReport } from '../run-report.js';
 import type { RendererFactory } from './renderer.js';
 import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+import { must } from '../errors.js';
 
 // a CommonJS package whose types declare an ES default export: at run time the default import is the builder
 const junit = junitModule as unknown as Builder;
@@ -21,6 +22,8 @@ const flowText = (r: FlowRecord): string =>
 export function renderJunit(run: RunReport): string {
   const builder = junit.newBuilder();
   const byId = new Map(run.records.map((r) => [r.id, r]));
+  // the gates name records of this run by id
+  const record = (id: number): FlowRecord => must(byId.get(id), `record #${id}`);
   const c = run.checks;
   const suite = builder.testSuite().name(`pcapdiag services: ${run.files.map((f) => f.input.name).join(', ')}`);
   for (const s of services(run.records)) {
@@ -33,18 +36,18 @@ export function renderJunit(run: RunReport): string {
     } else {
       const mine = new Set(s.records.map((r) => r.id));
       const hits = c.failOn?.records.filter((id) => mine.has(id)) ?? [];
-      if (hits.length > 0) reasons.push(`--fail-on ${c.failOn!.verdicts.join(',')}: ${hits.length} flow${hits.length === 1 ? '' : 's'}`);
-      for (const id of hits) failing.add(byId.get(id)!);
+      if (c.failOn !== undefined && hits.length > 0) reasons.push(`--fail-on ${c.failOn.verdicts.join(',')}: ${hits.length} flow${hits.length === 1 ? '' : 's'}`);
+      for (const id of hits) failing.add(record(id));
       for (const x of c.baseline?.regressions ?? []) {
         if (x.service !== s.key) continue;
         reasons.push(`regression against the baseline: ${x.before} → ${x.after}`);
-        for (const id of x.records) failing.add(byId.get(id)!);
+        for (const id of x.records) failing.add(record(id));
       }
       for (const x of c.expect?.results ?? []) {
         const broken = x.records.filter((id) => mine.has(id));
         if (broken.length === 0) continue;
         reasons.push(`expectation (line ${x.line}) broken: ${x.message}`);
-        for (const id of broken) failing.add(byId.get(id)!);
+        for (const id of broken) failing.add(record(id));
       }
     }
     if (reasons.length > 0) tc.failure(reasons.join('; '), 'pcapdiag').stacktrace([...failing].map(flowText).join('\n\n'));
@@ -54,7 +57,7 @@ export function renderJunit(run: RunReport): string {
     const ex = builder.testSuite().name(`pcapdiag expectations: ${c.expect.file}`);
     for (const x of c.expect.results) {
       const tc = ex.testCase().className('pcapdiag.expect').name(`line ${x.line}: ${x.rule}`);
-      if (!x.ok) tc.failure(x.message, 'expectation').stacktrace(x.records.map((id) => flowText(byId.get(id)!)).join('\n\n'));
+      if (!x.ok) tc.failure(x.message, 'expectation').stacktrace(x.records.map((id) => flowText(record(id))).join('\n\n'));
     }
   }
   for (const v of c?.baseline?.vanished ?? []) suite.testCase().className('pcapdiag.baseline').name(`${v} (vanished since the baseline)`).skipped();

@@ -47,8 +47,7 @@ function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
   const port = portOf(r.server);
   const out: string[] = [];
   if (r.proto === 'tcp') {
-    out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`,
-      `the path: \`traceroute -T -p ${port} ${host}\``);
+    out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`, `the path: \`traceroute -T -p ${port} ${host}\``);
     const middle = box(r, steps);
     if (middle !== null) out.push(`on the router or firewall${middle}: \`iptables -L -n -v\` / \`nft list ruleset\``);
     if (r.tls !== undefined) out.push(`TLS: \`openssl s_client -connect ${host}:${port} -servername ${r.tls.sni ?? host}\``);

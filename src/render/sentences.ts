@@ -80,10 +80,14 @@ const RST_AFTER: Record<Extract<Fact, { kind: 'rst' }>['after'], (f: Extract<Fac
 
 function certProblemText(p: CertProblem): string {
   switch (p.problem) {
-    case 'self-signed': return 'self-signed';
-    case 'expired': return `expired on ${p.on}`;
-    case 'not-yet-valid': return `not valid until ${p.until}`;
-    case 'name-mismatch': return `issued for ${p.names.join(', ')}, not ${p.sni}`;
+    case 'self-signed':
+      return 'self-signed';
+    case 'expired':
+      return `expired on ${p.on}`;
+    case 'not-yet-valid':
+      return `not valid until ${p.until}`;
+    case 'name-mismatch':
+      return `issued for ${p.names.join(', ')}, not ${p.sni}`;
   }
 }
 
@@ -109,42 +113,47 @@ const FACT: FactTable = {
   'no-reply': (f) => `no reply at all in ${dur(f.triedNs)}; ${f.afterLastSynNs < 1e6 ? 'the capture ended with the last SYN' : `the capture went on ${dur(f.afterLastSynNs)} after the last SYN`}`,
   rst: (f) => `${f.closing === true ? 'closed with ' : ''}${f.flags} #${f.frame} from the ${sideOf(f.from)} ${RST_AFTER[f.after](f)}, ${ttlText(f.ttl, f.ipVersion)}${f.ackMismatch ? ' (its ACK does not match the SYN)' : ''}`,
   'then-rst': (f) => `then a RST #${f.frame} from the ${sideOf(f.from)} ${rel(f.t)}`,
-  fin: (f) => f.from === 'client'
-    ? `client FIN #${f.frame} ${dur(f.afterNs)} after its ClientHello, with no ServerHello`
-    : f.after === 'handshake'
-      ? `server FIN #${f.frame} ${dur(f.afterNs)} after the handshake, without sending any data`
-      : `server FIN #${f.frame} ${dur(f.afterNs)} after the ClientHello, with no ServerHello and no alert`,
+  fin: (f) =>
+    f.from === 'client'
+      ? `client FIN #${f.frame} ${dur(f.afterNs)} after its ClientHello, with no ServerHello`
+      : f.after === 'handshake'
+        ? `server FIN #${f.frame} ${dur(f.afterNs)} after the handshake, without sending any data`
+        : `server FIN #${f.frame} ${dur(f.afterNs)} after the ClientHello, with no ServerHello and no alert`,
   'client-data': (f) => `client sent ${plural(f.bytes, 'byte')} from #${f.frame}${f.unanswered ? '; the server sent nothing back' : ''}`,
   data: (f) => `data: ${plural(f.clientBytes, 'byte')} client→server, ${plural(f.serverBytes, 'byte')} server→client`,
   stall: (f) => `the ${f.side}'s segment at seq ${f.seq} (${plural(f.len, 'byte')}${f.df ? ', DF set' : ''}) was retransmitted ${f.count}× from #${f.frame} ${rel(f.t)} over ${dur(f.spanNs)}, and never acknowledged`,
   pmtu: (f) => `smaller packets got through (the ${f.peer} acknowledged up to seq ${f.ackedSeq}), and no ICMP fragmentation-needed or packet-too-big arrived for this connection`,
-  'zero-window': (f) => `the ${f.side} advertised a zero window from #${f.frame} ${rel(f.t)} for ${dur(f.durationNs)}${f.until === 'connection-end' ? ', until the connection ended' : f.until === 'capture-end' ? ', still at the end of the capture' : ''}`,
+  'zero-window': (f) =>
+    `the ${f.side} advertised a zero window from #${f.frame} ${rel(f.t)} for ${dur(f.durationNs)}${f.until === 'connection-end' ? ', until the connection ended' : f.until === 'capture-end' ? ', still at the end of the capture' : ''}`,
   attribution: (f, L) => {
     switch (f.reason) {
-      case 'initial-ttl-via-router': return `${ttlName(f.ipVersion)} ${f.ttl} is an initial value, yet it came through router ${macRefText(f)}: the router made this packet itself`;
+      case 'initial-ttl-via-router':
+        return `${ttlName(f.ipVersion)} ${f.ttl} is an initial value, yet it came through router ${macRefText(f)}: the router made this packet itself`;
       case 'ttl-differs': {
         const name = ttlName(f.ipVersion);
         return `${name} ${f.ttl} (${f.hops} hops) differs from ${whoseText(f.whose)} (${name} ${f.min === f.max ? `${f.min}` : `${f.min}-${f.max}`}): a box in the path sent it`;
       }
-      case 'faster-than-rtt': return `it came ${dur(f.afterSynNs)} after the SYN, faster than the ${dur(f.rttNs)} round trip to the server`;
-      case 'ttl-matches': return `${ttlName(f.ipVersion)} matches ${whoseText(f.whose)}`;
-      case 'icmp-not-from-server': return `sent by ${L.a(f.from)}, not by the server`;
+      case 'faster-than-rtt':
+        return `it came ${dur(f.afterSynNs)} after the SYN, faster than the ${dur(f.rttNs)} round trip to the server`;
+      case 'ttl-matches':
+        return `${ttlName(f.ipVersion)} matches ${whoseText(f.whose)}`;
+      case 'icmp-not-from-server':
+        return `sent by ${L.a(f.from)}, not by the server`;
     }
   },
   gateway: (f) => `gateway ${macRefText(f)}`,
   mac: (f) => `${f.role} ${macRefText(f)}`,
   'sent-to': (f) => `the ${f.what} went to ${f.gateway ? 'gateway' : 'MAC'} ${macRefText(f)}`,
   icmp: (f, L) => `${f.message} #${f.frame} from ${L.a(f.from)}${f.t === undefined ? '' : ` ${rel(f.t)}${f.errors !== undefined ? ` (${f.errors} errors in all)` : ''}, ${ttlText(f.ttl ?? 0, f.ipVersion)}`}`,
-  'capture-ended': (f) => f.after === 'query'
-    ? `the capture ended ${dur(f.gapNs)} after the query (timeout needs ${dur(f.timeoutNs)})`
-    : `${synEnded(f.gapNs)} (a timeout needs ${dur(f.timeoutNs)} without an answer)`,
+  'capture-ended': (f) => (f.after === 'query' ? `the capture ended ${dur(f.gapNs)} after the query (timeout needs ${dur(f.timeoutNs)})` : `${synEnded(f.gapNs)} (a timeout needs ${dur(f.timeoutNs)} without an answer)`),
   tunnel: (f, L) => `carried in ${f.tunnel}${f.between !== undefined ? ` between ${L.a(f.between[0])} and ${L.a(f.between[1])}` : ''}`,
   'probe-series': (f) => `one of a series of connections every ${dur(f.intervalNs)} (±${f.jitterPct} %) from the same host to the same port, none carrying data`,
   'tls-client-hello': (f) => `TLS ClientHello #${f.frame}${f.sni !== undefined ? ` for ${f.sni}` : ' without a server name (no SNI)'}, offering ${f.offered.join(', ')}`,
   'tls-server-hello': (f) => `ServerHello #${f.frame} chose ${f.version}`,
   'tls-certificate': (f) => `certificate #${f.frame}: ${f.subject}, issued by ${f.issuer ?? 'itself'}, valid ${f.validFrom} to ${f.validTo}, names ${f.names.join(', ')}${f.chain > 1 ? ` (chain of ${f.chain})` : ''}`,
   'tls-certificate-problems': (f) => `certificate problems: ${certProblemsText(f.problems).join('; ')}`,
-  'tls-alert': (f) => `${f.level === 2 ? 'fatal ' : f.level === 1 ? 'warning ' : ''}alert ${f.desc >= 0 ? f.alert : '(encrypted)'} #${f.frame} from the ${f.from} ${rel(f.t)}${f.desc < 0 ? ', after the handshake and before any request' : ''}`,
+  'tls-alert': (f) =>
+    `${f.level === 2 ? 'fatal ' : f.level === 1 ? 'warning ' : ''}alert ${f.desc >= 0 ? f.alert : '(encrypted)'} #${f.frame} from the ${f.from} ${rel(f.t)}${f.desc < 0 ? ', after the handshake and before any request' : ''}`,
   'http-request': (f) => `HTTP request #${f.frame}: ${f.method} ${f.path}`,
   'http-response': (f) => `HTTP response #${f.frame}: ${f.status}${f.reason !== undefined ? ` ${f.reason}` : ''}${f.server !== undefined ? `, Server: ${f.server}` : ''}`,
   'udp-datagrams': (f) => `first datagram #${f.frame}; ${f.sent} sent, ${f.received} received`,
@@ -180,23 +189,20 @@ const sideWho = (by: FlowRecord['by'], server: string) => (by === 'middlebox' ? 
 
 const SUMMARY: StoryTable = {
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
-  'icmp-answer': (s, r, L) => s.proto === 'tcp'
-    ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}`
-    : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`,
+  'icmp-answer': (s, r, L) => (s.proto === 'tcp' ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}` : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`),
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
   timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})`,
   'syn-too-soon': (s, r, L) => `SYN to ${L.ep(r.server)} unanswered, but ${synEnded(s.gapNs)}: too soon to call it a timeout`,
-  'handshake-incomplete': (s, r, L) => s.clientRst
-    ? `the client answered ${L.ep(r.server)}'s SYN-ACK with a RST`
-    : `${L.ep(r.server)} answered with SYN-ACK, but the handshake never completed`,
+  'handshake-incomplete': (s, r, L) => (s.clientRst ? `the client answered ${L.ep(r.server)}'s SYN-ACK with a RST` : `${L.ep(r.server)} answered with SYN-ACK, but the handshake never completed`),
   'half-open-at-end': (_s, r, L) => `SYN-ACK from ${L.ep(r.server)} seen, but the capture ended before the handshake could complete`,
   'closed-by-remote': (_s, r, L) => `${L.ep(r.server)} accepted the connection, then closed it without a word`,
   'delayed-reset': (s, r, L) => `${r.by === 'middlebox' ? 'a box in the path' : L.ep(r.server)} reset the connection ${dur(s.gapNs)} after the client's last packet, before any reply`,
   'mid-stream-reset': (_s, r, L) => `${r.by === 'client' ? 'the client' : r.by === 'middlebox' ? 'a box in the path' : 'the server'} reset the connection to ${L.ep(r.server)} after data flowed`,
   connected: (_s, r, L) => `connected to ${L.ep(r.server)}`,
-  'one-sided': (s, r, L) => s.missing === 'server'
-    ? `the capture saw only the client's side of the connection to ${L.ep(r.server)}: the server's packets took another path`
-    : `the capture saw only the server's side of the connection to ${L.ep(r.server)}: the client's packets took another path`,
+  'one-sided': (s, r, L) =>
+    s.missing === 'server'
+      ? `the capture saw only the client's side of the connection to ${L.ep(r.server)}: the server's packets took another path`
+      : `the capture saw only the server's side of the connection to ${L.ep(r.server)}: the client's packets took another path`,
   'bad-syn-ack': (_s, r, L) => `${L.ep(r.server)}'s SYN-ACK does not acknowledge the client's SYN, so the handshake cannot complete`,
   'data-stall': (s, r, L) => {
     const to = s.side === 'client' ? L.ep(r.server) : 'the client';
@@ -206,14 +212,15 @@ const SUMMARY: StoryTable = {
   },
   'zero-window': (s) => `the ${s.side} stopped reading: its receive window stayed at zero for ${dur(s.durationNs)}`,
   // the SNI follows the server in parentheses, so the server takes no name there
-  'tls-alert': (s, r, L) => `the ${s.side} ended the TLS handshake with ${s.sni !== undefined ? `${r.server} (${s.sni})` : L.ep(r.server)} with ${s.desc >= 0 ? `alert ${s.alert}` : 'an encrypted alert'}${s.certProblems.length > 0 ? ` (the certificate is ${certProblemsText(s.certProblems).join('; ')})` : ''}`,
+  'tls-alert': (s, r, L) =>
+    `the ${s.side} ended the TLS handshake with ${s.sni !== undefined ? `${r.server} (${s.sni})` : L.ep(r.server)} with ${s.desc >= 0 ? `alert ${s.alert}` : 'an encrypted alert'}${s.certProblems.length > 0 ? ` (the certificate is ${certProblemsText(s.certProblems).join('; ')})` : ''}`,
   'tls-aborted': (s, r, L) => `${sideWho(r.by, L.ep(r.server))} closed the connection after the ClientHello${s.sni !== undefined ? ` for ${s.sni}` : ''}, with no ServerHello and no alert`,
   'http-error': (s, r, L) => `${L.ep(r.server)} answered ${s.request ?? 'the request'} with HTTP ${s.status}${s.reason !== undefined ? ` ${s.reason}` : ''} (${s.status >= 500 ? 'server error' : 'client error'})`,
   'health-check': (s, r, L) => `health check from ${L.ep(s.from)}: connects to ${L.ep(r.server)} every ${dur(s.intervalNs)} and closes at once, no data (benign)`,
   'dns-icmp': (s, _r, L) => `DNS query ${s.query} to ${L.a(s.server)} answered with ${s.icmp}`,
   'dns-no-response': (s, _r, L) => `no answer from ${L.a(s.server)} to ${s.query}`,
   'dns-unanswered': (s, _r, L) => `DNS query ${s.query} to ${L.a(s.server)} unanswered when the capture ended`,
-  'dns-answered': (s, r, L) => r.verdict === 'dns-ok' ? `${s.query} resolved by ${L.a(s.server)}` : `${L.a(s.server)} answered ${s.rcode} for ${s.query}`,
+  'dns-answered': (s, r, L) => (r.verdict === 'dns-ok' ? `${s.query} resolved by ${L.a(s.server)}` : `${L.a(s.server)} answered ${s.rcode} for ${s.query}`),
   'ping-ok': (s, _r, L) => `${L.a(s.target)} answers ping: ${s.answered} of ${s.sent} answered, RTT ${dur(s.rttMinNs)} / ${dur(s.rttAvgNs)} / ${dur(s.rttMaxNs)} (min/avg/max)`,
   'ping-ttl-exceeded': (s, _r, L) => `${L.a(s.from)} dropped the ${s.ping} to ${L.a(s.target)}: its TTL (${s.ttl}) ran out there${s.loop ? ', in a routing loop' : ''}`,
   'ping-icmp': (s, _r, L) => `${L.a(s.from)} answered the ${s.ping} to ${L.a(s.target)} with ${s.icmp}`,
@@ -264,54 +271,77 @@ function tlsAlertCheck(s: Extract<Story, { kind: 'tls-alert' }>): string {
 const CHECK: StoryTable = {
   midstream: () => 'Start the capture before the connection opens to see its handshake.',
   'icmp-answer': (s, r, L) => icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L),
-  refused: (s, r, L) => r.by === 'middlebox'
-    ? `A box in the path answered for ${L.a(s.host)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${s.rstMac !== undefined ? ` (${macRefText(s.rstMac)})` : ''}; compare with a capture on the server.`
-    : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
-  timeout: (s, r, L) => `Nothing answered: a firewall or security group is probably dropping SYNs to ${L.ep(r.server)}, or the host is down. Try \`nc -zv ${s.host} ${s.port}\` from the client and \`traceroute -T -p ${s.port} ${s.host}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
+  refused: (s, r, L) =>
+    r.by === 'middlebox'
+      ? `A box in the path answered for ${L.a(s.host)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${s.rstMac !== undefined ? ` (${macRefText(s.rstMac)})` : ''}; compare with a capture on the server.`
+      : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
+  timeout: (s, r, L) =>
+    `Nothing answered: a firewall or security group is probably dropping SYNs to ${L.ep(r.server)}, or the host is down. Try \`nc -zv ${s.host} ${s.port}\` from the client and \`traceroute -T -p ${s.port} ${s.host}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
   'syn-too-soon': (s) => `Inconclusive: capture for longer (at least ${dur(s.timeoutNs)} after the last SYN).`,
   'handshake-incomplete': () => 'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
   'half-open-at-end': () => INCONCLUSIVE,
   'closed-by-remote': () => 'The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.',
-  'delayed-reset': () => "Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.",
-  'mid-stream-reset': (s, r) => r.by === 'middlebox'
-    ? 'A middlebox cut the connection: check firewall/load-balancer idle timeouts and session tables.'
-    : `Look at ${r.by === 'client' ? "the client's" : "the server's"} application logs around ${rel(s.rstT)} (crash, abort, timeout), and at idle timeouts in the path.`,
+  'delayed-reset': () =>
+    "Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.",
+  'mid-stream-reset': (s, r) =>
+    r.by === 'middlebox'
+      ? 'A middlebox cut the connection: check firewall/load-balancer idle timeouts and session tables.'
+      : `Look at ${r.by === 'client' ? "the client's" : "the server's"} application logs around ${rel(s.rstT)} (crash, abort, timeout), and at idle timeouts in the path.`,
   connected: NONE,
-  'one-sided': () => 'Not a failure of the connection but of the capture point: routing is asymmetric here, or the mirror/SPAN port copies one direction only. Capture where both directions pass (on the client or the server), or mirror both directions.',
-  'bad-syn-ack': (s, _r, L) => `Something answers from stale state for an older connection on the same ports: a firewall, NAT or load balancer that rewrites or remembers sequence numbers (check its session table and sequence randomisation), or the server itself (\`ss -tan '( sport = :${s.port} )'\` on ${L.a(s.host)}). A capture on the server side shows which.`,
-  'data-stall': (s) => s.pmtu
-    ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
-    : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
-  'zero-window': (s, _r, L) => `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
+  'one-sided': () =>
+    'Not a failure of the connection but of the capture point: routing is asymmetric here, or the mirror/SPAN port copies one direction only. Capture where both directions pass (on the client or the server), or mirror both directions.',
+  'bad-syn-ack': (s, _r, L) =>
+    `Something answers from stale state for an older connection on the same ports: a firewall, NAT or load balancer that rewrites or remembers sequence numbers (check its session table and sequence randomisation), or the server itself (\`ss -tan '( sport = :${s.port} )'\` on ${L.a(s.host)}). A capture on the server side shows which.`,
+  'data-stall': (s) =>
+    s.pmtu
+      ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
+      : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
+  'zero-window': (s, _r, L) =>
+    `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
   'tls-alert': (s) => tlsAlertCheck(s),
-  'tls-aborted': (s, r, L) => `The TLS service did not answer the handshake: is it TLS on ${L.ep(r.server)} at all, does it have a certificate for ${s.sni ?? L.a(s.host)} (SNI-based routing on a proxy or load balancer)? Try \`openssl s_client -connect ${s.host}:${s.port} -servername ${s.sni ?? s.host}\` and read the server's or proxy's TLS logs.`,
-  'http-error': (s, r, L) => s.status >= 500
-    ? `The server${s.server !== undefined ? ` (${s.server})` : ''} failed the request: read its error log at ${rel(s.responseT)}; a 502/503/504 from a proxy or load balancer means its backend is down or slow (check the pool's health).`
-    : s.status === 404 ? `Nothing at ${s.path} on ${L.ep(r.server)}: check the URL, the virtual host (the Host header) and the server's routes.`
-      : `The server refused ${s.request ?? 'the request'}: check the URL, credentials (401/403) and the request against the server's access log.`,
+  'tls-aborted': (s, r, L) =>
+    `The TLS service did not answer the handshake: is it TLS on ${L.ep(r.server)} at all, does it have a certificate for ${s.sni ?? L.a(s.host)} (SNI-based routing on a proxy or load balancer)? Try \`openssl s_client -connect ${s.host}:${s.port} -servername ${s.sni ?? s.host}\` and read the server's or proxy's TLS logs.`,
+  'http-error': (s, r, L) =>
+    s.status >= 500
+      ? `The server${s.server !== undefined ? ` (${s.server})` : ''} failed the request: read its error log at ${rel(s.responseT)}; a 502/503/504 from a proxy or load balancer means its backend is down or slow (check the pool's health).`
+      : s.status === 404
+        ? `Nothing at ${s.path} on ${L.ep(r.server)}: check the URL, the virtual host (the Host header) and the server's routes.`
+        : `The server refused ${s.request ?? 'the request'}: check the URL, credentials (401/403) and the request against the server's access log.`,
   'health-check': NONE,
-  'dns-icmp': (s, r, L) => r.verdict === 'icmp-port-unreachable' && r.by === 'server'
-    ? `No DNS server listens on ${L.ep(s.target)}: is the resolver address right, and is the service running (\`ss -lunp\`)?`
-    : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
-  'dns-no-response': (s, _r, L) => `${L.a(s.server)} did not answer within ${dur(s.timeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${s.qname}\` from the client.`,
+  'dns-icmp': (s, r, L) =>
+    r.verdict === 'icmp-port-unreachable' && r.by === 'server'
+      ? `No DNS server listens on ${L.ep(s.target)}: is the resolver address right, and is the service running (\`ss -lunp\`)?`
+      : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
+  'dns-no-response': (s, _r, L) =>
+    `${L.a(s.server)} did not answer within ${dur(s.timeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${s.qname}\` from the client.`,
   'dns-unanswered': () => INCONCLUSIVE,
   'dns-answered': (s, r, L) => {
     switch (r.verdict) {
-      case 'dns-nxdomain': return `${s.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${s.server} ${s.qname}\`).`;
-      case 'dns-servfail': return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${s.qname} +trace\` and the server's logs.`;
-      case 'dns-refused': return `${L.a(s.server)} refuses to answer this client or this zone: check its allow-query / recursion ACLs, or whether the client uses the right resolver.`;
-      case 'dns-error': return `${L.a(s.server)} answered ${s.rcode} to ${s.query}: check the query and the server's logs.`;
-      case 'dns-nodata': return `${s.qname} exists but has no ${s.qtype} record: check the zone, or whether the client should ask for another type (A vs AAAA).`;
-      default: return '';
+      case 'dns-nxdomain':
+        return `${s.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${s.server} ${s.qname}\`).`;
+      case 'dns-servfail':
+        return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${s.qname} +trace\` and the server's logs.`;
+      case 'dns-refused':
+        return `${L.a(s.server)} refuses to answer this client or this zone: check its allow-query / recursion ACLs, or whether the client uses the right resolver.`;
+      case 'dns-error':
+        return `${L.a(s.server)} answered ${s.rcode} to ${s.query}: check the query and the server's logs.`;
+      case 'dns-nodata':
+        return `${s.qname} exists but has no ${s.qtype} record: check the zone, or whether the client should ask for another type (A vs AAAA).`;
+      default:
+        return '';
     }
   },
   'ping-ok': NONE,
-  'ping-ttl-exceeded': (s, _r, L) => s.loop
-    ? `The routers above send ${L.a(s.target)} back and forth: compare \`ip route get ${s.target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`
-    : `A probe with TTL ${s.ttl} ends at hop ${s.ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${s.target}\` and look for repeated hops.`,
+  'ping-ttl-exceeded': (s, _r, L) =>
+    s.loop
+      ? `The routers above send ${L.a(s.target)} back and forth: compare \`ip route get ${s.target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`
+      : `A probe with TTL ${s.ttl} ends at hop ${s.ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${s.target}\` and look for repeated hops.`,
   'ping-icmp': (s, _r, L) => `${L.a(s.from)} says ${L.a(s.target)} cannot be reached: check routing (\`ip route get ${s.target}\`) and firewall rules on ${L.a(s.from)}.`,
   'ping-too-soon': () => INCONCLUSIVE,
-  'ping-no-reply': (s) => `The host is down, or a firewall drops ICMP echo (many do, on purpose): a failed ping alone proves little. Test the service itself (\`nc -zv ${s.target} <port>\`, \`traceroute -T -p <port> ${s.target}\`) and check \`iptables -L -n -v\` / \`nft list ruleset\` for ICMP rules on the way.`,
-  'arp-no-reply': (s, _r, L) => `${L.a(s.target)} is off, unplugged, or in another VLAN/subnet: check the host and its switch port; \`ip neigh show ${s.target}\` on ${L.a(s.asker)} shows FAILED. If ${L.a(s.target)} should be reached through a router, ${L.a(s.asker)}'s netmask or routes are wrong (\`ip route get ${s.target}\`).`,
-  'arp-conflict': (s, _r, L) => `An address conflict: traffic for ${L.a(s.addr)} goes to whichever answer came last. Usual causes: a cloned VM, a static address inside the DHCP pool, or a failover (VRRP/keepalived) that both nodes think they own. Find the two hosts by their MACs in the switch's MAC table; \`arping -D ${s.addr}\` shows duplicates.`,
+  'ping-no-reply': (s) =>
+    `The host is down, or a firewall drops ICMP echo (many do, on purpose): a failed ping alone proves little. Test the service itself (\`nc -zv ${s.target} <port>\`, \`traceroute -T -p <port> ${s.target}\`) and check \`iptables -L -n -v\` / \`nft list ruleset\` for ICMP rules on the way.`,
+  'arp-no-reply': (s, _r, L) =>
+    `${L.a(s.target)} is off, unplugged, or in another VLAN/subnet: check the host and its switch port; \`ip neigh show ${s.target}\` on ${L.a(s.asker)} shows FAILED. If ${L.a(s.target)} should be reached through a router, ${L.a(s.asker)}'s netmask or routes are wrong (\`ip route get ${s.target}\`).`,
+  'arp-conflict': (s, _r, L) =>
+    `An address conflict: traffic for ${L.a(s.addr)} goes to whichever answer came last. Usual causes: a cloned VM, a static address inside the DHCP pool, or a failover (VRRP/keepalived) that both nodes think they own. Find the two hosts by their MACs in the switch's MAC table; \`arping -D ${s.addr}\` shows duplicates.`,
 };

@@ -89,13 +89,13 @@ export class Emitter {
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
       if (problem) this.problems++;
-      const kept = keep === 'all' || (problem && keep !== 'none' && this.verdictCounts.get(r.verdict)! <= keep.problemsPerVerdict);
+      const kept = keep === 'all' || (problem && keep !== 'none' && (this.verdictCounts.get(r.verdict) ?? 0) <= keep.problemsPerVerdict);
       // names label what is shown; every lookup teaches them, shown or not
       const handOn = onFlow !== null && (problem || !this.o.onFlowProblemsOnly);
       if (kept || handOn) this.names.label(r);
       this.names.learn(r);
       if (kept) this.kept.push(r);
-      if (handOn) onFlow!(r);
+      if (handOn) onFlow(r);
     }
   }
 

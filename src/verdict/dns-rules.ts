@@ -50,13 +50,14 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       const from = formatAddr(hit.version, hit.from);
       facts.push(icmpFact(hit, from, hit.t - d.firstT), ...a.why);
       facts.push(...macFact(c, hit.mac, 'sender'));
-      return { verdict, outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort) },
-        facts, frame: hit.frame, mac: hit.mac } };
+      return { verdict, outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort) }, facts, frame: hit.frame, mac: hit.mac } };
     }
     if (verdict === 'dns-no-response') {
       facts.push({ kind: 'dns-no-response', waitedNs: waited });
-      return { verdict: 'dns-no-response', outcome: { by: 'unknown', story: { kind: 'dns-no-response', query: q(d), server: server(d), timeoutNs: c.dnsTimeoutNs, transport: d.transport,
-        port: d.sPort, qname: d.qname }, facts, frame: 0, mac: -1 } };
+      return {
+        verdict: 'dns-no-response',
+        outcome: { by: 'unknown', story: { kind: 'dns-no-response', query: q(d), server: server(d), timeoutNs: c.dnsTimeoutNs, transport: d.transport, port: d.sPort, qname: d.qname }, facts, frame: 0, mac: -1 },
+      };
     }
     facts.push({ kind: 'capture-ended', after: 'query', gapNs: waited, timeoutNs: c.dnsTimeoutNs });
     return { verdict: 'capture-ended', outcome: { by: 'unknown', story: { kind: 'dns-unanswered', query: q(d), server: server(d) }, facts, frame: 0, mac: -1 } };
@@ -69,8 +70,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
   if (d.respMac >= 0 && c.hosts.isRouterMac(d.respMac)) facts.push({ kind: 'gateway', ...macRef(d.respMac) });
   const rule = answeredRule(d, c);
   const by: By = 'server';
-  return { verdict: rule.verdict, outcome: { by, story: { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: server(d), rcode: rc },
-    facts, frame: d.respFrame, mac: d.respMac } };
+  return { verdict: rule.verdict, outcome: { by, story: { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: server(d), rcode: rc }, facts, frame: d.respFrame, mac: d.respMac } };
 }
 
 /** "A 10.0.2.20" (as the flow layer keeps answers) as type and value. */

@@ -39,8 +39,13 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
   let r: FlowRecord;
   if (f.answered > 0) {
     const avg = f.rttSum / f.answered;
-    const o = outcome('server', { kind: 'ping-ok', target, sent: f.sent, answered: f.answered, rttMinNs: f.rttMin, rttAvgNs: avg, rttMaxNs: f.rttMax },
-      [sent, { kind: 'echo-reply', frame: f.firstReplyFrame, ttl: f.replyTtl, hops: hopsFrom(f.replyTtl), ipVersion: f.version, lost: Math.max(0, f.sent - f.answered) }], f.firstReplyFrame, f.replyMac);
+    const o = outcome(
+      'server',
+      { kind: 'ping-ok', target, sent: f.sent, answered: f.answered, rttMinNs: f.rttMin, rttAvgNs: avg, rttMaxNs: f.rttMax },
+      [sent, { kind: 'echo-reply', frame: f.firstReplyFrame, ttl: f.replyTtl, hops: hopsFrom(f.replyTtl), ipVersion: f.version, lost: Math.max(0, f.sent - f.answered) }],
+      f.firstReplyFrame,
+      f.replyMac,
+    );
     r = base(c, 'ping-ok', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     r.echo = { sent: f.sent, answered: f.answered, rttMinMs: ms(f.rttMin), rttAvgMs: ms(avg), rttMaxMs: ms(f.rttMax) };
   } else if (f.error !== null) {
@@ -88,8 +93,10 @@ function ms(ns: number): number {
 export function neighborNoReplyRecord(a: NeighborAsk, c: ClassifyContext): FlowRecord {
   const target = formatAddr(a.version, a.target);
   const asker = formatAddr(a.version, a.askerIp);
-  const facts: Fact[] = [{ kind: 'neighbor-solicit', ipVersion: a.version, target, asker, ...macRef(a.askerMac), count: a.count, frames: a.frames.slice(), spanNs: a.lastT - a.firstT },
-    { kind: 'neighbor-no-reply', ipVersion: a.version, waitedNs: c.captureEndT - a.lastT }];
+  const facts: Fact[] = [
+    { kind: 'neighbor-solicit', ipVersion: a.version, target, asker, ...macRef(a.askerMac), count: a.count, frames: a.frames.slice(), spanNs: a.lastT - a.firstT },
+    { kind: 'neighbor-no-reply', ipVersion: a.version, waitedNs: c.captureEndT - a.lastT },
+  ];
   const o = outcome('unknown', { kind: 'arp-no-reply', target, asker }, facts, 0, -1);
   const r = base(c, 'arp-no-reply', o, a.firstT, a.lastT, null) as FlowRecord;
   r.proto = 'arp';

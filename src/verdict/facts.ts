@@ -32,11 +32,7 @@ export interface MacRef {
 /** What the RST's timing is measured from (see the rst fact). */
 export type RstAfter = 'syn' | 'syn-ack' | 'handshake' | 'client-last' | 'peer-last' | 'client-hello' | 'start';
 
-export type CertProblem =
-  | { problem: 'self-signed' }
-  | { problem: 'expired'; on: string }
-  | { problem: 'not-yet-valid'; until: string }
-  | { problem: 'name-mismatch'; names: string[]; sni: string };
+export type CertProblem = { problem: 'self-signed' } | { problem: 'expired'; on: string } | { problem: 'not-yet-valid'; until: string } | { problem: 'name-mismatch'; names: string[]; sni: string };
 
 export type Fact =
   // ---- TCP handshake

@@ -66,7 +66,7 @@ export class HealthChecks {
       if (interval > 0) {
         s.steady = true;
         s.intervalNs = interval;
-        return s.held.splice(0).map((x) => label(x, s!));
+        return s.held.splice(0).map((x) => label(x, s));
       }
     }
     return s.held.length >= SERIES ? s.held.splice(0, 1) : [];

@@ -12,36 +12,84 @@ export function icmpVerdict(hit: IcmpKind): VerdictId | null {
     if (hit.type === 11) return 'ttl-exceeded';
     if (hit.type !== 3) return null;
     switch (hit.code) {
-      case 0: case 6: return 'icmp-net-unreachable';
-      case 1: case 7: return 'icmp-host-unreachable';
-      case 3: return 'icmp-port-unreachable';
-      case 9: case 10: case 13: return 'icmp-admin-prohibited';
-      default: return 'icmp-unreachable';
+      case 0:
+      case 6:
+        return 'icmp-net-unreachable';
+      case 1:
+      case 7:
+        return 'icmp-host-unreachable';
+      case 3:
+        return 'icmp-port-unreachable';
+      case 9:
+      case 10:
+      case 13:
+        return 'icmp-admin-prohibited';
+      default:
+        return 'icmp-unreachable';
     }
   }
   if (hit.type === 3) return 'ttl-exceeded';
   if (hit.type !== 1) return null;
   switch (hit.code) {
-    case 0: return 'icmp-net-unreachable';
-    case 3: return 'icmp-host-unreachable';
-    case 4: return 'icmp-port-unreachable';
-    case 1: case 5: case 6: return 'icmp-admin-prohibited';
-    default: return 'icmp-unreachable';
+    case 0:
+      return 'icmp-net-unreachable';
+    case 3:
+      return 'icmp-host-unreachable';
+    case 4:
+      return 'icmp-port-unreachable';
+    case 1:
+    case 5:
+    case 6:
+      return 'icmp-admin-prohibited';
+    default:
+      return 'icmp-unreachable';
   }
 }
 
-const V4_UNREACH = ['net unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable', 'fragmentation needed',
-  'source route failed', 'destination network unknown', 'destination host unknown', 'source host isolated',
-  'network administratively prohibited', 'host administratively prohibited', 'network unreachable for TOS',
-  'host unreachable for TOS', 'communication administratively prohibited', 'host precedence violation', 'precedence cutoff in effect'];
-const V6_UNREACH = ['no route to destination', 'communication administratively prohibited', 'beyond scope of source address',
-  'address unreachable', 'port unreachable', 'source address failed ingress/egress policy', 'reject route to destination',
-  'error in source routing header'];
+const V4_UNREACH = [
+  'net unreachable',
+  'host unreachable',
+  'protocol unreachable',
+  'port unreachable',
+  'fragmentation needed',
+  'source route failed',
+  'destination network unknown',
+  'destination host unknown',
+  'source host isolated',
+  'network administratively prohibited',
+  'host administratively prohibited',
+  'network unreachable for TOS',
+  'host unreachable for TOS',
+  'communication administratively prohibited',
+  'host precedence violation',
+  'precedence cutoff in effect',
+];
+const V6_UNREACH = [
+  'no route to destination',
+  'communication administratively prohibited',
+  'beyond scope of source address',
+  'address unreachable',
+  'port unreachable',
+  'source address failed ingress/egress policy',
+  'reject route to destination',
+  'error in source routing header',
+];
 
 /** "ICMP port unreachable (type 3 code 3)". */
 export function icmpName(hit: IcmpKind): string {
   if (hit.version === 4) {
-    const what = hit.type === 3 ? (V4_UNREACH[hit.code] ?? `unreachable code ${hit.code}`) : hit.type === 11 ? 'time exceeded' : hit.type === 12 ? 'parameter problem' : hit.type === 4 ? 'source quench' : hit.type === 5 ? 'redirect' : `type ${hit.type}`;
+    const what =
+      hit.type === 3
+        ? (V4_UNREACH[hit.code] ?? `unreachable code ${hit.code}`)
+        : hit.type === 11
+          ? 'time exceeded'
+          : hit.type === 12
+            ? 'parameter problem'
+            : hit.type === 4
+              ? 'source quench'
+              : hit.type === 5
+                ? 'redirect'
+                : `type ${hit.type}`;
     return `ICMP ${what} (type ${hit.type} code ${hit.code})`;
   }
   const what = hit.type === 1 ? (V6_UNREACH[hit.code] ?? `unreachable code ${hit.code}`) : hit.type === 2 ? 'packet too big' : hit.type === 3 ? 'time exceeded' : hit.type === 4 ? 'parameter problem' : `type ${hit.type}`;
@@ -50,6 +98,5 @@ export function icmpName(hit: IcmpKind): string {
 
 /** The evidence fact of an ICMP error from `from`, t ns after the flow's start (errors: how many in all, when more than one). */
 export function icmpFact(hit: IcmpKind & { frame: number; ttl: number }, from: string, t: number, errors = 1): Fact {
-  return { kind: 'icmp', frame: hit.frame, from, type: hit.type, code: hit.code, ipVersion: hit.version, message: icmpName(hit), t,
-    ttl: hit.ttl, hops: hopsFrom(hit.ttl), errors: errors > 1 ? errors : undefined };
+  return { kind: 'icmp', frame: hit.frame, from, type: hit.type, code: hit.code, ipVersion: hit.version, message: icmpName(hit), t, ttl: hit.ttl, hops: hopsFrom(hit.ttl), errors: errors > 1 ? errors : undefined };
 }

@@ -3,6 +3,7 @@ import { S2C, type TcpFlow } from '../flow/tcp.js';
 import { alertName, tlsVersionName, type CertInfo, type TlsFacts } from '../flow/app.js';
 import { attributeRst, host, macFact, outcome, rstFact, type Outcome } from './tcp-evidence.js';
 import type { CertProblem, Fact, Story } from './facts.js';
+import { must } from '../errors.js';
 
 /** A close within this long of the ClientHello is an abort, not the F5-style delayed reset. */
 const PROMPT_NS = 1e9;
@@ -61,8 +62,16 @@ export function appFacts(f: TcpFlow, c: ClassifyContext): Fact[] {
     const leaf = tls.certs[0];
     if (leaf !== undefined) {
       const problems = certProblems(tls, epochMs(c, tls.clientHelloT));
-      out.push({ kind: 'tls-certificate', frame: tls.certFrame, subject: leaf.subject, issuer: leaf.selfSigned ? undefined : leaf.issuer, validFrom: day(leaf.notBefore),
-        validTo: day(leaf.notAfter), names: leaf.names.slice(), chain: tls.certs.length });
+      out.push({
+        kind: 'tls-certificate',
+        frame: tls.certFrame,
+        subject: leaf.subject,
+        issuer: leaf.selfSigned ? undefined : leaf.issuer,
+        validFrom: day(leaf.notBefore),
+        validTo: day(leaf.notAfter),
+        names: leaf.names.slice(),
+        chain: tls.certs.length,
+      });
       if (problems.length > 0) out.push({ kind: 'tls-certificate-problems', problems });
     }
   }
@@ -75,19 +84,18 @@ export function appFacts(f: TcpFlow, c: ClassifyContext): Fact[] {
 }
 
 export function tlsAlert(f: TcpFlow, c: ClassifyContext): Outcome {
-  const tls = tlsOf(f)!;
-  const a = tls.alert!;
+  const tls = must(tlsOf(f), 'the TLS handshake');
+  const a = must(tls.alert, 'the TLS alert');
   const side = a.fromClient ? 'client' : 'server';
   const alert = a.desc >= 0 ? alertName(a) : undefined;
   const facts: Fact[] = [...appFacts(f, c), { kind: 'tls-alert', frame: a.frame, from: side, t: a.t - f.firstT, level: a.level, desc: a.desc, alert }];
   facts.push(...macFact(c, f.s.mac, 'server', facts));
-  const story: Story = { kind: 'tls-alert', side, sni: tls.sni !== '' ? tls.sni : undefined, alert, desc: a.desc, certProblems: certProblems(tls, epochMs(c, tls.clientHelloT)),
-    host: host(f), port: f.sPort };
+  const story: Story = { kind: 'tls-alert', side, sni: tls.sni !== '' ? tls.sni : undefined, alert, desc: a.desc, certProblems: certProblems(tls, epochMs(c, tls.clientHelloT)), host: host(f), port: f.sPort };
   return outcome(a.fromClient ? 'client' : 'server', story, facts, a.frame, a.fromClient ? f.c.mac : f.s.mac);
 }
 
 export function tlsAborted(f: TcpFlow, c: ClassifyContext): Outcome {
-  const tls = tlsOf(f)!;
+  const tls = must(tlsOf(f), 'the TLS handshake');
   const facts = appFacts(f, c);
   let by: Outcome['by'] = 'client';
   let frame: number;
@@ -113,9 +121,22 @@ export function tlsAborted(f: TcpFlow, c: ClassifyContext): Outcome {
 }
 
 export function httpError(f: TcpFlow, c: ClassifyContext): Outcome {
-  const http = f.app!.http!;
+  const http = must(f.app?.http, 'the HTTP exchange');
   const facts = appFacts(f, c);
   facts.push(...macFact(c, f.s.mac, 'server', facts));
-  return outcome('server', { kind: 'http-error', request: http.method !== '' ? `${http.method} ${http.path}` : undefined, path: http.path, status: http.status,
-    reason: http.reason !== '' ? http.reason : undefined, server: http.server !== '' ? http.server : undefined, responseT: http.responseT - f.firstT }, facts, http.responseFrame, f.s.mac);
+  return outcome(
+    'server',
+    {
+      kind: 'http-error',
+      request: http.method !== '' ? `${http.method} ${http.path}` : undefined,
+      path: http.path,
+      status: http.status,
+      reason: http.reason !== '' ? http.reason : undefined,
+      server: http.server !== '' ? http.server : undefined,
+      responseT: http.responseT - f.firstT,
+    },
+    facts,
+    http.responseFrame,
+    f.s.mac,
+  );
 }

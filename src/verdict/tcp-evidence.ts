@@ -57,9 +57,22 @@ const NO_FACTS: readonly Fact[] = [];
 /** The flow's RST, timed from `after` (afterNs later; gapNs: since the client's last packet; closing: a healthy connection's close). */
 export function rstFact(f: TcpFlow, after: RstAfter, afterNs: number, gapNs = -1, closing = false): Fact {
   const r = f.rst;
-  const ackMismatch = (r.flags & TCP_FLAG.ACK) !== 0 && f.rstDir === S2C && f.sawSyn && !answered(f) && r.ack !== ((f.isn + 1) >>> 0);
-  return { kind: 'rst', frame: r.frame, t: r.t - f.firstT, flags: flagNames(r.flags), from: f.rstDir === S2C ? 'server' : 'client',
-    ttl: r.ttl, hops: hopsFrom(r.ttl), ipVersion: f.version, ackMismatch, after, afterNs, gapNs: gapNs >= 0 ? gapNs : undefined, closing: closing ? true : undefined };
+  const ackMismatch = (r.flags & TCP_FLAG.ACK) !== 0 && f.rstDir === S2C && f.sawSyn && !answered(f) && r.ack !== (f.isn + 1) >>> 0;
+  return {
+    kind: 'rst',
+    frame: r.frame,
+    t: r.t - f.firstT,
+    flags: flagNames(r.flags),
+    from: f.rstDir === S2C ? 'server' : 'client',
+    ttl: r.ttl,
+    hops: hopsFrom(r.ttl),
+    ipVersion: f.version,
+    ackMismatch,
+    after,
+    afterNs,
+    gapNs: gapNs >= 0 ? gapNs : undefined,
+    closing: closing ? true : undefined,
+  };
 }
 
 /** Attribution of the server-side RST, with its own and other connections' TTLs for comparison. */

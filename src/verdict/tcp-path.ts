@@ -3,6 +3,7 @@ import { C2S, S2C, type Stall, type TcpFlow } from '../flow/tcp.js';
 import { hopsFrom } from './format.js';
 import { host, macFact, outcome, synFact, type Outcome } from './tcp-evidence.js';
 import type { Fact } from './facts.js';
+import { must } from '../errors.js';
 
 /** Retransmissions of one segment, with nothing acknowledging it, that make a stall. */
 export const STALL_RETRANSMISSIONS = 3;
@@ -20,15 +21,15 @@ export function missingDirection(f: TcpFlow): number {
 
 export function oneSided(f: TcpFlow): Outcome {
   const missing = missingDirection(f);
-  const facts: Fact[] = missing === S2C
-    ? [synFact(f), { kind: 'client-side-only', packets: f.c.packets - f.synCount, bytes: f.c.bytes }]
-    : [{ kind: 'server-side-only', frame: f.synAckFrame, server: f.serverText, packets: f.s.packets }];
+  const facts: Fact[] = missing === S2C ? [synFact(f), { kind: 'client-side-only', packets: f.c.packets - f.synCount, bytes: f.c.bytes }] : [{ kind: 'server-side-only', frame: f.synAckFrame, server: f.serverText, packets: f.s.packets }];
   return outcome('unknown', { kind: 'one-sided', missing: missing === S2C ? 'server' : 'client' }, facts, f.firstFrame, -1);
 }
 
 export function badSynAck(f: TcpFlow, c: ClassifyContext): Outcome {
-  const facts: Fact[] = [synFact(f), { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl),
-    ipVersion: f.version, ack: f.synAckAck, expectedAck: (f.isn + 1) >>> 0 }];
+  const facts: Fact[] = [
+    synFact(f),
+    { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl), ipVersion: f.version, ack: f.synAckAck, expectedAck: (f.isn + 1) >>> 0 },
+  ];
   if (f.rstDir === C2S) facts.push({ kind: 'client-rst-bad-ack', frame: f.rst.frame, count: f.rstCount });
   if (f.synCount > 1) facts.push({ kind: 'syn-retries', count: f.synCount });
   facts.push(...macFact(c, f.s.mac, 'server'));
@@ -59,14 +60,15 @@ function looksLikePmtuBlackHole(f: TcpFlow, st: Stall, dir: number): boolean {
 
 export function dataStall(f: TcpFlow): Outcome {
   const dir = stalledSide(f);
-  const st = f.ep[dir].stall!;
+  const st = must(f.ep[dir].stall, 'the stalled segment');
   const side = dir === C2S ? 'client' : 'server';
-  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame },
-    { kind: 'stall', side, seq: relSeq(f, dir, st.seq), len: st.len, df: st.df !== 0, count: st.count, frame: st.frame, t: st.t - f.firstT, spanNs: st.lastT - st.t }];
+  const facts: Fact[] = [
+    { kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame },
+    { kind: 'stall', side, seq: relSeq(f, dir, st.seq), len: st.len, df: st.df !== 0, count: st.count, frame: st.frame, t: st.t - f.firstT, spanNs: st.lastT - st.t },
+  ];
   const pmtu = looksLikePmtuBlackHole(f, st, dir);
   if (pmtu) facts.push({ kind: 'pmtu', peer: dir === C2S ? 'server' : 'client', ackedSeq: relSeq(f, dir, f.ep[1 - dir].ackMax) });
-  return outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort }, facts,
-    st.frame, dir === C2S ? f.cDstMac : -1);
+  return outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
 }
 
 /** The side that held a zero window for ZERO_WINDOW_NS or more (C2S or S2C), or -1. */
@@ -83,7 +85,7 @@ function zeroEnd(f: TcpFlow, c: ClassifyContext): number {
 export function zeroWindowStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const dir = zeroWindowSide(f, c);
   const ep = f.ep[dir];
-  const z = ep.zero!;
+  const z = must(ep.zero, 'the zero window');
   const ns = f.zeroWindowNs(ep, zeroEnd(f, c));
   const open = z.since >= 0 && zeroEnd(f, c) - z.since >= z.longestNs;
   const frame = open ? z.sinceFrame : z.frame;

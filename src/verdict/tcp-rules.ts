@@ -10,6 +10,7 @@ import { macRef, type Fact } from './facts.js';
 
 import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
 import { httpError, httpErrorWhen, tlsAborted, tlsAbortedWhen, tlsAlert, tlsOf } from './tcp-app.js';
+import { must } from '../errors.js';
 
 export type { Outcome } from './tcp-evidence.js';
 
@@ -46,7 +47,7 @@ const timedOut = (f: TcpFlow, c: ClassifyContext) => unansweredFor(f, c) >= c.sy
 export const TCP_RULES: readonly TcpRule[] = [
   { verdict: 'one-sided', when: (f) => missingDirection(f) >= 0, describe: oneSided },
   { verdict: 'midstream', when: (f) => !f.sawSyn, describe: midstream },
-  { verdict: (f) => icmpVerdict(f.icmp!)!, when: (f) => f.icmp !== null && icmpVerdict(f.icmp) !== null && !answered(f), describe: icmpUnreachable },
+  { verdict: (f) => must(icmpVerdict(must(f.icmp, 'the ICMP error')), 'the ICMP verdict'), when: (f) => f.icmp !== null && icmpVerdict(f.icmp) !== null && !answered(f), describe: icmpUnreachable },
   { verdict: 'refused', when: (f) => !answered(f) && serverReset(f), describe: refused },
   { verdict: 'timeout', when: (f, c) => !answered(f) && timedOut(f, c), describe: timeout },
   { verdict: 'capture-ended', when: (f) => !answered(f), describe: captureEndedUnanswered },
@@ -81,7 +82,7 @@ function midstream(f: TcpFlow): Outcome {
 }
 
 function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
-  const hit = f.icmp!;
+  const hit = must(f.icmp, 'the ICMP error');
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
   const facts = [synFact(f), icmpFact(hit, from, hit.t - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
@@ -100,8 +101,7 @@ function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [synFact(f), { kind: 'no-reply', triedNs: triedFor(f, c), afterLastSynNs: unansweredFor(f, c) }];
   if (f.icmp !== null) {
     const i = f.icmp;
-    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i),
-      t: undefined, ttl: undefined, hops: undefined, errors: undefined });
+    facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i), t: undefined, ttl: undefined, hops: undefined, errors: undefined });
   }
   if (f.cDstMac >= 0) facts.push({ kind: 'sent-to', what: 'SYNs', gateway: c.hosts.isRouterMac(f.cDstMac), ...macRef(f.cDstMac) });
   return outcome('unknown', { kind: 'timeout', host: host(f), port: f.sPort, syns: f.synCount }, facts, 0, f.cDstMac);
@@ -109,14 +109,12 @@ function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
 
 function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
   const gapNs = unansweredFor(f, c);
-  return outcome('unknown', { kind: 'syn-too-soon', gapNs, timeoutNs: c.synTimeoutNs },
-    [synFact(f), { kind: 'capture-ended', after: 'syn', gapNs, timeoutNs: c.synTimeoutNs }], 0, -1);
+  return outcome('unknown', { kind: 'syn-too-soon', gapNs, timeoutNs: c.synTimeoutNs }, [synFact(f), { kind: 'capture-ended', after: 'syn', gapNs, timeoutNs: c.synTimeoutNs }], 0, -1);
 }
 
 /** The SYN-ACK with its time, repeats and TTL. */
 function synAckFact(f: TcpFlow): Extract<Fact, { kind: 'syn-ack' }> {
-  return { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl), ipVersion: f.version,
-    ack: undefined, expectedAck: undefined };
+  return { kind: 'syn-ack', frame: f.synAckFrame, t: f.synAckT - f.firstT, count: f.synAckCount, ttl: f.synAckTtl, hops: hopsFrom(f.synAckTtl), ipVersion: f.version, ack: undefined, expectedAck: undefined };
 }
 
 function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -135,8 +133,7 @@ function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
 }
 
 function captureEndedHalfOpen(f: TcpFlow, c: ClassifyContext): Outcome {
-  return outcome('unknown', { kind: 'half-open-at-end' },
-    [synFact(f), { kind: 'syn-ack-then-end', frame: f.synAckFrame, t: f.synAckT - f.firstT, waitedNs: c.captureEndT - f.synAckT }], f.synAckFrame, f.s.mac);
+  return outcome('unknown', { kind: 'half-open-at-end' }, [synFact(f), { kind: 'syn-ack-then-end', frame: f.synAckFrame, t: f.synAckT - f.firstT, waitedNs: c.captureEndT - f.synAckT }], f.synAckFrame, f.s.mac);
 }
 
 function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -172,14 +169,21 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
   let a: Attribution;
   if (f.rstDir === S2C) a = attributeRst(f, c);
   else a = { by: 'client', why: [] };
-  const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: undefined }, { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
-    rstFact(f, 'peer-last', f.rstGapNs), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
+  const facts: Fact[] = [
+    { kind: 'handshake', t: f.hsAckT - f.firstT, frame: undefined },
+    { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
+    rstFact(f, 'peer-last', f.rstGapNs),
+    ...a.why,
+    ...macFact(c, f.rst.mac, 'sender', a.why),
+  ];
   return outcome(a.by, { kind: 'mid-stream-reset', rstT: f.rst.t - f.firstT }, facts, f.rst.frame, f.rst.mac);
 }
 
 function ok(f: TcpFlow, c: ClassifyContext): Outcome {
-  const facts: Fact[] = [{ kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT },
-    { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes }];
+  const facts: Fact[] = [
+    { kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT },
+    { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
+  ];
   if (f.rstDir >= 0) facts.push(rstFact(f, 'start', f.rst.t - f.firstT, -1, true));
   facts.push(...macFact(c, f.s.mac, 'server'));
   return outcome('server', { kind: 'connected' }, facts, f.synAckFrame, f.s.mac);

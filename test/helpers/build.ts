@@ -2,7 +2,11 @@
 import type { ByteSource } from '../../src/capture/source.js';
 
 export const u16 = (v: number) => Buffer.from([(v >> 8) & 255, v & 255]);
-export const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; };
+export const u32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v >>> 0);
+  return b;
+};
 export const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
 export const mac = (s: string) => Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
 
@@ -18,7 +22,17 @@ export function ethernet(dst: string, src: string, type: number, payload: Buffer
   return Buffer.concat([mac(dst), mac(src), u16(type), payload]);
 }
 
-export interface Ip4Opts { src: string; dst: string; proto: number; ttl?: number; id?: number; fragOffset?: number; moreFragments?: boolean; totalLen?: number; ihl?: number }
+export interface Ip4Opts {
+  src: string;
+  dst: string;
+  proto: number;
+  ttl?: number;
+  id?: number;
+  fragOffset?: number;
+  moreFragments?: boolean;
+  totalLen?: number;
+  ihl?: number;
+}
 export function ipv4(o: Ip4Opts, payload: Buffer): Buffer {
   const ihl = o.ihl ?? 5;
   const h = Buffer.alloc(20);
@@ -46,7 +60,15 @@ export function ipv6(src: Buffer, dst: Buffer, nextHeader: number, payload: Buff
 }
 
 export const FLAGS = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16 } as const;
-export interface TcpOpts { sport: number; dport: number; seq?: number; ack?: number; flags: number; win?: number; dataOffset?: number }
+export interface TcpOpts {
+  sport: number;
+  dport: number;
+  seq?: number;
+  ack?: number;
+  flags: number;
+  win?: number;
+  dataOffset?: number;
+}
 export function tcp(o: TcpOpts, payload: Buffer = Buffer.alloc(0)): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(o.sport, 0);
@@ -63,13 +85,28 @@ export function udp(sport: number, dport: number, payload: Buffer): Buffer {
   return Buffer.concat([u16(sport), u16(dport), u16(8 + payload.length), u16(0), payload]);
 }
 
-export interface Rec { sec: number; frac: number; data: Buffer; origLen?: number }
+export interface Rec {
+  sec: number;
+  frac: number;
+  data: Buffer;
+  origLen?: number;
+}
 
 /** A classic pcap file. */
 export function pcap(recs: Rec[], o: { le?: boolean; ns?: boolean; linkType?: number; snaplen?: number } = {}): Buffer {
   const le = o.le ?? true;
-  const w32 = (v: number) => { const b = Buffer.alloc(4); if (le) b.writeUInt32LE(v >>> 0); else b.writeUInt32BE(v >>> 0); return b; };
-  const w16 = (v: number) => { const b = Buffer.alloc(2); if (le) b.writeUInt16LE(v); else b.writeUInt16BE(v); return b; };
+  const w32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    if (le) b.writeUInt32LE(v >>> 0);
+    else b.writeUInt32BE(v >>> 0);
+    return b;
+  };
+  const w16 = (v: number) => {
+    const b = Buffer.alloc(2);
+    if (le) b.writeUInt16LE(v);
+    else b.writeUInt16BE(v);
+    return b;
+  };
   const parts: Buffer[] = [w32(o.ns ? 0xa1b23c4d : 0xa1b2c3d4), w16(2), w16(4), w32(0), w32(0), w32(o.snaplen ?? 262144), w32(o.linkType ?? 1)];
   for (const r of recs) parts.push(w32(r.sec), w32(r.frac), w32(r.data.length), w32(r.origLen ?? r.data.length), r.data);
   return Buffer.concat(parts);
@@ -78,9 +115,21 @@ export function pcap(recs: Rec[], o: { le?: boolean; ns?: boolean; linkType?: nu
 /** pcapng blocks, in either byte order. */
 export class Ng {
   constructor(readonly le = true) {}
-  private w32(v: number): Buffer { const b = Buffer.alloc(4); if (this.le) b.writeUInt32LE(v >>> 0); else b.writeUInt32BE(v >>> 0); return b; }
-  private w16(v: number): Buffer { const b = Buffer.alloc(2); if (this.le) b.writeUInt16LE(v); else b.writeUInt16BE(v); return b; }
-  private pad(b: Buffer): Buffer { return Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]); }
+  private w32(v: number): Buffer {
+    const b = Buffer.alloc(4);
+    if (this.le) b.writeUInt32LE(v >>> 0);
+    else b.writeUInt32BE(v >>> 0);
+    return b;
+  }
+  private w16(v: number): Buffer {
+    const b = Buffer.alloc(2);
+    if (this.le) b.writeUInt16LE(v);
+    else b.writeUInt16BE(v);
+    return b;
+  }
+  private pad(b: Buffer): Buffer {
+    return Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
+  }
   block(type: number, body: Buffer): Buffer {
     const len = 12 + body.length;
     return Buffer.concat([this.w32(type), this.w32(len), body, this.w32(len)]);
@@ -97,7 +146,8 @@ export class Ng {
     if (opts.tsresol !== undefined) o.push(this.option(9, Buffer.from([opts.tsresol])));
     if (opts.tsoffset !== undefined) {
       const b = Buffer.alloc(8);
-      if (this.le) b.writeBigInt64LE(BigInt(opts.tsoffset)); else b.writeBigInt64BE(BigInt(opts.tsoffset));
+      if (this.le) b.writeBigInt64LE(BigInt(opts.tsoffset));
+      else b.writeBigInt64BE(BigInt(opts.tsoffset));
       o.push(this.option(14, b));
     }
     if (o.length > 0) o.push(this.w32(0));
@@ -133,8 +183,6 @@ export const GW_MAC = '00:01:d7:2a:10:01';
 
 /** An Ethernet/IPv4/TCP frame from client to server or back, through the gateway MAC. */
 export function tcpFrame(dir: 'c2s' | 's2c', o: TcpOpts & { ttl?: number; srcMac?: string }, payload?: Buffer, client = '10.0.1.10', server = '10.0.2.20'): Buffer {
-  const ip = dir === 'c2s'
-    ? ipv4({ src: client, dst: server, proto: 6, ttl: o.ttl ?? 64 }, tcp(o, payload))
-    : ipv4({ src: server, dst: client, proto: 6, ttl: o.ttl ?? 63 }, tcp(o, payload));
+  const ip = dir === 'c2s' ? ipv4({ src: client, dst: server, proto: 6, ttl: o.ttl ?? 64 }, tcp(o, payload)) : ipv4({ src: server, dst: client, proto: 6, ttl: o.ttl ?? 63 }, tcp(o, payload));
   return dir === 'c2s' ? ethernet(GW_MAC, CLIENT_MAC, 0x0800, ip) : ethernet(CLIENT_MAC, o.srcMac ?? GW_MAC, 0x0800, ip);
 }

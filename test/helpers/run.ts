@@ -13,7 +13,9 @@ export const BIN = join(ROOT, 'bin', 'pcapdiag.js');
 export const SHARED_PCAPS = join(ROOT, '..', 'shared', 'pcaps');
 
 export function fixtureFiles(): string[] {
-  return readdirSync(FIXTURES).filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng')).sort();
+  return readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng'))
+    .sort();
 }
 
 export async function analyzeFile(path: string, opts: Partial<AnalyzeOptions> = {}): Promise<Report> {
@@ -71,8 +73,7 @@ export function jsonDoc(text: string): RunReport {
  * One `--format ndjson` line: a flow record, or a summary, total or checks line. Typed as all of
  * their fields, optional, so that a test can look at any of them without narrowing first.
  */
-export type NdjsonLine = { type: 'flow' | 'summary' | 'total' | 'checks' } & Partial<Omit<FlowRecord, 'type'>> &
-  Partial<Omit<Report, 'records' | 'summary'> & Report['summary'] & { files: number; failed: boolean }>;
+export type NdjsonLine = { type: 'flow' | 'summary' | 'total' | 'checks' } & Partial<Omit<FlowRecord, 'type'>> & Partial<Omit<Report, 'records' | 'summary'> & Report['summary'] & { files: number; failed: boolean }>;
 
 /** The lines of `--format ndjson` output. */
 export function ndjsonLines(text: string): NdjsonLine[] {

@@ -30,8 +30,8 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
     per: (source, name) => {
       const live = opts.live || source.live;
       const feed = renderer.feed(live);
-      const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY === true && !process.env.CI ? new Progress(source.size) : null;
-      if (live && !opts.quiet && process.stderr.isTTY === true) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
+      const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(source.size) : null;
+      if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
       return {
         // the gates judge every record
         keep: gated ? 'all' : feed.keep,
@@ -51,8 +51,13 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   });
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
-    schema: SCHEMA_VERSION, options: analysis, filter: opts.filter,
-    files: reports.map(fileReport), records, summary: totalSummary(reports), checks,
+    schema: SCHEMA_VERSION,
+    options: analysis,
+    filter: opts.filter,
+    files: reports.map(fileReport),
+    records,
+    summary: totalSummary(reports),
+    checks,
   };
   renderer.onEnd(run);
   // wait until stdout has taken it all: a closed pipe (EPIPE) ends the run here, before stderr is used
