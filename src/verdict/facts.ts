@@ -1,6 +1,5 @@
 import { describeMac } from '../oui/lookup.js';
 import { formatMac } from '../flow/addr.js';
-import type { FlowRecord } from './types.js';
 
 /**
  * Evidence as data: one fact per evidence line of a record, in the order the lines are printed.
@@ -174,7 +173,7 @@ export function macRefText(m: { mac: string; vendor?: string; note?: string }): 
 }
 
 /** The gateway a record's deciding packet came through, as "MAC = vendor", if a fact names one. */
-export function gatewayOf(r: Pick<FlowRecord, 'facts'>): string | undefined {
+export function gatewayOf(r: { facts?: readonly Fact[] }): string | undefined {
   if (r.facts === undefined) return undefined;
   for (const f of r.facts) if (f.kind === 'gateway') return macRefText(f);
   return undefined;
