@@ -50,7 +50,8 @@ describe('verdict catalogue: one list', () => {
       for (const [path, node] of walk(doc, '')) {
         if (!isObject(node) || !Array.isArray(node.enum)) continue;
         const values = node.enum.filter((x): x is string => typeof x === 'string');
-        if (!values.some((x) => verdictSet.has(x))) continue; // an enum of something else (proto, by, …)
+        // an enum of something else (proto, by, fact kinds, a few of which share a verdict's name)
+        if (values.filter((x) => verdictSet.has(x)).length * 2 <= values.length) continue;
         enums++;
         expect(sorted(values), `${file}${path}/enum`).toEqual(sorted(VERDICT_IDS));
       }
