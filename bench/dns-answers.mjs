@@ -8,7 +8,7 @@ import { forEachRecord } from '../dist/capture/reader.js';
 import { PacketDecoder } from '../dist/decode/decode.js';
 import { DecodedPacket, L4 } from '../dist/decode/packet.js';
 import { DnsHeader, parseDnsHeader } from '../dist/decode/dns.js';
-import { readAnswers } from '../dist/flow/dns.js';
+import { readAnswers } from '../dist/decode/dns.js';
 
 const out = new URL('out/', import.meta.url).pathname;
 const path = process.argv[2] ?? out + (readdirSync(out).find((f) => f.startsWith('synthetic-102MB')) ?? 'synthetic-102MB.pcap (run npm run bench first)');

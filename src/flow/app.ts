@@ -5,8 +5,6 @@ import { httpHeadEnd, httpLineEnd, HTTP_HEAD_MAX, looksLikeHttpRequest, looksLik
 import { certInfo, type CertInfo } from '../decode/x509.js';
 
 // The parsers are the decode layer's; these names are imported from here by the verdict layer.
-export { tlsVersionName } from '../decode/tls.js';
-export type { CertInfo } from '../decode/x509.js';
 
 /**
  * What a TCP connection's first application bytes say: a TLS handshake (ClientHello, ServerHello,

@@ -7,7 +7,6 @@ import { FlowEndpoints } from './endpoints.js';
 import { IcmpHit } from './tcp.js';
 
 /** Answer parsing lives in the decode layer (decode/dns.ts); still importable from here. */
-export { readAnswers } from '../decode/dns.js';
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
 export class DnsTxn extends FlowEndpoints {

@@ -15,7 +15,8 @@ import { appFacts } from './tcp-app.js';
 import { macFact } from './tcp-evidence.js';
 import { STORY, type Fact } from './facts.js';
 import { isProbe } from './health.js';
-import { alertName, tlsVersionName } from '../flow/app.js';
+import { alertName } from '../flow/app.js';
+import { tlsVersionName } from '../decode/tls.js';
 import { dnsKey, tcpKey, udpKey } from './key.js';
 
 function absTime(c: ClassifyContext, t: number): string {

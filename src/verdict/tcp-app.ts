@@ -1,6 +1,8 @@
 import type { ClassifyContext } from './context.js';
 import { S2C, type TcpFlow } from '../flow/tcp.js';
-import { alertName, tlsVersionName, type CertInfo, type TlsFacts } from '../flow/app.js';
+import { alertName, type TlsFacts } from '../flow/app.js';
+import { tlsVersionName } from '../decode/tls.js';
+import type { CertInfo } from '../decode/x509.js';
 import { attributeRst, host, macFact, outcome, rstFact, type Outcome } from './tcp-evidence.js';
 import type { CertProblem, Fact, Story } from './facts.js';
 import { must } from '../errors.js';
