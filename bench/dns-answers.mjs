@@ -1,17 +1,16 @@
 // Reading DNS answers: pcapdiag's readAnswers against dns-packet's decode, on every DNS response
-// with answers in a capture (default: the synthetic bench capture). Why dns-packet is a test
-// oracle only (README, dependencies). Usage: npm run build && node bench/dns-answers.mjs [capture]
+// with answers in a capture (default: the 100 MB flow-dense bench capture, made on first use).
+// Why dns-packet is a test oracle only (README, dependencies).
+// Usage: npm run build && node bench/dns-answers.mjs [capture]
 import dnsPacket from 'dns-packet';
-import { readdirSync } from 'node:fs';
+import { benchCapture } from './capture.mjs';
 import { openSource } from '../dist/capture/source.js';
 import { forEachRecord } from '../dist/capture/reader.js';
 import { PacketDecoder } from '../dist/decode/decode.js';
 import { DecodedPacket, L4 } from '../dist/decode/packet.js';
-import { DnsHeader, parseDnsHeader } from '../dist/decode/dns.js';
-import { readAnswers } from '../dist/decode/dns.js';
+import { DnsHeader, parseDnsHeader, readAnswers } from '../dist/decode/dns.js';
 
-const out = new URL('out/', import.meta.url).pathname;
-const path = process.argv[2] ?? out + (readdirSync(out).find((f) => f.startsWith('synthetic-102MB')) ?? 'synthetic-102MB.pcap (run npm run bench first)');
+const path = process.argv[2] ?? benchCapture(100, 'dense');
 const msgs = [];
 const decoder = new PacketDecoder(),
   pkt = new DecodedPacket(),
