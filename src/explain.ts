@@ -1,5 +1,4 @@
-import { CaptureRecord } from './capture/record.js';
-import { CaptureReader, READ_END, READ_RECORD } from './capture/reader.js';
+import { forEachRecord } from './capture/reader.js';
 import type { ByteSource } from './capture/source.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
@@ -65,8 +64,6 @@ export class FlowSelector {
  * capture, which stops once past the flow's end (plus a second for late ICMP errors).
  */
 export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step[]> {
-  const reader = new CaptureReader();
-  const rec = new CaptureRecord();
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
   const cHost = hostOf(r.client);
@@ -77,23 +74,17 @@ export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step
   const from = r.t - 1e-6;
   const until = r.t + r.duration + 1;
   const steps: Step[] = [];
-  for (;;) {
-    const st = reader.next(rec);
-    if (st === READ_END) break;
-    if (st !== READ_RECORD) {
-      const [off, len] = reader.writable();
-      reader.commit(await source.read(reader.buf, off, len));
-      continue;
-    }
+  await forEachRecord(source, (rec) => {
     const abs = rec.tsSec + rec.tsNsec / 1e9;
     if (base < 0) base = abs;
     const t = abs - base;
-    if (t > until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) break;
-    if (t < from || t > until) continue;
+    if (t > until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
+    if (t < from || t > until) return true;
     decoder.decode(rec, pkt);
     const step = match(pkt, r, cHost, cPort, sHost, sPort);
     if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
-  }
+    return true;
+  });
   return steps;
 }
 

@@ -184,15 +184,17 @@ function hex(b: Buffer, off: number, n: number): string {
 
 /**
  * Hands every record of `source` to `fn`, nothing else (no decoding, no analysis): for a second
- * pass over a file whose analysis is already done. `rec` is reused from record to record.
+ * pass over a file whose analysis is already done. `rec` is reused from record to record; `fn`
+ * returning false stops the reading.
  */
-export async function forEachRecord(source: ByteSource, fn: (rec: CaptureRecord) => void): Promise<void> {
+export async function forEachRecord(source: ByteSource, fn: (rec: CaptureRecord) => unknown): Promise<void> {
   const reader = new CaptureReader();
   const rec = new CaptureRecord();
   for (;;) {
     const st = reader.next(rec);
-    if (st === READ_RECORD) fn(rec);
-    else if (st === READ_END) return;
+    if (st === READ_RECORD) {
+      if (fn(rec) === false) return;
+    } else if (st === READ_END) return;
     else {
       const [off, len] = reader.writable();
       reader.commit(await source.read(reader.buf, off, len));
