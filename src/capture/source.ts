@@ -337,12 +337,9 @@ export function readOrAbort(read: Promise<number>, signal: AbortSignal | undefin
   });
 }
 
-/** Replays bytes already read from `inner` (to sniff the format), then reads on. */
-class PrefixedSource implements ByteSource {
-  constructor(
-    private inner: ByteSource,
-    private prefix: Buffer,
-  ) {}
+/** A source that reads through another one: its name, liveness, size and close are the other's. */
+export abstract class ThroughSource implements ByteSource {
+  constructor(protected readonly inner: ByteSource) {}
   get name(): string {
     return this.inner.name;
   }
@@ -352,6 +349,20 @@ class PrefixedSource implements ByteSource {
   get size(): number {
     return this.inner.size;
   }
+  abstract read(buf: Buffer, off: number, len: number): number | Promise<number>;
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** Replays bytes already read from `inner` (to sniff the format), then reads on. */
+class PrefixedSource extends ThroughSource {
+  constructor(
+    inner: ByteSource,
+    private prefix: Buffer,
+  ) {
+    super(inner);
+  }
   read(buf: Buffer, off: number, len: number): number | Promise<number> {
     if (this.prefix.length > 0) {
       const n = Math.min(len, this.prefix.length);
@@ -360,9 +371,6 @@ class PrefixedSource implements ByteSource {
       return n;
     }
     return this.inner.read(buf, off, len);
-  }
-  close(): void {
-    this.inner.close();
   }
 }
 
@@ -374,7 +382,7 @@ class PrefixedSource implements ByteSource {
  * bytes (ISIZE) must equal the decompressed length modulo 2^32. Corrupt data ends the input.
  * Either sets `damage`.
  */
-export class GunzipSource implements ByteSource {
+export class GunzipSource extends ThroughSource {
   private readonly z = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
   /** The last four compressed bytes seen (the trailer's ISIZE once the input ends) and the output length. */
   private readonly tail = Buffer.alloc(4);
@@ -386,7 +394,8 @@ export class GunzipSource implements ByteSource {
   /** Set when the compressed stream was damaged; the input ends there. */
   damage: string | null = null;
 
-  constructor(private inner: ByteSource) {
+  constructor(inner: ByteSource) {
+    super(inner);
     this.z.on('data', (c: Buffer) => {
       this.produced += c.length;
       this.queue.push(c);
@@ -400,13 +409,10 @@ export class GunzipSource implements ByteSource {
       this.queue.end();
     });
   }
-  get name(): string {
-    return this.inner.name;
+  /** The decompressed size is not known before the end. */
+  override get size(): number {
+    return -1;
   }
-  get live(): boolean {
-    return this.inner.live;
-  }
-  readonly size = -1;
 
   async read(buf: Buffer, off: number, len: number): Promise<number> {
     const q = this.queue;
@@ -444,9 +450,9 @@ export class GunzipSource implements ByteSource {
     this.tailLen = keep + chunk.length;
   }
 
-  close(): void {
+  override close(): void {
     this.z.destroy();
-    this.inner.close();
+    super.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js';
 import { expandInputs } from '../../capture/inputs.js';
-import { openCapture, type ByteSource } from '../../capture/source.js';
+import { openCapture, ThroughSource, type ByteSource } from '../../capture/source.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { FlowSelector, packetsOf } from '../../explain.js';
 import { renderLadder } from '../../render/ladder.js';
@@ -61,29 +61,14 @@ const MAX_KEPT_BYTES = 1 << 30;
  * Reads through to a source and keeps a copy of everything it gave (standard input, which cannot
  * be read twice), to replay it as a source of its own.
  */
-class MemoryCopy implements ByteSource {
+class MemoryCopy extends ThroughSource {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
 
-  constructor(private readonly inner: ByteSource) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get live(): boolean {
-    return this.inner.live;
-  }
-  get size(): number {
-    return this.inner.size;
-  }
   read(buf: Buffer, off: number, len: number): number | Promise<number> {
     const got = this.inner.read(buf, off, len);
     return typeof got === 'number' ? this.keep(buf, off, got) : got.then((n) => this.keep(buf, off, n));
   }
-  close(): void {
-    this.inner.close();
-  }
-
   private keep(buf: Buffer, off: number, n: number): number {
     if (n <= 0) return n;
     this.kept += n;
