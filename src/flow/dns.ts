@@ -1,7 +1,7 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
 import { DNS_OPCODE } from '../decode/enums.js';
-import { endpointHash, formatAddr, tunnelNote } from './addr.js';
+import { endpointHash, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
@@ -144,7 +144,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.firstNsec = nsec;
     txn.firstT = t;
     txn.cMac = pkt.srcMac;
-    const key = `${transport}|${formatAddr(pkt.ipVersion, pkt.src)}|${formatAddr(pkt.ipVersion, pkt.dst)}|${txn.qname}|${txn.qtype}`;
+    // the addresses as their words, not their text: formatting two addresses (IPv6 above all) for
+    // every query was the DNS layer's largest cost on a resolver's capture (issue #20)
+    const a = pkt.src;
+    const b = pkt.dst;
+    const key = `${txn.qname}|${txn.qtype}|${transport}|${pkt.ipVersion}|${a[0]},${a[1]},${a[2]},${a[3]}|${b[0]},${b[1]},${b[2]},${b[3]}`;
     const seen = this.attempts.get(key);
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
     if (seen === undefined) this.attempts.set(key, { n: 1, lastT: t });
