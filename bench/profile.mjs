@@ -2,14 +2,18 @@
 // Where the time goes: runs pcapdiag's full analysis (default output) on the benchmark capture
 // under V8's CPU profiler (`node --cpu-prof`, a sample every 100 µs of the main thread) and
 // puts every sample in one phase by its stack:
-//   - anything under a sweep or the end of the input: verdicts, records and output;
+//   - anything under a sweep or the end of the input (verdicts, records and output), split by the
+//     innermost of: writing the output, serialising it (ndjson/json/text renderers), sentences and
+//     names, building records (verdicts, facts), and the rest (the sweep's walk and finality
+//     checks, the emitter);
 //   - otherwise the innermost of: reading the file, framing records, decoding headers and
 //     checksums, the TCP flow layer, DNS, the MAC/host table, other packet work (the read loop);
 //   - the garbage collector's own samples; everything else is start-up (Node, modules, CLI).
 // Prints the median of --runs runs per phase, in ms and per packet. Then, from as many runs without
 // the profiler, the CPU time of the main thread and of all the others (thread-cpu.mjs), against
 // the wall time: how much of the second core the single-threaded analysis already uses.
-// Usage: npm run bench -- --profile [--size MB] [--runs N]
+// Usage: npm run bench -- --profile [--size MB] [--runs N] [--mix bulk|dense] [-- --format ndjson]
+//   (arguments after a lone -- go to pcapdiag)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +27,9 @@ const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : def;
 };
-const file = benchCapture(Number(arg('--size', '1024')));
+const file = benchCapture(Number(arg('--size', '1024')), arg('--mix', 'bulk'));
+const dashes = process.argv.indexOf('--');
+const extra = dashes > 0 ? process.argv.slice(dashes + 1) : [];
 const runs = Number(arg('--runs', '3'));
 const packets = packetCount(file);
 
@@ -36,8 +42,12 @@ const PHASES = [
   'DNS, per packet',
   'MAC and host table',
   'other packet work (UDP, ICMP, ARP, the read loop)',
-  'sweeps: verdicts, records, output',
+  'sweeps: the walk, finality, emitter',
   'garbage collector',
+  'sweeps: building records (verdicts, facts)',
+  'sweeps: sentences and names',
+  'sweeps: serialising (renderer)',
+  'sweeps: writing the output',
 ];
 const at = (name, url) => (f) => f.functionName === name && f.url.endsWith(url);
 const inside = (part) => (f) => f.url.includes(part);
@@ -46,14 +56,23 @@ const PACKET_RULES = [
   [1, at('readNow', 'capture/source.js')],
   [2, inside('/dist/capture/reader.js')],
   [3, inside('/dist/decode/')],
-  [4, at('onTcp', 'dist/analyze.js')],
+  [4, at('onTcp', 'flow/tracker.js')],
   [5, at('observe', 'flow/dns.js')],
   [6, at('observeLink', 'flow/hosts.js')],
-  [7, at('observe', 'dist/analyze.js')],
+  [7, at('observe', 'flow/tracker.js')],
   [7, at('onRecord', 'dist/analyze.js')],
   [7, at('analyzeSource', 'dist/analyze.js')],
 ];
-const isSweep = (f) => (f.functionName === 'sweep' || f.functionName === 'finish') && f.url.endsWith('dist/analyze.js');
+const SWEEP_RULES = [
+  [13, inside('/dist/cli/output.js')],
+  [12, inside('/dist/render/ndjson.js')],
+  [12, inside('/dist/render/json.js')],
+  [12, inside('/dist/render/text.js')],
+  [11, inside('/dist/render/sentences.js')],
+  [11, at('label', 'verdict/names.js')],
+  [10, inside('/dist/verdict/')],
+];
+const isSweep = (f) => (f.functionName === 'sweep' || f.functionName === 'finish' || f.functionName === 'superseded') && f.url.endsWith('dist/lifecycle.js');
 
 function phasesOf(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -66,8 +85,15 @@ function phasesOf(profile) {
     for (let x = id; x !== undefined; x = parent.get(x)) frames.push(byId.get(x).callFrame);
     let phase = 0;
     if (frames[0].functionName === '(garbage collector)') phase = 9;
-    else if (frames.some(isSweep)) phase = 8;
-    else {
+    else if (frames.some(isSweep)) {
+      phase = 8;
+      outer: for (const f of frames)
+        for (const [p, rule] of SWEEP_RULES)
+          if (rule(f)) {
+            phase = p;
+            break outer;
+          }
+    } else {
       // innermost first: frames[0] is the leaf
       outer: for (const f of frames)
         for (const [p, rule] of PACKET_RULES)
@@ -89,7 +115,7 @@ const walls = [];
 for (let r = 0; r < runs; r++) {
   const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-prof-'));
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`, join(root, 'bin/pcapdiag.js'), file], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const p = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`, join(root, 'bin/pcapdiag.js'), ...extra, file], { stdio: ['ignore', 'ignore', 'ignore'] });
   walls.push((performance.now() - t0) / 1000);
   if (p.status !== 0) throw new Error(`pcapdiag exited ${p.status}`);
   const prof = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
@@ -99,7 +125,7 @@ for (let r = 0; r < runs; r++) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = PHASES.map((name, i) => ({ name, ms: median(results.map((r) => r[i])) }));
 const total = rows.reduce((a, r) => a + r.ms, 0);
-console.log(`\n${file}: ${packets} packets; median of ${runs} profiled runs (wall ${median(walls).toFixed(2)} s under the profiler); node ${process.version}\n`);
+console.log(`\n${file}${extra.length > 0 ? ` (pcapdiag ${extra.join(' ')})` : ''}: ${packets} packets; median of ${runs} profiled runs (wall ${median(walls).toFixed(2)} s under the profiler); node ${process.version}\n`);
 console.log('| phase | ms | share | ns per packet |');
 console.log('|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.ms.toFixed(0)} | ${((100 * r.ms) / total).toFixed(0)} % | ${((r.ms * 1e6) / packets).toFixed(0)} |`);
@@ -112,7 +138,7 @@ for (let r = 0; r < runs; r++) {
   const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-cpu-'));
   const out = join(dir, 'threads.json');
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, ['--import', join(here, 'thread-cpu.mjs'), join(root, 'bin/pcapdiag.js'), file], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, PCAPDIAG_THREAD_CPU: out } });
+  const p = spawnSync(process.execPath, ['--import', join(here, 'thread-cpu.mjs'), join(root, 'bin/pcapdiag.js'), ...extra, file], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, PCAPDIAG_THREAD_CPU: out } });
   const wall = performance.now() - t0;
   if (p.status !== 0) throw new Error(`pcapdiag exited ${p.status}`);
   const threads = JSON.parse(readFileSync(out, 'utf8'));

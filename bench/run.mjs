@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// pcapdiag benchmark: generates a deterministic capture (default ≈ 1 GB, and one a tenth of that
-// size with the same mix), then times, in one run: pcapdiag's full analysis with the default
-// (text) output from the file and from stdin, with ndjson, on the small capture (for the RSS
-// ratio) and `--version`; pcapdiag's bare reader; the pcap-parser package; a minimal C decoder and
-// flow table (bench/c-walker.c, when a C compiler is there); tshark -z conv,tcp (when installed);
-// and a plain read of the file. Prints packets/s, MB/s, peak RSS and the ratios.
-// Usage: npm run bench [-- --size MB] [-- --runs N]
+// pcapdiag benchmark: generates deterministic captures of two mixes (generate.mjs): bulk (~23
+// packets a connection) and flow-dense (short connections, a DNS lookup before most), each of
+// --size MB (default ≈ 1 GB) and a tenth of that. Then times, in one run, the runs of every
+// command interleaved (round after round, so that a slow minute of a shared machine hits them
+// all alike), for each mix: pcapdiag's full analysis with the default (text) output from the file
+// and from stdin, with ndjson from the file and from stdin, on the small capture (for the RSS
+// ratio); a minimal C decoder and flow table (bench/c-walker.c, when a C compiler is there); tshark
+// -z conv,tcp (when installed). For the bulk mix also: `--version`, pcapdiag's bare reader, the
+// pcap-parser package, the same walker in JavaScript, a plain read of the file and a pipe.
+// Prints packets/s, MB/s and peak RSS of each, then every target of issue #20 with its measured
+// ratio and PASS or FAIL.
+// Usage: npm run bench [-- --size MB] [-- --dense-size MB] [-- --runs N] [-- --mix bulk|dense|both]
 //        npm run bench -- --live [--duration S] [--rate PPS]   (live-memory.mjs: an hour through a pipe)
 //        npm run bench -- --flood [--count N]                  (flood.mjs: SYN and DNS floods, peak RSS)
 //        npm run bench -- --profile [--size MB] [--runs N]     (profile.mjs: where the time goes, by phase)
@@ -32,81 +37,119 @@ const arg = (name, def) => {
   return i > 0 ? process.argv[i + 1] : def;
 };
 const sizeMb = Number(arg('--size', '1024'));
+const denseMb = Number(arg('--dense-size', String(sizeMb)));
 const runs = Number(arg('--runs', '3'));
+const mixArg = arg('--mix', 'both');
+const mixes = mixArg === 'both' ? ['bulk', 'dense'] : [mixArg];
 const outDir = join(here, 'out');
-const file = benchCapture(sizeMb);
-const small = benchCapture(Math.max(1, Math.round(sizeMb / 10)));
-const bytes = statSync(file).size;
-const packets = packetCount(file);
 const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
-
-/** Median wall seconds and peak RSS (MiB) of `sh -c cmd`, via GNU time. */
-function measure(cmd) {
-  const samples = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 26 });
-    const last = r.stderr.trim().split('\n').pop().split(' ');
-    if (r.status !== 0) throw new Error(`failed: ${cmd}\n${r.stderr}`);
-    samples.push({ wall: Number(last[0]), rssMiB: Number(last[1]) / 1024 });
-  }
-  samples.sort((a, b) => a.wall - b.wall);
-  return samples[Math.floor(samples.length / 2)];
-}
-
 const node = process.execPath;
-const rows = [];
-execFileSync('sh', ['-c', `cat '${file}' > /dev/null`]); // warm the page cache
-const add = (name, cmd) => {
-  const m = measure(cmd);
-  rows.push({ name, ...m });
-  process.stderr.write(`  ${name}: ${m.wall.toFixed(2)} s\n`);
-  return m;
-};
-const read = add('cat file > /dev/null (I/O ceiling)', `cat '${file}' > /dev/null`);
-// the pipe widened as src/capture/source.ts widenPipe does (perl's fcntl), when perl is there
-const widen = have('perl') ? `perl -e 'fcntl(STDIN, 1031, 1048576)'; ` : '';
-const pipe = add(`cat file | cat > /dev/null (pipe ceiling${widen ? ', pipe widened to 1 MiB' : ''})`, `cat '${file}' | (${widen}cat > /dev/null)`);
-const full = add('pcapdiag, full analysis, default output, from the file', `${node} bin/pcapdiag.js '${file}' > /dev/null 2>&1`);
-const stdin = add('pcapdiag, full analysis, default output, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js - > /dev/null 2>&1`);
-const ndjson = add('pcapdiag, full analysis, every record as ndjson', `${node} bin/pcapdiag.js -f ndjson '${file}' > /dev/null 2>&1`);
-const ndjsonStdin = add('pcapdiag, full analysis, every record as ndjson, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js -f ndjson - > /dev/null 2>&1`);
-const smallRun = add(`pcapdiag, full analysis, the ${Math.round(statSync(small).size / 1e6)} MB capture`, `${node} bin/pcapdiag.js '${small}' > /dev/null 2>&1`);
-const version = add('pcapdiag --version', `${node} bin/pcapdiag.js --version > /dev/null`);
-add('pcapdiag reader only (count records)', `${node} bench/reader-count.mjs '${file}' > /dev/null`);
-add('pcap-parser 0.2.1, count packets (64 KiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' > /dev/null`);
-add('pcap-parser 0.2.1, count packets (1 MiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' 1048576 > /dev/null`);
 const walker = join(outDir, 'c-walker');
 const cc = have('cc') && spawnSync('cc', ['-O2', '-o', walker, join(here, 'c-walker.c')]).status === 0;
-const c = cc ? add('minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`) : null;
-const nodeWalker = add("the same in JavaScript, Node's limit (bench/node-walker.mjs)", `${node} bench/node-walker.mjs '${file}' > /dev/null`);
-const tshark = have('tshark') ? add('tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`) : null;
-// the flow-dense mix: client, proxy and resolver captures, where the cost is per record, not per packet
-const denseMb = Number(arg('--dense-size', String(Math.max(1, Math.round(sizeMb * 0.3)))));
-const dense = benchCapture(denseMb, 'dense');
-const densePackets = packetCount(dense);
-const denseText = add(`dense mix: pcapdiag, default output`, `${node} bin/pcapdiag.js '${dense}' > /dev/null 2>&1`);
-const denseNdjson = add(`dense mix: pcapdiag, every record as ndjson`, `${node} bin/pcapdiag.js -f ndjson '${dense}' > /dev/null 2>&1`);
-const denseTshark = have('tshark') ? add('dense mix: tshark -r f -q -z conv,tcp', `tshark -n -r '${dense}' -q -z conv,tcp > /dev/null 2>&1`) : null;
+const tsharkThere = have('tshark');
+// the pipe widened as src/capture/source.ts widenPipe does (perl's fcntl), when perl is there
+const widen = have('perl') ? `perl -e 'fcntl(STDIN, 1031, 1048576)'; ` : '';
 
-const mb = bytes / 1e6;
-console.log(`\ncapture: ${file}\n  ${mb.toFixed(0)} MB, ${packets} packets; median of ${runs} runs; node ${process.version}\n`);
-console.log('| what | wall | packets/s | MB/s | peak RSS |');
-console.log('|---|---|---|---|---|');
-const denseBytes = statSync(dense).size / 1e6;
-for (const r of rows) {
-  const [p, m] = r.name.startsWith('dense mix') ? [densePackets, denseBytes] : [packets, mb];
-  console.log(`| ${r.name} | ${r.wall.toFixed(2)} s | ${(p / r.wall / 1e6).toFixed(2)} M | ${(m / r.wall).toFixed(0)} | ${r.rssMiB.toFixed(0)} MiB |`);
+/** One wall time (s) and peak RSS (MiB) of `sh -c cmd`, via GNU time. */
+function sample(cmd) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`failed: ${cmd}\n${r.stderr}`);
+  const last = r.stderr.trim().split('\n').pop().split(' ');
+  return { wall: Number(last[0]), rssMiB: Number(last[1]) / 1024 };
 }
-console.log('');
-if (tshark) console.log(`pcapdiag / tshark throughput: ${(tshark.wall / full.wall).toFixed(1)}× faster (target ≥ 20×)`);
-if (c) console.log(`pcapdiag / minimal C: ${(full.wall / c.wall).toFixed(1)}× the time (target ≤ 3×); the same walker in JavaScript alone: ${(nodeWalker.wall / c.wall).toFixed(1)}×`);
-console.log(`pcapdiag / minimal JavaScript walker: ${(full.wall / nodeWalker.wall).toFixed(1)}× the time (the cost of the analysis over decoding and a flow table)`);
-console.log(`pcapdiag / plain read: ${(full.wall / read.wall).toFixed(1)}× the time of cat`);
-console.log(
-  `stdin / file: ${(stdin.wall / full.wall).toFixed(2)}× with the default output (target ≤ 1.5×), which from a pipe prints every problem as it is decided; ${(ndjsonStdin.wall / ndjson.wall).toFixed(2)}× with the same output both ways (ndjson); the pipe alone takes ${(pipe.wall / full.wall).toFixed(2)}× the file's analysis`,
-);
-console.log(`peak RSS, ${sizeMb} MB / ${Math.round(sizeMb / 10)} MB capture: ${(full.rssMiB / smallRun.rssMiB).toFixed(2)}× (target ≤ 1.5×, and ≤ 200 MiB: ${full.rssMiB.toFixed(0)} MiB)`);
-console.log(`--version: ${(version.wall * 1000).toFixed(0)} ms (target < 150 ms)`);
-console.log(
-  `dense mix (${dense}: ${denseBytes.toFixed(0)} MB, ${densePackets} packets):${denseTshark ? ` pcapdiag / tshark ${(denseTshark.wall / denseText.wall).toFixed(1)}× faster (target ≥ 20×);` : ''} ndjson / text ${(denseNdjson.wall / denseText.wall).toFixed(2)}× (target ≤ 1.3×)`,
-);
+
+// ---- what is timed --------------------------------------------------------------------------
+
+const jobs = [];
+/** A command to time; its median (by wall) is filled in after the runs. */
+const job = (mix, name, cmd, file) => {
+  const j = { mix, name, cmd, file, samples: [] };
+  jobs.push(j);
+  return j;
+};
+const captures = {};
+for (const mix of mixes) {
+  const mb = mix === 'bulk' ? sizeMb : denseMb;
+  const file = benchCapture(mb, mix);
+  const small = benchCapture(Math.max(1, Math.round(mb / 10)), mix);
+  const smallMb = Math.round(statSync(small).size / 1e6);
+  const j = {};
+  if (mix === 'bulk') {
+    j.read = job(mix, 'cat file > /dev/null (I/O ceiling)', `cat '${file}' > /dev/null`, file);
+    j.pipe = job(mix, `cat file | cat > /dev/null (pipe ceiling${widen ? ', pipe widened to 1 MiB' : ''})`, `cat '${file}' | (${widen}cat > /dev/null)`, file);
+  }
+  j.text = job(mix, 'pcapdiag, default output, from the file', `${node} bin/pcapdiag.js '${file}' > /dev/null 2>&1`, file);
+  j.stdin = job(mix, 'pcapdiag, default output, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js - > /dev/null 2>&1`, file);
+  j.ndjson = job(mix, 'pcapdiag, every record as ndjson, from the file', `${node} bin/pcapdiag.js -f ndjson '${file}' > /dev/null 2>&1`, file);
+  j.ndjsonStdin = job(mix, 'pcapdiag, every record as ndjson, from stdin', `cat '${file}' | ${node} bin/pcapdiag.js -f ndjson - > /dev/null 2>&1`, file);
+  j.small = job(mix, `pcapdiag, default output, the ${smallMb} MB capture`, `${node} bin/pcapdiag.js '${small}' > /dev/null 2>&1`, small);
+  if (mix === 'bulk') {
+    j.version = job(mix, 'pcapdiag --version', `${node} bin/pcapdiag.js --version > /dev/null`, null);
+    job(mix, 'pcapdiag reader only (count records)', `${node} bench/reader-count.mjs '${file}' > /dev/null`, file);
+    job(mix, 'pcap-parser 0.2.1, count packets (64 KiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' > /dev/null`, file);
+    job(mix, 'pcap-parser 0.2.1, count packets (1 MiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' 1048576 > /dev/null`, file);
+    j.nodeWalker = job(mix, "the C walker in JavaScript, Node's limit (bench/node-walker.mjs)", `${node} bench/node-walker.mjs '${file}' > /dev/null`, file);
+  }
+  if (cc) j.c = job(mix, 'minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`, file);
+  if (tsharkThere) j.tshark = job(mix, 'tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`, file);
+  captures[mix] = { file, small, mb: statSync(file).size / 1e6, smallMb, packets: packetCount(file), j };
+}
+
+for (const c of Object.values(captures)) execFileSync('sh', ['-c', `cat '${c.file}' '${c.small}' > /dev/null`]); // warm the page cache
+for (let r = 0; r < runs; r++) {
+  for (const j of jobs) {
+    const s = sample(j.cmd);
+    j.samples.push(s);
+    process.stderr.write(`  run ${r + 1}/${runs} ${j.mix}: ${j.name}: ${s.wall.toFixed(2)} s\n`);
+  }
+}
+for (const j of jobs) {
+  const sorted = [...j.samples].sort((a, b) => a.wall - b.wall);
+  Object.assign(j, sorted[Math.floor(sorted.length / 2)]);
+}
+
+// ---- what was measured ----------------------------------------------------------------------
+
+console.log(`\nnode ${process.version}; median of ${runs} runs, the runs of all commands interleaved\n`);
+for (const [mix, c] of Object.entries(captures)) {
+  console.log(`${mix} mix: ${c.file}\n  ${c.mb.toFixed(0)} MB, ${c.packets} packets\n`);
+  console.log('| what | wall | packets/s | MB/s | peak RSS |');
+  console.log('|---|---|---|---|---|');
+  for (const r of jobs.filter((x) => x.mix === mix)) {
+    const [p, m] = r.file === c.small ? [NaN, c.smallMb] : [c.packets, c.mb];
+    // GNU time gives hundredths: a wall of 0.00 s has no rate
+    const timed = r.file !== null && r.wall > 0;
+    const rate = timed && !Number.isNaN(p) ? `${(p / r.wall / 1e6).toFixed(2)} M` : '';
+    console.log(`| ${r.name} | ${r.wall.toFixed(2)} s | ${rate} | ${timed ? (m / r.wall).toFixed(0) : ''} | ${r.rssMiB.toFixed(0)} MiB |`);
+  }
+  console.log('');
+}
+
+// ---- the targets (issue #20), each with its measured ratio --------------------------------------
+
+const targets = [];
+const target = (mix, what, value, unit, ok, detail) => targets.push({ mix, what, value: `${value}${unit}`, ok, detail });
+for (const [mix, c] of Object.entries(captures)) {
+  const { text, stdin, ndjson, ndjsonStdin, small, c: cw, tshark } = c.j;
+  if (tshark) target(mix, 'text ≥ 20× faster than tshark -q -z conv,tcp', (tshark.wall / text.wall).toFixed(1), '×', tshark.wall / text.wall >= 20, `tshark ${tshark.wall.toFixed(2)} s, pcapdiag ${text.wall.toFixed(2)} s`);
+  target(mix, 'ndjson ≤ 1.3× the time of text', (ndjson.wall / text.wall).toFixed(2), '×', ndjson.wall / text.wall <= 1.3, `ndjson ${ndjson.wall.toFixed(2)} s`);
+  const cMax = mix === 'bulk' ? 3 : 5;
+  if (cw) target(mix, `text ≤ ${cMax}× the minimal C walker`, (text.wall / cw.wall).toFixed(1), '×', text.wall / cw.wall <= cMax, `C ${cw.wall.toFixed(2)} s`);
+  const peak = Math.max(text.rssMiB, stdin.rssMiB, ndjson.rssMiB, ndjsonStdin.rssMiB);
+  target(mix, 'peak RSS ≤ 200 MiB (text, ndjson, file, stdin)', peak.toFixed(0), ' MiB', peak <= 200, `text ${text.rssMiB.toFixed(0)}, ndjson ${ndjson.rssMiB.toFixed(0)} MiB`);
+  target(mix, `peak RSS ${c.mb.toFixed(0)} MB / ${c.smallMb} MB capture ≤ 1.5×`, (text.rssMiB / small.rssMiB).toFixed(2), '×', text.rssMiB / small.rssMiB <= 1.5, `${text.rssMiB.toFixed(0)} / ${small.rssMiB.toFixed(0)} MiB`);
+  target(mix, 'stdin ≤ 1.5× the file, text', (stdin.wall / text.wall).toFixed(2), '×', stdin.wall / text.wall <= 1.5, 'from a pipe the text report prints every problem as it is decided');
+  target(mix, 'stdin ≤ 1.5× the file, ndjson (the same output both ways)', (ndjsonStdin.wall / ndjson.wall).toFixed(2), '×', ndjsonStdin.wall / ndjson.wall <= 1.5, '');
+  if (mix === 'bulk') target(mix, '--version < 150 ms', (c.j.version.wall * 1000).toFixed(0), ' ms', c.j.version.wall < 0.15, '');
+}
+console.log('| mix | target | measured | | detail |');
+console.log('|---|---|---|---|---|');
+for (const t of targets) console.log(`| ${t.mix} | ${t.what} | ${t.value} | ${t.ok ? 'PASS' : 'FAIL'} | ${t.detail} |`);
+const bulk = captures.bulk;
+if (bulk) {
+  const { text, read, pipe, nodeWalker, c: cw } = bulk.j;
+  console.log('');
+  if (cw) console.log(`bulk: the C walker in JavaScript alone takes ${(nodeWalker.wall / cw.wall).toFixed(1)}× the C walker's time`);
+  console.log(`bulk: pcapdiag / the JavaScript walker: ${(text.wall / nodeWalker.wall).toFixed(1)}× (the cost of the analysis over decoding and a flow table)`);
+  console.log(`bulk: pcapdiag / plain read: ${read.wall > 0 ? (text.wall / read.wall).toFixed(1) : '∞'}× the time of cat; the pipe alone takes ${(pipe.wall / text.wall).toFixed(2)}× the file's analysis`);
+}

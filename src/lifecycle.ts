@@ -59,6 +59,32 @@ export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
   return c.captureEndT - d.queryT >= c.dnsTimeoutNs;
 }
 
+/**
+ * The earliest capture time at which tcpFinal(f) holds if no further packet changes `f`: when
+ * the sweeps' timer queue (flow/timer-queue.ts) next looks at an unchanged flow. tcpFinal rule by
+ * rule, each `now - x >= y` as `x + y` (integers: exact): change the two together;
+ * test/timer-queue.test.ts checks that they agree on every flow of the fixtures.
+ */
+export function tcpFinalAt(f: TcpFlow, c: ClassifyContext): number {
+  let at = Infinity;
+  if (f.sawSyn && !answered(f)) {
+    if (f.rstDir === S2C) at = f.rst.t + LINGER_NS;
+    else if (f.icmp !== null && icmpVerdict(f.icmp) !== null) at = f.icmp.t + LINGER_NS;
+    else at = f.lastSynT + c.synTimeoutNs + LINGER_NS;
+  } else if (f.sawSyn && !f.established) {
+    at = f.synAckT + c.synTimeoutNs;
+    if (f.rstDir === C2S) at = Math.min(at, f.rst.t + LINGER_NS);
+  } else if (f.rstDir >= 0) at = f.rst.t + LINGER_NS;
+  else if (f.c.finT >= 0 && f.s.finT >= 0) at = Math.max(f.c.finT, f.s.finT) + LINGER_NS;
+  return Math.min(f.lastT + c.tcpIdleNs, at);
+}
+
+/** The earliest capture time at which dnsFinal(d) holds if nothing changes `d` (see tcpFinalAt). */
+export function dnsFinalAt(d: DnsTxn, c: ClassifyContext): number {
+  if (d.answered || (d.icmp !== null && icmpVerdict(d.icmp) !== null)) return -Infinity;
+  return d.queryT + c.dnsTimeoutNs;
+}
+
 // ---- capture time ---------------------------------------------------------------------------
 
 /** Capture time: packets and bytes seen, the first and last timestamps, and when the next sweep is due. */
@@ -178,22 +204,29 @@ export class Lifecycle {
     const c = this.context(now);
     const flows = this.flows;
     const batch: FlowRecord[] = [];
-    flows.tcp.each((f) => {
+    // only the flows changed since the last sweep or due by now (flow/timer-queue.ts); one not
+    // final is looked at again when it could be (never this sweep again: now + 1 at the earliest)
+    const tq = flows.tcpTimers;
+    tq.begin();
+    for (let f = tq.next(now); f !== null; f = tq.next(now)) {
       if (tcpFinal(f, c)) {
         this.reportTcp(f, c, batch);
         flows.retireTcp(f);
-      }
-    });
+      } else tq.schedule(f, Math.max(now + 1, tcpFinalAt(f, c)));
+    }
     flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
     const udpIdle = this.opts.udpIdleMs * 1e6;
-    flows.dns.each((d) => {
+    const dq = flows.dns.timers;
+    dq.begin();
+    for (let d = dq.next(now); d !== null; d = dq.next(now)) {
       if (!d.reported && dnsFinal(d, c)) {
         batch.push(dnsRecord(d, c));
         d.reported = true;
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
-    });
+      else dq.schedule(d, Math.max(now + 1, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
+    }
     flows.dns.pruneAttempts(now, udpIdle);
     flows.udp.each((u) => {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);

@@ -1,8 +1,9 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
 import { DNS_OPCODE } from '../decode/enums.js';
-import { endpointHash, formatAddr, tunnelNote } from './addr.js';
+import { endpointHash, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList } from './chained-table.js';
+import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
 import { IcmpHit } from './tcp.js';
 
@@ -107,6 +108,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   readonly header = new DnsHeader();
   /** Forgotten transactions' objects, reused for new ones. */
   private readonly free = new FreeList<DnsTxn>();
+  /** When each transaction is next worth a sweep's look: touched by each of its messages (see timer-queue.ts). */
+  readonly timers = new TimerQueue<DnsTxn>();
   malformed = 0;
   /** Transactions seen in all (the table holds only the recent ones). */
 
@@ -141,7 +144,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.firstNsec = nsec;
     txn.firstT = t;
     txn.cMac = pkt.srcMac;
-    const key = `${transport}|${formatAddr(pkt.ipVersion, pkt.src)}|${formatAddr(pkt.ipVersion, pkt.dst)}|${txn.qname}|${txn.qtype}`;
+    // the addresses as their words, not their text: formatting two addresses (IPv6 above all) for
+    // every query was the DNS layer's largest cost on a resolver's capture (issue #20)
+    const a = pkt.src;
+    const b = pkt.dst;
+    const key = `${txn.qname}|${txn.qtype}|${transport}|${pkt.ipVersion}|${a[0]},${a[1]},${a[2]},${a[3]}|${b[0]},${b[1]},${b[2]},${b[3]}`;
     const seen = this.attempts.get(key);
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
     if (seen === undefined) this.attempts.set(key, { n: 1, lastT: t });
@@ -151,6 +158,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     }
     txn.lastT = t;
     this.insert(txn);
+    this.timers.touch(txn);
   }
 
   private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
@@ -168,6 +176,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     }
     if (txn === null && answeredMatch !== null) {
       answeredMatch.duplicateResponses++;
+      this.timers.touch(answeredMatch);
       return;
     }
     if (txn === null) {
@@ -192,6 +201,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.ancount = h.ancount;
     txn.tc = h.tc;
     if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
+    this.timers.touch(txn);
   }
 
   private make(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): DnsTxn {
@@ -203,6 +213,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /** Takes a reported transaction out of the table for good: nothing may read it after this. */
   forget(txn: DnsTxn): void {
+    this.timers.forget(txn);
     if (this.remove(txn)) this.free.give(txn);
   }
 

@@ -24,6 +24,9 @@ export class FlowEndpoints {
   declare private s1: number;
   declare private s2: number;
   declare private s3: number;
+  /** A TimerQueue's bookkeeping (flow/timer-queue.ts), 0 for a new or reused flow: every flow object is one of these. */
+  declare timerSeq: number;
+  declare timerMark: number;
 
   /** The endpoints of `pkt`'s flow, its source being the client when `clientIsSrc`. */
   protected setEndpointsOf(pkt: DecodedPacket, clientIsSrc: boolean): void {
@@ -33,6 +36,8 @@ export class FlowEndpoints {
 
   /** The endpoints of another flow (a tombstone's, of the flow it stands for). */
   protected copyEndpoints(f: FlowEndpoints): void {
+    this.timerSeq = 0;
+    this.timerMark = 0;
     this.version = f.version;
     this.cPort = f.cPort;
     this.sPort = f.sPort;
@@ -47,6 +52,8 @@ export class FlowEndpoints {
   }
 
   private setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
+    this.timerSeq = 0;
+    this.timerMark = 0;
     this.version = version;
     this.cPort = cPort;
     this.sPort = sPort;

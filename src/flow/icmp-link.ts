@@ -5,11 +5,15 @@ import { IcmpHit, type TcpTable, type TcpTombstones } from './tcp.js';
 import type { DnsTable } from './dns.js';
 import type { UdpTable } from './udp.js';
 import type { EchoTable } from './echo.js';
+import type { TimerQueue } from './timer-queue.js';
+import type { TcpFlow } from './tcp.js';
 import { ICMP4, ICMP4_UNREACH, ICMP6, IPPROTO, UDP_PORT } from '../decode/enums.js';
 
 /** The tables an ICMP error may belong to (the flow tracker is one). */
 export interface IcmpTargets {
   readonly tcp: TcpTable;
+  /** Touched when an ICMP error changes a TCP flow (its finality may change: timer-queue.ts). */
+  readonly tcpTimers: TimerQueue<TcpFlow>;
   readonly tombstones: TcpTombstones;
   readonly dns: DnsTable;
   readonly udp: UdpTable;
@@ -33,6 +37,7 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
       if ((v === 4 && pkt.icmpType === ICMP4.DestUnreachable && pkt.icmpCode === ICMP4_UNREACH.FragNeeded) || (v === 6 && pkt.icmpType === ICMP6.PacketTooBig)) f.sawPmtuIcmp = true;
       // an unreachable replaces an earlier ICMP error that gives no verdict (time exceeded, too big)
       if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? ICMP4.DestUnreachable : ICMP6.DestUnreachable))) f.icmp = new IcmpHit(pkt, frame, t);
+      on.tcpTimers.touch(f);
       return true;
     }
     const hash = flowHash(pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
@@ -43,6 +48,7 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
       const d = on.dns.findLatest(v, 'udp', pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, pkt.quoteDnsId);
       if (d !== null) {
         if (d.icmp === null) d.icmp = new IcmpHit(pkt, frame, t);
+        on.dns.timers.touch(d);
         return true;
       }
     }

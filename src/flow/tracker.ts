@@ -10,6 +10,7 @@ import { NeighborTable } from './neighbor.js';
 import { UdpTable } from './udp.js';
 import { HostTable } from './hosts.js';
 import { FlowBudget, FreeList } from './chained-table.js';
+import { TimerQueue } from './timer-queue.js';
 import { flowHash } from './addr.js';
 import { dnsOverTcp } from './dns-over-tcp.js';
 import { sniffApp } from './app-gate.js';
@@ -32,6 +33,8 @@ export class FlowTracker {
   /** Counts TCP, DNS and UDP flows together against --max-flows. */
   readonly budget: FlowBudget;
   readonly tcp: TcpTable;
+  /** When each TCP flow is next worth a sweep's look: touched by every packet (see timer-queue.ts). */
+  readonly tcpTimers = new TimerQueue<TcpFlow>();
   /** Reported flows' objects, reused for new flows. */
   private readonly tcpFree = new FreeList<TcpFlow>();
   /** Reported TCP flows, kept compact to absorb their late packets. */
@@ -138,6 +141,7 @@ export class FlowTracker {
     }
     const dir = f.direction(pkt);
     f.observe(pkt, dir, rec.frame, t);
+    this.tcpTimers.touch(f);
     if (pkt.payloadLen > 0 && (f.sPort === UDP_PORT.DNS || f.cPort === UDP_PORT.DNS)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
     else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t);
   }
@@ -168,6 +172,7 @@ export class FlowTracker {
   /** Takes a reported flow out of the table for good; its object then serves a new flow. */
   forgetTcp(f: TcpFlow): void {
     const removed = this.tcp.remove(f);
+    this.tcpTimers.forget(f);
     if (f.profile !== null) this.hosts.release(f.profileKey, f.profile);
     f.profile = null;
     f.dnsStream = null;

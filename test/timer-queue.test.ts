@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { TimerQueue, type Timed } from '../src/flow/timer-queue.js';
+import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { CaptureReader, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
+import { CaptureRecord } from '../src/capture/record.js';
+import { dnsFinal, dnsFinalAt, tcpFinal, tcpFinalAt } from '../src/lifecycle.js';
+import type { ClassifyContext } from '../src/verdict/context.js';
+import type { TcpFlow } from '../src/flow/tcp.js';
+import type { DnsTxn } from '../src/flow/dns.js';
+import { bufferSource } from './helpers/build.js';
+import { fixtureFiles, readFixture } from './helpers/run.js';
+
+class Item implements Timed {
+  timerSeq = 0;
+  timerMark = 0;
+  constructor(readonly name: string) {}
+}
+
+/** Everything a sweep at `now` hands out, by name. */
+function sweep(q: TimerQueue<Item>, now: number): string[] {
+  const out: string[] = [];
+  q.begin();
+  for (let it = q.next(now); it !== null; it = q.next(now)) out.push(it.name);
+  return out;
+}
+
+describe('TimerQueue', () => {
+  it('hands out scheduled items once their time has come, earliest first', () => {
+    const q = new TimerQueue<Item>();
+    const items = [5, 1, 9, 3, 7, 3].map((due, i) => ({ item: new Item(`i${i}@${due}`), due }));
+    for (const { item, due } of items) q.schedule(item, due);
+    expect(q.scheduled).toBe(6);
+    expect(sweep(q, 0)).toEqual([]);
+    expect(sweep(q, 3)).toEqual(expect.arrayContaining(['i1@1', 'i3@3', 'i5@3']));
+    expect(q.scheduled).toBe(3);
+    expect(sweep(q, 6)).toEqual(['i0@5']);
+    expect(sweep(q, 100)).toEqual(['i4@7', 'i2@9']);
+    expect(sweep(q, 1000)).toEqual([]);
+    expect(q.scheduled).toBe(0);
+  });
+
+  it('orders many random due times as a sort would', () => {
+    const q = new TimerQueue<Item>();
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 1e6;
+    const dues: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const due = Math.floor(rand());
+      dues.push(due);
+      q.schedule(new Item(String(due)), due);
+    }
+    q.begin();
+    const got: number[] = [];
+    for (let it = q.next(Infinity); it !== null; it = q.next(Infinity)) got.push(Number(it.name));
+    expect(got).toEqual([...dues].sort((a, b) => a - b));
+  });
+
+  it('a reschedule replaces the earlier time, later or sooner', () => {
+    const q = new TimerQueue<Item>();
+    const a = new Item('a');
+    const b = new Item('b');
+    q.schedule(a, 10);
+    q.schedule(b, 10);
+    q.schedule(a, 50); // later
+    q.schedule(b, 5); // sooner
+    expect(q.scheduled).toBe(2);
+    expect(sweep(q, 20)).toEqual(['b']);
+    expect(sweep(q, 60)).toEqual(['a']);
+    expect(sweep(q, 1000)).toEqual([]);
+  });
+
+  it('hands out a touched item at the next sweep, once, whatever it was scheduled for', () => {
+    const q = new TimerQueue<Item>();
+    const a = new Item('a');
+    const b = new Item('b');
+    q.schedule(a, 1000);
+    q.schedule(b, 1000);
+    q.touch(a);
+    q.touch(a);
+    q.touch(a);
+    expect(sweep(q, 1)).toEqual(['a']);
+    // handed out: its schedule is gone until the caller sets one
+    expect(q.scheduled).toBe(1);
+    expect(sweep(q, 2000)).toEqual(['b']);
+    // touched after a sweep began: the next sweep's
+    q.touch(b);
+    expect(sweep(q, 0)).toEqual(['b']);
+    expect(sweep(q, 0)).toEqual([]);
+  });
+
+  it('a touched item that is scheduled again in the sweep is not handed out twice', () => {
+    const q = new TimerQueue<Item>();
+    const a = new Item('a');
+    q.touch(a);
+    q.begin();
+    expect(q.next(10)?.name).toBe('a');
+    q.schedule(a, 11);
+    expect(q.next(10)).toBeNull();
+    expect(sweep(q, 11)).toEqual(['a']);
+  });
+
+  it('a forgotten item is never handed out, touched or scheduled; a reused object is handed out as new', () => {
+    const q = new TimerQueue<Item>();
+    const a = new Item('a');
+    const b = new Item('b');
+    q.schedule(a, 5);
+    q.touch(b);
+    q.forget(a);
+    q.forget(b);
+    expect(q.scheduled).toBe(0);
+    expect(sweep(q, 100)).toEqual([]);
+    // the object serves a new flow in the same round it was touched and forgotten in
+    const c = new Item('c');
+    q.touch(c);
+    q.forget(c);
+    q.touch(c);
+    expect(sweep(q, 0)).toEqual(['c']);
+  });
+
+  it('drops stale entries: rescheduling one item over and over keeps the heap small', () => {
+    const q = new TimerQueue<Item>();
+    const keep = Array.from({ length: 10 }, (_, i) => new Item(`k${i}`));
+    for (const k of keep) q.schedule(k, 1e9);
+    const a = new Item('a');
+    for (let i = 0; i < 100_000; i++) q.schedule(a, i);
+    expect(q.scheduled).toBe(11);
+    expect(q.entries).toBeLessThanOrEqual(1025);
+    expect(sweep(q, 99_998)).toEqual([]);
+    expect(sweep(q, 99_999)).toEqual(['a']);
+    expect(sweep(q, 1e9).sort()).toEqual(keep.map((k) => k.name).sort());
+  });
+});
+
+/**
+ * The sweep looks at an unchanged flow only at tcpFinalAt / dnsFinalAt: they must be exactly when
+ * tcpFinal / dnsFinal become true (a later time would report flows late, an earlier one costs a
+ * look). Checked on every flow the fixtures' analysis holds after every packet.
+ */
+describe('tcpFinalAt and dnsFinalAt agree with tcpFinal and dnsFinal', () => {
+  const opts = DEFAULT_OPTIONS;
+  const ctx = (now: number) => ({ captureEndT: now, synTimeoutNs: opts.synTimeoutMs * 1e6, dnsTimeoutNs: opts.dnsTimeoutMs * 1e6, tcpIdleNs: opts.tcpIdleMs * 1e6 }) as ClassifyContext;
+  const base = ctx(0);
+  const agreesAt = (at: number, final: (now: number) => boolean): boolean => {
+    if (at === -Infinity) return final(0) && final(1e15);
+    if (at === Infinity) return !final(1e15);
+    return final(at) && !final(at - 1) && final(at + 1e9);
+  };
+
+  let checkedAll = 0;
+  // pcapng too: the reader takes both
+  for (const file of fixtureFiles()) {
+    it(file, () => {
+      const reader = new CaptureReader();
+      const rec = new CaptureRecord();
+      const src = bufferSource(readFixture(file));
+      const a = new Analyzer(opts, 'none');
+      let checked = 0;
+      const bad: string[] = [];
+      for (;;) {
+        const st = reader.next(rec);
+        if (st === READ_RECORD) {
+          a.onRecord(rec);
+          a.flows.tcp.each((f: TcpFlow) => {
+            checked++;
+            if (!agreesAt(tcpFinalAt(f, base), (now) => tcpFinal(f, ctx(now)))) bad.push(`tcp #${f.firstFrame} at packet ${a.packets}`);
+          });
+          a.flows.dns.each((d: DnsTxn) => {
+            checked++;
+            if (!agreesAt(dnsFinalAt(d, base), (now) => dnsFinal(d, ctx(now)))) bad.push(`dns #${d.queryFrame} at packet ${a.packets}`);
+          });
+        } else if (st === READ_NEED_MORE) {
+          const [off, len] = reader.writable();
+          reader.commit(src.read(reader.buf, off, len) as number);
+        } else break;
+      }
+      expect(bad).toEqual([]);
+      checkedAll += checked;
+    });
+  }
+
+  it('looked at flows (hundreds of flow states in the fixtures)', () => {
+    expect(checkedAll).toBeGreaterThan(500);
+  });
+});
