@@ -1,5 +1,4 @@
-import { forEachRecord } from './capture/reader.js';
-import type { ByteSource } from './capture/source.js';
+import type { CaptureRecord } from './capture/record.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
 import { formatAddr, formatIpv4, formatMac, hostOf, portOf } from './flow/addr.js';
@@ -63,7 +62,7 @@ export class FlowSelector {
  * The flow's packets, and ICMP errors about it, within its time span: a second read of its
  * capture, which stops once past the flow's end (plus a second for late ICMP errors).
  */
-export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step[]> {
+export async function packetsOf(records: (fn: (rec: CaptureRecord) => unknown) => Promise<unknown>, r: FlowRecord): Promise<Step[]> {
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
   const cHost = hostOf(r.client);
@@ -74,7 +73,7 @@ export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step
   const from = r.t - 1e-6;
   const until = r.t + r.duration + 1;
   const steps: Step[] = [];
-  await forEachRecord(source, (rec) => {
+  await records((rec) => {
     const abs = rec.tsSec + rec.tsNsec / 1e9;
     if (base < 0) base = abs;
     const t = abs - base;

@@ -6,7 +6,7 @@ import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
-import { analyzeCaptures } from '../captures.js';
+import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
 import { LineWriter, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
@@ -19,18 +19,18 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  const inputs = expandInputs(opts.inputs);
-  const several = inputs.length > 1;
+  const groups = await captureGroups(expandInputs(opts.inputs), grouping(opts), opts.follow);
+  const several = groups.length > 1;
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   const analysis = analysisOptions(opts);
-  const { reports, unreadable } = await analyzeCaptures(inputs, filter, analysis, {
+  const { reports, unreadable } = await analyzeCaptures(groups, filter, analysis, {
     follow: opts.follow,
     signal,
-    per: (source, name) => {
+    per: (source, name, size) => {
       const live = opts.live || source.live;
       const feed = renderer.feed(live);
-      const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(source.size) : null;
+      const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
       if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
       return {
         // the gates judge every record
