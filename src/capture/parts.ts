@@ -118,7 +118,7 @@ export function partsName(parts: readonly string[]): string {
  * Hands every record of the parts of a capture to `fn`, in order, with frame numbers counting on
  * as the analysis numbers them (forEachRecord). `open` opens a part; `fn` returning false stops.
  */
-export async function forEachRecordOfParts(parts: readonly string[], open: (part: string) => Promise<ByteSource>, fn: (rec: CaptureRecord) => unknown): Promise<void> {
+export async function forEachRecordOfParts(parts: readonly string[], open: (part: string) => Promise<ByteSource>, fn: (rec: CaptureRecord, interfaceNames: readonly string[]) => unknown): Promise<void> {
   let frames = 0;
   for (const part of parts) {
     const source = await open(part);

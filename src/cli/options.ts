@@ -80,6 +80,12 @@ export const FLAGS = {
   failOn: flag({ flags: '--fail-on <verdicts>', description: "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but ok/dns-ok)", commands: ANALYZE, parse: text }),
   baseline: flag({ flags: '--baseline <file>', description: 'compare with an earlier --format json output, per service; exit 1 when something got worse', commands: ANALYZE, parse: text }),
   expect: flag({ flags: '--expect <file>', description: "check rules such as 'tcp 10.0.2.20:443 ok' (one per line); exit 1 when one breaks", commands: ANALYZE, parse: text }),
+  writePcap: flag({
+    flags: '--write-pcap <file>',
+    description: 'write the packets of the problem flows (with a filter: of the flows it selects) to a pcapng file, each verdict a packet comment on its deciding packet',
+    commands: ANALYZE,
+    parse: text,
+  }),
   limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit') }),
   color: flag({ flags: '--no-color', description: 'no colours, even on a terminal (NO_COLOR is honoured too)', commands: BOTH, parse: (raw, env) => raw !== false && env.isTty && !env.noColor }),
 } as const;
@@ -101,7 +107,7 @@ export interface InputArgs {
 }
 
 export type AnalyzeCliOptions = InputArgs & {
-  [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'limit' | 'color']: ValueOf<K>;
+  [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color']: ValueOf<K>;
 };
 export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
   /** A flow id from the report (3 or #3), or host:port. */

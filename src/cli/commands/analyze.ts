@@ -1,7 +1,11 @@
 import type { FlowRecord } from '../../verdict/types.js';
 import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
 import { RENDERERS } from '../../render/index.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { HEALTHY } from '../../verdict/types.js';
+import { PcapngWriter, writeFlowPackets } from '../../render/write-pcap.js';
+import { forEachRecordOfParts } from '../../capture/parts.js';
+import { openCapture } from '../../capture/source.js';
 import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
@@ -24,7 +28,12 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   const analysis = analysisOptions(opts);
-  const { reports, unreadable } = await analyzeCaptures(groups, filter, analysis, {
+  // --write-pcap: the problem flows, or with a filter every flow it selects
+  if (opts.writePcap !== null && groups.some((g) => g.includes('-'))) throw new UsageError('--write-pcap reads the captures again, and standard input cannot be read twice: save it with tcpdump -w first');
+  const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
+  // opened first: a file that cannot be written fails the run before the analysis
+  const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
+  const { reports, unreadable, partsOf } = await analyzeCaptures(groups, filter, analysis, {
     follow: opts.follow,
     signal,
     per: (source, name, size) => {
@@ -32,11 +41,20 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
       const feed = renderer.feed(live);
       const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
       if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
+      const onRecord = feed.onRecord;
+      const wantsAll = toWrite !== null && filter !== null;
       return {
         // the gates judge every record
         keep: gated ? 'all' : feed.keep,
-        onFlow: feed.onRecord,
-        onFlowProblemsOnly: feed.problemsOnly,
+        onFlow:
+          toWrite === null
+            ? onRecord
+            : (r) => {
+                const problem = !HEALTHY.has(r.verdict);
+                if (wantsAll || problem) toWrite.push(r);
+                if (onRecord !== null && (problem || !feed.problemsOnly)) onRecord(r);
+              },
+        onFlowProblemsOnly: feed.problemsOnly && !wantsAll,
         live,
         onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
         onIdle: live ? () => out.flush() : null,
@@ -49,6 +67,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
       renderer.onFile(report, opts.live || source.live);
     },
   });
+  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
     schema: SCHEMA_VERSION,
@@ -66,4 +85,24 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   if (checks?.failed) say(failureLine(checks));
   if (unreadable > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;
+}
+
+/** --write-pcap: the chosen flows' packets, read again from their captures, into one pcapng file. */
+async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], partsOf: ReadonlyMap<string, readonly string[]>, quiet: boolean): Promise<void> {
+  const byFile = new Map<string, FlowRecord[]>();
+  for (const r of chosen) {
+    const f = r.file ?? '';
+    let list = byFile.get(f);
+    if (list === undefined) byFile.set(f, (list = []));
+    list.push(r);
+  }
+  try {
+    for (const [file, list] of byFile) {
+      const parts = partsOf.get(file) ?? [file];
+      await writeFlowPackets((fn) => forEachRecordOfParts(parts, (p) => openCapture(p), fn), list, out);
+    }
+  } finally {
+    out.close();
+  }
+  if (!quiet) say(`wrote ${out.packets} packet${out.packets === 1 ? '' : 's'} of ${chosen.length} flow${chosen.length === 1 ? '' : 's'} to ${out.path}`);
 }
