@@ -11,6 +11,8 @@ import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
 import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
+import { analyzeInParallel, workersFor } from '../parallel.js';
+import type { Report, RunOptions } from '../../analyze.js';
 import { LineWriter, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
@@ -33,40 +35,47 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
   // opened first: a file that cannot be written fails the run before the analysis
   const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
-  const { reports, unreadable, partsOf } = await analyzeCaptures(groups, filter, analysis, {
-    follow: opts.follow,
-    signal,
-    per: (source, name, size) => {
-      const live = opts.live || source.live;
-      const feed = renderer.feed(live);
-      const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
-      if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
-      const onRecord = feed.onRecord;
-      const wantsAll = toWrite !== null && filter !== null;
-      return {
-        // the gates judge every record
-        keep: gated ? 'all' : feed.keep,
-        onFlow:
-          toWrite === null
-            ? onRecord
-            : (r) => {
-                const problem = !HEALTHY.has(r.verdict);
-                if (wantsAll || problem) toWrite.push(r);
-                if (onRecord !== null && (problem || !feed.problemsOnly)) onRecord(r);
-              },
-        onFlowProblemsOnly: feed.problemsOnly && !wantsAll,
-        live,
-        onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
-        onIdle: live ? () => out.flush() : null,
-        outputBusy: () => out.busy(),
-        finally: () => progress?.stop(),
-      };
-    },
-    after: (report, source) => {
-      for (const r of report.records) records.push(r); // (not push(...): a million records overflow the stack)
-      renderer.onFile(report, opts.live || source.live);
-    },
-  });
+  const setup = (name: string, size: number, sourceLive: boolean) => {
+    const live = opts.live || sourceLive;
+    const feed = renderer.feed(live);
+    const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
+    if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
+    const onRecord = feed.onRecord;
+    const wantsAll = toWrite !== null && filter !== null;
+    return {
+      // the gates judge every record
+      keep: gated ? 'all' : feed.keep,
+      onFlow:
+        toWrite === null
+          ? onRecord
+          : (r: FlowRecord) => {
+              const problem = !HEALTHY.has(r.verdict);
+              if (wantsAll || problem) toWrite.push(r);
+              if (onRecord !== null && (problem || !feed.problemsOnly)) onRecord(r);
+            },
+      onFlowProblemsOnly: feed.problemsOnly && !wantsAll,
+      live,
+      onProgress: progress === null ? null : (bytes: number, packets: number) => progress.update(bytes, packets),
+      onIdle: live ? () => out.flush() : null,
+      outputBusy: () => out.busy(),
+      finally: () => progress?.stop(),
+    } satisfies RunOptions & { finally: () => void };
+  };
+  const after = (report: Report, live: boolean) => {
+    for (const r of report.records) records.push(r); // (not push(...): a million records overflow the stack)
+    renderer.onFile(report, live);
+  };
+  // several captures of some size: one worker thread per core (the output is the same)
+  const workers = opts.live ? 0 : workersFor(groups, opts.follow);
+  const { reports, unreadable, partsOf } =
+    workers > 0
+      ? await analyzeInParallel(groups, opts.filter, analysis, workers, { signal, per: (name) => setup(name, 0, false), after: (report) => after(report, false) })
+      : await analyzeCaptures(groups, filter, analysis, {
+          follow: opts.follow,
+          signal,
+          per: (source, name, size) => setup(name, size, source.live),
+          after: (report, source) => after(report, opts.live || source.live),
+        });
   if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
