@@ -14,6 +14,7 @@ import type { FlowRecord } from './verdict/types.js';
 import { Emitter, type Keep } from './report/emit.js';
 import { PacketStats } from './report/stats.js';
 import { SCHEMA_VERSION, type Report } from './report/report.js';
+import { Anomalies } from './capture/damage.js';
 import { warnings } from './report/warnings.js';
 import { checkHeap } from './memory.js';
 
@@ -61,12 +62,19 @@ export class Analyzer implements Superseded {
     return this.clock.packets;
   }
 
-  onRecord(rec: CaptureRecord): void {
+  /** Capture time of the latest packet, ns since the first. */
+  get endT(): number {
+    return this.clock.endT;
+  }
+
+  /** Analyses one packet; returns its capture time (ns since the first packet). */
+  onRecord(rec: CaptureRecord): number {
     const t = this.clock.tick(rec);
     this.decoder.decode(rec, this.pkt);
     this.stats.note(this.pkt, rec);
     this.flows.observe(this.pkt, rec, t);
     this.lifecycle.tick(t);
+    return t;
   }
 
   /** Live input: no packet has arrived for `idleNs` of wall-clock time (see Lifecycle.idle). */
@@ -79,7 +87,8 @@ export class Analyzer implements Superseded {
     this.lifecycle.superseded(f, t);
   }
 
-  finish(reader: CaptureReader, name: string): Report {
+  /** Ends the capture and builds its report; `parts` lists the files of a capture read in parts (null for one file). */
+  finish(reader: ReadSummary, name: string, parts: readonly PartRead[] | null = null): Report {
     this.lifecycle.finish(this.clock.endOfCapture(reader.statsEnd));
     const { clock, flows, opts, stats } = this;
     const anomalies = stats.anomaliesWith(reader.anomalies);
@@ -92,6 +101,7 @@ export class Analyzer implements Superseded {
         packets: clock.packets,
         bytes: clock.bytes,
         ...clock.span(),
+        ...(parts === null ? {} : { parts: parts.map((p) => ({ name: p.name, packets: p.packets, first: p.firstT < 0 ? null : clock.isoAt(p.firstT), last: p.lastT < 0 ? null : clock.isoAt(p.lastT) })) }),
         ...vantageOf(this.lifecycle.vantage),
       },
       options: { synTimeoutMs: opts.synTimeoutMs, dnsTimeoutMs: opts.dnsTimeoutMs, tcpIdleMs: opts.tcpIdleMs, udpIdleMs: opts.udpIdleMs, maxFlows: opts.maxFlows },
@@ -139,61 +149,159 @@ const TICK_MS = 250;
 /** File input: the read loop yields to the event loop (signals, progress) every this many refills. */
 const YIELD_EVERY_REFILLS = 8;
 
+/** What the report says about the file(s) read: CaptureReader, or a merge of the readers of several parts. */
+export interface ReadSummary {
+  readonly statsEnd: { tsSec: number; tsNsec: number } | null;
+  readonly anomalies: Anomalies;
+  readonly linkTypes: ReadonlyMap<number, number>;
+  readonly formatLabel: string;
+}
+
+/** One part of a capture read by a CaptureRun. */
+export interface PartRead {
+  name: string;
+  packets: number;
+  /** Capture times (ns since the run's first packet) of the part's first and last packets; -1 when it had none. */
+  firstT: number;
+  lastT: number;
+}
+
+/**
+ * One analysis over one or more sources read one after the other as a single capture: the parts
+ * of a rotated capture (`tcpdump -C`/`-G`), so flows cross part boundaries. Frame numbers count
+ * on from one part to the next, as `mergecap -a` would number them.
+ */
+export class CaptureRun {
+  readonly analyzer: Analyzer;
+  readonly parts: PartRead[] = [];
+  private readonly anomalies = new Anomalies();
+  private readonly linkTypes = new Map<number, number>();
+  private formatLabel = '';
+  private statsEnd: { tsSec: number; tsNsec: number } | null = null;
+  private frames = 0;
+  private bytesRead = 0;
+  private size = 0;
+  private interrupted = false;
+
+  constructor(
+    readonly opts: AnalyzeOptions,
+    private readonly run: RunOptions = {},
+  ) {
+    this.analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file, run.onFlowProblemsOnly ?? false);
+  }
+
+  /** Reads a source to its end (or until `signal` aborts) as the next part of the capture. */
+  async read(source: ByteSource): Promise<void> {
+    const { run, analyzer } = this;
+    const reader = new CaptureReader();
+    reader.frame = this.frames;
+    const rec = new CaptureRecord();
+    const { signal, onProgress, onIdle } = run;
+    const packetsBefore = analyzer.packets;
+    let firstT = -1;
+    let lastInput = performance.now();
+    const timer = run.live
+      ? setInterval(() => {
+          analyzer.advanceIdle((performance.now() - lastInput) * 1e6);
+          onIdle?.();
+        }, TICK_MS)
+      : null;
+    let refills = 0;
+    try {
+      for (;;) {
+        const st = reader.next(rec);
+        if (st === READ_RECORD) {
+          const t = analyzer.onRecord(rec);
+          if (firstT < 0) firstT = t;
+          continue;
+        }
+        if (st === READ_END || signal?.aborted) break;
+        const [off, len] = reader.writable();
+        let got = source.read(reader.buf, off, len);
+        if (typeof got !== 'number') {
+          onProgress?.(this.bytesRead + reader.bytesRead, analyzer.packets);
+          onIdle?.();
+          checkHeap();
+          const busy = run.outputBusy?.();
+          if (busy) await busy;
+          got = await readOrAbort(got, signal);
+          if (got < 0) break;
+        } else {
+          checkHeap();
+          const busy = run.outputBusy?.();
+          if (busy) await busy;
+          else if (++refills % YIELD_EVERY_REFILLS === 0) {
+            onProgress?.(this.bytesRead + reader.bytesRead, analyzer.packets);
+            await new Promise((r) => setImmediate(r));
+          }
+        }
+        if (run.live) lastInput = performance.now();
+        reader.commit(got);
+      }
+    } finally {
+      if (timer !== null) clearInterval(timer);
+    }
+    if (source instanceof GunzipSource) {
+      reader.formatLabel = `gzip-compressed ${reader.formatLabel}`;
+      if (source.damage !== null) reader.anomalies.add('compressed_stream_damaged', `${source.damage} after ${reader.bytesRead} uncompressed bytes; the rest of the file is unreadable`);
+    }
+    this.frames = reader.frame;
+    this.bytesRead += reader.bytesRead;
+    this.size += source.size;
+    this.anomalies.merge(reader.anomalies);
+    for (const [lt, n] of reader.linkTypes) this.linkTypes.set(lt, (this.linkTypes.get(lt) ?? 0) + n);
+    if (this.formatLabel === '') this.formatLabel = reader.formatLabel;
+    else if (reader.formatLabel !== '' && !this.formatLabel.split(' + ').includes(reader.formatLabel)) this.formatLabel += ` + ${reader.formatLabel}`;
+    if (reader.statsEnd !== null) this.statsEnd = reader.statsEnd;
+    const packets = analyzer.packets - packetsBefore;
+    this.parts.push({ name: source.name, packets, firstT, lastT: packets === 0 ? -1 : analyzer.endT });
+    if (signal?.aborted && !source.live) this.interrupted = true;
+  }
+
+  /** Ends the capture: pending flows are judged as at its end. */
+  finish(name: string): Report {
+    const report = this.analyzer.finish(this.summary, name, this.parts.length > 1 ? this.parts : null);
+    report.warnings.push(...partGaps(this.parts, Math.max(this.opts.synTimeoutMs, this.opts.dnsTimeoutMs) * 1e6));
+    if (this.interrupted) {
+      const pct = this.size > 0 ? ` (${Math.floor((100 * this.bytesRead) / this.size)}% of the ${this.parts.length > 1 ? 'files' : 'file'})` : '';
+      report.warnings.unshift(`interrupted after ${this.analyzer.packets} packets${pct}; verdicts cover what was read`);
+    }
+    return report;
+  }
+
+  // ReadSummary, for Analyzer.finish
+  get summary(): ReadSummary {
+    return { statsEnd: this.statsEnd, anomalies: this.anomalies, linkTypes: this.linkTypes, formatLabel: this.formatLabel };
+  }
+}
+
+/** Packets of consecutive parts may be this much out of time order (tcpdump -i any) before the parts are said to overlap. */
+const PART_OVERLAP_NS = 1e9;
+
+/** Warnings for parts that overlap in time, or between which no packet came for longer than the timeouts. */
+export function partGaps(parts: readonly PartRead[], timeoutNs: number): string[] {
+  const out: string[] = [];
+  let prev: PartRead | null = null;
+  for (const p of parts) {
+    if (p.firstT < 0) continue;
+    if (prev !== null) {
+      const gap = p.firstT - prev.lastT;
+      if (gap < -PART_OVERLAP_NS) out.push(`${p.name} starts ${formatSeconds(-gap)} before ${prev.name} ends: read as the next part of one capture, the parts overlap in time (give them as separate captures with --separate)`);
+      else if (gap > timeoutNs) out.push(`no packet for ${formatSeconds(gap)} between ${prev.name} and ${p.name}: a gap in the capture or a quiet network; flows open across it may be judged by what came after`);
+    }
+    prev = p;
+  }
+  return out;
+}
+
+function formatSeconds(ns: number): string {
+  const s = ns / 1e9;
+  return s >= 120 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(s >= 10 ? 0 : 3)} s`;
+}
+
 /** Reads a source to its end (or until `signal` aborts) and analyses it. */
 export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, run: RunOptions = {}): Promise<Report> {
-  const reader = new CaptureReader();
-  const rec = new CaptureRecord();
-  const analyzer = new Analyzer(opts, run.keep ?? 'all', run.onFlow ?? null, run.filter ?? null, run.firstId ?? 1, run.file, run.onFlowProblemsOnly ?? false);
-  const { signal, onProgress, onIdle } = run;
-  let lastInput = performance.now();
-  const timer = run.live
-    ? setInterval(() => {
-        analyzer.advanceIdle((performance.now() - lastInput) * 1e6);
-        onIdle?.();
-      }, TICK_MS)
-    : null;
-  let refills = 0;
-  try {
-    for (;;) {
-      const st = reader.next(rec);
-      if (st === READ_RECORD) {
-        analyzer.onRecord(rec);
-        continue;
-      }
-      if (st === READ_END || signal?.aborted) break;
-      const [off, len] = reader.writable();
-      let got = source.read(reader.buf, off, len);
-      if (typeof got !== 'number') {
-        onProgress?.(reader.bytesRead, analyzer.packets);
-        onIdle?.();
-        checkHeap();
-        const busy = run.outputBusy?.();
-        if (busy) await busy;
-        got = await readOrAbort(got, signal);
-        if (got < 0) break;
-      } else {
-        checkHeap();
-        const busy = run.outputBusy?.();
-        if (busy) await busy;
-        else if (++refills % YIELD_EVERY_REFILLS === 0) {
-          onProgress?.(reader.bytesRead, analyzer.packets);
-          await new Promise((r) => setImmediate(r));
-        }
-      }
-      if (run.live) lastInput = performance.now();
-      reader.commit(got);
-    }
-  } finally {
-    if (timer !== null) clearInterval(timer);
-  }
-  if (source instanceof GunzipSource) {
-    reader.formatLabel = `gzip-compressed ${reader.formatLabel}`;
-    if (source.damage !== null) reader.anomalies.add('compressed_stream_damaged', `${source.damage} after ${reader.bytesRead} uncompressed bytes; the rest of the file is unreadable`);
-  }
-  const report = analyzer.finish(reader, source.name);
-  if (signal?.aborted && !source.live) {
-    const pct = source.size > 0 ? ` (${Math.floor((100 * reader.bytesRead) / source.size)}% of the file)` : '';
-    report.warnings.unshift(`interrupted after ${analyzer.packets} packets${pct}; verdicts cover what was read`);
-  }
-  return report;
+  const r = new CaptureRun(opts, run);
+  await r.read(source);
+  return r.finish(source.name);
 }

@@ -1,5 +1,4 @@
-import { forEachRecord } from './capture/reader.js';
-import type { ByteSource } from './capture/source.js';
+import type { CaptureRecord } from './capture/record.js';
 import { PacketDecoder } from './decode/decode.js';
 import { DecodedPacket, L4, TCP_FLAG } from './decode/packet.js';
 import { formatAddr, formatIpv4, formatMac, hostOf, portOf } from './flow/addr.js';
@@ -63,25 +62,20 @@ export class FlowSelector {
  * The flow's packets, and ICMP errors about it, within its time span: a second read of its
  * capture, which stops once past the flow's end (plus a second for late ICMP errors).
  */
-export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step[]> {
+export async function packetsOf(records: (fn: (rec: CaptureRecord) => unknown) => Promise<unknown>, r: FlowRecord): Promise<Step[]> {
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
-  const cHost = hostOf(r.client);
-  const sHost = hostOf(r.server);
-  const cPort = portOf(r.client);
-  const sPort = portOf(r.server);
+  const flow = new FlowPackets(r);
   let base = -1;
-  const from = r.t - 1e-6;
-  const until = r.t + r.duration + 1;
   const steps: Step[] = [];
-  await forEachRecord(source, (rec) => {
+  await records((rec) => {
     const abs = rec.tsSec + rec.tsNsec / 1e9;
     if (base < 0) base = abs;
     const t = abs - base;
-    if (t > until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
-    if (t < from || t > until) return true;
+    if (t > flow.until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
+    if (t < flow.from || t > flow.until) return true;
     decoder.decode(rec, pkt);
-    const step = match(pkt, r, cHost, cPort, sHost, sPort);
+    const step = flow.match(pkt);
     if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
     return true;
   });
@@ -89,6 +83,34 @@ export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step
 }
 
 type StepFacts = Omit<Step, 'frame' | 't'>;
+
+/**
+ * Which packets belong to a flow's record: its packets both ways and ICMP errors about it, within
+ * [from, until] (seconds from the capture's first packet: the flow's span, and a second more for
+ * late ICMP errors). Explain's ladder and --write-pcap read a capture again through it.
+ */
+export class FlowPackets {
+  readonly from: number;
+  readonly until: number;
+  private readonly cHost: string;
+  private readonly sHost: string;
+  private readonly cPort: number;
+  private readonly sPort: number;
+
+  constructor(readonly r: FlowRecord) {
+    this.cHost = hostOf(r.client);
+    this.sHost = hostOf(r.server);
+    this.cPort = portOf(r.client);
+    this.sPort = portOf(r.server);
+    this.from = r.t - 1e-6;
+    this.until = r.t + r.duration + 1;
+  }
+
+  /** The packet as the ladder draws it, or null when it is not the flow's. */
+  match(pkt: DecodedPacket): StepFacts | null {
+    return match(pkt, this.r, this.cHost, this.cPort, this.sHost, this.sPort);
+  }
+}
 
 function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {

@@ -123,6 +123,13 @@ export class CaptureClock {
     return Math.max(this.endT, statsEndT);
   }
 
+  /** Wall-clock time of capture time `t` (ns since the first packet), as ISO 8601. */
+  isoAt(t: number): string {
+    const ns = this.baseNsec + t;
+    const sec = Math.floor(ns / 1e9);
+    return isoTime(this.baseSec + sec, ns - sec * 1e9);
+  }
+
   /** The report's first, last and duration. */
   span(): { first: string | null; last: string | null; durationSec: number } {
     return {

@@ -185,16 +185,19 @@ function hex(b: Buffer, off: number, n: number): string {
 /**
  * Hands every record of `source` to `fn`, nothing else (no decoding, no analysis): for a second
  * pass over a file whose analysis is already done. `rec` is reused from record to record; `fn`
- * returning false stops the reading.
+ * returning false stops the reading; it also gets the pcapng interface names so far (by
+ * `rec.ifIndex`). Frame numbers start after `framesBefore` (a later part of a
+ * capture read in parts). Returns the last frame number, or -1 when `fn` stopped the reading.
  */
-export async function forEachRecord(source: ByteSource, fn: (rec: CaptureRecord) => unknown): Promise<void> {
+export async function forEachRecord(source: ByteSource, fn: (rec: CaptureRecord, interfaceNames: readonly string[]) => unknown, framesBefore = 0): Promise<number> {
   const reader = new CaptureReader();
+  reader.frame = framesBefore;
   const rec = new CaptureRecord();
   for (;;) {
     const st = reader.next(rec);
     if (st === READ_RECORD) {
-      if (fn(rec) === false) return;
-    } else if (st === READ_END) return;
+      if (fn(rec, reader.interfaceNames) === false) return -1;
+    } else if (st === READ_END) return reader.frame;
     else {
       const [off, len] = reader.writable();
       reader.commit(await source.read(reader.buf, off, len));

@@ -72,12 +72,20 @@ export const FLAGS = {
     commands: BOTH,
     parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows')),
   }),
+  sequence: flag({ flags: '--sequence', description: 'read all the captures as parts of one, in time order (default: only parts of a rotated set, named alike)', commands: BOTH, parse: on }),
+  separate: flag({ flags: '--separate', description: 'analyse each capture on its own, even the parts of a rotated set', commands: BOTH, parse: on }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
   follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
   quiet: flag({ flags: '-q, --quiet', description: 'no progress bar and no warnings on standard error', commands: ANALYZE, parse: on }),
   failOn: flag({ flags: '--fail-on <verdicts>', description: "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but ok/dns-ok)", commands: ANALYZE, parse: text }),
   baseline: flag({ flags: '--baseline <file>', description: 'compare with an earlier --format json output, per service; exit 1 when something got worse', commands: ANALYZE, parse: text }),
   expect: flag({ flags: '--expect <file>', description: "check rules such as 'tcp 10.0.2.20:443 ok' (one per line); exit 1 when one breaks", commands: ANALYZE, parse: text }),
+  writePcap: flag({
+    flags: '--write-pcap <file>',
+    description: 'write the packets of the problem flows (with a filter: of the flows it selects) to a pcapng file, each verdict a packet comment on its deciding packet',
+    commands: ANALYZE,
+    parse: text,
+  }),
   limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit') }),
   color: flag({ flags: '--no-color', description: 'no colours, even on a terminal (NO_COLOR is honoured too)', commands: BOTH, parse: (raw, env) => raw !== false && env.isTty && !env.noColor }),
 } as const;
@@ -98,8 +106,10 @@ export interface InputArgs {
   filter: string | null;
 }
 
-export type AnalyzeCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'limit' | 'color']: ValueOf<K> };
-export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'color']: ValueOf<K> } & {
+export type AnalyzeCliOptions = InputArgs & {
+  [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color']: ValueOf<K>;
+};
+export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
   /** A flow id from the report (3 or #3), or host:port. */
   selector: string;
 };

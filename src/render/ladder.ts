@@ -94,5 +94,9 @@ export function renderLadder(r: FlowRecord, steps: readonly Step[], color: boole
   out.push('next checks:');
   if (r.check !== '') out.push(`  → ${escapeTerminal(r.check)}`);
   for (const c of nextChecks(r, steps)) out.push(`  → ${escapeTerminal(c)}`);
+  if (r.wireshark !== undefined) {
+    out.push('');
+    out.push(`in Wireshark: ${r.wireshark}`);
+  }
   return out.join('\n') + '\n';
 }

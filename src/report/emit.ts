@@ -1,3 +1,4 @@
+import { wiresharkFilter } from '../verdict/wireshark.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
 import { DnsNames } from '../verdict/names.js';
 import type { FlowMatch } from '../filter/filter.js';
@@ -92,7 +93,10 @@ export class Emitter {
       const kept = keep === 'all' || (problem && keep !== 'none' && (this.verdictCounts.get(r.verdict) ?? 0) <= keep.problemsPerVerdict);
       // names label what is shown; every lookup teaches them, shown or not
       const handOn = onFlow !== null && (problem || !this.o.onFlowProblemsOnly);
-      if (kept || handOn) this.names.label(r);
+      if (kept || handOn) {
+        this.names.label(r);
+        r.wireshark = wiresharkFilter(r);
+      }
       this.names.learn(r);
       if (kept) this.kept.push(r);
       if (handOn) onFlow(r);

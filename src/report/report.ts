@@ -20,6 +20,8 @@ export interface Report {
     first: string | null;
     last: string | null;
     durationSec: number;
+    /** The files of a capture read in parts (a rotated set), in the order read; absent for one file. */
+    parts?: { name: string; packets: number; first: string | null; last: string | null }[];
     /** Where the capture was taken, judged from TTLs (absent when no connection showed both sides). */
     vantage?: string;
   };

@@ -65,6 +65,8 @@ export interface FlowRecord {
    * (format in verdict/key.ts), e.g. `tcp 10.0.1.10:53600 10.0.2.20:83 isn 12345 #13`.
    */
   key: string;
+  /** A Wireshark/tshark display filter selecting the flow's packets (wireshark.ts); set on records that are shown. */
+  wireshark?: string;
   proto: 'tcp' | 'udp' | 'dns' | 'icmp' | 'arp';
   client: string;
   server: string;

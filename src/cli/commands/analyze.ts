@@ -1,12 +1,18 @@
 import type { FlowRecord } from '../../verdict/types.js';
 import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
 import { RENDERERS } from '../../render/index.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { HEALTHY } from '../../verdict/types.js';
+import { PcapngWriter, writeFlowPackets } from '../../render/write-pcap.js';
+import { forEachRecordOfParts } from '../../capture/parts.js';
+import { openCapture } from '../../capture/source.js';
 import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
-import { analyzeCaptures } from '../captures.js';
+import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
+import { analyzeInParallel, workersFor } from '../parallel.js';
+import type { Report, RunOptions } from '../../analyze.js';
 import { LineWriter, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
@@ -19,36 +25,58 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  const inputs = expandInputs(opts.inputs);
-  const several = inputs.length > 1;
+  const groups = await captureGroups(expandInputs(opts.inputs), grouping(opts), opts.follow);
+  const several = groups.length > 1;
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   const analysis = analysisOptions(opts);
-  const { reports, unreadable } = await analyzeCaptures(inputs, filter, analysis, {
-    follow: opts.follow,
-    signal,
-    per: (source, name) => {
-      const live = opts.live || source.live;
-      const feed = renderer.feed(live);
-      const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(source.size) : null;
-      if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
-      return {
-        // the gates judge every record
-        keep: gated ? 'all' : feed.keep,
-        onFlow: feed.onRecord,
-        onFlowProblemsOnly: feed.problemsOnly,
-        live,
-        onProgress: progress === null ? null : (bytes, packets) => progress.update(bytes, packets),
-        onIdle: live ? () => out.flush() : null,
-        outputBusy: () => out.busy(),
-        finally: () => progress?.stop(),
-      };
-    },
-    after: (report, source) => {
-      for (const r of report.records) records.push(r); // (not push(...): a million records overflow the stack)
-      renderer.onFile(report, opts.live || source.live);
-    },
-  });
+  // --write-pcap: the problem flows, or with a filter every flow it selects
+  if (opts.writePcap !== null && groups.some((g) => g.includes('-'))) throw new UsageError('--write-pcap reads the captures again, and standard input cannot be read twice: save it with tcpdump -w first');
+  const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
+  // opened first: a file that cannot be written fails the run before the analysis
+  const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
+  const setup = (name: string, size: number, sourceLive: boolean) => {
+    const live = opts.live || sourceLive;
+    const feed = renderer.feed(live);
+    const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
+    if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
+    const onRecord = feed.onRecord;
+    const wantsAll = toWrite !== null && filter !== null;
+    return {
+      // the gates judge every record
+      keep: gated ? 'all' : feed.keep,
+      onFlow:
+        toWrite === null
+          ? onRecord
+          : (r: FlowRecord) => {
+              const problem = !HEALTHY.has(r.verdict);
+              if (wantsAll || problem) toWrite.push(r);
+              if (onRecord !== null && (problem || !feed.problemsOnly)) onRecord(r);
+            },
+      onFlowProblemsOnly: feed.problemsOnly && !wantsAll,
+      live,
+      onProgress: progress === null ? null : (bytes: number, packets: number) => progress.update(bytes, packets),
+      onIdle: live ? () => out.flush() : null,
+      outputBusy: () => out.busy(),
+      finally: () => progress?.stop(),
+    } satisfies RunOptions & { finally: () => void };
+  };
+  const after = (report: Report, live: boolean) => {
+    for (const r of report.records) records.push(r); // (not push(...): a million records overflow the stack)
+    renderer.onFile(report, live);
+  };
+  // several captures of some size: one worker thread per core (the output is the same)
+  const workers = opts.live ? 0 : workersFor(groups, opts.follow);
+  const { reports, unreadable, partsOf } =
+    workers > 0
+      ? await analyzeInParallel(groups, opts.filter, analysis, workers, { signal, per: (name) => setup(name, 0, false), after: (report) => after(report, false) })
+      : await analyzeCaptures(groups, filter, analysis, {
+          follow: opts.follow,
+          signal,
+          per: (source, name, size) => setup(name, size, source.live),
+          after: (report, source) => after(report, opts.live || source.live),
+        });
+  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
     schema: SCHEMA_VERSION,
@@ -66,4 +94,24 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   if (checks?.failed) say(failureLine(checks));
   if (unreadable > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;
+}
+
+/** --write-pcap: the chosen flows' packets, read again from their captures, into one pcapng file. */
+async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], partsOf: ReadonlyMap<string, readonly string[]>, quiet: boolean): Promise<void> {
+  const byFile = new Map<string, FlowRecord[]>();
+  for (const r of chosen) {
+    const f = r.file ?? '';
+    let list = byFile.get(f);
+    if (list === undefined) byFile.set(f, (list = []));
+    list.push(r);
+  }
+  try {
+    for (const [file, list] of byFile) {
+      const parts = partsOf.get(file) ?? [file];
+      await writeFlowPackets((fn) => forEachRecordOfParts(parts, (p) => openCapture(p), fn), list, out);
+    }
+  } finally {
+    out.close();
+  }
+  if (!quiet) say(`wrote ${out.packets} packet${out.packets === 1 ? '' : 's'} of ${chosen.length} flow${chosen.length === 1 ? '' : 's'} to ${out.path}`);
 }

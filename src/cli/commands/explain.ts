@@ -6,7 +6,8 @@ import { FlowSelector, packetsOf } from '../../explain.js';
 import { renderLadder } from '../../render/ladder.js';
 import { EXIT } from '../../errors.js';
 import { analysisOptions, type ExplainCliOptions } from '../options.js';
-import { analyzeCaptures } from '../captures.js';
+import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
+import { forEachRecordOfParts } from '../../capture/parts.js';
 import { LineWriter, type Sink } from '../output.js';
 
 /**
@@ -27,7 +28,7 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
   const inputs = expandInputs(opts.inputs);
   const selector = new FlowSelector(opts.selector);
   const kept = new Map<string, MemoryCopy>();
-  const { reports } = await analyzeCaptures(inputs, filter, analysisOptions(opts), {
+  const { reports, partsOf } = await analyzeCaptures(await captureGroups(inputs, grouping(opts)), filter, analysisOptions(opts), {
     signal,
     per: (source, name) => {
       // a pipe or FIFO cannot be read twice (a second open of a FIFO waits for a writer that never
@@ -44,13 +45,8 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
   }
   const name = r.file ?? inputs[0];
   const copy = kept.get(name);
-  const source = copy !== undefined ? copy.replay() : await openCapture(name);
-  let steps;
-  try {
-    steps = await packetsOf(source, r);
-  } finally {
-    source.close();
-  }
+  const parts = copy !== undefined ? [name] : (partsOf.get(name) ?? [name]);
+  const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => copy?.replay() ?? (await openCapture(part)), fn), r);
   return renderLadder(r, steps, opts.color);
 }
 

@@ -1,0 +1,164 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InputError, InternalError } from '../errors.js';
+import type { AnalyzeOptions, Keep, Report, RunOptions } from '../analyze.js';
+import type { FlowRecord } from '../verdict/types.js';
+import { partsName } from '../capture/parts.js';
+import type { CapturesRun } from './captures.js';
+import { say } from './output.js';
+
+/** What a worker analyses, and what it sends back. */
+export interface WorkerJob {
+  parts: string[];
+  opts: AnalyzeOptions;
+  filter: string | null;
+  keep: Keep;
+  problemsOnly: boolean;
+  /** Post the records as they are decided (the renderer streams them). */
+  handOn: boolean;
+}
+
+export type WorkerMessage = { kind: 'records'; records: FlowRecord[] } | { kind: 'done'; report: Report | null; unreadable: number } | { kind: 'failed'; message: string; input: boolean; stack: string };
+
+const WORKER = new URL('./capture-worker.js', import.meta.url);
+/** Below this many bytes in all, starting workers (~40 ms each) costs more than it saves. */
+const MIN_BYTES = 32 << 20;
+/** At most this many workers, whatever the cores. */
+const MAX_WORKERS = 8;
+
+/**
+ * How many worker threads to analyse these captures on: one per core up to the number of
+ * captures, when there are several captures of some size, none of them standard input or a FIFO
+ * (PCAPDIAG_WORKERS=N sets the number, 0 for none); 0 to
+ * analyse them one after the other in this thread (also when running from the TypeScript sources,
+ * which have no compiled worker).
+ */
+export function workersFor(groups: readonly (readonly string[])[], follow: boolean, env: string | undefined = process.env.PCAPDIAG_WORKERS, haveWorker = existsSync(fileURLToPath(WORKER))): number {
+  if (follow || groups.length < 2 || groups.some((g) => g.includes('-')) || !haveWorker) return 0;
+  // PCAPDIAG_WORKERS=N: exactly N (0: none), whatever the sizes
+  const asked = env === undefined || env === '' ? NaN : Number(env);
+  if (Number.isInteger(asked) && asked >= 0) return Math.min(asked, groups.length, MAX_WORKERS);
+  let bytes = 0;
+  for (const g of groups)
+    for (const p of g) {
+      try {
+        const st = statSync(p);
+        if (!st.isFile()) return 0; // a FIFO cannot be handed to a worker
+        bytes += st.size;
+      } catch {
+        // reading it says why
+      }
+    }
+  if (bytes < MIN_BYTES) return 0;
+  return Math.min(availableParallelism(), groups.length, MAX_WORKERS);
+}
+
+interface Slot {
+  name: string;
+  setup: RunOptions;
+  records: FlowRecord[];
+  done: { report: Report | null; unreadable: number } | null;
+  failed: { message: string; input: boolean; stack: string } | null;
+}
+
+/**
+ * analyzeCaptures on worker threads: each capture (a file, or the parts of a rotated set) is
+ * analysed by a worker, `workers` at a time; records and reports are handed on in the order of the
+ * captures, with ids numbered on from one capture to the next, so the output is the same as
+ * reading them one after the other. A later capture's records wait in memory until the captures
+ * before it are written.
+ */
+export async function analyzeInParallel(
+  groups: readonly (readonly string[])[],
+  filter: string | null,
+  opts: AnalyzeOptions,
+  workers: number,
+  o: { signal?: AbortSignal; per: (name: string) => RunOptions; after?: (report: Report) => void },
+): Promise<CapturesRun> {
+  const slots: Slot[] = groups.map((g) => ({ name: partsName(g), setup: o.per(partsName(g)), records: [], done: null, failed: null }));
+  const out: CapturesRun = { reports: [], unreadable: 0, partsOf: new Map() };
+  let written = 0; // slots handed on
+  let idBase = 0;
+  const running = new Set<Worker>();
+  const abort = () => {
+    for (const w of running) w.postMessage('abort');
+  };
+  o.signal?.addEventListener('abort', abort, { once: true });
+
+  // hands on what is ready, in order
+  const drain = () => {
+    while (written < slots.length) {
+      const s = slots[written];
+      for (const r of s.records) {
+        r.id += idBase;
+        s.setup.onFlow?.(r);
+      }
+      s.records = [];
+      if (s.failed !== null) {
+        if (!s.failed.input) throw new InternalError(`${s.name}: ${s.failed.message}`);
+        say(s.failed.message.includes(s.name) ? s.failed.message : `${s.name}: ${s.failed.message}`);
+        out.unreadable++;
+      } else if (s.done !== null) {
+        out.unreadable += s.done.unreadable;
+        const report = s.done.report;
+        if (report !== null) {
+          for (const r of report.records) r.id += idBase;
+          idBase += report.nextId - 1;
+          report.nextId = idBase + 1;
+          out.reports.push(report);
+          out.partsOf.set(report.input.name, [...groups[written]]);
+          o.after?.(report);
+        }
+      } else return; // still running: what it sent so far is out
+      written++;
+    }
+  };
+
+  const runOne = (i: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = slots[i];
+      const job: WorkerJob = { parts: [...groups[i]], opts, filter, keep: s.setup.keep ?? 'all', problemsOnly: s.setup.onFlowProblemsOnly ?? false, handOn: s.setup.onFlow !== null && s.setup.onFlow !== undefined };
+      const w = new Worker(WORKER, { workerData: job });
+      running.add(w);
+      w.on('message', (m: WorkerMessage) => {
+        try {
+          if (m.kind === 'records') s.records.push(...m.records);
+          else if (m.kind === 'done') s.done = { report: m.report, unreadable: m.unreadable };
+          else s.failed = m;
+          if (i === written) drain();
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+      w.on('error', (e) => reject(e));
+      w.on('exit', () => {
+        running.delete(w);
+        if (s.done === null && s.failed === null) s.failed = { message: 'the worker thread stopped without a report', input: false, stack: '' };
+        try {
+          drain();
+          resolve();
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    });
+
+  try {
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(workers, slots.length) }, async () => {
+      while (next < slots.length) await runOne(next++);
+    });
+    await Promise.all(lanes);
+    drain();
+  } catch (e) {
+    abort();
+    for (const w of running) void w.terminate();
+    if (e instanceof InputError || e instanceof InternalError) throw e;
+    throw new InternalError(e instanceof Error ? e.message : String(e));
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+  }
+  return out;
+}

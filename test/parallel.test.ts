@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { workersFor } from '../src/cli/parallel.js';
+import { BIN, FIXTURES } from './helpers/run.js';
+
+/** The built CLI with PCAPDIAG_WORKERS set: 0 reads the captures one after the other in one thread. */
+function run(workers: number, args: string[]): { code: number; out: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PCAPDIAG_WORKERS: String(workers) }, timeout: 120_000 });
+  return { code: r.status ?? -1, out: `${r.stdout}\n--- stderr ---\n${r.stderr}` };
+}
+
+describe('captures analysed on worker threads give the output of one thread, byte for byte', () => {
+  const some = ['dns.pcap', 'ipv6.pcap', 'tcp-reset-by-router.pcap', 'tls-expired.pcap', 'ping.pcap', 'rotated-time'].map((f) => join(FIXTURES, f));
+  const cases: [string, string[]][] = [
+    ['text, every fixture', [FIXTURES]],
+    ['ndjson', ['-f', 'ndjson', ...some]],
+    ['json with a gate', ['-f', 'json', '--fail-on', 'problem', ...some]],
+    ['junit with a filter', ['-f', 'junit', ...some, 'port 53']],
+    ['an unreadable capture among them', ['-f', 'ndjson', join(FIXTURES, 'dns.pcap'), join(FIXTURES, 'no-such.pcap'), join(FIXTURES, 'tcp-ok.pcap')]],
+  ];
+  for (const [what, args] of cases)
+    it(what, () => {
+      const one = run(0, args);
+      const many = run(2, args);
+      expect(many.code).toBe(one.code);
+      expect(many.out).toBe(one.out);
+    });
+});
+
+describe('workersFor', () => {
+  const two = [[join(FIXTURES, 'dns.pcap')], [join(FIXTURES, 'tcp-ok.pcap')]];
+  it('PCAPDIAG_WORKERS sets the number, up to the captures; small captures stay in one thread', () => {
+    expect(workersFor(two, false, '2', true)).toBe(2);
+    expect(workersFor(two, false, '8', true)).toBe(2);
+    expect(workersFor(two, false, '0', true)).toBe(0);
+    expect(workersFor(two, false, undefined, true)).toBe(0); // a few KB: workers cost more than they save
+  });
+  it('none for one capture, standard input or --follow, or without the compiled worker (TypeScript sources)', () => {
+    expect(workersFor([[join(FIXTURES, 'dns.pcap')]], false, '4', true)).toBe(0);
+    expect(workersFor([['-'], [join(FIXTURES, 'dns.pcap')]], false, '4', true)).toBe(0);
+    expect(workersFor(two, true, '4', true)).toBe(0);
+    expect(workersFor(two, false, '2', false)).toBe(0);
+  });
+});
