@@ -64,28 +64,95 @@ export class FlowSelector {
  * capture, which stops once past the flow's end (plus a second for late ICMP errors).
  */
 export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step[]> {
+  return (await packetsOfFlows(source, [r], MAX_STEPS)).get(r) ?? [];
+}
+
+/** A flow packetsOfFlows looks for: the record, its ends and time window, and the steps found. */
+interface Wanted {
+  r: FlowRecord;
+  cHost: string;
+  cPort: number;
+  sHost: string;
+  sPort: number;
+  from: number;
+  until: number;
+  steps: Step[];
+  /** Whether the deciding packet is among the steps (it is kept past maxSteps). */
+  decided: boolean;
+}
+
+/**
+ * The packets of many flows of one capture (the HTML report's ladders) in one read, the same way
+ * packetsOf finds one flow's: each flow is looked up by its client and server (the addresses an
+ * ICMP error quotes, an ARP or neighbour discovery target), then by its time window. Each flow
+ * gets at most maxSteps packets, and its deciding packet whatever its place. The read stops once
+ * past the last flow's window.
+ */
+export async function packetsOfFlows(source: ByteSource, records: readonly FlowRecord[], maxSteps: number): Promise<Map<FlowRecord, Step[]>> {
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
-  const cHost = hostOf(r.client);
-  const sHost = hostOf(r.server);
-  const cPort = portOf(r.client);
-  const sPort = portOf(r.server);
+  const index = new Map<string, Wanted[]>();
+  let last = -1;
+  for (const r of records) {
+    const w: Wanted = { r, cHost: hostOf(r.client), cPort: portOf(r.client), sHost: hostOf(r.server), sPort: portOf(r.server), from: r.t - 1e-6, until: r.t + r.duration + 1, steps: [], decided: r.frame === 0 };
+    const key = r.proto === 'arp' ? `arp ${w.sHost}` : `${w.cHost} ${w.cPort} ${w.sHost} ${w.sPort}`;
+    const list = index.get(key);
+    if (list === undefined) index.set(key, [w]);
+    else list.push(w);
+    last = Math.max(last, w.until);
+  }
   let base = -1;
-  const from = r.t - 1e-6;
-  const until = r.t + r.duration + 1;
-  const steps: Step[] = [];
+  const offer = (key: string, t: number, frame: number): void => {
+    const list = index.get(key);
+    if (list === undefined) return;
+    for (const w of list) {
+      if (t < w.from || t > w.until) continue;
+      const full = w.steps.length >= maxSteps;
+      if (full && (w.decided || frame !== w.r.frame)) continue;
+      const step = match(pkt, w.r, w.cHost, w.cPort, w.sHost, w.sPort);
+      if (step === null) continue;
+      w.steps.push({ ...step, frame, t: t - w.r.t });
+      if (frame === w.r.frame) w.decided = true;
+    }
+  };
   await forEachRecord(source, (rec) => {
     const abs = rec.tsSec + rec.tsNsec / 1e9;
     if (base < 0) base = abs;
     const t = abs - base;
-    if (t > until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
-    if (t < from || t > until) return true;
+    if (t > last + REORDER_SLACK_SEC) return false;
     decoder.decode(rec, pkt);
-    const step = match(pkt, r, cHost, cPort, sHost, sPort);
-    if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
+    if (pkt.l4 === L4.Arp) {
+      offer(`arp ${formatIpv4(pkt.arpTargetIp)}`, t, rec.frame);
+      if (pkt.arpSenderIp !== pkt.arpTargetIp) offer(`arp ${formatIpv4(pkt.arpSenderIp)}`, t, rec.frame);
+      return true;
+    }
+    if (pkt.ipVersion === 0) return true;
+    const isIcmp = pkt.l4 === L4.Icmp4 || pkt.l4 === L4.Icmp6;
+    if (pkt.l4 === L4.Icmp6 && (pkt.icmpType === ICMP6.NeighborSolicitation || pkt.icmpType === ICMP6.NeighborAdvertisement)) {
+      offer(`arp ${formatAddr(6, pkt.ndTarget)}`, t, rec.frame);
+      return true;
+    }
+    if (isIcmp && pkt.quoteVersion !== 0) {
+      const qs = formatAddr(pkt.quoteVersion, pkt.quoteSrc);
+      const qd = formatAddr(pkt.quoteVersion, pkt.quoteDst);
+      if (pkt.quoteEchoId >= 0) offer(`${qs} -1 ${qd} -1`, t, rec.frame);
+      else offer(`${qs} ${pkt.quoteSrcPort} ${qd} ${pkt.quoteDstPort}`, t, rec.frame);
+      return true;
+    }
+    const src = formatAddr(pkt.ipVersion, pkt.src);
+    const dst = formatAddr(pkt.ipVersion, pkt.dst);
+    if (isIcmp) {
+      offer(`${src} -1 ${dst} -1`, t, rec.frame);
+      offer(`${dst} -1 ${src} -1`, t, rec.frame);
+    } else if (pkt.l4 === L4.Tcp || pkt.l4 === L4.Udp) {
+      offer(`${src} ${pkt.srcPort} ${dst} ${pkt.dstPort}`, t, rec.frame);
+      offer(`${dst} ${pkt.dstPort} ${src} ${pkt.srcPort}`, t, rec.frame);
+    }
     return true;
   });
-  return steps;
+  const out = new Map<FlowRecord, Step[]>();
+  for (const list of index.values()) for (const w of list) out.set(w.r, w.steps);
+  return out;
 }
 
 type StepFacts = Omit<Step, 'frame' | 't'>;

@@ -1,7 +1,10 @@
 import type { FlowRecord } from '../../verdict/types.js';
 import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
 import { RENDERERS } from '../../render/index.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, InputError } from '../../errors.js';
+import { openCapture } from '../../capture/source.js';
+import { packetsOfFlows } from '../../explain.js';
+import type { PacketsWanted } from '../../render/renderer.js';
 import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
@@ -24,11 +27,14 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   const analysis = analysisOptions(opts);
+  /** Captures read from a pipe, FIFO or terminal: they cannot be read a second time. */
+  const once = new Set<string>();
   const { reports, unreadable } = await analyzeCaptures(inputs, filter, analysis, {
     follow: opts.follow,
     signal,
     per: (source, name) => {
       const live = opts.live || source.live;
+      if (name === '<stdin>' || source.live) once.add(name);
       const feed = renderer.feed(live);
       const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(source.size) : null;
       if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
@@ -49,6 +55,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
       renderer.onFile(report, opts.live || source.live);
     },
   });
+  if (renderer.packets !== undefined && !signal?.aborted) await readPackets(renderer.packets, once);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
     schema: SCHEMA_VERSION,
@@ -66,4 +73,37 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   if (checks?.failed) say(failureLine(checks));
   if (unreadable > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;
+}
+
+/**
+ * The second read for a renderer that draws flows' packets: each capture file with wanted flows is
+ * opened again and read once for all of them (packetsOfFlows, the way explain reads one flow).
+ */
+async function readPackets(wanted: PacketsWanted, once: ReadonlySet<string>): Promise<void> {
+  const byFile = new Map<string, FlowRecord[]>();
+  for (const r of wanted.flows()) {
+    const file = r.file ?? '';
+    const list = byFile.get(file);
+    if (list === undefined) byFile.set(file, [r]);
+    else list.push(r);
+  }
+  for (const [file, flows] of byFile) {
+    if (once.has(file)) {
+      wanted.give(file, null, 'read from a pipe, so its packets cannot be read again for the ladders: give the capture file instead');
+      continue;
+    }
+    let source;
+    try {
+      source = await openCapture(file);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      wanted.give(file, null, `cannot be read again for the ladders: ${e.message}`);
+      continue;
+    }
+    try {
+      wanted.give(file, await packetsOfFlows(source, flows, wanted.maxSteps), '');
+    } finally {
+      source.close();
+    }
+  }
 }
