@@ -10,7 +10,7 @@ import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
 import { analyzeCaptures } from '../captures.js';
-import { LineWriter, say, type Sink } from '../output.js';
+import { FileWriter, LineWriter, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
 /**
@@ -18,11 +18,12 @@ import { Progress } from '../progress.js';
  * the chosen format, then the CI gates. Returns the exit code (0, or 1 when a gate failed, 3 when
  * a capture among several was unreadable); throws UsageError / InputError.
  */
-export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
+export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSignal, sink?: Sink): Promise<number> {
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
   const inputs = expandInputs(opts.inputs);
+  const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const several = inputs.length > 1;
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
