@@ -92,10 +92,13 @@ export async function packetsOfFlows(source: ByteSource, records: readonly FlowR
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
   const index = new Map<string, Wanted[]>();
+  /** The client ports of the wanted TCP/UDP flows: a packet with neither port is skipped before any text is made. */
+  const clientPorts = new Uint8Array(65536);
   let last = -1;
   for (const r of records) {
     const w: Wanted = { r, cHost: hostOf(r.client), cPort: portOf(r.client), sHost: hostOf(r.server), sPort: portOf(r.server), from: r.t - 1e-6, until: r.t + r.duration + 1, steps: [], decided: r.frame === 0 };
     const key = r.proto === 'arp' ? `arp ${w.sHost}` : `${w.cHost} ${w.cPort} ${w.sHost} ${w.sPort}`;
+    if (w.cPort >= 0) clientPorts[w.cPort] = 1;
     const list = index.get(key);
     if (list === undefined) index.set(key, [w]);
     else list.push(w);
@@ -128,6 +131,7 @@ export async function packetsOfFlows(source: ByteSource, records: readonly FlowR
     }
     if (pkt.ipVersion === 0) return true;
     const isIcmp = pkt.l4 === L4.Icmp4 || pkt.l4 === L4.Icmp6;
+    if ((pkt.l4 === L4.Tcp || pkt.l4 === L4.Udp) && clientPorts[pkt.srcPort] === 0 && clientPorts[pkt.dstPort] === 0) return true;
     if (pkt.l4 === L4.Icmp6 && (pkt.icmpType === ICMP6.NeighborSolicitation || pkt.icmpType === ICMP6.NeighborAdvertisement)) {
       offer(`arp ${formatAddr(6, pkt.ndTarget)}`, t, rec.frame);
       return true;

@@ -287,7 +287,7 @@ export const PAGE_JS = `
   }
 
   // ---------------------------------------------------------------- table
-  var COLS = [['id', 'id', function (r) { return r.id; }], ['verdict', 'verdict', function (r) { return r.v; }], ['by', 'by', function (r) { return r.by; }], ['client', 'client', function (r) { return r.c; }], ['server', 'server', function (r) { return r.s; }], ['names', 'names', function (r) { return r.n; }], ['start', 'start (+s)', function (r) { return r.t; }], ['duration', 'duration', function (r) { return r.d; }]];
+  var COLS = [['id', 'id', function (r) { return r.id; }], ['verdict', 'verdict', function (r) { return r.v; }], ['by', 'by', function (r) { return r.by; }], ['client', 'client', function (r) { return r.c; }], ['server', 'server', function (r) { return r.s; }], ['names', 'names', function (r) { return r.n; }], ['start', 'start', function (r) { return r.t; }], ['duration', 'duration', function (r) { return r.d; }]];
   var sortBy = 0, sortDir = 1, query = '', classes = { problem: true, inconclusive: true, healthy: true }, limit = 500, filtered = [];
 
   function tableInit() {

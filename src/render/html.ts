@@ -36,7 +36,8 @@ export function verdictClass(v: VerdictId): VerdictClass {
 }
 
 /** Packet-derived text, made visible: control characters as \xNN (the page inserts it as text, never as markup). */
-const txt = escapeTerminal;
+// eslint-disable-next-line no-control-regex
+const txt = (s: string): string => (/[\u0000-\u001f\u007f-\u009f]/.test(s) ? escapeTerminal(s) : s);
 
 /** Text for HTML element content and attribute values. */
 export function escapeHtml(s: string): string {
@@ -48,6 +49,43 @@ function epochSec(iso: string): number {
   const dot = iso.indexOf('.');
   const whole = Date.parse((dot < 0 ? iso.slice(0, 19) : iso.slice(0, dot)) + 'Z') / 1000;
   return dot < 0 ? whole : whole + Number('0' + iso.slice(dot, iso.length - 1));
+}
+
+/**
+ * What the ladders and checks of a listed flow read of its record (explain's packet matching,
+ * ladderBox, nextChecks), without its facts and sentences: a listed flow keeps only this.
+ */
+function slim(r: FlowRecord): FlowRecord {
+  const gateway = r.facts?.find((f) => f.kind === 'gateway');
+  const { type, id, key, proto, client, server, clientName, serverName, verdict, by, start, t, duration, frame, firstFrame, packets, mac, vendor, tls, query, qtype, file } = r;
+  return {
+    type,
+    id,
+    key,
+    proto,
+    client,
+    server,
+    clientName,
+    serverName,
+    verdict,
+    by,
+    start,
+    t,
+    duration,
+    summary: '',
+    evidence: [],
+    check: '',
+    frame,
+    firstFrame,
+    packets,
+    mac,
+    vendor,
+    tls,
+    query,
+    qtype,
+    file,
+    facts: gateway === undefined ? undefined : [gateway],
+  };
 }
 
 /**
@@ -144,10 +182,19 @@ export class HtmlCollector {
   problemsAggregated = 0;
   healthyCount = 0;
   private fileIndex = new Map<string, number>();
+  /** Seconds since 1970 of each capture's first packet. */
+  private readonly fileBase = new Map<string, number>();
   readonly laddersNote = new Map<string, string>();
 
   add(r: FlowRecord): void {
-    const at = epochSec(r.start);
+    // a capture's records share its first packet's time, from which `t` counts
+    const file = r.file ?? '';
+    let base = this.fileBase.get(file);
+    if (base === undefined) {
+      base = epochSec(r.start) - r.t;
+      this.fileBase.set(file, base);
+    }
+    const at = base + r.t;
     const lane = this.lane(r);
     const problem = !HEALTHY.has(r.verdict);
     const l = this.lanes[lane];
@@ -220,7 +267,7 @@ export class HtmlCollector {
       frame: r.frame,
       file: f,
       start: r.start,
-      record: r,
+      record: slim(r),
     };
   }
 
@@ -246,7 +293,8 @@ export class HtmlCollector {
 function ladderData(r: FlowRecord, steps: readonly Step[]): LadderData {
   const side = (s: 'client' | 'server' | 'middle') => (s === 'client' ? 'c' : s === 'server' ? 's' : 'm');
   return {
-    steps: steps.map((s) => [s.frame, s.t <= 0 ? '+0 s' : `+${dur(s.t * 1e9)}`, side(s.from), side(s.to), txt(s.label), s.len, s.ttl, txt(s.note ?? '')]),
+    // the flow's first packet is at +0 (its `t` is rounded to µs in the record)
+    steps: steps.map((s) => [s.frame, s.t < 5e-7 ? '+0 s' : `+${dur(s.t * 1e9)}`, side(s.from), side(s.to), txt(s.label), s.len, s.ttl, txt(s.note ?? '')]),
     box: txt(ladderBox(r, steps) ?? ''),
     checks: nextChecks(r, steps).map(txt),
     note: steps.length >= HTML_BOUNDS.ladderSteps ? `the first ${HTML_BOUNDS.ladderSteps} packets (and the deciding one): \`pcapdiag explain ${r.file ?? ''} ${r.id}\` lists up to 500` : '',
@@ -304,7 +352,7 @@ const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s).digest('
 
 /** The whole page: header, problem blocks and counts as HTML; timeline, ladders and table drawn by the script from the data. */
 export function renderHtml(c: HtmlCollector, run: RunReport, limit: number): string {
-  const data = gzipSync(JSON.stringify(pageData(c, run)), { level: 9 }).toString('base64');
+  const data = gzipSync(JSON.stringify(pageData(c, run)), { level: 6 }).toString('base64');
   const csp = `default-src 'none'; script-src ${sha256(PAGE_JS)}; style-src ${sha256(PAGE_CSS)}; img-src data:; base-uri 'none'; form-action 'none'`;
   const title = run.files.length === 1 ? run.files[0].input.name : `${run.files.length} captures`;
   const h: string[] = [];
