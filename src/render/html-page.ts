@@ -371,16 +371,22 @@ export const PAGE_JS = `
   }
 
   inflate($('data').textContent.trim()).then(function (text) {
+    performance.mark('pcapdiag-inflated');
     D = JSON.parse(text);
+    performance.mark('pcapdiag-parsed');
     D.rows.forEach(function (r) { byId.set(r.id, r); });
     order = D.rows.slice().sort(function (a, b) { return a.t - b.t || a.id - b.id; }).map(function (r) { return r.id; });
     timelineInit();
+    performance.mark('pcapdiag-timeline');
     tableInit();
+    performance.mark('pcapdiag-table');
     window.addEventListener('hashchange', fromHash);
     var resized = 0;
     window.addEventListener('resize', function () { clearTimeout(resized); resized = setTimeout(drawTimeline, 150); });
     fromHash();
     document.body.setAttribute('data-ready', 'true');
+    // the first frame with everything drawn: after the next animation frame's paint
+    requestAnimationFrame(function () { setTimeout(function () { performance.mark('pcapdiag-painted'); }, 0); });
   }).catch(function (e) {
     $('timeline').textContent = 'The report data could not be read: ' + e;
     document.body.setAttribute('data-ready', 'error');
