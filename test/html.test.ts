@@ -74,6 +74,19 @@ describe('--format html', () => {
     expect(readFileSync(join(dir, 'r.txt'), 'utf8')).toMatch(/^pcapdiag · /);
   });
 
+  it('several captures: one page, each flow labelled with its capture and given its ladder from it', async () => {
+    const a = join(FIXTURES, 'tcp-refused.pcap');
+    const b = join(FIXTURES, 'dns.pcap');
+    const data = pageData(await html([a, b]));
+    const flows = ndjsonLines(cli(['-f', 'ndjson', a, b]).stdout).filter(isFlow);
+    expect(data.files).toEqual([a, b]);
+    for (const f of flows) {
+      const row = data.rows.find((r) => r.id === f.id);
+      expect(data.files.at(row?.f ?? data.files.length)).toBe(f.file);
+      if (f.frame !== 0) expect(row?.lad?.steps.map((s) => s[0])).toContain(f.frame);
+    }
+  });
+
   it('from standard input: the report, with the reason the ladders are missing', () => {
     const r = cli(['-q', '-f', 'html', '-'], readFileSync(join(FIXTURES, 'tcp-refused.pcap')));
     expect(r.code).toBe(0);

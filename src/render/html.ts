@@ -181,7 +181,6 @@ export class HtmlCollector {
   /** Problems counted, not listed (past problemsListed). */
   problemsAggregated = 0;
   healthyCount = 0;
-  private fileIndex = new Map<string, number>();
   /** Seconds since 1970 of each capture's first packet. */
   private readonly fileBase = new Map<string, number>();
   readonly laddersNote = new Map<string, string>();
@@ -238,12 +237,8 @@ export class HtmlCollector {
   }
 
   private row(r: FlowRecord, at: number, lane: number): Row {
-    const file = r.file ?? '';
-    let f = this.fileIndex.get(file);
-    if (f === undefined) {
-      f = this.fileIndex.size;
-      this.fileIndex.set(file, f);
-    }
+    // a capture's records come before its report (onFile): its index among the reports is how many came before
+    const f = this.files.length;
     const names = [r.clientName, r.serverName, r.query, r.tls?.sni].filter((x): x is string => x !== undefined);
     return {
       id: r.id,

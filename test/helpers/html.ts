@@ -8,6 +8,7 @@ export interface PageData {
   lanes: { label: string; flows: number; problems: number; dh: number[]; dp: number[] }[];
   rows: {
     id: number;
+    f: number;
     v: string;
     c: string;
     s: string;
