@@ -130,7 +130,7 @@ describe.skipIf(!hasChromium)(`HTML report in headless Chromium${hasChromium ? '
     });
   }
 
-  it('a link to report.html#flow-N opens with that flow selected', async () => {
+  it('a link to report.html#flow-N opens with that flow selected; shapes and words besides colour; print', async () => {
     const { page, flows, errors } = await open(join(FIXTURES, 'ci-run.pcap'), 'ci-run-hash', '#flow-3');
     const r = flows.find((f) => f.id === 3);
     if (r === undefined) throw new Error('ci-run.pcap has a flow #3');
@@ -138,6 +138,21 @@ describe.skipIf(!hasChromium)(`HTML report in headless Chromium${hasChromium ? '
     expect(await page.locator('#row-3').getAttribute('aria-selected')).toBe('true');
     await page.evaluate(() => (location.hash = '#flow-1'));
     await expect.poll(() => page.locator('#detail h3').textContent()).toContain('#1 ');
+    // colour is not the only signal: problems are hatched and outlined, healthy flows plain; verdicts are words
+    const fill = (sel: string) =>
+      page
+        .locator(sel)
+        .first()
+        .evaluate((e) => getComputedStyle(e).fill);
+    expect(await fill('#timeline-svg rect.bar.problem')).toMatch(/url\(.*#hatch-problem/);
+    expect(await fill('#timeline-svg rect.bar.healthy')).not.toMatch(/url\(/);
+    expect(await page.locator('#row-4 .badge').textContent()).toBe('\u2716 refused');
+    // print: the controls go, the problem blocks and the selected flow's ladder stay
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#timeline-controls').isVisible()).toBe(false);
+    expect(await page.locator('#table-controls').isVisible()).toBe(false);
+    expect(await page.locator('article.problem').first().isVisible()).toBe(true);
+    expect(await page.locator('#ladder').isVisible()).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
   });

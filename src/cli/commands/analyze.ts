@@ -28,14 +28,14 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   const analysis = analysisOptions(opts);
-  /** Captures read from a pipe, FIFO or terminal: they cannot be read a second time. */
+  /** Captures read from standard input or a FIFO: they cannot be read a second time (a file read with --follow can). */
   const once = new Set<string>();
   const { reports, unreadable } = await analyzeCaptures(inputs, filter, analysis, {
     follow: opts.follow,
     signal,
     per: (source, name) => {
       const live = opts.live || source.live;
-      if (name === '<stdin>' || source.live) once.add(name);
+      if (name === '<stdin>' || (source.live && !opts.follow)) once.add(name);
       const feed = renderer.feed(live);
       const progress = !opts.quiet && !live && source.size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(source.size) : null;
       if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
