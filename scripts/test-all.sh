@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh clone: installs what the tests need (tshark as the decoding
-# oracle, via apt-get when root), installs npm packages (which builds dist/), type-checks src and
+# oracle, and Debian's chromium for the HTML report's browser test, via apt-get when root), installs npm packages (which builds dist/), type-checks src and
 # test (and lints, once switched on below), runs vitest, and ends with a plain "N passed, N failed"
 # line in which each static check counts as one test.
 set -uo pipefail
@@ -16,6 +16,9 @@ if ! have tshark; then
     echo "test-all: tshark is missing and this is not root: the tshark cross-checks will be skipped" >&2
   fi
 fi
+
+# chromium for the HTML report's browser test (test/html-browser.test.ts skips, saying why, without it)
+bash scripts/install-chromium.sh
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >/dev/null; else npm install --no-audit --no-fund >/dev/null; fi || {
   echo "test-all: npm install failed" >&2

@@ -82,6 +82,98 @@ export async function packetsOf(records: (fn: (rec: CaptureRecord) => unknown) =
   return steps;
 }
 
+/** A flow packetsOfFlows looks for: the record, its ends and time window, and the steps found. */
+interface Wanted {
+  r: FlowRecord;
+  cHost: string;
+  cPort: number;
+  sHost: string;
+  sPort: number;
+  from: number;
+  until: number;
+  steps: Step[];
+  /** Whether the deciding packet is among the steps (it is kept past maxSteps). */
+  decided: boolean;
+}
+
+/**
+ * The packets of many flows of one capture (the HTML report's ladders) in one read, the same way
+ * packetsOf finds one flow's: each flow is looked up by its client and server (the addresses an
+ * ICMP error quotes, an ARP or neighbour discovery target), then by its time window. Each flow
+ * gets at most maxSteps packets, and its deciding packet whatever its place. The read stops once
+ * past the last flow's window.
+ */
+export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown) => Promise<unknown>, records: readonly FlowRecord[], maxSteps: number): Promise<Map<FlowRecord, Step[]>> {
+  const decoder = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  const index = new Map<string, Wanted[]>();
+  /** The client ports of the wanted TCP/UDP flows: a packet with neither port is skipped before any text is made. */
+  const clientPorts = new Uint8Array(65536);
+  let last = -1;
+  for (const r of records) {
+    const w: Wanted = { r, cHost: hostOf(r.client), cPort: portOf(r.client), sHost: hostOf(r.server), sPort: portOf(r.server), from: r.t - 1e-6, until: r.t + r.duration + 1, steps: [], decided: r.frame === 0 };
+    const key = r.proto === 'arp' ? `arp ${w.sHost}` : `${w.cHost} ${w.cPort} ${w.sHost} ${w.sPort}`;
+    if (w.cPort >= 0) clientPorts[w.cPort] = 1;
+    const list = index.get(key);
+    if (list === undefined) index.set(key, [w]);
+    else list.push(w);
+    last = Math.max(last, w.until);
+  }
+  let base = -1;
+  const offer = (key: string, t: number, frame: number): void => {
+    const list = index.get(key);
+    if (list === undefined) return;
+    for (const w of list) {
+      if (t < w.from || t > w.until) continue;
+      const full = w.steps.length >= maxSteps;
+      if (full && (w.decided || frame !== w.r.frame)) continue;
+      const step = match(pkt, w.r, w.cHost, w.cPort, w.sHost, w.sPort);
+      if (step === null) continue;
+      w.steps.push({ ...step, frame, t: t - w.r.t });
+      if (frame === w.r.frame) w.decided = true;
+    }
+  };
+  await read((rec) => {
+    const abs = rec.tsSec + rec.tsNsec / 1e9;
+    if (base < 0) base = abs;
+    const t = abs - base;
+    if (t > last + REORDER_SLACK_SEC) return false;
+    decoder.decode(rec, pkt);
+    if (pkt.l4 === L4.Arp) {
+      offer(`arp ${formatIpv4(pkt.arpTargetIp)}`, t, rec.frame);
+      if (pkt.arpSenderIp !== pkt.arpTargetIp) offer(`arp ${formatIpv4(pkt.arpSenderIp)}`, t, rec.frame);
+      return true;
+    }
+    if (pkt.ipVersion === 0) return true;
+    const isIcmp = pkt.l4 === L4.Icmp4 || pkt.l4 === L4.Icmp6;
+    if ((pkt.l4 === L4.Tcp || pkt.l4 === L4.Udp) && clientPorts[pkt.srcPort] === 0 && clientPorts[pkt.dstPort] === 0) return true;
+    if (pkt.l4 === L4.Icmp6 && (pkt.icmpType === ICMP6.NeighborSolicitation || pkt.icmpType === ICMP6.NeighborAdvertisement)) {
+      offer(`arp ${formatAddr(6, pkt.ndTarget)}`, t, rec.frame);
+      return true;
+    }
+    if (isIcmp && pkt.quoteVersion !== 0) {
+      const qs = formatAddr(pkt.quoteVersion, pkt.quoteSrc);
+      const qd = formatAddr(pkt.quoteVersion, pkt.quoteDst);
+      if (pkt.quoteEchoId >= 0) offer(`${qs} -1 ${qd} -1`, t, rec.frame);
+      else offer(`${qs} ${pkt.quoteSrcPort} ${qd} ${pkt.quoteDstPort}`, t, rec.frame);
+      return true;
+    }
+    const src = formatAddr(pkt.ipVersion, pkt.src);
+    const dst = formatAddr(pkt.ipVersion, pkt.dst);
+    if (isIcmp) {
+      offer(`${src} -1 ${dst} -1`, t, rec.frame);
+      offer(`${dst} -1 ${src} -1`, t, rec.frame);
+    } else if (pkt.l4 === L4.Tcp || pkt.l4 === L4.Udp) {
+      offer(`${src} ${pkt.srcPort} ${dst} ${pkt.dstPort}`, t, rec.frame);
+      offer(`${dst} ${pkt.dstPort} ${src} ${pkt.srcPort}`, t, rec.frame);
+    }
+    return true;
+  });
+  const out = new Map<FlowRecord, Step[]>();
+  for (const list of index.values()) for (const w of list) out.set(w.r, w.steps);
+  return out;
+}
+
 type StepFacts = Omit<Step, 'frame' | 't'>;
 
 /**

@@ -54,7 +54,8 @@ const on = (raw: string | boolean | undefined): boolean => raw === true;
  * options, the typed options and the help text all come from.
  */
 export const FLAGS = {
-  format: flag({ flags: '-f, --format <format>', description: 'output format', choices: FORMATS, default: 'text', commands: ANALYZE, parse: (raw): Format => raw as Format }),
+  format: flag({ flags: '-f, --format <format>', description: 'output format (default: text; html when --output ends in .html)', choices: FORMATS, commands: ANALYZE, parse: (raw): Format => (raw ?? 'text') as Format }),
+  output: flag({ flags: '-o, --output <file>', description: 'write the report to this file instead of standard output', commands: ANALYZE, parse: text }),
   synTimeoutMs: flag({
     flags: '--syn-timeout <duration>',
     description: 'an unanswered SYN is a timeout once the capture goes on this long after it',
@@ -107,7 +108,9 @@ export interface InputArgs {
 }
 
 export type AnalyzeCliOptions = InputArgs & {
-  [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color']: ValueOf<K>;
+  [
+    K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'output' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color'
+  ]: ValueOf<K>;
 };
 export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
   /** A flow id from the report (3 or #3), or host:port. */

@@ -1,3 +1,5 @@
+import { openSync, createWriteStream } from 'node:fs';
+import { EXIT, InputError } from '../errors.js';
 import type { Output } from '../render/renderer.js';
 
 /** Output queued for a slow reader before the analysis waits for it. */
@@ -13,10 +15,11 @@ export interface Sink extends Output {
   drain(): Promise<void>;
 }
 
-/** Buffers output and writes it to stdout in blocks of about 64 KiB. */
+/** Buffers output and writes it to stdout (or another stream: see FileWriter) in blocks of about 64 KiB. */
 export class LineWriter implements Sink {
   private parts: string[] = [];
   private size = 0;
+  constructor(protected readonly stream: NodeJS.WritableStream & { writableLength: number } = process.stdout) {}
   line(s: string): void {
     this.write(s + '\n');
   }
@@ -27,7 +30,7 @@ export class LineWriter implements Sink {
   }
   flush(): void {
     if (this.parts.length === 0) return;
-    process.stdout.write(this.parts.join(''));
+    this.stream.write(this.parts.join(''));
     this.parts = [];
     this.size = 0;
   }
@@ -36,13 +39,39 @@ export class LineWriter implements Sink {
    * resolves once it drained; the analysis waits for it before reading on. Null otherwise.
    */
   busy(): Promise<void> | null {
-    if (process.stdout.writableLength < OUTPUT_HIGH_WATER) return null;
-    return new Promise((r) => process.stdout.once('drain', () => r()));
+    if (this.stream.writableLength < OUTPUT_HIGH_WATER) return null;
+    return new Promise((r) => this.stream.once('drain', () => r()));
   }
   /** Flushes, and resolves once stdout has written everything (or failed; see the EPIPE handler). */
   drain(): Promise<void> {
     this.flush();
-    return new Promise((r) => process.stdout.write('', () => r()));
+    return new Promise((r) => this.stream.write('', () => r()));
+  }
+}
+
+/**
+ * `-o FILE`: the output goes to a file, created (or truncated) before the analysis starts, so a
+ * path that cannot be written fails at once (InputError, exit 3) instead of after the capture.
+ */
+export class FileWriter extends LineWriter {
+  static open(path: string): FileWriter {
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (e) {
+      throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    const stream = createWriteStream('', { fd });
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      say(`cannot write ${path}: ${e.code ?? e.message}`);
+      process.exit(EXIT.INPUT);
+    });
+    return new FileWriter(stream);
+  }
+  /** Flushes, closes the file and resolves once it is written. */
+  override drain(): Promise<void> {
+    this.flush();
+    return new Promise((r) => this.stream.end(() => r()));
   }
 }
 

@@ -89,6 +89,8 @@ export function parseArgv(argv: string[], version: string, write: Writers, env: 
   const { inputs, filter } = splitCapturesAndFilter(cmd.args);
   const flags = typedFlags('analyze', cmd.opts(), env) as Omit<AnalyzeCliOptions, 'inputs' | 'filter'>;
   if (flags.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture file');
+  // `-o report.html` without --format asks for the HTML report
+  if (cmd.opts().format === undefined && flags.output !== null && /\.html?$/i.test(flags.output)) flags.format = 'html';
   // a file still being written is read live
   return { command: 'analyze', options: { inputs, filter, ...flags, live: flags.live || flags.follow } };
 }

@@ -1,6 +1,6 @@
 /**
  * Output formats: the human report, one JSON document, JSON lines streamed as verdicts are
- * decided, or JUnit XML for CI systems. Each has a renderer in the registry (render/index.ts).
+ * decided, JUnit XML for CI systems, or one self-contained HTML page. Each has a renderer in the registry (render/index.ts).
  */
-export const FORMATS = ['text', 'json', 'ndjson', 'junit'] as const;
+export const FORMATS = ['text', 'json', 'ndjson', 'junit', 'html'] as const;
 export type Format = (typeof FORMATS)[number];

@@ -10,4 +10,5 @@ export const RENDERERS: Record<Format, () => Promise<RendererFactory>> = {
   json: async () => (await import('./json.js')).jsonRenderer,
   ndjson: async () => (await import('./ndjson.js')).ndjsonRenderer,
   junit: async () => (await import('./junit.js')).junitRenderer,
+  html: async () => (await import('./html.js')).htmlRenderer,
 };

@@ -33,7 +33,7 @@ function arrow(s: Step): string {
  * gateway's MAC and vendor from the record's facts, or the record's MAC when no end host decided the
  * verdict (a middlebox's RST, a stall in the path). Null when the capture shows no box in the path.
  */
-function box(r: FlowRecord, steps: readonly Step[]): string | null {
+export function ladderBox(r: FlowRecord, steps: readonly Step[]): string | null {
   const router = steps.find((s) => s.router !== undefined)?.router;
   const gateway = gatewayOf(r);
   const mac = gateway ?? ((r.by === 'middlebox' || r.by === 'unknown') && r.mac !== undefined ? [r.mac, r.vendor].filter((x) => x !== undefined).join(' = ') : undefined);
@@ -42,13 +42,13 @@ function box(r: FlowRecord, steps: readonly Step[]): string | null {
 }
 
 /** The checks troubleshooting guides start with, filled in for this flow. */
-function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
+export function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
   const host = hostOf(r.server);
   const port = portOf(r.server);
   const out: string[] = [];
   if (r.proto === 'tcp') {
     out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`, `the path: \`traceroute -T -p ${port} ${host}\``);
-    const middle = box(r, steps);
+    const middle = ladderBox(r, steps);
     if (middle !== null) out.push(`on the router or firewall${middle}: \`iptables -L -n -v\` / \`nft list ruleset\``);
     if (r.tls !== undefined) out.push(`TLS: \`openssl s_client -connect ${host}:${port} -servername ${r.tls.sni ?? host}\``);
   } else if (r.proto === 'dns') {

@@ -1,6 +1,7 @@
 import type { Keep, Report } from '../analyze.js';
 import type { RunReport } from '../run-report.js';
 import type { FlowRecord } from '../verdict/types.js';
+import type { Step } from '../explain.js';
 
 /** Where a renderer writes (buffered standard output). */
 export interface Output {
@@ -36,8 +37,22 @@ export interface Renderer {
   onFile(report: Report, live: boolean): void;
   /** After all captures, with the CI gates' findings in `run.checks`. */
   onEnd(run: RunReport): void;
+  /** A renderer that draws flows' packets (html): the command reads them again after the analysis. */
+  readonly packets?: PacketsWanted;
   /** The output shows each capture's warnings itself; otherwise they go to standard error. */
   readonly showsWarnings: boolean;
 }
 
 export type RendererFactory = (out: Output, s: RenderSettings) => Renderer;
+
+/**
+ * The flows whose packets a renderer draws (the HTML report's ladders). After the analysis the
+ * command reads each capture file once more (the way `pcapdiag explain` does) and gives the
+ * packets found; a capture that cannot be read again (standard input, a FIFO) gives null and why.
+ */
+export interface PacketsWanted {
+  /** At most this many packets per flow (and the deciding one). */
+  maxSteps: number;
+  flows(): readonly FlowRecord[];
+  give(file: string, packets: Map<FlowRecord, Step[]> | null, why: string): void;
+}

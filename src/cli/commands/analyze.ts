@@ -1,11 +1,13 @@
 import type { FlowRecord } from '../../verdict/types.js';
 import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
 import { RENDERERS } from '../../render/index.js';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, InputError, UsageError } from '../../errors.js';
 import { HEALTHY } from '../../verdict/types.js';
 import { PcapngWriter, writeFlowPackets } from '../../render/write-pcap.js';
 import { forEachRecordOfParts } from '../../capture/parts.js';
 import { openCapture } from '../../capture/source.js';
+import { packetsOfFlows } from '../../explain.js';
+import type { PacketsWanted } from '../../render/renderer.js';
 import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
@@ -13,7 +15,7 @@ import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
 import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
 import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
-import { LineWriter, say, type Sink } from '../output.js';
+import { FileWriter, LineWriter, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
 /**
@@ -21,11 +23,12 @@ import { Progress } from '../progress.js';
  * the chosen format, then the CI gates. Returns the exit code (0, or 1 when a gate failed, 3 when
  * a capture among several was unreadable); throws UsageError / InputError.
  */
-export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
+export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSignal, sink?: Sink): Promise<number> {
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
   const groups = await captureGroups(expandInputs(opts.inputs), grouping(opts), opts.follow);
+  const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const several = groups.length > 1;
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
@@ -35,8 +38,11 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
   // opened first: a file that cannot be written fails the run before the analysis
   const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
+  /** Captures read from standard input or a FIFO: they cannot be read a second time (a file read with --follow can). */
+  const once = new Set<string>();
   const setup = (name: string, size: number, sourceLive: boolean) => {
     const live = opts.live || sourceLive;
+    if (name === '<stdin>' || (sourceLive && !opts.follow)) once.add(name);
     const feed = renderer.feed(live);
     const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
     if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
@@ -77,6 +83,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
           after: (report, source) => after(report, opts.live || source.live),
         });
   if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
+  if (renderer.packets !== undefined && !signal?.aborted) await readPackets(renderer.packets, once, partsOf);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
     schema: SCHEMA_VERSION,
@@ -114,4 +121,34 @@ async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], parts
     out.close();
   }
   if (!quiet) say(`wrote ${out.packets} packet${out.packets === 1 ? '' : 's'} of ${chosen.length} flow${chosen.length === 1 ? '' : 's'} to ${out.path}`);
+}
+
+/**
+ * The second read for a renderer that draws flows' packets: each capture file with wanted flows is
+ * opened again and read once for all of them (packetsOfFlows, the way explain reads one flow).
+ */
+async function readPackets(wanted: PacketsWanted, once: ReadonlySet<string>, partsOf: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  const byFile = new Map<string, FlowRecord[]>();
+  for (const r of wanted.flows()) {
+    const file = r.file ?? '';
+    const list = byFile.get(file);
+    if (list === undefined) byFile.set(file, [r]);
+    else list.push(r);
+  }
+  for (const [file, flows] of byFile) {
+    if (once.has(file)) {
+      wanted.give(file, null, 'read from a pipe, so its packets cannot be read again for the ladders: give the capture file instead');
+      continue;
+    }
+    const parts = partsOf.get(file) ?? [file];
+    let steps;
+    try {
+      steps = await packetsOfFlows((fn) => forEachRecordOfParts(parts, (p) => openCapture(p), fn), flows, wanted.maxSteps);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      wanted.give(file, null, `cannot be read again for the ladders: ${e.message}`);
+      continue;
+    }
+    wanted.give(file, steps, '');
+  }
 }
