@@ -2,6 +2,7 @@ import { InputError } from '../errors.js';
 import { openCapture, type ByteSource } from '../capture/source.js';
 import { analyzeSource, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
 import type { FlowFilter } from '../filter/filter.js';
+import type { Input } from '../capture/inputs.js';
 import { say } from './output.js';
 
 export interface CapturesRun {
@@ -18,7 +19,7 @@ export interface CapturesRun {
  * each report.
  */
 export async function analyzeCaptures(
-  inputs: readonly string[],
+  inputs: readonly Input[],
   filter: FlowFilter | null,
   opts: AnalyzeOptions,
   o: { follow?: boolean; signal?: AbortSignal; per: (source: ByteSource, name: string) => RunOptions & { finally?: () => void; readThrough?: ByteSource }; after?: (report: Report, source: ByteSource) => void },
@@ -32,6 +33,7 @@ export async function analyzeCaptures(
     let source: ByteSource | null = null;
     let report: Report;
     try {
+      if (input instanceof InputError) throw input; // a directory without captures, a member that cannot be read
       source = await openCapture(input, { follow: o.follow, signal: o.signal });
       const name = input === '-' ? '<stdin>' : input;
       const run = o.per(source, name);
@@ -44,7 +46,7 @@ export async function analyzeCaptures(
       // one unreadable capture among several (no such file, not a capture, an empty one): say which
       // and why, go on with the others and exit 3 at the end; what the others gave is not lost
       if (!(e instanceof InputError) || !several) throw e;
-      say(e.message.includes(input) ? e.message : `${input}: ${e.message}`);
+      say(input instanceof InputError || e.message.includes(input) ? e.message : `${input}: ${e.message}`);
       unreadable++;
       continue;
     } finally {

@@ -1,3 +1,4 @@
+import type { Anomalies } from '../capture/damage.js';
 import type { DecodedPacket } from '../decode/packet.js';
 import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
 import { DNS_OPCODE } from '../decode/enums.js';
@@ -107,8 +108,10 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   readonly header = new DnsHeader();
   /** Forgotten transactions' objects, reused for new ones. */
   private readonly free = new FreeList<DnsTxn>();
+  /** DNS messages too short or malformed to read (each also the anomaly dns_malformed, when an Anomalies is given). */
   malformed = 0;
-  /** Transactions seen in all (the table holds only the recent ones). */
+  /** Where dns_malformed is counted (the tracker's); null in tests that build a table alone. */
+  anomalies: Anomalies | null = null;
 
   /**
    * One DNS message at u8[off..end) carried by `pkt` (UDP payload or one TCP-framed message).
@@ -117,7 +120,9 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   observe(pkt: DecodedPacket, transport: 'udp' | 'tcp', dv: DataView, u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
     const h = this.header;
     if (!parseDnsHeader(dv, u8, off, end, h)) {
+      // not silently: a lookup that cannot be read is one the report cannot speak of
       this.malformed++;
+      this.anomalies?.add('dns_malformed', this.malformed === 1 ? `frame ${frame}, ${end - off} bytes over ${transport.toUpperCase()}` : undefined);
       return;
     }
     if (h.opcode !== DNS_OPCODE.Query) return; // NOTIFY, UPDATE…: not lookups

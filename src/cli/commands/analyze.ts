@@ -19,7 +19,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  const inputs = expandInputs(opts.inputs);
+  const inputs = await expandInputs(opts.inputs, signal);
   const several = inputs.length > 1;
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];

@@ -24,7 +24,7 @@ export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSign
 /** What `pcapdiag explain` prints: the ladder, verdict, reasons and checks of the selected flow. */
 export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal): Promise<string> {
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
-  const inputs = expandInputs(opts.inputs);
+  const inputs = await expandInputs(opts.inputs, signal);
   const selector = new FlowSelector(opts.selector);
   const kept = new Map<string, MemoryCopy>();
   const { reports } = await analyzeCaptures(inputs, filter, analysisOptions(opts), {
@@ -42,7 +42,7 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
     const flows = (reports.at(-1)?.nextId ?? 1) - 1;
     throw new UsageError(`no flow matches '${opts.selector}' in ${opts.inputs.join(' ')}${opts.filter !== null ? ` '${opts.filter}'` : ''} (${flows} flow${flows === 1 ? '' : 's'}; use an id from the report or host:port)`);
   }
-  const name = r.file ?? inputs[0];
+  const name = r.file ?? String(inputs[0]);
   const copy = kept.get(name);
   const source = copy !== undefined ? copy.replay() : await openCapture(name);
   let steps;

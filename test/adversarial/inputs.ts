@@ -1,0 +1,63 @@
+/** Small crafted captures for the adversarial suite, built from the test builders. */
+import { gzipSync } from 'node:zlib';
+import { dnsQuery } from './dns-msg.js';
+import { ethernet, ipv4, ipv6, Ng, pcap, tcp, tcpFrame, udp, FLAGS, type Rec } from '../helpers/build.js';
+
+export const CLIENT = '10.0.1.10';
+export const SERVER = '10.0.2.20';
+
+/** A refused connection: SYN, then RST+ACK. */
+export function refused(port = 80, sec = 1): Buffer {
+  return pcap([
+    { sec, frac: 0, data: tcpFrame('c2s', { sport: 40000, dport: port, seq: 100, flags: FLAGS.SYN }) },
+    { sec, frac: 1000, data: tcpFrame('s2c', { sport: port, dport: 40000, seq: 0, ack: 101, flags: FLAGS.RST | FLAGS.ACK }) },
+  ]);
+}
+
+/** A DNS message over UDP from the client to the server's port 53 (or back). */
+export function dnsUdp(msg: Buffer, dir: 'q' | 'r' = 'q', port = 5353): Buffer {
+  const u = dir === 'q' ? udp(port, 53, msg) : udp(53, port, msg);
+  const ip = dir === 'q' ? ipv4({ src: CLIENT, dst: SERVER, proto: 17 }, u) : ipv4({ src: SERVER, dst: CLIENT, proto: 17 }, u);
+  return ethernet('00:01:d7:2a:10:01', '52:54:00:12:34:56', 0x0800, ip);
+}
+
+/** A gzip file made of one member per part (`cat a.gz b.gz`). */
+export function multiGzip(data: Buffer, parts: number): Buffer {
+  const step = Math.ceil(data.length / parts);
+  const members: Buffer[] = [];
+  for (let i = 0; i < data.length; i += step) members.push(gzipSync(data.subarray(i, i + step)));
+  return Buffer.concat(members);
+}
+
+/**
+ * DNS over TCP whose second message's first segment is missing from the capture; the segment
+ * after the gap starts inside that message with bytes that read as a length prefix and a query
+ * for `ghost.example.` (what a reader that takes them for a message boundary makes up).
+ */
+export function dnsTcpGap(): Buffer {
+  const c = (o: Parameters<typeof tcp>[0], p?: Buffer) => tcpFrame('c2s', { ...o, dport: 53, sport: 41000 }, p);
+  const s = (o: Parameters<typeof tcp>[0], p?: Buffer) => tcpFrame('s2c', { ...o, sport: 53, dport: 41000 }, p);
+  const framed = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 255]), m]);
+  const first = framed(dnsQuery(1, 'real.example'));
+  const ghost = framed(dnsQuery(2, 'ghost.example'));
+  const second = framed(Buffer.concat([dnsQuery(3, 'second.example'), ghost])); // the missing bytes are its first 10
+  const lost = second.subarray(0, second.length - ghost.length);
+  const after = second.subarray(second.length - ghost.length);
+  let seq = 1001;
+  const recs: Rec[] = [
+    { sec: 1, frac: 0, data: c({ sport: 0, dport: 0, seq: 1000, flags: FLAGS.SYN }) },
+    { sec: 1, frac: 100, data: s({ sport: 0, dport: 0, seq: 5000, ack: 1001, flags: FLAGS.SYN | FLAGS.ACK }) },
+    { sec: 1, frac: 200, data: c({ sport: 0, dport: 0, seq: 1001, ack: 5001, flags: FLAGS.ACK }) },
+    { sec: 1, frac: 300, data: c({ sport: 0, dport: 0, seq, ack: 5001, flags: FLAGS.ACK | FLAGS.PSH }, first) },
+  ];
+  seq += first.length + lost.length;
+  recs.push({ sec: 1, frac: 500, data: c({ sport: 0, dport: 0, seq, ack: 5001, flags: FLAGS.ACK | FLAGS.PSH }, after) });
+  return pcap(recs);
+}
+
+/** An IPv6 SYN between two addresses. */
+export function syn6(src: Buffer, dst: Buffer, sport: number, sec: number, frac: number): Rec {
+  return { sec, frac, data: ethernet('00:01:d7:2a:10:01', '52:54:00:12:34:56', 0x86dd, ipv6(src, dst, 6, tcp({ sport, dport: 443, seq: 1, flags: FLAGS.SYN }))) };
+}
+
+export { Ng, pcap, tcpFrame, FLAGS };

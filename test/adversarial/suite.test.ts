@@ -1,0 +1,190 @@
+/**
+ * The standing adversarial suite (issue 22): small crafted inputs for every class of hostile input
+ * tried, each run through the built CLI with its expected exit code, stderr line and output
+ * checks (harness.ts adds the checks every run must pass). A case that names a defect failed
+ * before its fix.
+ */
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFixture } from '../helpers/run.js';
+import { judge, run, type Case } from './harness.js';
+import { dnsShort } from './dns-msg.js';
+import { dnsTcpGap, dnsUdp, multiGzip, Ng, pcap, refused } from './inputs.js';
+
+const ndjson = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const flows = (s: string) => ndjson(s).filter((l) => l.type === 'flow');
+const summaries = (s: string) => ndjson(s).filter((l) => l.type === 'summary');
+
+const ng = new Ng();
+/** A pcapng with one good EPB, then `bad`, then another good EPB, `bad` ending at byte `endAt` when given. */
+function ngWith(bad: Buffer, endAt?: number): Buffer {
+  const frame = readFixture('tcp-refused.pcap').subarray(24 + 16, 24 + 16 + 54);
+  const head = Buffer.concat([ng.shb(), ng.idb(1), ng.epb(0, 1_000_000n, frame)]);
+  const fill = endAt === undefined ? 64 : endAt - head.length - bad.length;
+  return Buffer.concat([head, ng.block(0xbad, Buffer.alloc(fill - 12)), bad, ng.epb(0, 2_000_000n, frame)]);
+}
+/** A block of `len` bytes (both lengths agree) of `type`, body zero. */
+function shortBlock(type: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(len, 4);
+  b.writeUInt32LE(len, len - 4);
+  return b;
+}
+
+export const CASES: Record<string, Case[]> = {
+  'capture damage (pcapng lengths at the extremes)': [
+    {
+      name: 'a 12-byte EPB ending exactly at the reader’s 1 MiB buffer edge is skipped with bad_block_length',
+      files: { 'edge.pcapng': ngWith(shortBlock(6, 12), 1 << 20) },
+      args: (d) => ['-f', 'ndjson', join(d, 'edge.pcapng')],
+      code: 0,
+      stderr: /warning: .*EPB at byte \d+: length 12 is under the 32 bytes/,
+      check: (r) => expect(summaries(r.stdout)[0]).toMatchObject({ input: { packets: 2 } }),
+    },
+    {
+      name: '12-byte SPBs never give a negative captured length',
+      files: { 'spb.pcapng': Buffer.concat([ng.shb(), ng.idb(1), shortBlock(3, 12), shortBlock(3, 12), shortBlock(3, 12)]) },
+      args: (d) => ['-f', 'json', join(d, 'spb.pcapng')],
+      code: 0,
+      stderr: /SPB at byte \d+: length 12 is under the 16 bytes/,
+    },
+  ],
+  'compressed input': [
+    {
+      name: 'a multi-member gzip (cat a.gz b.gz) is one capture, not a damaged one',
+      files: { 'm.pcap.gz': multiGzip(readFixture('tcp-refused.pcap'), 3) },
+      args: (d) => ['-f', 'ndjson', join(d, 'm.pcap.gz')],
+      code: 0,
+      stderr: null,
+      check: (r) => {
+        expect(flows(r.stdout).map((f) => f.verdict)).toEqual(['refused']);
+        expect(summaries(r.stdout)[0].anomalies).toEqual([]);
+      },
+    },
+    {
+      name: 'a multi-member gzip whose last member is cut short is damaged',
+      files: { 'm.pcap.gz': multiGzip(readFixture('tcp-refused.pcap'), 3).subarray(0, -6) },
+      args: (d) => ['-f', 'ndjson', join(d, 'm.pcap.gz')],
+      code: 0,
+      stderr: /damaged capture: the compressed stream ends early/,
+    },
+  ],
+  'DNS that cannot be read': [
+    {
+      name: 'a malformed DNS message is an anomaly and a warning, not silence',
+      files: { 'd.pcap': pcap([{ sec: 1, frac: 0, data: dnsUdp(dnsShort(7)) }]) },
+      args: (d) => ['-f', 'ndjson', join(d, 'd.pcap')],
+      code: 0,
+      stderr: /warning: 1 DNS message too short or malformed to read, not counted as lookups \(first: frame 1, 13 bytes over UDP\)/,
+      check: (r) => expect(summaries(r.stdout)[0].anomalies).toEqual([{ code: 'dns_malformed', count: 1, first: 'frame 1, 13 bytes over UDP' }]),
+    },
+    {
+      name: 'DNS over TCP after a gap: that direction stops, no message is made up from mid-message bytes',
+      files: { 'g.pcap': dnsTcpGap() },
+      args: (d) => ['-f', 'ndjson', join(d, 'g.pcap')],
+      code: 0,
+      stderr: /DNS-over-TCP stream with bytes missing from the capture: the rest of each was not read/,
+      check: (r) => {
+        const names = flows(r.stdout)
+          .filter((f) => f.proto === 'dns')
+          .map((f) => f.query);
+        expect(names).toEqual(['real.example.']);
+        expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'dns_tcp_gap', count: 1 }]);
+      },
+    },
+  ],
+  'directories and several captures': [
+    {
+      name: 'a directory with links to itself (l1, l2, l3 -> .) is walked once',
+      files: { 'd/a.pcap': refused(), 'd/l1': { symlink: '.' }, 'd/l2': { symlink: '.' }, 'd/l3': { symlink: '.' } },
+      args: (d) => ['-f', 'ndjson', join(d, 'd')],
+      code: 0,
+      stderr: null,
+      timeoutMs: 20_000,
+      check: (r) => expect(flows(r.stdout)).toHaveLength(1),
+    },
+    {
+      name: 'loop -> . beside one capture: analysed once',
+      files: { 'd/a.pcap': refused(), 'd/loop': { symlink: '.' } },
+      args: (d) => ['-f', 'ndjson', join(d, 'd')],
+      code: 0,
+      stderr: null,
+      check: (r) => expect(summaries(r.stdout)).toHaveLength(1),
+    },
+    {
+      name: 'ok.pcap and an empty directory: ok.pcap is analysed, the directory named, exit 3',
+      files: { 'ok.pcap': refused(), 'empty/.keep': 'not a capture' },
+      args: (d) => ['-f', 'ndjson', join(d, 'ok.pcap'), join(d, 'empty')],
+      code: 3,
+      stderr: /^pcapdiag: no captures in .*empty$/,
+      check: (r) => expect(flows(r.stdout).map((f) => f.verdict)).toEqual(['refused']),
+    },
+    {
+      name: 'an empty directory alone: exit 3, one line',
+      files: { 'empty/.keep': 'x' },
+      args: (d) => ['-f', 'json', join(d, 'empty')],
+      code: 3,
+      stderr: /^pcapdiag: no captures in /,
+      check: (r) => expect(r.stdout).toBe(''),
+    },
+    ...[
+      ['3 bytes', Buffer.from('abc'), /: not a capture file: only 3 bytes/],
+      ['empty', Buffer.alloc(0), /: empty input/],
+      ['a bad version', Buffer.concat([refused().subarray(0, 4), Buffer.from([9, 0, 9, 0]), refused().subarray(8)]), /: unsupported pcap version 9\.9/],
+    ].flatMap(([what, bytes, line]) =>
+      ['ndjson', 'json', 'text', 'junit'].map((fmt): Case => ({
+        name: `ok.pcap then a capture that is ${String(what)}, -f ${fmt}: the error names the file, ok.pcap's verdict is printed`,
+        files: { 'ok.pcap': refused(), 'n.pcap': bytes as Buffer },
+        args: (d) => ['-f', fmt, join(d, 'ok.pcap'), join(d, 'n.pcap')],
+        code: 3,
+        stderr: new RegExp(`^pcapdiag: .*n\\.pcap${(line as RegExp).source}`),
+        check: (r) => expect(r.stdout).toContain('refused'),
+      })),
+    ),
+    {
+      name: 'only unreadable captures, -f json: still a valid document, exit 3',
+      files: { 'a.pcap': 'abc', 'b.pcap': '' },
+      args: (d) => ['-f', 'json', join(d, 'a.pcap'), join(d, 'b.pcap')],
+      code: 3,
+      stderr: /a\.pcap: not a capture file/,
+      check: (r) => expect(JSON.parse(r.stdout)).toMatchObject({ files: [], records: [] }),
+    },
+    {
+      name: 'a directory member that fails with EIO on read is named, its neighbour analysed',
+      files: { 'd/a.pcap': refused(), 'd/mem': { symlink: '/proc/self/mem' } },
+      args: (d) => ['-f', 'ndjson', join(d, 'd')],
+      code: 3,
+      stderr: /cannot read .*mem: I\/O error/,
+      check: (r) => expect(flows(r.stdout)).toHaveLength(1),
+    },
+  ],
+};
+
+const asNobody: Case = {
+  name: 'an unreadable member (mode 000, not root) is named, not skipped silently',
+  files: { 'd/a.pcap': refused(), 'd/b.pcap': { data: refused(443), mode: 0o000 } },
+  args: (d) => ['-f', 'ndjson', join(d, 'd')],
+  asNobody: true,
+  code: 3,
+  stderr: /cannot open .*b\.pcap: permission denied/,
+  check: (r) => expect(flows(r.stdout)).toHaveLength(1),
+};
+
+const canDropToNobody = process.getuid?.() === 0;
+
+for (const [cls, cases] of Object.entries(CASES)) {
+  describe(cls, () => {
+    for (const c of cases) it(c.name, () => judge(c, run(c)), (c.timeoutMs ?? 60_000) + 10_000);
+  });
+}
+
+describe('permissions', () => {
+  if (!canDropToNobody) console.log('adversarial: skipped "unreadable member (mode 000)": it needs root to run pcapdiag as nobody through setpriv');
+  it.skipIf(!canDropToNobody)(asNobody.name, () => judge(asNobody, run(asNobody)));
+});
