@@ -35,16 +35,29 @@ const ANALYZE = ['analyze'] as const;
 /** "3", "3s", "2.5s", "500ms", "5m" → milliseconds. */
 export function parseDuration(s: string, flagName: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (m === null) throw new UsageError(`${flagName}: '${s}' is not a duration (e.g. 3, 2.5s, 500ms, 5m)`);
+  if (m === null) throw new UsageError(`${flagName}: '${short(s)}' is not a duration (e.g. 3, 2.5s, 500ms, 5m)`);
   const v = parseFloat(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
   if (v <= 0) throw new UsageError(`${flagName}: must be greater than 0`);
+  // 400 digits parse as Infinity, which JSON prints as null; and times are nanoseconds in doubles
+  if (!(v <= MAX_DURATION_MS)) throw new UsageError(`${flagName}: '${short(s)}' is longer than 30 days`);
   return v;
 }
 
-function parseCount(s: string, flagName: string): number {
-  if (!/^\d+$/.test(s)) throw new UsageError(`${flagName}: '${s}' is not a whole number`);
-  return parseInt(s, 10);
+/** The longest timer: 30 days (in nanoseconds, far below 2^53). */
+const MAX_DURATION_MS = 30 * 86_400_000;
+
+function parseCount(s: string, flagName: string, max: number): number {
+  if (!/^\d+$/.test(s)) throw new UsageError(`${flagName}: '${short(s)}' is not a whole number`);
+  const n = parseInt(s, 10);
+  if (!(n <= max)) throw new UsageError(`${flagName}: '${short(s)}' is more than ${max.toLocaleString('en-US')}`);
+  return n;
 }
+
+/** A value quoted in an error, cut to a readable length. */
+const short = (s: string) => (s.length > 40 ? `${s.slice(0, 30)}… (${s.length} characters)` : s);
+
+/** The most --max-flows may be: a hundred million flows already need tens of GB. */
+const MAX_FLOWS_LIMIT = 100_000_000;
 
 const text = (raw: string | boolean | undefined): string | null => (typeof raw === 'string' ? raw : null);
 const on = (raw: string | boolean | undefined): boolean => raw === true;
@@ -70,7 +83,7 @@ export const FLAGS = {
     description: 'track at most this many flows at once; more are counted, not analysed, with a warning',
     default: '1000000',
     commands: BOTH,
-    parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows')),
+    parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows', MAX_FLOWS_LIMIT)),
   }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
   follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
@@ -78,7 +91,7 @@ export const FLAGS = {
   failOn: flag({ flags: '--fail-on <verdicts>', description: "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but ok/dns-ok)", commands: ANALYZE, parse: text }),
   baseline: flag({ flags: '--baseline <file>', description: 'compare with an earlier --format json output, per service; exit 1 when something got worse', commands: ANALYZE, parse: text }),
   expect: flag({ flags: '--expect <file>', description: "check rules such as 'tcp 10.0.2.20:443 ok' (one per line); exit 1 when one breaks", commands: ANALYZE, parse: text }),
-  limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit') }),
+  limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit', Number.MAX_SAFE_INTEGER) }),
   color: flag({ flags: '--no-color', description: 'no colours, even on a terminal (NO_COLOR is honoured too)', commands: BOTH, parse: (raw, env) => raw !== false && env.isTty && !env.noColor }),
 } as const;
 

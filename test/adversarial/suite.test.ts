@@ -164,6 +164,114 @@ export const CASES: Record<string, Case[]> = {
       check: (r) => expect(flows(r.stdout)).toHaveLength(1),
     },
   ],
+  'pathological filters': [
+    {
+      name: 'a filter nested 4,000 parentheses deep: exit 2, one short line',
+      files: { 'ok.pcap': refused() },
+      args: (d) => [join(d, 'ok.pcap'), '('.repeat(4000) + 'tcp' + ')'.repeat(4000)],
+      code: 2,
+      stderr: /^pcapdiag: filter '\(+… \(8003 characters\)': nested more than 256 deep/,
+      check: (r) => expect(r.stderr.length).toBeLessThan(400),
+    },
+    {
+      name: 'a chain of 30,000 nots: exit 2',
+      files: { 'ok.pcap': refused() },
+      args: (d) => [join(d, 'ok.pcap'), 'not '.repeat(30_000) + 'tcp'],
+      code: 2,
+      stderr: /nested more than 256 deep/,
+    },
+    {
+      name: 'a 20,000-term or chain given as separate words is evaluated without overflowing the stack',
+      files: { 'ok.pcap': refused() },
+      args: (d) => ['-f', 'ndjson', join(d, 'ok.pcap'), ...Array.from({ length: 20_000 }, (_, i) => (i === 0 ? ['port', '1'] : ['or', 'port', String(i + 1)])).flat(), 'or', 'tcp'],
+      code: 0,
+      stderr: null,
+      check: (r) => expect(flows(r.stdout)).toHaveLength(1),
+    },
+    {
+      name: '255 nested nots and parentheses are still a filter',
+      files: { 'ok.pcap': refused() },
+      args: (d) => ['-f', 'ndjson', join(d, 'ok.pcap'), 'not '.repeat(128) + '( '.repeat(127) + 'tcp' + ' )'.repeat(127)],
+      code: 0,
+      stderr: null,
+      check: (r) => expect(flows(r.stdout)).toHaveLength(1),
+    },
+  ],
+  'hostile option values': [
+    ...(
+      [
+        ['--syn-timeout', '9'.repeat(400), /--syn-timeout: '9{30}… \(400 characters\)' is longer than 30 days/],
+        ['--tcp-idle', '43201m', /--tcp-idle: '43201m' is longer than 30 days/],
+        ['--max-flows', '9'.repeat(400), /--max-flows: '9{30}… \(400 characters\)' is more than 100,000,000/],
+        ['--limit', '9'.repeat(400), /--limit: .* is more than/],
+        ['--dns-timeout', '-1', /--dns-timeout: '-1' is not a duration/],
+        ['--syn-timeout', 'NaN', /is not a duration/],
+        ['--syn-timeout', 'Infinity', /is not a duration/],
+      ] as const
+    ).map(([flag, value, line]): Case => ({
+      name: `${flag} ${value.length > 20 ? `of ${value.length} digits` : value}: exit 2`,
+      files: { 'ok.pcap': refused() },
+      args: (d) => ['-f', 'json', flag, value, join(d, 'ok.pcap')],
+      code: 2,
+      stderr: line,
+      check: (r) => expect(r.stdout).toBe(''),
+    })),
+  ],
+  'invalid --baseline and --expect files': [
+    ...(
+      [
+        ['records that are null', '{"schema":2,"records":[null]}', /is not pcapdiag output \(a record that is not an object\)/],
+        ['a query that is an object', '{"schema":2,"records":[{"proto":"dns","client":"a","server":"b","verdict":"dns-ok","query":{"toString":1}}]}', /is not pcapdiag output \(a record whose query is not a string\)/],
+        ['records that are arrays', '{"schema":2,"records":[[1]]}', /is not pcapdiag output/],
+        ['ndjson of numbers', '1\n2\n', /is not pcapdiag output/],
+      ] as const
+    ).map(([what, text, line]): Case => ({
+      name: `a baseline with ${what}: exit 3 "not pcapdiag output"`,
+      files: { 'ok.pcap': refused(), 'b.json': text },
+      args: (d) => ['-f', 'json', join(d, 'ok.pcap'), '--baseline', join(d, 'b.json')],
+      code: 3,
+      stderr: line,
+    })),
+    ...['--baseline', '--expect'].flatMap((flag): Case[] => [
+      {
+        name: `${flag} /dev/zero is refused at once`,
+        files: { 'ok.pcap': refused() },
+        args: (d) => [join(d, 'ok.pcap'), flag, '/dev/zero'],
+        code: 3,
+        stderr: /cannot read (baseline|expectations) \/dev\/zero: not a regular file/,
+        timeoutMs: 10_000,
+        check: (r) => expect(r.ms).toBeLessThan(5000),
+      },
+      {
+        name: `${flag} naming a directory is refused`,
+        files: { 'ok.pcap': refused(), 'dir/x': 'x' },
+        args: (d) => [join(d, 'ok.pcap'), flag, join(d, 'dir')],
+        code: 3,
+        stderr: /not a regular file/,
+      },
+    ]),
+    {
+      name: 'an --expect file over 1 MiB is refused before it is parsed',
+      files: { 'ok.pcap': refused(), 'big.txt': 'tcp 10.0.2.20:80 refused\n'.repeat(50_000) },
+      args: (d) => [join(d, 'ok.pcap'), '--expect', join(d, 'big.txt')],
+      code: 3,
+      stderr: /expectations .*big\.txt is larger than 1,048,576 bytes/,
+    },
+    {
+      name: 'an --expect file of 10,001 rules is refused',
+      files: { 'ok.pcap': refused(), 'many.txt': 'tcp 10.0.2.20:80 refused\n'.repeat(10_001) },
+      args: (d) => [join(d, 'ok.pcap'), '--expect', join(d, 'many.txt')],
+      code: 2,
+      stderr: /many\.txt line 10001: more than 10,000 rules/,
+    },
+    {
+      name: 'pathological --expect globs and names',
+      files: { 'ok.pcap': refused(), 'e.txt': `dns *.${'a.'.repeat(2000)}x dns-ok\ndns * dns-ok\ntcp *:* refused\n` },
+      args: (d) => ['-f', 'junit', join(d, 'ok.pcap'), '--expect', join(d, 'e.txt')],
+      code: 1,
+      stderr: /expect/,
+    },
+  ],
 };
 
 const asNobody: Case = {
