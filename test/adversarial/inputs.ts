@@ -60,4 +60,33 @@ export function syn6(src: Buffer, dst: Buffer, sport: number, sec: number, frac:
   return { sec, frac, data: ethernet('00:01:d7:2a:10:01', '52:54:00:12:34:56', 0x86dd, ipv6(src, dst, 6, tcp({ sport, dport: 443, seq: 1, flags: FLAGS.SYN }))) };
 }
 
+/**
+ * fixtures/http-errors.pcap with hostile text put in place of equal-length text (so sequence
+ * numbers still hold): the 404's path gets a C1 CSI, `]]>`, an RLO and a zero-width space (HTTP
+ * text is read as Latin-1, so their UTF-8 bytes are C1 characters); its reason gets BEL, U+0080,
+ * `]]>` and an isolate; the 503's Server header ESC and BEL.
+ */
+export function hostileHttp(fixture: Buffer): Buffer {
+  const swap = (b: Buffer, from: string, to: Buffer): Buffer => {
+    const f = Buffer.from(from, 'latin1');
+    if (to.length !== f.length) throw new Error(`${from}: ${to.length} bytes for ${f.length}`);
+    for (let i = b.indexOf(f); i >= 0; i = b.indexOf(f, i + 1)) to.copy(b, i);
+    return b;
+  };
+  const b = Buffer.from(fixture);
+  swap(b, '/missing.html', Buffer.from('/\u009b]]>\u202e\u200bx', 'utf8'));
+  swap(b, 'File not found', Buffer.from('\u0007\u0080]]>\u2066abcde', 'utf8'));
+  swap(b, 'nginx/1.22.1', Buffer.from('\u001b]0;pwn\u0007zzzz', 'utf8'));
+  return b;
+}
+
+/** fixtures/tls-self-signed.pcap with the certificate's CN (a UTF8String) turned into RLO, ZWSP and `x.examplea`. */
+export function hostileCert(fixture: Buffer): Buffer {
+  const b = Buffer.from(fixture);
+  const from = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 16, ...Buffer.from('www.example.test')]);
+  const to = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 16, ...Buffer.from('\u202e\u200bx.examplea', 'utf8')]);
+  for (let i = b.indexOf(from); i >= 0; i = b.indexOf(from, i + 1)) to.copy(b, i);
+  return b;
+}
+
 export { Ng, pcap, tcpFrame, FLAGS };

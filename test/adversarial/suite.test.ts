@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readFixture } from '../helpers/run.js';
 import { judge, run, type Case } from './harness.js';
 import { dnsShort } from './dns-msg.js';
-import { dnsTcpGap, dnsUdp, multiGzip, Ng, pcap, refused } from './inputs.js';
+import { dnsTcpGap, dnsUdp, hostileCert, hostileHttp, multiGzip, Ng, pcap, refused } from './inputs.js';
 
 const ndjson = (s: string) =>
   s
@@ -271,6 +271,47 @@ export const CASES: Record<string, Case[]> = {
       code: 1,
       stderr: /expect/,
     },
+  ],
+  'escaping: packet and file-name text': [
+    ...['text', 'json', 'ndjson', 'junit'].map((fmt): Case => ({
+      name: `C0, DEL, C1, bidi and zero-width characters and ]]> from HTTP and a file name, -f ${fmt}`,
+      files: { '\x1b]0;title\x07\u202eevil.pcap': hostileHttp(readFixture('http-errors.pcap')) },
+      args: (d) => ['-f', fmt, join(d, '\x1b]0;title\x07\u202eevil.pcap')],
+      code: 0,
+      stderr: null,
+      check: (r) => {
+        // HTTP text is read as Latin-1: the UTF-8 bytes of U+009B are Â and the C1 CSI
+        if (fmt === 'text') expect(r.stdout).toContain('GET /Â\\x9b]]>');
+        if (fmt === 'text') expect(r.stdout).toContain('\\x1b]0;title\\x07\\u202eevil.pcap');
+        if (fmt === 'json') expect((JSON.parse(r.stdout) as { records: { summary: string }[] }).records.map((x) => x.summary).join()).toContain('GET /\u00c2\u009b]]>');
+        if (fmt === 'json' || fmt === 'ndjson') expect(r.stdout).toContain('GET /Â\\u009b]]>');
+        if (fmt === 'ndjson') expect(r.stdout).toContain('Server: \\u001b]0;pwn\\u0007zzzz');
+        if (fmt === 'junit') expect(r.stdout).toContain(']]\\x3e');
+      },
+    })),
+    {
+      name: 'a file name with ESC and BEL is escaped in stderr warnings (several captures)',
+      files: { 'a\x1b[31m\x07.pcap': refused(), 'b.pcap': refused(443) },
+      args: (d) => [join(d, 'a\x1b[31m\x07.pcap'), join(d, 'b.pcap'), '-f', 'ndjson'],
+      code: 0,
+      stderr: /^pcapdiag: warning: .*a\\x1b\[31m\\x07\.pcap: /,
+    },
+    {
+      name: 'explain prints the hostile path escaped',
+      files: { 'h.pcap': hostileHttp(readFixture('http-errors.pcap')) },
+      args: (d) => ['explain', join(d, 'h.pcap'), '2'],
+      code: 0,
+      stderr: null,
+      check: (r) => expect(r.stdout).toContain('GET /Â\\x9b]]>'),
+    },
+    ...['text', 'ndjson', 'explain'].map((fmt): Case => ({
+      name: `a certificate CN with U+202E (RLO) and U+200B, ${fmt}`,
+      files: { 'c.pcap': hostileCert(readFixture('tls-self-signed.pcap')) },
+      args: (d) => (fmt === 'explain' ? ['explain', join(d, 'c.pcap'), '1'] : ['-f', fmt, join(d, 'c.pcap')]),
+      code: 0,
+      stderr: null,
+      check: (r) => expect(r.stdout).toContain('\\u202e\\u200bx.examplea'),
+    })),
   ],
 };
 
