@@ -89,4 +89,19 @@ export function hostileCert(fixture: Buffer): Buffer {
   return b;
 }
 
+/**
+ * A pcapng of `n` SYNs from distinct clients, 1 ms apart: the first on an ordinary interface (so
+ * times are measured from 2023), the others on an interface with these IDB options.
+ */
+export function synFloodNg(n: number, idb: { tsresol?: number; tsoffset?: number }, ticks0 = 1_700_000_000_000_000n, step = 1000n): Buffer {
+  const ng = new Ng();
+  const parts = [ng.shb(), ng.idb(1), ng.idb(1, idb)];
+  for (let i = 0; i < n; i++) {
+    const client = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const frame = tcpFrame('c2s', { sport: 40000, dport: 443, seq: i, flags: FLAGS.SYN }, undefined, client);
+    parts.push(i === 0 ? ng.epb(0, 1_700_000_000_000_000n, frame) : ng.epb(1, ticks0 + BigInt(i) * step, frame));
+  }
+  return Buffer.concat(parts);
+}
+
 export { Ng, pcap, tcpFrame, FLAGS };

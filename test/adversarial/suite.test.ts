@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readFixture } from '../helpers/run.js';
 import { judge, run, type Case } from './harness.js';
 import { dnsShort } from './dns-msg.js';
-import { dnsTcpGap, dnsUdp, hostileCert, hostileHttp, multiGzip, Ng, pcap, refused } from './inputs.js';
+import { dnsTcpGap, dnsUdp, hostileCert, hostileHttp, multiGzip, Ng, pcap, refused, synFloodNg } from './inputs.js';
 
 const ndjson = (s: string) =>
   s
@@ -312,6 +312,38 @@ export const CASES: Record<string, Case[]> = {
       stderr: null,
       check: (r) => expect(r.stdout).toContain('\\u202e\\u200bx.examplea'),
     })),
+  ],
+  'timestamps out of range': [
+    ...(
+      [
+        ['past year 9999 (2^62 s at if_tsresol 1 s)', synFloodNg(3, { tsresol: 0 }, 1n << 62n, 1n)],
+        ['before year 0000 (if_tsoffset -2^40 s)', synFloodNg(3, { tsoffset: -(2 ** 40) })],
+        ['a negative if_tsoffset (1969)', synFloodNg(3, { tsoffset: -1_700_000_100 })],
+      ] as const
+    ).map(([what, bytes]): Case => ({
+      name: `a packet time ${what}: valid start strings, an anomaly`,
+      files: { 't.pcapng': bytes },
+      args: (d) => ['-f', 'ndjson', join(d, 't.pcapng')],
+      code: 0,
+      stderr: null,
+      check: (r) => {
+        for (const f of flows(r.stdout)) expect(f.start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+        expect(flows(r.stdout)).toHaveLength(3);
+        if (!what.includes('1969')) expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'timestamp_out_of_range', count: 2 }]);
+      },
+    })),
+    {
+      name: 'an interface with if_tsoffset 2^60 s after one at 2023: 20,000 SYNs swept in seconds, not minutes',
+      files: { 'o.pcapng': synFloodNg(20_000, { tsoffset: 2 ** 60 }) },
+      args: (d) => ['-f', 'ndjson', join(d, 'o.pcapng')],
+      code: 0,
+      stderr: null,
+      timeoutMs: 60_000,
+      check: (r) => {
+        expect(flows(r.stdout)).toHaveLength(20_000);
+        expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'timestamp_out_of_range', count: 19_999 }]);
+      },
+    },
   ],
 };
 
