@@ -101,6 +101,9 @@ function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: n
   return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) | 0;
 }
 
+/** The most identical queries (same transport, client, server and id) tracked at once. */
+const MAX_IDENTICAL = 64;
+
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable extends ChainedTable<DnsTxn> {
   /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
@@ -110,6 +113,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private readonly free = new FreeList<DnsTxn>();
   /** DNS messages too short or malformed to read (each also the anomaly dns_malformed, when an Anomalies is given). */
   malformed = 0;
+  /** Queries not tracked because MAX_IDENTICAL identical ones were already (anomaly dns_identical_queries). */
+  identicalDropped = 0;
   /** Where dns_malformed is counted (the tracker's); null in tests that build a table alone. */
   anomalies: Anomalies | null = null;
 
@@ -135,6 +140,15 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
     if (this.budget.full) {
       this.budget.dropped++;
+      return;
+    }
+    // identical queries (same client port, server and id) outstanding together are retries; past a
+    // few dozen they are a flood, and each response would walk all of them (100 k: minutes)
+    let same = 0;
+    for (let f = this.head(hash); f !== null && same < MAX_IDENTICAL; f = f.nextInBucket) if (f.id === h.id && f.matches(pkt.ipVersion, transport, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort)) same++;
+    if (same === MAX_IDENTICAL) {
+      this.identicalDropped++;
+      this.anomalies?.add('dns_identical_queries', this.identicalDropped === 1 ? `frame ${frame}: more than ${MAX_IDENTICAL} identical queries (same client port, server and id) at once; the others are counted, not tracked` : undefined);
       return;
     }
     const txn = this.make(pkt, transport, true, h.id, hash);

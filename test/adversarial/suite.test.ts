@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFixture } from '../helpers/run.js';
 import { judge, run, type Case } from './harness.js';
-import { dnsShort } from './dns-msg.js';
+import { dnsQuery, dnsShort } from './dns-msg.js';
 import { dnsTcpGap, dnsUdp, hostileCert, hostileHttp, multiGzip, Ng, pcap, refused, synFloodNg } from './inputs.js';
 
 const ndjson = (s: string) =>
@@ -342,6 +342,25 @@ export const CASES: Record<string, Case[]> = {
       check: (r) => {
         expect(flows(r.stdout)).toHaveLength(20_000);
         expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'timestamp_out_of_range', count: 19_999 }]);
+      },
+    },
+  ],
+  'algorithmic blow-ups': [
+    {
+      name: '20,000 identical DNS queries (same port and id), then 20,000 responses: 64 tracked, the rest named',
+      files: {
+        'd.pcap': pcap([
+          ...Array.from({ length: 20_000 }, (_, i) => ({ sec: 1, frac: i, data: dnsUdp(dnsQuery(7, 'same.example')) })),
+          ...Array.from({ length: 20_000 }, (_, i) => ({ sec: 2, frac: i, data: dnsUdp(dnsQuery(7, 'same.example', true), 'r') })),
+        ]),
+      },
+      args: (d) => ['-f', 'ndjson', join(d, 'd.pcap')],
+      code: 0,
+      stderr: null,
+      timeoutMs: 60_000,
+      check: (r) => {
+        expect(flows(r.stdout)).toHaveLength(64);
+        expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'dns_identical_queries', count: 19_936 }]);
       },
     },
   ],
