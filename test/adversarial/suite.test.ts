@@ -364,6 +364,24 @@ export const CASES: Record<string, Case[]> = {
       },
     },
   ],
+  'stdin and FIFOs': [
+    {
+      name: 'explain reads standard input once and keeps it for the second read (held: no second open)',
+      stdin: refused(),
+      args: () => ['explain', '-', '1'],
+      code: 0,
+      stderr: null,
+      timeoutMs: 20_000,
+      check: (r) => expect(r.stdout).toContain('SYN'),
+    },
+    {
+      name: 'standard input that closes after 3 bytes: exit 3, one line',
+      stdin: Buffer.from('abc'),
+      args: () => ['-f', 'json', '-'],
+      code: 3,
+      stderr: /not a capture file: only 3 bytes/,
+    },
+  ],
 };
 
 const asNobody: Case = {
