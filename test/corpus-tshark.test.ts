@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { InputError } from '../src/errors.js';
-import { analyzeFile, BIN, ROOT, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
+import { analyzeFile, BIN, ROOT, SHARED_PCAPS, withShared } from './helpers/run.js';
 
 const table = (name: string) =>
   readFileSync(join(ROOT, 'test', 'corpus', name), 'utf8')
@@ -17,7 +17,7 @@ const table = (name: string) =>
  * file, in test/corpus/tshark-allow.tsv. tshark's figures are precomputed by
  * test/corpus/tshark-counts.sh (running tshark over ~1000 files takes minutes).
  */
-describe.skipIf(!sharedPresent || !existsSync(join(ROOT, 'test', 'corpus', 'tshark-counts.tsv')))('public corpus: packets and TCP conversations agree with tshark', () => {
+describe.skipIf(!withShared('the corpus/tshark agreement') || !existsSync(join(ROOT, 'test', 'corpus', 'tshark-counts.tsv')))('public corpus: packets and TCP conversations agree with tshark', () => {
   it('every file agrees or has a reason in the allow-list, and no reason is stale', async () => {
     const allow = new Map(table('tshark-allow.tsv').map(([f, reason]) => [f, reason]));
     const unexplainedDiffs: string[] = [];

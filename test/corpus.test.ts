@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../src/errors.js';
-import { analyzeFile, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
+import { analyzeFile, SHARED_PCAPS, sharedPresent, withShared } from './helpers/run.js';
 
 /**
  * Every public capture in ../shared/pcaps is either analysed or refused with an InputError —
  * never another exception. Skipped cleanly where the folder is absent (a user's clone).
  */
-describe.skipIf(!sharedPresent)('public capture corpus: analyse or refuse, never crash', () => {
+describe.skipIf(!withShared('the public-corpus smoke test'))('public capture corpus: analyse or refuse, never crash', () => {
   const files = sharedPresent
     ? readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8')
         .split('\n')

@@ -9,7 +9,7 @@ import { forEachRecord } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket, L4 } from '../src/decode/packet.js';
 import { DnsHeader, parseDnsHeader, qtypeName, readAnswers } from '../src/decode/dns.js';
-import { defined, FIXTURES, fixtureFiles, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
+import { defined, FIXTURES, fixtureFiles, SHARED_PCAPS, withShared } from './helpers/run.js';
 
 // the one function of the untyped module that this test uses
 const dnsTypes = dnsTypesModule as { toType(name: string): number };
@@ -96,7 +96,7 @@ describe('DNS answers read by hand agree with dns-packet', () => {
     expect(readAnswers(msg.subarray(0, msg.length - 30), 0, msg.length - 30, h, 4)).toEqual(['AAAA fd00:0:0:1::5']);
   });
 
-  it.skipIf(!sharedPresent)(
+  it.skipIf(!withShared('DNS answers against dns-packet over the corpus'))(
     'on every DNS response in the public corpus',
     async () => {
       const files = readFileSync(join(SHARED_PCAPS, 'MANIFEST.tsv'), 'utf8')

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { analyzeSource, DEFAULT_OPTIONS, type Report } from '../src/analyze.js';
 import { bufferSource, ethernet, FLAGS, ipv4, Ng, pcap, tcpFrame, u16, u32, udp, type Rec } from './helpers/build.js';
-import { analyzeFile, SHARED_PCAPS, sharedPresent } from './helpers/run.js';
+import { analyzeFile, SHARED_PCAPS, withShared } from './helpers/run.js';
 
 /** A refused connection (SYN, then RST+ACK) as inner frames, each wrapped by `wrap`. */
 function refusedInside(wrap: (inner: Buffer) => Buffer): Promise<Report> {
@@ -50,7 +50,7 @@ describe('tunnels are decapsulated and named in the evidence', () => {
     });
     expect(r.anomalies.map((a) => a.code)).toContain('tunnel_too_deep');
   });
-  it.skipIf(!sharedPresent)('real GENEVE traffic (tcpdump test capture): the inner ping and SSH connection, named', async () => {
+  it.skipIf(!withShared('real GENEVE traffic from the corpus'))('real GENEVE traffic (tcpdump test capture): the inner ping and SSH connection, named', async () => {
     const r = await analyzeFile(join(SHARED_PCAPS, 'tcpdump__tests__geneve.pcap'));
     expect(r.records.map((x) => `${x.server} ${x.verdict}`)).toEqual(['30.0.0.2 ping-ok', '30.0.0.1:22 ok']);
     expect(r.records[0].evidence).toContain('carried in GENEVE VNI 10 between 20.0.0.1 and 20.0.0.2');

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { ticksToTime } from './time.js';
+import { clampTime, ticksToTime } from './time.js';
 import { READ_END, READ_NEED_MORE, READ_RECORD, type CaptureRecord, type Cursor } from './record.js';
 
 // Layouts and numbers are `const enum`s: tsc inlines them (see decode/fields.ts for why).
@@ -314,6 +314,8 @@ export class PcapngFormat {
     if (capLen === 0) r.anomalies.add('zero_length_record', `record ${r.frame + 1} has no bytes`);
     ticksToTime(tsHi, tsLo, iface.ticksPerSec, rec);
     rec.tsSec += iface.tsOffsetSec;
+    if (!clampTime(rec))
+      r.anomalies.add('timestamp_out_of_range', r.anomalies.count('timestamp_out_of_range') === 0 ? `record ${r.frame + 1}: its time (with the interface's if_tsoffset) is outside years 0000–9999; taken as the nearest of them` : undefined);
     this.lastSec = rec.tsSec;
     this.lastNsec = rec.tsNsec;
     this.fill(r, rec, iface, ifId, s + dataOff, capLen, origLen);
@@ -331,6 +333,7 @@ export class PcapngFormat {
     const t = { tsSec: 0, tsNsec: 0 };
     ticksToTime(dv.getUint32(s + ISB.TS_HIGH, this.le), dv.getUint32(s + ISB.TS_LOW, this.le), iface.ticksPerSec, t);
     t.tsSec += iface.tsOffsetSec;
+    clampTime(t);
     if (this.statsEnd === null || t.tsSec > this.statsEnd.tsSec || (t.tsSec === this.statsEnd.tsSec && t.tsNsec > this.statsEnd.tsNsec)) this.statsEnd = t;
   }
 

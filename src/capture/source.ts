@@ -377,17 +377,14 @@ class PrefixedSource extends ThroughSource {
 /**
  * Decompresses a gzip stream (as tshark reads `capture.pcap.gz`) from `inner` with zlib, with
  * backpressure: compressed bytes are read only when the analyzer wants more. A stream that is
- * cut short still yields everything before the cut (Z_SYNC_FLUSH at the end, so zlib does not
- * fail and drop its last output); the cut is recognised by the gzip trailer, whose last four
- * bytes (ISIZE) must equal the decompressed length modulo 2^32. Corrupt data ends the input.
- * Either sets `damage`.
+ * cut short still yields everything before the cut: zlib has written out all it could decompress
+ * before a final Z_FINISH flush reports the cut ("unexpected end of file"). Several gzip members
+ * one after the other (`cat a.gz b.gz`) are one stream, as gzip and tshark read them; only the
+ * end of the input is checked, not each member's trailer against the whole output (which took a
+ * valid multi-member file for a cut one). Corrupt data ends the input. Either sets `damage`.
  */
 export class GunzipSource extends ThroughSource {
   private readonly z = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  /** The last four compressed bytes seen (the trailer's ISIZE once the input ends) and the output length. */
-  private readonly tail = Buffer.alloc(4);
-  private tailLen = 0;
-  private produced = 0;
   private readonly queue = new ChunkQueue();
   private inputDone = false;
   private readonly inBuf = Buffer.allocUnsafe(256 * 1024);
@@ -397,15 +394,13 @@ export class GunzipSource extends ThroughSource {
   constructor(inner: ByteSource) {
     super(inner);
     this.z.on('data', (c: Buffer) => {
-      this.produced += c.length;
       this.queue.push(c);
     });
     this.z.on('end', () => {
-      if (this.tailLen < 4 || this.tail.readUInt32LE(0) !== this.produced % 4294967296) this.damage = 'the compressed stream ends early';
       this.queue.end();
     });
-    this.z.on('error', (e: Error) => {
-      this.damage = `the compressed stream is damaged (${e.message})`;
+    this.z.on('error', (e: Error & { code?: string }) => {
+      this.damage = e.code === 'Z_BUF_ERROR' ? 'the compressed stream ends early' : `the compressed stream is damaged (${e.message})`;
       this.queue.end();
     });
   }
@@ -426,28 +421,15 @@ export class GunzipSource extends ThroughSource {
       const n = typeof got === 'number' ? got : await got;
       if (n === 0) {
         this.inputDone = true;
-        this.z.end();
+        // Z_FINISH fails with Z_BUF_ERROR when the last member is cut short; its output is out already
+        this.z.flush(zlib.constants.Z_FINISH, () => this.z.end());
         continue;
       }
-      const chunk = Buffer.from(this.inBuf.subarray(0, n));
-      this.keepTail(chunk);
-      this.z.write(chunk);
+      this.z.write(Buffer.from(this.inBuf.subarray(0, n)));
       // zlib answers asynchronously: wait for output, or go on to feed it more input
       await Promise.race([arrived, new Promise<void>((r) => setImmediate(r))]);
     }
     return q.take(buf, off, len);
-  }
-
-  private keepTail(chunk: Buffer): void {
-    if (chunk.length >= 4) {
-      chunk.copy(this.tail, 0, chunk.length - 4);
-      this.tailLen = 4;
-      return;
-    }
-    const keep = Math.min(this.tailLen, 4 - chunk.length);
-    this.tail.copy(this.tail, 0, this.tailLen - keep, this.tailLen);
-    chunk.copy(this.tail, keep);
-    this.tailLen = keep + chunk.length;
   }
 
   override close(): void {

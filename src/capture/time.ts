@@ -30,6 +30,23 @@ export function ticksToTime(hi: number, lo: number, ticksPerSec: number, out: { 
   out.tsNsec = ticksPerSec === 1_000_000_000 ? r3 : Math.floor((r3 * 1_000_000_000) / ticksPerSec);
 }
 
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds: the years an ISO `start` can show in four digits. */
+export const MIN_TS_SEC = -62167219200;
+export const MAX_TS_SEC = 253402300799;
+
+/**
+ * Keeps a packet time within years 0000–9999 (a pcapng timestamp or `if_tsoffset` can put it
+ * anywhere in ±2^63 s). Returns false when it had to move it. Besides the report's `start` strings,
+ * this keeps every time difference an exact-enough double: at 2^60 s, `t + 1e9 === t` in
+ * nanoseconds, and a sweep clock that can never advance one second sweeps on every packet.
+ */
+export function clampTime(rec: { tsSec: number; tsNsec: number }): boolean {
+  if (rec.tsSec >= MIN_TS_SEC && rec.tsSec <= MAX_TS_SEC) return true;
+  rec.tsSec = rec.tsSec < MIN_TS_SEC ? MIN_TS_SEC : MAX_TS_SEC;
+  rec.tsNsec = 0;
+  return false;
+}
+
 /** Nanoseconds from (aSec, aNsec) to (bSec, bNsec), as a double (exact for spans under ~104 days). */
 export function diffNs(aSec: number, aNsec: number, bSec: number, bNsec: number): number {
   return (bSec - aSec) * 1e9 + (bNsec - aNsec);

@@ -26,9 +26,12 @@ export interface BaselineDiff {
   vanished: string[];
 }
 
-/** Flow records from a `--format json` or `--format ndjson` output of pcapdiag. */
+/** The largest --baseline file read (about 100,000 flow records of JSON). */
+export const MAX_BASELINE_BYTES = 64 << 20;
+
+/** Flow records from a `--format json` or `--format ndjson` output of pcapdiag, each checked for the fields a baseline is compared by. */
 export function loadBaseline(path: string): FlowRecord[] {
-  const text = readTextFile(path, 'baseline');
+  const text = readTextFile(path, 'baseline', MAX_BASELINE_BYTES);
   const bad = (why: string) => new InputError(`baseline ${path} is not pcapdiag output (${why}): make one with \`pcapdiag --format json capture.pcap > ${path}\``);
   let records: unknown[];
   try {
@@ -41,15 +44,21 @@ export function loadBaseline(path: string): FlowRecord[] {
       records = text
         .split('\n')
         .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as { type?: string })
-        .filter((l) => l.type === 'flow');
-    } catch {
+        .map((l) => JSON.parse(l) as unknown)
+        .filter((l) => {
+          if (typeof l !== 'object' || l === null || typeof (l as { type?: unknown }).type !== 'string') throw bad('a line that is not one of its records');
+          return (l as { type: string }).type === 'flow';
+        });
+    } catch (e2) {
+      if (e2 instanceof InputError) throw e2;
       throw bad('neither JSON nor JSON lines');
     }
   }
   for (const r of records) {
-    const x = r as Partial<FlowRecord>;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw bad('a record that is not an object');
+    const x = r as Record<string, unknown>;
     if (typeof x.proto !== 'string' || typeof x.client !== 'string' || typeof x.server !== 'string' || typeof x.verdict !== 'string') throw bad('a record without proto, client, server and verdict');
+    for (const k of ['query', 'qtype'] as const) if (x[k] !== undefined && x[k] !== null && typeof x[k] !== 'string') throw bad(`a record whose ${k} is not a string`);
   }
   return records as FlowRecord[];
 }

@@ -38,8 +38,12 @@ export interface ExpectResult {
   records: number[];
 }
 
+/** The largest --expect file read, and the most rules: each rule is tested against every record. */
+export const MAX_EXPECT_BYTES = 1 << 20;
+export const MAX_EXPECT_RULES = 10_000;
+
 export function loadExpectations(path: string): ExpectRule[] {
-  const text = readTextFile(path, 'expectations');
+  const text = readTextFile(path, 'expectations', MAX_EXPECT_BYTES);
   return parseExpectations(text, path);
 }
 
@@ -48,6 +52,7 @@ export function parseExpectations(text: string, name: string): ExpectRule[] {
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') return;
+    if (rules.length === MAX_EXPECT_RULES) throw new UsageError(`${name} line ${i + 1}: more than ${MAX_EXPECT_RULES.toLocaleString('en-US')} rules`);
     const fail = (why: string): never => {
       throw new UsageError(`${name} line ${i + 1}: ${why}: '${line}' (expected e.g. 'tcp 10.0.2.20:443 ok' or 'dns www.example.test dns-ok')`);
     };

@@ -4,6 +4,7 @@ import { openCapture, type ByteSource } from '../capture/source.js';
 import { groupParts, partsName, peekHead, type Grouping } from '../capture/parts.js';
 import { CaptureRun, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
 import type { FlowFilter } from '../filter/filter.js';
+import type { Input } from '../capture/inputs.js';
 import { say } from './output.js';
 
 export interface CapturesRun {
@@ -20,15 +21,34 @@ export function grouping(o: { sequence: boolean; separate: boolean }): Grouping 
   return o.sequence ? 'sequence' : o.separate ? 'separate' : 'auto';
 }
 
+/** One capture as it is read: its files (one, or the parts of a rotated set), or why a given input has none (expandInputs). */
+export type CaptureGroup = readonly string[] | InputError;
+
+/** Every group is a list of files (no input failed before reading). */
+export function allFiles(groups: readonly CaptureGroup[]): groups is readonly (readonly string[])[] {
+  return groups.every((g) => !(g instanceof InputError));
+}
+
 /**
  * The captures as they are read: each a list of files read as one capture (the parts of a
- * rotated set, see groupParts; one file otherwise). Followed files are read one by one.
+ * rotated set, see groupParts; one file otherwise), in the order given; an input that failed to
+ * expand stays in its place, to be said when its turn comes. Followed files are read one by one.
  */
-export async function captureGroups(inputs: readonly string[], how: Grouping, follow = false): Promise<string[][]> {
-  if (inputs.length < 2 || how === 'separate' || follow) return inputs.map((i) => [i]);
+export async function captureGroups(inputs: readonly Input[], how: Grouping, follow = false): Promise<CaptureGroup[]> {
+  const files = inputs.filter((i): i is string => typeof i === 'string');
+  if (files.length < 2 || how === 'separate' || follow) return inputs.map((i) => (typeof i === 'string' ? [i] : i));
   const heads = [];
-  for (const input of inputs) heads.push(await peekHead(input)); // one open file at a time
-  return groupParts(heads, how);
+  for (const input of files) heads.push(await peekHead(input)); // one open file at a time
+  const out: CaptureGroup[] = groupParts(heads, how);
+  // the inputs that failed, at the place of the input before them
+  for (let i = 0, at = 0; i < inputs.length; i++) {
+    const input = inputs[i];
+    if (typeof input === 'string') {
+      const g = out.findIndex((x) => !(x instanceof InputError) && x.includes(input));
+      if (g >= 0) at = Math.max(at, g + 1);
+    } else out.splice(at++, 0, input);
+  }
+  return out;
 }
 
 /**
@@ -40,7 +60,7 @@ export async function captureGroups(inputs: readonly string[], how: Grouping, fo
  * `after` sees each report.
  */
 export async function analyzeCaptures(
-  groups: readonly (readonly string[])[],
+  groups: readonly CaptureGroup[],
   filter: FlowFilter | null,
   opts: AnalyzeOptions,
   o: {
@@ -50,7 +70,7 @@ export async function analyzeCaptures(
     after?: (report: Report, source: ByteSource) => void;
   },
 ): Promise<CapturesRun> {
-  const several = groups.length > 1 || groups.some((g) => g.length > 1);
+  const several = groups.length > 1 || groups.some((g) => !(g instanceof InputError) && g.length > 1);
   const reports: Report[] = [];
   const partsOf = new Map<string, string[]>();
   let unreadable = 0;
@@ -59,11 +79,16 @@ export async function analyzeCaptures(
     // one unreadable capture among several (no such file, not a capture, an empty one): say which
     // and why, go on with the others and exit 3 at the end; what the others gave is not lost
     if (!(e instanceof InputError) || !several) throw e;
-    say(e.message.includes(input) ? e.message : `${input}: ${e.message}`);
+    say(input === '' || e.message.includes(input) ? e.message : `${input}: ${e.message}`);
     unreadable++;
   };
   for (const group of groups) {
     if (o.signal?.aborted) break;
+    if (group instanceof InputError) {
+      // a directory without captures, a member that cannot be read
+      fail('', group);
+      continue;
+    }
     const name = group.length === 1 && group[0] === '-' ? '<stdin>' : partsName(group);
     let run: CaptureRun | null = null;
     let setup: ReturnType<typeof o.per> | null = null;
@@ -84,6 +109,11 @@ export async function analyzeCaptures(
           read.push(input);
         } catch (e) {
           fail(input, e);
+          if (run !== null && run.parts.length === 0) {
+            // the first part was not a capture: the next one starts the run
+            setup?.finally?.();
+            run = setup = first = null; // (the finally below closes its source)
+          }
         } finally {
           if (source !== first) source?.close();
         }

@@ -3,6 +3,7 @@ import { CommanderError } from 'commander';
 import { EXIT, InputError, InternalError, UsageError } from '../errors.js';
 import { parseArgv } from './program.js';
 import { say } from './output.js';
+import { escapeDocument } from '../render/escape.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(EXIT.INPUT);
   });
   try {
-    const call = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, { isTty: process.stdout.isTTY, noColor: Boolean(process.env.NO_COLOR) });
+    const call = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(escapeDocument(s)) }, { isTty: process.stdout.isTTY, noColor: Boolean(process.env.NO_COLOR) });
     const stop = stopOnSignals();
     // the commands are loaded only now, so --help and --version stay fast
     const code = call.command === 'explain' ? await (await import('./commands/explain.js')).explainCommand(call.options, stop.signal) : await (await import('./commands/analyze.js')).analyzeCommand(call.options, stop.signal);

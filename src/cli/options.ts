@@ -35,16 +35,29 @@ const ANALYZE = ['analyze'] as const;
 /** "3", "3s", "2.5s", "500ms", "5m" → milliseconds. */
 export function parseDuration(s: string, flagName: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (m === null) throw new UsageError(`${flagName}: '${s}' is not a duration (e.g. 3, 2.5s, 500ms, 5m)`);
+  if (m === null) throw new UsageError(`${flagName}: '${short(s)}' is not a duration (e.g. 3, 2.5s, 500ms, 5m)`);
   const v = parseFloat(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
   if (v <= 0) throw new UsageError(`${flagName}: must be greater than 0`);
+  // 400 digits parse as Infinity, which JSON prints as null; and times are nanoseconds in doubles
+  if (!(v <= MAX_DURATION_MS)) throw new UsageError(`${flagName}: '${short(s)}' is longer than 30 days`);
   return v;
 }
 
-function parseCount(s: string, flagName: string): number {
-  if (!/^\d+$/.test(s)) throw new UsageError(`${flagName}: '${s}' is not a whole number`);
-  return parseInt(s, 10);
+/** The longest timer: 30 days (in nanoseconds, far below 2^53). */
+const MAX_DURATION_MS = 30 * 86_400_000;
+
+function parseCount(s: string, flagName: string, max: number): number {
+  if (!/^\d+$/.test(s)) throw new UsageError(`${flagName}: '${short(s)}' is not a whole number`);
+  const n = parseInt(s, 10);
+  if (!(n <= max)) throw new UsageError(`${flagName}: '${short(s)}' is more than ${max.toLocaleString('en-US')}`);
+  return n;
 }
+
+/** A value quoted in an error, cut to a readable length. */
+const short = (s: string) => (s.length > 40 ? `${s.slice(0, 30)}… (${s.length} characters)` : s);
+
+/** The most --max-flows may be: a hundred million flows already need tens of GB. */
+const MAX_FLOWS_LIMIT = 100_000_000;
 
 const text = (raw: string | boolean | undefined): string | null => (typeof raw === 'string' ? raw : null);
 const on = (raw: string | boolean | undefined): boolean => raw === true;
@@ -71,7 +84,7 @@ export const FLAGS = {
     description: 'track at most this many flows at once; more are counted, not analysed, with a warning',
     default: '1000000',
     commands: BOTH,
-    parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows')),
+    parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows', MAX_FLOWS_LIMIT)),
   }),
   sequence: flag({ flags: '--sequence', description: 'read all the captures as parts of one, in time order (default: only parts of a rotated set, named alike)', commands: BOTH, parse: on }),
   separate: flag({ flags: '--separate', description: 'analyse each capture on its own, even the parts of a rotated set', commands: BOTH, parse: on }),
@@ -87,7 +100,7 @@ export const FLAGS = {
     commands: ANALYZE,
     parse: text,
   }),
-  limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit') }),
+  limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit', Number.MAX_SAFE_INTEGER) }),
   color: flag({ flags: '--no-color', description: 'no colours, even on a terminal (NO_COLOR is honoured too)', commands: BOTH, parse: (raw, env) => raw !== false && env.isTty && !env.noColor }),
 } as const;
 

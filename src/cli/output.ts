@@ -1,6 +1,7 @@
 import { openSync, createWriteStream } from 'node:fs';
 import { EXIT, InputError } from '../errors.js';
 import type { Output } from '../render/renderer.js';
+import { escapeTerminal } from '../render/escape.js';
 
 /** Output queued for a slow reader before the analysis waits for it. */
 const OUTPUT_HIGH_WATER = 4 << 20;
@@ -77,5 +78,5 @@ export class FileWriter extends LineWriter {
 
 /** One line on stderr, as every message of pcapdiag's own: `pcapdiag: <what>`. */
 export function say(line: string): void {
-  process.stderr.write(`pcapdiag: ${line}\n`);
+  process.stderr.write(`pcapdiag: ${escapeTerminal(line)}\n`);
 }

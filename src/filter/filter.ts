@@ -79,6 +79,9 @@ export class FlowFilter {
   }
 }
 
+/** How deep `not` and parentheses may nest (tcpdump's own grammar has no use for more). */
+const MAX_NESTING = 256;
+
 class Parser {
   private i = 0;
   constructor(
@@ -88,7 +91,8 @@ class Parser {
 
   private fail(msg: string, at = this.i): never {
     const word = at < this.w.length ? `'${this.w[at]}' (word ${at + 1})` : 'the end';
-    throw new UsageError(`filter '${this.text}': ${msg} at ${word}`);
+    const text = this.text.length > 80 ? `${this.text.slice(0, 60)}… (${this.text.length} characters)` : this.text;
+    throw new UsageError(`filter '${text}': ${msg} at ${word.length > 80 ? `${word.slice(0, 60)}…` : word}`);
   }
 
   private peek(): string | undefined {
@@ -102,42 +106,53 @@ class Parser {
     return t;
   }
 
+  // A chain of `or`s (or `and`s) is one flat list, not nested closures: a 20,000-term chain must
+  // not overflow the stack when a flow is tested. Nesting (`not`, parentheses) is what recursion
+  // follows, and is capped.
   private or(): Test {
-    let left = this.and();
+    const terms = [this.and()];
     while (this.peek() === 'or' || this.peek() === '||') {
       this.i++;
-      const l = left,
-        r = this.and();
-      left = (v) => l(v) || r(v);
+      terms.push(this.and());
     }
-    return left;
+    if (terms.length === 1) return terms[0];
+    return (v) => {
+      for (const t of terms) if (t(v)) return true;
+      return false;
+    };
   }
 
   private and(): Test {
-    let left = this.not();
+    const terms = [this.not()];
     while (this.peek() === 'and' || this.peek() === '&&') {
       this.i++;
-      const l = left,
-        r = this.not();
-      left = (v) => l(v) && r(v);
+      terms.push(this.not());
     }
-    return left;
+    if (terms.length === 1) return terms[0];
+    return (v) => {
+      for (const t of terms) if (!t(v)) return false;
+      return true;
+    };
   }
 
+  private depth = 0;
+
   private not(): Test {
-    if (this.peek() === 'not' || this.peek() === '!') {
-      this.i++;
-      const t = this.not();
-      return (v) => !t(v);
-    }
-    if (this.peek() === '(') {
-      this.i++;
-      const t = this.or();
+    const word = this.peek();
+    if (word !== 'not' && word !== '!' && word !== '(') return this.primitive();
+    if (++this.depth > MAX_NESTING) this.fail(`nested more than ${MAX_NESTING} deep ('not' and parentheses)`);
+    this.i++;
+    let t: Test;
+    if (word === '(') {
+      t = this.or();
       if (this.peek() !== ')') this.fail("expected ')'");
       this.i++;
-      return t;
+    } else {
+      const inner = this.not();
+      t = (v) => !inner(v);
     }
-    return this.primitive();
+    this.depth--;
+    return t;
   }
 
   private primitive(): Test {

@@ -1,3 +1,4 @@
+import type { Anomalies } from '../capture/damage.js';
 import type { DecodedPacket } from '../decode/packet.js';
 import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
 import { DNS_OPCODE } from '../decode/enums.js';
@@ -101,6 +102,9 @@ function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: n
   return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) | 0;
 }
 
+/** The most identical queries (same transport, client, server and id) tracked at once. */
+const MAX_IDENTICAL = 64;
+
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable extends ChainedTable<DnsTxn> {
   /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
@@ -110,8 +114,12 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private readonly free = new FreeList<DnsTxn>();
   /** When each transaction is next worth a sweep's look: touched by each of its messages (see timer-queue.ts). */
   readonly timers = new TimerQueue<DnsTxn>();
+  /** DNS messages too short or malformed to read (each also the anomaly dns_malformed, when an Anomalies is given). */
   malformed = 0;
-  /** Transactions seen in all (the table holds only the recent ones). */
+  /** Queries not tracked because MAX_IDENTICAL identical ones were already (anomaly dns_identical_queries). */
+  identicalDropped = 0;
+  /** Where dns_malformed is counted (the tracker's); null in tests that build a table alone. */
+  anomalies: Anomalies | null = null;
 
   /**
    * One DNS message at u8[off..end) carried by `pkt` (UDP payload or one TCP-framed message).
@@ -120,7 +128,9 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   observe(pkt: DecodedPacket, transport: 'udp' | 'tcp', dv: DataView, u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
     const h = this.header;
     if (!parseDnsHeader(dv, u8, off, end, h)) {
+      // not silently: a lookup that cannot be read is one the report cannot speak of
       this.malformed++;
+      this.anomalies?.add('dns_malformed', this.malformed === 1 ? `frame ${frame}, ${end - off} bytes over ${transport.toUpperCase()}` : undefined);
       return;
     }
     if (h.opcode !== DNS_OPCODE.Query) return; // NOTIFY, UPDATE…: not lookups
@@ -133,6 +143,15 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
     if (this.budget.full) {
       this.budget.dropped++;
+      return;
+    }
+    // identical queries (same client port, server and id) outstanding together are retries; past a
+    // few dozen they are a flood, and each response would walk all of them (100 k: minutes)
+    let same = 0;
+    for (let f = this.head(hash); f !== null && same < MAX_IDENTICAL; f = f.nextInBucket) if (f.id === h.id && f.matches(pkt.ipVersion, transport, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort)) same++;
+    if (same === MAX_IDENTICAL) {
+      this.identicalDropped++;
+      this.anomalies?.add('dns_identical_queries', this.identicalDropped === 1 ? `frame ${frame}: more than ${MAX_IDENTICAL} identical queries (same client port, server and id) at once; the others are counted, not tracked` : undefined);
       return;
     }
     const txn = this.make(pkt, transport, true, h.id, hash);

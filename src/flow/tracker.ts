@@ -52,7 +52,7 @@ export class FlowTracker {
 
   /**
    * @param decoder whose DataView over the current record the DNS table reads
-   * @param anomalies where the flow layer's anomalies (dns_tcp_gap) are counted
+   * @param anomalies where the flow layer's anomalies (dns_tcp_gap, dns_malformed) are counted
    * @param filter asked about each new UDP flow by protocol and endpoints, for `udpFlows`
    */
   constructor(
@@ -66,6 +66,7 @@ export class FlowTracker {
     this.tcp = new TcpTable(this.budget);
     this.tombstones = new TcpTombstones(this.budget);
     this.dns = new DnsTable(this.budget);
+    this.dns.anomalies = anomalies;
     this.udp = new UdpTable(this.budget);
   }
 

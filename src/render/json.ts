@@ -1,9 +1,10 @@
 import type { RunReport } from '../run-report.js';
+import { escapeJson } from './escape.js';
 import type { RendererFactory } from './renderer.js';
 
 /** `--format json`: one document with every capture's facts, all records and the totals. */
 export function renderJson(r: RunReport): string {
-  return JSON.stringify(r, null, 2) + '\n';
+  return escapeJson(JSON.stringify(r, null, 2)) + '\n';
 }
 
 export const jsonRenderer: RendererFactory = (out) => ({

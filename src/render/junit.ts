@@ -5,6 +5,7 @@ import type { RendererFactory } from './renderer.js';
 import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 import { must } from '../errors.js';
+import { escapeCdata, escapeDocument } from './escape.js';
 
 // a CommonJS package whose types declare an ES default export: at run time the default import is the builder
 const junit = junitModule as unknown as Builder;
@@ -50,18 +51,20 @@ export function renderJunit(run: RunReport): string {
         for (const id of broken) failing.add(record(id));
       }
     }
-    if (reasons.length > 0) tc.failure(reasons.join('; '), 'pcapdiag').stacktrace([...failing].map(flowText).join('\n\n'));
-    tc.standardOutput(s.records.map((r) => `#${r.id} ${r.verdict}: ${r.summary}`).join('\n'));
+    if (reasons.length > 0) tc.failure(reasons.join('; '), 'pcapdiag').stacktrace(escapeCdata([...failing].map(flowText).join('\n\n')));
+    tc.standardOutput(escapeCdata(s.records.map((r) => `#${r.id} ${r.verdict}: ${r.summary}`).join('\n')));
   }
   if (c?.expect !== undefined) {
     const ex = builder.testSuite().name(`pcapdiag expectations: ${c.expect.file}`);
     for (const x of c.expect.results) {
       const tc = ex.testCase().className('pcapdiag.expect').name(`line ${x.line}: ${x.rule}`);
-      if (!x.ok) tc.failure(x.message, 'expectation').stacktrace(x.records.map((id) => flowText(record(id))).join('\n\n'));
+      if (!x.ok) tc.failure(x.message, 'expectation').stacktrace(escapeCdata(x.records.map((id) => flowText(record(id))).join('\n\n')));
     }
   }
   for (const v of c?.baseline?.vanished ?? []) suite.testCase().className('pcapdiag.baseline').name(`${v} (vanished since the baseline)`).skipped();
-  return builder.build() + '\n';
+  // characters XML cannot hold (C0) or should not show raw (C1, bidi, zero-width) appear only in
+  // text taken from packets and file names, never in the markup: escaping the whole document is safe
+  return escapeDocument(builder.build()) + '\n';
 }
 
 export const junitRenderer: RendererFactory = (out) => ({

@@ -1,5 +1,6 @@
 import type { Report } from '../analyze.js';
 import type { RendererFactory } from './renderer.js';
+import { escapeJson } from './escape.js';
 
 /** `--format ndjson`: the line after each capture's records (which are streamed as decided). */
 export function summaryLine(r: Report): Record<string, unknown> {
@@ -25,11 +26,11 @@ export function summaryLine(r: Report): Record<string, unknown> {
  * capture, then a total line (several captures) and a checks line (CI gates).
  */
 export const ndjsonRenderer: RendererFactory = (out, s) => ({
-  feed: () => ({ keep: 'none', onRecord: (r) => out.line(JSON.stringify(r)), problemsOnly: false }),
-  onFile: (report) => out.line(JSON.stringify(summaryLine(report))),
+  feed: () => ({ keep: 'none', onRecord: (r) => out.line(escapeJson(JSON.stringify(r))), problemsOnly: false }),
+  onFile: (report) => out.line(escapeJson(JSON.stringify(summaryLine(report)))),
   onEnd: (run) => {
-    if (s.several) out.line(JSON.stringify({ type: 'total', files: run.files.length, ...run.summary }));
-    if (run.checks !== null) out.line(JSON.stringify({ type: 'checks', ...run.checks }));
+    if (s.several) out.line(escapeJson(JSON.stringify({ type: 'total', files: run.files.length, ...run.summary })));
+    if (run.checks !== null) out.line(escapeJson(JSON.stringify({ type: 'checks', ...run.checks })));
   },
   showsWarnings: false,
 });

@@ -28,6 +28,10 @@ export function warnings(f: WarningFacts): string[] {
   if (dropped > 0) {
     w.push(`flow table full (--max-flows ${f.maxFlows}): ${dropped} new flow${dropped === 1 ? ' was' : 's were'} not tracked, so their packets were counted but not analysed; raise --max-flows if memory allows`);
   }
+  const dns = f.anomalies.find((a) => a.code === 'dns_malformed');
+  if (dns !== undefined) w.push(`${dns.count} DNS message${dns.count === 1 ? '' : 's'} too short or malformed to read, not counted as lookups (first: ${dns.first})`);
+  const gap = f.anomalies.find((a) => a.code === 'dns_tcp_gap');
+  if (gap !== undefined) w.push(`${gap.count} DNS-over-TCP stream${gap.count === 1 ? '' : 's'} with bytes missing from the capture: the rest of each was not read (first: ${gap.first})`);
   const cut = f.truncatedPackets;
   if (cut > 0) w.push(`${cut} packet${cut === 1 ? '' : 's'} cut short by the snapshot length before their headers ended`);
   return w;

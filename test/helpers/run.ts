@@ -43,6 +43,15 @@ export function readFixture(name: string): Buffer {
 
 export const sharedPresent = existsSync(join(SHARED_PCAPS, 'MANIFEST.tsv'));
 
+/**
+ * Whether the public corpus is there for `what`; when it is not, says so in the test output (a
+ * plain clone has no ../shared/pcaps, and a silent skip reads as a pass).
+ */
+export function withShared(what: string): boolean {
+  if (!sharedPresent) console.log(`pcapdiag tests: SKIPPED ${what}: it needs the public corpus at ${SHARED_PCAPS} (MANIFEST.tsv), which is absent`);
+  return sharedPresent;
+}
+
 /** One row of fixtures/expected.tsv: a flow a fixture capture must be reported with. */
 export interface Expected {
   proto: string;

@@ -12,7 +12,7 @@ import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
-import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
+import { allFiles, analyzeCaptures, captureGroups, grouping } from '../captures.js';
 import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
 import { FileWriter, LineWriter, say, type Sink } from '../output.js';
@@ -27,14 +27,14 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  const groups = await captureGroups(expandInputs(opts.inputs), grouping(opts), opts.follow);
+  const groups = await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts), opts.follow);
   const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const several = groups.length > 1;
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   const analysis = analysisOptions(opts);
   // --write-pcap: the problem flows, or with a filter every flow it selects
-  if (opts.writePcap !== null && groups.some((g) => g.includes('-'))) throw new UsageError('--write-pcap reads the captures again, and standard input cannot be read twice: save it with tcpdump -w first');
+  if (opts.writePcap !== null && groups.some((g) => Array.isArray(g) && g.includes('-'))) throw new UsageError('--write-pcap reads the captures again, and standard input cannot be read twice: save it with tcpdump -w first');
   const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
   // opened first: a file that cannot be written fails the run before the analysis
   const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
@@ -72,10 +72,11 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
     renderer.onFile(report, live);
   };
   // several captures of some size: one worker thread per core (the output is the same)
-  const workers = opts.live ? 0 : workersFor(groups, opts.follow);
+  const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in this thread
+  const workers = opts.live || files === null ? 0 : workersFor(files, opts.follow);
   const { reports, unreadable, partsOf } =
-    workers > 0
-      ? await analyzeInParallel(groups, opts.filter, analysis, workers, { signal, per: (name) => setup(name, 0, false), after: (report) => after(report, false) })
+    workers > 0 && files !== null
+      ? await analyzeInParallel(files, opts.filter, analysis, workers, { signal, per: (name) => setup(name, 0, false), after: (report) => after(report, false) })
       : await analyzeCaptures(groups, filter, analysis, {
           follow: opts.follow,
           signal,

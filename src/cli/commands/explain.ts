@@ -25,7 +25,7 @@ export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSign
 /** What `pcapdiag explain` prints: the ladder, verdict, reasons and checks of the selected flow. */
 export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal): Promise<string> {
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
-  const inputs = expandInputs(opts.inputs);
+  const inputs = await expandInputs(opts.inputs, signal);
   const selector = new FlowSelector(opts.selector);
   const kept = new Map<string, MemoryCopy>();
   const { reports, partsOf } = await analyzeCaptures(await captureGroups(inputs, grouping(opts)), filter, analysisOptions(opts), {
@@ -43,7 +43,7 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
     const flows = (reports.at(-1)?.nextId ?? 1) - 1;
     throw new UsageError(`no flow matches '${opts.selector}' in ${opts.inputs.join(' ')}${opts.filter !== null ? ` '${opts.filter}'` : ''} (${flows} flow${flows === 1 ? '' : 's'}; use an id from the report or host:port)`);
   }
-  const name = r.file ?? inputs[0];
+  const name = r.file ?? String(inputs[0]);
   const copy = kept.get(name);
   const parts = copy !== undefined ? [name] : (partsOf.get(name) ?? [name]);
   const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => copy?.replay() ?? (await openCapture(part)), fn), r);
