@@ -57,7 +57,7 @@ export const FLAGS = {
   format: flag({ flags: '-f, --format <format>', description: 'output format', choices: FORMATS, default: 'text', commands: ANALYZE, parse: (raw): Format => raw as Format }),
   synTimeoutMs: flag({
     flags: '--syn-timeout <duration>',
-    description: 'an unanswered SYN is a timeout once the capture goes on this long after it',
+    description: 'an unanswered SYN is a timeout once the capture goes on this long after the first SYN',
     default: '3s',
     commands: BOTH,
     parse: (raw) => parseDuration(raw as string, '--syn-timeout'),

@@ -13,7 +13,7 @@ import { qtypeName, rcodeName } from '../decode/dns.js';
 import { vendorOf } from './format.js';
 import { appFacts } from './tcp-app.js';
 import { macFact } from './tcp-evidence.js';
-import { STORY, type Fact } from './facts.js';
+import { assertNoNegativeTimes, STORY, type Fact } from './facts.js';
 import { isProbe } from './health.js';
 import { alertName } from '../flow/app.js';
 import { tlsVersionName } from '../decode/tls.js';
@@ -27,6 +27,8 @@ function absTime(c: ClassifyContext, t: number): string {
 }
 
 export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT: number, endT: number, tunnel: string | null): Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> {
+  assertNoNegativeTimes(o.facts, verdict);
+  if (endT < startT) throw new Error(`internal: a ${verdict} record ends before it starts`);
   if (tunnel !== null) o.facts.push(tunnelFact(tunnel));
   // summary, evidence and check are written from the facts when the record is shown (DnsNames.label)
   const r: Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> = {
