@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -48,23 +48,31 @@ interface Pkt {
 const FIELDS = ['frame.number', 'frame.protocols', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len'];
 const CACHE = join(tmpdir(), 'pcapdiag-handshake-tshark-v1');
 
-/** tshark's fields for every TCP packet (not those quoted in ICMP errors), cached per file. */
-function tsharkFields(path: string): string {
+const cachePath = (path: string) => {
   const st = statSync(path);
-  const cached = join(CACHE, `${basename(path)}.${st.size}.${Math.floor(st.mtimeMs)}.tsv`);
+  return join(CACHE, `${basename(path)}.${st.size}.${Math.floor(st.mtimeMs)}.tsv`);
+};
+
+/** tshark's fields for every TCP packet (not those quoted in ICMP errors), cached per file. */
+async function tsharkFields(path: string): Promise<string> {
+  const cached = cachePath(path);
   if (existsSync(cached)) return readFileSync(cached, 'utf8');
   const args = ['-r', path, '-n', '-Y', 'tcp && !icmp && !icmpv6', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=l'];
   for (const f of FIELDS) args.push('-e', f);
-  let out: string;
-  try {
-    out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch (e) {
-    // tshark exits non-zero on a damaged file after printing what it read
-    out = (e as { stdout?: string }).stdout ?? '';
-  }
+  // tshark exits non-zero on a damaged file after printing what it read: its stdout is kept
+  const out = await new Promise<string>((resolve) => execFile('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28 }, (_e, stdout) => resolve(stdout)));
   mkdirSync(CACHE, { recursive: true });
   writeFileSync(cached, out);
   return out;
+}
+
+/** Runs tshark over the files not cached yet, a few at a time (its start-up dominates on small files). */
+async function prefetch(paths: string[]): Promise<void> {
+  const todo = paths.filter((p) => !existsSync(cachePath(p)));
+  const next = async (): Promise<void> => {
+    for (let p = todo.pop(); p !== undefined; p = todo.pop()) await tsharkFields(p);
+  };
+  await Promise.all([next(), next(), next()]);
 }
 
 const ep = (addr: string, port: string) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
@@ -188,10 +196,12 @@ function pcapdiagClass(r: FlowRecord): HsClass {
 /** Differences between the two over one capture, as "client server #first: tshark X, pcapdiag Y". */
 async function differences(path: string): Promise<{ attempts: number; diffs: Map<string, string> }> {
   const derived = new Map<string, HsClass>();
-  for (const a of attempts(parse(tsharkFields(path)))) derived.set(`${a.client}\t${a.server}\t${a.first}`, classOf(a));
+  for (const a of attempts(parse(await tsharkFields(path)))) derived.set(`${a.client}\t${a.server}\t${a.first}`, classOf(a));
   const mine = new Map<string, HsClass>();
   try {
     const rep = await analyzeFile(path);
+    // and no fact holds a negative time or duration (classify.ts asserts it too)
+    for (const r of rep.records) for (const f of r.facts ?? []) for (const [k, v] of Object.entries(f)) if ((k === 't' || k.endsWith('Ns')) && typeof v === 'number' && v < 0) throw new Error(`${path} ${r.key}: ${f.kind}.${k} = ${v}`);
     for (const r of rep.records) if (r.proto === 'tcp' && !r.key.includes(' isn - ') && r.verdict !== 'midstream') mine.set(`${r.client}\t${r.server}\t${r.firstFrame}`, pcapdiagClass(r));
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
@@ -221,6 +231,7 @@ async function compare(dir: string, names: string[], allow: Map<string, string>)
   const unexplained: string[] = [];
   const seen = new Set<string>();
   let total = 0;
+  await prefetch(names.map((n) => join(dir, n)));
   for (const name of names) {
     const { attempts: n, diffs } = await differences(join(dir, name));
     total += n;
