@@ -168,6 +168,18 @@ describe("handshake: a closed connection's stragglers", () => {
     expect(verdicts(r)).toEqual(['ok server']);
   });
 
+  it('past its first 10 s, such a tombstone does not count against --max-flows', async () => {
+    const hs = (sport: number, t: number): [number, Buffer][] => [
+      [t, tcpFrame('c2s', { sport, dport: 80, seq: ISN, flags: FLAGS.SYN })],
+      [t + 0.001, tcpFrame('s2c', { sport: 80, dport: sport, seq: SISN, ack: ISN + 1, flags: FLAGS.SYN | FLAGS.ACK })],
+      [t + 0.002, tcpFrame('c2s', { sport, dport: 80, seq: ISN + 1, ack: SISN + 1, flags: FLAGS.ACK })],
+    ];
+    // the closed connection's tombstone, the UDP flow of `later` and two new connections: 3 may be tracked at once
+    const r = await run([...closedAt1(), ...hs(40001, 17), ...hs(40002, 17.1), later(18)], { maxFlows: 3 });
+    expect(verdicts(r)).toEqual(['ok server', 'ok server', 'ok server']);
+    expect(r.stats.flowsNotTracked).toBe(0);
+  });
+
   it('a packet far outside that window 16 s later is a new (midstream) connection', async () => {
     const r = await run([...closedAt1(), S(16.5, { seq: SISN + 50_000_000, ack: 9, flags: FLAGS.ACK }, Buffer.alloc(10)), later(40)]);
     expect(verdicts(r)).toEqual(['ok server', 'midstream unknown']);

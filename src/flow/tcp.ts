@@ -730,10 +730,26 @@ export class TcpTombstones extends ChainedTable<TcpTombstone> {
   private readonly openQueue = new ExpiryQueue();
   private readonly forget = (t: TcpTombstone) => this.remove(t);
   private readonly toOpen = (t: TcpTombstone) => this.openQueue.push(t);
+  // A narrowed tombstone does not count against --max-flows: it only remembers stragglers, and
+  // must not keep new flows out (60 s of closed connections at a high rate would)
   private readonly toNarrow = (t: TcpTombstone) => {
     t.narrow();
+    this.budget.used--;
     this.narrowQueue.push(t);
   };
+
+  override remove(t: TcpTombstone): boolean {
+    const narrowed = t.narrowed;
+    const removed = super.remove(t);
+    if (removed && narrowed) this.budget.used++; // it was not counted
+    return removed;
+  }
+
+  /** A SYN or data after the close: see TcpTombstone.reopen (a narrowed one counts again). */
+  reopen(t: TcpTombstone): void {
+    if (t.narrowed) this.budget.used++;
+    t.reopen();
+  }
 
   add(t: TcpTombstone): void {
     this.insert(t);

@@ -118,7 +118,7 @@ export class FlowTracker {
         // (a closed one, after CLOSED_KEEP_NS, only packets in its sequence window: TcpTombstone.owns)
         if ((!isSyn && ts.owns(pkt)) || ts.isRetransmittedSyn(pkt)) {
           ts.lastMs = Math.floor(t / 1e6);
-          if (ts.closed && (isSyn || pkt.payloadLen > 0)) ts.reopen();
+          if (ts.closed && (isSyn || pkt.payloadLen > 0)) this.tombstones.reopen(ts);
           return;
         }
         this.tombstones.remove(ts);
