@@ -164,8 +164,8 @@ export type Story =
 /**
  * Every point in time (`t`, `times`) and duration (`…Ns`) of a record's facts is >= 0: evidence
  * such as "RST … -3064.441 ms after the SYN-ACK" is a bug of the verdict layer, never of the
- * capture (a flow's clock never goes back: FlowTracker.onTcp). Checked on every described record
- * (classify.ts base), so a violation fails loudly, with the fact, instead of printing nonsense.
+ * capture (a flow's clock never goes back: FlowTracker.onTcp). Checked on every described TCP
+ * record (classify.ts tcpRecord), so a violation fails loudly, with the fact, instead of printing nonsense.
  */
 export function assertNoNegativeTimes(facts: readonly Fact[], verdict: string): void {
   for (const f of facts) {

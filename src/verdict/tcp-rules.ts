@@ -93,7 +93,7 @@ function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
   const hit = must(f.icmp, 'the ICMP error');
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
-  const facts = [synFact(f), icmpFact(hit, from, hit.t - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
+  const facts = [synFact(f), icmpFact(hit, from, Math.max(hit.t, f.firstT) - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
   return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit) }, facts, hit.frame, hit.mac);
 }
 
