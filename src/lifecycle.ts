@@ -1,7 +1,7 @@
 import type { CaptureRecord } from './capture/record.js';
 import { isoTime } from './capture/time.js';
 import type { AnalyzeOptions } from './options.js';
-import { C2S, S2C, type TcpFlow } from './flow/tcp.js';
+import { C2S, type TcpFlow } from './flow/tcp.js';
 import type { DnsTxn } from './flow/dns.js';
 import type { UdpFlow } from './flow/udp.js';
 import type { FlowTracker } from './flow/tracker.js';
@@ -41,12 +41,15 @@ export function tcpFinal(f: TcpFlow, c: ClassifyContext): boolean {
   const now = c.captureEndT;
   if (now - f.lastT >= c.tcpIdleNs) return true;
   if (f.sawSyn && !answered(f)) {
-    if (f.rstDir === S2C) return now - f.rst.t >= LINGER_NS;
+    // a server RST, or the client's own (it gave up: a RST answering a challenge ACK is not kept as
+    // the flow's RST, since the client goes on retrying, TcpFlow.noteRst)
+    if (f.rstDir >= 0) return now - f.rst.t >= LINGER_NS;
     if (f.icmp !== null && icmpVerdict(f.icmp) !== null) return now - f.icmp.t >= LINGER_NS;
     // a grace past the timeout: routers send host-unreachable only after their own ARP gives up (~3 s)
     return now - f.lastSynT >= c.synTimeoutNs + LINGER_NS;
   }
-  if (f.sawSyn && !f.established) return (f.rstDir === C2S && now - f.rst.t >= LINGER_NS) || now - f.synAckT >= c.synTimeoutNs;
+  // a client RST before the SYN-ACK answered something else; one after it ends the attempt
+  if (f.sawSyn && !f.established) return (f.rstDir === C2S && f.rst.frame > f.synAckFrame && now - f.rst.t >= LINGER_NS) || now - f.synAckT >= c.synTimeoutNs;
   if (f.rstDir >= 0) return now - f.rst.t >= LINGER_NS;
   if (f.c.finT >= 0 && f.s.finT >= 0) return now - Math.max(f.c.finT, f.s.finT) >= LINGER_NS;
   return false;
@@ -68,12 +71,12 @@ export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
 export function tcpFinalAt(f: TcpFlow, c: ClassifyContext): number {
   let at = Infinity;
   if (f.sawSyn && !answered(f)) {
-    if (f.rstDir === S2C) at = f.rst.t + LINGER_NS;
+    if (f.rstDir >= 0) at = f.rst.t + LINGER_NS;
     else if (f.icmp !== null && icmpVerdict(f.icmp) !== null) at = f.icmp.t + LINGER_NS;
     else at = f.lastSynT + c.synTimeoutNs + LINGER_NS;
   } else if (f.sawSyn && !f.established) {
     at = f.synAckT + c.synTimeoutNs;
-    if (f.rstDir === C2S) at = Math.min(at, f.rst.t + LINGER_NS);
+    if (f.rstDir === C2S && f.rst.frame > f.synAckFrame) at = Math.min(at, f.rst.t + LINGER_NS);
   } else if (f.rstDir >= 0) at = f.rst.t + LINGER_NS;
   else if (f.c.finT >= 0 && f.s.finT >= 0) at = Math.max(f.c.finT, f.s.finT) + LINGER_NS;
   return Math.min(f.lastT + c.tcpIdleNs, at);

@@ -1,6 +1,6 @@
 /** The analysis options a user can set: the timeouts and the flow-table limit. */
 export interface AnalyzeOptions {
-  /** An unanswered SYN is a timeout once the capture goes on this long after the last SYN. */
+  /** An unanswered SYN is a timeout once the capture goes on this long after the first SYN (tcp-rules.ts timedOut). */
   synTimeoutMs: number;
   /** A DNS query with no response this long is dns-no-response. */
   dnsTimeoutMs: number;

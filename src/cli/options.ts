@@ -71,7 +71,7 @@ export const FLAGS = {
   output: flag({ flags: '-o, --output <file>', description: 'write the report to this file instead of standard output', commands: ANALYZE, parse: text }),
   synTimeoutMs: flag({
     flags: '--syn-timeout <duration>',
-    description: 'an unanswered SYN is a timeout once the capture goes on this long after it',
+    description: 'an unanswered SYN is a timeout once the capture goes on this long after the first SYN',
     default: '3s',
     commands: BOTH,
     parse: (raw) => parseDuration(raw as string, '--syn-timeout'),

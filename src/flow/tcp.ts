@@ -14,6 +14,9 @@ const HIST_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R'];
 
 const NO_SYNS: readonly number[] = Object.freeze([]);
 
+/** How much earlier than its SYN a SYN-ACK may be captured and still be matched to it (see adoptsSyn). */
+export const REORDER_NS = 1e9;
+
 /** Facts about one side's RST, or ICMP error, that decided a flow. */
 export class DecidingPacket {
   declare frame: number;
@@ -78,6 +81,12 @@ export class Endpoint {
   declare lastT: number;
   /** End (seq + length) of the furthest data this side sent, or -1 before its first data. */
   declare seqEnd: number;
+  /**
+   * Next sequence number this side would send: the furthest seq + length (+1 for SYN, +1 for FIN)
+   * of its packets other than RSTs, or -1 before the first. What the tombstone keeps to recognise
+   * the stragglers of a closed connection (#22; #17's sequence tracking may take this over).
+   */
+  declare nextSeq: number;
   /** Highest ACK this side sent (meaningful once ackSeen). */
   declare ackMax: number;
   declare ackSeen: boolean;
@@ -106,6 +115,7 @@ export class Endpoint {
     this.finFrame = 0;
     this.lastT = -1;
     this.seqEnd = -1;
+    this.nextSeq = -1;
     this.ackMax = 0;
     this.ackSeen = false;
     this.stall = null;
@@ -187,6 +197,18 @@ export class TcpFlow extends FlowEndpoints {
   declare synAckAck: number;
   declare hsAckFrame: number;
   declare hsAckT: number;
+  /**
+   * The server's first answer to the SYN that was a plain ACK rather than a SYN-ACK (a challenge
+   * ACK, RFC 5961: it still holds an older connection on these ports): its frame (0 none), time
+   * and ACK number; and the client's RST answering it (RFC 9293: a RST with seq = that ACK, which
+   * leaves the client in SYN-SENT, retrying its SYN), 0 none. That RST is not the flow's RST.
+   */
+  declare challengeFrame: number;
+  declare challengeT: number;
+  declare challengeAck: number;
+  declare challengeRstFrame: number;
+  /** RSTs from the client without ACK set: they do not show that the client saw a SYN-ACK. */
+  declare cBareRsts: number;
   /** First RST and its direction (-1 none). */
   declare rstDir: number;
   declare rstCount: number;
@@ -263,6 +285,11 @@ export class TcpFlow extends FlowEndpoints {
     this.synAckAck = 0;
     this.hsAckFrame = 0;
     this.hsAckT = -1;
+    this.challengeFrame = 0;
+    this.challengeT = 0;
+    this.challengeAck = 0;
+    this.challengeRstFrame = 0;
+    this.cBareRsts = 0;
     this.rstDir = -1;
     this.rstCount = 0;
     this.rstGapNs = 0;
@@ -342,6 +369,8 @@ export class TcpFlow extends FlowEndpoints {
     }
     if (pkt.ttl < ep.ttlMin) ep.ttlMin = pkt.ttl;
     if (pkt.ttl > ep.ttlMax) ep.ttlMax = pkt.ttl;
+    const next = (pkt.seq + pkt.payloadWireLen + (flags & TCP_FLAG.SYN ? 1 : 0) + (flags & TCP_FLAG.FIN ? 1 : 0)) >>> 0;
+    if (ep.nextSeq < 0 || ((next - ep.nextSeq) | 0) > 0) ep.nextSeq = next;
     if (flags & TCP_FLAG.ACK) this.noteAck(pkt, dir, ep, frame, t);
     if (pkt.payloadWireLen > 0) noteData(pkt, ep, frame, t);
     const prof = this.profile;
@@ -415,7 +444,7 @@ export class TcpFlow extends FlowEndpoints {
         this.noteSyn(frame, t);
       }
     } else if (flags & TCP_FLAG.ACK) {
-      if (this.synAckT >= 0 && this.hsAckT < 0) {
+      if (this.synAckT >= 0 && this.hsAckT < 0 && this.completesHandshake(pkt)) {
         this.hsAckT = t;
         this.hsAckFrame = frame;
       }
@@ -423,11 +452,54 @@ export class TcpFlow extends FlowEndpoints {
     }
   }
 
+  /**
+   * Whether this client ACK completes the handshake: it acknowledges the SYN-ACK (the server's
+   * ISN+1, or server data after it, when the bare final ACK was not captured), and no RST ended
+   * the attempt before it (an ACK after the client's own RST answers nothing: urgent11 scans).
+   */
+  private completesHandshake(pkt: DecodedPacket): boolean {
+    if (this.rstDir >= 0) return false;
+    const past = (pkt.ack - this.serverIsn - 1) | 0;
+    return past >= 0 && past <= this.s.bytes + 1;
+  }
+
+  /**
+   * A SYN-ACK captured before its SYN (tcpdump -i any merges per-CPU buffers, so a reply can be
+   * written a few µs before the packet it answers): this flow, begun by the SYN-ACK, takes the
+   * client's SYN when it comes within REORDER_NS and is the SYN the SYN-ACK acknowledges.
+   * Afterwards the flow is as if the SYN had come first (history "Sh…", roles, ISN).
+   */
+  adoptsSyn(pkt: DecodedPacket, t: number): boolean {
+    if (this.sawSyn || this.synAckCount === 0 || this.c.packets > 0 || t - this.synAckT > REORDER_NS) return false;
+    if ((pkt.seq + 1) >>> 0 !== this.synAckAck || this.direction(pkt) !== C2S) return false;
+    this.sawSyn = true;
+    this.isn = pkt.seq;
+    this.synAckAckOk = true;
+    this.histSeen = 0;
+    this.histOrder = 0;
+    this.mark(C2S, HIST.SYN);
+    this.mark(S2C, HIST.SYNACK);
+    const c = this.c;
+    const s = this.s;
+    c.state = c.prevState = s.state = s.prevState = EP.INACTIVE;
+    stepEndpointStates(c, s, true, TCP_FLAG.SYN, 0);
+    stepEndpointStates(s, c, false, TCP_FLAG.SYN | TCP_FLAG.ACK, 0);
+    return true;
+  }
+
   private fromServer(pkt: DecodedPacket, flags: number, frame: number, t: number): void {
     if ((flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK)) {
       this.mark(S2C, HIST.SYNACK);
       this.synAckCount++;
       if (this.synAckT < 0) {
+        // a server-side RST+ACK before it that did not acknowledge the SYN was unacceptable to the
+        // client (RFC 9293, SYN-SENT), and the server answered after all: it ended nothing (an
+        // injected RST, Zeek's rst-inject-rae); forget it so that the connection's own RST counts
+        if (this.rstDir === S2C && this.sawSyn && this.rst.flags & TCP_FLAG.ACK && this.rst.ack !== (this.isn + 1) >>> 0) {
+          this.rstDir = -1;
+          this.rstCount--;
+          this.rst.reset();
+        }
         this.synAckT = t;
         this.synAckFrame = frame;
         this.synAckTtl = pkt.ttl;
@@ -440,10 +512,24 @@ export class TcpFlow extends FlowEndpoints {
       }
     } else if (flags & TCP_FLAG.ACK && pkt.payloadWireLen === 0) {
       this.mark(S2C, HIST.ACK);
+      // not an ACK of this SYN (ISN+1: its SYN-ACK was then lost from the capture) but of something older
+      if (this.sawSyn && this.synAckT < 0 && this.challengeFrame === 0 && (flags & TCP_FLAG.FIN) === 0 && pkt.ack !== (this.isn + 1) >>> 0) {
+        this.challengeFrame = frame;
+        this.challengeT = t;
+        this.challengeAck = pkt.ack;
+      }
     }
   }
 
   private noteRst(pkt: DecodedPacket, dir: number, frame: number, t: number): void {
+    if (dir === C2S && !(pkt.tcpFlags & TCP_FLAG.ACK)) {
+      this.cBareRsts++;
+      // the client's RFC 9293 answer to a challenge ACK: it stays in SYN-SENT and retries its SYN
+      if (this.challengeFrame > 0 && this.synAckT < 0 && this.rstDir < 0 && pkt.seq === this.challengeAck) {
+        if (this.challengeRstFrame === 0) this.challengeRstFrame = frame;
+        return;
+      }
+    }
     this.rstCount++;
     if (this.rstDir >= 0) return;
     this.rstDir = dir;
@@ -527,7 +613,14 @@ export class TcpTombstone extends FlowEndpoints {
   nextInBucket: TcpTombstone | null = null;
   readonly hash: number;
   private readonly isn: number;
-  /** Bit 0: the flow began with a SYN; bit 1: closed by RST or FINs both ways (kept briefly). */
+  /** Each side's next sequence number at the end (int32; see bits 2 and 3), for stragglers. */
+  private readonly cNext: number;
+  private readonly sNext: number;
+  /**
+   * Bit 0: the flow began with a SYN; bit 1: closed by RST or FINs both ways (kept briefly);
+   * bits 2, 3: cNext, sNext known; bit 4: past CLOSED_KEEP_NS, only packets in its sequence window
+   * are its own (see TcpTombstones).
+   */
   private bits: number;
   /** Capture time of its last packet, and when it was (re)queued for expiry, in ms. */
   lastMs: number;
@@ -538,7 +631,9 @@ export class TcpTombstone extends FlowEndpoints {
     this.copyEndpoints(f);
     this.hash = f.hash;
     this.isn = f.isn | 0;
-    this.bits = (f.sawSyn ? 1 : 0) | (f.closed ? 2 : 0);
+    this.cNext = f.c.nextSeq | 0;
+    this.sNext = f.s.nextSeq | 0;
+    this.bits = (f.sawSyn ? 1 : 0) | (f.closed ? 2 : 0) | (f.c.nextSeq >= 0 ? 4 : 0) | (f.s.nextSeq >= 0 ? 8 : 0);
     this.lastMs = this.queuedMs = Math.floor(f.lastT / 1e6);
   }
 
@@ -548,7 +643,32 @@ export class TcpTombstone extends FlowEndpoints {
 
   /** A SYN or data after the close (a connection that went on after a stray RST): keep it as long as an open one. */
   reopen(): void {
-    this.bits &= ~2;
+    this.bits &= ~(2 | 16);
+  }
+
+  /** Past CLOSED_KEEP_NS: from now on only packets in the closed connection's sequence window are its own. */
+  narrow(): void {
+    this.bits |= 16;
+  }
+
+  get narrowed(): boolean {
+    return (this.bits & 16) !== 0;
+  }
+
+  /**
+   * Whether a packet that is not a new SYN belongs to this reported flow: always within
+   * CLOSED_KEEP_NS of the close (or while not closed); afterwards only when its sequence number is
+   * within SEQ_WINDOW of its sender's next one (a RST or retransmission of the old connection, as
+   * the Teredo trace's RSTs 16-18 s after the close), so that a new midstream connection on the
+   * same ports is not swallowed.
+   */
+  owns(pkt: DecodedPacket): boolean {
+    if ((this.bits & 16) === 0) return true;
+    const dir = this.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
+    const known = dir === C2S ? this.bits & 4 : this.bits & 8;
+    if (known === 0) return false;
+    const d = (pkt.seq - (dir === C2S ? this.cNext : this.sNext)) | 0;
+    return d <= SEQ_WINDOW && d >= -SEQ_WINDOW;
   }
 
   /** A SYN from the client with the flow's own ISN: a retransmission, not a new attempt. */
@@ -556,6 +676,9 @@ export class TcpTombstone extends FlowEndpoints {
     return (this.bits & 1) !== 0 && (pkt.seq | 0) === this.isn && this.directionOf(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort) === C2S;
   }
 }
+
+/** How far from a closed connection's next sequence number a straggler may be: a generous receive window. */
+const SEQ_WINDOW = 1 << 20;
 
 /** A FIFO of tombstones with one keep time, in order of their last packet (near enough). */
 class ExpiryQueue {
@@ -589,14 +712,44 @@ class ExpiryQueue {
 }
 
 const isClosed = (t: TcpTombstone) => t.closed;
+const isNarrowed = (t: TcpTombstone) => t.closed && t.narrowed;
 const always = () => true;
+
+/**
+ * How long a closed connection's tombstone keeps recognising its stragglers by their sequence
+ * numbers, after CLOSED_KEEP_NS of absorbing every packet: Linux's TIME_WAIT (2 MSL = 60 s), the
+ * time the closing side itself keeps the old connection to catch them.
+ */
+export const TIME_WAIT_NS = 60e9;
 
 /** Reported TCP flows, as tombstones, until their late packets have had time to pass. */
 export class TcpTombstones extends ChainedTable<TcpTombstone> {
   private readonly closedQueue = new ExpiryQueue();
+  /** Closed ones past CLOSED_KEEP_NS, until TIME_WAIT_NS: they absorb only in-window packets. */
+  private readonly narrowQueue = new ExpiryQueue();
   private readonly openQueue = new ExpiryQueue();
   private readonly forget = (t: TcpTombstone) => this.remove(t);
   private readonly toOpen = (t: TcpTombstone) => this.openQueue.push(t);
+  // A narrowed tombstone does not count against --max-flows: it only remembers stragglers, and
+  // must not keep new flows out (60 s of closed connections at a high rate would)
+  private readonly toNarrow = (t: TcpTombstone) => {
+    t.narrow();
+    this.budget.used--;
+    this.narrowQueue.push(t);
+  };
+
+  override remove(t: TcpTombstone): boolean {
+    const narrowed = t.narrowed;
+    const removed = super.remove(t);
+    if (removed && narrowed) this.budget.used++; // it was not counted
+    return removed;
+  }
+
+  /** A SYN or data after the close: see TcpTombstone.reopen (a narrowed one counts again). */
+  reopen(t: TcpTombstone): void {
+    if (t.narrowed) this.budget.used++;
+    t.reopen();
+  }
 
   add(t: TcpTombstone): void {
     this.insert(t);
@@ -608,10 +761,14 @@ export class TcpTombstones extends ChainedTable<TcpTombstone> {
     return null;
   }
 
-  /** Forgets closed flows idle `closedKeepNs` and the others idle `idleNs`, by `now` (ns). */
+  /**
+   * By `now` (ns): closed flows idle `closedKeepNs` go on recognising only their in-window
+   * stragglers, and are forgotten once idle TIME_WAIT_NS; the others are forgotten once idle `idleNs`.
+   */
   expire(now: number, closedKeepNs: number, idleNs: number): void {
     const nowMs = Math.floor(now / 1e6);
-    this.closedQueue.drain(nowMs, Math.min(closedKeepNs, idleNs) / 1e6, this.forget, isClosed, this.toOpen);
+    this.closedQueue.drain(nowMs, Math.min(closedKeepNs, idleNs) / 1e6, this.toNarrow, isClosed, this.toOpen);
+    this.narrowQueue.drain(nowMs, Math.min(TIME_WAIT_NS, idleNs) / 1e6, this.forget, isNarrowed, this.toOpen);
     this.openQueue.drain(nowMs, idleNs / 1e6, this.forget, always, this.toOpen);
   }
 }

@@ -102,20 +102,27 @@ export class FlowTracker {
     }
   }
 
-  private onTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+  private onTcp(pkt: DecodedPacket, rec: CaptureRecord, rawT: number): void {
     const hash = flowHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
     const flags = pkt.tcpFlags;
     const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     let f = this.tcp.find(pkt, hash);
+    // A TCP flow's clock never goes back (#22): a packet stamped before the capture's first record
+    // is taken at 0, and one stamped before its flow's previous packet (tcpdump -i any reorders,
+    // a clock step) at that packet's time. So every time a flow keeps is >= 0 (-1 stays a safe
+    // "not seen"), and no duration between two of its packets is negative.
+    let t = rawT < 0 ? 0 : rawT;
+    if (f !== null && t < f.lastT) t = f.lastT;
     let firstOfConversation = f === null;
     if (f === null) {
       const ts = this.tombstones.find(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, hash);
       if (ts !== null) {
         // a late packet of a reported flow (a retransmitted SYN, FIN or ACK) is absorbed; a SYN with
         // a new ISN is a new attempt on the same ports
-        if (!isSyn || ts.isRetransmittedSyn(pkt)) {
+        // (a closed one, after CLOSED_KEEP_NS, only packets in its sequence window: TcpTombstone.owns)
+        if ((!isSyn && ts.owns(pkt)) || ts.isRetransmittedSyn(pkt)) {
           ts.lastMs = Math.floor(t / 1e6);
-          if (ts.closed && (isSyn || pkt.payloadLen > 0)) ts.reopen();
+          if (ts.closed && (isSyn || pkt.payloadLen > 0)) this.tombstones.reopen(ts);
           return;
         }
         this.tombstones.remove(ts);
@@ -132,6 +139,8 @@ export class FlowTracker {
       else if (flags & TCP_FLAG.SYN) f = this.newTcp(pkt, rec, t, hash, false, false);
       else f = this.newTcp(pkt, rec, t, hash, pkt.srcPort >= pkt.dstPort, false);
       f.firstOfConversation = firstOfConversation;
+    } else if (isSyn && !f.sawSyn && f.adoptsSyn(pkt, rawT)) {
+      // the SYN of the SYN-ACK that began this flow, captured after it (TcpFlow.adoptsSyn)
     } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
       // the same ports with a new ISN: a new attempt, and the old one is over
       this.owner.superseded(f, t);

@@ -109,6 +109,8 @@ const FACT: FactTable = {
   'client-side-only': (f) => `then ${plural(f.packets, 'more packet')} from the client (ACKs${f.bytes > 0 ? `, ${plural(f.bytes, 'byte')} of data` : ''}): it saw a SYN-ACK this capture never did`,
   'server-side-only': (f, L) => `SYN-ACK #${f.frame} from ${L.ep(f.server)} with no SYN before it, and nothing at all from the client (${plural(f.packets, 'server packet')})`,
   'client-rst-bad-ack': (f) => `the client answered with RST #${f.frame}${f.count > 1 ? ` (${f.count} RSTs in all)` : ''}, as RFC 9293 requires for an unacceptable ACK`,
+  'challenge-ack': (f) =>
+    `the server answered with a plain ACK #${f.frame} ${rel(f.t)}, not a SYN-ACK: it acknowledges ${f.ack}, not the client's ISN+1 = ${f.expectedAck} (a challenge ACK: the server still holds an older connection on these ports)${f.rstFrame !== undefined ? `; the client answered it with RST #${f.rstFrame}, as RFC 9293 requires, and kept trying` : ''}`,
   'syn-retries': (f) => `the client kept retrying: ${plural(f.count, 'SYN')}`,
   'no-reply': (f) => `no reply at all in ${dur(f.triedNs)}; ${f.afterLastSynNs < 1e6 ? 'the capture ended with the last SYN' : `the capture went on ${dur(f.afterLastSynNs)} after the last SYN`}`,
   rst: (f) => `${f.closing === true ? 'closed with ' : ''}${f.flags} #${f.frame} from the ${sideOf(f.from)} ${RST_AFTER[f.after](f)}, ${ttlText(f.ttl, f.ipVersion)}${f.ackMismatch ? ' (its ACK does not match the SYN)' : ''}`,
@@ -177,7 +179,7 @@ const FACT: FactTable = {
 export const FACT_KINDS: readonly FactKind[] = Object.keys(FACT) as FactKind[];
 
 function synEnded(gapNs: number): string {
-  return gapNs < 1e6 ? 'the capture ended with the last SYN' : `the capture ended ${dur(gapNs)} after the last SYN`;
+  return gapNs < 1e6 ? 'the capture ended with the first SYN' : `the capture ended ${dur(gapNs)} after the first SYN`;
 }
 
 // ---- summaries and checks: one function per story kind ------------------------------------------
@@ -192,7 +194,10 @@ const SUMMARY: StoryTable = {
   'icmp-answer': (s, r, L) => (s.proto === 'tcp' ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}` : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`),
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
   timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})`,
-  'syn-too-soon': (s, r, L) => `SYN to ${L.ep(r.server)} unanswered, but ${synEnded(s.gapNs)}: too soon to call it a timeout`,
+  'syn-too-soon': (s, r, L) =>
+    s.clientRst === true
+      ? `SYN to ${L.ep(r.server)} unanswered, but the client reset its own attempt ${dur(s.gapNs)} after the first SYN: too soon to call it a timeout`
+      : `SYN to ${L.ep(r.server)} unanswered, but ${synEnded(s.gapNs)}: too soon to call it a timeout`,
   'handshake-incomplete': (s, r, L) => (s.clientRst ? `the client answered ${L.ep(r.server)}'s SYN-ACK with a RST` : `${L.ep(r.server)} answered with SYN-ACK, but the handshake never completed`),
   'half-open-at-end': (_s, r, L) => `SYN-ACK from ${L.ep(r.server)} seen, but the capture ended before the handshake could complete`,
   'closed-by-remote': (_s, r, L) => `${L.ep(r.server)} accepted the connection, then closed it without a word`,
@@ -203,7 +208,10 @@ const SUMMARY: StoryTable = {
     s.missing === 'server'
       ? `the capture saw only the client's side of the connection to ${L.ep(r.server)}: the server's packets took another path`
       : `the capture saw only the server's side of the connection to ${L.ep(r.server)}: the client's packets took another path`,
-  'bad-syn-ack': (_s, r, L) => `${L.ep(r.server)}'s SYN-ACK does not acknowledge the client's SYN, so the handshake cannot complete`,
+  'bad-syn-ack': (s, r, L) =>
+    s.challenge === true
+      ? `${L.ep(r.server)} answered the SYN with a plain ACK for an older connection, not a SYN-ACK, so the handshake cannot complete`
+      : `${L.ep(r.server)}'s SYN-ACK does not acknowledge the client's SYN, so the handshake cannot complete`,
   'data-stall': (s, r, L) => {
     const to = s.side === 'client' ? L.ep(r.server) : 'the client';
     return s.pmtu
@@ -277,7 +285,10 @@ const CHECK: StoryTable = {
       : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
   timeout: (s, r, L) =>
     `Nothing answered: a firewall or security group is probably dropping SYNs to ${L.ep(r.server)}, or the host is down. Try \`nc -zv ${s.host} ${s.port}\` from the client and \`traceroute -T -p ${s.port} ${s.host}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
-  'syn-too-soon': (s) => `Inconclusive: capture for longer (at least ${dur(s.timeoutNs)} after the last SYN).`,
+  'syn-too-soon': (s) =>
+    s.clientRst === true
+      ? `Inconclusive about the server: the client gave up before --syn-timeout (${dur(s.timeoutNs)}). Look at why the client cancelled the connection (its own connect timeout, or a scanner).`
+      : `Inconclusive: capture for longer (at least ${dur(s.timeoutNs)} after the first SYN).`,
   'handshake-incomplete': () => 'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
   'half-open-at-end': () => INCONCLUSIVE,
   'closed-by-remote': () => 'The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.',

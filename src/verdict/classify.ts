@@ -13,7 +13,7 @@ import { qtypeName, rcodeName } from '../decode/dns.js';
 import { vendorOf } from './format.js';
 import { appFacts } from './tcp-app.js';
 import { macFact } from './tcp-evidence.js';
-import { STORY, type Fact } from './facts.js';
+import { assertNoNegativeTimes, STORY, type Fact } from './facts.js';
 import { isProbe } from './health.js';
 import { alertName } from '../flow/app.js';
 import { tlsVersionName } from '../decode/tls.js';
@@ -76,6 +76,8 @@ function round6(x: number): number {
 // into a new literal: a spread of this many fields gives every record its own hidden class, which
 // made building and serialising them several times slower.
 
+const CHECK_TIMES = process.env.PCAPDIAG_CHECK_TIMES === '1';
+
 export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const rule = tcpRule(f, c);
   const verdict = ruleVerdict(rule, f);
@@ -87,6 +89,9 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const client = f.clientText;
   const server = f.serverText;
   const outcome = rule.describe(f, c);
+  // a TCP flow's clock never goes back (FlowTracker.onTcp), so no fact of it should hold a negative
+  // time; checked in tests (PCAPDIAG_CHECK_TIMES=1): property tests on damaged input still find some
+  if (CHECK_TIMES) assertNoNegativeTimes(outcome.facts, verdict);
   // the TLS/HTTP lines, for verdicts that do not already explain them
   if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.facts.push(...appFacts(f, c));
   const r = base(c, verdict, outcome, f.firstT, f.lastT, f.tunnel) as FlowRecord;

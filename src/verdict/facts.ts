@@ -50,6 +50,8 @@ export type Fact =
   | { kind: 'client-side-only'; packets: number; bytes: number }
   | { kind: 'server-side-only'; frame: number; server: string; packets: number }
   | { kind: 'client-rst-bad-ack'; frame: number; count: number }
+  /** The server answered the SYN with a plain ACK acknowledging `ack` (a challenge ACK); rstFrame: the client's RST answering it. */
+  | { kind: 'challenge-ack'; frame: number; t: number; ack: number; expectedAck: number; rstFrame?: number }
   | { kind: 'syn-retries'; count: number }
   | { kind: 'no-reply'; triedNs: number; afterLastSynNs: number }
   // ---- closing
@@ -130,7 +132,8 @@ export type Story =
   | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string }
   | { kind: 'refused'; host: string; rstMac?: MacRef }
   | { kind: 'timeout'; host: string; port: number; syns: number }
-  | { kind: 'syn-too-soon'; gapNs: number; timeoutNs: number }
+  /** gapNs: from the first SYN to the end of the capture, or to the client's own RST (clientRst). */
+  | { kind: 'syn-too-soon'; gapNs: number; timeoutNs: number; clientRst?: boolean }
   | { kind: 'handshake-incomplete'; clientRst: boolean }
   | { kind: 'half-open-at-end' }
   | { kind: 'closed-by-remote' }
@@ -138,7 +141,8 @@ export type Story =
   | { kind: 'mid-stream-reset'; rstT: number }
   | { kind: 'connected' }
   | { kind: 'one-sided'; missing: Side }
-  | { kind: 'bad-syn-ack'; host: string; port: number }
+  /** challenge: the answer was a plain ACK, not a SYN-ACK. */
+  | { kind: 'bad-syn-ack'; host: string; port: number; challenge?: boolean }
   | { kind: 'data-stall'; side: Side; count: number; len: number; pmtu: boolean; host: string; port: number }
   | { kind: 'zero-window'; side: Side; durationNs: number; host: string }
   | { kind: 'tls-alert'; side: Side; sni?: string; alert?: string; desc: number; certProblems: CertProblem[]; host: string; port: number }
@@ -156,6 +160,24 @@ export type Story =
   | { kind: 'ping-no-reply'; target: string; sent: number }
   | { kind: 'arp-no-reply'; target: string; asker: string }
   | { kind: 'arp-conflict'; addr: string; first: string; second: string };
+
+/**
+ * Every point in time (`t`, `times`) and duration (`…Ns`) of a record's facts is >= 0: evidence
+ * such as "RST … -3064.441 ms after the SYN-ACK" is a bug of the verdict layer, never of the
+ * capture (a flow's clock never goes back: FlowTracker.onTcp). Checked on every described TCP
+ * record (classify.ts tcpRecord), so a violation fails loudly, with the fact, instead of printing nonsense.
+ */
+export function assertNoNegativeTimes(facts: readonly Fact[], verdict: string): void {
+  for (const f of facts) {
+    const o = f as unknown as Record<string, unknown>;
+    for (const k in o) {
+      if (k !== 't' && k !== 'times' && !k.endsWith('Ns')) continue;
+      const v = o[k];
+      const bad = typeof v === 'number' ? !(v >= 0) : Array.isArray(v) && v.some((x) => typeof x === 'number' && !(x >= 0));
+      if (bad) throw new Error(`internal: negative time in the ${f.kind} fact of a ${verdict} record: ${k} = ${JSON.stringify(v)}`);
+    }
+  }
+}
 
 /** Where a described record keeps its Story (a symbol: JSON.stringify leaves it out). */
 export const STORY: unique symbol = Symbol('story');

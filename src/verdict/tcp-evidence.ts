@@ -75,9 +75,15 @@ export function rstFact(f: TcpFlow, after: RstAfter, afterNs: number, gapNs = -1
   };
 }
 
+/** Time of the last SYN sent at or before `t` (the first SYN when all came later). */
+export function synBefore(f: TcpFlow, t: number): number {
+  let last = f.synTimes[0] ?? f.firstT;
+  for (const s of f.synTimes) if (s <= t) last = s;
+  return last;
+}
+
 /** Attribution of the server-side RST, with its own and other connections' TTLs for comparison. */
 export function attributeRst(f: TcpFlow, c: ClassifyContext): Attribution {
-  const lastSyn = f.synTimes.length > 0 ? f.synTimes[f.synTimes.length - 1] : -1;
-  const sinceSyn = !answered(f) && lastSyn >= 0 ? f.rst.t - lastSyn : -1;
+  const sinceSyn = !answered(f) && f.synTimes.length > 0 ? f.rst.t - synBefore(f, f.rst.t) : -1;
   return attributeServerPacket(c, f.version, f.profile, f.rst.ttl, f.rst.mac, f.s.ttlMin, f.s.ttlMax, sinceSyn);
 }

@@ -14,14 +14,16 @@ const BIG_SEGMENT = 1200;
 
 /** The direction the capture is missing: S2C when only the client was seen, C2S when only the server; -1 otherwise. */
 export function missingDirection(f: TcpFlow): number {
-  if (f.sawSyn && f.s.packets === 0 && f.c.packets > f.synCount) return S2C;
+  // a bare RST from the client (no ACK) does not show it saw a SYN-ACK: it cancelled its attempt
+  if (f.sawSyn && f.s.packets === 0 && f.c.packets - f.cBareRsts > f.synCount) return S2C;
   if (!f.sawSyn && f.synAckT >= 0 && f.c.packets === 0) return C2S;
   return -1;
 }
 
 export function oneSided(f: TcpFlow): Outcome {
   const missing = missingDirection(f);
-  const facts: Fact[] = missing === S2C ? [synFact(f), { kind: 'client-side-only', packets: f.c.packets - f.synCount, bytes: f.c.bytes }] : [{ kind: 'server-side-only', frame: f.synAckFrame, server: f.serverText, packets: f.s.packets }];
+  const facts: Fact[] =
+    missing === S2C ? [synFact(f), { kind: 'client-side-only', packets: f.c.packets - f.synCount - f.cBareRsts, bytes: f.c.bytes }] : [{ kind: 'server-side-only', frame: f.synAckFrame, server: f.serverText, packets: f.s.packets }];
   return outcome('unknown', { kind: 'one-sided', missing: missing === S2C ? 'server' : 'client' }, facts, f.firstFrame, -1);
 }
 
@@ -33,7 +35,7 @@ export function badSynAck(f: TcpFlow, c: ClassifyContext): Outcome {
   if (f.rstDir === C2S) facts.push({ kind: 'client-rst-bad-ack', frame: f.rst.frame, count: f.rstCount });
   if (f.synCount > 1) facts.push({ kind: 'syn-retries', count: f.synCount });
   facts.push(...macFact(c, f.s.mac, 'server'));
-  return outcome('unknown', { kind: 'bad-syn-ack', host: host(f), port: f.sPort }, facts, f.synAckFrame, f.s.mac);
+  return outcome('unknown', { kind: 'bad-syn-ack', host: host(f), port: f.sPort, challenge: undefined }, facts, f.synAckFrame, f.s.mac);
 }
 
 /** The side whose data died (C2S or S2C), or -1. */

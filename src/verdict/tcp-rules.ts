@@ -5,7 +5,7 @@ import { formatAddr } from '../flow/addr.js';
 import { attributeIcmp, Attribution } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import { hopsFrom } from './format.js';
-import { answered, attributeRst, host, macFact, outcome, rstFact, synFact, type Outcome } from './tcp-evidence.js';
+import { answered, attributeRst, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
 import { macRef, type Fact } from './facts.js';
 
 import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
@@ -30,15 +30,22 @@ const serverSentData = (f: TcpFlow) => f.s.dataFirstT >= 0;
 /** The first RST came before the server sent any data and before the client began closing. */
 const resetWithoutData = (f: TcpFlow) => serverReset(f) && !serverSentData(f) && !f.rstAfterPeerFin;
 const serverClosedFirst = (f: TcpFlow) => f.s.finT >= 0 && (f.c.finT < 0 || f.s.finT < f.c.finT) && (f.rstDir < 0 || f.s.finT < f.rst.t);
-const unansweredFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - f.lastSynT;
-/** How long the client kept trying: first SYN to the end of the capture. */
-const triedFor = (f: TcpFlow, c: ClassifyContext) => c.captureEndT - (f.synTimes[0] ?? f.firstT);
+/** The client reset its own unanswered attempt (a bare RST, not the answer to a challenge ACK). */
+const clientGaveUp = (f: TcpFlow) => !answered(f) && f.rstDir === C2S;
+/** Until when the client waited for an answer: its own RST, or the end of the capture. */
+const waitedUntil = (f: TcpFlow, c: ClassifyContext) => (clientGaveUp(f) ? f.rst.t : c.captureEndT);
+const unansweredFor = (f: TcpFlow, c: ClassifyContext) => waitedUntil(f, c) - f.lastSynT;
+/** How long the client waited with no answer: first SYN to the end of the capture (or its own RST). */
+const triedFor = (f: TcpFlow, c: ClassifyContext) => waitedUntil(f, c) - (f.synTimes[0] ?? f.firstT);
 /**
- * Unanswered long enough to call it a timeout: the capture went on --syn-timeout after the last
- * SYN, or, once the capture has ended, the client's own retransmissions span --syn-timeout with
- * no answer to any of them (a quiet capture often ends on the last retransmission).
+ * Unanswered long enough to call it a timeout: --syn-timeout from the first SYN with no answer,
+ * however many SYNs the client sent in that time (#22: one rule for the code and the README; the
+ * time a user's connect() waited is what --syn-timeout bounds, and more retransmissions in that
+ * time must not make the verdict weaker).
  */
-const timedOut = (f: TcpFlow, c: ClassifyContext) => unansweredFor(f, c) >= c.synTimeoutNs || (c.atEnd && f.synCount > 1 && triedFor(f, c) >= c.synTimeoutNs);
+const timedOut = (f: TcpFlow, c: ClassifyContext) => triedFor(f, c) >= c.synTimeoutNs;
+/** The client's RST came after the SYN-ACK (one before it answered something else). */
+const clientRstAfterSynAck = (f: TcpFlow) => f.rstDir === C2S && f.rst.frame > f.synAckFrame;
 
 /**
  * The TCP verdict table. First match wins, so the most specific rules come first.
@@ -49,10 +56,11 @@ export const TCP_RULES: readonly TcpRule[] = [
   { verdict: 'midstream', when: (f) => !f.sawSyn, describe: midstream },
   { verdict: (f) => must(icmpVerdict(must(f.icmp, 'the ICMP error')), 'the ICMP verdict'), when: (f) => f.icmp !== null && icmpVerdict(f.icmp) !== null && !answered(f), describe: icmpUnreachable },
   { verdict: 'refused', when: (f) => !answered(f) && serverReset(f), describe: refused },
+  { verdict: 'bad-syn-ack', when: (f) => !answered(f) && f.challengeFrame > 0, describe: challengeAck },
   { verdict: 'timeout', when: (f, c) => !answered(f) && timedOut(f, c), describe: timeout },
   { verdict: 'capture-ended', when: (f) => !answered(f), describe: captureEndedUnanswered },
   { verdict: 'bad-syn-ack', when: (f) => !f.established && !f.synAckAckOk, describe: badSynAck },
-  { verdict: 'handshake-incomplete', when: (f, c) => !f.established && (f.rstDir === C2S || c.captureEndT - f.synAckT >= c.synTimeoutNs), describe: handshakeIncomplete },
+  { verdict: 'handshake-incomplete', when: (f, c) => !f.established && (clientRstAfterSynAck(f) || c.captureEndT - f.synAckT >= c.synTimeoutNs), describe: handshakeIncomplete },
   { verdict: 'capture-ended', when: (f) => !f.established, describe: captureEndedHalfOpen },
   { verdict: 'data-stall', when: (f) => stalledSide(f) >= 0, describe: dataStall },
   { verdict: 'zero-window-stall', when: (f, c) => zeroWindowSide(f, c) >= 0, describe: zeroWindowStall },
@@ -85,13 +93,13 @@ function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
   const hit = must(f.icmp, 'the ICMP error');
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
-  const facts = [synFact(f), icmpFact(hit, from, hit.t - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
+  const facts = [synFact(f), icmpFact(hit, from, Math.max(hit.t, f.firstT) - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
   return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit) }, facts, hit.frame, hit.mac);
 }
 
 function refused(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeRst(f, c);
-  const lastSyn = f.synTimes[f.synTimes.length - 1] ?? f.firstT;
+  const lastSyn = synBefore(f, f.rst.t);
   const facts = [synFact(f), rstFact(f, 'syn', f.rst.t - lastSyn), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
   const rstMac = a.by === 'middlebox' && f.rst.mac >= 0 ? macRef(f.rst.mac) : undefined;
   return outcome(a.by, { kind: 'refused', host: host(f), rstMac }, facts, f.rst.frame, f.rst.mac);
@@ -99,6 +107,7 @@ function refused(f: TcpFlow, c: ClassifyContext): Outcome {
 
 function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [synFact(f), { kind: 'no-reply', triedNs: triedFor(f, c), afterLastSynNs: unansweredFor(f, c) }];
+  if (clientGaveUp(f)) facts.push(rstFact(f, 'syn', f.rst.t - synBefore(f, f.rst.t)));
   if (f.icmp !== null) {
     const i = f.icmp;
     facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i), t: undefined, ttl: undefined, hops: undefined, errors: undefined });
@@ -108,8 +117,25 @@ function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
 }
 
 function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
-  const gapNs = unansweredFor(f, c);
-  return outcome('unknown', { kind: 'syn-too-soon', gapNs, timeoutNs: c.synTimeoutNs }, [synFact(f), { kind: 'capture-ended', after: 'syn', gapNs, timeoutNs: c.synTimeoutNs }], 0, -1);
+  const gapNs = triedFor(f, c);
+  if (clientGaveUp(f)) {
+    // a bare RST from the client (seq = its ISN or ISN+1) answers nothing: it cancelled the attempt
+    const facts = [synFact(f), rstFact(f, 'syn', f.rst.t - synBefore(f, f.rst.t))];
+    return outcome('client', { kind: 'syn-too-soon', gapNs, timeoutNs: c.synTimeoutNs, clientRst: true }, facts, f.rst.frame, f.c.mac);
+  }
+  return outcome('unknown', { kind: 'syn-too-soon', gapNs, timeoutNs: c.synTimeoutNs, clientRst: undefined }, [synFact(f), { kind: 'capture-ended', after: 'syn', gapNs, timeoutNs: c.synTimeoutNs }], 0, -1);
+}
+
+function challengeFact(f: TcpFlow): Fact {
+  return { kind: 'challenge-ack', frame: f.challengeFrame, t: f.challengeT - f.firstT, ack: f.challengeAck, expectedAck: (f.isn + 1) >>> 0, rstFrame: f.challengeRstFrame > 0 ? f.challengeRstFrame : undefined };
+}
+
+/** The server answered the SYN with a plain ACK (a challenge ACK), not a SYN-ACK, and none came after. */
+function challengeAck(f: TcpFlow, c: ClassifyContext): Outcome {
+  const facts: Fact[] = [synFact(f), challengeFact(f)];
+  if (f.synCount > 1) facts.push({ kind: 'syn-retries', count: f.synCount });
+  facts.push(...macFact(c, f.s.mac, 'server'));
+  return outcome('unknown', { kind: 'bad-syn-ack', host: host(f), port: f.sPort, challenge: true }, facts, f.challengeFrame, f.s.mac);
 }
 
 /** The SYN-ACK with its time, repeats and TTL. */
@@ -121,7 +147,7 @@ function handshakeIncomplete(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [synFact(f), synAckFact(f)];
   if (!f.synAckAckOk) facts.push({ kind: 'syn-ack-not-for-isn' });
   let by: By = 'unknown';
-  const clientRst = f.rstDir === C2S;
+  const clientRst = clientRstAfterSynAck(f);
   if (clientRst) {
     facts.push(rstFact(f, 'syn-ack', f.rst.t - f.synAckT));
     by = 'client';
@@ -184,6 +210,7 @@ function ok(f: TcpFlow, c: ClassifyContext): Outcome {
     { kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT },
     { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
   ];
+  if (f.challengeFrame > 0) facts.push(challengeFact(f));
   if (f.rstDir >= 0) facts.push(rstFact(f, 'start', f.rst.t - f.firstT, -1, true));
   facts.push(...macFact(c, f.s.mac, 'server'));
   return outcome('server', { kind: 'connected' }, facts, f.synAckFrame, f.s.mac);
