@@ -14,6 +14,8 @@ export interface WarningFacts {
   flowsNotTracked: number;
   maxFlows: number;
   truncatedPackets: number;
+  /** TCP bytes acknowledged by a receiver that the capture never saw, and in how many connections. */
+  captureMissed: { bytes: number; connections: number };
 }
 
 /** The report's warnings: what makes its verdicts less complete or less sure. */
@@ -29,6 +31,12 @@ export function warnings(f: WarningFacts): string[] {
     w.push(`flow table full (--max-flows ${f.maxFlows}): ${dropped} new flow${dropped === 1 ? ' was' : 's were'} not tracked, so their packets were counted but not analysed; raise --max-flows if memory allows`);
   }
   const cut = f.truncatedPackets;
+  const m = f.captureMissed;
+  if (m.connections > 0) {
+    w.push(
+      `the capture missed packets: ${m.bytes} TCP byte${m.bytes === 1 ? '' : 's'} in ${m.connections} connection${m.connections === 1 ? ' were' : 's were'} acknowledged by the receiver but never captured (capture drops: a full capture buffer, or a tap that missed them), not losses in the network`,
+    );
+  }
   if (cut > 0) w.push(`${cut} packet${cut === 1 ? '' : 's'} cut short by the snapshot length before their headers ended`);
   return w;
 }
