@@ -7,6 +7,7 @@ import { HEALTHY, type FlowRecord } from './verdict/types.js';
 import { flagNames } from './verdict/tcp-evidence.js';
 import { icmpName } from './verdict/icmp.js';
 import { ICMP4, ICMP6 } from './decode/enums.js';
+import { readTcpOptions, TcpOptions } from './decode/tcp-options.js';
 
 /** One packet of an explained flow, as the ladder draws it. */
 export interface Step {
@@ -81,7 +82,7 @@ export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step
     if (t > until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
     if (t < from || t > until) return true;
     decoder.decode(rec, pkt);
-    const step = match(pkt, r, cHost, cPort, sHost, sPort);
+    const step = match(pkt, rec.data, r, cHost, cPort, sHost, sPort);
     if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
     return true;
   });
@@ -90,7 +91,7 @@ export async function packetsOf(source: ByteSource, r: FlowRecord): Promise<Step
 
 type StepFacts = Omit<Step, 'frame' | 't'>;
 
-function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
+function match(pkt: DecodedPacket, u8: Uint8Array, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {
     if (r.proto !== 'arp') return null;
     const target = formatIpv4(pkt.arpTargetIp);
@@ -135,5 +136,23 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   const label = pkt.l4 === L4.Tcp ? (flagNames(pkt.tcpFlags) || 'none') + (pkt.tcpFlags & TCP_FLAG.RST || pkt.window !== 0 ? '' : ' win 0') : 'UDP';
   // a packet from the server's side that the verdict pins on a box in the middle is drawn from there
   const middle = dir === 'server' && r.by === 'middlebox' && pkt.tcpFlags & TCP_FLAG.RST;
-  return { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
+  const step: StepFacts = { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
+  if (pkt.l4 === L4.Tcp && pkt.tcpFlags & TCP_FLAG.SYN) {
+    const note = synOptionsNote(pkt, u8);
+    if (note !== '') step.note = note;
+  }
+  return step;
+}
+
+/** "MSS 1460, wscale 7, SACK, TS": what a SYN or SYN-ACK offers, for its ladder line. */
+function synOptionsNote(pkt: DecodedPacket, u8: Uint8Array): string {
+  const o = new TcpOptions();
+  if (pkt.payloadOff - pkt.l4Off <= 20) return '';
+  readTcpOptions(u8, pkt.l4Off, pkt.payloadOff, o);
+  const parts: string[] = [];
+  if (o.mss >= 0) parts.push(`MSS ${o.mss}`);
+  if (o.wscale >= 0) parts.push(`wscale ${o.wscale}`);
+  if (o.sackOk) parts.push('SACK');
+  if (o.timestamps) parts.push('TS');
+  return parts.join(', ');
 }

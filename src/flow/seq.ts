@@ -37,8 +37,9 @@ export class SeqTracker {
   started = false;
   /** The sequence number after the highest byte (or FIN) seen from the sender. */
   maxEnd = 0;
-  /** Payload bytes of the largest segment seen from the sender. */
+  /** Payload bytes of the largest segment seen from the sender, and how many segments had that size. */
   maxSegLen = 0;
+  maxSegCount = 0;
   /** Data segments seen that carried new bytes. */
   segments = 0;
   /** Segments wholly or partly below maxEnd that filled no hole: seen twice by the capture. */
@@ -83,6 +84,7 @@ export class SeqTracker {
     this.started = false;
     this.maxEnd = 0;
     this.maxSegLen = 0;
+    this.maxSegCount = 0;
     this.segments = 0;
     this.retrans = 0;
     this.retransBytes = 0;
@@ -132,7 +134,10 @@ export class SeqTracker {
    */
   data(seq: number, len: number, fin: boolean, frame: number, t: number): number {
     const end = seqAdd(seq, len + (fin ? 1 : 0));
-    if (len > this.maxSegLen) this.maxSegLen = len;
+    if (len > this.maxSegLen) {
+      this.maxSegLen = len;
+      this.maxSegCount = 1;
+    } else if (len === this.maxSegLen && len > 0) this.maxSegCount++;
     if (!this.started) {
       this.started = true;
       this.maxEnd = end;

@@ -66,6 +66,7 @@ type FactTable = { [K in FactKind]: FactFn<Extract<Fact, { kind: K }>> };
 const ttlName = (ipVersion: number) => (ipVersion === 6 ? 'hop limit' : 'TTL');
 const sideOf = (s: Side) => (s === 'server' ? 'server side' : 'client');
 const whoseText = (w: 'this-connection' | 'other-connections') => (w === 'this-connection' ? "the server's other packets in this connection" : "the server's packets in other connections");
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 const hex4 = (id: number) => `0x${id.toString(16).padStart(4, '0')}`;
 
 const RST_AFTER: Record<Extract<Fact, { kind: 'rst' }>['after'], (f: Extract<Fact, { kind: 'rst' }>) => string> = {
@@ -143,6 +144,10 @@ const FACT: FactTable = {
     `the ${f.side}'s bytes from seq ${f.seq} (${plural(f.bytes, 'byte')}${f.holes > 1 ? ` in ${f.holes} gaps` : ''}) never reached the ${f.receiver}: #${f.frame} ${rel(f.t)} came after the gap, and nothing filled or acknowledged it in ${dur(f.waitedNs)}${f.dupAcks > 0 ? `; the ${f.receiver} sent ${plural(f.dupAcks, 'duplicate ACK')}${f.sacks > 0 ? ` with ${plural(f.sacks, 'SACK block')}` : ''}` : ''}`,
   'pmtu-receiver': (f) =>
     `only segments of up to ${plural(f.maxSeg, 'byte')} arrived from the ${f.side}, though the ${f.receiver} offered MSS ${f.mss}: the full-size ones die in the path, and no ICMP fragmentation-needed or packet-too-big arrived`,
+  'tcp-options': (f) =>
+    `SYN options (client / server): MSS ${f.client.mss ?? 'none'} / ${f.server.mss ?? 'none'}, window scale ${f.client.wscale ?? 'none'} / ${f.server.wscale ?? 'none'}, SACK ${yesNo(f.client.sack)} / ${yesNo(f.server.sack)}, timestamps ${yesNo(f.client.timestamps)} / ${yesNo(f.server.timestamps)}`,
+  'mss-clamp': (f) =>
+    `the ${f.side}'s segments never exceeded ${plural(f.maxSeg, 'byte')} (${f.count}× at that size), though the ${f.receiver}'s SYN offered MSS ${f.offered} as captured here: a box between the capture and the ${f.side} lowered the ${f.receiver}'s MSS (clamping), or the ${f.side} has a smaller MTU`,
   'rto-backoff': (f) => `its ${f.count} repeats were spaced ${dur(f.firstGapNs)} at first, ${dur(f.lastGapNs)} at last${f.count > 2 && f.lastGapNs > 1.5 * f.firstGapNs ? ': the sender backing off (RTO doubling), getting no ACK' : ''}`,
   'zero-window': (f) =>
     `the ${f.side} advertised a zero window from #${f.frame} ${rel(f.t)} for ${dur(f.durationNs)}${f.until === 'connection-end' ? ', until the connection ended' : f.until === 'capture-end' ? ', still at the end of the capture' : ''}`,

@@ -80,6 +80,10 @@ export type Fact =
   /** Only segments up to maxSeg bytes arrived, though the receiver offered MSS mss. */
   | { kind: 'pmtu-receiver'; side: Side; receiver: Side; maxSeg: number; mss: number }
   /** The stalled segment's repeats: spacing from the first gap to the last (doubling: the sender's RTO backoff). */
+  /** The options each side's SYN offered (absent MSS / window scale: not offered). */
+  | { kind: 'tcp-options'; client: SynOptions; server: SynOptions }
+  /** The sender's segments never exceeded maxSeg (count times at that size) though the receiver's SYN offered MSS `offered`: clamped in the path. */
+  | { kind: 'mss-clamp'; side: Side; receiver: Side; offered: number; maxSeg: number; count: number }
   | { kind: 'rto-backoff'; side: Side; count: number; firstGapNs: number; lastGapNs: number }
   // ---- who sent it
   | { kind: 'attribution'; reason: 'initial-ttl-via-router'; ttl: number; ipVersion: number; mac: string; vendor?: string; note?: string }
@@ -127,6 +131,13 @@ export type Fact =
   | { kind: 'neighbor-claim'; ipVersion: number; frame: number; t: number; addr: string; mac: string; vendor?: string; note?: string };
 
 export type FactKind = Fact['kind'];
+
+export interface SynOptions {
+  mss?: number;
+  wscale?: number;
+  sack: boolean;
+  timestamps: boolean;
+}
 
 export interface DnsAnswer {
   type: string;

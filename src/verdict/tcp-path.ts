@@ -4,7 +4,7 @@ import { hopsFrom } from './format.js';
 import { host, macFact, outcome, synFact, type Outcome } from './tcp-evidence.js';
 import type { Fact } from './facts.js';
 import { must } from '../errors.js';
-import { holeStallFacts, holeStallSide, pathFacts } from './tcp-response.js';
+import { holeStallFacts, holeStallSide, optionsFact, pathFacts } from './tcp-response.js';
 
 /** Retransmissions of one segment, with nothing acknowledging it, that make a stall. */
 export const STALL_RETRANSMISSIONS = 3;
@@ -75,7 +75,7 @@ export function dataStall(f: TcpFlow, c: ClassifyContext): Outcome {
   if (seq.rtxSeq === st.seq && seq.rtxCount >= 2) facts.push({ kind: 'rto-backoff', side, count: seq.rtxCount, firstGapNs: seq.rtxFirstGapNs, lastGapNs: seq.rtxLastGapNs });
   const pmtu = looksLikePmtuBlackHole(f, st, dir);
   if (pmtu) facts.push({ kind: 'pmtu', peer: dir === C2S ? 'server' : 'client', ackedSeq: relSeq(f, dir, f.ep[1 - dir].ackMax) });
-  facts.push(...pathFacts(f));
+  facts.push(...pathFacts(f), ...optionsFact(f));
   return outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort, view: 'sender', bytes: st.len }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
 }
 
@@ -84,7 +84,7 @@ function receiverStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const dir = holeStallSide(f, c);
   const side = dir === C2S ? 'client' : 'server';
   const h = holeStallFacts(f, c, dir, (d, s) => relSeq(f, d, s));
-  h.facts.push(...pathFacts(f));
+  h.facts.push(...pathFacts(f), ...optionsFact(f));
   const story = { kind: 'data-stall', side, count: 0, len: h.mss, pmtu: h.pmtu, host: host(f), port: f.sPort, view: 'receiver', bytes: h.bytes } as const;
   return outcome(h.pmtu ? 'middlebox' : 'unknown', story, h.facts, h.frame, dir === C2S ? f.cDstMac : f.s.mac);
 }

@@ -50,7 +50,7 @@ export function noResponse(f: TcpFlow, c: ClassifyContext): Outcome {
       frame: until === 'client-rst' ? f.rst.frame : until === 'client-fin' ? f.c.finFrame : undefined,
     },
   ];
-  facts.push(...pathFacts(f));
+  facts.push(...pathFacts(f), ...optionsFact(f));
   facts.push(...macFact(c, f.s.mac, 'server'));
   const by = acked ? 'server' : 'unknown';
   return outcome(by, { kind: 'no-response', acked, waitedNs, host: f.serverHostText, port: f.sPort }, facts, acked ? x.waitAckFrame : x.waitFrame, f.s.mac);
@@ -86,7 +86,42 @@ export function pathFacts(f: TcpFlow): Fact[] {
       out.push({ kind: 'retransmissions', side, count: s.retrans, bytes: s.retransBytes, frame: s.retransFrame, repaired: s.holesFilled, dupAcks: s.dupAcks });
     }
   }
+  out.push(...mssClampFacts(f));
   return out;
+}
+
+/** Full-size segments the sender kept to, at least this many times, show the MSS it was given. */
+const CLAMP_SEGMENTS = 3;
+/** Segments this much under the offered MSS (timestamps take 12 bytes, other options up to 40) are not full-size. */
+const MSS_SLACK = 40;
+
+/**
+ * A box in the path that lowered the MSS (clamping): the sender's segments never exceeded one size,
+ * sent at least CLAMP_SEGMENTS times, well under the MSS the receiver offered as captured, with no
+ * ICMP fragmentation-needed to explain it. The side whose offer was rewritten is the receiver.
+ */
+export function mssClampFacts(f: TcpFlow): Fact[] {
+  const out: Fact[] = [];
+  if (f.sawPmtuIcmp) return out;
+  for (let dir = C2S; dir <= S2C; dir++) {
+    const s = f.seqs[dir];
+    const offered = f.seqs[1 - dir].mss;
+    // a sender keeps to its own MSS too: when that is smaller, it explains the segment size
+    if (s.mss > 0 && s.mss < offered && s.maxSegLen >= s.mss - MSS_SLACK) continue;
+    if (offered > 0 && s.maxSegCount >= CLAMP_SEGMENTS && s.maxSegLen >= 500 && s.maxSegLen < offered - MSS_SLACK) {
+      out.push({ kind: 'mss-clamp', side: dir === C2S ? 'client' : 'server', receiver: dir === C2S ? 'server' : 'client', offered, maxSeg: s.maxSegLen, count: s.maxSegCount });
+    }
+  }
+  return out;
+}
+
+/** The SYN options each side offered (MSS, window scale, SACK permitted, timestamps), when the SYNs were seen. */
+export function optionsFact(f: TcpFlow): Fact[] {
+  const c = f.seqs[C2S];
+  const s = f.seqs[S2C];
+  if (!f.sawSyn || f.synAckT < 0) return [];
+  const side = (x: typeof c) => ({ mss: x.mss >= 0 ? x.mss : undefined, wscale: x.wscale >= 0 ? x.wscale : undefined, sack: x.sackOk, timestamps: x.timestamps });
+  return [{ kind: 'tcp-options', client: side(c), server: side(s) }];
 }
 
 /** Bytes the capture missed in a flow (both directions): for the summary's count. */
@@ -115,8 +150,9 @@ export function holeStallFacts(f: TcpFlow, c: ClassifyContext, dir: number, relS
   const end = f.closed ? f.lastT : c.captureEndT;
   const side = dir === C2S ? 'client' : 'server';
   const receiver = dir === C2S ? 'server' : 'client';
-  // the receiver's offered MSS bounds what the sender may send; only smaller segments arrived
-  const mss = f.seqs[1 - dir].mss;
+  // the smaller of the two MSS offers bounds what the sender may send; only smaller segments arrived
+  const offered = f.seqs[1 - dir].mss;
+  const mss = s.mss > 0 && s.mss < offered ? s.mss : offered;
   const bytes = s.holeBytes();
   const pmtu = mss > 0 && bytes >= 1200 && s.maxSegLen < mss - 40 && !f.sawPmtuIcmp;
   const facts: Fact[] = [
@@ -124,5 +160,6 @@ export function holeStallFacts(f: TcpFlow, c: ClassifyContext, dir: number, relS
     { kind: 'hole', side, receiver, seq: relSeq(dir, h.seq), bytes, holes: s.holes, frame: h.frame, t: h.t - f.firstT, waitedNs: end - h.t, dupAcks: s.dupAcks, sacks: s.sackBlocks },
   ];
   if (pmtu) facts.push({ kind: 'pmtu-receiver', side, receiver, maxSeg: s.maxSegLen, mss });
+  if (f.rstDir >= 0) facts.push({ kind: 'then-rst', frame: f.rst.frame, from: f.rstDir === S2C ? 'server' : 'client', t: f.rst.t - f.firstT });
   return { facts, pmtu, bytes, frame: h.frame, maxSeg: s.maxSegLen, mss };
 }
