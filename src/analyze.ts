@@ -104,12 +104,20 @@ export class Analyzer implements Superseded {
         ...(parts === null ? {} : { parts: parts.map((p) => ({ name: p.name, packets: p.packets, first: p.firstT < 0 ? null : clock.isoAt(p.firstT), last: p.lastT < 0 ? null : clock.isoAt(p.lastT) })) }),
         ...vantageOf(this.lifecycle.vantage),
       },
-      options: { synTimeoutMs: opts.synTimeoutMs, dnsTimeoutMs: opts.dnsTimeoutMs, tcpIdleMs: opts.tcpIdleMs, udpIdleMs: opts.udpIdleMs, maxFlows: opts.maxFlows },
+      options: { synTimeoutMs: opts.synTimeoutMs, dnsTimeoutMs: opts.dnsTimeoutMs, responseTimeoutMs: opts.responseTimeoutMs, tcpIdleMs: opts.tcpIdleMs, udpIdleMs: opts.udpIdleMs, maxFlows: opts.maxFlows },
       records: this.out.kept,
       summary: this.out.summary(flows.udpFlows),
-      stats: stats.stats(flows.icmpUnmatched, flows.budget.dropped),
+      stats: stats.stats(flows.icmpUnmatched, flows.budget.dropped, flows.captureMissed),
       anomalies,
-      warnings: warnings({ anomalies, linkTypes: reader.linkTypes, checksums: stats.checksums.warning(), flowsNotTracked: flows.budget.dropped, maxFlows: opts.maxFlows, truncatedPackets: stats.truncated }),
+      warnings: warnings({
+        anomalies,
+        linkTypes: reader.linkTypes,
+        checksums: stats.checksums.warning(),
+        flowsNotTracked: flows.budget.dropped,
+        maxFlows: opts.maxFlows,
+        truncatedPackets: stats.truncated,
+        captureMissed: flows.captureMissed,
+      }),
       nextId: this.out.nextId,
     };
   }

@@ -6,6 +6,7 @@ import { HEALTHY, type FlowRecord } from './verdict/types.js';
 import { flagNames } from './verdict/tcp-evidence.js';
 import { icmpName } from './verdict/icmp.js';
 import { ICMP4, ICMP6 } from './decode/enums.js';
+import { readTcpOptions, TcpOptions } from './decode/tcp-options.js';
 
 /** One packet of an explained flow, as the ladder draws it. */
 export interface Step {
@@ -75,7 +76,7 @@ export async function packetsOf(records: (fn: (rec: CaptureRecord) => unknown) =
     if (t > flow.until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
     if (t < flow.from || t > flow.until) return true;
     decoder.decode(rec, pkt);
-    const step = flow.match(pkt);
+    const step = flow.match(pkt, rec.data);
     if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
     return true;
   });
@@ -120,6 +121,7 @@ export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown)
     last = Math.max(last, w.until);
   }
   let base = -1;
+  let u8: Uint8Array = new Uint8Array(0);
   const offer = (key: string, t: number, frame: number): void => {
     const list = index.get(key);
     if (list === undefined) return;
@@ -127,7 +129,7 @@ export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown)
       if (t < w.from || t > w.until) continue;
       const full = w.steps.length >= maxSteps;
       if (full && (w.decided || frame !== w.r.frame)) continue;
-      const step = match(pkt, w.r, w.cHost, w.cPort, w.sHost, w.sPort);
+      const step = match(pkt, u8, w.r, w.cHost, w.cPort, w.sHost, w.sPort);
       if (step === null) continue;
       w.steps.push({ ...step, frame, t: t - w.r.t });
       if (frame === w.r.frame) w.decided = true;
@@ -139,6 +141,7 @@ export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown)
     const t = abs - base;
     if (t > last + REORDER_SLACK_SEC) return false;
     decoder.decode(rec, pkt);
+    u8 = rec.data;
     if (pkt.l4 === L4.Arp) {
       offer(`arp ${formatIpv4(pkt.arpTargetIp)}`, t, rec.frame);
       if (pkt.arpSenderIp !== pkt.arpTargetIp) offer(`arp ${formatIpv4(pkt.arpSenderIp)}`, t, rec.frame);
@@ -199,12 +202,12 @@ export class FlowPackets {
   }
 
   /** The packet as the ladder draws it, or null when it is not the flow's. */
-  match(pkt: DecodedPacket): StepFacts | null {
-    return match(pkt, this.r, this.cHost, this.cPort, this.sHost, this.sPort);
+  match(pkt: DecodedPacket, u8: Uint8Array): StepFacts | null {
+    return match(pkt, u8, this.r, this.cHost, this.cPort, this.sHost, this.sPort);
   }
 }
 
-function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
+function match(pkt: DecodedPacket, u8: Uint8Array, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {
     if (r.proto !== 'arp') return null;
     const target = formatIpv4(pkt.arpTargetIp);
@@ -249,5 +252,23 @@ function match(pkt: DecodedPacket, r: FlowRecord, cHost: string, cPort: number, 
   const label = pkt.l4 === L4.Tcp ? (flagNames(pkt.tcpFlags) || 'none') + (pkt.tcpFlags & TCP_FLAG.RST || pkt.window !== 0 ? '' : ' win 0') : 'UDP';
   // a packet from the server's side that the verdict pins on a box in the middle is drawn from there
   const middle = dir === 'server' && r.by === 'middlebox' && pkt.tcpFlags & TCP_FLAG.RST;
-  return { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
+  const step: StepFacts = { from: middle ? 'middle' : dir, to: dir === 'client' ? 'server' : 'client', label, len: pkt.payloadWireLen, ttl: pkt.ttl };
+  if (pkt.l4 === L4.Tcp && pkt.tcpFlags & TCP_FLAG.SYN) {
+    const note = synOptionsNote(pkt, u8);
+    if (note !== '') step.note = note;
+  }
+  return step;
+}
+
+/** "MSS 1460, wscale 7, SACK, TS": what a SYN or SYN-ACK offers, for its ladder line. */
+function synOptionsNote(pkt: DecodedPacket, u8: Uint8Array): string {
+  const o = new TcpOptions();
+  if (pkt.payloadOff - pkt.l4Off <= 20) return '';
+  readTcpOptions(u8, pkt.l4Off, pkt.payloadOff, o);
+  const parts: string[] = [];
+  if (o.mss >= 0) parts.push(`MSS ${o.mss}`);
+  if (o.wscale >= 0) parts.push(`wscale ${o.wscale}`);
+  if (o.sackOk) parts.push('SACK');
+  if (o.timestamps) parts.push('TS');
+  return parts.join(', ');
 }

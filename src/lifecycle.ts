@@ -13,6 +13,7 @@ import { HealthChecks, isProbe } from './verdict/health.js';
 import { noteVantage, Vantage } from './verdict/vantage.js';
 import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
 import type { FlowRecord } from './verdict/types.js';
+import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
 
 // ---- when a flow is final: every timing constant of the pipeline ---------------------------
@@ -174,6 +175,7 @@ export class Lifecycle {
       captureStartNsec: this.clock.baseNsec,
       synTimeoutNs: this.opts.synTimeoutMs * 1e6,
       dnsTimeoutNs: this.opts.dnsTimeoutMs * 1e6,
+      responseTimeoutNs: this.opts.responseTimeoutMs * 1e6,
       tcpIdleNs: this.opts.tcpIdleMs * 1e6,
       hosts: this.flows.hosts,
       describe: this.out.describe,
@@ -277,6 +279,11 @@ export class Lifecycle {
 
   private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {
     noteVantage(f, this.vantage);
+    const missed = captureMissedBytes(f);
+    if (missed > 0) {
+      this.flows.captureMissed.bytes += missed;
+      this.flows.captureMissed.connections++;
+    }
     const r = tcpRecord(f, c);
     if (f.firstOfConversation) this.out.newConversation(r);
     if (isProbe(f, r.verdict)) batch.push(...this.health.offer(f, r));

@@ -4,6 +4,8 @@ export interface AnalyzeOptions {
   synTimeoutMs: number;
   /** A DNS query with no response this long is dns-no-response. */
   dnsTimeoutMs: number;
+  /** A request the server sends nothing back to for this long is no-response. */
+  responseTimeoutMs: number;
   /** A TCP connection idle this long is final (reported, then forgotten). */
   tcpIdleMs: number;
   /** A UDP flow or DNS transaction idle this long is forgotten. */
@@ -12,4 +14,4 @@ export interface AnalyzeOptions {
   maxFlows: number;
 }
 
-export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000, maxFlows: 1_000_000 };
+export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, responseTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000, maxFlows: 1_000_000 };

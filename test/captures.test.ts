@@ -62,6 +62,6 @@ describe('-f json when no capture could be read', () => {
     expect(r.code).toBe(3);
     const doc = JSON.parse(r.stdout) as { options: Record<string, number> };
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
-    expect(Object.keys(doc.options).sort()).toEqual(['dnsTimeoutMs', 'maxFlows', 'synTimeoutMs', 'tcpIdleMs', 'udpIdleMs']);
+    expect(Object.keys(doc.options).sort()).toEqual(['dnsTimeoutMs', 'maxFlows', 'responseTimeoutMs', 'synTimeoutMs', 'tcpIdleMs', 'udpIdleMs']);
   });
 });

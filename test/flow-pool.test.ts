@@ -9,6 +9,8 @@ import { FLAGS, tcpFrame } from './helpers/build.js';
 import { readFixture } from './helpers/run.js';
 
 const decoder = new PacketDecoder();
+/** Each decoded packet's frame: the bytes its offsets index. */
+const frames = new WeakMap<DecodedPacket, Buffer>();
 
 /** A decoded copy of one frame (each call its own DecodedPacket, so earlier ones stay valid). */
 function decoded(frame: Buffer): DecodedPacket {
@@ -20,6 +22,7 @@ function decoded(frame: Buffer): DecodedPacket {
   rec.linkType = 1;
   const pkt = new DecodedPacket();
   decoder.decode(rec, pkt);
+  frames.set(pkt, frame);
   return pkt;
 }
 
@@ -45,7 +48,7 @@ function busyFlow(): TcpFlow {
   ];
   packets.forEach(([dir, p], i) => {
     if (dir === 0 && (p.tcpFlags & (FLAGS.SYN | FLAGS.ACK)) === FLAGS.SYN) f.noteSyn(i + 1, t0 + i * 1e8);
-    f.observe(p, dir, i + 1, t0 + i * 1e8);
+    f.observe(p, frames.get(p) ?? Buffer.alloc(0), dir, i + 1, t0 + i * 1e8);
   });
   f.icmp = new IcmpHit(syn, 20, t0 + 2e9);
   f.icmpCount = 1;

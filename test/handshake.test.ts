@@ -29,6 +29,8 @@ const syn = (t: number, seq = ISN) => C(t, { seq, flags: FLAGS.SYN });
 const synAck = (t: number, ack = ISN + 1) => S(t, { seq: SISN, ack, flags: FLAGS.SYN | FLAGS.ACK });
 const finalAck = (t: number, ack = SISN + 1) => C(t, { seq: ISN + 1, ack, flags: FLAGS.ACK });
 const request = (t: number) => C(t, { seq: ISN + 1, ack: SISN + 1, flags: FLAGS.ACK | FLAGS.PSH }, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+/** The server's answer to the request (a request with none is no-response). */
+const answer = (t: number) => S(t, { seq: SISN + 1, ack: ISN + 19, flags: FLAGS.ACK | FLAGS.PSH }, Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
 /** A packet of another conversation: it only moves the capture's clock. */
 const later = (t: number): [number, Buffer] => [t, ethernet(GW_MAC, CLIENT_MAC, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.99', proto: 17 }, udp(1, 9, Buffer.alloc(1))))];
 
@@ -48,13 +50,13 @@ function negativeTimes(r: Report): string[] {
 describe('handshake: packets stamped before the capture began, or before their flow went on', () => {
   it('a SYN-ACK stamped before the capture\'s first packet is still the SYN\'s answer (not "unanswered")', async () => {
     // bug-1450-04/-05: the SYN-ACK's timestamp is 668 million seconds early
-    const r = await run([syn(0), synAck(-5000), finalAck(0.002), request(0.003), later(10)]);
+    const r = await run([syn(0), synAck(-5000), finalAck(0.002), request(0.003), answer(0.004), later(10)]);
     expect(verdicts(r)).toEqual(['ok server']);
     expect(negativeTimes(r)).toEqual([]);
   });
 
   it('a whole handshake stamped before the first packet is one ok, with no negative time', async () => {
-    const r = await run([later(100), syn(40), synAck(40.001), finalAck(40.002), request(40.003), later(110)]);
+    const r = await run([later(100), syn(40), synAck(40.001), finalAck(40.002), request(40.003), answer(40.004), later(110)]);
     expect(verdicts(r)).toEqual(['ok server']);
     expect(negativeTimes(r)).toEqual([]);
   });
@@ -62,7 +64,7 @@ describe('handshake: packets stamped before the capture began, or before their f
 
 describe('handshake: a SYN-ACK written before its SYN (tcpdump -i any)', () => {
   it('is matched to the SYN that follows: one ok, history S then h', async () => {
-    const r = await run([synAck(0.0001), syn(0.0002), finalAck(0.0003), request(0.0004), later(10)]);
+    const r = await run([synAck(0.0001), syn(0.0002), finalAck(0.0003), request(0.0004), answer(0.0005), later(10)]);
     expect(verdicts(r)).toEqual(['ok server']);
     expect(tcpRecs(r)[0].history?.startsWith('Sh')).toBe(true);
     expect(tcpRecs(r)[0].key).toContain(`isn ${ISN}`);
@@ -70,7 +72,7 @@ describe('handshake: a SYN-ACK written before its SYN (tcpdump -i any)', () => {
   });
 
   it('even when the SYN is stamped a little earlier than the SYN-ACK written before it', async () => {
-    const r = await run([later(0), synAck(0.0125), syn(0.0124), finalAck(0.025), request(0.03), later(10)]);
+    const r = await run([later(0), synAck(0.0125), syn(0.0124), finalAck(0.025), request(0.03), answer(0.031), later(10)]);
     expect(verdicts(r)).toEqual(['ok server']);
   });
 

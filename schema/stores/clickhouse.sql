@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     attempt     UInt32,
     tls         String,
     http        String,
+    responseMs  Nullable(Float64),
+    ttfbMs      Nullable(Float64),
     echo        String,
     clientName  String,
     serverName  String

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records (
     attempt     UINTEGER,
     tls         JSON,
     http        JSON,
+    responseMs  DOUBLE,
+    ttfbMs      DOUBLE,
     echo        JSON,
     clientName  VARCHAR,
     serverName  VARCHAR

@@ -13,11 +13,16 @@ import { hostOf } from '../flow/addr.js';
  *     dns www.example.test dns-ok
  *     dns *.internal.test problem
  *     tcp [fd00:2::20]:80 ok|closed-by-remote
+ *     tcp 10.0.2.20:443 ok ttfb<200ms
  *
  * The second word is the server as `host:port` (`*` for any host or any port; IPv6 in brackets),
  * or for dns the query name (`*.` matches any subdomain; `*` any name). The third is a verdict,
  * several joined by `|`, or `problem` (any verdict but ok/dns-ok) or `healthy` (ok/dns-ok). Every
- * flow that matches must have one of them, and at least one flow must match.
+ * flow that matches must have one of them, and at least one flow must match. An optional fourth
+ * word bounds response times (TCP): `ttfb<200ms`, `response<=1s`, several joined by `,`; `ttfb`
+ * is the record's ttfbMs (the slowest request's wait for its answer's first byte), `response` its
+ * responseMs (the first request's). A matching flow without that time (nothing asked and
+ * answered) breaks the rule.
  */
 export interface ExpectRule {
   line: number;
@@ -25,6 +30,8 @@ export interface ExpectRule {
   proto: 'tcp' | 'udp' | 'dns';
   matches: (r: FlowRecord) => boolean;
   allowed: (v: VerdictId) => boolean;
+  /** Response-time bounds: a reason the record breaks them, or null. */
+  timing: (r: FlowRecord) => string | null;
 }
 
 export interface ExpectResult {
@@ -57,12 +64,13 @@ export function parseExpectations(text: string, name: string): ExpectRule[] {
       throw new UsageError(`${name} line ${i + 1}: ${why}: '${line}' (expected e.g. 'tcp 10.0.2.20:443 ok' or 'dns www.example.test dns-ok')`);
     };
     const w = line.split(/\s+/);
-    if (w.length !== 3) fail('a rule is three words: protocol, server or name, verdict');
+    if (w.length !== 3 && w.length !== 4) fail('a rule is three words (protocol, server or name, verdict) and optional time bounds (ttfb<200ms)');
     const [proto, target, verdicts] = w;
+    const timing = w.length === 4 ? timeBounds(w[3], fail) : () => null;
     if (proto !== 'tcp' && proto !== 'udp' && proto !== 'dns') fail(`unknown protocol '${proto}' (tcp, udp or dns)`);
     const allowed = verdictSet(verdicts, fail);
     const matches = proto === 'dns' ? nameMatcher(target) : serverMatcher(proto, target, fail);
-    rules.push({ line: i + 1, text: line, proto: proto as ExpectRule['proto'], matches, allowed });
+    rules.push({ line: i + 1, text: line, proto: proto as ExpectRule['proto'], matches, allowed, timing });
   });
   return rules;
 }
@@ -78,6 +86,31 @@ function verdictSet(s: string, fail: (why: string) => never): (v: VerdictId) => 
     else fail(`unknown verdict '${v}' (one of ${VERDICT_IDS.join(', ')}, problem, healthy)`);
   }
   return (v) => set.has(v) || (problem && !HEALTHY.has(v)) || (healthy && HEALTHY.has(v));
+}
+
+const TIME_FIELDS = { ttfb: 'ttfbMs', response: 'responseMs' } as const;
+
+/** `ttfb<200ms,response<=1s` → the first bound a record breaks, as a reason, or null. */
+function timeBounds(s: string, fail: (why: string) => never): (r: FlowRecord) => string | null {
+  const checks = s.split(',').map((part) => {
+    const m = /^(ttfb|response)(<=|<)(\d+(?:\.\d+)?)(ms|s)$/.exec(part);
+    if (m === null) fail(`'${part}' is not a time bound (e.g. ttfb<200ms, response<=1s)`);
+    const [, name, op, num, unit] = m;
+    const limitMs = parseFloat(num) * (unit === 's' ? 1000 : 1);
+    const field = TIME_FIELDS[name as keyof typeof TIME_FIELDS];
+    return (r: FlowRecord): string | null => {
+      const v = r[field];
+      if (v === undefined) return `no ${name} measured (nothing asked and answered)`;
+      return (op === '<' ? v < limitMs : v <= limitMs) ? null : `${name} ${v} ms`;
+    };
+  });
+  return (r) => {
+    for (const c of checks) {
+      const why = c(r);
+      if (why !== null) return why;
+    }
+    return null;
+  };
 }
 
 function serverMatcher(proto: string, target: string, fail: (why: string) => never): (r: FlowRecord) => boolean {
@@ -103,11 +136,11 @@ function nameMatcher(target: string): (r: FlowRecord) => boolean {
 export function checkExpectations(rules: readonly ExpectRule[], records: readonly FlowRecord[]): ExpectResult[] {
   return rules.map((rule) => {
     const matched = records.filter(rule.matches);
-    const broken = matched.filter((r) => !rule.allowed(r.verdict));
+    const broken = matched.filter((r) => !rule.allowed(r.verdict) || rule.timing(r) !== null);
     const base = { rule: rule.text, line: rule.line, matched: matched.length, records: broken.map((r) => r.id) };
     if (matched.length === 0) return { ...base, ok: false, message: `expected ${rule.text}, but no such flow is in the capture` };
     if (broken.length > 0) {
-      const got = [...new Set(broken.map((r) => r.verdict))].join(', ');
+      const got = [...new Set(broken.map((r) => (rule.allowed(r.verdict) ? `${r.verdict} with ${rule.timing(r) ?? ''}` : r.verdict)))].join(', ');
       return { ...base, ok: false, message: `expected ${rule.text}, got ${got} in ${broken.length} of ${matched.length} flow${matched.length === 1 ? '' : 's'}` };
     }
     return { ...base, ok: true, message: `${rule.text}: ${matched.length} flow${matched.length === 1 ? '' : 's'} as expected` };

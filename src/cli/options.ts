@@ -77,6 +77,13 @@ export const FLAGS = {
     parse: (raw) => parseDuration(raw as string, '--syn-timeout'),
   }),
   dnsTimeoutMs: flag({ flags: '--dns-timeout <duration>', description: 'a DNS query with no response for this long is dns-no-response', default: '5s', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--dns-timeout') }),
+  responseTimeoutMs: flag({
+    flags: '--response-timeout <duration>',
+    description: 'a request the server sends nothing back to for this long is no-response',
+    default: '5s',
+    commands: BOTH,
+    parse: (raw) => parseDuration(raw as string, '--response-timeout'),
+  }),
   tcpIdleMs: flag({ flags: '--tcp-idle <duration>', description: 'a TCP connection idle this long is final and forgotten', default: '5m', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--tcp-idle') }),
   udpIdleMs: flag({ flags: '--udp-idle <duration>', description: 'a UDP flow or DNS transaction idle this long is forgotten', default: '1m', commands: BOTH, parse: (raw) => parseDuration(raw as string, '--udp-idle') }),
   maxFlows: flag({
@@ -109,8 +116,8 @@ type FlagName = keyof Flags;
 type ValueOf<K extends FlagName> = Flags[K] extends FlagSpec<infer T> ? T : never;
 type FlagsOf<C extends CommandName> = { [K in FlagName]: C extends Flags[K]['commands'][number] ? K : never }[FlagName];
 
-/** The five analysis options: the same for every command, so an id means the same flow in each. */
-const ANALYSIS_KEYS = ['synTimeoutMs', 'dnsTimeoutMs', 'tcpIdleMs', 'udpIdleMs', 'maxFlows'] as const satisfies readonly (keyof AnalyzeOptions)[];
+/** The six analysis options: the same for every command, so an id means the same flow in each. */
+const ANALYSIS_KEYS = ['synTimeoutMs', 'dnsTimeoutMs', 'responseTimeoutMs', 'tcpIdleMs', 'udpIdleMs', 'maxFlows'] as const satisfies readonly (keyof AnalyzeOptions)[];
 
 /** The captures and the flow filter every command reads. */
 export interface InputArgs {
@@ -122,10 +129,29 @@ export interface InputArgs {
 
 export type AnalyzeCliOptions = InputArgs & {
   [
-    K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'output' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color'
+    K in
+      | 'synTimeoutMs'
+      | 'dnsTimeoutMs'
+      | 'responseTimeoutMs'
+      | 'tcpIdleMs'
+      | 'udpIdleMs'
+      | 'maxFlows'
+      | 'sequence'
+      | 'separate'
+      | 'format'
+      | 'output'
+      | 'live'
+      | 'follow'
+      | 'quiet'
+      | 'failOn'
+      | 'baseline'
+      | 'expect'
+      | 'writePcap'
+      | 'limit'
+      | 'color'
   ]: ValueOf<K>;
 };
-export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
+export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'responseTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
   /** A flow id from the report (3 or #3), or host:port. */
   selector: string;
 };

@@ -137,6 +137,17 @@ export const enum TCP {
   URG = 18,
   MIN_LEN = 20,
 }
+/** TCP option kinds (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+export const enum TCP_OPT {
+  END = 0,
+  NOP = 1,
+  MSS = 2,
+  WSCALE = 3,
+  SACK_OK = 4,
+  SACK = 5,
+  TIMESTAMPS = 8,
+}
+
 /** UDP (RFC 768). */
 export const enum UDP {
   SRC_PORT = 0,

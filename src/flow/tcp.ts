@@ -4,6 +4,9 @@ import { C2S, FlowEndpoints, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import type { AppSniffer } from './app.js';
+import { SEG, SeqTracker, seqAdd } from './seq.js';
+import { Exchange } from './exchange.js';
+import { onlyTimestamps, readTcpOptions, TcpOptions } from '../decode/tcp-options.js';
 import { EP, stepEndpointStates, synThenRst, zeekConnState, type ConnState, type EndpointState } from './conn-state.js';
 
 export { C2S, S2C } from './endpoints.js';
@@ -13,6 +16,8 @@ const HIST = { SYN: 0, SYNACK: 1, ACK: 2, DATA: 3, FIN: 4, RST: 5 } as const;
 const HIST_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R'];
 
 const NO_SYNS: readonly number[] = Object.freeze([]);
+/** Scratch for the options of the segment being read (one reader at a time). */
+const OPTS = new TcpOptions();
 
 /** How much earlier than its SYN a SYN-ACK may be captured and still be matched to it (see adoptsSyn). */
 export const REORDER_NS = 1e9;
@@ -238,11 +243,18 @@ export class TcpFlow extends FlowEndpoints {
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
   declare tunnel: string | null;
 
+  /** Each direction's sequence space (seq.ts): seq[C2S] is what the client sent. */
+  readonly seqs: readonly [SeqTracker, SeqTracker];
+  /** Request/response turns (exchange.ts). */
+  readonly xchg: Exchange;
+
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     super();
     this.setEndpointsOf(pkt, clientIsSrc);
     this.ep = [new Endpoint(), new Endpoint()];
     this.rst = new DecidingPacket();
+    this.seqs = [new SeqTracker(), new SeqTracker()];
+    this.xchg = new Exchange();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
   }
 
@@ -255,6 +267,9 @@ export class TcpFlow extends FlowEndpoints {
     this.ep[C2S].reset();
     this.ep[S2C].reset();
     this.rst.reset();
+    this.seqs[C2S].reset();
+    this.seqs[S2C].reset();
+    this.xchg.reset();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
   }
 
@@ -351,8 +366,8 @@ export class TcpFlow extends FlowEndpoints {
     return s;
   }
 
-  /** Folds one packet of this flow into the facts. */
-  observe(pkt: DecodedPacket, dir: number, frame: number, t: number): void {
+  /** Folds one packet of this flow into the facts (`u8`: the captured bytes pkt's offsets index). */
+  observe(pkt: DecodedPacket, u8: Uint8Array, dir: number, frame: number, t: number): void {
     const flags = pkt.tcpFlags;
     this.lastT = t;
     this.lastFrame = frame;
@@ -373,6 +388,7 @@ export class TcpFlow extends FlowEndpoints {
     if (ep.nextSeq < 0 || ((next - ep.nextSeq) | 0) > 0) ep.nextSeq = next;
     if (flags & TCP_FLAG.ACK) this.noteAck(pkt, dir, ep, frame, t);
     if (pkt.payloadWireLen > 0) noteData(pkt, ep, frame, t);
+    this.trackSeq(pkt, u8, dir, frame, t);
     const prof = this.profile;
     if (dir === S2C && prof !== null) {
       if (pkt.ttl < prof.ttlMin) prof.ttlMin = pkt.ttl;
@@ -412,6 +428,37 @@ export class TcpFlow extends FlowEndpoints {
       }
     } else if (ep.zero !== null && ep.zero.since >= 0) {
       endZeroSpell(ep.zero, t);
+    }
+  }
+
+  /** Sequence space, SACK, duplicate ACKs and request/response turns (seq.ts, exchange.ts). */
+  private trackSeq(pkt: DecodedPacket, u8: Uint8Array, dir: number, frame: number, t: number): void {
+    const flags = pkt.tcpFlags;
+    const me = this.seqs[dir];
+    const peer = this.seqs[1 - dir];
+    const optEnd = pkt.payloadOff;
+    let sacks = 0;
+    if (optEnd - pkt.l4Off > 20 && ((flags & TCP_FLAG.SYN) !== 0 || !onlyTimestamps(u8, pkt.l4Off, optEnd))) {
+      readTcpOptions(u8, pkt.l4Off, optEnd, OPTS);
+      if (flags & TCP_FLAG.SYN) me.synOptions(OPTS);
+      sacks = OPTS.sackBlocks;
+    }
+    const len = pkt.payloadWireLen;
+    if (flags & TCP_FLAG.SYN) me.syn(pkt.seq);
+    else if (len > 0 || (flags & TCP_FLAG.FIN) !== 0) {
+      const kind = me.data(pkt.seq, len, (flags & TCP_FLAG.FIN) !== 0, frame, t);
+      if (kind === SEG.New && len > 0) {
+        if (dir === C2S) this.xchg.request(len, seqAdd(pkt.seq, len), frame, t);
+        else this.xchg.response(frame, t);
+      }
+    }
+    if (flags & TCP_FLAG.ACK) {
+      const unseen = peer.unseenBytes;
+      peer.ack(pkt.ack, pkt.window, len === 0 && (flags & (TCP_FLAG.SYN | TCP_FLAG.FIN)) === 0, frame);
+      for (let i = 0; i < sacks; i++) peer.sack(OPTS.sack[2 * i], OPTS.sack[2 * i + 1], frame, t);
+      if (dir === S2C) this.xchg.serverAck(pkt.ack, frame, t);
+      // the client acknowledged server bytes the capture missed: the server did answer
+      else if (peer.unseenBytes > unseen) this.xchg.response(frame, t);
     }
   }
 

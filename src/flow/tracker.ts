@@ -39,6 +39,8 @@ export class FlowTracker {
   private readonly tcpFree = new FreeList<TcpFlow>();
   /** Reported TCP flows, kept compact to absorb their late packets. */
   readonly tombstones: TcpTombstones;
+  /** TCP bytes receivers acknowledged that the capture never saw (seq.ts), over the flows reported so far. */
+  readonly captureMissed = { bytes: 0, connections: 0 };
   readonly dns: DnsTable;
   readonly udp: UdpTable;
   readonly hosts = new HostTable();
@@ -150,7 +152,7 @@ export class FlowTracker {
       f.firstOfConversation = closed;
     }
     const dir = f.direction(pkt);
-    f.observe(pkt, dir, rec.frame, t);
+    f.observe(pkt, rec.data, dir, rec.frame, t);
     this.tcpTimers.touch(f);
     if (pkt.payloadLen > 0 && (f.sPort === UDP_PORT.DNS || f.cPort === UDP_PORT.DNS)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
     else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t);

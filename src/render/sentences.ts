@@ -66,6 +66,7 @@ type FactTable = { [K in FactKind]: FactFn<Extract<Fact, { kind: K }>> };
 const ttlName = (ipVersion: number) => (ipVersion === 6 ? 'hop limit' : 'TTL');
 const sideOf = (s: Side) => (s === 'server' ? 'server side' : 'client');
 const whoseText = (w: 'this-connection' | 'other-connections') => (w === 'this-connection' ? "the server's other packets in this connection" : "the server's packets in other connections");
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 const hex4 = (id: number) => `0x${id.toString(16).padStart(4, '0')}`;
 
 const RST_AFTER: Record<Extract<Fact, { kind: 'rst' }>['after'], (f: Extract<Fact, { kind: 'rst' }>) => string> = {
@@ -125,6 +126,31 @@ const FACT: FactTable = {
   data: (f) => `data: ${plural(f.clientBytes, 'byte')} client→server, ${plural(f.serverBytes, 'byte')} server→client`,
   stall: (f) => `the ${f.side}'s segment at seq ${f.seq} (${plural(f.len, 'byte')}${f.df ? ', DF set' : ''}) was retransmitted ${f.count}× from #${f.frame} ${rel(f.t)} over ${dur(f.spanNs)}, and never acknowledged`,
   pmtu: (f) => `smaller packets got through (the ${f.peer} acknowledged up to seq ${f.ackedSeq}), and no ICMP fragmentation-needed or packet-too-big arrived for this connection`,
+  request: (f) => `the client's request: ${plural(f.bytes, 'byte')} from #${f.frame} ${rel(f.t)}`,
+  'request-acked': (f) => `the server's stack acknowledged it (#${f.frame}, ${dur(f.afterNs)} later): the host is up and the data arrived`,
+  'request-not-acked': () => 'the server never acknowledged it: it may not have arrived',
+  'no-answer': (f) =>
+    `no byte from the server for ${dur(f.waitedNs)}${f.until === 'client-fin' ? `, until the client gave up and closed (FIN #${f.frame ?? 0})` : f.until === 'client-rst' ? `, until the client gave up and reset (RST #${f.frame ?? 0})` : f.until === 'connection-end' ? ', until the connection ended' : ', still waiting at the end of the capture'}`,
+  'response-time': (f) =>
+    `first answer ${dur(f.firstNs)} after the request (#${f.requestFrame} → #${f.responseFrame})${f.turns > 1 ? `; slowest of ${f.turns} turns ${dur(f.slowestNs)} (#${f.slowestRequestFrame} → #${f.slowestResponseFrame})` : ''}`,
+  'capture-missed': (f) => `the ${f.side === 'client' ? 'server' : 'client'} acknowledged ${plural(f.bytes, 'byte')} from the ${f.side} that the capture never saw (from #${f.frame}): the capture dropped packets, not the network`,
+  retransmissions: (f) =>
+    [
+      f.count > 0 ? `the ${f.side} sent ${plural(f.count, 'segment')} again (${plural(f.bytes, 'byte')}, first #${f.frame})` : '',
+      f.repaired > 0 ? `${plural(f.repaired, 'gap')} in the ${f.side}'s data lost before the capture point and filled by a retransmission` : '',
+      f.dupAcks > 0 ? `${plural(f.dupAcks, 'duplicate ACK')} from the ${f.side === 'client' ? 'server' : 'client'}` : '',
+    ]
+      .filter((x) => x !== '')
+      .join('; '),
+  hole: (f) =>
+    `the ${f.side}'s bytes from seq ${f.seq} (${plural(f.bytes, 'byte')}${f.holes > 1 ? ` in ${f.holes} gaps` : ''}) never reached the ${f.receiver}: #${f.frame} ${rel(f.t)} came after the gap, and nothing filled or acknowledged it in ${dur(f.waitedNs)}${f.dupAcks > 0 ? `; the ${f.receiver} sent ${plural(f.dupAcks, 'duplicate ACK')}${f.sacks > 0 ? ` with ${plural(f.sacks, 'SACK block')}` : ''}` : ''}`,
+  'pmtu-receiver': (f) =>
+    `only segments of up to ${plural(f.maxSeg, 'byte')} arrived from the ${f.side}, though the ${f.receiver} offered MSS ${f.mss}: the full-size ones die in the path, and no ICMP fragmentation-needed or packet-too-big arrived`,
+  'tcp-options': (f) =>
+    `SYN options (client / server): MSS ${f.client.mss ?? 'none'} / ${f.server.mss ?? 'none'}, window scale ${f.client.wscale ?? 'none'} / ${f.server.wscale ?? 'none'}, SACK ${yesNo(f.client.sack)} / ${yesNo(f.server.sack)}, timestamps ${yesNo(f.client.timestamps)} / ${yesNo(f.server.timestamps)}`,
+  'mss-clamp': (f) =>
+    `the ${f.side}'s segments never exceeded ${plural(f.maxSeg, 'byte')} (${f.count}× at that size), though the ${f.receiver}'s SYN offered MSS ${f.offered} as captured here: a box between the capture and the ${f.side} lowered the ${f.receiver}'s MSS (clamping), or the ${f.side} has a smaller MTU`,
+  'rto-backoff': (f) => `its ${f.count} repeats were spaced ${dur(f.firstGapNs)} at first, ${dur(f.lastGapNs)} at last${f.count > 2 && f.lastGapNs > 1.5 * f.firstGapNs ? ': the sender backing off (RTO doubling), getting no ACK' : ''}`,
   'zero-window': (f) =>
     `the ${f.side} advertised a zero window from #${f.frame} ${rel(f.t)} for ${dur(f.durationNs)}${f.until === 'connection-end' ? ', until the connection ended' : f.until === 'capture-end' ? ', still at the end of the capture' : ''}`,
   attribution: (f, L) => {
@@ -214,10 +240,18 @@ const SUMMARY: StoryTable = {
       : `${L.ep(r.server)}'s SYN-ACK does not acknowledge the client's SYN, so the handshake cannot complete`,
   'data-stall': (s, r, L) => {
     const to = s.side === 'client' ? L.ep(r.server) : 'the client';
+    if (s.view === 'receiver')
+      return s.pmtu
+        ? `PMTU black hole: the ${s.side}'s full-size segments to ${to} die in the path (${plural(s.bytes, 'byte')} never arrived, smaller segments did) and no ICMP says why`
+        : `data from the ${s.side} to ${to} stopped getting through: ${plural(s.bytes, 'byte')} never arrived, and the transfer hung`;
     return s.pmtu
       ? `PMTU black hole: the ${s.side}'s full-size segments (${s.len} bytes, DF) to ${to} die in the path and no ICMP says why`
       : `data from the ${s.side} to ${to} stopped getting through: the same segment retransmitted ${s.count}× with no ACK`;
   },
+  'no-response': (s, r, L) =>
+    s.acked
+      ? `${L.ep(r.server)} acknowledged the request but sent nothing back for ${dur(s.waitedNs)}: the application did not answer`
+      : `no answer from ${L.ep(r.server)} to the client's request for ${dur(s.waitedNs)}, and no acknowledgement either`,
   'zero-window': (s) => `the ${s.side} stopped reading: its receive window stayed at zero for ${dur(s.durationNs)}`,
   // the SNI follows the server in parentheses, so the server takes no name there
   'tls-alert': (s, r, L) =>
@@ -307,6 +341,10 @@ const CHECK: StoryTable = {
     s.pmtu
       ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
       : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
+  'no-response': (s, _r, L) =>
+    s.acked
+      ? `The host is up and its kernel took the request, but the application never answered: is it hung, overloaded, stuck on a backend, or not accepting (a full listen backlog)? On ${L.a(s.host)} look at its logs and thread dumps, \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q of the listener: connections not accepted) and \`ss -tn '( sport = :${s.port} )'\` (Recv-Q of the connection: data not read).`
+      : `The request was not acknowledged, so it may never have reached ${L.a(s.host)}: capture on the server side to see whether it arrives; \`traceroute -T -p ${s.port} ${s.host}\` shows the path.`,
   'zero-window': (s, _r, L) =>
     `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
   'tls-alert': (s) => tlsAlertCheck(s),

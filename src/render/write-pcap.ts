@@ -154,7 +154,7 @@ export async function writeFlowPackets(read: (fn: (rec: CaptureRecord, interface
         decoder.decode(rec, pkt);
         decoded = true;
       }
-      if (f.match(pkt) === null) continue;
+      if (f.match(pkt, rec.data) === null) continue;
       ours = true;
       if (rec.frame === (f.r.frame > 0 ? f.r.frame : f.r.firstFrame)) (comments ??= []).push(flowComment(f.r));
     }

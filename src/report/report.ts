@@ -46,6 +46,9 @@ export interface Report {
     unsupportedLinkPackets: number;
     /** New flows not tracked because --max-flows was reached. */
     flowsNotTracked: number;
+    /** TCP payload bytes a receiver acknowledged that the capture never saw, and the connections with any. */
+    captureMissedBytes: number;
+    captureMissedConnections: number;
   };
   anomalies: { code: string; count: number; first: string }[];
   warnings: string[];

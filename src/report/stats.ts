@@ -45,7 +45,7 @@ export class PacketStats {
   }
 
   /** The report's `stats`, with the counts the flow layer keeps. */
-  stats(icmpErrorsUnmatched: number, flowsNotTracked: number): Report['stats'] {
+  stats(icmpErrorsUnmatched: number, flowsNotTracked: number, missed: { bytes: number; connections: number }): Report['stats'] {
     return {
       decodedIp: this.decodedIp,
       notIp: this.notIp,
@@ -56,6 +56,8 @@ export class PacketStats {
       icmpErrorsUnmatched,
       unsupportedLinkPackets: this.unsupportedLink,
       flowsNotTracked,
+      captureMissedBytes: missed.bytes,
+      captureMissedConnections: missed.connections,
     };
   }
 }

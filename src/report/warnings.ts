@@ -14,6 +14,8 @@ export interface WarningFacts {
   flowsNotTracked: number;
   maxFlows: number;
   truncatedPackets: number;
+  /** TCP bytes acknowledged by a receiver that the capture never saw, and in how many connections. */
+  captureMissed: { bytes: number; connections: number };
 }
 
 /** The report's warnings: what makes its verdicts less complete or less sure. */
@@ -33,6 +35,12 @@ export function warnings(f: WarningFacts): string[] {
   const gap = f.anomalies.find((a) => a.code === 'dns_tcp_gap');
   if (gap !== undefined) w.push(`${gap.count} DNS-over-TCP stream${gap.count === 1 ? '' : 's'} with bytes missing from the capture: the rest of each was not read (first: ${gap.first})`);
   const cut = f.truncatedPackets;
+  const m = f.captureMissed;
+  if (m.connections > 0) {
+    w.push(
+      `the capture missed packets: ${m.bytes} TCP byte${m.bytes === 1 ? '' : 's'} in ${m.connections} connection${m.connections === 1 ? ' were' : 's were'} acknowledged by the receiver but never captured (capture drops: a full capture buffer, or a tap that missed them), not losses in the network`,
+    );
+  }
   if (cut > 0) w.push(`${cut} packet${cut === 1 ? '' : 's'} cut short by the snapshot length before their headers ended`);
   return w;
 }

@@ -18,6 +18,7 @@ import { isProbe } from './health.js';
 import { alertName } from '../flow/app.js';
 import { tlsVersionName } from '../decode/tls.js';
 import { dnsKey, tcpKey, udpKey } from './key.js';
+import { responseTimes } from './tcp-response.js';
 
 function absTime(c: ClassifyContext, t: number): string {
   const totalNs = c.captureStartNsec + t;
@@ -104,6 +105,9 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   r.history = f.history;
   r.key = tcpKey(r, f);
   addAppFields(r, f);
+  const rt = responseTimes(f);
+  if (rt.responseMs !== undefined) r.responseMs = rt.responseMs;
+  if (rt.ttfbMs !== undefined) r.ttfbMs = rt.ttfbMs;
   return r;
 }
 

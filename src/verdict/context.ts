@@ -11,6 +11,8 @@ export interface ClassifyContext {
   captureStartNsec: number;
   synTimeoutNs: number;
   dnsTimeoutNs: number;
+  /** A request unanswered this long is no-response. */
+  responseTimeoutNs: number;
   hosts: HostTable;
   /** Idle time after which a TCP connection is final. */
   tcpIdleNs: number;

@@ -65,6 +65,28 @@ export type Fact =
   | { kind: 'stall'; side: Side; seq: number; len: number; df: boolean; count: number; frame: number; t: number; spanNs: number }
   | { kind: 'pmtu'; peer: Side; ackedSeq: number }
   | { kind: 'zero-window'; side: Side; frame: number; t: number; durationNs: number; until?: 'connection-end' | 'capture-end' }
+  /** The client's first request (new bytes after the handshake) and whether the server's stack acknowledged it. */
+  | { kind: 'request'; frame: number; t: number; bytes: number }
+  | { kind: 'request-acked'; frame: number; afterNs: number }
+  | { kind: 'request-not-acked' }
+  /** No byte from the server for waitedNs after the request's last byte, until the client gave up or the end. */
+  | { kind: 'no-answer'; waitedNs: number; until: 'client-fin' | 'client-rst' | 'connection-end' | 'capture-end'; frame?: number }
+  /** The first request's answer time, and the slowest of `turns` request/response turns. */
+  | { kind: 'response-time'; firstNs: number; requestFrame: number; responseFrame: number; slowestNs: number; slowestRequestFrame: number; slowestResponseFrame: number; turns: number }
+  /** The receiver acknowledged `bytes` of this side's data that the capture never saw (first shown by `frame`). */
+  | { kind: 'capture-missed'; side: Side; bytes: number; frame: number }
+  /** Segments of this side's seen twice (count/bytes, first at frame), holes a retransmission repaired, the peer's duplicate ACKs. */
+  | { kind: 'retransmissions'; side: Side; count: number; bytes: number; frame: number; repaired: number; dupAcks: number }
+  /** The sender's bytes from seq never reached the receiver: a gap revealed at frame, unfilled and unacknowledged for waitedNs. */
+  | { kind: 'hole'; side: Side; receiver: Side; seq: number; bytes: number; holes: number; frame: number; t: number; waitedNs: number; dupAcks: number; sacks: number }
+  /** Only segments up to maxSeg bytes arrived, though the receiver offered MSS mss. */
+  | { kind: 'pmtu-receiver'; side: Side; receiver: Side; maxSeg: number; mss: number }
+  /** The stalled segment's repeats: spacing from the first gap to the last (doubling: the sender's RTO backoff). */
+  /** The options each side's SYN offered (absent MSS / window scale: not offered). */
+  | { kind: 'tcp-options'; client: SynOptions; server: SynOptions }
+  /** The sender's segments never exceeded maxSeg (count times at that size) though the receiver's SYN offered MSS `offered`: clamped in the path. */
+  | { kind: 'mss-clamp'; side: Side; receiver: Side; offered: number; maxSeg: number; count: number }
+  | { kind: 'rto-backoff'; side: Side; count: number; firstGapNs: number; lastGapNs: number }
   // ---- who sent it
   | { kind: 'attribution'; reason: 'initial-ttl-via-router'; ttl: number; ipVersion: number; mac: string; vendor?: string; note?: string }
   | { kind: 'attribution'; reason: 'ttl-differs'; ttl: number; hops: number; ipVersion: number; min: number; max: number; whose: 'this-connection' | 'other-connections' }
@@ -112,6 +134,13 @@ export type Fact =
 
 export type FactKind = Fact['kind'];
 
+export interface SynOptions {
+  mss?: number;
+  wscale?: number;
+  sack: boolean;
+  timestamps: boolean;
+}
+
 export interface DnsAnswer {
   type: string;
   value?: string;
@@ -143,7 +172,8 @@ export type Story =
   | { kind: 'one-sided'; missing: Side }
   /** challenge: the answer was a plain ACK, not a SYN-ACK. */
   | { kind: 'bad-syn-ack'; host: string; port: number; challenge?: boolean }
-  | { kind: 'data-stall'; side: Side; count: number; len: number; pmtu: boolean; host: string; port: number }
+  | { kind: 'data-stall'; side: Side; count: number; len: number; pmtu: boolean; host: string; port: number; view: 'sender' | 'receiver'; bytes: number }
+  | { kind: 'no-response'; acked: boolean; waitedNs: number; host: string; port: number }
   | { kind: 'zero-window'; side: Side; durationNs: number; host: string }
   | { kind: 'tls-alert'; side: Side; sni?: string; alert?: string; desc: number; certProblems: CertProblem[]; host: string; port: number }
   | { kind: 'tls-aborted'; sni?: string; host: string; port: number }

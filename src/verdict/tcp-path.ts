@@ -4,6 +4,7 @@ import { hopsFrom } from './format.js';
 import { host, macFact, outcome, synFact, type Outcome } from './tcp-evidence.js';
 import type { Fact } from './facts.js';
 import { must } from '../errors.js';
+import { holeStallFacts, holeStallSide, optionsFact, pathFacts } from './tcp-response.js';
 
 /** Retransmissions of one segment, with nothing acknowledging it, that make a stall. */
 export const STALL_RETRANSMISSIONS = 3;
@@ -38,7 +39,7 @@ export function badSynAck(f: TcpFlow, c: ClassifyContext): Outcome {
   return outcome('unknown', { kind: 'bad-syn-ack', host: host(f), port: f.sPort, challenge: undefined }, facts, f.synAckFrame, f.s.mac);
 }
 
-/** The side whose data died (C2S or S2C), or -1. */
+/** The side whose data died (C2S or S2C), seen from the sender (a segment retransmitted with no ACK), or -1. */
 export function stalledSide(f: TcpFlow): number {
   for (let dir = C2S; dir <= S2C; dir++) {
     const st = f.ep[dir].stall;
@@ -46,6 +47,9 @@ export function stalledSide(f: TcpFlow): number {
   }
   return -1;
 }
+
+/** A stall from either vantage: the sender's retransmissions, or the receiver's gap that nothing fills. */
+export const dataStallWhen = (f: TcpFlow, c: ClassifyContext): boolean => stalledSide(f) >= 0 || holeStallSide(f, c) >= 0;
 
 /** A sequence number relative to its side's ISN, as Wireshark shows them (raw when the ISN was not seen). */
 function relSeq(f: TcpFlow, dir: number, seq: number): number {
@@ -60,17 +64,31 @@ function looksLikePmtuBlackHole(f: TcpFlow, st: Stall, dir: number): boolean {
   return st.len >= BIG_SEGMENT && st.df === 1 && !f.sawPmtuIcmp && (dir !== C2S || smallAcked);
 }
 
-export function dataStall(f: TcpFlow): Outcome {
+export function dataStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const dir = stalledSide(f);
+  if (dir < 0) return receiverStall(f, c);
   const st = must(f.ep[dir].stall, 'the stalled segment');
   const side = dir === C2S ? 'client' : 'server';
   const facts: Fact[] = [
     { kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame },
     { kind: 'stall', side, seq: relSeq(f, dir, st.seq), len: st.len, df: st.df !== 0, count: st.count, frame: st.frame, t: st.t - f.firstT, spanNs: st.lastT - st.t },
   ];
+  const seq = f.seqs[dir];
+  if (seq.rtxSeq === st.seq && seq.rtxCount >= 2) facts.push({ kind: 'rto-backoff', side, count: seq.rtxCount, firstGapNs: seq.rtxFirstGapNs, lastGapNs: seq.rtxLastGapNs });
   const pmtu = looksLikePmtuBlackHole(f, st, dir);
   if (pmtu) facts.push({ kind: 'pmtu', peer: dir === C2S ? 'server' : 'client', ackedSeq: relSeq(f, dir, f.ep[1 - dir].ackMax) });
-  return outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
+  facts.push(...pathFacts(f), ...optionsFact(f));
+  return outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort, view: 'sender', bytes: st.len }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
+}
+
+/** A stall seen from the receiving side: the sender's later bytes arrived, a gap before them never did. */
+function receiverStall(f: TcpFlow, c: ClassifyContext): Outcome {
+  const dir = holeStallSide(f, c);
+  const side = dir === C2S ? 'client' : 'server';
+  const h = holeStallFacts(f, c, dir, (d, s) => relSeq(f, d, s));
+  h.facts.push(...pathFacts(f), ...optionsFact(f));
+  const story = { kind: 'data-stall', side, count: 0, len: h.mss, pmtu: h.pmtu, host: host(f), port: f.sPort, view: 'receiver', bytes: h.bytes } as const;
+  return outcome(h.pmtu ? 'middlebox' : 'unknown', story, h.facts, h.frame, dir === C2S ? f.cDstMac : f.s.mac);
 }
 
 /** The side that held a zero window for ZERO_WINDOW_NS or more (C2S or S2C), or -1. */

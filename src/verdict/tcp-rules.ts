@@ -8,7 +8,8 @@ import { hopsFrom } from './format.js';
 import { answered, attributeRst, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
 import { macRef, type Fact } from './facts.js';
 
-import { badSynAck, dataStall, missingDirection, oneSided, stalledSide, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
+import { noResponse, noResponseWhen, pathFacts, responseFacts } from './tcp-response.js';
+import { badSynAck, dataStall, dataStallWhen, missingDirection, oneSided, zeroWindowSide, zeroWindowStall } from './tcp-path.js';
 import { httpError, httpErrorWhen, tlsAborted, tlsAbortedWhen, tlsAlert, tlsOf } from './tcp-app.js';
 import { must } from '../errors.js';
 
@@ -62,11 +63,12 @@ export const TCP_RULES: readonly TcpRule[] = [
   { verdict: 'bad-syn-ack', when: (f) => !f.established && !f.synAckAckOk, describe: badSynAck },
   { verdict: 'handshake-incomplete', when: (f, c) => !f.established && (clientRstAfterSynAck(f) || c.captureEndT - f.synAckT >= c.synTimeoutNs), describe: handshakeIncomplete },
   { verdict: 'capture-ended', when: (f) => !f.established, describe: captureEndedHalfOpen },
-  { verdict: 'data-stall', when: (f) => stalledSide(f) >= 0, describe: dataStall },
+  { verdict: 'data-stall', when: dataStallWhen, describe: dataStall },
   { verdict: 'zero-window-stall', when: (f, c) => zeroWindowSide(f, c) >= 0, describe: zeroWindowStall },
   { verdict: 'tls-alert', when: (f) => tlsOf(f)?.alert != null, describe: tlsAlert },
   { verdict: 'tls-aborted', when: tlsAbortedWhen, describe: tlsAborted },
   { verdict: 'http-error', when: httpErrorWhen, describe: httpError },
+  { verdict: 'no-response', when: noResponseWhen, describe: noResponse },
   { verdict: 'closed-by-remote', when: (f) => !serverSentData(f) && (serverClosedFirst(f) || (resetWithoutData(f) && f.rstGapNs < PROMPT_CLOSE_NS)), describe: closedByRemote },
   { verdict: 'delayed-reset', when: (f) => resetWithoutData(f), describe: delayedReset },
   { verdict: 'mid-stream-reset', when: (f) => f.rstDir >= 0 && f.rstAfterData && !f.rstAfterPeerFin, describe: midStreamReset },
@@ -206,10 +208,7 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
 }
 
 function ok(f: TcpFlow, c: ClassifyContext): Outcome {
-  const facts: Fact[] = [
-    { kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT },
-    { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes },
-  ];
+  const facts: Fact[] = [{ kind: 'handshake-time', t: f.hsAckT - f.firstT, synAckFrame: f.synAckFrame, synAckT: f.synAckT - f.firstT }, { kind: 'data', clientBytes: f.c.bytes, serverBytes: f.s.bytes }, ...responseFacts(f), ...pathFacts(f)];
   if (f.challengeFrame > 0) facts.push(challengeFact(f));
   if (f.rstDir >= 0) facts.push(rstFact(f, 'start', f.rst.t - f.firstT, -1, true));
   facts.push(...macFact(c, f.s.mac, 'server'));

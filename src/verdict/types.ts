@@ -32,6 +32,7 @@ export const VERDICT_IDS = [
   'http-error',
   'data-stall',
   'zero-window-stall',
+  'no-response',
   'bad-syn-ack',
   'health-check',
   'one-sided',
@@ -111,6 +112,13 @@ export interface FlowRecord {
   tls?: { sni?: string; version?: string; alert?: string };
   /** HTTP/1.x: the first request line and response status. */
   http?: { request?: string; status?: number; server?: string };
+  /**
+   * TCP: ms from the client's first request to the first byte of the answer (TLS: ClientHello to
+   * ServerHello; HTTP: request to status line), and from a request to its answer's first byte for
+   * the slowest of the connection's turns. Absent when nothing was asked and answered.
+   */
+  responseMs?: number;
+  ttfbMs?: number;
   /** Ping: echo requests sent and answered, round-trip times in ms. */
   echo?: { sent: number; answered: number; rttMinMs?: number; rttAvgMs?: number; rttMaxMs?: number };
   /** Names the capture's DNS answers gave the client and server addresses. */

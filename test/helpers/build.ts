@@ -68,14 +68,20 @@ export interface TcpOpts {
   flags: number;
   win?: number;
   dataOffset?: number;
+  /** Raw option bytes, padded with NOPs to a multiple of 4 (the data offset follows). */
+  options?: Buffer;
 }
 export function tcp(o: TcpOpts, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(20);
+  const opt = o.options ?? Buffer.alloc(0);
+  const optLen = (opt.length + 3) & ~3;
+  const h = Buffer.alloc(20 + optLen, 1);
+  opt.copy(h, 20);
   h.writeUInt16BE(o.sport, 0);
   h.writeUInt16BE(o.dport, 2);
   h.writeUInt32BE((o.seq ?? 0) >>> 0, 4);
   h.writeUInt32BE((o.ack ?? 0) >>> 0, 8);
-  h[12] = (o.dataOffset ?? 5) << 4;
+  h[12] = (o.dataOffset ?? 5 + optLen / 4) << 4;
+  h.fill(0, 14, 20);
   h[13] = o.flags;
   h.writeUInt16BE(o.win ?? 65535, 14);
   return Buffer.concat([h, payload]);
