@@ -74,6 +74,12 @@ export const FLAGS = {
   }),
   sequence: flag({ flags: '--sequence', description: 'read all the captures as parts of one, in time order (default: only parts of a rotated set, named alike)', commands: BOTH, parse: on }),
   separate: flag({ flags: '--separate', description: 'analyse each capture on its own, even the parts of a rotated set', commands: BOTH, parse: on }),
+  vantages: flag({
+    flags: '--vantages',
+    description: 'correlate the captures as vantage points of one network, taken at the same time (default: when they overlap in time and share flows)',
+    commands: ANALYZE,
+    parse: on,
+  }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
   follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
   quiet: flag({ flags: '-q, --quiet', description: 'no progress bar and no warnings on standard error', commands: ANALYZE, parse: on }),
@@ -107,7 +113,9 @@ export interface InputArgs {
 }
 
 export type AnalyzeCliOptions = InputArgs & {
-  [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color']: ValueOf<K>;
+  [
+    K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'vantages' | 'format' | 'live' | 'follow' | 'quiet' | 'failOn' | 'baseline' | 'expect' | 'writePcap' | 'limit' | 'color'
+  ]: ValueOf<K>;
 };
 export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
   /** A flow id from the report (3 or #3), or host:port. */

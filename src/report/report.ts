@@ -1,5 +1,6 @@
 import type { AnalyzeOptions } from '../options.js';
 import type { FlowRecord } from '../verdict/types.js';
+import type { VantageClock } from '../vantage/correlate.js';
 
 /**
  * Version of the `json` / `ndjson` output (schema/). Bumped on breaking changes: 2 put the records
@@ -24,6 +25,8 @@ export interface Report {
     parts?: { name: string; packets: number; first: string | null; last: string | null }[];
     /** Where the capture was taken, judged from TTLs (absent when no connection showed both sides). */
     vantage?: string;
+    /** Captures correlated as vantage points of one network (--vantages): each one's clock offset from the first and what they share. */
+    vantages?: VantageClock[];
   };
   options: AnalyzeOptions;
   records: FlowRecord[];

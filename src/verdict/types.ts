@@ -1,4 +1,5 @@
 import type { Fact, Story, STORY } from './facts.js';
+import type { VantagePart } from '../vantage/correlate.js';
 
 /**
  * Verdict ids: part of the output contract (see README). Never rename one. The one list every
@@ -116,4 +117,6 @@ export interface FlowRecord {
   /** Names the capture's DNS answers gave the client and server addresses. */
   clientName?: string;
   serverName?: string;
+  /** Several vantage points (--vantages): what each capture saw of this flow, client side first. */
+  vantages?: VantagePart[];
 }
