@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv, type SchemaObject } from 'ajv';
-import { cli, FIXTURES, ROOT } from './helpers/run.js';
+import { cli, FIXTURES, hasCommand, ROOT } from './helpers/run.js';
 import type { Fact } from '../src/verdict/facts.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import type { VantageClock } from '../src/vantage/correlate.js';
@@ -139,6 +141,22 @@ describe.skipIf(!existsSync(V))('two captures of one connection (--vantages)', (
   it('a capture and a filtered copy of it are one vantage point: reported separately', () => {
     const a = cli(['-f', 'ndjson', '-q', join(FIXTURES, 'ci-run.pcap'), join(FIXTURES, 'ci-run-lost.pcap')]).stdout;
     expect(a).toBe(cli(['-f', 'ndjson', '-q', '--separate', join(FIXTURES, 'ci-run.pcap'), join(FIXTURES, 'ci-run-lost.pcap')]).stdout);
+  });
+
+  it.skipIf(!hasCommand('editcap'))('captures that overlap in time but share no flow are reported separately, as before', () => {
+    // tcp-ok.pcap moved into the time of client.pcap: same network, other connections
+    const start = (f: string) => {
+      const s = JSON.parse(cli(['-f', 'json', '-q', '--separate', f]).stdout) as { files: { input: { first: string } }[] };
+      return Date.parse(s.files[0].input.first) / 1000;
+    };
+    const moved = join(mkdtempSync(join(tmpdir(), 'pcapdiag-vantage-')), 'moved.pcap');
+    const shift = start(join(V, 'client.pcap')) - start(join(FIXTURES, 'tcp-ok.pcap')) + 1;
+    expect(spawnSync('editcap', ['-F', 'pcap', '-t', String(shift), join(FIXTURES, 'tcp-ok.pcap'), moved]).status).toBe(0);
+    const auto = cli(['-f', 'ndjson', '-q', join(V, 'client.pcap'), moved]).stdout;
+    expect(auto).toBe(cli(['-f', 'ndjson', '-q', '--separate', join(V, 'client.pcap'), moved]).stdout);
+    expect(auto).not.toContain('"vantages"');
+    // forced, they are still compared: the client's flows are then judged against a capture that saw none of them
+    expect(cli(['-f', 'ndjson', '-q', '--vantages', join(V, 'client.pcap'), moved]).stdout).not.toContain('"vantages"');
   });
 
   it('contradicting flags and standard input are usage errors (exit 2)', () => {
