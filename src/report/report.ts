@@ -1,6 +1,5 @@
 import type { AnalyzeOptions } from '../options.js';
 import type { FlowRecord } from '../verdict/types.js';
-import type { VantageClock } from '../vantage/correlate.js';
 
 /**
  * Version of the `json` / `ndjson` output (schema/). Bumped on breaking changes: 2 put the records
@@ -58,4 +57,19 @@ export interface Report {
    * with or without a filter. Not part of the output (fileReport leaves it out).
    */
   nextId: number;
+}
+
+/** How the captures' clocks and packets relate, per capture (report.input.vantages). */
+export interface VantageClock {
+  name: string;
+  /** This capture's clock minus the first capture's, ms (0 for the first). */
+  clockOffsetMs: number;
+  /** How the offset was estimated (src/vantage/match.ts ClockOffset); 'reference' for the first capture. */
+  method: 'reference' | 'both-ways' | 'one-way' | 'same-hop' | 'none';
+  /** Packets found in both this capture and the first. */
+  matchedPackets: number;
+  /** Flows found in both. */
+  sharedFlows: number;
+  /** Upper bound of one-way transit between the two capture points, ms. */
+  transitMs: number;
 }

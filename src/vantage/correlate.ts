@@ -1,45 +1,18 @@
-import type { Report } from '../report/report.js';
-import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
+import type { Report, VantageClock } from '../report/report.js';
+import { HEALTHY, VERDICT_IDS, type FlowRecord, type VantagePart } from '../verdict/types.js';
 import { STORY, type Fact, type Story } from '../verdict/facts.js';
 import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
-import { estimateOffset, matchPackets, packetName, pairFlows, type ClockOffset, type Pair } from './match.js';
+import { estimateOffset, matchPackets, packetName, pairFlows, type Pair } from './match.js';
 import { hostPart, type PacketLog, type PacketSummary } from './packets.js';
+
+export type { VantageClock } from '../report/report.js';
+export type { VantagePart } from '../verdict/types.js';
 
 /** One capture of a set of vantage points: its own report (every record kept) and its packet log. */
 export interface VantageInput {
   report: Report;
   log: PacketLog;
-}
-
-/** What a record's `vantages` part says of one capture. */
-export interface VantagePart {
-  file: string;
-  /** The flow as this capture named it (its own key: addresses after a NAT differ); absent when it saw none of its packets. */
-  key?: string;
-  /** What this capture alone concluded; absent when it saw none of its packets. */
-  verdict?: VerdictId;
-  by?: FlowRecord['by'];
-  packets: number;
-  /** Frame numbers in this capture of the flow's packets (the first MAX_FRAMES). */
-  frames: number[];
-  /** What this capture saw: its own summary, or that it saw none of the flow's packets. */
-  saw: string;
-}
-
-/** How the captures' clocks and packets relate, per capture (report.input.vantages). */
-export interface VantageClock {
-  name: string;
-  /** This capture's clock minus the first capture's, ms (0 for the first). */
-  clockOffsetMs: number;
-  /** How the offset was estimated (match.ts ClockOffset); 'reference' for the first capture. */
-  method: ClockOffset['method'] | 'reference';
-  /** Packets found in both this capture and the first. */
-  matchedPackets: number;
-  /** Flows found in both. */
-  sharedFlows: number;
-  /** Upper bound of one-way transit between the two capture points, ms. */
-  transitMs: number;
 }
 
 const MAX_FRAMES = 32;
