@@ -62,6 +62,11 @@ export class Analyzer implements Superseded {
     return this.clock.packets;
   }
 
+  /** The packet onRecord decoded last (valid until the next call). */
+  get packet(): DecodedPacket {
+    return this.pkt;
+  }
+
   /** Capture time of the latest packet, ns since the first. */
   get endT(): number {
     return this.clock.endT;
@@ -150,6 +155,8 @@ export interface RunOptions {
   file?: string;
   /** Backpressure from the output: a promise to wait for before reading on, or null when it keeps up. */
   outputBusy?: (() => Promise<void> | null) | null;
+  /** Sees every packet after the analysis did, with its capture time (the vantage-point correlation logs packets here). */
+  onPacket?: ((pkt: DecodedPacket, rec: CaptureRecord, t: number) => void) | null;
 }
 
 /** Live input: how often the wall-clock timers are checked. */
@@ -205,6 +212,7 @@ export class CaptureRun {
     reader.frame = this.frames;
     const rec = new CaptureRecord();
     const { signal, onProgress, onIdle } = run;
+    const onPacket = run.onPacket ?? null;
     const packetsBefore = analyzer.packets;
     let firstT = -1;
     let lastInput = performance.now();
@@ -220,6 +228,7 @@ export class CaptureRun {
         const st = reader.next(rec);
         if (st === READ_RECORD) {
           const t = analyzer.onRecord(rec);
+          if (onPacket !== null) onPacket(analyzer.packet, rec, t);
           if (firstT < 0) firstT = t;
           continue;
         }

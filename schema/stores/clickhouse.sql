@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     http        String,
     responseMs  Nullable(Float64),
     ttfbMs      Nullable(Float64),
+    vantages    String,
     echo        String,
     clientName  String,
     serverName  String

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records (
     http        JSON,
     responseMs  DOUBLE,
     ttfbMs      DOUBLE,
+    vantages    JSON,
     echo        JSON,
     clientName  VARCHAR,
     serverName  VARCHAR

@@ -1,8 +1,10 @@
 import { statSync } from 'node:fs';
 import { InputError, UsageError } from '../errors.js';
 import { openCapture, type ByteSource } from '../capture/source.js';
-import { groupParts, partsName, peekHead, type Grouping } from '../capture/parts.js';
+import { forEachRecordOfParts, groupParts, partsName, peekHead, type Grouping } from '../capture/parts.js';
 import { CaptureRun, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
+import { PacketLog } from '../vantage/packets.js';
+import { correlate } from '../vantage/correlate.js';
 import type { FlowFilter } from '../filter/filter.js';
 import type { Input } from '../capture/inputs.js';
 import { say } from './output.js';
@@ -143,4 +145,82 @@ function totalSize(parts: readonly string[]): number {
     }
   }
   return n;
+}
+
+/** Captures larger than this in all are not scanned for their time spans to decide on --vantages by themselves. */
+const AUTO_VANTAGE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether the captures are read as vantage points of one network (correlate.ts): forced with
+ * --vantages; by default when there are several captures (not rotated parts of one, not standard
+ * input, not followed), together at most AUTO_VANTAGE_MAX_BYTES, and at least two of them overlap
+ * in time without being copies of one another (same first and last packet and count). Whether
+ * they also share flows is decided after the analysis (no shared flow: reported separately).
+ */
+export async function vantageMode(groups: readonly (readonly string[])[], o: { vantages: boolean; sequence: boolean; separate: boolean; follow: boolean }): Promise<boolean> {
+  if (o.vantages && (o.sequence || o.separate)) throw new UsageError(`--vantages and ${o.sequence ? '--sequence' : '--separate'} contradict each other: give one`);
+  if (o.vantages && o.follow) throw new UsageError('--vantages compares finished captures: it cannot be used with --follow');
+  if (groups.some((g) => g.includes('-'))) {
+    if (o.vantages) throw new UsageError('--vantages reads captures from files: standard input cannot be one of them');
+    return false;
+  }
+  if (o.vantages) return groups.length > 1;
+  if (o.sequence || o.separate || o.follow || groups.length < 2) return false;
+  let total = 0;
+  for (const g of groups) total += totalSize(g);
+  if (total > AUTO_VANTAGE_MAX_BYTES) return false;
+  const spans: { first: number; last: number; n: number }[] = [];
+  for (const g of groups) {
+    const s = { first: Infinity, last: -Infinity, n: 0 };
+    try {
+      await forEachRecordOfParts(
+        g,
+        (p) => openCapture(p),
+        (rec) => {
+          const t = rec.tsSec + rec.tsNsec / 1e9;
+          if (t < s.first) s.first = t;
+          if (t > s.last) s.last = t;
+          s.n++;
+        },
+      );
+    } catch (e) {
+      if (e instanceof InputError) return false; // the analysis says why
+      throw e;
+    }
+    if (s.n > 0) spans.push(s);
+  }
+  for (let i = 0; i < spans.length; i++) {
+    for (let j = i + 1; j < spans.length; j++) {
+      const a = spans[i];
+      const b = spans[j];
+      const copies = a.first === b.first && a.last === b.last && a.n === b.n;
+      if (!copies && a.first < b.last && b.first < a.last) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Vantage points: each capture analysed as on its own (every record kept) while its TCP/UDP
+ * packets are logged, then correlated (correlate.ts) into one report. `correlated` is null when
+ * the captures share no flow: `reports` are then each capture's own.
+ */
+export async function analyzeVantages(
+  groups: readonly (readonly string[])[],
+  filter: FlowFilter | null,
+  opts: AnalyzeOptions,
+  signal?: AbortSignal,
+): Promise<{ correlated: Report | null; reports: Report[]; unreadable: number; partsOf: Map<string, string[]> }> {
+  const logs = new Map<string, PacketLog>();
+  const { reports, unreadable, partsOf } = await analyzeCaptures(groups, filter, opts, {
+    signal,
+    per: (_source, name) => {
+      const log = new PacketLog();
+      logs.set(name, log);
+      return { keep: 'all', onFlow: null, onPacket: (pkt, rec, t) => log.note(pkt, rec, t) };
+    },
+  });
+  const inputs = reports.map((report) => ({ report, log: logs.get(report.input.name) ?? new PacketLog() }));
+  const c = inputs.length > 1 ? correlate(inputs, 1) : null;
+  return { correlated: c === null ? null : c.report, reports, unreadable, partsOf };
 }

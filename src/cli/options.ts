@@ -95,6 +95,12 @@ export const FLAGS = {
   }),
   sequence: flag({ flags: '--sequence', description: 'read all the captures as parts of one, in time order (default: only parts of a rotated set, named alike)', commands: BOTH, parse: on }),
   separate: flag({ flags: '--separate', description: 'analyse each capture on its own, even the parts of a rotated set', commands: BOTH, parse: on }),
+  vantages: flag({
+    flags: '--vantages',
+    description: 'correlate the captures as vantage points of one network, taken at the same time (default: when they overlap in time and share flows)',
+    commands: ANALYZE,
+    parse: on,
+  }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
   follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
   quiet: flag({ flags: '-q, --quiet', description: 'no progress bar and no warnings on standard error', commands: ANALYZE, parse: on }),
@@ -138,6 +144,7 @@ export type AnalyzeCliOptions = InputArgs & {
       | 'maxFlows'
       | 'sequence'
       | 'separate'
+      | 'vantages'
       | 'format'
       | 'output'
       | 'live'

@@ -94,7 +94,21 @@ function certProblemText(p: CertProblem): string {
 
 export const certProblemsText = (problems: readonly CertProblem[]): string[] => problems.map(certProblemText);
 
+const framesText = (frames: readonly number[], count: number) => `${frames.map((x) => `#${x}`).join(' ')}${count > frames.length ? ` and ${count - frames.length} more` : ''}`;
+const theWhat = (what: string, count: number) => (count > 1 ? `${count} ${what}s` : what);
+
 const FACT: FactTable = {
+  // addresses bare here: the parenthesis after them names the capture
+  'path-lost': (f) =>
+    f.dir === 'to-server'
+      ? `${theWhat(f.what, f.count)} ${framesText(f.frames, f.count)} left ${f.from} (${f.fromFile}) and never reached ${f.to} (${f.toFile}): dropped between them`
+      : `the server's ${theWhat(f.what, f.count)} left ${f.from} (${framesText(f.frames, f.count)} in ${f.fromFile}) and never reached ${f.to} (${f.toFile}): lost on the return path`,
+  'path-forged': (f) =>
+    f.dir === 'to-client'
+      ? `the ${theWhat(f.what, f.count)} the client received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${f.otherFile} saw none): forged in the path`
+      : `the ${theWhat(f.what, f.count)} the server received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${f.otherFile} saw none): made in the path`,
+  'path-nat': (f) => `NAT between ${f.beforeFile} and ${f.afterFile}: the ${f.side} ${f.before} is ${f.after} there`,
+  'path-intact': (f) => `all ${plural(f.packets, 'packet')} seen at both points (${f.files[0]}, ${f.files[1]}), ${dur(f.transitNs)} apart`,
   syn: (f) => {
     if (f.count <= 1) return `SYN #${f.frames[0]} ${rel(f.t)}`;
     const more = f.count > f.times.length ? ` (first ${f.times.length} shown)` : '';
@@ -216,6 +230,9 @@ type StoryTable = { [K in Story['kind']]: SummaryFn<Extract<Story, { kind: K }>>
 const sideWho = (by: FlowRecord['by'], server: string) => (by === 'middlebox' ? 'a box in the path' : by === 'client' ? 'the client' : server);
 
 const SUMMARY: StoryTable = {
+  'path-forged': (s, r, L) => `a box in the path reset the connection to ${L.ep(r.server)}: ${L.a(s.host)} never sent the ${s.what} the client received`,
+  'path-dropped': (s, r, L) => `${s.what} to ${L.ep(r.server)} dropped in the path: it left the client and never reached the server`,
+  'path-return': (_s, r, L) => `${L.ep(r.server)} answered, but its SYN-ACK never reached the client: the return path loses it`,
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
   'icmp-answer': (s, r, L) => (s.proto === 'tcp' ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}` : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`),
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
@@ -311,6 +328,12 @@ function tlsAlertCheck(s: Extract<Story, { kind: 'tls-alert' }>): string {
 }
 
 const CHECK: StoryTable = {
+  'path-forged': (s, r, L) =>
+    `Proven by the two captures: a box between them (a firewall REJECT --reject-with tcp-reset rule, an IPS, a proxy or load balancer) answers for ${L.a(s.host)}. Look at the rules and logs of the boxes between the capture points for ${L.ep(r.server)}.`,
+  'path-dropped': (s, r, L) =>
+    `Proven by the two captures: a box between them drops ${s.what}s to ${L.ep(r.server)}. Check DROP rules, ACLs and security groups on the path (\`iptables -L -n -v\`, \`nft list ruleset\` on the routers and firewalls between), or \`traceroute -T -p ${s.port} ${s.host}\` to find where.`,
+  'path-return': (s, _r, L) =>
+    `Proven by the two captures: the way back from ${L.a(s.host)} to ${L.a(s.client)} loses the server's packets. Look for asymmetric routing (a return route through another box), a stateful firewall that saw only one direction, or rp_filter on the routers between.`,
   midstream: () => 'Start the capture before the connection opens to see its handshake.',
   'icmp-answer': (s, r, L) => icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L),
   refused: (s, r, L) =>

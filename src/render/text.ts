@@ -28,6 +28,7 @@ export function renderText(r: Report, o: TextOptions): string {
   out.push(`  ${inp.format} · ${links} · ${inp.packets} packet${inp.packets === 1 ? '' : 's'}${span}`);
   out.push(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s`);
   if (inp.vantage !== undefined) out.push(`  vantage: ${inp.vantage}`);
+  if (inp.vantages !== undefined) for (const v of inp.vantages.slice(1)) out.push(`  ${vantageClockText(v, inp.vantages[0].name)}`);
   out.push('');
 
   const problems = r.records.filter((x) => !HEALTHY.has(x.verdict));
@@ -94,6 +95,7 @@ function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, la
   const head = `${label}  ${p.proto.toUpperCase()}  ${escapeTerminal(endpointsText(p))}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
+  if (p.vantages !== undefined) lines.push(paint(ANSI.dim, `      seen by: ${escapeTerminal(p.vantages.map((v) => `${v.file} ${v.packets === 0 ? 'none' : `${v.packets} (${v.verdict ?? ''})`}`).join(' · '))}`));
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));
   return lines;
 }
@@ -116,3 +118,10 @@ export const textRenderer: RendererFactory = (out, s) => ({
   },
   showsWarnings: true,
 });
+
+/** "server.pcap: clock +1250.001 ms from client.pcap (27 packets in 5 flows matched both ways; transit ≤ 0.009 ms)". */
+function vantageClockText(v: NonNullable<Report['input']['vantages']>[number], ref: string): string {
+  const how = v.method === 'both-ways' ? `both ways, transit ≤ ${v.transitMs} ms` : v.method === 'one-way' ? 'one way only: includes the transit time' : v.method === 'same-hop' ? 'same TTL on both sides' : 'nothing matched';
+  const sign = v.clockOffsetMs >= 0 ? '+' : '';
+  return `vantage ${escapeTerminal(v.name)}: clock ${sign}${v.clockOffsetMs} ms from ${escapeTerminal(ref)} (${v.matchedPackets} packets in ${v.sharedFlows} flows matched, ${how})`;
+}

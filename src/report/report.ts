@@ -24,6 +24,8 @@ export interface Report {
     parts?: { name: string; packets: number; first: string | null; last: string | null }[];
     /** Where the capture was taken, judged from TTLs (absent when no connection showed both sides). */
     vantage?: string;
+    /** Captures correlated as vantage points of one network (--vantages): each one's clock offset from the first and what they share. */
+    vantages?: VantageClock[];
   };
   options: AnalyzeOptions;
   records: FlowRecord[];
@@ -58,4 +60,19 @@ export interface Report {
    * with or without a filter. Not part of the output (fileReport leaves it out).
    */
   nextId: number;
+}
+
+/** How the captures' clocks and packets relate, per capture (report.input.vantages). */
+export interface VantageClock {
+  name: string;
+  /** This capture's clock minus the first capture's, ms (0 for the first). */
+  clockOffsetMs: number;
+  /** How the offset was estimated (src/vantage/match.ts ClockOffset); 'reference' for the first capture. */
+  method: 'reference' | 'both-ways' | 'one-way' | 'same-hop' | 'none';
+  /** Packets found in both this capture and the first. */
+  matchedPackets: number;
+  /** Flows found in both. */
+  sharedFlows: number;
+  /** Upper bound of one-way transit between the two capture points, ms. */
+  transitMs: number;
 }

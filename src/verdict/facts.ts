@@ -130,7 +130,16 @@ export type Fact =
   // ---- ARP / neighbour discovery (mac, vendor, note: the asker's or the claimed MAC)
   | { kind: 'neighbor-solicit'; ipVersion: number; target: string; asker: string; mac: string; vendor?: string; note?: string; count: number; frames: number[]; spanNs: number }
   | { kind: 'neighbor-no-reply'; ipVersion: number; waitedNs: number }
-  | { kind: 'neighbor-claim'; ipVersion: number; frame: number; t: number; addr: string; mac: string; vendor?: string; note?: string };
+  | { kind: 'neighbor-claim'; ipVersion: number; frame: number; t: number; addr: string; mac: string; vendor?: string; note?: string }
+  // ---- several vantage points (src/vantage/correlate.ts): where each packet was last seen
+  /** Packets (what: SYN, SYN-ACK, RST, data segment…) that left `from` as fromFile saw and never reached `to` as toFile saw it; frames in fromFile. */
+  | { kind: 'path-lost'; what: string; frames: number[]; count: number; dir: 'to-server' | 'to-client'; from: string; to: string; fromFile: string; toFile: string }
+  /** Packets `file` saw arrive as if from `claimed`, which otherFile (nearer `claimed`) never saw it send. */
+  | { kind: 'path-forged'; what: string; frames: number[]; count: number; dir: 'to-server' | 'to-client'; claimed: string; file: string; otherFile: string }
+  /** A NAT between the captures: the client's (or server's) endpoint `before` in beforeFile is `after` in afterFile. */
+  | { kind: 'path-nat'; side: Side; before: string; after: string; beforeFile: string; afterFile: string }
+  /** Every packet of the flow was seen at both points; transitNs: median time from one to the other (after the clock offset). */
+  | { kind: 'path-intact'; packets: number; files: [string, string]; transitNs: number };
 
 export type FactKind = Fact['kind'];
 
@@ -189,7 +198,11 @@ export type Story =
   | { kind: 'ping-too-soon'; target: string; waitedNs: number }
   | { kind: 'ping-no-reply'; target: string; sent: number }
   | { kind: 'arp-no-reply'; target: string; asker: string }
-  | { kind: 'arp-conflict'; addr: string; first: string; second: string };
+  | { kind: 'arp-conflict'; addr: string; first: string; second: string }
+  // ---- several vantage points: proven, not inferred
+  | { kind: 'path-forged'; host: string; server: string; what: string }
+  | { kind: 'path-dropped'; host: string; port: number; server: string; what: string }
+  | { kind: 'path-return'; host: string; server: string; client: string };
 
 /**
  * Every point in time (`t`, `times`) and duration (`…Ns`) of a record's facts is >= 0: evidence

@@ -124,4 +124,21 @@ export interface FlowRecord {
   /** Names the capture's DNS answers gave the client and server addresses. */
   clientName?: string;
   serverName?: string;
+  /** Several vantage points (--vantages): what each capture saw of this flow, client side first. */
+  vantages?: VantagePart[];
+}
+
+/** What a record's `vantages` part says of one capture. */
+export interface VantagePart {
+  file: string;
+  /** The flow as this capture named it (its own key: addresses after a NAT differ); absent when it saw none of its packets. */
+  key?: string;
+  /** What this capture alone concluded; absent when it saw none of its packets. */
+  verdict?: VerdictId;
+  by?: FlowRecord['by'];
+  packets: number;
+  /** Frame numbers in this capture of the flow's packets (the first MAX_FRAMES). */
+  frames: number[];
+  /** What this capture saw: its own summary, or that it saw none of the flow's packets. */
+  saw: string;
 }

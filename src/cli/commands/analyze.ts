@@ -12,9 +12,10 @@ import { expandInputs } from '../../capture/inputs.js';
 import { FlowFilter } from '../../filter/filter.js';
 import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
-import { allFiles, analyzeCaptures, captureGroups, grouping } from '../captures.js';
+import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, vantageMode } from '../captures.js';
 import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
+import type { Renderer } from '../../render/renderer.js';
 import { FileWriter, LineWriter, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
@@ -29,15 +30,27 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const gated = hasGates(gates);
   const groups = await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts), opts.follow);
   const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
-  const several = groups.length > 1;
-  const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
-  const records: FlowRecord[] = [];
+  const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in the main path
+  const vantages = files !== null && (await vantageMode(files, opts));
   const analysis = analysisOptions(opts);
   // --write-pcap: the problem flows, or with a filter every flow it selects
   if (opts.writePcap !== null && groups.some((g) => Array.isArray(g) && g.includes('-'))) throw new UsageError('--write-pcap reads the captures again, and standard input cannot be read twice: save it with tcpdump -w first');
   const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
   // opened first: a file that cannot be written fails the run before the analysis
   const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
+  if (vantages) {
+    const v = await analyzeVantages(files, filter, analysis, signal);
+    if (v.correlated !== null) {
+      const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several: false });
+      return finishRun(opts, renderer, [v.correlated], v.unreadable, v.partsOf, toWrite, pcapOut, gates, out, filter !== null);
+    }
+    // no flow in common: each capture on its own, as without --vantages
+    const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several: v.reports.length > 1 });
+    return finishRun(opts, renderer, v.reports, v.unreadable, v.partsOf, toWrite, pcapOut, gates, out, filter !== null);
+  }
+  const several = groups.length > 1;
+  const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
+  const records: FlowRecord[] = [];
   /** Captures read from standard input or a FIFO: they cannot be read a second time (a file read with --follow can). */
   const once = new Set<string>();
   const setup = (name: string, size: number, sourceLive: boolean) => {
@@ -72,7 +85,6 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
     renderer.onFile(report, live);
   };
   // several captures of some size: one worker thread per core (the output is the same)
-  const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in this thread
   const workers = opts.live || files === null ? 0 : workersFor(files, opts.follow);
   const { reports, unreadable, partsOf } =
     workers > 0 && files !== null
@@ -99,6 +111,51 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   // wait until stdout has taken it all: a closed pipe (EPIPE) ends the run here, before stderr is used
   await out.drain();
   if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${several ? `${r.input.name}: ` : ''}${w}`);
+  if (checks?.failed) say(failureLine(checks));
+  if (unreadable > 0) return EXIT.INPUT;
+  return checks?.failed ? EXIT.GATE : EXIT.OK;
+}
+
+/**
+ * Vantage points: reports analysed in full (every record kept) are handed to the renderer as if
+ * they had just been read, then the run ends as any other (gates, --write-pcap, exit code).
+ */
+async function finishRun(
+  opts: AnalyzeCliOptions,
+  renderer: Renderer,
+  reports: Report[],
+  unreadable: number,
+  partsOf: ReadonlyMap<string, readonly string[]>,
+  toWrite: FlowRecord[] | null,
+  pcapOut: PcapngWriter | null,
+  gates: ReturnType<typeof loadGates>,
+  out: Sink,
+  filtered: boolean,
+): Promise<number> {
+  const records: FlowRecord[] = [];
+  for (const report of reports) {
+    const feed = renderer.feed(false);
+    const kept: FlowRecord[] = [];
+    const counts = new Map<string, number>();
+    for (const r of report.records) {
+      records.push(r);
+      const problem = !HEALTHY.has(r.verdict);
+      if (toWrite !== null && (problem || filtered)) toWrite.push(r);
+      if (feed.onRecord !== null && (problem || !feed.problemsOnly)) feed.onRecord(r);
+      const n = (counts.get(r.verdict) ?? 0) + 1;
+      counts.set(r.verdict, n);
+      if (feed.keep === 'all' || (feed.keep !== 'none' && problem && n <= feed.keep.problemsPerVerdict)) kept.push(r);
+    }
+    renderer.onFile({ ...report, records: kept }, false);
+  }
+  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
+  if (renderer.packets !== undefined) await readPackets(renderer.packets, new Set(), partsOf);
+  const gated = hasGates(gates);
+  const checks = gated ? runGates(gates, records) : null;
+  const run: RunReport = { schema: SCHEMA_VERSION, options: analysisOptions(opts), filter: opts.filter, files: reports.map(fileReport), records, summary: totalSummary(reports), checks };
+  renderer.onEnd(run);
+  await out.drain();
+  if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${reports.length > 1 ? `${r.input.name}: ` : ''}${w}`);
   if (checks?.failed) say(failureLine(checks));
   if (unreadable > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;

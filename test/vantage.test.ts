@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv, type SchemaObject } from 'ajv';
+import { cli, FIXTURES, hasCommand, ROOT } from './helpers/run.js';
+import type { Fact } from '../src/verdict/facts.js';
+import type { FlowRecord } from '../src/verdict/types.js';
+import type { VantageClock } from '../src/vantage/correlate.js';
+
+/**
+ * Two-sided correlation (--vantages) on captures recorded at once on the client, the server and
+ * the router (fixtures/make-vantage-fixtures.sh): where each lost packet died, forged RSTs, the
+ * SNAT, the clock offset; golden NDJSON per set (UPDATE_GOLDEN=1 rewrites them).
+ */
+const V = join(FIXTURES, 'vantage');
+const SETS: Record<string, string[]> = {
+  'client+server': ['client.pcap', 'server.pcap'],
+  'client+server-skewed': ['client.pcap', 'server-skewed.pcap'],
+  'client+router': ['client.pcap', 'router.pcap'],
+};
+
+type Line = Omit<Partial<FlowRecord>, 'type'> & { type: string; input?: { vantages?: VantageClock[] } };
+
+function run(files: string[], extra: string[] = []): { lines: Line[]; text: string; code: number } {
+  const r = cli(['-f', 'ndjson', '-q', ...extra, ...files.map((f) => join(V, f))]);
+  // paths as in the repository, whatever the checkout
+  const text = r.stdout.split(`${FIXTURES}/`).join('fixtures/');
+  return {
+    lines: text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line),
+    text,
+    code: r.code,
+  };
+}
+
+const flows = (lines: Line[]) => lines.filter((l) => l.type === 'flow') as unknown as FlowRecord[];
+const byPort = (lines: Line[], port: number) => {
+  const r = flows(lines).find((x) => x.server.endsWith(`:${port}`));
+  if (r === undefined) throw new Error(`no record for port ${port}`);
+  return r;
+};
+const factsOf = <K extends Fact['kind']>(r: FlowRecord, kind: K) => (r.facts ?? []).filter((f): f is Extract<Fact, { kind: K }> => f.kind === kind);
+
+describe.skipIf(!existsSync(V))('two captures of one connection (--vantages)', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const report = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as SchemaObject & { $id: string };
+  ajv.addSchema(report);
+  const validateLine = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'ndjson-line.schema.json'), 'utf8')) as SchemaObject);
+
+  for (const [name, files] of Object.entries(SETS)) {
+    it(`${name}: golden records, valid against the schema, the same with and without --vantages`, () => {
+      const forced = run(files, ['--vantages']);
+      expect(forced.code).toBe(0);
+      for (const l of forced.lines) expect(validateLine(l), JSON.stringify(validateLine.errors)).toBe(true);
+      // overlapping captures that share flows are correlated without being asked
+      expect(run(files).text).toBe(forced.text);
+      const golden = join(ROOT, 'test', 'golden', 'vantage', `${name}.ndjson`);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(golden, forced.text);
+      expect(forced.text).toBe(readFileSync(golden, 'utf8'));
+    });
+  }
+
+  it('says where each lost packet died, and proves the box in the path', () => {
+    const { lines } = run(SETS['client+server']);
+    const client = 'fixtures/vantage/client.pcap';
+    const server = 'fixtures/vantage/server.pcap';
+    // one record per flow: 5 TCP + 1 DNS, each seen from both sides (or not at all by the server)
+    expect(flows(lines)).toHaveLength(7);
+    for (const r of flows(lines)) expect(r.vantages?.map((v) => v.file)).toEqual([client, server]);
+
+    // firewall DROP between: the SYNs left the client, the server never saw them
+    const drop = byPort(lines, 82);
+    expect([drop.verdict, drop.by]).toEqual(['timeout', 'middlebox']);
+    expect(factsOf(drop, 'path-lost')).toEqual([{ kind: 'path-lost', what: 'SYN', frames: [15, 16], count: 2, dir: 'to-server', from: '10.0.1.10', to: '10.0.2.20', fromFile: client, toFile: server }]);
+    expect(drop.evidence).toContain(`2 SYNs #15 #16 left 10.0.1.10 (${client}) and never reached 10.0.2.20 (${server}): dropped between them`);
+    expect(drop.vantages?.[1].packets).toBe(0);
+
+    // RST forged by the router on the SYN
+    const forged = byPort(lines, 83);
+    expect([forged.verdict, forged.by]).toEqual(['refused', 'middlebox']);
+    expect(factsOf(forged, 'path-forged').map((f) => [f.what, f.frames, f.dir])).toEqual([['RST', [18], 'to-client']]);
+    expect(forged.evidence).toContain(`the RST the client received (#18 in ${client}) was never sent by 10.0.2.20 (${server} saw none): forged in the path`);
+
+    // RST forged mid-stream: the server saw the handshake, not the data, and sent no RST
+    const mid = byPort(lines, 91);
+    expect(mid.by).toBe('middlebox');
+    expect(factsOf(mid, 'path-forged').map((f) => [f.what, f.frames])).toEqual([['RST', [25]]]);
+    expect(factsOf(mid, 'path-lost').map((f) => [f.what, f.dir])).toContainEqual(['data segment', 'to-server']);
+    expect(mid.vantages?.[1].verdict).toBe('closed-by-remote');
+
+    // broken return path: the server's SYN-ACKs left and never arrived
+    const ret = byPort(lines, 89);
+    expect([ret.verdict, ret.by]).toEqual(['timeout', 'middlebox']);
+    const lost = factsOf(ret, 'path-lost');
+    expect(lost.map((f) => [f.what, f.count, f.dir, f.fromFile, f.toFile])).toEqual([['SYN-ACK', 4, 'to-client', server, client]]);
+    expect(ret.summary).toContain('return path');
+    expect(ret.vantages?.map((v) => v.verdict)).toEqual(['timeout', 'handshake-incomplete']);
+
+    // SNAT on the router: the translation, and nothing lost
+    const nat = byPort(lines, 90);
+    expect(nat.verdict).toBe('ok');
+    expect(factsOf(nat, 'path-nat')).toEqual([{ kind: 'path-nat', side: 'client', before: '10.0.1.10:47208', after: '10.0.2.1:47208', beforeFile: client, afterFile: server }]);
+    expect(factsOf(nat, 'path-intact')[0].packets).toBe(10);
+
+    // healthy: every packet on both sides
+    const ok = byPort(lines, 80);
+    expect([ok.verdict, ok.by]).toEqual(['ok', 'server']);
+    expect(factsOf(ok, 'path-intact')[0].packets).toBe(10);
+    const dns = flows(lines).find((r) => r.proto === 'dns');
+    expect(dns?.facts?.some((f) => f.kind === 'path-intact' && f.packets === 2)).toBe(true);
+  });
+
+  it('estimates the clock offset: ~0 in the lab, 1.25 s after editcap -t 1.25', () => {
+    const clock = (set: string) => {
+      const s = run(SETS[set]).lines.find((l) => l.type === 'summary');
+      return s?.input?.vantages?.[1];
+    };
+    const same = clock('client+server');
+    const skewed = clock('client+server-skewed');
+    expect(same?.method).toBe('both-ways');
+    expect(Math.abs(same?.clockOffsetMs ?? NaN)).toBeLessThan(0.05);
+    expect(skewed?.method).toBe('both-ways');
+    expect(Math.abs((skewed?.clockOffsetMs ?? NaN) - 1250)).toBeLessThan(0.05);
+    // the verdicts do not depend on the clocks
+    const strip = (lines: Line[]) => flows(lines).map((r) => [r.verdict, r.by, r.summary]);
+    expect(strip(run(SETS['client+server-skewed']).lines)).toEqual(strip(run(SETS['client+server']).lines));
+  });
+
+  it('--separate: each capture on its own, as without correlation', () => {
+    const sep = run(SETS['client+server'], ['--separate']);
+    expect(flows(sep.lines).some((r) => r.vantages !== undefined)).toBe(false);
+    expect(flows(sep.lines)).toHaveLength(12);
+    const alone = run(['client.pcap']);
+    expect(flows(sep.lines).slice(0, 7)).toEqual(flows(alone.lines));
+  });
+
+  it('a capture and a filtered copy of it are one vantage point: reported separately', () => {
+    const a = cli(['-f', 'ndjson', '-q', join(FIXTURES, 'ci-run.pcap'), join(FIXTURES, 'ci-run-lost.pcap')]).stdout;
+    expect(a).toBe(cli(['-f', 'ndjson', '-q', '--separate', join(FIXTURES, 'ci-run.pcap'), join(FIXTURES, 'ci-run-lost.pcap')]).stdout);
+  });
+
+  it.skipIf(!hasCommand('editcap'))('captures that overlap in time but share no flow are reported separately, as before', () => {
+    // tcp-ok.pcap moved into the time of client.pcap: same network, other connections
+    const start = (f: string) => {
+      const s = JSON.parse(cli(['-f', 'json', '-q', '--separate', f]).stdout) as { files: { input: { first: string } }[] };
+      return Date.parse(s.files[0].input.first) / 1000;
+    };
+    const moved = join(mkdtempSync(join(tmpdir(), 'pcapdiag-vantage-')), 'moved.pcap');
+    const shift = start(join(V, 'client.pcap')) - start(join(FIXTURES, 'tcp-ok.pcap')) + 1;
+    expect(spawnSync('editcap', ['-F', 'pcap', '-t', String(shift), join(FIXTURES, 'tcp-ok.pcap'), moved]).status).toBe(0);
+    const auto = cli(['-f', 'ndjson', '-q', join(V, 'client.pcap'), moved]).stdout;
+    expect(auto).toBe(cli(['-f', 'ndjson', '-q', '--separate', join(V, 'client.pcap'), moved]).stdout);
+    expect(auto).not.toContain('"vantages"');
+    // forced, they are still compared: the client's flows are then judged against a capture that saw none of them
+    expect(cli(['-f', 'ndjson', '-q', '--vantages', join(V, 'client.pcap'), moved]).stdout).not.toContain('"vantages"');
+  });
+
+  it('contradicting flags and standard input are usage errors (exit 2)', () => {
+    expect(cli(['--vantages', '--separate', join(V, 'client.pcap'), join(V, 'server.pcap')]).code).toBe(2);
+    expect(cli(['--vantages', '--sequence', join(V, 'client.pcap'), join(V, 'server.pcap')]).code).toBe(2);
+    expect(cli(['--vantages', '-', join(V, 'server.pcap')], readFileSync(join(V, 'client.pcap'))).code).toBe(2);
+  });
+});
