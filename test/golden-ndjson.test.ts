@@ -49,7 +49,7 @@ describe('golden ndjson: the full output of every fixture', () => {
 
   const fixtures = fixtureFiles();
   it('every golden file belongs to a fixture', () => {
-    const orphans = existsSync(GOLDEN) ? readdirSync(GOLDEN).filter((f) => !fixtures.includes(f.replace(/\.ndjson$/, ''))) : [];
+    const orphans = existsSync(GOLDEN) ? readdirSync(GOLDEN).filter((f) => f.endsWith('.ndjson') && !fixtures.includes(f.replace(/\.ndjson$/, ''))) : [];
     if (update) for (const f of orphans) unlinkSync(join(GOLDEN, f));
     else expect(orphans).toEqual([]);
   });

@@ -178,7 +178,7 @@ function classOf(a: Attempt): HsClass {
   return 'unanswered';
 }
 
-const ESTABLISHED = new Set(['ok', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset', 'data-stall', 'zero-window-stall', 'tls-alert', 'tls-aborted', 'http-error', 'health-check']);
+const ESTABLISHED = new Set(['ok', 'no-response', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset', 'data-stall', 'zero-window-stall', 'tls-alert', 'tls-aborted', 'http-error', 'health-check']);
 
 /** pcapdiag's verdict as a handshake class. */
 function pcapdiagClass(r: FlowRecord): HsClass {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { FIXTURES, ROOT, cli, ndjsonLines, isFlow } from './helpers/run.js';
+import { FIXTURES, ROOT, cli, fixtureFiles, ndjsonLines, isFlow } from './helpers/run.js';
 import { hostileCapture } from './helpers/hostile.js';
 import { HEALTHY, type FlowRecord } from '../src/verdict/types.js';
 
@@ -75,6 +75,37 @@ describe.skipIf(!hasChromium)(`HTML report in headless Chromium${hasChromium ? '
       expect(await page.locator('#ladder .decides-row').textContent()).toContain('decides');
     }
   }
+
+  it('the report of every fixture (and of the rotated and two-vantage sets) opens: ready, no console error, no request, no dialog', async () => {
+    const captures = [...fixtureFiles(), 'rotated-size', 'rotated-time', 'vantage'];
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    let current = '';
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${current}: console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`${current}: page error: ${e.message}`));
+    page.on('dialog', (d) => {
+      problems.push(`${current}: dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('request', (q) => {
+      if (!q.url().startsWith('file:')) problems.push(`${current}: request ${q.url()}`);
+    });
+    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+    for (const c of captures) {
+      current = c;
+      const file = join(OUT, `every-${c.replace(/[^\w.-]/g, '_')}.html`);
+      const r = cli(['-q', '-f', 'html', join(FIXTURES, c)]);
+      expect(r.code, `${c}: ${r.stderr}`).toBe(0);
+      writeFileSync(file, r.stdout);
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForSelector('body[data-ready]');
+      expect(await page.getAttribute('body', 'data-ready'), c).toBe('true');
+    }
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 300_000);
 
   const FIXTURE_CASES = ['tcp-reset-by-router.pcap', 'ci-run.pcap', 'dns.pcap', 'icmp-admin-prohibited-router.pcap', 'tls-self-signed.pcap', 'ipv6.pcap'];
   for (const fx of FIXTURE_CASES) {

@@ -41,3 +41,15 @@ export function escapeJson(json: string): string {
 export function escapeCdata(s: string): string {
   return s.replaceAll(']]>', ']]\\x3e');
 }
+
+/** Characters a POSIX shell word may hold unquoted and mean itself. */
+const SHELL_SAFE = /^[A-Za-z0-9._:@%+=,/[\]-]+$/;
+
+/**
+ * A word of a suggested shell command that comes from packets (a TLS server name, a DNS name):
+ * as it is when plain, else in single quotes, so pasting the command cannot run `$(…)` or `;…`
+ * that a capture put there.
+ */
+export function shellWord(s: string): string {
+  return SHELL_SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

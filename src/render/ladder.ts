@@ -4,7 +4,7 @@ import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 import { dur } from '../verdict/format.js';
 import { gatewayOf } from '../verdict/facts.js';
-import { escapeTerminal } from './escape.js';
+import { escapeTerminal, shellWord } from './escape.js';
 
 /** Width of the ladder between the client's and the server's rails. */
 const WIDTH = 56;
@@ -50,9 +50,9 @@ export function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
     out.push(`from the client: \`nc -zv ${host} ${port}\``, `on the server: \`ss -ltnp 'sport = :${port}'\` (is it listening, on which address?)`, `the path: \`traceroute -T -p ${port} ${host}\``);
     const middle = ladderBox(r, steps);
     if (middle !== null) out.push(`on the router or firewall${middle}: \`iptables -L -n -v\` / \`nft list ruleset\``);
-    if (r.tls !== undefined) out.push(`TLS: \`openssl s_client -connect ${host}:${port} -servername ${r.tls.sni ?? host}\``);
+    if (r.tls !== undefined) out.push(`TLS: \`openssl s_client -connect ${host}:${port} -servername ${shellWord(r.tls.sni ?? host)}\``);
   } else if (r.proto === 'dns') {
-    out.push(`\`dig @${host} ${r.query ?? '<name>'} ${r.qtype ?? 'A'}\``, `the resolver's logs and \`/etc/resolv.conf\` on the client`);
+    out.push(`\`dig @${host} ${r.query === undefined ? '<name>' : shellWord(r.query)} ${r.qtype ?? 'A'}\``, `the resolver's logs and \`/etc/resolv.conf\` on the client`);
   } else if (r.proto === 'udp') {
     out.push(`on the server: \`ss -lunp 'sport = :${port}'\``, `on the router or firewall: \`iptables -L -n -v\` / \`nft list ruleset\``);
   } else if (r.proto === 'icmp') {

@@ -1,3 +1,4 @@
+import { shellWord } from './escape.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { STORY, macRefText, type CertProblem, type Fact, type FactKind, type Side, type Story } from '../verdict/facts.js';
 import { dur, plural, rel, ttlText } from '../verdict/format.js';
@@ -319,12 +320,14 @@ export function icmpCheckText(v: VerdictId, from: string, target: string, fromTa
 
 function tlsAlertCheck(s: Extract<Story, { kind: 'tls-alert' }>): string {
   const sni = s.sni ?? s.host;
-  if (s.desc === 70) return `Client and server share no TLS version: compare the versions offered above with the server's configuration (\`openssl s_client -connect ${s.host}:${s.port} -servername ${sni} -tls1_2\`, then -tls1_3).`;
-  if (s.desc === 40) return `No common cipher suite or parameters: compare client and server TLS settings (\`openssl s_client -connect ${s.host}:${s.port} -servername ${sni}\`; \`nmap --script ssl-enum-ciphers -p ${s.port} ${s.host}\`).`;
+  if (s.desc === 70)
+    return `Client and server share no TLS version: compare the versions offered above with the server's configuration (\`openssl s_client -connect ${s.host}:${s.port} -servername ${shellWord(sni)} -tls1_2\`, then -tls1_3).`;
+  if (s.desc === 40)
+    return `No common cipher suite or parameters: compare client and server TLS settings (\`openssl s_client -connect ${s.host}:${s.port} -servername ${shellWord(sni)}\`; \`nmap --script ssl-enum-ciphers -p ${s.port} ${s.host}\`).`;
   if ((s.desc >= 42 && s.desc <= 48) || (s.desc < 0 && s.side === 'client' && s.certProblems.length > 0)) {
-    return `The client does not trust the server's certificate: inspect it with \`openssl s_client -connect ${s.host}:${s.port} -servername ${sni} -showcerts\`; install the full chain and a certificate for this name on the server, or add the issuing CA to the client's trust store.`;
+    return `The client does not trust the server's certificate: inspect it with \`openssl s_client -connect ${s.host}:${s.port} -servername ${shellWord(sni)} -showcerts\`; install the full chain and a certificate for this name on the server, or add the issuing CA to the client's trust store.`;
   }
-  return `Read the ${s.side}'s TLS logs for why it sent the alert; reproduce with \`openssl s_client -connect ${s.host}:${s.port} -servername ${sni}\`.`;
+  return `Read the ${s.side}'s TLS logs for why it sent the alert; reproduce with \`openssl s_client -connect ${s.host}:${s.port} -servername ${shellWord(sni)}\`.`;
 }
 
 const CHECK: StoryTable = {
@@ -372,7 +375,7 @@ const CHECK: StoryTable = {
     `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
   'tls-alert': (s) => tlsAlertCheck(s),
   'tls-aborted': (s, r, L) =>
-    `The TLS service did not answer the handshake: is it TLS on ${L.ep(r.server)} at all, does it have a certificate for ${s.sni ?? L.a(s.host)} (SNI-based routing on a proxy or load balancer)? Try \`openssl s_client -connect ${s.host}:${s.port} -servername ${s.sni ?? s.host}\` and read the server's or proxy's TLS logs.`,
+    `The TLS service did not answer the handshake: is it TLS on ${L.ep(r.server)} at all, does it have a certificate for ${s.sni ?? L.a(s.host)} (SNI-based routing on a proxy or load balancer)? Try \`openssl s_client -connect ${s.host}:${s.port} -servername ${shellWord(s.sni ?? s.host)}\` and read the server's or proxy's TLS logs.`,
   'http-error': (s, r, L) =>
     s.status >= 500
       ? `The server${s.server !== undefined ? ` (${s.server})` : ''} failed the request: read its error log at ${rel(s.responseT)}; a 502/503/504 from a proxy or load balancer means its backend is down or slow (check the pool's health).`
@@ -385,14 +388,14 @@ const CHECK: StoryTable = {
       ? `No DNS server listens on ${L.ep(s.target)}: is the resolver address right, and is the service running (\`ss -lunp\`)?`
       : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
   'dns-no-response': (s, _r, L) =>
-    `${L.a(s.server)} did not answer within ${dur(s.timeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${s.qname}\` from the client.`,
+    `${L.a(s.server)} did not answer within ${dur(s.timeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${shellWord(s.qname)}\` from the client.`,
   'dns-unanswered': () => INCONCLUSIVE,
   'dns-answered': (s, r, L) => {
     switch (r.verdict) {
       case 'dns-nxdomain':
-        return `${s.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${s.server} ${s.qname}\`).`;
+        return `${s.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${s.server} ${shellWord(s.qname)}\`).`;
       case 'dns-servfail':
-        return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${s.qname} +trace\` and the server's logs.`;
+        return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${shellWord(s.qname)} +trace\` and the server's logs.`;
       case 'dns-refused':
         return `${L.a(s.server)} refuses to answer this client or this zone: check its allow-query / recursion ACLs, or whether the client uses the right resolver.`;
       case 'dns-error':
