@@ -30,11 +30,13 @@ describe('captures analysed on worker threads give the output of one thread, byt
 
 describe('workersFor', () => {
   const two = [[join(FIXTURES, 'dns.pcap')], [join(FIXTURES, 'tcp-ok.pcap')]];
-  it('PCAPDIAG_WORKERS sets the number, up to the captures; small captures stay in one thread', () => {
+  it('PCAPDIAG_WORKERS sets the number (auto: one per core), up to the captures; unset, one thread', () => {
     expect(workersFor(two, false, '2', true)).toBe(2);
     expect(workersFor(two, false, '8', true)).toBe(2);
+    expect(workersFor(two, false, 'auto', true)).toBeGreaterThanOrEqual(1);
     expect(workersFor(two, false, '0', true)).toBe(0);
-    expect(workersFor(two, false, undefined, true)).toBe(0); // a few KB: workers cost more than they save
+    expect(workersFor(two, false, 'x', true)).toBe(0);
+    expect(workersFor(two, false, undefined, true)).toBe(0);
   });
   it('none for one capture, standard input or --follow, or without the compiled worker (TypeScript sources)', () => {
     expect(workersFor([[join(FIXTURES, 'dns.pcap')]], false, '4', true)).toBe(0);

@@ -23,36 +23,29 @@ export interface WorkerJob {
 export type WorkerMessage = { kind: 'records'; records: FlowRecord[] } | { kind: 'done'; report: Report | null; unreadable: number } | { kind: 'failed'; message: string; input: boolean; stack: string };
 
 const WORKER = new URL('./capture-worker.js', import.meta.url);
-/** Below this many bytes in all, starting workers (~40 ms each) costs more than it saves. */
-const MIN_BYTES = 32 << 20;
 /** At most this many workers, whatever the cores. */
 const MAX_WORKERS = 8;
 
 /**
- * How many worker threads to analyse these captures on: one per core up to the number of
- * captures, when there are several captures of some size, none of them standard input or a FIFO
- * (PCAPDIAG_WORKERS=N sets the number, 0 for none); 0 to
- * analyse them one after the other in this thread (also when running from the TypeScript sources,
- * which have no compiled worker).
+ * How many worker threads to analyse these captures on, as PCAPDIAG_WORKERS asks: a number, or
+ * `auto` for one per core up to the number of captures. Unset, 0: one thread, the default, since
+ * on this project's 2-core machine two workers were slower than one thread (README, Performance).
+ * Never for one capture, standard input, FIFOs or --follow, nor when running from the TypeScript
+ * sources, which have no compiled worker.
  */
 export function workersFor(groups: readonly (readonly string[])[], follow: boolean, env: string | undefined = process.env.PCAPDIAG_WORKERS, haveWorker = existsSync(fileURLToPath(WORKER))): number {
   if (follow || groups.length < 2 || groups.some((g) => g.includes('-')) || !haveWorker) return 0;
-  // PCAPDIAG_WORKERS=N: exactly N (0: none), whatever the sizes
-  const asked = env === undefined || env === '' ? NaN : Number(env);
-  if (Number.isInteger(asked) && asked >= 0) return Math.min(asked, groups.length, MAX_WORKERS);
-  let bytes = 0;
+  const asked = env === 'auto' ? availableParallelism() : env === undefined || env === '' ? 0 : Number(env);
+  if (!Number.isInteger(asked) || asked <= 0) return 0;
   for (const g of groups)
     for (const p of g) {
       try {
-        const st = statSync(p);
-        if (!st.isFile()) return 0; // a FIFO cannot be handed to a worker
-        bytes += st.size;
+        if (!statSync(p).isFile()) return 0; // a FIFO is read in this thread
       } catch {
         // reading it says why
       }
     }
-  if (bytes < MIN_BYTES) return 0;
-  return Math.min(availableParallelism(), groups.length, MAX_WORKERS);
+  return Math.min(asked, groups.length, MAX_WORKERS);
 }
 
 interface Slot {
