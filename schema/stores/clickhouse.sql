@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     responseMs  Nullable(Float64),
     ttfbMs      Nullable(Float64),
     vantages    String,
+    related     String,
     echo        String,
     clientName  String,
     serverName  String

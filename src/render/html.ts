@@ -147,6 +147,8 @@ interface Row {
   summary: string;
   evidence: string[];
   check: string;
+  /** Related records: id and why (see FlowRecord.related). */
+  related?: { id: number; why: string }[];
   vendor?: string;
   mac?: string;
   history?: string;
@@ -254,6 +256,7 @@ export class HtmlCollector {
       summary: txt(r.summary),
       evidence: r.evidence.map(txt),
       check: txt(r.check),
+      related: r.related?.map((x) => ({ id: x.id, why: txt(x.why) })),
       vendor: r.vendor === undefined ? undefined : txt(r.vendor),
       mac: r.mac,
       history: r.history,
@@ -405,6 +408,7 @@ function problemBlocks(c: HtmlCollector, run: RunReport, limit: number): string[
       out.push(`<article class="problem ${cls}" id="p-${p.id}" data-flow="${p.id}">`);
       out.push(`<h4><a href="#flow-${p.id}">#${p.id}</a> ${p.proto.toUpperCase()} ${escapeHtml(endpointsText(p.record))} <span class="by">by ${p.by}${p.vendor !== undefined ? ` (${escapeHtml(p.vendor)})` : ''}</span></h4>`);
       out.push(`<p class="summary">${escapeHtml(p.summary)}</p><ul class="evidence">`, ...p.evidence.map((e) => `<li>${escapeHtml(e)}</li>`), '</ul>');
+      for (const x of p.related ?? []) out.push(`<p class="related">related <a href="#flow-${x.id}">#${x.id}</a>: ${escapeHtml(x.why)}</p>`);
       if (p.check !== '') out.push(`<p class="check"><span aria-hidden="true">→ </span>${escapeHtml(p.check)}</p>`);
       out.push('</article>');
     }

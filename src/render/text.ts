@@ -96,6 +96,7 @@ function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, la
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
   if (p.vantages !== undefined) lines.push(paint(ANSI.dim, `      seen by: ${escapeTerminal(p.vantages.map((v) => `${v.file} ${v.packets === 0 ? 'none' : `${v.packets} (${v.verdict ?? ''})`}`).join(' · '))}`));
+  if (p.related !== undefined) for (const x of p.related) lines.push(`      related #${x.id}: ${escapeTerminal(x.why)}`);
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));
   return lines;
 }

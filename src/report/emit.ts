@@ -3,6 +3,8 @@ import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdic
 import { DnsNames } from '../verdict/names.js';
 import type { FlowMatch } from '../filter/filter.js';
 import type { Report } from './report.js';
+import { Relater } from '../related/relate.js';
+import { LINKERS } from '../related/index.js';
 
 /**
  * Which records the report keeps (records are always counted, and passed to `onFlow` as decided):
@@ -46,6 +48,8 @@ export class Emitter {
   private readonly names = new DnsNames();
   /** Records of TCP flows that were the first of their 4-tuple (counted as a conversation at emit). */
   private readonly firstOfConversation = new Set<FlowRecord>();
+  /** Links records to the earlier ones that tell their cause (src/related/). */
+  private readonly relater = new Relater(LINKERS.map((make) => make()));
 
   constructor(private readonly o: EmitOptions) {
     this.nextId = o.firstId;
@@ -73,10 +77,12 @@ export class Emitter {
   emit(batch: FlowRecord[]): void {
     const { keep, onFlow, filter, file } = this.o;
     batch.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
+    // numbered and related before filtering, so that an id names the same flow with or without a
+    // filter, and a shown record may name a related one the filter hides
+    for (const r of batch) r.id = this.nextId++;
+    this.relater.relate(batch);
     for (const r of batch) {
       const newConversation = this.firstOfConversation.delete(r);
-      // numbered before filtering, so that an id names the same flow with or without a filter
-      r.id = this.nextId++;
       if (filter !== null && !filter(r)) {
         // a lookup the filter hides still names the addresses it answered (as it does unfiltered)
         this.names.learn(r);

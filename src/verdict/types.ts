@@ -50,6 +50,21 @@ export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok
 
 export type By = 'server' | 'client' | 'middlebox' | 'unknown';
 
+/**
+ * How two records are related (src/related/): a proxy's front and back legs, the two legs of a
+ * NAT, the two address families of one name (happy eyeballs), a resolver's answer and its own
+ * failing upstream queries, other flows to the same host that tell this one's cause.
+ */
+export const RELATED_KINDS = ['proxy-leg', 'nat-leg', 'other-family', 'dns-upstream', 'same-host'] as const;
+export type RelatedKind = (typeof RELATED_KINDS)[number];
+
+/** One related record: its id, how it is related, and what that tells about this record. */
+export interface Related {
+  id: number;
+  kind: RelatedKind;
+  why: string;
+}
+
 /** One analysed connection attempt or DNS transaction, as every renderer receives it. */
 export interface FlowRecord {
   type: 'flow';
@@ -126,6 +141,8 @@ export interface FlowRecord {
   serverName?: string;
   /** Several vantage points (--vantages): what each capture saw of this flow, client side first. */
   vantages?: VantagePart[];
+  /** Other records of the capture that tell this one's cause (at most MAX_RELATED, src/related/relate.ts). */
+  related?: Related[];
 }
 
 /** What a record's `vantages` part says of one capture. */

@@ -1,0 +1,7 @@
+import type { Linker } from './relate.js';
+
+/**
+ * The linkers every capture's records go through, one per way records relate (see Linker). Each
+ * is made fresh per capture: what a linker remembers belongs to one capture.
+ */
+export const LINKERS: readonly (() => Linker)[] = [];

@@ -1,0 +1,95 @@
+import type { FlowRecord, RelatedKind } from '../verdict/types.js';
+
+/**
+ * One way two records are related (a proxy's two legs, a NAT's two legs, the two address families
+ * of one name, a resolver's answer and its own upstream queries…). A linker sees every record of
+ * a capture once, in order of decision, and says which earlier records (or records of the same
+ * batch) it relates to; it keeps what it needs of past records itself, bounded.
+ */
+export interface Linker {
+  /**
+   * Calls `found` for each record `r` relates to. `whyHere` is written on `r` ("the proxy's
+   * connection to its upstream 10.0.3.30:8080 (#4) was refused 2 ms earlier"); `whyThere`, when
+   * given, on the other record, if it has not been handed on yet (same batch).
+   */
+  relate(r: FlowRecord, found: (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string) => void): void;
+}
+
+/** Links kept per record (a pool of 10,000 health checks must not give one record 10,000 links). */
+export const MAX_RELATED = 8;
+
+/**
+ * The cross-flow stage between the decision of records and their emission: runs every linker on
+ * each numbered record. Links to records of earlier batches are one way (those were handed on
+ * already, possibly written out); within a batch they are written both ways.
+ */
+export class Relater {
+  private readonly batch = new Map<number, FlowRecord>();
+
+  constructor(private readonly linkers: readonly Linker[]) {}
+
+  /** Relates a batch of numbered records, in their order. */
+  relate(batch: readonly FlowRecord[]): void {
+    if (this.linkers.length === 0) return;
+    this.batch.clear();
+    for (const r of batch) {
+      for (const l of this.linkers) {
+        l.relate(r, (otherId, kind, whyHere, whyThere) => {
+          if (otherId === r.id) return;
+          addLink(r, otherId, kind, whyHere);
+          const other = this.batch.get(otherId);
+          if (other !== undefined && whyThere !== undefined) addLink(other, r.id, kind, whyThere);
+        });
+      }
+      this.batch.set(r.id, r);
+    }
+    this.batch.clear();
+  }
+}
+
+function addLink(r: FlowRecord, id: number, kind: RelatedKind, why: string): void {
+  const list = (r.related ??= []);
+  if (list.length >= MAX_RELATED || list.some((x) => x.id === id && x.kind === kind)) return;
+  list.push({ id, kind, why });
+}
+
+/**
+ * What linkers remember of past records: a bounded map from a key (an address, a name) to the
+ * latest entries under it, forgetting entries older than `windowSec` of capture time and the
+ * oldest keys beyond `maxKeys`.
+ */
+export class Recent<T extends { t: number }> {
+  private readonly byKey = new Map<string, T[]>();
+
+  constructor(
+    private readonly windowSec: number,
+    private readonly maxKeys: number,
+    private readonly perKey: number,
+  ) {}
+
+  add(key: string, e: T): void {
+    let list = this.byKey.get(key);
+    if (list === undefined) {
+      if (this.byKey.size >= this.maxKeys) {
+        // Maps iterate in insertion order: the first key is the one added longest ago
+        const oldest = this.byKey.keys().next();
+        if (oldest.done !== true) this.byKey.delete(oldest.value);
+      }
+      list = [];
+      this.byKey.set(key, list);
+    }
+    if (list.length >= this.perKey) list.shift();
+    list.push(e);
+  }
+
+  /** The entries under `key` no older than the window at capture time `now` (seconds), oldest first. */
+  get(key: string, now: number): readonly T[] {
+    const list = this.byKey.get(key);
+    if (list === undefined) return [];
+    let drop = 0;
+    while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
+    if (drop > 0) list.splice(0, drop);
+    if (list.length === 0) this.byKey.delete(key);
+    return list;
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_RELATED, Recent, Relater, type Linker } from '../src/related/relate.js';
+import { RELATED_KINDS, type FlowRecord } from '../src/verdict/types.js';
+
+const ROOT = join(__dirname, '..');
+
+function rec(id: number, t: number, server: string): FlowRecord {
+  return { type: 'flow', id, key: `k${id}`, proto: 'tcp', client: '10.0.1.10:1000', server, verdict: 'ok', by: 'server', start: '', t, duration: 0, summary: '', evidence: [], check: '', frame: 0, firstFrame: id, packets: 1 };
+}
+
+/** Relates each record to every earlier one with the same server (a toy rule for the stage itself). */
+function sameServer(): Linker {
+  const seen = new Recent<{ t: number; id: number }>(10, 4, 3);
+  return {
+    relate(r, found) {
+      for (const e of seen.get(r.server, r.t)) found(e.id, 'same-host', `here ${e.id}`, `there ${r.id}`);
+      seen.add(r.server, { t: r.t, id: r.id });
+    },
+  };
+}
+
+describe('Relater', () => {
+  it('links within a batch both ways and to earlier batches one way', () => {
+    const rel = new Relater([sameServer()]);
+    const a = rec(1, 0, 's:1');
+    rel.relate([a]);
+    const b = rec(2, 1, 's:1');
+    const c = rec(3, 2, 's:1');
+    rel.relate([b, c]);
+    expect(a.related).toBeUndefined();
+    expect(b.related).toEqual([
+      { id: 1, kind: 'same-host', why: 'here 1' },
+      { id: 3, kind: 'same-host', why: 'there 3' },
+    ]);
+    expect(c.related?.map((x) => x.id)).toEqual([1, 2]);
+  });
+
+  it('forgets records older than the window and caps links per record', () => {
+    const rel = new Relater([sameServer()]);
+    rel.relate([rec(1, 0, 's:1')]);
+    const late = rec(2, 11, 's:1');
+    rel.relate([late]);
+    expect(late.related).toBeUndefined();
+    const many: Linker = {
+      relate: (_r, found) => {
+        for (let i = 1; i < 100; i++) found(i, 'same-host', 'x');
+      },
+    };
+    const r = rec(200, 0, 's:2');
+    new Relater([many]).relate([r]);
+    expect(r.related).toHaveLength(MAX_RELATED);
+  });
+
+  it('Recent keeps at most maxKeys keys and perKey entries', () => {
+    const recent = new Recent<{ t: number }>(100, 2, 2);
+    recent.add('a', { t: 0 });
+    recent.add('a', { t: 1 });
+    recent.add('a', { t: 2 });
+    expect(recent.get('a', 2).map((e) => e.t)).toEqual([1, 2]);
+    recent.add('b', { t: 3 });
+    recent.add('c', { t: 4 });
+    expect(recent.get('a', 4)).toEqual([]);
+    expect(recent.get('c', 4)).toHaveLength(1);
+  });
+
+  it('the schema lists the same related kinds as the code', () => {
+    const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as { definitions: { record: { properties: { related: { items: { properties: { kind: { enum: string[] } } } } } } } };
+    expect(schema.definitions.record.properties.related.items.properties.kind.enum).toEqual([...RELATED_KINDS]);
+  });
+});
