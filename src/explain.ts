@@ -64,26 +64,49 @@ export class FlowSelector {
  * capture, which stops once past the flow's end (plus a second for late ICMP errors).
  */
 export async function packetsOf(records: (fn: (rec: CaptureRecord) => unknown) => Promise<unknown>, r: FlowRecord): Promise<Step[]> {
-  const decoder = new PacketDecoder();
-  const pkt = new DecodedPacket();
-  const flow = new FlowPackets(r);
-  let base = -1;
-  const steps: Step[] = [];
-  await records((rec) => {
-    const abs = rec.tsSec + rec.tsNsec / 1e9;
-    if (base < 0) base = abs;
-    const t = abs - base;
-    if (t > flow.until + REORDER_SLACK_SEC || steps.length >= MAX_STEPS) return false;
-    if (t < flow.from || t > flow.until) return true;
-    decoder.decode(rec, pkt);
-    const step = flow.match(pkt, rec.data);
-    if (step !== null) steps.push({ ...step, frame: rec.frame, t: t - r.t });
-    return true;
-  });
-  return steps;
+  return (await packetsOfFlows(records, [r], MAX_STEPS)).get(r) ?? [];
 }
 
-/** A flow packetsOfFlows looks for: the record, its ends and time window, and the steps found. */
+/**
+ * The packets of many flows of one capture (the HTML report's ladders) in one read. Each flow
+ * gets at most maxSteps packets, and its deciding packet whatever its place.
+ */
+export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown) => Promise<unknown>, records: readonly FlowRecord[], maxSteps: number): Promise<Map<FlowRecord, Step[]>> {
+  const out = new Map<FlowRecord, Step[]>();
+  /** Flows still wanting packets: not full, or full without their deciding packet. */
+  let open = records.length;
+  const done = new Set<FlowRecord>();
+  for (const r of records) out.set(r, []);
+  const full = (r: FlowRecord, steps: readonly Step[]) => steps.length >= maxSteps && (r.frame === 0 || steps.some((x) => x.frame === r.frame));
+  await forEachFlowPacket(
+    (fn) => read((rec) => fn(rec, [])),
+    records,
+    (rec, _names, matches) => {
+      for (const m of matches) {
+        const steps = out.get(m.r);
+        if (steps === undefined) continue;
+        steps.push({ ...m.step, frame: rec.frame, t: m.t });
+        if (!done.has(m.r) && full(m.r, steps)) {
+          done.add(m.r);
+          open--;
+        }
+      }
+      // every flow has its packets: the rest of the capture need not be read
+      return open > 0;
+    },
+    (r, frame) => (out.get(r)?.length ?? 0) < maxSteps || frame === r.frame,
+  );
+  return out;
+}
+
+/** One flow a packet belongs to: the record, the packet as its ladder draws it, seconds from the flow's start. */
+export interface FlowMatch {
+  r: FlowRecord;
+  step: StepFacts;
+  t: number;
+}
+
+/** A flow forEachFlowPacket looks for: the record, its ends and time window. */
 interface Wanted {
   r: FlowRecord;
   cHost: string;
@@ -92,19 +115,27 @@ interface Wanted {
   sPort: number;
   from: number;
   until: number;
-  steps: Step[];
-  /** Whether the deciding packet is among the steps (it is kept past maxSteps). */
-  decided: boolean;
+  /** The frame it last matched (a packet offered twice under one key is one step). */
+  lastFrame: number;
 }
 
 /**
- * The packets of many flows of one capture (the HTML report's ladders) in one read, the same way
- * packetsOf finds one flow's: each flow is looked up by its client and server (the addresses an
- * ICMP error quotes, an ARP or neighbour discovery target), then by its time window. Each flow
- * gets at most maxSteps packets, and its deciding packet whatever its place. The read stops once
- * past the last flow's window.
+ * Reads a capture again for the packets of many of its flows (explain's ladder, the HTML report's
+ * ladders, --write-pcap) in one pass: each flow is looked up by its client and server (the
+ * addresses an ICMP error quotes, an ARP or neighbour discovery target), then by its time window
+ * (its span, and a second more for late ICMP errors). `visit` gets each packet that belongs to at
+ * least one of them, with the flows it belongs to (the array is reused: copy what you keep), and
+ * may return false to end the read;
+ * `wants`, when given, says whether a flow still wants a packet (checked before matching). The
+ * read stops once past the last flow's window.
  */
-export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown) => Promise<unknown>, records: readonly FlowRecord[], maxSteps: number): Promise<Map<FlowRecord, Step[]>> {
+export async function forEachFlowPacket(
+  read: (fn: (rec: CaptureRecord, interfaceNames: readonly string[]) => unknown) => Promise<unknown>,
+  records: readonly FlowRecord[],
+  visit: (rec: CaptureRecord, interfaceNames: readonly string[], matches: readonly FlowMatch[]) => boolean,
+  wants?: (r: FlowRecord, frame: number) => boolean,
+): Promise<void> {
+  if (records.length === 0) return;
   const decoder = new PacketDecoder();
   const pkt = new DecodedPacket();
   const index = new Map<string, Wanted[]>();
@@ -112,7 +143,7 @@ export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown)
   const clientPorts = new Uint8Array(65536);
   let last = -1;
   for (const r of records) {
-    const w: Wanted = { r, cHost: hostOf(r.client), cPort: portOf(r.client), sHost: hostOf(r.server), sPort: portOf(r.server), from: r.t - 1e-6, until: r.t + r.duration + 1, steps: [], decided: r.frame === 0 };
+    const w: Wanted = { r, cHost: hostOf(r.client), cPort: portOf(r.client), sHost: hostOf(r.server), sPort: portOf(r.server), from: r.t - 1e-6, until: r.t + r.duration + 1, lastFrame: -1 };
     const key = r.proto === 'arp' ? `arp ${w.sHost}` : `${w.cHost} ${w.cPort} ${w.sHost} ${w.sPort}`;
     if (w.cPort >= 0) clientPorts[w.cPort] = 1;
     const list = index.get(key);
@@ -122,44 +153,38 @@ export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown)
   }
   let base = -1;
   let u8: Uint8Array = new Uint8Array(0);
+  const matches: FlowMatch[] = [];
   const offer = (key: string, t: number, frame: number): void => {
     const list = index.get(key);
     if (list === undefined) return;
     for (const w of list) {
-      if (t < w.from || t > w.until) continue;
-      const full = w.steps.length >= maxSteps;
-      if (full && (w.decided || frame !== w.r.frame)) continue;
+      if (t < w.from || t > w.until || w.lastFrame === frame) continue;
+      if (wants !== undefined && !wants(w.r, frame)) continue;
       const step = match(pkt, u8, w.r, w.cHost, w.cPort, w.sHost, w.sPort);
       if (step === null) continue;
-      w.steps.push({ ...step, frame, t: t - w.r.t });
-      if (frame === w.r.frame) w.decided = true;
+      w.lastFrame = frame;
+      matches.push({ r: w.r, step, t: t - w.r.t });
     }
   };
-  await read((rec) => {
-    const abs = rec.tsSec + rec.tsNsec / 1e9;
-    if (base < 0) base = abs;
-    const t = abs - base;
-    if (t > last + REORDER_SLACK_SEC) return false;
-    decoder.decode(rec, pkt);
-    u8 = rec.data;
+  const offerAll = (rec: CaptureRecord, t: number): void => {
     if (pkt.l4 === L4.Arp) {
       offer(`arp ${formatIpv4(pkt.arpTargetIp)}`, t, rec.frame);
       if (pkt.arpSenderIp !== pkt.arpTargetIp) offer(`arp ${formatIpv4(pkt.arpSenderIp)}`, t, rec.frame);
-      return true;
+      return;
     }
-    if (pkt.ipVersion === 0) return true;
+    if (pkt.ipVersion === 0) return;
     const isIcmp = pkt.l4 === L4.Icmp4 || pkt.l4 === L4.Icmp6;
-    if ((pkt.l4 === L4.Tcp || pkt.l4 === L4.Udp) && clientPorts[pkt.srcPort] === 0 && clientPorts[pkt.dstPort] === 0) return true;
+    if ((pkt.l4 === L4.Tcp || pkt.l4 === L4.Udp) && clientPorts[pkt.srcPort] === 0 && clientPorts[pkt.dstPort] === 0) return;
     if (pkt.l4 === L4.Icmp6 && (pkt.icmpType === ICMP6.NeighborSolicitation || pkt.icmpType === ICMP6.NeighborAdvertisement)) {
       offer(`arp ${formatAddr(6, pkt.ndTarget)}`, t, rec.frame);
-      return true;
+      return;
     }
     if (isIcmp && pkt.quoteVersion !== 0) {
       const qs = formatAddr(pkt.quoteVersion, pkt.quoteSrc);
       const qd = formatAddr(pkt.quoteVersion, pkt.quoteDst);
       if (pkt.quoteEchoId >= 0) offer(`${qs} -1 ${qd} -1`, t, rec.frame);
       else offer(`${qs} ${pkt.quoteSrcPort} ${qd} ${pkt.quoteDstPort}`, t, rec.frame);
-      return true;
+      return;
     }
     const src = formatAddr(pkt.ipVersion, pkt.src);
     const dst = formatAddr(pkt.ipVersion, pkt.dst);
@@ -170,42 +195,21 @@ export async function packetsOfFlows(read: (fn: (rec: CaptureRecord) => unknown)
       offer(`${src} ${pkt.srcPort} ${dst} ${pkt.dstPort}`, t, rec.frame);
       offer(`${dst} ${pkt.dstPort} ${src} ${pkt.srcPort}`, t, rec.frame);
     }
-    return true;
+  };
+  await read((rec, names) => {
+    const abs = rec.tsSec + rec.tsNsec / 1e9;
+    if (base < 0) base = abs;
+    const t = abs - base;
+    if (t > last + REORDER_SLACK_SEC) return false;
+    decoder.decode(rec, pkt);
+    u8 = rec.data;
+    matches.length = 0;
+    offerAll(rec, t);
+    return matches.length === 0 || visit(rec, names, matches) !== false;
   });
-  const out = new Map<FlowRecord, Step[]>();
-  for (const list of index.values()) for (const w of list) out.set(w.r, w.steps);
-  return out;
 }
 
 type StepFacts = Omit<Step, 'frame' | 't'>;
-
-/**
- * Which packets belong to a flow's record: its packets both ways and ICMP errors about it, within
- * [from, until] (seconds from the capture's first packet: the flow's span, and a second more for
- * late ICMP errors). Explain's ladder and --write-pcap read a capture again through it.
- */
-export class FlowPackets {
-  readonly from: number;
-  readonly until: number;
-  private readonly cHost: string;
-  private readonly sHost: string;
-  private readonly cPort: number;
-  private readonly sPort: number;
-
-  constructor(readonly r: FlowRecord) {
-    this.cHost = hostOf(r.client);
-    this.sHost = hostOf(r.server);
-    this.cPort = portOf(r.client);
-    this.sPort = portOf(r.server);
-    this.from = r.t - 1e-6;
-    this.until = r.t + r.duration + 1;
-  }
-
-  /** The packet as the ladder draws it, or null when it is not the flow's. */
-  match(pkt: DecodedPacket, u8: Uint8Array): StepFacts | null {
-    return match(pkt, u8, this.r, this.cHost, this.cPort, this.sHost, this.sPort);
-  }
-}
 
 function match(pkt: DecodedPacket, u8: Uint8Array, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {

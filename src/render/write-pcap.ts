@@ -1,13 +1,9 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { CaptureRecord } from '../capture/record.js';
-import { PacketDecoder } from '../decode/decode.js';
-import { DecodedPacket } from '../decode/packet.js';
-import { FlowPackets } from '../explain.js';
+import { forEachFlowPacket } from '../explain.js';
 import { describeFsError, InputError } from '../errors.js';
 import type { FlowRecord } from '../verdict/types.js';
 
-/** Packets written out of time order may come this late (seconds) after a flow's window. */
-const REORDER_SLACK_SEC = 10;
 /** Bytes buffered before a write. */
 const FLUSH_AT = 1 << 20;
 
@@ -125,41 +121,14 @@ export function flowComment(r: FlowRecord): string {
  * Writes the packets of `records` (all of one capture, read again through `records`) to `out`: a
  * packet goes in when it belongs to one of them as explain would draw it, and the packet that
  * decided a record's verdict (its first packet when none did, e.g. a timeout) carries the
- * record's comment. One pass: the records are taken in order of start, each only while the read
- * is within its window. Returns the packets written.
+ * record's comment. One pass (forEachFlowPacket). Returns the packets written.
  */
 export async function writeFlowPackets(read: (fn: (rec: CaptureRecord, interfaceNames: readonly string[]) => unknown) => Promise<unknown>, records: readonly FlowRecord[], out: PcapngWriter): Promise<number> {
-  if (records.length === 0) return 0;
-  const flows = [...records].sort((a, b) => a.t - b.t).map((r) => new FlowPackets(r));
-  const lastUntil = Math.max(...flows.map((f) => f.until));
-  const decoder = new PacketDecoder();
-  const pkt = new DecodedPacket();
-  let active: FlowPackets[] = [];
-  let next = 0;
-  let base = -1;
   const before = out.packets;
-  await read((rec, names) => {
-    const abs = rec.tsSec + rec.tsNsec / 1e9;
-    if (base < 0) base = abs;
-    const t = abs - base;
-    if (t > lastUntil + REORDER_SLACK_SEC) return false;
-    while (next < flows.length && flows[next].from <= t) active.push(flows[next++]);
-    if (active.length === 0) return true;
-    let decoded = false;
-    let comments: string[] | null = null;
-    let ours = false;
-    for (const f of active) {
-      if (t < f.from || t > f.until) continue;
-      if (!decoded) {
-        decoder.decode(rec, pkt);
-        decoded = true;
-      }
-      if (f.match(pkt, rec.data) === null) continue;
-      ours = true;
-      if (rec.frame === (f.r.frame > 0 ? f.r.frame : f.r.firstFrame)) (comments ??= []).push(flowComment(f.r));
-    }
-    if (ours) out.packet(rec, names[rec.ifIndex], comments ?? []);
-    if (active.length > 64) active = active.filter((f) => f.until + REORDER_SLACK_SEC >= t);
+  await forEachFlowPacket(read, records, (rec, names, matches) => {
+    const comments: string[] = [];
+    for (const m of matches) if (rec.frame === (m.r.frame > 0 ? m.r.frame : m.r.firstFrame)) comments.push(flowComment(m.r));
+    out.packet(rec, names[rec.ifIndex], comments);
     return true;
   });
   return out.packets - before;
