@@ -205,7 +205,7 @@ export async function forEachFlowPacket(
     u8 = rec.data;
     matches.length = 0;
     offerAll(rec, t);
-    return matches.length === 0 || visit(rec, names, matches) !== false;
+    return matches.length === 0 || visit(rec, names, matches);
   });
 }
 
