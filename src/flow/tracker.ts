@@ -14,6 +14,7 @@ import { TimerQueue } from './timer-queue.js';
 import { flowHash } from './addr.js';
 import { dnsOverTcp } from './dns-over-tcp.js';
 import { sniffApp } from './app-gate.js';
+import { CertChecks } from '../decode/x509.js';
 import { linkIcmpError } from './icmp-link.js';
 import { ICMP4, ICMP6, UDP_PORT } from '../decode/enums.js';
 
@@ -47,6 +48,8 @@ export class FlowTracker {
   /** Pings. */
   readonly echo = new EchoTable();
   readonly neighbors = new NeighborTable();
+  /** Certificate signature checks: their time, and those refused (anomaly tls_certificate_unchecked). */
+  private readonly certChecks: CertChecks;
   /** ICMP errors that quote no packet of a tracked flow. */
   icmpUnmatched = 0;
   /** UDP flows (not DNS) seen, counting only those the filter, if any, accepts. */
@@ -64,6 +67,7 @@ export class FlowTracker {
     private readonly filter: FlowMatch | null,
     private readonly owner: Superseded,
   ) {
+    this.certChecks = new CertChecks((code, detail) => anomalies.add(code, detail));
     this.budget = new FlowBudget(maxFlows);
     this.tcp = new TcpTable(this.budget);
     this.tombstones = new TcpTombstones(this.budget);
@@ -155,7 +159,7 @@ export class FlowTracker {
     f.observe(pkt, rec.data, dir, rec.frame, t);
     this.tcpTimers.touch(f);
     if (pkt.payloadLen > 0 && (f.sPort === UDP_PORT.DNS || f.cPort === UDP_PORT.DNS)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
-    else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t);
+    else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t, this.certChecks);
   }
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
