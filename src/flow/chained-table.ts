@@ -12,9 +12,14 @@ export class FlowBudget {
   used = 0;
   /** New flows not tracked because the budget was spent. */
   dropped = 0;
+  /**
+   * Frees one unit of the budget when it is spent, if it can (the flow tracker forgets its oldest
+   * tombstone: a reported flow kept only to absorb late packets); true when it did.
+   */
+  reclaim: (() => boolean) | null = null;
   constructor(readonly max: number) {}
   get full(): boolean {
-    return this.used >= this.max;
+    return this.used >= this.max && !(this.reclaim !== null && this.reclaim() && this.used < this.max);
   }
 }
 

@@ -71,6 +71,11 @@ export class FlowTracker {
     this.budget = new FlowBudget(maxFlows);
     this.tcp = new TcpTable(this.budget);
     this.tombstones = new TcpTombstones(this.budget);
+    this.budget.reclaim = () => {
+      const freed = this.tombstones.evictOldest();
+      if (freed) anomalies.add('tcp_tombstone_evicted', 'the flow table was full: the tombstone of a reported connection was forgotten early for a new flow; its late packets, if any, are taken as a new flow');
+      return freed;
+    };
     this.dns = new DnsTable(this.budget);
     this.dns.anomalies = anomalies;
     this.udp = new UdpTable(this.budget);
