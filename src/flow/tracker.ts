@@ -9,7 +9,7 @@ import { EchoTable } from './echo.js';
 import { NeighborTable } from './neighbor.js';
 import { UdpTable } from './udp.js';
 import { HostTable } from './hosts.js';
-import { FlowBudget, FreeList } from './chained-table.js';
+import { FlowBudget, FreeList, MAX_CHAIN } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { flowHash } from './addr.js';
 import { dnsOverTcp } from './dns-over-tcp.js';
@@ -50,6 +50,8 @@ export class FlowTracker {
   readonly neighbors = new NeighborTable();
   /** Certificate signature checks: their time, and those refused (anomaly tls_certificate_unchecked). */
   private readonly certChecks: CertChecks;
+  /** The latest capture time read (ns since the first record, 0 at least): the clock of all but TCP. */
+  private clockT = 0;
   /** ICMP errors that quote no packet of a tracked flow. */
   icmpUnmatched = 0;
   /** UDP flows (not DNS) seen, counting only those the filter, if any, accepts. */
@@ -79,10 +81,19 @@ export class FlowTracker {
     this.dns = new DnsTable(this.budget);
     this.dns.anomalies = anomalies;
     this.udp = new UdpTable(this.budget);
+    const chainFull = (what: string) => anomalies.add('hash_chain_full', `${what}: ${MAX_CHAIN} flows with one hash already; new ones are counted, not tracked`);
+    for (const t of [this.tcp, this.tombstones, this.dns, this.udp]) t.onChainFull = chainFull;
   }
 
   /** One decoded packet at capture time `t` (ns since the first). */
-  observe(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+  observe(pkt: DecodedPacket, rec: CaptureRecord, rawT: number): void {
+    // TCP keeps a clock per flow (onTcp); everything else (ARP, ND, DNS, UDP, pings, ICMP errors)
+    // takes the capture's clock, which never goes back either (#22): a packet stamped before the
+    // first record, or before one already read (tcpdump -i any merges per-CPU buffers), is taken
+    // at the latest time read so far. So no record's time, or duration between two of its
+    // packets, is negative, and an ICMP error is never earlier than the flow it quotes.
+    if (rawT > this.clockT) this.clockT = rawT;
+    const t = this.clockT;
     if (pkt.ipVersion === 0) {
       if (pkt.l4 === L4.Arp) {
         this.hosts.observeLink(pkt);
@@ -93,7 +104,7 @@ export class FlowTracker {
     this.hosts.observeLink(pkt);
     switch (pkt.l4) {
       case L4.Tcp:
-        this.onTcp(pkt, rec, t);
+        this.onTcp(pkt, rec, rawT);
         break;
       case L4.Udp:
         if (pkt.srcPort === UDP_PORT.DNS || pkt.dstPort === UDP_PORT.DNS) {
@@ -141,7 +152,7 @@ export class FlowTracker {
         firstOfConversation = ts.closed;
       }
     }
-    if (f === null && this.budget.full) {
+    if (f === null && (this.budget.full || this.tcp.chainFull(hash, `frame ${rec.frame}: TCP flow`))) {
       this.budget.dropped++;
       return;
     }
@@ -186,7 +197,8 @@ export class FlowTracker {
 
   /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
   retireTcp(f: TcpFlow): void {
-    this.tombstones.add(new TcpTombstone(f));
+    // a bucket full of tombstones: this flow's late packets, if any, will be taken as a new flow
+    if (!this.tombstones.chainFull(f.hash, `frame ${f.lastFrame}: tombstone of a reported TCP flow`)) this.tombstones.add(new TcpTombstone(f));
     this.forgetTcp(f);
   }
 
