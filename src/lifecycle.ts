@@ -15,6 +15,7 @@ import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } 
 import type { FlowRecord } from './verdict/types.js';
 import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
+import { checkHeap } from './memory.js';
 
 // ---- when a flow is final: every timing constant of the pipeline ---------------------------
 
@@ -22,6 +23,9 @@ import type { Emitter } from './report/emit.js';
 export const SWEEP_NS = 1e9;
 /** On live input with no packets arriving, flows are checked this often (in wall-clock time). */
 export const LIVE_SWEEP_NS = 0.25e9;
+
+/** TCP records built and emitted at a time when more flows than this are final at once (see Lifecycle.reportTcpFlows). */
+export const EMIT_CHUNK = 4096;
 /**
  * How long a reported connection that was closed (RST, or FIN both ways) is kept to absorb late
  * packets (a retransmitted FIN or final ACK) before it is forgotten. Reported connections that did
@@ -219,13 +223,13 @@ export class Lifecycle {
     // only the flows changed since the last sweep or due by now (flow/timer-queue.ts); one not
     // final is looked at again when it could be (never this sweep again: now + 1 at the earliest)
     const tq = flows.tcpTimers;
+    const finals: TcpFlow[] = [];
     tq.begin();
     for (let f = tq.next(now); f !== null; f = tq.next(now)) {
-      if (tcpFinal(f, c)) {
-        this.reportTcp(f, c, batch);
-        flows.retireTcp(f);
-      } else tq.schedule(f, Math.max(now + 1, tcpFinalAt(f, c)));
+      if (tcpFinal(f, c)) finals.push(f);
+      else tq.schedule(f, Math.max(now + 1, tcpFinalAt(f, c)));
     }
+    this.reportTcpFlows(finals, c, batch, true);
     flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
     const udpIdle = this.opts.udpIdleMs * 1e6;
     const dq = flows.dns.timers;
@@ -253,7 +257,9 @@ export class Lifecycle {
   finish(end: number): void {
     const c = this.context(end, true);
     const batch: FlowRecord[] = [];
-    this.flows.tcp.each((f) => this.reportTcp(f, c, batch));
+    const left: TcpFlow[] = [];
+    this.flows.tcp.each((f) => left.push(f));
+    this.reportTcpFlows(left, c, batch, false);
     this.flows.dns.each((d) => {
       if (!d.reported) batch.push(dnsRecord(d, c));
     });
@@ -275,6 +281,42 @@ export class Lifecycle {
     if (echo.size > 0) for (const e of echo.takeFinal(c.captureEndT, c.synTimeoutNs, atEnd)) batch.push(echoRecord(e, c, this.hops));
     for (const k of neighbors.takeConflicts()) batch.push(neighborConflictRecord(k, c));
     for (const a of neighbors.takeUnanswered(c.captureEndT, atEnd ? LINGER_NS : NEIGHBOR_WAIT_NS, atEnd)) batch.push(neighborNoReplyRecord(a, c));
+  }
+
+  /**
+   * Reports TCP flows that are final, and retires them when `retire`. Up to EMIT_CHUNK of them go
+   * into `batch` with the sweep's other records (emitted together, in time order). More (a SYN
+   * flood times out, or ends with the capture, all at once) are sorted as their records would be
+   * and reported and emitted EMIT_CHUNK at a time, before the sweep's other records: a record
+   * weighs about as much as its flow, and holding 600,000 of them at once took the peak past 1 GiB
+   * (#22). At the end of the capture (`retire` false) the flows of a chunk are forgotten once
+   * reported, so their memory goes too.
+   */
+  private reportTcpFlows(fs: (TcpFlow | null)[], c: ClassifyContext, batch: FlowRecord[], retire: boolean): void {
+    if (fs.length <= EMIT_CHUNK) {
+      for (const f of fs) {
+        if (f === null) continue;
+        this.reportTcp(f, c, batch);
+        if (retire) this.flows.retireTcp(f);
+      }
+      return;
+    }
+    // the order Emitter.emit sorts records in: t (µs), then first frame
+    const us = (f: TcpFlow) => Math.round(f.firstT / 1e3);
+    fs.sort((a, b) => (a === null || b === null ? 0 : us(a) - us(b) || a.firstFrame - b.firstFrame));
+    for (let i = 0; i < fs.length; i += EMIT_CHUNK) {
+      const chunk: FlowRecord[] = [];
+      for (let j = i; j < Math.min(fs.length, i + EMIT_CHUNK); j++) {
+        const f = fs[j];
+        if (f === null) continue;
+        fs[j] = null; // neither the flow nor its record is held past its chunk
+        this.reportTcp(f, c, chunk);
+        if (retire) this.flows.retireTcp(f);
+        else this.flows.forgetTcp(f);
+      }
+      this.out.emit(chunk);
+      checkHeap();
+    }
   }
 
   private reportTcp(f: TcpFlow, c: ClassifyContext, batch: FlowRecord[]): void {

@@ -14,4 +14,4 @@ export interface AnalyzeOptions {
   maxFlows: number;
 }
 
-export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, responseTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000, maxFlows: 1_000_000 };
+export const DEFAULT_OPTIONS: AnalyzeOptions = { synTimeoutMs: 3000, dnsTimeoutMs: 5000, responseTimeoutMs: 5000, tcpIdleMs: 300_000, udpIdleMs: 60_000, maxFlows: 250_000 };

@@ -7,7 +7,8 @@ import { DecodedPacket, L4 } from '../src/decode/packet.js';
 import { DnsHeader, parseDnsHeader, readAnswers } from '../src/decode/dns.js';
 import { looksLikeTls, parseClientHello, parseServerHello, tlsAlert, tlsCertificates, tlsHandshakeAt, tlsRecordAt, TLS_NEED_MORE, TLS_NOT_TLS } from '../src/decode/tls.js';
 import { httpHeadEnd, httpLineEnd, looksLikeHttpRequest, looksLikeHttpResponse, parseRequestLine, parseStatusLine, serverHeader } from '../src/decode/http.js';
-import { certInfo } from '../src/decode/x509.js';
+import { CertChecks, certInfo, CERT_LIMITS } from '../src/decode/x509.js';
+import { absurdRsaCert } from './adversarial/certs.js';
 import { defined, FIXTURES } from './helpers/run.js';
 import { u16 } from './helpers/build.js';
 
@@ -121,6 +122,27 @@ describe('TLS on real handshakes (fixtures/tls-*.pcap)', () => {
     const certMsg = defined(tlsMessages(s).handshakes.find(([t]) => t === 11))[1];
     const [[d, de]] = tlsCertificates(certMsg, 0, certMsg.length);
     expect(certInfo(certMsg, d, de)?.selfSigned).toBe(true);
+  });
+  it('absurd keys are not used to check a signature; the time for checks is bounded; each presentation is counted (#22)', () => {
+    const seen: string[] = [];
+    const checks = new CertChecks((code, detail) => seen.push(`${code} ${detail}`));
+    const absurd = absurdRsaCert(0x7a11, 'absurd.example', 3072, 3070);
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++) expect(certInfo(absurd, 0, absurd.length, checks, 5 + i)).toMatchObject({ selfSigned: false, unchecked: 'an RSA public exponent of 3070 bits (over 64)' });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(checks.spentMs).toBe(0);
+    expect(seen).toEqual([5, 6, 7].map((f) => `tls_certificate_unchecked frame ${f}: an RSA public exponent of 3070 bits (over 64); whether it is self-signed was not checked`));
+    // an ordinary key is checked (this signature is not valid), unless the time allowed is spent
+    const plain = absurdRsaCert(0x7a12, 'plain.example', 2048, 17);
+    expect(certInfo(plain, 0, plain.length, checks, 9)).toMatchObject({ selfSigned: false, unchecked: '' });
+    expect(seen).toHaveLength(3);
+    const spent = new CertChecks((code, detail) => seen.push(`${code} ${detail}`));
+    spent.spentMs = CERT_LIMITS.checkMs;
+    const other = absurdRsaCert(0x7a13, 'plain.example', 2048, 17);
+    expect(certInfo(other, 0, other.length, spent, 11)?.unchecked).toBe('the 2 s allowed for checking signatures were spent');
+    expect(seen[3]).toMatch(/^tls_certificate_unchecked frame 11: the 2 s allowed/);
+    // not kept: an analysis with time left checks it
+    expect(certInfo(other, 0, other.length, new CertChecks(), 11)?.unchecked).toBe('');
   });
   it('every prefix of every handshake message: no throw, the same answer whatever surrounds it', async () => {
     const [c, s] = await tcpStreams('tls-expired.pcap');

@@ -219,3 +219,43 @@ describe('--follow reads a capture that is still being written', () => {
     expect(summary.anomalies).toEqual([]); // a record still being written is not damage
   }, 20_000);
 });
+
+describe('--follow on a file truncated and written again (#22)', () => {
+  /** `n` refused connections to `port`, from `sec` on. */
+  const refusals = (port: number, n: number, sec: number) =>
+    pcap(
+      Array.from({ length: n }, (_, i) => [
+        { sec: sec + i, frac: 0, data: tcpFrame('c2s', { sport: 42000 + i, dport: port, seq: 5, flags: FLAGS.SYN }) },
+        { sec: sec + i, frac: 300, data: tcpFrame('s2c', { sport: port, dport: 42000 + i, seq: 0, ack: 6, flags: FLAGS.RST | FLAGS.ACK }) },
+      ]).flat(),
+    );
+  for (const how of ['truncated, then shorter', 'overwritten in place, longer'] as const) {
+    it(`${how}: one warning line, the capture read so far reported, the new one analysed from its start`, async () => {
+      const f = join(tmp, `rewritten-${how.startsWith('truncated') ? 'shorter' : 'longer'}.pcap`);
+      const shorter = how.startsWith('truncated');
+      writeFileSync(f, refusals(81, shorter ? 3 : 1, 1_700_000_000));
+      const run = start(['--follow', '-f', 'ndjson', f]);
+      await run.waitFor(/"server":"10\.0\.2\.20:81"/, 10_000);
+      // truncating (writeFileSync's 'w') or writing over the old bytes without truncating ('r+')
+      writeFileSync(f, refusals(82, shorter ? 1 : 4, 1_700_000_100), { flag: shorter ? 'w' : 'r+' });
+      await run.waitFor(/"server":"10\.0\.2\.20:82"(.|\n)*"server":"10\.0\.2\.20:82"/, 10_000).catch(() => undefined);
+      await run.waitFor(/"server":"10\.0\.2\.20:82"/, 10_000);
+      await new Promise((r) => setTimeout(r, 500));
+      run.p.kill('SIGINT');
+      expect((await run.exited).code).toBe(130);
+      const lines = ndjsonLines(run.out());
+      const summaries = lines.filter((l) => l.type === 'summary');
+      expect(summaries.map((s) => s.input?.packets)).toEqual([shorter ? 6 : 2, shorter ? 2 : 8]);
+      expect(lines.filter(isFlow).map((l) => `${l.id} ${l.server} ${l.verdict}`)).toEqual([
+        ...Array.from({ length: shorter ? 3 : 1 }, (_, i) => `${i + 1} 10.0.2.20:81 refused`),
+        ...Array.from({ length: shorter ? 1 : 4 }, (_, i) => `${i + (shorter ? 4 : 2)} 10.0.2.20:82 refused`),
+      ]);
+      const warnings = run
+        .err()
+        .split('\n')
+        .filter((l) => l.includes('written again'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^pcapdiag: warning: .*rewritten-\w+\.pcap was truncated and written again \(\d+ bytes now, \d+ read\): starting over on the new capture$/);
+    }, 30_000);
+  }
+});

@@ -16,6 +16,12 @@ export interface ByteSource {
   readonly size: number;
   read(buf: Buffer, off: number, len: number): number | Promise<number>;
   close(): void;
+  /**
+   * --follow: the file was truncated and written again (tcpdump -w started over) while read; the
+   * source ended the capture read so far (read gave 0) and reads on from the new file's start.
+   * Set by the source, cleared by the reader that starts over.
+   */
+  restarted?: { at: number; size: number } | null;
 }
 
 export interface OpenOptions {
@@ -69,10 +75,17 @@ export function widenPipe(fd: number): void {
 
 /** How long `--follow` waits at the end of the file before looking again. */
 const FOLLOW_POLL_MS = 200;
+/** --follow: the first bytes of the file (a pcap header and first record header) kept to tell that it was written again. */
+const HEAD_BYTES = 64;
 
 /** A regular file (or stdin redirected from one), read with `fs.readSync` into the caller's buffer. */
 class FdSource implements ByteSource {
   private closed = false;
+  restarted: { at: number; size: number } | null = null;
+  /** --follow: bytes read so far (the file is read at this offset), and the first HEAD_BYTES of them. */
+  private pos = 0;
+  private readonly head = Buffer.alloc(HEAD_BYTES);
+  private headLen = 0;
   constructor(
     readonly name: string,
     private fd: number,
@@ -87,7 +100,15 @@ class FdSource implements ByteSource {
   }
   private readNow(buf: Buffer, off: number, len: number): number {
     try {
-      return fs.readSync(this.fd, buf, off, len, null);
+      if (!this.follow) return fs.readSync(this.fd, buf, off, len, null);
+      const n = fs.readSync(this.fd, buf, off, len, this.pos);
+      if (this.headLen < HEAD_BYTES && n > 0) {
+        const k = Math.min(n, HEAD_BYTES - this.headLen);
+        buf.copy(this.head, this.headLen, off, off + k);
+        this.headLen += k;
+      }
+      this.pos += n;
+      return n;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EOF') return 0;
       throw new InputError(`cannot read ${this.name}: ${describeFsError(e)}`);
@@ -98,10 +119,37 @@ class FdSource implements ByteSource {
     while (!this.closed) {
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
       if (this.closed) break;
+      // before reading on: bytes past the old end may be the middle of a new capture
+      if (this.rewritten()) return 0;
       const n = this.readNow(buf, off, len);
       if (n > 0) return n;
     }
     return 0;
+  }
+
+  /**
+   * --follow, at the end of what was written: whether the file was truncated (shorter than what was
+   * read) or written again from its start (its first bytes, the capture's header and first record,
+   * changed). Then the capture read so far ends here, and the next read starts at byte 0.
+   */
+  private rewritten(): boolean {
+    let size: number;
+    try {
+      size = fs.fstatSync(this.fd).size;
+    } catch {
+      return false;
+    }
+    let again = size < this.pos;
+    if (!again && this.headLen > 0) {
+      const now = Buffer.alloc(this.headLen);
+      const n = fs.readSync(this.fd, now, 0, this.headLen, 0);
+      again = n === this.headLen && !now.equals(this.head.subarray(0, this.headLen));
+    }
+    if (!again) return false;
+    this.restarted = { at: this.pos, size };
+    this.pos = 0;
+    this.headLen = 0;
+    return true;
   }
   close(): void {
     if (this.closed) return;
@@ -348,6 +396,12 @@ export abstract class ThroughSource implements ByteSource {
   }
   get size(): number {
     return this.inner.size;
+  }
+  get restarted(): { at: number; size: number } | null {
+    return this.inner.restarted ?? null;
+  }
+  set restarted(r: { at: number; size: number } | null) {
+    this.inner.restarted = r;
   }
   abstract read(buf: Buffer, off: number, len: number): number | Promise<number>;
   close(): void {

@@ -67,6 +67,8 @@ export async function analyzeCaptures(
   opts: AnalyzeOptions,
   o: {
     follow?: boolean;
+    /** No warnings on stderr. */
+    quiet?: boolean;
     signal?: AbortSignal;
     per: (source: ByteSource, name: string, size: number) => RunOptions & { finally?: () => void; readThrough?: ByteSource };
     after?: (report: Report, source: ByteSource) => void;
@@ -107,6 +109,18 @@ export async function analyzeCaptures(
             run = new CaptureRun(opts, { ...setup, signal: o.signal, filter: filter === null ? null : (r) => filter.matches(r), firstId, file: name });
             first = source;
             await run.read(setup.readThrough ?? source);
+            // --follow: the file was truncated and written again (tcpdump -w started over): what was
+            // read is one capture, reported; the new one is read from its start as the next (#22)
+            for (let r = source.restarted; r && !o.signal?.aborted; r = source.restarted) {
+              source.restarted = null;
+              const report = run.finish(name);
+              firstId = report.nextId;
+              reports.push(report);
+              o.after?.(report, source);
+              if (o.quiet !== true) say(`warning: ${name} was truncated and written again (${r.size} bytes now, ${r.at} read): starting over on the new capture`);
+              run = new CaptureRun(opts, { ...setup, signal: o.signal, filter: filter === null ? null : (x) => filter.matches(x), firstId, file: name });
+              await run.read(setup.readThrough ?? source);
+            }
           } else await run.read(source);
           read.push(input);
         } catch (e) {

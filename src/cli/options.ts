@@ -89,7 +89,7 @@ export const FLAGS = {
   maxFlows: flag({
     flags: '--max-flows <n>',
     description: 'track at most this many flows at once; more are counted, not analysed, with a warning',
-    default: '1000000',
+    default: '250000',
     commands: BOTH,
     parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows', MAX_FLOWS_LIMIT)),
   }),

@@ -2,7 +2,7 @@ import { TLS_ALERT, TLS_CONTENT, TLS_HANDSHAKE } from '../decode/enums.js';
 import { TLS_HS, TLS_RECORD } from '../decode/fields.js';
 import { looksLikeTls, parseClientHello, parseServerHello, tlsAlert, tlsAlertName, tlsCertificates, tlsHandshakeAt, tlsRecordAt, TLS_NEED_MORE, TLS_NOT_TLS } from '../decode/tls.js';
 import { httpHeadEnd, httpLineEnd, HTTP_HEAD_MAX, looksLikeHttpRequest, looksLikeHttpResponse, parseRequestLine, parseStatusLine, serverHeader } from '../decode/http.js';
-import { certInfo, type CertInfo } from '../decode/x509.js';
+import { CertChecks, certInfo, type CertInfo } from '../decode/x509.js';
 
 // The parsers are the decode layer's; these names are imported from here by the verdict layer.
 
@@ -19,6 +19,8 @@ const MAX_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** Certificates read from one Certificate message at most. */
 const MAX_CERTS = 8;
+/** For callers that count nothing (tests): certificate checks timed on their own. */
+const NO_CHECKS = new CertChecks();
 
 export const APP = { Unknown: 0, Tls: 1, Http: 2, Other: 3 } as const;
 
@@ -86,8 +88,8 @@ export class AppSniffer {
     return this.half[0].done && this.half[1].done;
   }
 
-  /** Payload bytes `data` of direction `dir` (0 client, 1 server) at sequence number `seq`. */
-  feed(dir: number, seq: number, data: Uint8Array, complete: boolean, frame: number, t: number): void {
+  /** Payload bytes `data` of direction `dir` (0 client, 1 server) at sequence number `seq`; `checks` times and counts certificate checks. */
+  feed(dir: number, seq: number, data: Uint8Array, complete: boolean, frame: number, t: number, checks: CertChecks = NO_CHECKS): void {
     const h = this.half[dir];
     if (h.done) return;
     if (h.nextSeq < 0) h.nextSeq = seq;
@@ -111,7 +113,7 @@ export class AppSniffer {
     h.frame = frame;
     h.t = t;
     if (this.kind === APP.Unknown) this.kind = sniff(h.buf, dir);
-    if (this.kind === APP.Tls) this.tlsRecords(dir, h);
+    if (this.kind === APP.Tls) this.tlsRecords(dir, h, checks);
     else if (this.kind === APP.Http) this.httpHead(dir, h);
     else if (this.kind === APP.Other) this.stopBoth();
     if (!complete || h.taken >= MAX_BYTES) this.stop(h);
@@ -131,7 +133,7 @@ export class AppSniffer {
 
   // ---- TLS: records reassembled into handshake messages ------------------------------------------
 
-  private tlsRecords(dir: number, h: HalfStream): void {
+  private tlsRecords(dir: number, h: HalfStream, checks: CertChecks): void {
     const tls = (this.tls ??= new TlsFacts());
     let off = 0;
     const b = h.buf;
@@ -150,7 +152,7 @@ export class AppSniffer {
       else if (type === TLS_CONTENT.Handshake && !h.ccs) {
         const part = b.subarray(body, off);
         h.hs = h.hs.length === 0 ? Buffer.from(part) : Buffer.concat([h.hs, part]);
-        this.handshakeMessages(dir, h, tls);
+        this.handshakeMessages(dir, h, tls, checks);
       } else if (type === TLS_CONTENT.ApplicationData) {
         tls.appData[dir] = true;
         this.stop(h); // past the handshake: nothing more in the clear
@@ -170,7 +172,7 @@ export class AppSniffer {
     this.stop(h);
   }
 
-  private handshakeMessages(dir: number, h: HalfStream, tls: TlsFacts): void {
+  private handshakeMessages(dir: number, h: HalfStream, tls: TlsFacts, checks: CertChecks): void {
     let off = 0;
     const b = h.hs;
     for (;;) {
@@ -195,7 +197,7 @@ export class AppSniffer {
         tls.certFrame = h.frame;
         for (const [derOff, derEnd] of tlsCertificates(b, body, off)) {
           if (tls.certs.length >= MAX_CERTS) break;
-          const info = certInfo(b, derOff, derEnd);
+          const info = certInfo(b, derOff, derEnd, checks, h.frame);
           if (info !== null) tls.certs.push(info);
         }
       }

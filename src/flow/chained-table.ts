@@ -12,17 +12,45 @@ export class FlowBudget {
   used = 0;
   /** New flows not tracked because the budget was spent. */
   dropped = 0;
+  /**
+   * Frees one unit of the budget when it is spent, if it can (the flow tracker forgets its oldest
+   * tombstone: a reported flow kept only to absorb late packets); true when it did.
+   */
+  reclaim: (() => boolean) | null = null;
   constructor(readonly max: number) {}
   get full(): boolean {
-    return this.used >= this.max;
+    return this.used >= this.max && !(this.reclaim !== null && this.reclaim() && this.used < this.max);
   }
 }
+
+/**
+ * Most entries one hash bucket of a flow table holds (#22). Hashes are seeded per process, so
+ * chosen keys cannot collide on purpose; this bounds every walk of a chain whatever happens (a
+ * seed guessed, a weak key): a new entry whose bucket is full is refused, counted as the anomaly
+ * hash_chain_full (the caller counts its packets, as for --max-flows). Above the 64 identical DNS
+ * queries a chain may hold on purpose (dns.ts).
+ */
+export const MAX_CHAIN = 256;
 
 export class ChainedTable<T extends Chained<T>> {
   private readonly buckets = new Map<number, T>();
   size = 0;
+  /** Called when a new entry is refused because its bucket is full (see MAX_CHAIN). */
+  onChainFull: ((what: string) => void) | null = null;
 
   constructor(readonly budget: FlowBudget = new FlowBudget(Infinity)) {}
+
+  /** Whether the bucket of `hash` holds MAX_CHAIN entries already: then a new one must not be inserted (reported through onChainFull, naming `what`). */
+  chainFull(hash: number, what: string): boolean {
+    let n = 0;
+    for (let f = this.buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+      if (++n >= MAX_CHAIN) {
+        this.onChainFull?.(what);
+        return true;
+      }
+    }
+    return false;
+  }
 
   head(hash: number): T | null {
     return this.buckets.get(hash) ?? null;

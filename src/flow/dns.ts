@@ -141,7 +141,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private query(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
     const h = this.header;
     const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
-    if (this.budget.full) {
+    if (this.budget.full || this.chainFull(hash, `frame ${frame}: DNS query`)) {
       this.budget.dropped++;
       return;
     }
@@ -199,7 +199,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       return;
     }
     if (txn === null) {
-      if (this.budget.full) {
+      if (this.budget.full || this.chainFull(hash, `frame ${frame}: DNS response`)) {
         this.budget.dropped++;
         return;
       }

@@ -751,6 +751,18 @@ class ExpiryQueue {
       else break;
       this.head++;
     }
+    this.compact();
+  }
+
+  /** Takes the oldest queued tombstone out of the queue (null when empty); it may no longer be in the table. */
+  shift(): TcpTombstone | null {
+    if (this.head >= this.items.length) return null;
+    const t = this.items[this.head++];
+    this.compact();
+    return t;
+  }
+
+  private compact(): void {
     if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
@@ -796,6 +808,25 @@ export class TcpTombstones extends ChainedTable<TcpTombstone> {
   reopen(t: TcpTombstone): void {
     if (t.narrowed) this.budget.used++;
     t.reopen();
+  }
+
+  /**
+   * Forgets the oldest tombstone that counts against --max-flows (timed-out and open ones first,
+   * then those closed in the last CLOSED_KEEP_NS), for a new flow when the budget is spent: a SYN
+   * flood must not keep new flows out for --tcp-idle with the tombstones of its timeouts. False
+   * when there is none. A late packet of a forgotten one is taken as a new flow.
+   */
+  evictOldest(): boolean {
+    for (const q of [this.openQueue, this.closedQueue]) {
+      for (let t = q.shift(); t !== null; t = q.shift()) {
+        if (t.narrowed) {
+          this.narrowQueue.push(t); // not counted: where it belongs
+          continue;
+        }
+        if (super.remove(t)) return true;
+      }
+    }
+    return false;
   }
 
   add(t: TcpTombstone): void {

@@ -9,11 +9,12 @@ import { EchoTable } from './echo.js';
 import { NeighborTable } from './neighbor.js';
 import { UdpTable } from './udp.js';
 import { HostTable } from './hosts.js';
-import { FlowBudget, FreeList } from './chained-table.js';
+import { FlowBudget, FreeList, MAX_CHAIN } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { flowHash } from './addr.js';
 import { dnsOverTcp } from './dns-over-tcp.js';
 import { sniffApp } from './app-gate.js';
+import { CertChecks } from '../decode/x509.js';
 import { linkIcmpError } from './icmp-link.js';
 import { ICMP4, ICMP6, UDP_PORT } from '../decode/enums.js';
 
@@ -47,6 +48,10 @@ export class FlowTracker {
   /** Pings. */
   readonly echo = new EchoTable();
   readonly neighbors = new NeighborTable();
+  /** Certificate signature checks: their time, and those refused (anomaly tls_certificate_unchecked). */
+  private readonly certChecks: CertChecks;
+  /** The latest capture time read (ns since the first record, 0 at least): the clock of all but TCP. */
+  private clockT = 0;
   /** ICMP errors that quote no packet of a tracked flow. */
   icmpUnmatched = 0;
   /** UDP flows (not DNS) seen, counting only those the filter, if any, accepts. */
@@ -64,16 +69,31 @@ export class FlowTracker {
     private readonly filter: FlowMatch | null,
     private readonly owner: Superseded,
   ) {
+    this.certChecks = new CertChecks((code, detail) => anomalies.add(code, detail));
     this.budget = new FlowBudget(maxFlows);
     this.tcp = new TcpTable(this.budget);
     this.tombstones = new TcpTombstones(this.budget);
+    this.budget.reclaim = () => {
+      const freed = this.tombstones.evictOldest();
+      if (freed) anomalies.add('tcp_tombstone_evicted', 'the flow table was full: the tombstone of a reported connection was forgotten early for a new flow; its late packets, if any, are taken as a new flow');
+      return freed;
+    };
     this.dns = new DnsTable(this.budget);
     this.dns.anomalies = anomalies;
     this.udp = new UdpTable(this.budget);
+    const chainFull = (what: string) => anomalies.add('hash_chain_full', `${what}: ${MAX_CHAIN} flows with one hash already; new ones are counted, not tracked`);
+    for (const t of [this.tcp, this.tombstones, this.dns, this.udp]) t.onChainFull = chainFull;
   }
 
   /** One decoded packet at capture time `t` (ns since the first). */
-  observe(pkt: DecodedPacket, rec: CaptureRecord, t: number): void {
+  observe(pkt: DecodedPacket, rec: CaptureRecord, rawT: number): void {
+    // TCP keeps a clock per flow (onTcp); everything else (ARP, ND, DNS, UDP, pings, ICMP errors)
+    // takes the capture's clock, which never goes back either (#22): a packet stamped before the
+    // first record, or before one already read (tcpdump -i any merges per-CPU buffers), is taken
+    // at the latest time read so far. So no record's time, or duration between two of its
+    // packets, is negative, and an ICMP error is never earlier than the flow it quotes.
+    if (rawT > this.clockT) this.clockT = rawT;
+    const t = this.clockT;
     if (pkt.ipVersion === 0) {
       if (pkt.l4 === L4.Arp) {
         this.hosts.observeLink(pkt);
@@ -84,7 +104,7 @@ export class FlowTracker {
     this.hosts.observeLink(pkt);
     switch (pkt.l4) {
       case L4.Tcp:
-        this.onTcp(pkt, rec, t);
+        this.onTcp(pkt, rec, rawT);
         break;
       case L4.Udp:
         if (pkt.srcPort === UDP_PORT.DNS || pkt.dstPort === UDP_PORT.DNS) {
@@ -132,7 +152,7 @@ export class FlowTracker {
         firstOfConversation = ts.closed;
       }
     }
-    if (f === null && this.budget.full) {
+    if (f === null && (this.budget.full || this.tcp.chainFull(hash, `frame ${rec.frame}: TCP flow`))) {
       this.budget.dropped++;
       return;
     }
@@ -155,7 +175,7 @@ export class FlowTracker {
     f.observe(pkt, rec.data, dir, rec.frame, t);
     this.tcpTimers.touch(f);
     if (pkt.payloadLen > 0 && (f.sPort === UDP_PORT.DNS || f.cPort === UDP_PORT.DNS)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
-    else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t);
+    else if (pkt.payloadLen > 0 && !f.appDone) sniffApp(f, dir, pkt, rec, t, this.certChecks);
   }
 
   private newTcp(pkt: DecodedPacket, rec: CaptureRecord, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): TcpFlow {
@@ -177,7 +197,8 @@ export class FlowTracker {
 
   /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
   retireTcp(f: TcpFlow): void {
-    this.tombstones.add(new TcpTombstone(f));
+    // a bucket full of tombstones: this flow's late packets, if any, will be taken as a new flow
+    if (!this.tombstones.chainFull(f.hash, `frame ${f.lastFrame}: tombstone of a reported TCP flow`)) this.tombstones.add(new TcpTombstone(f));
     this.forgetTcp(f);
   }
 

@@ -51,7 +51,7 @@ export class UdpTable extends ChainedTable<UdpFlow> {
         return null;
       }
     }
-    if (this.budget.full) {
+    if (this.budget.full || this.chainFull(hash, `frame ${frame}: UDP flow`)) {
       this.budget.dropped++;
       return null;
     }

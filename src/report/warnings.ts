@@ -34,6 +34,9 @@ export function warnings(f: WarningFacts): string[] {
   if (dns !== undefined) w.push(`${dns.count} DNS message${dns.count === 1 ? '' : 's'} too short or malformed to read, not counted as lookups (first: ${dns.first})`);
   const gap = f.anomalies.find((a) => a.code === 'dns_tcp_gap');
   if (gap !== undefined) w.push(`${gap.count} DNS-over-TCP stream${gap.count === 1 ? '' : 's'} with bytes missing from the capture: the rest of each was not read (first: ${gap.first})`);
+  const cert = f.anomalies.find((a) => a.code === 'tls_certificate_unchecked');
+  if (cert !== undefined)
+    w.push(`${cert.count} certificate${cert.count === 1 ? '' : 's'} naming ${cert.count === 1 ? 'itself' : 'themselves'} as issuer not checked for a valid self-signature, so not called self-signed (first: ${cert.first})`);
   const cut = f.truncatedPackets;
   const m = f.captureMissed;
   if (m.connections > 0) {

@@ -27,7 +27,16 @@ function absTime(c: ClassifyContext, t: number): string {
   return nsec >= 1e9 ? isoTime(sec + 1, nsec - 1e9) : isoTime(sec, nsec);
 }
 
+const CHECK_TIMES = process.env.PCAPDIAG_CHECK_TIMES === '1';
+
 export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT: number, endT: number, tunnel: string | null): Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> {
+  // no clock of the flow layer goes back (FlowTracker.observe, onTcp), so no record starts before
+  // the capture, lasts a negative time or holds a negative time in a fact: checked on every
+  // described record whenever PCAPDIAG_CHECK_TIMES=1, which every test run sets (vitest.config.ts)
+  if (CHECK_TIMES) {
+    if (!(startT >= 0 && endT >= startT)) throw new Error(`internal: a ${verdict} record from ${startT} ns to ${endT} ns`);
+    assertNoNegativeTimes(o.facts, verdict);
+  }
   if (tunnel !== null) o.facts.push(tunnelFact(tunnel));
   // summary, evidence and check are written from the facts when the record is shown (DnsNames.label)
   const r: Omit<FlowRecord, 'proto' | 'client' | 'server' | 'firstFrame' | 'packets'> = {
@@ -77,8 +86,6 @@ function round6(x: number): number {
 // into a new literal: a spread of this many fields gives every record its own hidden class, which
 // made building and serialising them several times slower.
 
-const CHECK_TIMES = process.env.PCAPDIAG_CHECK_TIMES === '1';
-
 export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const rule = tcpRule(f, c);
   const verdict = ruleVerdict(rule, f);
@@ -90,9 +97,6 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const client = f.clientText;
   const server = f.serverText;
   const outcome = rule.describe(f, c);
-  // a TCP flow's clock never goes back (FlowTracker.onTcp), so no fact of it should hold a negative
-  // time; checked in tests (PCAPDIAG_CHECK_TIMES=1): property tests on damaged input still find some
-  if (CHECK_TIMES) assertNoNegativeTimes(outcome.facts, verdict);
   // the TLS/HTTP lines, for verdicts that do not already explain them
   if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.facts.push(...appFacts(f, c));
   const r = base(c, verdict, outcome, f.firstT, f.lastT, f.tunnel) as FlowRecord;

@@ -3,7 +3,7 @@ import { S2C, type TcpFlow } from '../flow/tcp.js';
 import { alertName, type TlsFacts } from '../flow/app.js';
 import { tlsVersionName } from '../decode/tls.js';
 import type { CertInfo } from '../decode/x509.js';
-import { attributeRst, host, macFact, outcome, rstFact, type Outcome } from './tcp-evidence.js';
+import { attributeRst, elapsedSince, host, macFact, outcome, rstFact, type Outcome } from './tcp-evidence.js';
 import type { CertProblem, Fact, Story } from './facts.js';
 import { must } from '../errors.js';
 
@@ -105,16 +105,16 @@ export function tlsAborted(f: TcpFlow, c: ClassifyContext): Outcome {
   if (f.rstDir >= 0) {
     const a = f.rstDir === S2C ? attributeRst(f, c) : { by: 'client' as const, why: [] };
     by = a.by;
-    facts.push(rstFact(f, 'client-hello', f.rst.t - tls.clientHelloT), ...a.why);
+    facts.push(rstFact(f, 'client-hello', elapsedSince(f.rst.t, tls.clientHelloT)), ...a.why);
     frame = f.rst.frame;
     mac = f.rst.mac;
   } else if (f.s.finT >= 0 && (f.c.finT < 0 || f.s.finT <= f.c.finT)) {
     by = 'server';
-    facts.push({ kind: 'fin', from: 'server', frame: f.s.finFrame, after: 'client-hello', afterNs: f.s.finT - tls.clientHelloT });
+    facts.push({ kind: 'fin', from: 'server', frame: f.s.finFrame, after: 'client-hello', afterNs: elapsedSince(f.s.finT, tls.clientHelloT) });
     frame = f.s.finFrame;
     mac = f.s.mac;
   } else {
-    facts.push({ kind: 'fin', from: 'client', frame: f.c.finFrame, after: 'client-hello', afterNs: f.c.finT - tls.clientHelloT });
+    facts.push({ kind: 'fin', from: 'client', frame: f.c.finFrame, after: 'client-hello', afterNs: elapsedSince(f.c.finT, tls.clientHelloT) });
     frame = f.c.finFrame;
     mac = f.c.mac;
   }

@@ -54,6 +54,15 @@ export function macFact(c: ClassifyContext, mac: number, who: 'sender' | 'server
 
 const NO_FACTS: readonly Fact[] = [];
 
+/**
+ * How long after `from` a packet at `t` came, for evidence that says "after the handshake" or
+ * "after the ClientHello": 0 when it came first (a damaged or reordered capture: a FIN or RST
+ * written before the ACK that completed the handshake), never a negative duration (#22).
+ */
+export function elapsedSince(t: number, from: number): number {
+  return t > from ? t - from : 0;
+}
+
 /** The flow's RST, timed from `after` (afterNs later; gapNs: since the client's last packet; closing: a healthy connection's close). */
 export function rstFact(f: TcpFlow, after: RstAfter, afterNs: number, gapNs = -1, closing = false): Fact {
   const r = f.rst;

@@ -5,7 +5,7 @@ import { formatAddr } from '../flow/addr.js';
 import { attributeIcmp, Attribution } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import { hopsFrom } from './format.js';
-import { answered, attributeRst, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
+import { answered, attributeRst, elapsedSince, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
 import { macRef, type Fact } from './facts.js';
 
 import { noResponse, noResponseWhen, pathFacts, responseFacts } from './tcp-response.js';
@@ -171,13 +171,13 @@ function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
   let mac: number;
   let by: By = 'server';
   if (serverClosedFirst(f)) {
-    facts.push({ kind: 'fin', from: 'server', frame: f.s.finFrame, after: 'handshake', afterNs: f.s.finT - f.hsAckT });
+    facts.push({ kind: 'fin', from: 'server', frame: f.s.finFrame, after: 'handshake', afterNs: elapsedSince(f.s.finT, f.hsAckT) });
     frame = f.s.finFrame;
     mac = f.s.mac;
   } else {
     const a = attributeRst(f, c);
     by = a.by;
-    facts.push(rstFact(f, 'handshake', f.rst.t - f.hsAckT, f.rstGapNs), ...a.why);
+    facts.push(rstFact(f, 'handshake', elapsedSince(f.rst.t, f.hsAckT), f.rstGapNs), ...a.why);
     frame = f.rst.frame;
     mac = f.rst.mac;
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readFixture } from '../helpers/run.js';
 import { judge, run, type Case } from './harness.js';
 import { dnsQuery, dnsShort } from './dns-msg.js';
+import { tlsCertFlood } from './certs.js';
 import { dnsTcpGap, dnsUdp, hostileCert, hostileHttp, multiGzip, Ng, pcap, refused, synFloodNg } from './inputs.js';
 
 const ndjson = (s: string) =>
@@ -361,6 +362,19 @@ export const CASES: Record<string, Case[]> = {
       check: (r) => {
         expect(flows(r.stdout)).toHaveLength(64);
         expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'dns_identical_queries', count: 19_936 }]);
+      },
+    },
+  ],
+  'certificates with absurd keys': [
+    {
+      name: '200 TLS connections, each with its own "self-signed" certificate with a 3,070-bit RSA exponent: none checked, each named',
+      files: { 'c.pcap': tlsCertFlood(200) },
+      args: (d) => ['-f', 'ndjson', join(d, 'c.pcap')],
+      code: 0,
+      stderr: /warning: 200 certificates naming themselves as issuer not checked for a valid self-signature, so not called self-signed \(first: frame 5: an RSA public exponent of 3070 bits/,
+      check: (r) => {
+        expect(flows(r.stdout)).toHaveLength(200);
+        expect(summaries(r.stdout)[0].anomalies).toMatchObject([{ code: 'tls_certificate_unchecked', count: 200, first: 'frame 5: an RSA public exponent of 3070 bits (over 64); whether it is self-signed was not checked' }]);
       },
     },
   ],

@@ -91,6 +91,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
       ? await analyzeInParallel(files, opts.filter, analysis, workers, { signal, per: (name) => setup(name, 0, false), after: (report) => after(report, false) })
       : await analyzeCaptures(groups, filter, analysis, {
           follow: opts.follow,
+          quiet: opts.quiet,
           signal,
           per: (source, name, size) => setup(name, size, source.live),
           after: (report, source) => after(report, opts.live || source.live),
