@@ -12,7 +12,7 @@
 // Prints the median of --runs runs per phase, in ms and per packet. Then, from as many runs without
 // the profiler, the CPU time of the main thread and of all the others (thread-cpu.mjs), against
 // the wall time: how much of the second core the single-threaded analysis already uses.
-// Usage: npm run bench -- --profile [--size MB] [--runs N] [--mix bulk|dense] [-- --format ndjson]
+// Usage: npm run bench -- --profile [--size MB | --file CAPTURE] [--runs N] [--mix bulk|dense] [-- --format ndjson]
 //   (arguments after a lone -- go to pcapdiag)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +27,7 @@ const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : def;
 };
-const file = benchCapture(Number(arg('--size', '1024')), arg('--mix', 'bulk'));
+const file = arg('--file', null) ?? benchCapture(Number(arg('--size', '1024')), arg('--mix', 'bulk'));
 const dashes = process.argv.indexOf('--');
 const extra = dashes > 0 ? process.argv.slice(dashes + 1) : [];
 const runs = Number(arg('--runs', '3'));

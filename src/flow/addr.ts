@@ -87,16 +87,34 @@ export function hostOf(endpoint: string): string {
 
 /** The port of an endpoint, or -1 for a bare address (a ping's or ARP's ends, "fd00::1" included). */
 export function portOf(endpoint: string): number {
-  const m = endpoint.startsWith('[') ? /\]:(\d+)$/.exec(endpoint) : /^[^:]*:(\d+)$/.exec(endpoint);
-  return m === null ? -1 : Number(m[1]);
+  // "[addr]:digits" or "host:digits" with no other colon (no regex: called for every shown record)
+  let from: number;
+  if (endpoint.startsWith('[')) {
+    const close = endpoint.lastIndexOf(']:');
+    if (close < 0) return -1;
+    from = close + 2;
+  } else {
+    const colon = endpoint.indexOf(':');
+    if (colon < 0 || colon !== endpoint.lastIndexOf(':')) return -1;
+    from = colon + 1;
+  }
+  if (from >= endpoint.length) return -1;
+  for (let i = from; i < endpoint.length; i++) {
+    const c = endpoint.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+  }
+  return Number(endpoint.slice(from));
 }
 
 export function formatMac(mac: number): string {
   const hi = Math.floor(mac / 4294967296);
   const lo = mac >>> 0;
-  const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
-  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+  // a table of byte texts instead of an array and a closure per call (a MAC per shown record)
+  return `${HEX2[(hi >>> 8) & 255]}:${HEX2[hi & 255]}:${HEX2[lo >>> 24]}:${HEX2[(lo >>> 16) & 255]}:${HEX2[(lo >>> 8) & 255]}:${HEX2[lo & 255]}`;
 }
+
+/** "00" … "ff". */
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** A key that names the network an address is on: the IPv4 address itself, or the IPv6 /64. */
 export function addrNetKey(version: number, a: Uint32Array): number {

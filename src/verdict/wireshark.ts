@@ -9,44 +9,95 @@ import type { FlowRecord } from './types.js';
  * and `tcp.port` in the packet an ICMP error quotes too, so the errors about the flow are in.
  */
 export function wiresharkFilter(r: FlowRecord): string {
+  // built by concatenation, without arrays, regexes or Date.parse: ndjson writes it for every record
   const c = hostOf(r.client);
   const s = hostOf(r.server);
   const ip = c.includes(':') || s.includes(':') ? 'ipv6' : 'ip';
-  const parts: string[] = [];
+  let out: string;
   if (r.proto === 'arp') {
-    parts.push(ip === 'ip' ? `(arp.src.proto_ipv4==${s} || arp.dst.proto_ipv4==${s})` : `(icmpv6.nd.ns.target_address==${s} || icmpv6.nd.na.target_address==${s})`);
+    out = ip === 'ip' ? `(arp.src.proto_ipv4==${s} || arp.dst.proto_ipv4==${s})` : `(icmpv6.nd.ns.target_address==${s} || icmpv6.nd.na.target_address==${s})`;
   } else {
-    parts.push(`${ip}.addr==${c}`, `${ip}.addr==${s}`);
+    out = `${ip}.addr==${c} && ${ip}.addr==${s}`;
     const cPort = portOf(r.client);
     const sPort = portOf(r.server);
     const l4 = r.proto === 'dns' ? (r.transport ?? 'udp') : r.proto;
-    if ((l4 === 'tcp' || l4 === 'udp') && cPort >= 0 && sPort >= 0) parts.push(cPort === sPort ? `${l4}.port==${cPort}` : `${l4}.port==${cPort} && ${l4}.port==${sPort}`);
+    if ((l4 === 'tcp' || l4 === 'udp') && cPort >= 0 && sPort >= 0) out += cPort === sPort ? ` && ${l4}.port==${cPort}` : ` && ${l4}.port==${cPort} && ${l4}.port==${sPort}`;
     if (r.proto === 'dns') {
-      const id = /\bid (0x[0-9a-f]+)\b/.exec(r.key);
-      if (id !== null) parts.push(`dns.id==${id[1]}`);
+      const id = keyWord(r.key, true);
+      if (id !== null) out += ` && dns.id==${id}`;
     } else if (r.proto === 'icmp') {
-      const id = /\bid (\d+)\b/.exec(r.key);
-      parts.push(id === null ? (ip === 'ip' ? 'icmp' : 'icmpv6') : ip === 'ip' ? `icmp.ident==${id[1]}` : `icmpv6.echo.identifier==${id[1]}`);
+      const id = keyWord(r.key, false);
+      out += id === null ? (ip === 'ip' ? ' && icmp' : ' && icmpv6') : ip === 'ip' ? ` && icmp.ident==${id}` : ` && icmpv6.echo.identifier==${id}`;
     }
   }
-  const span = epochSpan(r.start, r.duration);
-  if (span !== null) parts.push(`frame.time_epoch>=${span[0]}`, `frame.time_epoch<=${span[1]}`);
-  return parts.join(' && ');
+  const from = epochFromUs(r.start);
+  if (from !== null) out += ` && frame.time_epoch>=${usText(from)} && frame.time_epoch<=${usText(from + Math.ceil(r.duration * 1e6) + 2 + 1e6)}`;
+  return out;
+}
+
+const isWordChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const isHexLower = (c: number): boolean => isDigit(c) || (c >= 0x61 && c <= 0x66);
+
+/**
+ * The first "id N" word of a key, as the regex /\bid (0x[0-9a-f]+)\b/ (hex) or /\bid (\d+)\b/
+ * would find it: "id" at a word start, a space, the number, then a word end.
+ */
+function keyWord(key: string, hex: boolean): string | null {
+  for (let at = key.indexOf('id '); at >= 0; at = key.indexOf('id ', at + 1)) {
+    if (at > 0 && isWordChar(key.charCodeAt(at - 1))) continue;
+    let i = at + 3;
+    const from = i;
+    if (hex) {
+      if (key.charCodeAt(i) !== 0x30 || key.charCodeAt(i + 1) !== 0x78) continue;
+      i += 2;
+      const digits = i;
+      while (i < key.length && isHexLower(key.charCodeAt(i))) i++;
+      if (i === digits) continue;
+    } else {
+      while (i < key.length && isDigit(key.charCodeAt(i))) i++;
+      if (i === from) continue;
+    }
+    if (i < key.length && isWordChar(key.charCodeAt(i))) continue;
+    return key.slice(from, i);
+  }
+  return null;
 }
 
 /**
- * The record's span in seconds since the epoch, as decimal strings to the microsecond, widened by
- * a microsecond each side (Wireshark compares in nanoseconds; the record's duration is rounded to
- * the microsecond), and a second at the end for late ICMP errors, as explain reads them.
+ * The record's start in µs since the epoch, less a microsecond (Wireshark compares in
+ * nanoseconds; the record's duration is rounded to the microsecond); the span written ends a
+ * second late for late ICMP errors, as explain reads them. Null when `start` is not an ISO time.
  */
-function epochSpan(start: string, durationSec: number): [string, string] | null {
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(start);
-  const sec = m === null ? NaN : Date.parse(`${m[1]}Z`) / 1000;
-  if (m === null || !Number.isFinite(sec)) return null;
-  const us = Math.floor(Number(`0.${m[2] ?? '0'}`) * 1e6);
-  const fromUs = sec * 1e6 + us - 1;
-  const untilUs = fromUs + Math.ceil(durationSec * 1e6) + 2 + 1e6;
-  return [usText(fromUs), usText(untilUs)];
+function epochFromUs(start: string): number | null {
+  // isoTime's own shape, YYYY-MM-DDTHH:MM:SS.fffffffffZ, read by position; anything else by the regex
+  let sec: number;
+  let frac: string | undefined;
+  if (start.length === 30 && start.charCodeAt(10) === 0x54 && start.charCodeAt(19) === 0x2e && start.charCodeAt(29) === 0x5a && isoDigits(start)) {
+    sec = Date.parse(`${start.slice(0, 19)}Z`) / 1000;
+    frac = start.slice(20, 29);
+  } else {
+    const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(start);
+    if (m === null) return null;
+    sec = Date.parse(`${m[1]}Z`) / 1000;
+    frac = m[2];
+  }
+  if (!Number.isFinite(sec)) return null;
+  const us = Math.floor(Number(`0.${frac ?? '0'}`) * 1e6);
+  return sec * 1e6 + us - 1;
+}
+
+/** Digits where YYYY-MM-DDTHH:MM:SS.fffffffffZ has them, and its separators. */
+function isoDigits(s: string): boolean {
+  for (let i = 0; i < 29; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 4 || i === 7) {
+      if (c !== 0x2d) return false;
+    } else if (i === 13 || i === 16) {
+      if (c !== 0x3a) return false;
+    } else if (i !== 10 && i !== 19 && !isDigit(c)) return false;
+  }
+  return true;
 }
 
 function usText(us: number): string {
