@@ -93,6 +93,31 @@ export type Fact =
   | { kind: 'attribution'; reason: 'faster-than-rtt'; afterSynNs: number; rttNs: number }
   | { kind: 'attribution'; reason: 'ttl-matches'; ipVersion: number; whose: 'this-connection' | 'other-connections' }
   | { kind: 'attribution'; reason: 'icmp-not-from-server'; from: string }
+  /**
+   * A box in the path answered the handshake (SYN-ACK #frame, `box`) for `server`, whose own
+   * SYN-ACKs in `conns` other connections (the first #ownFrame) look like `own`; mac: where the
+   * box's SYN-ACK came from (gateway: a router, or the MAC that brings the server's routed packets;
+   * sameMac: the MAC of `own` too); stackDiffers: another option layout, MSS or window scale.
+   */
+  | {
+      kind: 'attribution';
+      reason: 'handshake-by-box';
+      frame: number;
+      ipVersion: number;
+      box: HandshakeView;
+      mac: string;
+      vendor?: string;
+      note?: string;
+      gateway: boolean;
+      server: string;
+      own: HandshakeView;
+      conns: number;
+      ownFrame: number;
+      sameMac: boolean;
+      stackDiffers: boolean;
+    }
+  /** The SYNs' endpoint (address:port) accepted `accepted` other connections around them, the nearest nearestNs before (or after) the first SYN. */
+  | { kind: 'port-accepted'; endpoint: string; accepted: number; nearestNs: number; before: boolean }
   /** The deciding packet came from (or went to) the LAN's gateway. */
   | { kind: 'gateway'; mac: string; vendor?: string; note?: string }
   | { kind: 'mac'; role: 'sender' | 'server' | 'client'; mac: string; vendor?: string; note?: string }
@@ -150,6 +175,17 @@ export interface SynOptions {
   timestamps: boolean;
 }
 
+/** One server-side handshake as a SYN-ACK showed it (options: the layout as p0f writes it, "mss,sok,ts,nop,ws"). */
+export interface HandshakeView {
+  ttl: number;
+  hops: number;
+  window: number;
+  mss?: number;
+  wscale?: number;
+  options: string;
+  timestamps: boolean;
+}
+
 export interface DnsAnswer {
   type: string;
   value?: string;
@@ -169,7 +205,8 @@ export type Story =
   | { kind: 'midstream'; packets: number }
   | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string }
   | { kind: 'refused'; host: string; rstMac?: MacRef }
-  | { kind: 'timeout'; host: string; port: number; syns: number }
+  /** backlog: the port accepted other connections around these SYNs (a listen queue overflowing). */
+  | { kind: 'timeout'; host: string; port: number; syns: number; backlog?: boolean }
   /** gapNs: from the first SYN to the end of the capture, or to the client's own RST (clientRst). */
   | { kind: 'syn-too-soon'; gapNs: number; timeoutNs: number; clientRst?: boolean }
   | { kind: 'handshake-incomplete'; clientRst: boolean }
@@ -248,7 +285,7 @@ export function gatewayOf(r: { facts?: readonly Fact[] }): string | undefined {
 export function namesMac(facts: readonly Fact[], mac: string): boolean {
   for (const f of facts) {
     if ((f.kind === 'gateway' || f.kind === 'mac' || f.kind === 'sent-to' || f.kind === 'neighbor-solicit' || f.kind === 'neighbor-claim') && f.mac === mac) return true;
-    if (f.kind === 'attribution' && f.reason === 'initial-ttl-via-router' && f.mac === mac) return true;
+    if (f.kind === 'attribution' && (f.reason === 'initial-ttl-via-router' || f.reason === 'handshake-by-box') && f.mac === mac) return true;
   }
   return false;
 }

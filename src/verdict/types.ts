@@ -98,6 +98,13 @@ export interface FlowRecord {
   /** MAC of the responder or deciding packet's sender, with its vendor and role, when known. */
   mac?: string;
   vendor?: string;
+  /**
+   * What `mac` is to the deciding packet: `sender` (the host with this MAC made it), `gateway` (a
+   * router with this MAC made it itself: it arrived unrouted), `via-gateway` (it was routed here
+   * through this router from further away: the vendor says nothing about who made it),
+   * `next-hop` (nothing answered: where the client's packets went).
+   */
+  macRole?: MacRole;
   /** TCP only: Zeek-style connection state and history. */
   state?: string;
   history?: string;
@@ -127,6 +134,8 @@ export interface FlowRecord {
   /** Several vantage points (--vantages): what each capture saw of this flow, client side first. */
   vantages?: VantagePart[];
 }
+
+export type MacRole = 'sender' | 'gateway' | 'via-gateway' | 'next-hop';
 
 /** What a record's `vantages` part says of one capture. */
 export interface VantagePart {
