@@ -80,6 +80,8 @@ export class PortAccepts {
   n = 0;
   /** Capture time of the last accept (to pick the port to forget). */
   lastT = -1;
+  /** Capture time of the latest first byte of data the server sent on a connection to this port (-1 none). */
+  servedT = -1;
 
   add(t: number): void {
     this.times[this.n % ACCEPTS_KEPT] = t;
@@ -126,10 +128,24 @@ export class ServerProfile {
         pa = ports[0];
         for (const p of ports) if (p.lastT < pa.lastT) pa = p;
         pa.n = 0;
+        pa.servedT = -1;
       }
       pa.port = port;
     }
     pa.add(t);
+  }
+
+  /** A connection to `port` got its first byte of data from the server at t: the application serves. */
+  noteServed(port: number, t: number): void {
+    if (this.ports === null) return;
+    for (const p of this.ports) if (p.port === port && t > p.servedT) p.servedT = t;
+  }
+
+  /** When the application on `port` last began answering a connection (-1 never seen). */
+  servedOn(port: number): number {
+    if (this.ports === null) return -1;
+    for (const p of this.ports) if (p.port === port) return p.servedT;
+    return -1;
   }
 
   /** Accepts on `port` in [from, to] (ns), and the one nearest `at`: [count, nearest time or -1]. */

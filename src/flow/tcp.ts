@@ -406,6 +406,7 @@ export class TcpFlow extends FlowEndpoints {
       if (ep.dataFirstT < 0) {
         ep.dataFirstT = t;
         ep.dataFirstFrame = frame;
+        if (dir === S2C && prof !== null) prof.noteServed(this.sPort, t);
       }
     }
     if (flags & TCP_FLAG.FIN && ep.finT < 0) {

@@ -188,7 +188,7 @@ const FACT: FactTable = {
     }
   },
   'port-accepted': (f, L) =>
-    `${L.ep(f.endpoint)} accepted ${plural(f.accepted, 'other connection')} from 1 s before the first SYN to the last, the nearest ${dur(f.nearestNs)} ${f.before ? 'before' : 'after'} the first SYN: the port is open and the host up`,
+    `${L.ep(f.endpoint)} accepted ${plural(f.accepted, 'other connection')} in the second before the first SYN, the last ${dur(f.nearestNs)} before it, none while these SYNs went unanswered, and the application answered none of them: the port is open and the host up, the application stuck`,
   gateway: (f) => `gateway ${macRefText(f)}`,
   mac: (f) => `${f.role} ${macRefText(f)}`,
   'sent-to': (f) => `the ${f.what} went to ${f.gateway ? 'gateway' : 'MAC'} ${macRefText(f)}`,
@@ -256,7 +256,7 @@ const SUMMARY: StoryTable = {
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
   'icmp-answer': (s, r, L) => (s.proto === 'tcp' ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}` : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`),
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
-  timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})${s.backlog === true ? ', though the port accepted other connections just before or meanwhile: a full listen queue' : ''}`,
+  timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})${s.backlog === true ? ', though the port accepted connections moments earlier: a full listen queue' : ''}`,
   'syn-too-soon': (s, r, L) =>
     s.clientRst === true
       ? `SYN to ${L.ep(r.server)} unanswered, but the client reset its own attempt ${dur(s.gapNs)} after the first SYN: too soon to call it a timeout`

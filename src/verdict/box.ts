@@ -35,47 +35,60 @@ export function handshakeByBox(f: TcpFlow, c: ClassifyContext): BoxFact | null {
   const fp = f.fp;
   const prof = f.profile;
   if (fp.ttl < 0 || prof === null || prof.fps === null || f.synAckFrame === 0) return null;
-  const hops = hopsFrom(fp.ttl);
-  let best: FpClass | null = null;
-  let bestOthers = 0;
-  let unroutedViaGateway = false;
-  let stackDiffers = false;
-  for (const cls of prof.fps) {
-    const other = cls.fp;
-    const others = cls.conns - (cls.matches(fp) ? 1 : 0);
-    if (others <= 0 || other.ttl === fp.ttl || hopsFrom(other.ttl) <= hops) continue;
-    const viaGateway = isInitialTtl(fp.ttl) && fp.mac >= 0 && fp.mac === other.mac;
-    const stack = sameClientOffer(fp, other) && (fp.layout !== other.layout || fp.mss !== other.mss || fp.wscale !== other.wscale);
-    const ref = fp.mac >= 0 ? macRef(fp.mac) : null;
-    const vendor = ref !== null && terminatesConnections(vendorClass(ref.mac, ref.vendor));
-    if (!viaGateway && !stack && !vendor) continue;
-    if (best === null || others > bestOthers) {
-      best = cls;
-      bestOthers = others;
-      unroutedViaGateway = viaGateway;
-      stackDiffers = stack;
-    }
-  }
-  if (best === null) return null;
-  const m = fp.mac >= 0 ? macRef(fp.mac) : { mac: '', vendor: undefined, note: undefined };
+  const ref = fp.mac >= 0 ? macRef(fp.mac) : null;
+  const m = compareHandshake(fp, prof.fps, ref !== null && terminatesConnections(vendorClass(ref.mac, ref.vendor)));
+  if (m === null) return null;
   return {
     kind: 'attribution',
     reason: 'handshake-by-box',
     frame: f.synAckFrame,
     ipVersion: f.version,
     box: view(fp),
-    mac: m.mac,
-    vendor: m.vendor,
-    note: m.note,
+    mac: ref?.mac ?? '',
+    vendor: ref?.vendor,
+    note: ref?.note,
     // the MAC brought the server's routed packets, or the capture knows it as a router
-    gateway: unroutedViaGateway || (fp.mac >= 0 && (fp.mac === best.fp.mac || c.hosts.isRouterMac(fp.mac))),
+    gateway: m.sameMac || c.hosts.isGatewayMac(fp.mac),
     server: f.serverHostText,
-    own: view(best.fp),
-    conns: bestOthers,
-    ownFrame: best.frame,
-    sameMac: fp.mac >= 0 && fp.mac === best.fp.mac,
-    stackDiffers,
+    own: view(m.own.fp),
+    conns: m.others,
+    ownFrame: m.own.frame,
+    sameMac: m.sameMac,
+    stackDiffers: m.stackDiffers,
   };
+}
+
+/** Which kind of the server's own handshakes a box's answer stands out from, and how (see handshakeByBox). */
+export interface HandshakeMismatch {
+  own: FpClass;
+  /** Connections of that kind other than this one. */
+  others: number;
+  /** This SYN-ACK came unrouted through the MAC that brings the server's routed ones. */
+  unroutedViaGateway: boolean;
+  sameMac: boolean;
+  stackDiffers: boolean;
+}
+
+/**
+ * Compares one connection's server-side handshake with the kinds seen for that server (its own
+ * among them): the kind it stands out from as a box's answer, or null. `boxVendor`: the MAC it came
+ * from is a load balancer's or a firewall's (supporting evidence: it never decides alone).
+ */
+export function compareHandshake(fp: HandshakeFp, kinds: readonly FpClass[], boxVendor: boolean): HandshakeMismatch | null {
+  const hops = hopsFrom(fp.ttl);
+  let best: HandshakeMismatch | null = null;
+  for (const cls of kinds) {
+    const other = cls.fp;
+    const others = cls.conns - (cls.matches(fp) ? 1 : 0);
+    // nearer than the server's own answers: fewer hops (a box between the capture and the server)
+    if (others <= 0 || other.ttl === fp.ttl || hopsFrom(other.ttl) <= hops) continue;
+    const sameMac = fp.mac >= 0 && fp.mac === other.mac;
+    const viaGateway = isInitialTtl(fp.ttl) && sameMac;
+    const stack = sameClientOffer(fp, other) && (fp.layout !== other.layout || fp.mss !== other.mss || fp.wscale !== other.wscale);
+    if (!viaGateway && !stack && !boxVendor) continue;
+    if (best === null || others > best.others) best = { own: cls, others, unroutedViaGateway: viaGateway, sameMac, stackDiffers: stack };
+  }
+  return best;
 }
 
 /**

@@ -116,8 +116,8 @@ export type Fact =
       sameMac: boolean;
       stackDiffers: boolean;
     }
-  /** The SYNs' endpoint (address:port) accepted `accepted` other connections around them, the nearest nearestNs before (or after) the first SYN. */
-  | { kind: 'port-accepted'; endpoint: string; accepted: number; nearestNs: number; before: boolean }
+  /** The SYNs' endpoint (address:port) accepted `accepted` other connections in the second before the first SYN, the last nearestNs before it, and none after. */
+  | { kind: 'port-accepted'; endpoint: string; accepted: number; nearestNs: number }
   /** The deciding packet came from (or went to) the LAN's gateway. */
   | { kind: 'gateway'; mac: string; vendor?: string; note?: string }
   | { kind: 'mac'; role: 'sender' | 'server' | 'client'; mac: string; vendor?: string; note?: string }

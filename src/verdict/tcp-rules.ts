@@ -111,16 +111,23 @@ function refused(f: TcpFlow, c: ClassifyContext): Outcome {
 export const BACKLOG_WINDOW_NS = 1e9;
 
 /**
- * Other connections to the same server port that got a SYN-ACK from BACKLOG_WINDOW_NS before this
- * attempt's first SYN to its last SYN (ServerProfile.acceptsOn: the last few accepts per port): the
- * port listens and the host is up, so the SYNs were dropped by a full listen queue.
+ * Other connections to the same server port got a SYN-ACK in the BACKLOG_WINDOW_NS before this
+ * attempt's first SYN, and none while its SYNs went unanswered (ServerProfile.acceptsOn: the last
+ * few accepts per port), and the application sent no first byte on any connection to the port since
+ * then: the port listens and the host is up, but the application stopped taking connections, so its
+ * listen queue is full. (A port that accepts others while this attempt's SYNs die is not:
+ * a client behind a lossy or filtering path looks like that, as in the public corpus's sandboxed
+ * browsers, where Google's servers accepted one connection and not the next.)
  */
 function portAccepted(f: TcpFlow): Fact | null {
   const first = f.synTimes[0] ?? f.firstT;
   if (f.profile === null) return null;
-  const [accepted, nearest] = f.profile.acceptsOn(f.sPort, first - BACKLOG_WINDOW_NS, f.lastSynT, first);
-  if (accepted === 0) return null;
-  return { kind: 'port-accepted', endpoint: f.serverText, accepted, nearestNs: Math.abs(first - nearest), before: nearest <= first };
+  const [before, nearest] = f.profile.acceptsOn(f.sPort, first - BACKLOG_WINDOW_NS, first, first);
+  if (before === 0 || f.profile.acceptsOn(f.sPort, first + 1, f.lastSynT, first)[0] > 0) return null;
+  // and the application answered none of them (or any other connection to the port) since: it is stuck
+  const served = f.profile.servedOn(f.sPort);
+  if (served >= 0 && served >= first - BACKLOG_WINDOW_NS) return null;
+  return { kind: 'port-accepted', endpoint: f.serverText, accepted: before, nearestNs: first - nearest };
 }
 
 function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
