@@ -287,7 +287,9 @@ const SUMMARY: StoryTable = {
   },
   'no-response': (s, r, L) =>
     s.acked
-      ? `${L.ep(r.server)} acknowledged the request but sent nothing back for ${dur(s.waitedNs)}: the application did not answer`
+      ? r.by === 'middlebox'
+        ? `a box in the path, answering for ${L.ep(r.server)}, acknowledged the request but sent nothing back for ${dur(s.waitedNs)}`
+        : `${L.ep(r.server)} acknowledged the request but sent nothing back for ${dur(s.waitedNs)}: the application did not answer`
       : `no answer from ${L.ep(r.server)} to the client's request for ${dur(s.waitedNs)}, and no acknowledgement either`,
   'zero-window': (s) => `the ${s.side} stopped reading: its receive window stayed at zero for ${dur(s.durationNs)}`,
   // the SNI follows the server in parentheses, so the server takes no name there
@@ -391,10 +393,12 @@ const CHECK: StoryTable = {
     s.pmtu
       ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
       : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
-  'no-response': (s, _r, L) =>
-    s.acked
-      ? `The host is up and its kernel took the request, but the application never answered: is it hung, overloaded, stuck on a backend, or not accepting (a full listen backlog)? On ${L.a(s.host)} look at its logs and thread dumps, \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q of the listener: connections not accepted) and \`ss -tn '( sport = :${s.port} )'\` (Recv-Q of the connection: data not read).`
-      : `The request was not acknowledged, so it may never have reached ${L.a(s.host)}: capture on the server side to see whether it arrives; \`traceroute -T -p ${s.port} ${s.host}\` shows the path.`,
+  'no-response': (s, r, L) =>
+    s.acked && r.by === 'middlebox'
+      ? "A box in the path (a proxy or load balancer) took the connection and the request in the server's place and never answered: its backend may be down or slow; look at its logs and the health of its pool for this port. Compare with a capture taken next to the server."
+      : s.acked
+        ? `The host is up and its kernel took the request, but the application never answered: is it hung, overloaded, stuck on a backend, or not accepting (a full listen backlog)? On ${L.a(s.host)} look at its logs and thread dumps, \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q of the listener: connections not accepted) and \`ss -tn '( sport = :${s.port} )'\` (Recv-Q of the connection: data not read).`
+        : `The request was not acknowledged, so it may never have reached ${L.a(s.host)}: capture on the server side to see whether it arrives; \`traceroute -T -p ${s.port} ${s.host}\` shows the path.`,
   'zero-window': (s, _r, L) =>
     `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
   'tls-alert': (s) => tlsAlertCheck(s),
