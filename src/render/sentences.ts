@@ -263,7 +263,7 @@ const SUMMARY: StoryTable = {
       : `SYN to ${L.ep(r.server)} unanswered, but ${synEnded(s.gapNs)}: too soon to call it a timeout`,
   'handshake-incomplete': (s, r, L) => (s.clientRst ? `the client answered ${L.ep(r.server)}'s SYN-ACK with a RST` : `${L.ep(r.server)} answered with SYN-ACK, but the handshake never completed`),
   'half-open-at-end': (_s, r, L) => `SYN-ACK from ${L.ep(r.server)} seen, but the capture ended before the handshake could complete`,
-  'closed-by-remote': (_s, r, L) => `${r.by === 'middlebox' ? `a box in the path, answering for ${L.ep(r.server)},` : L.ep(r.server)} accepted the connection, then closed it without a word`,
+  'closed-by-remote': (s, r, L) => `${s.box === true ? `a box in the path, answering for ${L.ep(r.server)},` : L.ep(r.server)} accepted the connection, then closed it without a word`,
   'delayed-reset': (s, r, L) => `${r.by === 'middlebox' ? 'a box in the path' : L.ep(r.server)} reset the connection ${dur(s.gapNs)} after the client's last packet, before any reply`,
   'mid-stream-reset': (_s, r, L) => `${r.by === 'client' ? 'the client' : r.by === 'middlebox' ? 'a box in the path' : 'the server'} reset the connection to ${L.ep(r.server)} after data flowed`,
   connected: (_s, r, L) => `connected to ${L.ep(r.server)}`,
@@ -287,7 +287,7 @@ const SUMMARY: StoryTable = {
   },
   'no-response': (s, r, L) =>
     s.acked
-      ? r.by === 'middlebox'
+      ? s.box === true
         ? `a box in the path, answering for ${L.ep(r.server)}, acknowledged the request but sent nothing back for ${dur(s.waitedNs)}`
         : `${L.ep(r.server)} acknowledged the request but sent nothing back for ${dur(s.waitedNs)}: the application did not answer`
       : `no answer from ${L.ep(r.server)} to the client's request for ${dur(s.waitedNs)}, and no acknowledgement either`,
@@ -374,8 +374,8 @@ const CHECK: StoryTable = {
       : `Inconclusive: capture for longer (at least ${dur(s.timeoutNs)} after the first SYN).`,
   'handshake-incomplete': () => 'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
   'half-open-at-end': () => INCONCLUSIVE,
-  'closed-by-remote': (_s, r) =>
-    r.by === 'middlebox'
+  'closed-by-remote': (s) =>
+    s.box === true
       ? "A box in the path (a proxy or load balancer) took the connection in the server's place and closed it: look at its rules and logs for this port (on an F5, the virtual server's profiles and iRules); the server itself may never have seen it. Compare with a capture taken next to the server."
       : 'The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.',
   'delayed-reset': () =>
@@ -393,8 +393,8 @@ const CHECK: StoryTable = {
     s.pmtu
       ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
       : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
-  'no-response': (s, r, L) =>
-    s.acked && r.by === 'middlebox'
+  'no-response': (s, _r, L) =>
+    s.acked && s.box === true
       ? "A box in the path (a proxy or load balancer) took the connection and the request in the server's place and never answered: its backend may be down or slow; look at its logs and the health of its pool for this port. Compare with a capture taken next to the server."
       : s.acked
         ? `The host is up and its kernel took the request, but the application never answered: is it hung, overloaded, stuck on a backend, or not accepting (a full listen backlog)? On ${L.a(s.host)} look at its logs and thread dumps, \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q of the listener: connections not accepted) and \`ss -tn '( sport = :${s.port} )'\` (Recv-Q of the connection: data not read).`

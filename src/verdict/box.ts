@@ -120,6 +120,7 @@ export function applyBox(f: TcpFlow, c: ClassifyContext, o: Outcome): void {
   const box = handshakeByBox(f, c);
   if (box === null || !allFromBox(f, box)) return;
   o.by = 'middlebox';
+  if (o.story.kind === 'closed-by-remote' || o.story.kind === 'no-response') o.story.box = true;
   let at = -1;
   const kept: Fact[] = [];
   for (const fact of o.facts) {

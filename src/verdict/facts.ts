@@ -211,7 +211,8 @@ export type Story =
   | { kind: 'syn-too-soon'; gapNs: number; timeoutNs: number; clientRst?: boolean }
   | { kind: 'handshake-incomplete'; clientRst: boolean }
   | { kind: 'half-open-at-end' }
-  | { kind: 'closed-by-remote' }
+  /** box: a box in the path answered the handshake in the server's place (verdict/box.ts). */
+  | { kind: 'closed-by-remote'; box?: boolean }
   | { kind: 'delayed-reset'; gapNs: number }
   | { kind: 'mid-stream-reset'; rstT: number }
   | { kind: 'connected' }
@@ -219,7 +220,7 @@ export type Story =
   /** challenge: the answer was a plain ACK, not a SYN-ACK. */
   | { kind: 'bad-syn-ack'; host: string; port: number; challenge?: boolean }
   | { kind: 'data-stall'; side: Side; count: number; len: number; pmtu: boolean; host: string; port: number; view: 'sender' | 'receiver'; bytes: number }
-  | { kind: 'no-response'; acked: boolean; waitedNs: number; host: string; port: number }
+  | { kind: 'no-response'; acked: boolean; waitedNs: number; host: string; port: number; box?: boolean }
   | { kind: 'zero-window'; side: Side; durationNs: number; host: string }
   | { kind: 'tls-alert'; side: Side; sni?: string; alert?: string; desc: number; certProblems: CertProblem[]; host: string; port: number }
   | { kind: 'tls-aborted'; sni?: string; host: string; port: number }
