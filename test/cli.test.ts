@@ -94,7 +94,7 @@ describe('output formats', () => {
     const r = cli([join(FIXTURES, 'tcp-reset-by-router.pcap')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('refused (1)');
-    expect(r.stdout).toContain('by middlebox (F5 Inc.)');
+    expect(r.stdout).toContain('by middlebox: gateway 00:01:d7:2a:10:01 = F5 Inc. (load balancer)');
     expect(r.stdout).toContain('→ A box in the path answered');
     expect(r.stdout.indexOf('refused (1)')).toBeLessThan(r.stdout.indexOf('OK: 1 TCP connection'));
     expect(r.stdout).not.toContain('\x1b[');

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     packets     UInt64,
     mac         String,
     vendor      String,
+    macRole     LowCardinality(String),
     state       LowCardinality(String),
     history     String,
     query       String,

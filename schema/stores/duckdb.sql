@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records (
     packets     UBIGINT,
     mac         VARCHAR,
     vendor      VARCHAR,
+    macRole     VARCHAR,
     state       VARCHAR,
     history     VARCHAR,
     query       VARCHAR,

@@ -17,8 +17,16 @@ export class TcpOptions {
   /** SACK blocks read into sack[0..2*sackBlocks): left edge, right edge (u32 sequence numbers). */
   sackBlocks = 0;
   readonly sack = new Float64Array(2 * MAX_SACK_BLOCKS);
+  /**
+   * The options' kinds in the order they came, NOPs included (p0f's "layout": Linux's SYN-ACK is
+   * MSS, SACK-permitted, timestamps, NOP, window scale; other stacks order them otherwise), as a
+   * number: one digit of base LAYOUT_BASE per option (optionLayoutText spells it), the first
+   * option the most significant; at most MAX_LAYOUT options (later ones are not counted).
+   */
+  layout = 0;
 
   reset(): void {
+    this.layout = 0;
     this.mss = -1;
     this.wscale = -1;
     this.sackOk = false;
@@ -35,9 +43,14 @@ export class TcpOptions {
 export function readTcpOptions(u8: Uint8Array, tcpOff: number, end: number, o: TcpOptions): boolean {
   o.reset();
   let p = tcpOff + TCP.MIN_LEN;
+  let n = 0;
   while (p < end) {
     const kind = u8[p];
     if (kind === TCP_OPT.END) return true;
+    if (n < MAX_LAYOUT) {
+      o.layout = o.layout * LAYOUT_BASE + layoutDigit(kind);
+      n++;
+    }
     if (kind === TCP_OPT.NOP) {
       p++;
       continue;
@@ -72,6 +85,38 @@ export function readTcpOptions(u8: Uint8Array, tcpOff: number, end: number, o: T
     p += len;
   }
   return true;
+}
+
+/** Options counted in a layout: 12 digits of base 8 stay exact in a double (2^36). */
+export const MAX_LAYOUT = 12;
+const LAYOUT_BASE = 8;
+/** One layout digit per option kind (0 is never used, so leading options are not lost). */
+const LAYOUT_NAMES = ['', 'nop', 'mss', 'ws', 'sok', 'sack', 'ts', '?'] as const;
+
+function layoutDigit(kind: number): number {
+  switch (kind) {
+    case TCP_OPT.NOP:
+      return 1;
+    case TCP_OPT.MSS:
+      return 2;
+    case TCP_OPT.WSCALE:
+      return 3;
+    case TCP_OPT.SACK_OK:
+      return 4;
+    case TCP_OPT.SACK:
+      return 5;
+    case TCP_OPT.TIMESTAMPS:
+      return 6;
+    default:
+      return 7;
+  }
+}
+
+/** A layout as p0f writes it: "mss,sok,ts,nop,ws" ("" for no options). */
+export function optionLayoutText(layout: number): string {
+  const names: string[] = [];
+  for (let l = layout; l > 0; l = Math.floor(l / LAYOUT_BASE)) names.unshift(LAYOUT_NAMES[l % LAYOUT_BASE]);
+  return names.join(',');
 }
 
 /**

@@ -1,6 +1,12 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { addrNetKey, formatIpv6 } from './addr.js';
 import { ICMP6 } from '../decode/enums.js';
+import { ServerProfile } from './server-profile.js';
+
+/** Initial TTLs / hop limits of common stacks (verdict/format.ts INITIAL_TTLS): a packet with one was not routed. */
+function isInitialTtl(ttl: number): boolean {
+  return ttl === 64 || ttl === 128 || ttl === 255;
+}
 
 /** What the capture says about one MAC address: which IP networks sit behind it. */
 export class MacInfo {
@@ -13,14 +19,22 @@ export class MacInfo {
   /** IPv4 addresses this MAC claimed in ARP. */
   readonly arpIps: number[] = [];
   sentRouterAdvert = false;
+  /** It sent IP packets with an initial TTL / hop limit (made by its own box), or routed ones (lower). */
+  sentInitial = false;
+  sentRouted = false;
 
   /**
    * A MAC that carries traffic for several addresses is a router (or an L3 middlebox): it sent
-   * IPv6 router advertisements, or carried two IPv4 addresses or IPv6 /64s in one direction, or
+   * IPv6 router advertisements, or carried two IPv4 addresses or IPv6 /64s in one direction and
+   * forwarded packets (sent some with a TTL below an initial value, or none of its own), or
    * carried an IPv4 address other than the one it claimed in ARP.
    */
   get isRouter(): boolean {
-    if (this.sentRouterAdvert || this.v4Src.length >= 2 || this.v4Dst.length >= 2 || this.v6Src.length >= 2 || this.v6Dst.length >= 2) return true;
+    if (this.sentRouterAdvert) return true;
+    // several addresses behind one MAC: a router when it forwards (routed packets) or only receives;
+    // a host with several addresses of its own (a DNS server on two) sends its own packets unrouted
+    const several = this.v4Src.length >= 2 || this.v4Dst.length >= 2 || this.v6Src.length >= 2 || this.v6Dst.length >= 2;
+    if (several && (this.sentRouted || !this.sentInitial)) return true;
     if (this.arpIps.length === 0) return false;
     for (const a of this.v4Src) if (!this.arpIps.includes(a)) return true;
     for (const a of this.v4Dst) if (!this.arpIps.includes(a)) return true;
@@ -28,16 +42,13 @@ export class MacInfo {
   }
 }
 
-/** What a server looks like across all its connections so far: built as packets go by. */
-export class ServerProfile {
-  /** TTLs of packets the server sent itself (SYN-ACKs, data; not RSTs). */
-  ttlMin = 256;
-  ttlMax = -1;
-  /** Fastest SYN → SYN-ACK, ns (-1 when never answered). */
-  minRttNs = -1;
-  /** Connections that still refer to this profile; it is dropped when none do. */
-  refs = 0;
-}
+export { ServerProfile } from './server-profile.js';
+
+/**
+ * Server profiles no connection refers to any more, kept so that later connections can be compared
+ * with earlier ones ("10.0.2.20's own packets in 3 other connections…"), oldest forgotten first.
+ */
+export const IDLE_SERVERS_KEPT = 4096;
 
 function pushDistinct(list: number[], v: number): void {
   if (list.length < 4 && !list.includes(v)) list.push(v);
@@ -56,6 +67,10 @@ export class HostTable {
   readonly macs = new Map<number, MacInfo>();
   /** By server address: the IPv4 address as a number, an IPv6 one as text (exact keys either way). */
   private readonly servers = new Map<number | string, ServerProfile>();
+  /** Unreferenced profiles, oldest first (Map order), at most idleKept. */
+  private readonly idle = new Map<number | string, ServerProfile>();
+
+  constructor(private readonly idleKept = IDLE_SERVERS_KEPT) {}
   // the last two MACs looked up: packets alternate between a host's and its gateway's
   private macA = -1;
   private infoA: MacInfo | null = null;
@@ -77,6 +92,13 @@ export class HostTable {
     return info;
   }
 
+  /** A router, or a MAC that brought routed packets (a TTL below an initial value): a gateway. */
+  isGatewayMac(m: number): boolean {
+    if (m < 0) return false;
+    const info = this.macs.get(m);
+    return info !== undefined && (info.isRouter || info.sentRouted);
+  }
+
   isRouterMac(m: number): boolean {
     if (m < 0) return false;
     const info = this.macs.get(m);
@@ -86,6 +108,11 @@ export class HostTable {
   /** Records which addresses travel behind which MACs. Cheap: two cached Map lookups. */
   observeLink(pkt: DecodedPacket): void {
     const v = pkt.ipVersion;
+    if (v !== 0 && pkt.srcMac >= 0) {
+      const info = this.mac(pkt.srcMac);
+      if (isInitialTtl(pkt.ttl)) info.sentInitial = true;
+      else info.sentRouted = true;
+    }
     if (v === 4) {
       if (pkt.srcMac >= 0) pushDistinct(this.mac(pkt.srcMac).v4Src, pkt.src[0]);
       if (pkt.dstMac >= 0 && !isMulticastMac(pkt.dstMac) && pkt.dst[0] !== 0xffffffff) pushDistinct(this.mac(pkt.dstMac).v4Dst, pkt.dst[0]);
@@ -107,7 +134,9 @@ export class HostTable {
   server(key: number | string): ServerProfile {
     let p = this.servers.get(key);
     if (p === undefined) {
-      p = new ServerProfile();
+      p = this.idle.get(key);
+      if (p !== undefined) this.idle.delete(key);
+      else p = new ServerProfile();
       this.servers.set(key, p);
     }
     p.refs++;
@@ -115,6 +144,10 @@ export class HostTable {
   }
 
   release(key: number | string, p: ServerProfile): void {
-    if (--p.refs === 0) this.servers.delete(key);
+    if (--p.refs !== 0) return;
+    this.servers.delete(key);
+    if (this.idleKept <= 0) return;
+    this.idle.set(key, p);
+    if (this.idle.size > this.idleKept) this.idle.delete(this.idle.keys().next().value as number | string);
   }
 }

@@ -3,6 +3,7 @@ import { copyAddr, flowHash, tunnelNote } from './addr.js';
 import { C2S, FlowEndpoints, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
+import { clientOptBits, HandshakeFp } from './server-profile.js';
 import type { AppSniffer } from './app.js';
 import { SEG, SeqTracker, seqAdd } from './seq.js';
 import { Exchange } from './exchange.js';
@@ -197,6 +198,8 @@ export class TcpFlow extends FlowEndpoints {
   declare synAckTtl: number;
   declare synAckCount: number;
   declare synAckAckOk: boolean;
+  /** The server side of the handshake as its first SYN-ACK showed it (compared across connections: attribute.ts). */
+  readonly fp: HandshakeFp;
   /** The first SYN-ACK's sequence (the server's ISN) and acknowledgement numbers. */
   declare serverIsn: number;
   declare synAckAck: number;
@@ -255,6 +258,7 @@ export class TcpFlow extends FlowEndpoints {
     this.rst = new DecidingPacket();
     this.seqs = [new SeqTracker(), new SeqTracker()];
     this.xchg = new Exchange();
+    this.fp = new HandshakeFp();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
   }
 
@@ -270,6 +274,7 @@ export class TcpFlow extends FlowEndpoints {
     this.seqs[C2S].reset();
     this.seqs[S2C].reset();
     this.xchg.reset();
+    this.fp.reset();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
   }
 
@@ -401,6 +406,7 @@ export class TcpFlow extends FlowEndpoints {
       if (ep.dataFirstT < 0) {
         ep.dataFirstT = t;
         ep.dataFirstFrame = frame;
+        if (dir === S2C && prof !== null) prof.noteServed(this.sPort, t);
       }
     }
     if (flags & TCP_FLAG.FIN && ep.finT < 0) {
@@ -442,6 +448,11 @@ export class TcpFlow extends FlowEndpoints {
       readTcpOptions(u8, pkt.l4Off, optEnd, OPTS);
       if (flags & TCP_FLAG.SYN) me.synOptions(OPTS);
       sacks = OPTS.sackBlocks;
+    }
+    if (dir === S2C && (flags & TCP_FLAG.SYN) !== 0 && (flags & TCP_FLAG.ACK) !== 0 && this.synAckT < 0) {
+      const cs = this.seqs[C2S];
+      const clientOpts = this.sawSyn ? clientOptBits(cs.mss, cs.wscale, cs.sackOk, cs.timestamps) : -1;
+      this.fp.set(pkt.ttl, pkt.srcMac, pkt.window, optEnd - pkt.l4Off > 20 ? OPTS : null, clientOpts);
     }
     const len = pkt.payloadWireLen;
     if (flags & TCP_FLAG.SYN) me.syn(pkt.seq);
@@ -556,6 +567,7 @@ export class TcpFlow extends FlowEndpoints {
         const rtt = t - this.lastSynT;
         const prof = this.profile;
         if (this.sawSyn && prof !== null && rtt >= 0 && (prof.minRttNs < 0 || rtt < prof.minRttNs)) prof.minRttNs = rtt;
+        if (this.sawSyn && prof !== null) prof.noteSynAck(this.fp, this.sPort, t, frame);
       }
     } else if (flags & TCP_FLAG.ACK && pkt.payloadWireLen === 0) {
       this.mark(S2C, HIST.ACK);

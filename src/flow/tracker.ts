@@ -8,7 +8,7 @@ import { DnsTable } from './dns.js';
 import { EchoTable } from './echo.js';
 import { NeighborTable } from './neighbor.js';
 import { UdpTable } from './udp.js';
-import { HostTable } from './hosts.js';
+import { HostTable, IDLE_SERVERS_KEPT } from './hosts.js';
 import { FlowBudget, FreeList, MAX_CHAIN } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { flowHash } from './addr.js';
@@ -44,7 +44,8 @@ export class FlowTracker {
   readonly captureMissed = { bytes: 0, connections: 0 };
   readonly dns: DnsTable;
   readonly udp: UdpTable;
-  readonly hosts = new HostTable();
+  /** MACs and server profiles; idle server profiles kept are bounded by --max-flows too. */
+  readonly hosts: HostTable;
   /** Pings. */
   readonly echo = new EchoTable();
   readonly neighbors = new NeighborTable();
@@ -71,6 +72,7 @@ export class FlowTracker {
   ) {
     this.certChecks = new CertChecks((code, detail) => anomalies.add(code, detail));
     this.budget = new FlowBudget(maxFlows);
+    this.hosts = new HostTable(Math.min(IDLE_SERVERS_KEPT, maxFlows));
     this.tcp = new TcpTable(this.budget);
     this.tombstones = new TcpTombstones(this.budget);
     this.budget.reclaim = () => {

@@ -1,3 +1,4 @@
+import { byLabel } from './sentences.js';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import type { Report } from '../analyze.js';
@@ -57,7 +58,7 @@ function epochSec(iso: string): number {
  */
 function slim(r: FlowRecord): FlowRecord {
   const gateway = r.facts?.find((f) => f.kind === 'gateway');
-  const { type, id, key, proto, client, server, clientName, serverName, verdict, by, start, t, duration, frame, firstFrame, packets, mac, vendor, tls, query, qtype, file } = r;
+  const { type, id, key, proto, client, server, clientName, serverName, verdict, by, start, t, duration, frame, firstFrame, packets, mac, vendor, macRole, tls, query, qtype, file } = r;
   return {
     type,
     id,
@@ -80,6 +81,7 @@ function slim(r: FlowRecord): FlowRecord {
     packets,
     mac,
     vendor,
+    macRole,
     tls,
     query,
     qtype,
@@ -406,7 +408,7 @@ function problemBlocks(c: HtmlCollector, run: RunReport, limit: number): string[
     out.push(`<section class="group ${cls}" aria-label="${verdict}: ${total}"><h3><span class="badge ${cls}">${cls === 'inconclusive' ? '? inconclusive' : '✖ problem'}</span> ${verdict} (${total})</h3>`);
     for (const p of list.slice(0, limit)) {
       out.push(`<article class="problem ${cls}" id="p-${p.id}" data-flow="${p.id}">`);
-      out.push(`<h4><a href="#flow-${p.id}">#${p.id}</a> ${p.proto.toUpperCase()} ${escapeHtml(endpointsText(p.record))} <span class="by">by ${p.by}${p.vendor !== undefined ? ` (${escapeHtml(p.vendor)})` : ''}</span></h4>`);
+      out.push(`<h4><a href="#flow-${p.id}">#${p.id}</a> ${p.proto.toUpperCase()} ${escapeHtml(endpointsText(p.record))} <span class="by">${escapeHtml(byLabel(p.record))}</span></h4>`);
       out.push(`<p class="summary">${escapeHtml(p.summary)}</p><ul class="evidence">`, ...p.evidence.map((e) => `<li>${escapeHtml(e)}</li>`), '</ul>');
       for (const x of p.related ?? []) out.push(`<p class="related">related <a href="#flow-${x.id}">#${x.id}</a>: ${escapeHtml(x.why)}</p>`);
       if (p.check !== '') out.push(`<p class="check"><span aria-hidden="true">→ </span>${escapeHtml(p.check)}</p>`);

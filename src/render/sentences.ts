@@ -3,6 +3,7 @@ import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { STORY, macRefText, type CertProblem, type Fact, type FactKind, type Side, type Story } from '../verdict/facts.js';
 import { dur, plural, rel, ttlText } from '../verdict/format.js';
 import { hostOf } from '../flow/addr.js';
+import { vendorClass } from '../oui/vendor-class.js';
 
 /**
  * Sentences from facts: a record's summary, evidence lines and check, in words, made from its
@@ -182,8 +183,12 @@ const FACT: FactTable = {
         return `${ttlName(f.ipVersion)} matches ${whoseText(f.whose)}`;
       case 'icmp-not-from-server':
         return `sent by ${L.a(f.from)}, not by the server`;
+      case 'handshake-by-box':
+        return boxText(f, L);
     }
   },
+  'port-accepted': (f, L) =>
+    `${L.ep(f.endpoint)} accepted ${plural(f.accepted, 'other connection')} in the second before the first SYN, the last ${dur(f.nearestNs)} before it, none while these SYNs went unanswered, and the application answered none of them: the port is open and the host up, the application stuck`,
   gateway: (f) => `gateway ${macRefText(f)}`,
   mac: (f) => `${f.role} ${macRefText(f)}`,
   'sent-to': (f) => `the ${f.what} went to ${f.gateway ? 'gateway' : 'MAC'} ${macRefText(f)}`,
@@ -216,6 +221,20 @@ const FACT: FactTable = {
   'neighbor-claim': (f, L) => `${f.ipVersion === 4 ? 'ARP reply' : 'neighbour advertisement'} #${f.frame} ${rel(f.t)}: ${L.a(f.addr)} is at ${macRefText(f)}`,
 };
 
+/** "SYN-ACK #33 TTL 64 (not routed) from gateway 00:01:d7:… = F5 Inc. (load balancer); 10.0.2.20's own SYN-ACKs in 3 other connections …". */
+function boxText(f: Extract<Fact, { kind: 'attribution'; reason: 'handshake-by-box' }>, L: Labels): string {
+  const from = f.mac === '' ? '' : ` from ${f.gateway ? 'gateway ' : ''}${withClass(macRefText(f), vendorClass(f.mac, f.vendor))}`;
+  const diffs: string[] = [];
+  if (f.box.options !== f.own.options) diffs.push(`options ${f.box.options || 'none'} vs ${f.own.options || 'none'}`);
+  if (f.box.mss !== f.own.mss) diffs.push(`MSS ${f.box.mss ?? 'none'} vs ${f.own.mss ?? 'none'}`);
+  if (f.box.wscale !== f.own.wscale) diffs.push(`window scale ${f.box.wscale ?? 'none'} vs ${f.own.wscale ?? 'none'}`);
+  const stack = f.stackDiffers && diffs.length > 0 ? `, and a different TCP stack (${diffs.join(', ')})` : '';
+  return (
+    `SYN-ACK #${f.frame} ${ttlText(f.box.ttl, f.ipVersion)}${from}; ${L.a(f.server)}'s own SYN-ACKs in ${plural(f.conns, 'other connection')} (first #${f.ownFrame}) arrive with ` +
+    `${ttlText(f.own.ttl, f.ipVersion)}${f.sameMac ? ' through the same MAC' : ''}${stack}: a box in the path answered this handshake for the server (a full proxy, a load balancer's virtual server, a transparent or SYN proxy)`
+  );
+}
+
 /** Every fact kind the table writes (the schema's factKind enum lists the same). */
 export const FACT_KINDS: readonly FactKind[] = Object.keys(FACT) as FactKind[];
 
@@ -237,14 +256,14 @@ const SUMMARY: StoryTable = {
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
   'icmp-answer': (s, r, L) => (s.proto === 'tcp' ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}` : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`),
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
-  timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})`,
+  timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})${s.backlog === true ? ', though the port accepted connections moments earlier: a full listen queue' : ''}`,
   'syn-too-soon': (s, r, L) =>
     s.clientRst === true
       ? `SYN to ${L.ep(r.server)} unanswered, but the client reset its own attempt ${dur(s.gapNs)} after the first SYN: too soon to call it a timeout`
       : `SYN to ${L.ep(r.server)} unanswered, but ${synEnded(s.gapNs)}: too soon to call it a timeout`,
   'handshake-incomplete': (s, r, L) => (s.clientRst ? `the client answered ${L.ep(r.server)}'s SYN-ACK with a RST` : `${L.ep(r.server)} answered with SYN-ACK, but the handshake never completed`),
   'half-open-at-end': (_s, r, L) => `SYN-ACK from ${L.ep(r.server)} seen, but the capture ended before the handshake could complete`,
-  'closed-by-remote': (_s, r, L) => `${L.ep(r.server)} accepted the connection, then closed it without a word`,
+  'closed-by-remote': (s, r, L) => `${s.box === true ? `a box in the path, answering for ${L.ep(r.server)},` : L.ep(r.server)} accepted the connection, then closed it without a word`,
   'delayed-reset': (s, r, L) => `${r.by === 'middlebox' ? 'a box in the path' : L.ep(r.server)} reset the connection ${dur(s.gapNs)} after the client's last packet, before any reply`,
   'mid-stream-reset': (_s, r, L) => `${r.by === 'client' ? 'the client' : r.by === 'middlebox' ? 'a box in the path' : 'the server'} reset the connection to ${L.ep(r.server)} after data flowed`,
   connected: (_s, r, L) => `connected to ${L.ep(r.server)}`,
@@ -268,7 +287,9 @@ const SUMMARY: StoryTable = {
   },
   'no-response': (s, r, L) =>
     s.acked
-      ? `${L.ep(r.server)} acknowledged the request but sent nothing back for ${dur(s.waitedNs)}: the application did not answer`
+      ? s.box === true
+        ? `a box in the path, answering for ${L.ep(r.server)}, acknowledged the request but sent nothing back for ${dur(s.waitedNs)}`
+        : `${L.ep(r.server)} acknowledged the request but sent nothing back for ${dur(s.waitedNs)}: the application did not answer`
       : `no answer from ${L.ep(r.server)} to the client's request for ${dur(s.waitedNs)}, and no acknowledgement either`,
   'zero-window': (s) => `the ${s.side} stopped reading: its receive window stayed at zero for ${dur(s.durationNs)}`,
   // the SNI follows the server in parentheses, so the server takes no name there
@@ -344,14 +365,19 @@ const CHECK: StoryTable = {
       ? `A box in the path answered for ${L.a(s.host)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${s.rstMac !== undefined ? ` (${macRefText(s.rstMac)})` : ''}; compare with a capture on the server.`
       : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
   timeout: (s, r, L) =>
-    `Nothing answered: a firewall or security group is probably dropping SYNs to ${L.ep(r.server)}, or the host is down. Try \`nc -zv ${s.host} ${s.port}\` from the client and \`traceroute -T -p ${s.port} ${s.host}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
+    s.backlog === true
+      ? `The port is open and the host up, yet these SYNs got nothing: its listen queue is full (the application does not accept() fast enough, or its backlog is too small) and the kernel drops new SYNs; not a firewall. On ${L.a(s.host)}: \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q up to Send-Q: full) and \`nstat -az TcpExtListenOverflows TcpExtListenDrops\`; raise the backlog (listen(), net.core.somaxconn) or find why the application stopped accepting. A per-client connection limit in a firewall looks the same from here: a capture on the server shows which.`
+      : `Nothing answered: a firewall or security group is probably dropping SYNs to ${L.ep(r.server)}, or the host is down. Try \`nc -zv ${s.host} ${s.port}\` from the client and \`traceroute -T -p ${s.port} ${s.host}\`; check DROP rules (\`iptables -L -n -v\`, \`nft list ruleset\`) and security groups.`,
   'syn-too-soon': (s) =>
     s.clientRst === true
       ? `Inconclusive about the server: the client gave up before --syn-timeout (${dur(s.timeoutNs)}). Look at why the client cancelled the connection (its own connect timeout, or a scanner).`
       : `Inconclusive: capture for longer (at least ${dur(s.timeoutNs)} after the first SYN).`,
   'handshake-incomplete': () => 'The SYN-ACK did not reach the client, or the client rejected it: look for asymmetric routing or a stateful firewall dropping the return path; capture on both sides.',
   'half-open-at-end': () => INCONCLUSIVE,
-  'closed-by-remote': () => 'The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.',
+  'closed-by-remote': (s) =>
+    s.box === true
+      ? "A box in the path (a proxy or load balancer) took the connection in the server's place and closed it: look at its rules and logs for this port (on an F5, the virtual server's profiles and iRules); the server itself may never have seen it. Compare with a capture taken next to the server."
+      : 'The service accepts and drops: look at its logs and at access rules (hosts.deny / tcpwrappers), connection limits (maxconn, ulimit), or a load balancer with no healthy backend.',
   'delayed-reset': () =>
     "Something waited, then reset: a load balancer or firewall inspection/idle policy (on an F5, the virtual server's profiles and iRules), or a server-side proxy timing out. Compare with a capture taken next to the server.",
   'mid-stream-reset': (s, r) =>
@@ -368,9 +394,11 @@ const CHECK: StoryTable = {
       ? `A link in the path has a smaller MTU and the ICMP "fragmentation needed" / "packet too big" errors are dropped: find it with \`tracepath ${s.host}\` or \`ping -M do -s 1472 ${s.host}\`; allow ICMP type 3 code 4 (ICMPv6 type 2) through the firewalls, or clamp the MSS (\`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\`).`
       : `Packets are lost one way after the handshake: look for a firewall or IPS dropping mid-connection (state table full, idle timeout), or a link dropping; \`traceroute -T -p ${s.port} ${s.host}\` and a capture on the server side show where they die.`,
   'no-response': (s, _r, L) =>
-    s.acked
-      ? `The host is up and its kernel took the request, but the application never answered: is it hung, overloaded, stuck on a backend, or not accepting (a full listen backlog)? On ${L.a(s.host)} look at its logs and thread dumps, \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q of the listener: connections not accepted) and \`ss -tn '( sport = :${s.port} )'\` (Recv-Q of the connection: data not read).`
-      : `The request was not acknowledged, so it may never have reached ${L.a(s.host)}: capture on the server side to see whether it arrives; \`traceroute -T -p ${s.port} ${s.host}\` shows the path.`,
+    s.acked && s.box === true
+      ? "A box in the path (a proxy or load balancer) took the connection and the request in the server's place and never answered: its backend may be down or slow; look at its logs and the health of its pool for this port. Compare with a capture taken next to the server."
+      : s.acked
+        ? `The host is up and its kernel took the request, but the application never answered: is it hung, overloaded, stuck on a backend, or not accepting (a full listen backlog)? On ${L.a(s.host)} look at its logs and thread dumps, \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q of the listener: connections not accepted) and \`ss -tn '( sport = :${s.port} )'\` (Recv-Q of the connection: data not read).`
+        : `The request was not acknowledged, so it may never have reached ${L.a(s.host)}: capture on the server side to see whether it arrives; \`traceroute -T -p ${s.port} ${s.host}\` shows the path.`,
   'zero-window': (s, _r, L) =>
     `The ${s.side} application is not reading its socket (blocked, overloaded or hung): look at it with \`ss -tmi\` (a full Recv-Q) on ${s.side === 'server' ? L.a(s.host) : 'the client'}, its thread dumps and logs. The network is fine.`,
   'tls-alert': (s) => tlsAlertCheck(s),
@@ -420,3 +448,21 @@ const CHECK: StoryTable = {
   'arp-conflict': (s, _r, L) =>
     `An address conflict: traffic for ${L.a(s.addr)} goes to whichever answer came last. Usual causes: a cloned VM, a static address inside the DHCP pool, or a failover (VRRP/keepalived) that both nodes think they own. Find the two hosts by their MACs in the switch's MAC table; \`arping -D ${s.addr}\` shows duplicates.`,
 };
+
+/**
+ * "by middlebox: gateway 00:01:d7:2a:10:01 = F5 Inc. (load balancer)": who decided the record, with
+ * the MAC and vendor of the box that made the deciding packet, named as such. Only a MAC that made
+ * the packet is shown (macRole sender or gateway): never the gateway a server's packet was routed
+ * through, never on `by unknown`, and `by server` never with a gateway's vendor.
+ */
+export function byLabel(r: Pick<FlowRecord, 'by' | 'mac' | 'vendor' | 'macRole'>): string {
+  if (r.mac === undefined || r.by === 'unknown' || (r.macRole !== 'sender' && r.macRole !== 'gateway')) return `by ${r.by}`;
+  if (r.macRole === 'gateway' && r.by !== 'middlebox') return `by ${r.by}`;
+  return `by ${r.by}: ${r.macRole === 'gateway' ? 'gateway ' : ''}${withClass(r.vendor !== undefined ? `${r.mac} = ${r.vendor}` : r.mac, vendorClass(r.mac, r.vendor))}`;
+}
+
+/** "00:01:d7:2a:10:01 = F5 Inc. (load balancer)" (", virtual machine" after a note that ends in a parenthesis). */
+function withClass(text: string, cls: string | undefined): string {
+  if (cls === undefined) return text;
+  return text.endsWith(')') ? `${text}, ${cls}` : `${text} (${cls})`;
+}

@@ -5,6 +5,7 @@ import { HEALTHY, type FlowRecord } from '../verdict/types.js';
 import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
 import { checksLines } from './checks.js';
+import { byLabel } from './sentences.js';
 import type { RendererFactory } from './renderer.js';
 
 export interface TextOptions {
@@ -92,7 +93,7 @@ export function renderProblem(p: FlowRecord, color: boolean): string {
 }
 
 function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, label = `  #${p.id}`): string[] {
-  const head = `${label}  ${p.proto.toUpperCase()}  ${escapeTerminal(endpointsText(p))}  by ${p.by}${p.vendor !== undefined ? ` (${escapeTerminal(p.vendor)})` : ''}`;
+  const head = `${label}  ${p.proto.toUpperCase()}  ${escapeTerminal(endpointsText(p))}  ${escapeTerminal(byLabel(p))}`;
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
   if (p.vantages !== undefined) lines.push(paint(ANSI.dim, `      seen by: ${escapeTerminal(p.vantages.map((v) => `${v.file} ${v.packets === 0 ? 'none' : `${v.packets} (${v.verdict ?? ''})`}`).join(' · '))}`));

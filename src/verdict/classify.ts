@@ -1,4 +1,4 @@
-import { type FlowRecord, type VerdictId } from './types.js';
+import { HEALTHY, type FlowRecord, type MacRole, type VerdictId } from './types.js';
 import type { ClassifyContext } from './context.js';
 import { connState, type TcpFlow } from '../flow/tcp.js';
 import type { DnsTxn } from '../flow/dns.js';
@@ -10,7 +10,8 @@ import { classifyDns, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
-import { vendorOf } from './format.js';
+import { hopsFrom, vendorOf } from './format.js';
+import { applyBox } from './box.js';
 import { appFacts } from './tcp-app.js';
 import { macFact } from './tcp-evidence.js';
 import { assertNoNegativeTimes, STORY, type Fact } from './facts.js';
@@ -59,8 +60,20 @@ export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT:
     r.mac = formatMac(o.mac);
     const v = vendorOf(o.mac);
     if (v !== undefined) r.vendor = v;
+    r.macRole = o.macRole ?? macRoleOf(c, o.mac, o.ttl ?? -1);
   }
   return r;
+}
+
+/**
+ * What a record's MAC is to its deciding packet (FlowRecord.macRole): a packet that arrived with an
+ * initial TTL was made by the box with that MAC (a gateway's when it is a router); a routed one came
+ * through it from further away. Without the packet's TTL, a router's MAC is taken as the way in.
+ */
+export function macRoleOf(c: ClassifyContext, mac: number, ttl: number): MacRole {
+  const gateway = c.hosts.isGatewayMac(mac);
+  if (ttl > 0) return hopsFrom(ttl) !== 0 ? 'via-gateway' : gateway ? 'gateway' : 'sender';
+  return gateway ? 'via-gateway' : 'sender';
 }
 
 /** Shared by records not yet described (replaced, never changed). */
@@ -97,6 +110,9 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const client = f.clientText;
   const server = f.serverText;
   const outcome = rule.describe(f, c);
+  if (!HEALTHY.has(verdict)) applyBox(f, c, outcome);
+  // the deciding packet's TTL, when the rule did not say: the server side's, for its MAC
+  if (outcome.ttl === undefined && outcome.mac >= 0 && outcome.mac === f.s.mac && f.s.ttlMax >= 0) outcome.ttl = f.s.ttlMax;
   // the TLS/HTTP lines, for verdicts that do not already explain them
   if (f.app !== null && !APP_VERDICTS.has(verdict)) outcome.facts.push(...appFacts(f, c));
   const r = base(c, verdict, outcome, f.firstT, f.lastT, f.tunnel) as FlowRecord;
@@ -181,7 +197,7 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
   const from = formatAddr(hit.version, hit.from);
   const facts: Fact[] = [{ kind: 'udp-datagrams', frame: u.firstFrame, sent: u.packets[0], received: u.packets[1] }, icmpFact(hit, from, hit.t - u.firstT), ...a.why];
   facts.push(...macFact(c, hit.mac, 'sender'));
-  const o: Outcome = { by: a.by, story: { kind: 'icmp-answer', proto: 'udp', from, icmp: icmpName(hit) }, facts, frame: hit.frame, mac: hit.mac };
+  const o: Outcome = { by: a.by, story: { kind: 'icmp-answer', proto: 'udp', from, icmp: icmpName(hit) }, facts, frame: hit.frame, mac: hit.mac, ttl: hit.ttl, macRole: undefined };
   const r = base(c, verdict, o, u.firstT, u.lastT, u.tunnel) as FlowRecord;
   r.proto = 'udp';
   r.client = u.clientText;

@@ -50,7 +50,10 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       const from = formatAddr(hit.version, hit.from);
       facts.push(icmpFact(hit, from, hit.t - d.firstT), ...a.why);
       facts.push(...macFact(c, hit.mac, 'sender'));
-      return { verdict, outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort) }, facts, frame: hit.frame, mac: hit.mac } };
+      return {
+        verdict,
+        outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort) }, facts, frame: hit.frame, mac: hit.mac, ttl: hit.ttl },
+      };
     }
     if (verdict === 'dns-no-response') {
       facts.push({ kind: 'dns-no-response', waitedNs: waited });
@@ -70,7 +73,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
   if (d.respMac >= 0 && c.hosts.isRouterMac(d.respMac)) facts.push({ kind: 'gateway', ...macRef(d.respMac) });
   const rule = answeredRule(d, c);
   const by: By = 'server';
-  return { verdict: rule.verdict, outcome: { by, story: { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: server(d), rcode: rc }, facts, frame: d.respFrame, mac: d.respMac } };
+  return { verdict: rule.verdict, outcome: { by, story: { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: server(d), rcode: rc }, facts, frame: d.respFrame, mac: d.respMac, ttl: d.respTtl } };
 }
 
 /** "A 10.0.2.20" (as the flow layer keeps answers) as type and value. */

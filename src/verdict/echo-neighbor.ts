@@ -45,6 +45,7 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
       [sent, { kind: 'echo-reply', frame: f.firstReplyFrame, ttl: f.replyTtl, hops: hopsFrom(f.replyTtl), ipVersion: f.version, lost: Math.max(0, f.sent - f.answered) }],
       f.firstReplyFrame,
       f.replyMac,
+      f.replyTtl,
     );
     r = base(c, 'ping-ok', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     r.echo = { sent: f.sent, answered: f.answered, rttMinMs: ms(f.rttMin), rttAvgMs: ms(avg), rttMaxMs: ms(f.rttMax) };
@@ -59,10 +60,10 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
       const loop = hops.note(target, from, e.requestTtl);
       const ttl = e.requestTtl >= 0 ? e.requestTtl : f.requestTtl;
       if (loop !== null) facts.push({ kind: 'routing-loop', target, routers: loop });
-      const o = outcome('middlebox', { kind: 'ping-ttl-exceeded', from, target, ping, ttl, loop: loop !== null }, facts, e.frame, e.mac);
+      const o = outcome('middlebox', { kind: 'ping-ttl-exceeded', from, target, ping, ttl, loop: loop !== null }, facts, e.frame, e.mac, e.ttl);
       r = base(c, 'ttl-exceeded', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     } else {
-      const o = outcome(from === target ? 'server' : 'middlebox', { kind: 'ping-icmp', from, target, ping, icmp: icmpName(hit) }, facts, e.frame, e.mac);
+      const o = outcome(from === target ? 'server' : 'middlebox', { kind: 'ping-icmp', from, target, ping, icmp: icmpName(hit) }, facts, e.frame, e.mac, e.ttl);
       r = base(c, verdict ?? 'ping-no-reply', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     }
     r.echo = { sent: f.sent, answered: 0 };
@@ -74,6 +75,7 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
     const facts: Fact[] = [sent, { kind: 'echo-no-reply', waitedNs: c.captureEndT - f.lastRequestT }];
     if (f.dstMac >= 0) facts.push({ kind: 'sent-to', what: 'requests', gateway: c.hosts.isRouterMac(f.dstMac), ...macRef(f.dstMac) });
     const o = outcome('unknown', { kind: 'ping-no-reply', target, sent: f.sent }, facts, 0, f.dstMac);
+    o.macRole = 'next-hop';
     r = base(c, 'ping-no-reply', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     r.echo = { sent: f.sent, answered: 0 };
   }

@@ -93,6 +93,31 @@ export type Fact =
   | { kind: 'attribution'; reason: 'faster-than-rtt'; afterSynNs: number; rttNs: number }
   | { kind: 'attribution'; reason: 'ttl-matches'; ipVersion: number; whose: 'this-connection' | 'other-connections' }
   | { kind: 'attribution'; reason: 'icmp-not-from-server'; from: string }
+  /**
+   * A box in the path answered the handshake (SYN-ACK #frame, `box`) for `server`, whose own
+   * SYN-ACKs in `conns` other connections (the first #ownFrame) look like `own`; mac: where the
+   * box's SYN-ACK came from (gateway: a router, or the MAC that brings the server's routed packets;
+   * sameMac: the MAC of `own` too); stackDiffers: another option layout, MSS or window scale.
+   */
+  | {
+      kind: 'attribution';
+      reason: 'handshake-by-box';
+      frame: number;
+      ipVersion: number;
+      box: HandshakeView;
+      mac: string;
+      vendor?: string;
+      note?: string;
+      gateway: boolean;
+      server: string;
+      own: HandshakeView;
+      conns: number;
+      ownFrame: number;
+      sameMac: boolean;
+      stackDiffers: boolean;
+    }
+  /** The SYNs' endpoint (address:port) accepted `accepted` other connections in the second before the first SYN, the last nearestNs before it, and none after. */
+  | { kind: 'port-accepted'; endpoint: string; accepted: number; nearestNs: number }
   /** The deciding packet came from (or went to) the LAN's gateway. */
   | { kind: 'gateway'; mac: string; vendor?: string; note?: string }
   | { kind: 'mac'; role: 'sender' | 'server' | 'client'; mac: string; vendor?: string; note?: string }
@@ -150,6 +175,17 @@ export interface SynOptions {
   timestamps: boolean;
 }
 
+/** One server-side handshake as a SYN-ACK showed it (options: the layout as p0f writes it, "mss,sok,ts,nop,ws"). */
+export interface HandshakeView {
+  ttl: number;
+  hops: number;
+  window: number;
+  mss?: number;
+  wscale?: number;
+  options: string;
+  timestamps: boolean;
+}
+
 export interface DnsAnswer {
   type: string;
   value?: string;
@@ -169,12 +205,14 @@ export type Story =
   | { kind: 'midstream'; packets: number }
   | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string }
   | { kind: 'refused'; host: string; rstMac?: MacRef }
-  | { kind: 'timeout'; host: string; port: number; syns: number }
+  /** backlog: the port accepted other connections around these SYNs (a listen queue overflowing). */
+  | { kind: 'timeout'; host: string; port: number; syns: number; backlog?: boolean }
   /** gapNs: from the first SYN to the end of the capture, or to the client's own RST (clientRst). */
   | { kind: 'syn-too-soon'; gapNs: number; timeoutNs: number; clientRst?: boolean }
   | { kind: 'handshake-incomplete'; clientRst: boolean }
   | { kind: 'half-open-at-end' }
-  | { kind: 'closed-by-remote' }
+  /** box: a box in the path answered the handshake in the server's place (verdict/box.ts). */
+  | { kind: 'closed-by-remote'; box?: boolean }
   | { kind: 'delayed-reset'; gapNs: number }
   | { kind: 'mid-stream-reset'; rstT: number }
   | { kind: 'connected' }
@@ -182,7 +220,7 @@ export type Story =
   /** challenge: the answer was a plain ACK, not a SYN-ACK. */
   | { kind: 'bad-syn-ack'; host: string; port: number; challenge?: boolean }
   | { kind: 'data-stall'; side: Side; count: number; len: number; pmtu: boolean; host: string; port: number; view: 'sender' | 'receiver'; bytes: number }
-  | { kind: 'no-response'; acked: boolean; waitedNs: number; host: string; port: number }
+  | { kind: 'no-response'; acked: boolean; waitedNs: number; host: string; port: number; box?: boolean }
   | { kind: 'zero-window'; side: Side; durationNs: number; host: string }
   | { kind: 'tls-alert'; side: Side; sni?: string; alert?: string; desc: number; certProblems: CertProblem[]; host: string; port: number }
   | { kind: 'tls-aborted'; sni?: string; host: string; port: number }
@@ -248,7 +286,7 @@ export function gatewayOf(r: { facts?: readonly Fact[] }): string | undefined {
 export function namesMac(facts: readonly Fact[], mac: string): boolean {
   for (const f of facts) {
     if ((f.kind === 'gateway' || f.kind === 'mac' || f.kind === 'sent-to' || f.kind === 'neighbor-solicit' || f.kind === 'neighbor-claim') && f.mac === mac) return true;
-    if (f.kind === 'attribution' && f.reason === 'initial-ttl-via-router' && f.mac === mac) return true;
+    if (f.kind === 'attribution' && (f.reason === 'initial-ttl-via-router' || f.reason === 'handshake-by-box') && f.mac === mac) return true;
   }
   return false;
 }

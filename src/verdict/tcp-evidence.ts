@@ -1,4 +1,4 @@
-import type { By } from './types.js';
+import type { By, MacRole } from './types.js';
 import type { ClassifyContext } from './context.js';
 import { S2C, TcpFlow } from '../flow/tcp.js';
 import { TCP_FLAG } from '../decode/packet.js';
@@ -17,10 +17,14 @@ export interface Outcome {
   frame: number;
   /** MAC of the deciding packet or of the responder (-1 unknown). */
   mac: number;
+  /** TTL / hop limit of the deciding packet, when known (it tells whether `mac` made it: classify.ts macRoleOf). */
+  ttl?: number;
+  /** What `mac` is, when the rule knows better than its TTL tells. */
+  macRole?: MacRole;
 }
 
-export function outcome(by: By, story: Story, facts: Fact[], frame: number, mac: number): Outcome {
-  return { by, facts, story, frame, mac };
+export function outcome(by: By, story: Story, facts: Fact[], frame: number, mac: number, ttl?: number): Outcome {
+  return { by, facts, story, frame, mac, ttl, macRole: undefined };
 }
 
 /** The SYN got a SYN-ACK. */

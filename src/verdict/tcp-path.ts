@@ -78,7 +78,10 @@ export function dataStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const pmtu = looksLikePmtuBlackHole(f, st, dir);
   if (pmtu) facts.push({ kind: 'pmtu', peer: dir === C2S ? 'server' : 'client', ackedSeq: relSeq(f, dir, f.ep[1 - dir].ackMax) });
   facts.push(...pathFacts(f), ...optionsFact(f));
-  return outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort, view: 'sender', bytes: st.len }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
+  const o = outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort, view: 'sender', bytes: st.len }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
+  // the client's segments died on the way: their next hop is no sender of anything
+  if (dir === C2S) o.macRole = 'next-hop';
+  return o;
 }
 
 /** A stall seen from the receiving side: the sender's later bytes arrived, a gap before them never did. */
@@ -88,7 +91,9 @@ function receiverStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const h = holeStallFacts(f, c, dir, (d, s) => relSeq(f, d, s));
   h.facts.push(...pathFacts(f), ...optionsFact(f));
   const story = { kind: 'data-stall', side, count: 0, len: h.mss, pmtu: h.pmtu, host: host(f), port: f.sPort, view: 'receiver', bytes: h.bytes } as const;
-  return outcome(h.pmtu ? 'middlebox' : 'unknown', story, h.facts, h.frame, dir === C2S ? f.cDstMac : f.s.mac);
+  const o = outcome(h.pmtu ? 'middlebox' : 'unknown', story, h.facts, h.frame, dir === C2S ? f.cDstMac : f.s.mac);
+  if (dir === C2S) o.macRole = 'next-hop';
+  return o;
 }
 
 /** The side that held a zero window for ZERO_WINDOW_NS or more (C2S or S2C), or -1. */

@@ -96,7 +96,7 @@ function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
   const facts = [synFact(f), icmpFact(hit, from, Math.max(hit.t, f.firstT) - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
-  return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit) }, facts, hit.frame, hit.mac);
+  return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit) }, facts, hit.frame, hit.mac, hit.ttl);
 }
 
 function refused(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -104,18 +104,45 @@ function refused(f: TcpFlow, c: ClassifyContext): Outcome {
   const lastSyn = synBefore(f, f.rst.t);
   const facts = [synFact(f), rstFact(f, 'syn', f.rst.t - lastSyn), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why)];
   const rstMac = a.by === 'middlebox' && f.rst.mac >= 0 ? macRef(f.rst.mac) : undefined;
-  return outcome(a.by, { kind: 'refused', host: host(f), rstMac }, facts, f.rst.frame, f.rst.mac);
+  return outcome(a.by, { kind: 'refused', host: host(f), rstMac }, facts, f.rst.frame, f.rst.mac, f.rst.ttl);
+}
+
+/** How long before an unanswered first SYN another accepted connection to the port still says "the port is open". */
+export const BACKLOG_WINDOW_NS = 1e9;
+
+/**
+ * Other connections to the same server port got a SYN-ACK in the BACKLOG_WINDOW_NS before this
+ * attempt's first SYN, and none while its SYNs went unanswered (ServerProfile.acceptsOn: the last
+ * few accepts per port), and the application sent no first byte on any connection to the port since
+ * then: the port listens and the host is up, but the application stopped taking connections, so its
+ * listen queue is full. (A port that accepts others while this attempt's SYNs die is not:
+ * a client behind a lossy or filtering path looks like that, as in the public corpus's sandboxed
+ * browsers, where Google's servers accepted one connection and not the next.)
+ */
+function portAccepted(f: TcpFlow): Fact | null {
+  const first = f.synTimes[0] ?? f.firstT;
+  if (f.profile === null) return null;
+  const [before, nearest] = f.profile.acceptsOn(f.sPort, first - BACKLOG_WINDOW_NS, first, first);
+  if (before === 0 || f.profile.acceptsOn(f.sPort, first + 1, f.lastSynT, first)[0] > 0) return null;
+  // and the application answered none of them (or any other connection to the port) since: it is stuck
+  const served = f.profile.servedOn(f.sPort);
+  if (served >= 0 && served >= first - BACKLOG_WINDOW_NS) return null;
+  return { kind: 'port-accepted', endpoint: f.serverText, accepted: before, nearestNs: first - nearest };
 }
 
 function timeout(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [synFact(f), { kind: 'no-reply', triedNs: triedFor(f, c), afterLastSynNs: unansweredFor(f, c) }];
+  const accepted = f.icmp === null ? portAccepted(f) : null;
+  if (accepted !== null) facts.push(accepted);
   if (clientGaveUp(f)) facts.push(rstFact(f, 'syn', f.rst.t - synBefore(f, f.rst.t)));
   if (f.icmp !== null) {
     const i = f.icmp;
     facts.push({ kind: 'icmp', frame: i.frame, from: formatAddr(i.version, i.from), type: i.type, code: i.code, ipVersion: i.version, message: icmpName(i), t: undefined, ttl: undefined, hops: undefined, errors: undefined });
   }
   if (f.cDstMac >= 0) facts.push({ kind: 'sent-to', what: 'SYNs', gateway: c.hosts.isRouterMac(f.cDstMac), ...macRef(f.cDstMac) });
-  return outcome('unknown', { kind: 'timeout', host: host(f), port: f.sPort, syns: f.synCount }, facts, 0, f.cDstMac);
+  const o = outcome(accepted !== null ? 'server' : 'unknown', { kind: 'timeout', host: host(f), port: f.sPort, syns: f.synCount, backlog: accepted !== null ? true : undefined }, facts, 0, f.cDstMac);
+  o.macRole = 'next-hop';
+  return o;
 }
 
 function captureEndedUnanswered(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -169,20 +196,23 @@ function closedByRemote(f: TcpFlow, c: ClassifyContext): Outcome {
   if (f.c.dataFirstT >= 0) facts.push({ kind: 'client-data', frame: f.c.dataFirstFrame, bytes: f.c.bytes, unanswered: false });
   let frame: number;
   let mac: number;
+  let ttl: number;
   let by: By = 'server';
   if (serverClosedFirst(f)) {
     facts.push({ kind: 'fin', from: 'server', frame: f.s.finFrame, after: 'handshake', afterNs: elapsedSince(f.s.finT, f.hsAckT) });
     frame = f.s.finFrame;
     mac = f.s.mac;
+    ttl = f.s.ttlMax;
   } else {
     const a = attributeRst(f, c);
     by = a.by;
     facts.push(rstFact(f, 'handshake', elapsedSince(f.rst.t, f.hsAckT), f.rstGapNs), ...a.why);
     frame = f.rst.frame;
     mac = f.rst.mac;
+    ttl = f.rst.ttl;
   }
   facts.push(...macFact(c, mac, 'server', facts));
-  return outcome(by, { kind: 'closed-by-remote' }, facts, frame, mac);
+  return outcome(by, { kind: 'closed-by-remote' }, facts, frame, mac, ttl);
 }
 
 function delayedReset(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -190,7 +220,7 @@ function delayedReset(f: TcpFlow, c: ClassifyContext): Outcome {
   const facts: Fact[] = [{ kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame }];
   if (f.c.dataFirstT >= 0) facts.push({ kind: 'client-data', frame: f.c.dataFirstFrame, bytes: f.c.bytes, unanswered: true });
   facts.push(rstFact(f, 'client-last', f.rstGapNs), ...a.why, ...macFact(c, f.rst.mac, 'sender', a.why));
-  return outcome(a.by, { kind: 'delayed-reset', gapNs: f.rstGapNs }, facts, f.rst.frame, f.rst.mac);
+  return outcome(a.by, { kind: 'delayed-reset', gapNs: f.rstGapNs }, facts, f.rst.frame, f.rst.mac, f.rst.ttl);
 }
 
 function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -204,7 +234,7 @@ function midStreamReset(f: TcpFlow, c: ClassifyContext): Outcome {
     ...a.why,
     ...macFact(c, f.rst.mac, 'sender', a.why),
   ];
-  return outcome(a.by, { kind: 'mid-stream-reset', rstT: f.rst.t - f.firstT }, facts, f.rst.frame, f.rst.mac);
+  return outcome(a.by, { kind: 'mid-stream-reset', rstT: f.rst.t - f.firstT }, facts, f.rst.frame, f.rst.mac, f.rst.ttl);
 }
 
 function ok(f: TcpFlow, c: ClassifyContext): Outcome {
@@ -212,5 +242,5 @@ function ok(f: TcpFlow, c: ClassifyContext): Outcome {
   if (f.challengeFrame > 0) facts.push(challengeFact(f));
   if (f.rstDir >= 0) facts.push(rstFact(f, 'start', f.rst.t - f.firstT, -1, true));
   facts.push(...macFact(c, f.s.mac, 'server'));
-  return outcome('server', { kind: 'connected' }, facts, f.synAckFrame, f.s.mac);
+  return outcome('server', { kind: 'connected' }, facts, f.synAckFrame, f.s.mac, f.synAckTtl);
 }

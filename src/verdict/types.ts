@@ -113,6 +113,13 @@ export interface FlowRecord {
   /** MAC of the responder or deciding packet's sender, with its vendor and role, when known. */
   mac?: string;
   vendor?: string;
+  /**
+   * What `mac` is to the deciding packet: `sender` (the host with this MAC made it), `gateway` (a
+   * router with this MAC made it itself: it arrived unrouted), `via-gateway` (it was routed here
+   * through this router from further away: the vendor says nothing about who made it),
+   * `next-hop` (nothing answered: where the client's packets went).
+   */
+  macRole?: MacRole;
   /** TCP only: Zeek-style connection state and history. */
   state?: string;
   history?: string;
@@ -144,6 +151,8 @@ export interface FlowRecord {
   /** Other records of the capture that tell this one's cause (at most MAX_RELATED, src/related/relate.ts). */
   related?: Related[];
 }
+
+export type MacRole = 'sender' | 'gateway' | 'via-gateway' | 'next-hop';
 
 /** What a record's `vantages` part says of one capture. */
 export interface VantagePart {

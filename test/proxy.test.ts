@@ -1,0 +1,256 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeFile, defined, FIXTURES } from './helpers/run.js';
+import { compareHandshake } from '../src/verdict/box.js';
+import { clientOptBits, FpClass, HandshakeFp, ServerProfile } from '../src/flow/server-profile.js';
+import { HostTable, MacInfo } from '../src/flow/hosts.js';
+import { optionLayoutText, readTcpOptions, TcpOptions } from '../src/decode/tcp-options.js';
+import { terminatesConnections, vendorClass } from '../src/oui/vendor-class.js';
+import { byLabel } from '../src/render/sentences.js';
+import type { Fact } from '../src/verdict/facts.js';
+import type { FlowRecord } from '../src/verdict/types.js';
+
+// Issue 18: who terminated the connection (a box answering the handshake), a listen queue that
+// overflows, and labels that name the MAC that made the deciding packet.
+
+const F5 = 0x0001d72a1001;
+const SERVER_NIC = 0x3cfdfe000214;
+const LINUX = 0o24613; // mss,sok,ts,nop,ws as layout digits (2 4 6 1 3)
+const BOTH_OFFER = clientOptBits(1460, 7, true, true);
+
+function fp(ttl: number, mac: number, layout = LINUX, mss = 1460, wscale = 7): HandshakeFp {
+  const o = new HandshakeFp();
+  o.ttl = ttl;
+  o.mac = mac;
+  o.window = 65160;
+  o.mss = mss;
+  o.wscale = wscale;
+  o.layout = layout;
+  o.ts = true;
+  o.clientOpts = BOTH_OFFER;
+  return o;
+}
+
+function kind(f: HandshakeFp, conns: number, frame = 2): FpClass {
+  const c = new FpClass();
+  Object.assign(c.fp, f);
+  c.conns = conns;
+  c.frame = frame;
+  return c;
+}
+
+const isBox = (mine: HandshakeFp, kinds: FpClass[], vendor = false) => compareHandshake(mine, kinds, vendor);
+
+describe('the server side of a handshake, compared with the same server in other connections', () => {
+  it('Linux SYN-ACK options read as p0f writes them', () => {
+    const opts = new TcpOptions();
+    // MSS 1460, SACK permitted, timestamps, NOP, window scale 7 (Linux's SYN-ACK)
+    const tcp = new Uint8Array([...new Array<number>(20).fill(0), 2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7]);
+    expect(readTcpOptions(tcp, 0, tcp.length, opts)).toBe(true);
+    expect(optionLayoutText(opts.layout)).toBe('mss,sok,ts,nop,ws');
+    expect(opts.layout).toBe(LINUX);
+    expect(optionLayoutText(0)).toBe('');
+  });
+
+  it('unrouted through the MAC that brings the server routed: a box answered', () => {
+    const m = defined(isBox(fp(64, F5), [kind(fp(63, F5), 3), kind(fp(64, F5), 1, 33)]));
+    expect(m.own.fp.ttl).toBe(63);
+    expect(m.others).toBe(3);
+    expect(m.unroutedViaGateway).toBe(true);
+    expect(m.sameMac).toBe(true);
+    expect(m.stackDiffers).toBe(false);
+  });
+
+  it('only its own kind seen (the first connection, or a VIP answering them all): nothing to say', () => {
+    expect(isBox(fp(64, F5), [kind(fp(64, F5), 1)])).toBeNull();
+    expect(isBox(fp(64, F5), [kind(fp(64, F5), 5)])).toBeNull();
+  });
+
+  it('the server itself, compared with a box that answered other connections: never the box', () => {
+    // the farther answer is the server's: a box sits between the capture and the server, so nearer
+    expect(isBox(fp(63, F5), [kind(fp(64, F5), 1), kind(fp(63, F5), 4)])).toBeNull();
+  });
+
+  it('another path to the same stack (ECMP, a route change): one hop fewer, same options, not unrouted: not a box', () => {
+    expect(isBox(fp(62, F5), [kind(fp(61, F5), 3)])).toBeNull();
+  });
+
+  it('nearer and another TCP stack (layout, MSS or window scale), for clients that offered the same: a box', () => {
+    const f5stack = fp(254, F5, 0o21346, 1380, 0); // mss,nop,ws,sok,ts
+    const m = defined(isBox(f5stack, [kind(fp(61, SERVER_NIC), 2)]));
+    expect(m.stackDiffers).toBe(true);
+    expect(m.unroutedViaGateway).toBe(false);
+    // the same difference, but the clients offered different options: the layout says nothing
+    const other = fp(61, SERVER_NIC);
+    other.clientOpts = clientOptBits(1460, -1, true, false);
+    expect(isBox(f5stack, [kind(other, 2)])).toBeNull();
+  });
+
+  it('a load balancer or firewall vendor supports a nearer answer, and decides nothing alone', () => {
+    expect(isBox(fp(62, F5), [kind(fp(61, SERVER_NIC), 2)], true)).not.toBeNull();
+    expect(isBox(fp(62, F5), [kind(fp(61, SERVER_NIC), 2)], false)).toBeNull();
+    // same distance: a vendor alone is no reason
+    expect(isBox(fp(61, F5), [kind(fp(61, SERVER_NIC), 2)], true)).toBeNull();
+  });
+
+  it('the per-server table is bounded: 4 kinds, 4 ports, 8 accept times each', () => {
+    const p = new ServerProfile();
+    for (let i = 0; i < 10; i++) p.noteSynAck(fp(50 + i, F5), 1000 + i, i * 1e6, i + 1);
+    expect(defined(p.fps).length).toBe(4);
+    expect(defined(p.ports).length).toBe(4);
+    for (let i = 0; i < 20; i++) p.noteSynAck(fp(50, F5), 80, 1e9 + i * 1e6, 100 + i);
+    expect(p.acceptsOn(80, 0, 2e9, 1e9)[0]).toBe(8);
+    // an accept 1 ms before: [count, nearest]
+    expect(p.acceptsOn(80, 1.018e9, 1.0195e9, 1.02e9)).toEqual([2, 1.019e9]);
+    expect(p.acceptsOn(443, 0, 2e9, 0)).toEqual([0, -1]);
+  });
+
+  it('unreferenced server profiles are kept for later connections, oldest forgotten beyond the bound', () => {
+    const h = new HostTable(2);
+    const a = h.server(1);
+    a.minRttNs = 5;
+    h.release(1, a);
+    expect(h.server(1)).toBe(a); // kept after its last connection
+    h.release(1, a);
+    for (const k of [2, 3]) h.release(k, h.server(k));
+    expect(h.server(1)).not.toBe(a); // the oldest of three idle ones was forgotten
+  });
+});
+
+describe('a MAC with several addresses', () => {
+  it('a DNS server on two addresses is no router; a box forwarding routed packets is', () => {
+    const dns = new MacInfo();
+    dns.v4Src.push(0x0a000214, 0x0a000235);
+    dns.sentInitial = true;
+    expect(dns.isRouter).toBe(false);
+    const router = new MacInfo();
+    router.v4Src.push(0x0a000214, 0x0a000235);
+    router.sentInitial = true;
+    router.sentRouted = true;
+    expect(router.isRouter).toBe(true);
+    // seen only receiving for several addresses (a one-way capture of the uplink)
+    const uplink = new MacInfo();
+    uplink.v4Dst.push(0x0a000214, 0x0a000235);
+    expect(uplink.isRouter).toBe(true);
+  });
+});
+
+describe('vendor classes', () => {
+  it.each([
+    ['00:01:d7:2a:10:01', 'F5 Inc.', 'load balancer'],
+    ['00:1f:a0:00:00:01', 'A10 Networks', 'load balancer'],
+    ['00:1b:17:00:00:01', 'Palo Alto Networks', 'firewall'],
+    ['00:09:0f:00:00:01', 'Fortinet, Inc.', 'firewall'],
+    ['00:00:0c:2a:20:01', 'Cisco Systems, Inc', 'router or switch'],
+    ['00:05:85:00:00:01', 'Juniper Networks', 'router or switch'],
+    ['00:50:56:00:00:01', 'VMware, Inc.', 'virtual machine'],
+    ['00:15:5d:00:00:01', 'Microsoft Corporation', 'virtual machine'],
+    ['00:0d:3a:00:00:01', 'Microsoft Corp.', undefined],
+    ['52:54:00:12:34:56', undefined, 'virtual machine'],
+    ['3c:fd:fe:00:02:14', 'Intel Corporate', undefined],
+  ])('%s = %s: %s', (mac, vendor, cls) => {
+    expect(vendorClass(mac, vendor)).toBe(cls);
+  });
+  it('only load balancers and firewalls commonly answer for servers', () => {
+    expect(terminatesConnections('load balancer')).toBe(true);
+    expect(terminatesConnections('firewall')).toBe(true);
+    expect(terminatesConnections('router or switch')).toBe(false);
+    expect(terminatesConnections(undefined)).toBe(false);
+  });
+});
+
+describe('by-labels name the MAC that made the deciding packet', () => {
+  const rec = (by: FlowRecord['by'], macRole: FlowRecord['macRole'], mac = '00:01:d7:2a:10:01', vendor = 'F5 Inc.') => ({ by, mac, vendor, macRole });
+  it.each([
+    [rec('middlebox', 'gateway'), 'by middlebox: gateway 00:01:d7:2a:10:01 = F5 Inc. (load balancer)'],
+    [rec('server', 'via-gateway'), 'by server'],
+    [rec('server', 'gateway'), 'by server'],
+    [rec('unknown', 'next-hop'), 'by unknown'],
+    [rec('unknown', 'sender'), 'by unknown'],
+    [rec('middlebox', 'via-gateway'), 'by middlebox'],
+    [rec('server', 'sender', '3c:fd:fe:00:02:14', 'Intel Corporate'), 'by server: 3c:fd:fe:00:02:14 = Intel Corporate'],
+    [rec('client', 'sender', '52:54:00:12:34:56', 'locally administered (random or virtual)'), 'by client: 52:54:00:12:34:56 = locally administered (random or virtual), virtual machine'],
+  ])('%o → %s', (r, text) => {
+    expect(byLabel(r)).toBe(text);
+  });
+});
+
+/** The pcap with only the given frames (1-based), for cutting a fixture. */
+function framesOf(file: string, keep: (frame: number) => boolean): string {
+  const b = readFileSync(join(FIXTURES, file));
+  const parts: Buffer[] = [b.subarray(0, 24)];
+  let off = 24;
+  for (let frame = 1; off + 16 <= b.length; frame++) {
+    const len = b.readUInt32LE(off + 8);
+    if (keep(frame)) parts.push(b.subarray(off, off + 16 + len));
+    off += 16 + len;
+  }
+  const out = join(mkdtempSync(join(tmpdir(), 'pcapdiag-proxy-')), file);
+  writeFileSync(out, Buffer.concat(parts));
+  return out;
+}
+
+const boxFact = (r: FlowRecord) => r.facts?.find((f): f is Extract<Fact, { reason: 'handshake-by-box' }> => f.kind === 'attribution' && f.reason === 'handshake-by-box');
+
+describe('tcp-proxy-reset.pcap: haproxy on the gateway answers for 10.0.2.20:443, the real server answers :80', () => {
+  it('the proxied connection is the box’s doing, with the fingerprints as evidence; the others are the server’s', async () => {
+    const all = (await analyzeFile(join(FIXTURES, 'tcp-proxy-reset.pcap'))).records;
+    const proxied = defined(all.find((r) => r.server === '10.0.2.20:443'));
+    expect(proxied.verdict).toBe('closed-by-remote');
+    expect(proxied.by).toBe('middlebox');
+    expect(proxied.macRole).toBe('gateway');
+    const f = defined(boxFact(proxied));
+    expect(f.box.ttl).toBe(64);
+    expect(f.own.ttl).toBe(63);
+    expect(f.box.options).toBe('mss,sok,ts,nop,ws');
+    expect(f.sameMac).toBe(true);
+    expect(f.gateway).toBe(true);
+    expect(f.conns).toBeGreaterThanOrEqual(3);
+    expect(proxied.summary).toContain('a box in the path, answering for 10.0.2.20:443');
+    expect(proxied.evidence.join('\n')).toContain("10.0.2.20's own SYN-ACKs in");
+    // the box's MAC is not called the server's
+    expect(proxied.evidence.join('\n')).not.toContain('server 00:01:d7');
+    for (const r of all.filter((x) => x.server === '10.0.2.20:80')) {
+      expect(r.verdict).toBe('ok');
+      expect(r.by).toBe('server');
+      expect(boxFact(r)).toBeUndefined();
+    }
+  });
+
+  it('without the real server’s connections before it is decided, nothing tells the box: by server, no box fact', async () => {
+    // only the proxied connection (frames 32-38)
+    const alone = (await analyzeFile(framesOf('tcp-proxy-reset.pcap', (n) => n >= 32 && n <= 38))).records;
+    expect(alone).toHaveLength(1);
+    expect(alone[0].by).toBe('server');
+    expect(boxFact(alone[0])).toBeUndefined();
+    // nothing says this MAC is a gateway here: it made the packets (TTL 64), so it is shown as the
+    // sender's, and its class is there for the reader to weigh
+    expect(alone[0].macRole).toBe('sender');
+    expect(byLabel(alone[0])).toBe('by server: 00:01:d7:2a:10:01 = F5 Inc. (load balancer)');
+  });
+});
+
+describe('SYNs that time out to a port that accepted other connections: a full listen queue', () => {
+  it('tcp-backlog-overflow.pcap: the four timeouts are the server’s, with the accepts as evidence', async () => {
+    const all = (await analyzeFile(join(FIXTURES, 'tcp-backlog-overflow.pcap'))).records;
+    const timeouts = all.filter((r) => r.verdict === 'timeout');
+    expect(timeouts).toHaveLength(4);
+    for (const t of timeouts) {
+      expect(t.by).toBe('server');
+      const acc = defined(t.facts?.find((f) => f.kind === 'port-accepted'));
+      expect(acc.kind === 'port-accepted' && acc.accepted).toBe(2);
+      expect(t.check).toContain('listen queue is full');
+      expect(t.check).not.toContain('firewall or security group is probably dropping');
+    }
+  });
+
+  it('a port that never accepted keeps the firewall advice (tcp-timeout.pcap)', async () => {
+    const all = (await analyzeFile(join(FIXTURES, 'tcp-timeout.pcap'))).records;
+    const t = defined(all.find((r) => r.verdict === 'timeout'));
+    expect(t.by).toBe('unknown');
+    expect(t.facts?.some((f) => f.kind === 'port-accepted')).toBe(false);
+    expect(t.check).toContain('firewall');
+  });
+});
