@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     responseMs  Nullable(Float64),
     ttfbMs      Nullable(Float64),
     vantages    String,
+    group       Nullable(UInt32),
     echo        String,
     clientName  String,
     serverName  String

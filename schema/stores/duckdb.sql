@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records (
     responseMs  DOUBLE,
     ttfbMs      DOUBLE,
     vantages    JSON,
+    "group"     UINTEGER,
     echo        JSON,
     clientName  VARCHAR,
     serverName  VARCHAR
