@@ -11,7 +11,7 @@ import type { RendererFactory } from './renderer.js';
 
 export interface TextOptions {
   color: boolean;
-  /** Problems shown per verdict before "… N more". */
+  /** Problems shown per group of problems alike before "… N more". */
   limit: number;
   /** Live input: the problems were printed as they were decided; the report is the summary only. */
   problemsShownAbove?: boolean;
