@@ -111,6 +111,7 @@ export class Analyzer implements Superseded {
       },
       options: { synTimeoutMs: opts.synTimeoutMs, dnsTimeoutMs: opts.dnsTimeoutMs, responseTimeoutMs: opts.responseTimeoutMs, tcpIdleMs: opts.tcpIdleMs, udpIdleMs: opts.udpIdleMs, maxFlows: opts.maxFlows },
       records: this.out.kept,
+      groups: this.out.groups(),
       summary: this.out.summary(flows.udpFlows),
       stats: stats.stats(flows.icmpUnmatched, flows.budget.dropped, flows.captureMissed),
       anomalies,

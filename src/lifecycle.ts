@@ -9,7 +9,7 @@ import type { ClassifyContext } from './verdict/context.js';
 import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
 import { answered } from './verdict/tcp-evidence.js';
-import { HealthChecks, isProbe } from './verdict/health.js';
+import { HealthChecks, isFailedProbe, isProbe } from './verdict/health.js';
 import { noteVantage, Vantage } from './verdict/vantage.js';
 import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
 import type { FlowRecord } from './verdict/types.js';
@@ -329,6 +329,7 @@ export class Lifecycle {
     const r = tcpRecord(f, c);
     if (f.firstOfConversation) this.out.newConversation(r);
     if (isProbe(f, r.verdict)) batch.push(...this.health.offer(f, r));
+    else if (isFailedProbe(f, r.verdict)) batch.push(this.health.failed(f, r));
     else batch.push(r);
   }
 

@@ -2,11 +2,12 @@ import type { AnalyzeOptions } from './options.js';
 import type { Report } from './report/report.js';
 import type { Checks } from './ci/gate.js';
 import type { FlowRecord } from './verdict/types.js';
+import type { ProblemGroup } from './report/groups.js';
 
 export { SCHEMA_VERSION } from './report/report.js';
 
-/** One capture's facts, without its records (they are in RunReport.records, labelled by file) or its nextId. */
-export type FileReport = Omit<Report, 'records' | 'schema' | 'options' | 'nextId'>;
+/** One capture's facts, without its records and groups (they are in RunReport.records and .groups, labelled by file) or its nextId. */
+export type FileReport = Omit<Report, 'records' | 'groups' | 'schema' | 'options' | 'nextId'>;
 
 /** What one pcapdiag run found over all its captures: the `--format json` document. */
 export interface RunReport {
@@ -16,6 +17,8 @@ export interface RunReport {
   filter: string | null;
   files: FileReport[];
   records: FlowRecord[];
+  /** The groups of problems alike of all captures (each capture's own; `file` names it), see report/groups.ts. */
+  groups: ProblemGroup[];
   /** Totals over all captures. */
   summary: Report['summary'];
   /** CI gates (--fail-on, --baseline, --expect), or null when none was asked for. */
@@ -23,7 +26,7 @@ export interface RunReport {
 }
 
 export function fileReport(r: Report): FileReport {
-  const { records: _records, schema: _schema, options: _options, nextId: _nextId, ...rest } = r;
+  const { records: _records, groups: _groups, schema: _schema, options: _options, nextId: _nextId, ...rest } = r;
   return rest;
 }
 

@@ -66,10 +66,15 @@ describe('gzip-compressed captures are read as tshark reads them', () => {
 });
 
 describe('output formats', () => {
-  it('ndjson: flow records with the contract fields, then one summary line', () => {
+  it('ndjson: flow records with the contract fields, a group line per group of problems, then one summary line', () => {
     const r = cli(['-f', 'ndjson', join(FIXTURES, 'dns.pcap')]);
-    const lines = ndjsonLines(r.stdout);
-    const summary = lines.pop();
+    const all = ndjsonLines(r.stdout);
+    const summary = all.pop();
+    const groups = all.filter((x) => (x.type as string) === 'group');
+    const lines = all.filter((x) => (x.type as string) !== 'group');
+    // the group lines come after the records, before the summary
+    expect(all.slice(lines.length)).toEqual(groups);
+    expect(groups.length).toBe(lines.filter((x) => x.verdict !== 'dns-ok' && x.verdict !== 'ok').length);
     expect(summary?.type).toBe('summary');
     expect(summary?.schema).toBe(2);
     expect(summary?.verdicts?.['dns-nxdomain']).toBe(1);
@@ -86,7 +91,8 @@ describe('output formats', () => {
   it('json: one document with the same records', () => {
     const nd = ndjsonLines(cli(['-f', 'ndjson', join(FIXTURES, 'ipv6.pcap')]).stdout);
     const doc = jsonDoc(cli(['-f', 'json', join(FIXTURES, 'ipv6.pcap')]).stdout);
-    expect(doc.records).toEqual(nd.slice(0, -1));
+    expect(doc.records).toEqual(nd.filter((x) => x.type === 'flow'));
+    expect((doc as { groups?: unknown[] }).groups).toEqual(nd.filter((x) => (x.type as string) === 'group').map(({ type: _type, ...g }) => g));
     expect(doc.records[0].client).toBe(`[fd00:1::10]:${last(doc.records[0].client.split(':'))}`);
   });
 

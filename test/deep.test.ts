@@ -170,7 +170,7 @@ describe('TCP path problems', () => {
       }
     }
     recs.sort((a, b) => a.sec - b.sec || a.frac - b.frac);
-    for (const keep of ['all', { problemsPerVerdict: 20 }] as const) {
+    for (const keep of ['all', { problemsPerGroup: 20 }] as const) {
       const rep = await analyzeSource(bufferSource(pcap(recs)), DEFAULT_OPTIONS, { keep });
       expect(rep.summary.verdicts).toEqual({ 'health-check': 10 });
     }

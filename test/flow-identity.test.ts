@@ -35,7 +35,7 @@ describe('one identity per flow: ids and keys do not depend on the filter or on 
         expect(some.nextId, f.text).toBe(all.nextId);
       }
       // described for the text report (problems, the first of each verdict): the same ids and keys
-      const text = await run(file, null, { problemsPerVerdict: 1 });
+      const text = await run(file, null, { problemsPerGroup: 1 });
       for (const r of text.records) expect(byId.get(r.id)?.key).toBe(r.key);
       expect(text.nextId).toBe(all.nextId);
     });

@@ -37,13 +37,14 @@ describe('the text report counts healthy flows, and problems past --limit, witho
         };
         const all = await run('all');
         const problems = all.records.filter((r) => !HEALTHY.has(r.verdict));
-        const text = await run({ problemsPerVerdict: 1000 });
+        const text = await run({ problemsPerGroup: 1000 });
         expect(text.summary, f?.text).toEqual(all.summary);
         expect(text.records, f?.text).toEqual(problems);
-        // --limit 1: only the first problem of each verdict is described, the rest only counted
-        const first = await run({ problemsPerVerdict: 1 });
+        // --limit 1: only the first problem of each group is kept, the rest only counted
+        const first = await run({ problemsPerGroup: 1 });
         expect(first.summary, f?.text).toEqual(all.summary);
-        expect(first.records, f?.text).toEqual(problems.filter((r) => problems.find((x) => x.verdict === r.verdict) === r));
+        expect(first.groups, f?.text).toEqual(all.groups);
+        expect(first.records, f?.text).toEqual(problems.filter((r) => problems.find((x) => x.group === r.group) === r));
       }
     });
   }

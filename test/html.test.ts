@@ -155,7 +155,7 @@ describe('--format html size bound', () => {
     expect(flows).toHaveLength(HTML_BOUNDS.ladders);
     wanted.give(file, new Map(flows.map((r) => [r, Array.from({ length: wanted.maxSteps }, (_, k) => ({ ...step, frame: r.frame + k, t: k * 0.001 }))])), '');
     const summary = { ...totalSummary(reports), problems: PROBLEMS, verdicts: { ok: N - PROBLEMS, refused: PROBLEMS } };
-    const run: RunReport = { schema: SCHEMA_VERSION, options: DEFAULT_OPTIONS, filter: null, files: reports.map(fileReport), records: [], summary, checks: null };
+    const run: RunReport = { schema: SCHEMA_VERSION, options: DEFAULT_OPTIONS, filter: null, files: reports.map(fileReport), records: [], groups: [], summary, checks: null };
     renderer.onEnd(run);
     const page = sink.text;
     expect(page.length).toBeLessThan(5 * 1024 * 1024);

@@ -66,7 +66,7 @@ describe('live input: verdicts while the capture goes on', () => {
     expect(code).toBe(0);
     expect(waited).toBeLessThan(10_000);
     const lines = ndjsonLines(run.out());
-    expect(lines.map((l) => l.type)).toEqual(['flow', 'summary']); // reported once, then the summary
+    expect(lines.map((l) => l.type)).toEqual(['flow', 'group', 'summary']); // reported once, then the summary
   }, 20_000);
 
   it('human output prints the problem as it is decided, and the summary at the end', async () => {
@@ -98,7 +98,7 @@ describe('live input: verdicts while the capture goes on', () => {
       const ex = await run.exited;
       expect(ex.code).toBe(code);
       const lines = ndjsonLines(run.out());
-      expect(lines.map((l) => l.verdict ?? l.type)).toEqual(['capture-ended', 'summary']);
+      expect(lines.map((l) => (l.type === 'flow' ? l.verdict : l.type))).toEqual(['capture-ended', 'group', 'summary']);
       expect(run.err()).not.toMatch(/\n\s+at /);
     }, 20_000);
   }

@@ -68,7 +68,7 @@ describe('memory under attack', () => {
     expect(r.warnings.join('\n')).toContain('flow table full (--max-flows 10): 40 new flows were not tracked');
   });
   it('the text report keeps only what it shows of each verdict, but counts them all', async () => {
-    const r = await analyzeSource(bufferSource(pcap(synFlood(30))), DEFAULT_OPTIONS, { keep: { problemsPerVerdict: 5 } });
+    const r = await analyzeSource(bufferSource(pcap(synFlood(30))), DEFAULT_OPTIONS, { keep: { problemsPerGroup: 5 } });
     expect(r.records).toHaveLength(5);
     expect(r.summary.verdicts['capture-ended']).toBe(30);
   });

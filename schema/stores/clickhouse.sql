@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     ttfbMs      Nullable(Float64),
     vantages    String,
     related     String,
+    group       Nullable(UInt32),
     echo        String,
     clientName  String,
     serverName  String

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records (
     ttfbMs      DOUBLE,
     vantages    JSON,
     related     JSON,
+    "group"     UINTEGER,
     echo        JSON,
     clientName  VARCHAR,
     serverName  VARCHAR

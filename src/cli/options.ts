@@ -113,7 +113,7 @@ export const FLAGS = {
     commands: ANALYZE,
     parse: text,
   }),
-  limit: flag({ flags: '--limit <n>', description: 'text format: problems shown per verdict', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit', Number.MAX_SAFE_INTEGER) }),
+  limit: flag({ flags: '--limit <n>', description: 'text and html: problems shown per group of problems alike', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit', Number.MAX_SAFE_INTEGER) }),
   color: flag({ flags: '--no-color', description: 'no colours, even on a terminal (NO_COLOR is honoured too)', commands: BOTH, parse: (raw, env) => raw !== false && env.isTty && !env.noColor }),
 } as const;
 

@@ -86,6 +86,7 @@ export async function analyzeInParallel(
       const s = slots[written];
       for (const r of s.records) {
         r.id += idBase;
+        if (r.group !== undefined) r.group += idBase;
         s.setup.onFlow?.(r);
       }
       s.records = [];
@@ -97,7 +98,14 @@ export async function analyzeInParallel(
         out.unreadable += s.done.unreadable;
         const report = s.done.report;
         if (report !== null) {
-          for (const r of report.records) r.id += idBase;
+          for (const r of report.records) {
+            r.id += idBase;
+            if (r.group !== undefined) r.group += idBase;
+          }
+          for (const g of report.groups) {
+            g.id += idBase;
+            g.ids = g.ids.map((id) => id + idBase);
+          }
           idBase += report.nextId - 1;
           report.nextId = idBase + 1;
           out.reports.push(report);

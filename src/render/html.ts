@@ -10,6 +10,8 @@ import { dur } from '../verdict/format.js';
 import { escapeTerminal } from './escape.js';
 import { ladderBox, nextChecks } from './ladder.js';
 import { PAGE_CSS, PAGE_JS } from './html-page.js';
+import { groupHeadline } from './sentences.js';
+import type { ProblemGroup } from '../report/groups.js';
 import type { PacketsWanted, RendererFactory } from './renderer.js';
 
 /**
@@ -159,6 +161,8 @@ interface Row {
   frame: number;
   file: number;
   start: string;
+  /** A problem's group (report/groups.ts). */
+  group?: number;
   record: FlowRecord;
   ladder?: LadderData;
 }
@@ -267,6 +271,7 @@ export class HtmlCollector {
       frame: r.frame,
       file: f,
       start: r.start,
+      group: r.group,
       record: slim(r),
     };
   }
@@ -396,25 +401,39 @@ function problemBlocks(c: HtmlCollector, run: RunReport, limit: number): string[
   const n = run.summary.problems;
   const out = ['<section id="problems" aria-labelledby="problems-h">'];
   out.push(`<h2 id="problems-h">${n === 0 ? 'No problems found' : `${n} problem${n === 1 ? '' : 's'}`}</h2>`);
-  const groups = new Map<VerdictId, Row[]>();
+  // the listed problems of each group (a capture's groups are named by their first record's id)
+  const rowsOf = new Map<number, Row[]>();
   for (const p of c.problems) {
-    const g = groups.get(p.verdict);
-    if (g === undefined) groups.set(p.verdict, [p]);
-    else g.push(p);
+    const key = p.group ?? -p.id;
+    const list = rowsOf.get(key);
+    if (list === undefined) rowsOf.set(key, [p]);
+    else list.push(p);
   }
-  for (const [verdict, list] of groups) {
-    const total = run.summary.verdicts[verdict] ?? list.length;
+  // by verdict, in the order of their first groups; each group's headline (two or more) over its first --limit
+  const byVerdict = new Map<VerdictId, ProblemGroup[]>();
+  for (const g of run.groups) {
+    const list = byVerdict.get(g.verdict);
+    if (list === undefined) byVerdict.set(g.verdict, [g]);
+    else list.push(g);
+  }
+  for (const [verdict, groups] of byVerdict) {
+    const total = run.summary.verdicts[verdict] ?? groups.reduce((n, g) => n + g.count, 0);
     const cls = verdictClass(verdict);
     out.push(`<section class="group ${cls}" aria-label="${verdict}: ${total}"><h3><span class="badge ${cls}">${cls === 'inconclusive' ? '? inconclusive' : '✖ problem'}</span> ${verdict} (${total})</h3>`);
-    for (const p of list.slice(0, limit)) {
-      out.push(`<article class="problem ${cls}" id="p-${p.id}" data-flow="${p.id}">`);
-      out.push(`<h4><a href="#flow-${p.id}">#${p.id}</a> ${p.proto.toUpperCase()} ${escapeHtml(endpointsText(p.record))} <span class="by">${escapeHtml(byLabel(p.record))}</span></h4>`);
-      out.push(`<p class="summary">${escapeHtml(p.summary)}</p><ul class="evidence">`, ...p.evidence.map((e) => `<li>${escapeHtml(e)}</li>`), '</ul>');
-      for (const x of p.related ?? []) out.push(`<p class="related">related <a href="#flow-${x.id}">#${x.id}</a>: ${escapeHtml(x.why)}</p>`);
-      if (p.check !== '') out.push(`<p class="check"><span aria-hidden="true">→ </span>${escapeHtml(p.check)}</p>`);
-      out.push('</article>');
+    for (const g of groups) {
+      const list = rowsOf.get(g.id) ?? [];
+      if (g.count > 1) out.push(`<p class="alike" id="g-${g.id}"><strong>${escapeHtml(groupHeadline(g))}</strong></p>`);
+      const shown = list.slice(0, limit);
+      for (const p of shown) {
+        out.push(`<article class="problem ${cls}" id="p-${p.id}" data-flow="${p.id}">`);
+        out.push(`<h4><a href="#flow-${p.id}">#${p.id}</a> ${p.proto.toUpperCase()} ${escapeHtml(endpointsText(p.record))} <span class="by">${escapeHtml(byLabel(p.record))}</span></h4>`);
+        out.push(`<p class="summary">${escapeHtml(p.summary)}</p><ul class="evidence">`, ...p.evidence.map((e) => `<li>${escapeHtml(e)}</li>`), '</ul>');
+        for (const x of p.related ?? []) out.push(`<p class="related">related <a href="#flow-${x.id}">#${x.id}</a>: ${escapeHtml(x.why)}</p>`);
+        if (p.check !== '') out.push(`<p class="check"><span aria-hidden="true">→ </span>${escapeHtml(p.check)}</p>`);
+        out.push('</article>');
+      }
+      if (g.count > shown.length) out.push(`<p class="more">… ${g.count - shown.length} more ${verdict} like ${g.count > 1 ? 'these' : 'this'}: in the flow table below${c.problemsAggregated > 0 ? ' (or --format ndjson for all)' : ''}</p>`);
     }
-    if (total > Math.min(limit, list.length)) out.push(`<p class="more">… ${total - Math.min(limit, list.length)} more ${verdict}: in the flow table below${c.problemsAggregated > 0 ? ' (or --format ndjson for all)' : ''}</p>`);
     out.push('</section>');
   }
   if (c.problemsAggregated > 0) out.push(`<p class="more">${c.problemsAggregated} problems past the first ${HTML_BOUNDS.problemsListed} are counted in the timeline's density rows, not listed: use --format ndjson for every record.</p>`);

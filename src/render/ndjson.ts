@@ -22,12 +22,17 @@ export function summaryLine(r: Report): Record<string, unknown> {
 }
 
 /**
- * `--format ndjson`: every record as one line the moment it is decided, a summary line after each
- * capture, then a total line (several captures) and a checks line (CI gates).
+ * `--format ndjson`: every record as one line the moment it is decided (a problem names its group
+ * in `group`), after each capture one line per group of its problems (`{"type":"group",…}`, in the
+ * order of their first records) and its summary line, then a total line (several captures) and a
+ * checks line (CI gates).
  */
 export const ndjsonRenderer: RendererFactory = (out, s) => ({
   feed: () => ({ keep: 'none', onRecord: (r) => out.line(escapeJson(JSON.stringify(r))), problemsOnly: false }),
-  onFile: (report) => out.line(escapeJson(JSON.stringify(summaryLine(report)))),
+  onFile: (report) => {
+    for (const g of report.groups) out.line(escapeJson(JSON.stringify({ type: 'group', ...g })));
+    out.line(escapeJson(JSON.stringify(summaryLine(report))));
+  },
   onEnd: (run) => {
     if (s.several) out.line(escapeJson(JSON.stringify({ type: 'total', files: run.files.length, ...run.summary })));
     if (run.checks !== null) out.line(escapeJson(JSON.stringify({ type: 'checks', ...run.checks })));

@@ -11,7 +11,7 @@ export interface Output {
 
 export interface RenderSettings {
   color: boolean;
-  /** text: problems shown per verdict. */
+  /** text, html: problems shown per group of problems alike. */
   limit: number;
   /** More than one capture is read: a total follows the captures' own reports. */
   several: boolean;

@@ -2,8 +2,9 @@ import { shellWord } from './escape.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { STORY, macRefText, type CertProblem, type Fact, type FactKind, type Side, type Story } from '../verdict/facts.js';
 import { dur, plural, rel, ttlText } from '../verdict/format.js';
-import { hostOf } from '../flow/addr.js';
+import { hostOf, portOf } from '../flow/addr.js';
 import { vendorClass } from '../oui/vendor-class.js';
+import { GROUP_BOUNDS, type ProblemGroup } from '../report/groups.js';
 
 /**
  * Sentences from facts: a record's summary, evidence lines and check, in words, made from its
@@ -363,7 +364,9 @@ const CHECK: StoryTable = {
   refused: (s, r, L) =>
     r.by === 'middlebox'
       ? `A box in the path answered for ${L.a(s.host)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${s.rstMac !== undefined ? ` (${macRefText(s.rstMac)})` : ''}; compare with a capture on the server.`
-      : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
+      : s.checkedEveryNs !== undefined
+        ? `${L.a(hostOf(r.client))}'s health checks find nothing listening on ${L.ep(r.server)}: start the service there (\`ss -ltnp\` on the server: bound to that address and port, not 127.0.0.1), or take the server out of the pool.`
+        : `Is anything listening on ${L.ep(r.server)}? Run \`ss -ltnp\` on the server and check the service is bound to that address and port, not 127.0.0.1.`,
   timeout: (s, r, L) =>
     s.backlog === true
       ? `The port is open and the host up, yet these SYNs got nothing: its listen queue is full (the application does not accept() fast enough, or its backlog is too small) and the kernel drops new SYNs; not a firewall. On ${L.a(s.host)}: \`ss -ltn '( sport = :${s.port} )'\` (Recv-Q up to Send-Q: full) and \`nstat -az TcpExtListenOverflows TcpExtListenDrops\`; raise the backlog (listen(), net.core.somaxconn) or find why the application stopped accepting. A per-client connection limit in a firewall looks the same from here: a capture on the server shows which.`
@@ -465,4 +468,94 @@ export function byLabel(r: Pick<FlowRecord, 'by' | 'mac' | 'vendor' | 'macRole'>
 function withClass(text: string, cls: string | undefined): string {
   if (cls === undefined) return text;
   return text.endsWith(')') ? `${text}, ${cls}` : `${text} (${cls})`;
+}
+
+// ---- groups of problems alike (report/groups.ts) ----------------------------------------------
+
+/**
+ * A group's headline: `refused ×43: 10.0.2.21–24:9080 from 10.0.2.1's health checks (every 2 s),
+ * 18:01:38–18:01:59`.
+ */
+export function groupHeadline(g: ProblemGroup, L: Labels = new Labels(NO_NAMES)): string {
+  if (g.overflow === true) return `${g.verdict} ×${g.count} more, to further servers (past the first ${GROUP_BOUNDS.groups} groups, not told apart), ${spanText(g.first, g.last)}`;
+  const servers = endpointsCompact(g.servers, g.moreServers, L);
+  const from =
+    g.checks !== undefined ? `${L.a(g.checks.from)}'s health checks${g.checks.intervalMs !== undefined ? ` (every ${dur(g.checks.intervalMs * 1e6)})` : ''}` : g.moreClients ? `${g.clients.length}+ clients` : hostsCompact(g.clients, L);
+  return `${g.verdict} ×${g.count}: ${servers} from ${from}, ${spanText(g.first, g.last)}`;
+}
+
+/** "18:01:38–18:01:59" (times of day, UTC), with milliseconds when the span is under 10 s. */
+function spanText(first: string, last: string): string {
+  const fine = Date.parse(last.slice(0, 23) + 'Z') - Date.parse(first.slice(0, 23) + 'Z') < 10_000;
+  const tod = (iso: string) => iso.slice(11, fine ? 23 : 19);
+  return first === last || tod(first) === tod(last) ? `at ${tod(first)}` : `${tod(first)}–${tod(last)}`;
+}
+
+const IPV4 = /^(\d+\.\d+\.\d+)\.(\d+)$/;
+
+/** Numbers as ranges: [21, 22, 23, 24, 30] → "21–24, 30". */
+function ranges(ns: readonly number[]): string[] {
+  const s = [...new Set(ns)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < s.length;) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
+    out.push(j === i ? `${s[i]}` : `${s[i]}–${s[j]}`);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Addresses, IPv4 ones of one /24 in runs: "10.0.2.21–24, 10.0.3.5"; names after lone addresses. */
+function hostRuns(hosts: readonly string[], L: Labels): string[] {
+  const byNet = new Map<string, number[]>();
+  const out: string[] = [];
+  for (const h of hosts) {
+    const m = IPV4.exec(h);
+    if (m === null) out.push(L.a(h));
+    else {
+      const list = byNet.get(m[1]);
+      if (list === undefined) byNet.set(m[1], [Number(m[2])]);
+      else list.push(Number(m[2]));
+    }
+  }
+  for (const [net, last] of byNet) for (const r of ranges(last)) out.push(r.includes('–') ? `${net}.${r}` : L.a(`${net}.${r}`));
+  return out;
+}
+
+function hostsCompact(hosts: readonly string[], L: Labels): string {
+  return capped(hostRuns(hosts, L), false);
+}
+
+/** "10.0.2.21–24:9080", "10.0.2.20:80–85, 443", "10.0.2.20:80, 10.0.3.5:443". */
+function endpointsCompact(eps: readonly string[], more: boolean, L: Labels): string {
+  const parsed = eps.map((e) => ({ host: hostOf(e), port: portOf(e) }));
+  const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const hosts = new Set(parsed.map((p) => p.host));
+  if (hosts.size === 1 && eps.length > 1 && parsed.every((p) => p.port >= 0)) {
+    const host = parsed[0].host;
+    const named = L.a(host);
+    return `${bracket(host)}:${capped(ranges(parsed.map((p) => p.port)), more)}${named.slice(host.length)}`;
+  }
+  const byPort = new Map<number, string[]>();
+  for (const p of parsed) {
+    const list = byPort.get(p.port);
+    if (list === undefined) byPort.set(p.port, [p.host]);
+    else list.push(p.host);
+  }
+  const items: string[] = [];
+  for (const [port, hs] of byPort) {
+    for (const h of hostRuns(hs, new Labels(NO_NAMES))) {
+      const ep = port < 0 ? h : `${bracket(h)}:${port}`;
+      items.push(h.includes('–') || port < 0 ? (port < 0 ? L.a(h) : ep) : L.ep(ep));
+    }
+  }
+  return capped(items, more);
+}
+
+/** The first six items, then "and N more" (or "and more" when not all are known). */
+function capped(items: readonly string[], more: boolean): string {
+  const shown = items.slice(0, 6).join(', ');
+  const rest = items.length - 6;
+  return rest > 0 ? `${shown} and ${rest}${more ? '+' : ''} more` : more ? `${shown} and more` : shown;
 }

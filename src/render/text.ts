@@ -1,7 +1,9 @@
 import Table from 'cli-table3';
 import type { Report } from '../analyze.js';
 import type { RunReport } from '../run-report.js';
-import { HEALTHY, type FlowRecord } from '../verdict/types.js';
+import { HEALTHY, type FlowRecord, type VerdictId } from '../verdict/types.js';
+import type { ProblemGroup } from '../report/groups.js';
+import { groupHeadline } from './sentences.js';
 import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
 import { checksLines } from './checks.js';
@@ -10,7 +12,7 @@ import type { RendererFactory } from './renderer.js';
 
 export interface TextOptions {
   color: boolean;
-  /** Problems shown per verdict before "… N more". */
+  /** Problems shown per group of problems alike before "… N more". */
   limit: number;
   /** Live input: the problems were printed as they were decided; the report is the summary only. */
   problemsShownAbove?: boolean;
@@ -32,24 +34,23 @@ export function renderText(r: Report, o: TextOptions): string {
   if (inp.vantages !== undefined) for (const v of inp.vantages.slice(1)) out.push(`  ${vantageClockText(v, inp.vantages[0].name)}`);
   out.push('');
 
-  const problems = r.records.filter((x) => !HEALTHY.has(x.verdict));
-  const groups = new Map<string, FlowRecord[]>();
-  for (const p of problems) {
-    const g = groups.get(p.verdict);
-    if (g === undefined) groups.set(p.verdict, [p]);
-    else g.push(p);
-  }
   const nProblems = r.summary.problems;
   if (nProblems === 0) out.push(paint(ANSI.green, 'No problems found.'));
   else out.push(paint(ANSI.bold, `${nProblems} problem${nProblems === 1 ? '' : 's'}${o.problemsShownAbove ? ', shown above as they were decided' : ''}`));
-  for (const [verdict, list] of groups) {
+  for (const [verdict, groups] of byVerdict(r)) {
     out.push('');
     const isInconclusive = verdict === 'capture-ended' || verdict === 'midstream';
-    // the report may hold only the first --limit of each verdict: the count comes from the summary
-    const total = Math.max(list.length, r.summary.verdicts[verdict] ?? 0);
+    // the report holds only the first --limit of each group: the count comes from the summary
+    const total = r.summary.verdicts[verdict] ?? groups.reduce((n, g) => n + g.group.count, 0);
     out.push(paint(isInconclusive ? ANSI.yellow : ANSI.red, `${verdict} (${total})`));
-    for (const p of list.slice(0, o.limit)) out.push(...problemLines(p, paint));
-    if (total > o.limit) out.push(paint(ANSI.dim, `  … ${total - o.limit} more ${verdict} (use --limit, or --format ndjson for all)`));
+    for (const { group, records } of groups) {
+      // a group of one is its record; a larger one gets a headline over its first --limit records
+      if (group.count > 1) out.push(paint(ANSI.bold, `  ${escapeTerminal(groupHeadline(group))}`));
+      if (o.problemsShownAbove) continue;
+      const shown = records.slice(0, o.limit);
+      for (const p of shown) out.push(...problemLines(p, paint));
+      if (group.count > shown.length) out.push(paint(ANSI.dim, `  … ${group.count - shown.length} more ${verdict} like ${group.count > 1 ? 'these' : 'this'} (use --limit, or --format ndjson for all)`));
+    }
   }
   out.push('');
   const ok = r.summary.verdicts['ok'] ?? 0;
@@ -75,6 +76,25 @@ export function renderText(r: Report, o: TextOptions): string {
   return out.join('\n') + '\n';
 }
 
+/** The report's groups by verdict (in the order of their first records), each with the records kept of it. */
+function byVerdict(r: Report): Map<VerdictId, { group: ProblemGroup; records: FlowRecord[] }[]> {
+  const kept = new Map<number, FlowRecord[]>();
+  for (const p of r.records) {
+    if (HEALTHY.has(p.verdict) || p.group === undefined) continue;
+    const list = kept.get(p.group);
+    if (list === undefined) kept.set(p.group, [p]);
+    else list.push(p);
+  }
+  const out = new Map<VerdictId, { group: ProblemGroup; records: FlowRecord[] }[]>();
+  for (const group of r.groups) {
+    const entry = { group, records: kept.get(group.id) ?? [] };
+    const list = out.get(group.verdict);
+    if (list === undefined) out.set(group.verdict, [entry]);
+    else list.push(entry);
+  }
+  return out;
+}
+
 /** After the reports of several captures: the totals over all of them. */
 export function renderTotal(run: RunReport, color: boolean): string {
   const t = new Table({ head: ['verdict', 'count'], style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] } });
@@ -82,6 +102,21 @@ export function renderTotal(run: RunReport, color: boolean): string {
   t.push(['TCP conversations', run.summary.tcpConversations]);
   const p = run.summary.problems;
   return `\nTotal over ${run.files.length} captures: ${p} problem${p === 1 ? '' : 's'}\n${t.toString()}\n`;
+}
+
+/** Live input: prints each problem as it is decided, up to --limit per group (bounded memory: a count per group). */
+function liveProblems(out: { write(s: string): void }, s: { color: boolean; limit: number }): (r: FlowRecord) => void {
+  const shown = new Map<number, number>();
+  return (r) => {
+    const g = r.group ?? -r.id;
+    const n = (shown.get(g) ?? 0) + 1;
+    shown.set(g, n);
+    if (n <= s.limit) out.write(renderProblem(r, s.color));
+    else if (n === s.limit + 1) {
+      const line = `${r.start.slice(11, 23)}  ${r.verdict}  #${r.id}: further ${r.verdict} like #${g} are counted, not printed (--limit ${s.limit}); the summary gives their number`;
+      out.write((s.color ? `\x1b[${ANSI.dim}m${line}\x1b[0m` : line) + '\n');
+    }
+  };
 }
 
 /** One problem as the report shows it, for printing the moment it is decided (live input). */
@@ -103,14 +138,16 @@ function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, la
 }
 
 /**
- * `--format text`: from a file, the report of each capture after it is read (its problems grouped
- * by verdict, the first --limit of each); from live input, each problem the moment it is decided,
- * then the summary. Several captures get a total; CI gates their findings.
+ * `--format text`: from a file, the report of each capture after it is read (its problems by
+ * verdict, in groups of problems alike, the first --limit of each group); from live input, each
+ * problem the moment it is decided (the first --limit of each group, then one line saying the
+ * rest are counted), then the summary with the groups' headlines. Several captures get a total;
+ * CI gates their findings.
  */
 export const textRenderer: RendererFactory = (out, s) => ({
   feed: (live) => ({
-    keep: live ? 'none' : { problemsPerVerdict: s.limit },
-    onRecord: live ? (r) => out.write(renderProblem(r, s.color)) : null,
+    keep: live ? 'none' : { problemsPerGroup: s.limit },
+    onRecord: live ? liveProblems(out, s) : null,
     problemsOnly: live,
   }),
   onFile: (report, live) => out.write((s.several ? '\n' : '') + renderText(report, { color: s.color, limit: s.limit, problemsShownAbove: live })),

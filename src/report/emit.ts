@@ -5,13 +5,14 @@ import type { FlowMatch } from '../filter/filter.js';
 import type { Report } from './report.js';
 import { Relater } from '../related/relate.js';
 import { LINKERS } from '../related/index.js';
+import { Grouper, type ProblemGroup } from './groups.js';
 
 /**
  * Which records the report keeps (records are always counted, and passed to `onFlow` as decided):
- * all, none, or the problems up to a number per verdict (what the text report shows; a flood of
- * a million timeouts must not be held in memory to print twenty).
+ * all, none, or the problems up to a number per group of problems alike (what the text report
+ * shows; a flood of a million timeouts must not be held in memory to print twenty).
  */
-export type Keep = 'all' | 'none' | { problemsPerVerdict: number };
+export type Keep = 'all' | 'none' | { problemsPerGroup: number };
 
 /** Where decided records go, and what of them is kept, handed on and counted. */
 export interface EmitOptions {
@@ -50,22 +51,24 @@ export class Emitter {
   private readonly firstOfConversation = new Set<FlowRecord>();
   /** Links records to the earlier ones that tell their cause (src/related/). */
   private readonly relater = new Relater(LINKERS.map((make) => make()));
+  /** Problems alike, grouped as they are decided (every problem joins one). */
+  private readonly grouper = new Grouper();
 
   constructor(private readonly o: EmitOptions) {
     this.nextId = o.firstId;
   }
 
   /**
-   * Whether a record of this verdict may be kept or handed on (see emit), and so needs its
-   * sentences. With a limit per verdict, one decided once the limit was counted never is: counts
-   * only grow, so a record built without sentences here is never one that is shown.
+   * Whether a record of this verdict may be kept or handed on (see emit), and so needs its facts.
+   * A problem always may: which group it joins, and so whether it is among the first of its group,
+   * depends on its facts (its cause). Healthy records that are only counted are built without.
    */
   readonly describe = (v: VerdictId): boolean => {
     const keep = this.o.keep;
     if (keep === 'all') return true;
     const problem = !HEALTHY.has(v);
     if (this.o.onFlow !== null && (problem || !this.o.onFlowProblemsOnly)) return true;
-    return problem && keep !== 'none' && (this.verdictCounts.get(v) ?? 0) < keep.problemsPerVerdict;
+    return problem && keep !== 'none';
   };
 
   /** `r` is the record of a TCP flow that was the first of its 4-tuple: counted as a conversation when emitted. */
@@ -96,7 +99,8 @@ export class Emitter {
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
       if (problem) this.problems++;
-      const kept = keep === 'all' || (problem && keep !== 'none' && (this.verdictCounts.get(r.verdict) ?? 0) <= keep.problemsPerVerdict);
+      const inGroup = this.grouper.add(r);
+      const kept = keep === 'all' || (problem && keep !== 'none' && inGroup <= keep.problemsPerGroup);
       // names label what is shown; every lookup teaches them, shown or not
       const handOn = onFlow !== null && (problem || !this.o.onFlowProblemsOnly);
       if (kept || handOn) {
@@ -107,6 +111,11 @@ export class Emitter {
       if (kept) this.kept.push(r);
       if (handOn) onFlow(r);
     }
+  }
+
+  /** The groups of problems alike so far (report/groups.ts). */
+  groups(): ProblemGroup[] {
+    return this.grouper.groups();
   }
 
   /** The report's summary; `udpFlows` is counted by the flow tracker. */

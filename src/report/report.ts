@@ -1,5 +1,6 @@
 import type { AnalyzeOptions } from '../options.js';
 import type { FlowRecord } from '../verdict/types.js';
+import type { ProblemGroup } from './groups.js';
 
 /**
  * Version of the `json` / `ndjson` output (schema/). Bumped on breaking changes: 2 put the records
@@ -29,6 +30,8 @@ export interface Report {
   };
   options: AnalyzeOptions;
   records: FlowRecord[];
+  /** Every problem's group of problems alike (report/groups.ts), in the order of their first records. */
+  groups: ProblemGroup[];
   summary: {
     verdicts: Record<string, number>;
     problems: number;

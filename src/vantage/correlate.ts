@@ -1,4 +1,5 @@
 import type { Report, VantageClock } from '../report/report.js';
+import { Grouper, type ProblemGroup } from '../report/groups.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VantagePart } from '../verdict/types.js';
 import { STORY, type Fact, type Story } from '../verdict/facts.js';
 import { DnsNames } from '../verdict/names.js';
@@ -309,6 +310,13 @@ function spanNs(r: Report): number {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** The correlated records' groups of problems alike, as the emitter groups a capture's (records in id order). */
+function groupsOf(records: readonly FlowRecord[]): ProblemGroup[] {
+  const g = new Grouper();
+  for (const r of records) g.add(r);
+  return g.groups();
+}
+
 function mergedReport(inputs: readonly VantageInput[], records: FlowRecord[], clocks: VantageClock[], nextId: number): Report {
   const first = inputs[0].report;
   const verdictCounts = new Map<string, number>();
@@ -350,6 +358,7 @@ function mergedReport(inputs: readonly VantageInput[], records: FlowRecord[], cl
     },
     options: first.options,
     records,
+    groups: groupsOf(records),
     summary: {
       verdicts,
       problems,

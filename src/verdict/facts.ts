@@ -204,7 +204,8 @@ export interface LoopHop {
 export type Story =
   | { kind: 'midstream'; packets: number }
   | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string }
-  | { kind: 'refused'; host: string; rstMac?: MacRef }
+  /** checkedEveryNs: one of a health checker's steady series of attempts (verdict/health.ts). */
+  | { kind: 'refused'; host: string; rstMac?: MacRef; checkedEveryNs?: number }
   /** backlog: the port accepted other connections around these SYNs (a listen queue overflowing). */
   | { kind: 'timeout'; host: string; port: number; syns: number; backlog?: boolean }
   /** gapNs: from the first SYN to the end of the capture, or to the client's own RST (clientRst). */

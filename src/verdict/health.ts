@@ -21,6 +21,15 @@ export function isProbe(f: TcpFlow, verdict: string): boolean {
   return closeT >= 0 && closeT - f.synAckT < PROMPT_NS;
 }
 
+/**
+ * A failed check: one SYN (a checker does not retry) refused by the server, no data. A health
+ * check of a dead backend is still a problem (refused); a steady series of them is named as a
+ * health checker's (HealthChecks.failed).
+ */
+export function isFailedProbe(f: TcpFlow, verdict: string): boolean {
+  return verdict === 'refused' && f.synCount === 1 && f.c.bytes === 0 && f.s.bytes === 0;
+}
+
 class ProbeSeries {
   held: FlowRecord[] = [];
   starts: number[] = [];
@@ -43,6 +52,8 @@ function steadyInterval(starts: readonly number[]): number {
  */
 export class HealthChecks {
   private readonly series = new Map<string, ProbeSeries>();
+  /** Start times of the last SERIES failed checks per client host and server (never held: problems go out at once). */
+  private readonly failing = new Map<string, number[]>();
 
   /** A probe-like connection: the records to hand on now (none while it is held). */
   offer(f: TcpFlow, r: FlowRecord): FlowRecord[] {
@@ -70,6 +81,31 @@ export class HealthChecks {
       }
     }
     return s.held.length >= SERIES ? s.held.splice(0, 1) : [];
+  }
+
+  /**
+   * A failed check (isFailedProbe): handed on at once, never held (problems are shown as they are
+   * decided); once the last SERIES attempts from its client host to its server came at a steady
+   * interval, it is named as a health checker's (a probe-series fact, its story's `checkedEveryNs`).
+   * The first attempts of a series go out before it shows, as plain refused.
+   */
+  failed(f: TcpFlow, r: FlowRecord): FlowRecord {
+    const key = `${hostOf(r.client)}>${r.server}`;
+    let starts = this.failing.get(key);
+    if (starts === undefined) {
+      if (this.failing.size >= 65536) this.failing.clear();
+      starts = [];
+      this.failing.set(key, starts);
+    }
+    starts.push(f.firstT);
+    if (starts.length > SERIES) starts.shift();
+    if (starts.length < SERIES || r.facts === undefined) return r;
+    const interval = steadyInterval(starts);
+    if (interval <= 0) return r;
+    r.facts.push({ kind: 'probe-series', intervalNs: interval, jitterPct: Math.round(JITTER * 100) });
+    const story = r[STORY];
+    if (story?.kind === 'refused') story.checkedEveryNs = interval;
+    return r;
   }
 
   /** Held records whose series went quiet (no probe for three intervals, or 10 s), or all of them. */

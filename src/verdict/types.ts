@@ -146,6 +146,8 @@ export interface FlowRecord {
   /** Names the capture's DNS answers gave the client and server addresses. */
   clientName?: string;
   serverName?: string;
+  /** A problem: the id of its group (the first record of the problems alike, see report/groups.ts). */
+  group?: number;
   /** Several vantage points (--vantages): what each capture saw of this flow, client side first. */
   vantages?: VantagePart[];
   /** Other records of the capture that tell this one's cause (at most MAX_RELATED, src/related/relate.ts). */

@@ -105,6 +105,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
     filter: opts.filter,
     files: reports.map(fileReport),
     records,
+    groups: reports.flatMap((r) => r.groups),
     summary: totalSummary(reports),
     checks,
   };
@@ -137,15 +138,16 @@ async function finishRun(
   for (const report of reports) {
     const feed = renderer.feed(false);
     const kept: FlowRecord[] = [];
-    const counts = new Map<string, number>();
+    // records in a group so far, by group id (every problem has one)
+    const counts = new Map<number, number>();
     for (const r of report.records) {
       records.push(r);
       const problem = !HEALTHY.has(r.verdict);
       if (toWrite !== null && (problem || filtered)) toWrite.push(r);
       if (feed.onRecord !== null && (problem || !feed.problemsOnly)) feed.onRecord(r);
-      const n = (counts.get(r.verdict) ?? 0) + 1;
-      counts.set(r.verdict, n);
-      if (feed.keep === 'all' || (feed.keep !== 'none' && problem && n <= feed.keep.problemsPerVerdict)) kept.push(r);
+      const n = (counts.get(r.group ?? -r.id) ?? 0) + 1;
+      counts.set(r.group ?? -r.id, n);
+      if (feed.keep === 'all' || (feed.keep !== 'none' && problem && n <= feed.keep.problemsPerGroup)) kept.push(r);
     }
     renderer.onFile({ ...report, records: kept }, false);
   }
@@ -153,7 +155,7 @@ async function finishRun(
   if (renderer.packets !== undefined) await readPackets(renderer.packets, new Set(), partsOf);
   const gated = hasGates(gates);
   const checks = gated ? runGates(gates, records) : null;
-  const run: RunReport = { schema: SCHEMA_VERSION, options: analysisOptions(opts), filter: opts.filter, files: reports.map(fileReport), records, summary: totalSummary(reports), checks };
+  const run: RunReport = { schema: SCHEMA_VERSION, options: analysisOptions(opts), filter: opts.filter, files: reports.map(fileReport), records, groups: reports.flatMap((r) => r.groups), summary: totalSummary(reports), checks };
   renderer.onEnd(run);
   await out.drain();
   if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${reports.length > 1 ? `${r.input.name}: ` : ''}${w}`);
