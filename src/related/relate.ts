@@ -1,4 +1,5 @@
 import type { FlowRecord, RelatedKind } from '../verdict/types.js';
+import { CAUSE, type Cause } from '../verdict/facts.js';
 
 /**
  * One way two records are related (a proxy's two legs, a NAT's two legs, the two address families
@@ -10,10 +11,14 @@ export interface Linker {
   /**
    * Calls `found` for each record `r` relates to. `whyHere` is written on `r` ("the proxy's
    * connection to its upstream 10.0.3.30:8080 (#4) was refused 2 ms earlier"); `whyThere`, when
-   * given, on the other record, if it has not been handed on yet (same batch).
+   * given, on the other record, if it has not been handed on yet (same batch). `causeHere` /
+   * `causeThere`, when given, say what the other record tells of this one's (the other one's)
+   * cause: its summary and check are then written from it (the first cause a record gets is kept).
    */
-  relate(r: FlowRecord, found: (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string) => void): void;
+  relate(r: FlowRecord, found: Found): void;
 }
+
+export type Found = (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string, causeHere?: Cause, causeThere?: Cause) => void;
 
 /** Links kept per record (a pool of 10,000 health checks must not give one record 10,000 links). */
 export const MAX_RELATED = 8;
@@ -34,11 +39,14 @@ export class Relater {
     this.batch.clear();
     for (const r of batch) {
       for (const l of this.linkers) {
-        l.relate(r, (otherId, kind, whyHere, whyThere) => {
+        l.relate(r, (otherId, kind, whyHere, whyThere, causeHere, causeThere) => {
           if (otherId === r.id) return;
           addLink(r, otherId, kind, whyHere);
+          if (causeHere !== undefined) r[CAUSE] ??= causeHere;
           const other = this.batch.get(otherId);
-          if (other !== undefined && whyThere !== undefined) addLink(other, r.id, kind, whyThere);
+          if (other === undefined) return;
+          if (whyThere !== undefined) addLink(other, r.id, kind, whyThere);
+          if (causeThere !== undefined) other[CAUSE] ??= causeThere;
         });
       }
       this.batch.set(r.id, r);
