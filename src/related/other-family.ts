@@ -32,6 +32,8 @@ interface Attempt {
   client: string;
   server: string;
   verdict: VerdictId;
+  /** A failed attempt already tied to its fallback (later connections to the name are not fallbacks). */
+  done: boolean;
 }
 
 /** "www.example.test." → "www.example.test" */
@@ -73,14 +75,20 @@ export function otherFamily(): Linker {
       const name = names.get(hostPart(r.server));
       if (name === undefined) return;
       const key = `${name} ${portPart(r.server)}`;
-      const here: Attempt = { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict };
+      const here: Attempt = { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
       for (const e of attempts.get(key, r.t)) {
-        if (e.family === here.family || e.ok === here.ok) continue;
+        if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;
         // the failed attempt first, its fallback within MAX_GAP_SEC
         const gap = ok ? here.t - e.t : e.t - here.t;
         if (gap < 0 || gap > MAX_GAP_SEC) continue;
-        if (ok) link(found, e, here, name, false);
-        else link(found, here, e, name, true);
+        if (ok) {
+          e.done = true;
+          link(found, e, here, name, false);
+        } else {
+          here.done = true;
+          link(found, here, e, name, true);
+          break;
+        }
       }
       attempts.add(key, here);
     },
