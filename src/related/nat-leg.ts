@@ -1,23 +1,24 @@
 import type { Cause } from '../verdict/facts.js';
 import type { VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
-import { CONNECTED, hostPart, isnOf, portPart } from './ends.js';
+import { CONNECTED, isnOf } from './ends.js';
 
 /*
  * The two legs of one NATed connection seen in one capture (a capture on the NAT box with
  * `tcpdump -i any`, or a mirror of both sides of a firewall): a TCP connection before and after
  * the translation, with the client's ISN unchanged (NAT rewrites addresses and ports, not sequence
  * numbers) and starting at the same moment. Linked both ways with the translation; the later leg
- * is marked as the same connection, so it is not read as a second, separate problem.
+ * is marked as the same connection, so it is not read as a second, separate problem. Records
+ * without the ISN (their SYN not captured; healthy records only counted, which the text report
+ * does not show) are not paired: ports alone pair strangers on a busy capture.
  */
 
 /** Legs remembered (s of capture time); the two legs of a SYN are microseconds apart. */
 const WINDOW_SEC = 2;
 /** The two legs' first packets at most this far apart (s), with the ISN to confirm it. */
 const MAX_SKEW_SEC = 1;
-/** Without the ISN (its SYN not captured, or a record only counted), ports must match and the legs start this close. */
-const MAX_SKEW_NO_ISN_SEC = 0.05;
-const MAX_KEYS = 65536;
+/** ISNs remembered: connections opened within WINDOW_SEC beyond this many are not paired. */
+const MAX_KEYS = 16384;
 const PER_KEY = 4;
 
 interface Leg {
@@ -45,14 +46,10 @@ function translation(pre: Leg, post: Leg, side: 'client' | 'server' | 'both'): {
 
 export function natLeg(): Linker {
   const byIsn = new Recent<Leg>(WINDOW_SEC, MAX_KEYS, PER_KEY);
-  const byPorts = new Recent<Leg>(WINDOW_SEC, MAX_KEYS, PER_KEY);
 
   const matches = (a: Leg, b: Leg): boolean => {
     if (a.id === b.id) return false;
-    const skew = Math.abs(a.t - b.t);
-    if (a.isn !== '' && b.isn !== '') return a.isn === b.isn && skew <= MAX_SKEW_SEC;
-    // no ISN to compare: same ports on both sides and one side's host unchanged
-    return skew <= MAX_SKEW_NO_ISN_SEC && (hostPart(a.client) === hostPart(b.client) || hostPart(a.server) === hostPart(b.server));
+    return a.isn === b.isn && Math.abs(a.t - b.t) <= MAX_SKEW_SEC;
   };
 
   /** Ids linked for the record being related (reused: no allocation per record). */
@@ -79,14 +76,15 @@ export function natLeg(): Linker {
 
   return {
     relate(r, found) {
-      if (r.proto !== 'tcp' || r.client === '' || r.server === '' || r.verdict === 'midstream') return;
-      const leg: Leg = { t: r.t, firstFrame: r.firstFrame, id: r.id, client: r.client, server: r.server, isn: isnOf(r.key), verdict: r.verdict };
-      const ports = `${portPart(r.client)}>${portPart(r.server)}`;
+      if (r.proto !== 'tcp' || r.verdict === 'midstream') return;
+      // records only counted have no key: healthy flows the report does not show (text output)
+      const isn = isnOf(r.key);
+      // ISN 0: crafted traffic (scapy's default), where every connection has it
+      if (isn === '' || isn === '0') return;
+      const leg: Leg = { t: r.t, firstFrame: r.firstFrame, id: r.id, client: r.client, server: r.server, isn, verdict: r.verdict };
       linked.length = 0;
-      if (leg.isn !== '') consider(byIsn.get(leg.isn, r.t), leg, found);
-      consider(byPorts.get(ports, r.t), leg, found);
-      if (leg.isn !== '') byIsn.add(leg.isn, leg);
-      byPorts.add(ports, leg);
+      consider(byIsn.get(isn, r.t), leg, found);
+      byIsn.add(isn, leg);
     },
   };
 }

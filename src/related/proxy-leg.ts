@@ -58,6 +58,15 @@ function isFront(r: FlowRecord): boolean {
   return s >= 502 && s <= 504;
 }
 
+/**
+ * Whether `back` can be a proxy's connection onward for `front`: not to the proxy's own listening
+ * endpoint, and not the front leg's two endpoints the other way round (one connection whose
+ * sides were guessed two ways, as in a split handshake).
+ */
+function isBackOf(back: Leg, front: Leg): boolean {
+  return back.server !== front.server && back.server !== front.client && back.client !== front.server;
+}
+
 function frontText(f: Leg): string {
   return f.status > 0 ? `HTTP ${f.status} to ${f.client}` : `the connection from ${f.client} (${f.verdict})`;
 }
@@ -87,7 +96,7 @@ export function proxyLeg(): Linker {
       if (front) {
         // back legs of this proxy that started while this front leg was open
         for (const b of backs.get(hostPart(r.server), r.t)) {
-          if (b.t >= leg.t - SLACK_SEC && b.t <= leg.end && b.server !== r.server) link(found, leg, b, true);
+          if (b.t >= leg.t - SLACK_SEC && b.t <= leg.end && isBackOf(b, leg)) link(found, leg, b, true);
         }
         fronts.add(hostPart(r.server), leg);
       }
@@ -95,7 +104,7 @@ export function proxyLeg(): Linker {
         const proxy = hostPart(r.client);
         // front legs of the proxy open when this back leg started
         for (const f of fronts.get(proxy, r.t)) {
-          if (f.id !== r.id && r.t >= f.t - SLACK_SEC && r.t <= f.end && f.server !== r.server) link(found, f, leg, false);
+          if (f.id !== r.id && r.t >= f.t - SLACK_SEC && r.t <= f.end && isBackOf(leg, f)) link(found, f, leg, false);
         }
         backs.add(proxy, leg);
       }

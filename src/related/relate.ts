@@ -29,29 +29,34 @@ export const MAX_RELATED = 8;
  * already, possibly written out); within a batch they are written both ways.
  */
 export class Relater {
-  private readonly batch = new Map<number, FlowRecord>();
+  /** The batch being related, and the index in it of the record being related. */
+  private batch: readonly FlowRecord[] = [];
+  private at = 0;
+  /** The one `found` callback every linker is handed (not a closure per record and linker). */
+  private readonly found: Found = (otherId, kind, whyHere, whyThere, causeHere, causeThere) => {
+    const r = this.batch[this.at];
+    if (otherId === r.id) return;
+    addLink(r, otherId, kind, whyHere);
+    if (causeHere !== undefined) r[CAUSE] ??= causeHere;
+    // a batch is numbered in order (Emitter.emit), so an earlier record of it is found by its id
+    const i = otherId - this.batch[0].id;
+    if (i < 0 || i >= this.at || this.batch[i].id !== otherId) return;
+    const other = this.batch[i];
+    if (whyThere !== undefined) addLink(other, r.id, kind, whyThere);
+    if (causeThere !== undefined) other[CAUSE] ??= causeThere;
+  };
 
   constructor(private readonly linkers: readonly Linker[]) {}
 
-  /** Relates a batch of numbered records, in their order. */
+  /** Relates a batch of records numbered in order (consecutive ids), in their order. */
   relate(batch: readonly FlowRecord[]): void {
-    if (this.linkers.length === 0) return;
-    this.batch.clear();
-    for (const r of batch) {
-      for (const l of this.linkers) {
-        l.relate(r, (otherId, kind, whyHere, whyThere, causeHere, causeThere) => {
-          if (otherId === r.id) return;
-          addLink(r, otherId, kind, whyHere);
-          if (causeHere !== undefined) r[CAUSE] ??= causeHere;
-          const other = this.batch.get(otherId);
-          if (other === undefined) return;
-          if (whyThere !== undefined) addLink(other, r.id, kind, whyThere);
-          if (causeThere !== undefined) other[CAUSE] ??= causeThere;
-        });
-      }
-      this.batch.set(r.id, r);
+    if (this.linkers.length === 0 || batch.length === 0) return;
+    this.batch = batch;
+    for (this.at = 0; this.at < batch.length; this.at++) {
+      const r = batch[this.at];
+      for (const l of this.linkers) l.relate(r, this.found);
     }
-    this.batch.clear();
+    this.batch = [];
   }
 }
 
