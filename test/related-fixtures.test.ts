@@ -50,6 +50,13 @@ describe('related flows in the lab captures', () => {
     expect(fs[0].related?.[0].why).toMatch(/^the same connection after the SNAT: 10\.0\.1\.10:(\d+) is 10\.0\.2\.1:\1 there$/);
     expect(fs[1].summary).toMatch(/\(the same connection as #\d+, after the SNAT: 10\.0\.1\.10:(\d+) is 10\.0\.2\.1:\1\)$/);
     expect(byName.size).toBe(2);
+    // one refused connection seen twice is one problem
+    const summary = cli(['-f', 'ndjson', join(FIXTURES, 'related-nat.pcap')])
+      .stdout.split('\n')
+      .filter((l) => l.includes('"type":"summary"'))
+      .map((l) => JSON.parse(l) as NdjsonLine)[0];
+    expect(summary.verdicts).toEqual({ ok: 2, refused: 2 });
+    expect(summary.problems).toBe(1);
   });
 
   it('the dropped IPv6 attempt is tied to the IPv4 fallback, not to the later IPv4 fetch', () => {
