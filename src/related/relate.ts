@@ -1,4 +1,5 @@
 import type { FlowRecord, RelatedKind } from '../verdict/types.js';
+import { CAUSE, type Cause } from '../verdict/facts.js';
 
 /**
  * One way two records are related (a proxy's two legs, a NAT's two legs, the two address families
@@ -10,10 +11,14 @@ export interface Linker {
   /**
    * Calls `found` for each record `r` relates to. `whyHere` is written on `r` ("the proxy's
    * connection to its upstream 10.0.3.30:8080 (#4) was refused 2 ms earlier"); `whyThere`, when
-   * given, on the other record, if it has not been handed on yet (same batch).
+   * given, on the other record, if it has not been handed on yet (same batch). `causeHere` /
+   * `causeThere`, when given, say what the other record tells of this one's (the other one's)
+   * cause: its summary and check are then written from it (the first cause a record gets is kept).
    */
-  relate(r: FlowRecord, found: (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string) => void): void;
+  relate(r: FlowRecord, found: Found): void;
 }
+
+export type Found = (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string, causeHere?: Cause, causeThere?: Cause) => void;
 
 /** Links kept per record (a pool of 10,000 health checks must not give one record 10,000 links). */
 export const MAX_RELATED = 8;
@@ -24,26 +29,34 @@ export const MAX_RELATED = 8;
  * already, possibly written out); within a batch they are written both ways.
  */
 export class Relater {
-  private readonly batch = new Map<number, FlowRecord>();
+  /** The batch being related, and the index in it of the record being related. */
+  private batch: readonly FlowRecord[] = [];
+  private at = 0;
+  /** The one `found` callback every linker is handed (not a closure per record and linker). */
+  private readonly found: Found = (otherId, kind, whyHere, whyThere, causeHere, causeThere) => {
+    const r = this.batch[this.at];
+    if (otherId === r.id) return;
+    addLink(r, otherId, kind, whyHere);
+    if (causeHere !== undefined) r[CAUSE] ??= causeHere;
+    // a batch is numbered in order (Emitter.emit), so an earlier record of it is found by its id
+    const i = otherId - this.batch[0].id;
+    if (i < 0 || i >= this.at || this.batch[i].id !== otherId) return;
+    const other = this.batch[i];
+    if (whyThere !== undefined) addLink(other, r.id, kind, whyThere);
+    if (causeThere !== undefined) other[CAUSE] ??= causeThere;
+  };
 
   constructor(private readonly linkers: readonly Linker[]) {}
 
-  /** Relates a batch of numbered records, in their order. */
+  /** Relates a batch of records numbered in order (consecutive ids), in their order. */
   relate(batch: readonly FlowRecord[]): void {
-    if (this.linkers.length === 0) return;
-    this.batch.clear();
-    for (const r of batch) {
-      for (const l of this.linkers) {
-        l.relate(r, (otherId, kind, whyHere, whyThere) => {
-          if (otherId === r.id) return;
-          addLink(r, otherId, kind, whyHere);
-          const other = this.batch.get(otherId);
-          if (other !== undefined && whyThere !== undefined) addLink(other, r.id, kind, whyThere);
-        });
-      }
-      this.batch.set(r.id, r);
+    if (this.linkers.length === 0 || batch.length === 0) return;
+    this.batch = batch;
+    for (this.at = 0; this.at < batch.length; this.at++) {
+      const r = batch[this.at];
+      for (const l of this.linkers) l.relate(r, this.found);
     }
-    this.batch.clear();
+    this.batch = [];
   }
 }
 
@@ -60,6 +73,8 @@ function addLink(r: FlowRecord, id: number, kind: RelatedKind, why: string): voi
  */
 export class Recent<T extends { t: number }> {
   private readonly byKey = new Map<string, T[]>();
+  /** Oldest-first over byKey's keys, made at the first eviction. */
+  private order: MapIterator<string> | null = null;
 
   constructor(
     private readonly windowSec: number,
@@ -71,8 +86,12 @@ export class Recent<T extends { t: number }> {
     let list = this.byKey.get(key);
     if (list === undefined) {
       if (this.byKey.size >= this.maxKeys) {
-        // Maps iterate in insertion order: the first key is the one added longest ago
-        const oldest = this.byKey.keys().next();
+        // Maps iterate in insertion order: the next key of one iterator kept over the map's life
+        // is the one added longest ago (every key it passed was deleted here). A new iterator per
+        // eviction would walk the deleted entries V8 keeps until it compacts the table: 45 µs an
+        // add at 16,384 keys, most of a flood's run.
+        this.order ??= this.byKey.keys();
+        const oldest = this.order.next();
         if (oldest.done !== true) this.byKey.delete(oldest.value);
       }
       list = [];

@@ -1,6 +1,6 @@
 import { shellWord } from './escape.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
-import { STORY, macRefText, type CertProblem, type Fact, type FactKind, type Side, type Story } from '../verdict/facts.js';
+import { CAUSE, STORY, macRefText, type Cause, type CertProblem, type Fact, type FactKind, type Side, type Story } from '../verdict/facts.js';
 import { dur, plural, rel, ttlText } from '../verdict/format.js';
 import { hostOf, portOf } from '../flow/addr.js';
 import { vendorClass } from '../oui/vendor-class.js';
@@ -54,6 +54,11 @@ export function describeRecord(r: FlowRecord, names: NameLookup = NO_NAMES): voi
   r.evidence = evidence;
   r.summary = (SUMMARY[story.kind] as SummaryFn<Story>)(story, r, L);
   r.check = (CHECK[story.kind] as SummaryFn<Story>)(story, r, L);
+  const cause = r[CAUSE];
+  if (cause !== undefined) {
+    r.summary = (CAUSE_SUMMARY[cause.kind] as CauseFn<Cause>)(cause, r, L, r.summary);
+    r.check = (CAUSE_CHECK[cause.kind] as CauseFn<Cause>)(cause, r, L, r.check);
+  }
 }
 
 /** One fact as its evidence line. */
@@ -559,3 +564,86 @@ function capped(items: readonly string[], more: boolean): string {
   const rest = items.length - 6;
   return rest > 0 ? `${shown} and ${rest}${more ? '+' : ''} more` : more ? `${shown} and more` : shown;
 }
+
+// ---- what related records tell (src/related/): the summary and check pointed at the cause -------
+
+/** Written from the cause, the record, and the summary (check) the record's own story gave. */
+type CauseFn<C> = (c: C, r: FlowRecord, L: Labels, own: string) => string;
+type CauseTable = { [K in Cause['kind']]: CauseFn<Extract<Cause, { kind: K }>> };
+
+/** What became of a connection, after "the connection …" ("was refused"): the words for a related record's verdict. */
+export function connectionFailedText(v: VerdictId): string {
+  switch (v) {
+    case 'refused':
+      return 'was refused';
+    case 'timeout':
+      return 'got no answer (timeout)';
+    case 'capture-ended':
+      return 'got no answer before the capture ended';
+    case 'handshake-incomplete':
+      return 'never completed its handshake';
+    case 'ttl-exceeded':
+      return 'died in the path (TTL exceeded)';
+    case 'closed-by-remote':
+      return 'was closed at once by the other end';
+    case 'delayed-reset':
+    case 'mid-stream-reset':
+      return 'was reset';
+    case 'no-response':
+      return 'got no answer to its request';
+    case 'data-stall':
+      return 'stalled';
+    case 'icmp-net-unreachable':
+      return 'was answered with ICMP network unreachable';
+    case 'icmp-host-unreachable':
+      return 'was answered with ICMP host unreachable';
+    case 'icmp-port-unreachable':
+      return 'was answered with ICMP port unreachable';
+    case 'icmp-admin-prohibited':
+      return 'was answered with ICMP administratively prohibited';
+    default:
+      return `ended ${v}`;
+  }
+}
+
+/** Verdicts of a connection that got nothing back: a path (or a host) that drops, not a refusal. */
+const UNANSWERED: ReadonlySet<VerdictId> = new Set<VerdictId>(['timeout', 'capture-ended', 'handshake-incomplete', 'icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-admin-prohibited', 'icmp-unreachable', 'ttl-exceeded']);
+
+const portText = (endpoint: string) => endpoint.slice(endpoint.lastIndexOf(':') + 1);
+
+const CAUSE_SUMMARY: CauseTable = {
+  upstream: (c, _r, L, own) => `${own}: the proxy's connection to its upstream ${L.ep(c.upstream)} ${connectionFailedText(c.verdict)} (#${c.id})`,
+  'other-family': (c, r, _L, own) =>
+    r.verdict === 'refused'
+      ? `${c.name} refuses IPv${c.family} connections to port ${portText(r.server)}, IPv${c.family === 6 ? 4 : 6} fallback worked (${c.other}, #${c.id}): ${own}`
+      : `IPv${c.family} path to ${c.name} broken, IPv${c.family === 6 ? 4 : 6} fallback worked (${c.other}, #${c.id}): ${own}`,
+  'host-up': (c, _r, L, own) => `${own}, but the host is up: TCP to ${L.ep(c.via)} worked (#${c.id})`,
+  'host-answers-ping': (c, _r, _L, own) => `${own}; the host answers ping (#${c.id}): the port is the problem, not the host`,
+  'nat-leg': (c, _r, _L, own) => `${own} (the same connection as #${c.id}, after the ${c.side === 'client' ? 'SNAT' : c.side === 'server' ? 'DNAT' : 'NAT'}: ${c.before} is ${c.after})`,
+};
+
+const CAUSE_CHECK: CauseTable = {
+  upstream: (c, _r, L) => {
+    const host = hostOf(c.upstream);
+    const proxy = L.a(hostOf(c.proxy));
+    if (c.verdict === 'refused')
+      return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} refused it (#${c.id}): is the upstream service running and listening there (\`ss -ltnp\` on ${L.a(host)})? Check the address and port in the proxy's upstream (pool) configuration.`;
+    if (UNANSWERED.has(c.verdict))
+      return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} did not answer it (#${c.id}): is the upstream host up, and does a firewall between the proxy and the upstream drop the connection? Try \`nc -zv ${host} ${portText(c.upstream)}\` from ${proxy}.`;
+    return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} failed the request (#${c.id}): read the upstream's logs around that time, and the proxy's error log.`;
+  },
+  'other-family': (c, r, L) => {
+    const host = hostOf(r.server);
+    const port = portText(r.server);
+    return r.verdict === 'refused'
+      ? `${c.name} works over IPv${c.family === 6 ? 4 : 6}, so the service is up but not on IPv${c.family}: make it listen there too (\`ss -ltnp\` on ${L.a(host)}: bound to 0.0.0.0 only?), or remove the ${c.family === 6 ? 'AAAA' : 'A'} record. Until then every connection waits for the fallback.`
+      : `${c.name} works over IPv${c.family === 6 ? 4 : 6}, so the service is up: something drops IPv${c.family} to ${L.ep(r.server)}. Check the IPv${c.family} firewall rules and ACLs on the way (\`${c.family === 6 ? 'ip6tables' : 'iptables'} -L -n -v\`, \`nft list ruleset\`) and the route (\`${c.family === 6 ? 'traceroute6' : 'traceroute'} -T -p ${port} ${host}\`), and that the server listens on IPv${c.family} (\`ss -ltn\`). Until then every connection waits for the fallback.`;
+  },
+  'host-up': (c, r, L) =>
+    `The host is up (TCP to ${L.ep(c.via)} worked): ICMP echo to ${L.a(r.server)} is dropped by a firewall on it or on the way, often on purpose. Nothing to fix unless monitoring relies on ping; then allow echo requests (\`iptables -L -n -v\` / \`nft list ruleset\`).`,
+  'host-answers-ping': (c, r, L, own) =>
+    UNANSWERED.has(r.verdict)
+      ? `The host is up (it answers ping, #${c.id}): a firewall or security group drops SYNs to port ${portText(r.server)}, on ${L.a(c.host)} or on the way. Check DROP rules there (\`iptables -L -n -v\`, \`nft list ruleset\`) and \`traceroute -T -p ${portText(r.server)} ${c.host}\` to find where.`
+      : `The host is up (it answers ping, #${c.id}). ${own}`,
+  'nat-leg': (_c, _r, _L, own) => own,
+};

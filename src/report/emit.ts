@@ -6,6 +6,7 @@ import type { Report } from './report.js';
 import { Relater } from '../related/relate.js';
 import { LINKERS } from '../related/index.js';
 import { Grouper, type ProblemGroup } from './groups.js';
+import { CAUSE } from '../verdict/facts.js';
 
 /**
  * Which records the report keeps (records are always counted, and passed to `onFlow` as decided):
@@ -98,7 +99,9 @@ export class Emitter {
       if (file !== undefined) r.file = file;
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
-      if (problem) this.problems++;
+      // a connection seen before and after a NAT (src/related/nat-leg.ts) is one problem, not two;
+      // with a filter the first leg may not have been counted, so each leg counts
+      if (problem && (filter !== null || !sameConnectionAgain(r))) this.problems++;
       const inGroup = this.grouper.add(r);
       const kept = keep === 'all' || (problem && keep !== 'none' && inGroup <= keep.problemsPerGroup);
       // names label what is shown; every lookup teaches them, shown or not
@@ -134,4 +137,10 @@ export class Emitter {
       udpFlows,
     };
   }
+}
+
+/** The later leg of a NATed connection whose earlier leg ended the same way (counted already). */
+function sameConnectionAgain(r: FlowRecord): boolean {
+  const c = r[CAUSE];
+  return c !== undefined && c.kind === 'nat-leg' && c.same;
 }

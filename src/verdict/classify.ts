@@ -15,7 +15,6 @@ import { applyBox } from './box.js';
 import { appFacts } from './tcp-app.js';
 import { macFact } from './tcp-evidence.js';
 import { assertNoNegativeTimes, STORY, type Fact } from './facts.js';
-import { isProbe } from './health.js';
 import { alertName } from '../flow/app.js';
 import { tlsVersionName } from '../decode/tls.js';
 import { dnsKey, tcpKey, udpKey } from './key.js';
@@ -103,9 +102,12 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const rule = tcpRule(f, c);
   const verdict = ruleVerdict(rule, f);
   if (!c.describe(verdict)) {
-    // a health-check series is kept per client host and server (health.ts)
-    const text = c.filtering || isProbe(f, verdict);
-    return counted(verdict, 'tcp', text ? f.clientText : '', text ? f.serverText : '', f.firstFrame, f.firstT);
+    // endpoints and duration: read by a health-check series (health.ts), a --filter, and the
+    // linkers of related records (src/related/: a working connection proves a host up, a fallback
+    // worked, a NAT leg)
+    const r = counted(verdict, 'tcp', f.clientText, f.serverText, f.firstFrame, f.firstT);
+    r.duration = round6((f.lastT - f.firstT) / 1e9);
+    return r;
   }
   const client = f.clientText;
   const server = f.serverText;

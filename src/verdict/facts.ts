@@ -1,5 +1,6 @@
 import { describeMac } from '../oui/lookup.js';
 import { formatMac } from '../flow/addr.js';
+import type { VerdictId } from './types.js';
 
 /**
  * Evidence as data: one fact per evidence line of a record, in the order the lines are printed.
@@ -242,6 +243,27 @@ export type Story =
   | { kind: 'path-forged'; host: string; server: string; what: string }
   | { kind: 'path-dropped'; host: string; port: number; server: string; what: string }
   | { kind: 'path-return'; host: string; server: string; client: string };
+
+/**
+ * What another record of the capture tells about this one's cause (src/related/), kept on the
+ * record under the CAUSE symbol (JSON has the link itself in `related`): the summary and check are
+ * then written from it (src/render/sentences.ts), so they point at the cause, not the symptom.
+ * `id`: the other record; endpoints and hosts as the records write them.
+ */
+export type Cause =
+  /** A proxy's front leg whose connection to its upstream (the back leg) failed with `verdict`. */
+  | { kind: 'upstream'; id: number; proxy: string; upstream: string; verdict: VerdictId }
+  /** The same name's other address family worked from the same client (happy eyeballs): `family` failed, `other` worked. */
+  | { kind: 'other-family'; id: number; name: string; family: 4 | 6; other: string }
+  /** An unanswered ping to a host that TCP from the same client reached (`via`: the server endpoint). */
+  | { kind: 'host-up'; id: number; via: string }
+  /** A TCP connection that failed to a host that answers the same client's ping. */
+  | { kind: 'host-answers-ping'; id: number; host: string }
+  /** The second sighting of one connection, after (or before) a NAT on the capturing box: `before` is `after` on the other side. */
+  | { kind: 'nat-leg'; id: number; side: 'client' | 'server' | 'both'; before: string; after: string; same: boolean };
+
+/** Where a record keeps the Cause its related records tell (a symbol: JSON.stringify leaves it out). */
+export const CAUSE: unique symbol = Symbol('cause');
 
 /**
  * Every point in time (`t`, `times`) and duration (`…Ns`) of a record's facts is >= 0: evidence

@@ -1,4 +1,4 @@
-import type { Fact, Story, STORY } from './facts.js';
+import type { Cause, CAUSE, Fact, Story, STORY } from './facts.js';
 
 /**
  * Verdict ids: part of the output contract (see README). Never rename one. The one list every
@@ -152,6 +152,8 @@ export interface FlowRecord {
   vantages?: VantagePart[];
   /** Other records of the capture that tell this one's cause (at most MAX_RELATED, src/related/relate.ts). */
   related?: Related[];
+  /** What a related record tells of this one's cause, for its summary and check (not in JSON output: a symbol key). */
+  [CAUSE]?: Cause;
 }
 
 export type MacRole = 'sender' | 'gateway' | 'via-gateway' | 'next-hop';

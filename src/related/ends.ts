@@ -1,0 +1,74 @@
+import type { VerdictId } from '../verdict/types.js';
+
+/*
+ * What the linkers read of a record's endpoints and verdict, without regular expressions: a
+ * record's endpoints are written one way (flow/addr.ts formatEndpoint: `10.0.2.20:80`,
+ * `[fd00::20]:80`; a ping's or ARP's ends are bare addresses).
+ */
+
+/** The host of an endpoint (`10.0.2.20`, `fd00::20`), or the bare address itself. */
+export function hostPart(endpoint: string): string {
+  if (endpoint.charCodeAt(0) === 91 /* [ */) return endpoint.slice(1, endpoint.indexOf(']'));
+  const colon = endpoint.indexOf(':');
+  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(0, colon) : endpoint;
+}
+
+/** The port of a TCP/UDP endpoint as text (`80`); '' for a bare address. */
+export function portPart(endpoint: string): string {
+  if (endpoint.charCodeAt(0) === 91 /* [ */) {
+    const end = endpoint.indexOf(']:');
+    return end < 0 ? '' : endpoint.slice(end + 2);
+  }
+  const colon = endpoint.indexOf(':');
+  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(colon + 1) : '';
+}
+
+/** 6 for an IPv6 endpoint or address, else 4. */
+export function familyOf(endpoint: string): 4 | 6 {
+  return endpoint.charCodeAt(0) === 91 || endpoint.indexOf(':') !== endpoint.lastIndexOf(':') ? 6 : 4;
+}
+
+/** The client's ISN from a TCP record's key (`tcp … isn 12345 #13`), or '' when not known (key '' or `isn -`). */
+export function isnOf(key: string): string {
+  const at = key.indexOf(' isn ');
+  if (at < 0) return '';
+  const end = key.indexOf(' ', at + 5);
+  const isn = end < 0 ? key.slice(at + 5) : key.slice(at + 5, end);
+  return isn === '-' ? '' : isn;
+}
+
+/** TCP verdicts of a connection that never got through its handshake (nothing, or a refusal, came back). */
+export const NOT_CONNECTED: ReadonlySet<VerdictId> = new Set<VerdictId>([
+  'refused',
+  'timeout',
+  'capture-ended',
+  'icmp-net-unreachable',
+  'icmp-host-unreachable',
+  'icmp-port-unreachable',
+  'icmp-admin-prohibited',
+  'icmp-unreachable',
+  'ttl-exceeded',
+  'handshake-incomplete',
+]);
+
+/** TCP verdicts of a connection whose handshake completed: the path and the listener worked. */
+export const CONNECTED: ReadonlySet<VerdictId> = new Set<VerdictId>([
+  'ok',
+  'health-check',
+  'closed-by-remote',
+  'delayed-reset',
+  'mid-stream-reset',
+  'tls-alert',
+  'tls-aborted',
+  'http-error',
+  'data-stall',
+  'zero-window-stall',
+  'no-response',
+]);
+
+/** "2 ms after" / "0.3 s before": a difference of capture times (seconds) before the word for the other record. */
+export function afterText(d: number): string {
+  const a = Math.abs(d);
+  const amount = a < 1 ? `${Math.round(a * 1000)} ms` : `${Math.round(a * 10) / 10} s`;
+  return d >= 0 ? `${amount} after` : `${amount} before`;
+}

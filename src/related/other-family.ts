@@ -1,0 +1,102 @@
+import type { Cause } from '../verdict/facts.js';
+import type { FlowRecord, VerdictId } from '../verdict/types.js';
+import { Recent, type Found, type Linker } from './relate.js';
+import { CONNECTED, NOT_CONNECTED, familyOf, hostPart, portPart } from './ends.js';
+
+/*
+ * Happy eyeballs (RFC 8305): a client that resolved a name to A and AAAA addresses, tried one
+ * family and fell back to the other. The capture's own DNS answers name the addresses (kept here:
+ * records are named only later, when shown); a failed connection of one family is linked to the
+ * working connection to the same name and port in the other family that started soon after it.
+ * A host's IPv4 and IPv6 addresses cannot be told to be one host from the addresses alone, so the
+ * time does it: the fallback starts within MAX_GAP_SEC after the failed attempt (250-300 ms for
+ * browsers and curl; a client without happy eyeballs falls back after its own connect timeout).
+ * The failed one stays a problem, but its summary says which path is broken and that the
+ * fallback worked.
+ */
+
+/** Attempts remembered (s of capture time): a failure's record may be decided long after the fallback's. */
+const WINDOW_SEC = 30;
+/** The fallback starts at most this long (s) after the failed attempt. */
+const MAX_GAP_SEC = 5;
+/** Addresses named (as DnsNames: a resolver answering millions of names cannot grow it further). */
+const MAX_NAMES = 65536;
+const MAX_KEYS = 16384;
+const PER_KEY = 4;
+
+interface Attempt {
+  t: number;
+  id: number;
+  family: 4 | 6;
+  ok: boolean;
+  client: string;
+  server: string;
+  verdict: VerdictId;
+  /** A failed attempt already tied to its fallback (later connections to the name are not fallbacks). */
+  done: boolean;
+}
+
+/** "www.example.test." → "www.example.test" */
+const bare = (q: string) => (q.endsWith('.') ? q.slice(0, -1) : q);
+
+export function otherFamily(): Linker {
+  /** Address → the name an A/AAAA answer gave it. */
+  const names = new Map<string, string>();
+  /** Attempts by name and server port. */
+  const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY);
+
+  const learn = (r: FlowRecord) => {
+    if (r.answers === undefined || r.query === undefined || r.rcode !== 'NOERROR') return;
+    const name = bare(r.query);
+    for (const a of r.answers) {
+      const addr = a.startsWith('A ') ? a.slice(2) : a.startsWith('AAAA ') ? a.slice(5) : '';
+      if (addr !== '' && (names.size < MAX_NAMES || names.has(addr))) names.set(addr, name);
+    }
+  };
+
+  const link = (found: Found, failed: Attempt, worked: Attempt, name: string, failedIsHere: boolean) => {
+    const fam = (f: 4 | 6) => `IPv${f}`;
+    const onFailed = `${fam(worked.family)} to the same name and port worked ${gapText(worked.t - failed.t)} (${worked.client} → ${worked.server}): the fallback; only the ${fam(failed.family)} path is broken`;
+    const onWorked = `a fallback: ${fam(failed.family)} to ${name} (${failed.client} → ${failed.server}) failed ${gapText(failed.t - worked.t)} (${failed.verdict})`;
+    const cause: Cause = { kind: 'other-family', id: worked.id, name, family: failed.family, other: worked.server };
+    if (failedIsHere) found(worked.id, 'other-family', onFailed, onWorked, cause);
+    else found(failed.id, 'other-family', onWorked, onFailed, undefined, cause);
+  };
+
+  return {
+    relate(r, found) {
+      if (r.proto === 'dns') {
+        learn(r);
+        return;
+      }
+      if (r.proto !== 'tcp' || r.client === '' || r.server === '' || names.size === 0) return;
+      const ok = CONNECTED.has(r.verdict);
+      if (!ok && !NOT_CONNECTED.has(r.verdict)) return;
+      const name = names.get(hostPart(r.server));
+      if (name === undefined) return;
+      const key = `${name} ${portPart(r.server)}`;
+      const here: Attempt = { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
+      for (const e of attempts.get(key, r.t)) {
+        if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;
+        // the failed attempt first, its fallback within MAX_GAP_SEC
+        const gap = ok ? here.t - e.t : e.t - here.t;
+        if (gap < 0 || gap > MAX_GAP_SEC) continue;
+        if (ok) {
+          e.done = true;
+          link(found, e, here, name, false);
+        } else {
+          here.done = true;
+          link(found, here, e, name, true);
+          break;
+        }
+      }
+      attempts.add(key, here);
+    },
+  };
+}
+
+function gapText(d: number): string {
+  const a = Math.abs(d);
+  const amount = a < 1 ? `${Math.round(a * 1000)} ms` : `${Math.round(a * 10) / 10} s`;
+  return d >= 0 ? `${amount} later` : `${amount} earlier`;
+}
