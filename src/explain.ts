@@ -211,6 +211,19 @@ export async function forEachFlowPacket(
 
 type StepFacts = Omit<Step, 'frame' | 't'>;
 
+const dnsIds = new WeakMap<FlowRecord, number>();
+
+/** The DNS id in a lookup's key (`dns … udp id 0x1a2b #3`), -1 when it has none. */
+function dnsIdOf(r: FlowRecord): number {
+  let id = dnsIds.get(r);
+  if (id === undefined) {
+    const m = / id 0x([0-9a-f]{4}) /.exec(r.key);
+    id = m === null ? -1 : parseInt(m[1], 16);
+    dnsIds.set(r, id);
+  }
+  return id;
+}
+
 function match(pkt: DecodedPacket, u8: Uint8Array, r: FlowRecord, cHost: string, cPort: number, sHost: string, sPort: number): StepFacts | null {
   if (pkt.l4 === L4.Arp) {
     if (r.proto !== 'arp') return null;
@@ -253,6 +266,11 @@ function match(pkt: DecodedPacket, u8: Uint8Array, r: FlowRecord, cHost: string,
   const sp = dir === 'client' ? pkt.srcPort : pkt.dstPort;
   const dp = dir === 'client' ? pkt.dstPort : pkt.srcPort;
   if (sp !== cPort || dp !== sPort) return null;
+  // a stub resolver asks A and AAAA from one socket: a lookup's datagrams are those with its id
+  if (r.proto === 'dns' && pkt.l4 === L4.Udp && pkt.payloadLen >= 2) {
+    const id = dnsIdOf(r);
+    if (id >= 0 && ((u8[pkt.payloadOff] << 8) | u8[pkt.payloadOff + 1]) !== id) return null;
+  }
   const label = pkt.l4 === L4.Tcp ? (flagNames(pkt.tcpFlags) || 'none') + (pkt.tcpFlags & TCP_FLAG.RST || pkt.window !== 0 ? '' : ' win 0') : 'UDP';
   // a packet from the server's side that the verdict pins on a box in the middle is drawn from there
   const middle = dir === 'server' && r.by === 'middlebox' && pkt.tcpFlags & TCP_FLAG.RST;

@@ -2,7 +2,7 @@ import type { CaptureRecord } from './capture/record.js';
 import { isoTime } from './capture/time.js';
 import type { AnalyzeOptions } from './options.js';
 import { C2S, type TcpFlow } from './flow/tcp.js';
-import type { DnsTxn } from './flow/dns.js';
+import { SIBLING_WAIT_NS, type DnsTxn } from './flow/dns.js';
 import type { UdpFlow } from './flow/udp.js';
 import type { FlowTracker } from './flow/tracker.js';
 import type { ClassifyContext } from './verdict/context.js';
@@ -60,9 +60,12 @@ export function tcpFinal(f: TcpFlow, c: ClassifyContext): boolean {
   return false;
 }
 
-/** Whether a DNS transaction's verdict is final at capture time `c.captureEndT`. */
+/**
+ * Whether a DNS transaction's verdict is final at capture time `c.captureEndT`. A failed lookup
+ * waits SIBLING_WAIT_NS after its response for the lookup that would make it benign (flow/dns.ts).
+ */
 export function dnsFinal(d: DnsTxn, c: ClassifyContext): boolean {
-  if (d.answered) return true;
+  if (d.answered) return !d.waitsForSibling || c.captureEndT - d.respT >= SIBLING_WAIT_NS;
   if (d.icmp !== null && icmpVerdict(d.icmp) !== null) return true;
   return c.captureEndT - d.queryT >= c.dnsTimeoutNs;
 }
@@ -89,7 +92,8 @@ export function tcpFinalAt(f: TcpFlow, c: ClassifyContext): number {
 
 /** The earliest capture time at which dnsFinal(d) holds if nothing changes `d` (see tcpFinalAt). */
 export function dnsFinalAt(d: DnsTxn, c: ClassifyContext): number {
-  if (d.answered || (d.icmp !== null && icmpVerdict(d.icmp) !== null)) return -Infinity;
+  if (d.answered) return d.waitsForSibling ? d.respT + SIBLING_WAIT_NS : -Infinity;
+  if (d.icmp !== null && icmpVerdict(d.icmp) !== null) return -Infinity;
   return d.queryT + c.dnsTimeoutNs;
 }
 
@@ -244,6 +248,7 @@ export class Lifecycle {
       else dq.schedule(d, Math.max(now + 1, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
     }
     flows.dns.pruneAttempts(now, udpIdle);
+    flows.dns.pruneSiblings(now);
     flows.udp.each((u) => {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
       if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) flows.udp.remove(u);

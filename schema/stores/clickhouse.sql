@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records
     transport   LowCardinality(String),
     answers     Array(String),
     attempt     UInt32,
+    opcode      LowCardinality(String),
     tls         String,
     http        String,
     responseMs  Nullable(Float64),

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS pcapdiag_records (
     transport   VARCHAR,
     answers     VARCHAR[],
     attempt     UINTEGER,
+    opcode      VARCHAR,
     tls         JSON,
     http        JSON,
     responseMs  DOUBLE,

@@ -17,7 +17,7 @@ import { hostOf } from '../flow/addr.js';
  *
  * The second word is the server as `host:port` (`*` for any host or any port; IPv6 in brackets),
  * or for dns the query name (`*.` matches any subdomain; `*` any name). The third is a verdict,
- * several joined by `|`, or `problem` (any verdict but ok/dns-ok) or `healthy` (ok/dns-ok). Every
+ * several joined by `|`, or `problem` (any verdict but the healthy ones) or `healthy` (ok, dns-ok and the other healthy verdicts, HEALTHY in verdict/types.ts). Every
  * flow that matches must have one of them, and at least one flow must match. An optional fourth
  * word bounds response times (TCP): `ttfb<200ms`, `response<=1s`, several joined by `,`; `ttfb`
  * is the record's ttfbMs (the slowest request's wait for its answer's first byte), `response` its

@@ -104,7 +104,12 @@ export const FLAGS = {
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
   follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
   quiet: flag({ flags: '-q, --quiet', description: 'no progress bar and no warnings on standard error', commands: ANALYZE, parse: on }),
-  failOn: flag({ flags: '--fail-on <verdicts>', description: "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but ok/dns-ok)", commands: ANALYZE, parse: text }),
+  failOn: flag({
+    flags: '--fail-on <verdicts>',
+    description: "exit 1 when a flow has one of these verdicts (comma-separated; 'problem' = any but the healthy ones: ok, dns-ok, ping-ok, health-check and the benign DNS verdicts)",
+    commands: ANALYZE,
+    parse: text,
+  }),
   baseline: flag({ flags: '--baseline <file>', description: 'compare with an earlier --format json output, per service; exit 1 when something got worse', commands: ANALYZE, parse: text }),
   expect: flag({ flags: '--expect <file>', description: "check rules such as 'tcp 10.0.2.20:443 ok' (one per line); exit 1 when one breaks", commands: ANALYZE, parse: text }),
   writePcap: flag({

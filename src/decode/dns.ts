@@ -9,7 +9,11 @@ export class DnsHeader {
   qr = 0;
   opcode = 0;
   rcode = 0;
+  /** Authoritative answer, truncated, recursion desired, recursion available (RFC 1035 §4.1.1). */
+  aa = 0;
   tc = 0;
+  rd = 0;
+  ra = 0;
   qdcount = 0;
   ancount = 0;
   nscount = 0;
@@ -29,7 +33,10 @@ export function parseDnsHeader(dv: DataView, u8: Uint8Array, off: number, end: n
   const flags = dv.getUint16(off + DNS.FLAGS);
   h.qr = flags >> DNS_FLAGS.QR_SHIFT;
   h.opcode = (flags >> DNS_FLAGS.OPCODE_SHIFT) & DNS_FLAGS.OPCODE_MASK;
+  h.aa = (flags >> DNS_FLAGS.AA_SHIFT) & 1;
   h.tc = (flags >> DNS_FLAGS.TC_SHIFT) & 1;
+  h.rd = (flags >> DNS_FLAGS.RD_SHIFT) & 1;
+  h.ra = (flags >> DNS_FLAGS.RA_SHIFT) & 1;
   h.rcode = flags & DNS_FLAGS.RCODE_MASK;
   h.qdcount = dv.getUint16(off + DNS.QDCOUNT);
   h.ancount = dv.getUint16(off + DNS.ANCOUNT);
@@ -196,6 +203,31 @@ export function readAnswers(u8: Uint8Array, off: number, end: number, h: DnsHead
     else out.push(qtypeName(type));
   }
   return out;
+}
+
+/**
+ * Whether the authority section of the message at u8[off..end) (whose header `h` is) holds an NS
+ * record: with no answers and no AA bit, the message is a referral (RFC 1034 §4.3.2 step 3b: the
+ * server sends the client to the zone's name servers instead of answering). Reads the
+ * question, answer and authority records by their declared lengths, never past `end`.
+ */
+export function authorityHasNs(u8: Uint8Array, off: number, end: number, h: DnsHeader): boolean {
+  let o = off + DNS.LEN;
+  for (let i = 0; i < h.qdcount; i++) {
+    o = skipName(u8, o, end);
+    if (o < 0 || o + DNS_QUESTION.LEN > end) return false;
+    o += DNS_QUESTION.LEN;
+  }
+  const records = h.ancount + h.nscount;
+  for (let i = 0; i < records; i++) {
+    o = skipName(u8, o, end);
+    if (o < 0 || o + DNS_RR.RDATA > end) return false;
+    const type = u16(u8, o + DNS_RR.TYPE);
+    o += DNS_RR.RDATA + u16(u8, o + DNS_RR.RDLENGTH);
+    if (o > end) return false;
+    if (i >= h.ancount && type === DNS_TYPE.NS) return true;
+  }
+  return false;
 }
 
 function u16(u8: Uint8Array, o: number): number {

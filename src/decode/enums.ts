@@ -175,6 +175,7 @@ export const enum DNS_RCODE {
   NXDomain = 3,
   NotImp = 4,
   Refused = 5,
+  NotAuth = 9,
 }
 /** DNS record types read in answers (RFC 1035, 3596, 6672). */
 export const enum DNS_TYPE {

@@ -248,7 +248,10 @@ export const enum DNS_FLAGS {
   QR_SHIFT = 15,
   OPCODE_SHIFT = 11,
   OPCODE_MASK = 0xf,
+  AA_SHIFT = 10,
   TC_SHIFT = 9,
+  RD_SHIFT = 8,
+  RA_SHIFT = 7,
   RCODE_MASK = 0xf,
 }
 /** A name's length byte: a label of up to 63 bytes, or (top two bits set) a compression pointer (§4.1.4). */

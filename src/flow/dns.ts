@@ -1,7 +1,7 @@
 import type { Anomalies } from '../capture/damage.js';
 import type { DecodedPacket } from '../decode/packet.js';
-import { DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
-import { DNS_OPCODE } from '../decode/enums.js';
+import { authorityHasNs, DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
+import { DNS_OPCODE, DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
 import { endpointHash, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
@@ -9,6 +9,52 @@ import { FlowEndpoints } from './endpoints.js';
 import { IcmpHit } from './tcp.js';
 
 /** Answer parsing lives in the decode layer (decode/dns.ts); still importable from here. */
+
+/**
+ * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
+ * response for a sibling lookup of the same client that tells it was benign: the stem of a
+ * search-list expansion resolving (`www.example.test.lab.corp.` NXDOMAIN, then `www.example.test.`
+ * answered), or the other address family of the same name answering (A answered, AAAA no data).
+ * A stub resolver walks its search list one domain after the other as soon as each answer comes, so
+ * the whole walk takes a few round trips to the resolver.
+ */
+export const SIBLING_WAIT_NS = 2e9;
+
+/** Why a failed lookup is benign: none, a search-list expansion whose stem resolved, the other family resolved. */
+export const enum Sibling {
+  None = 0,
+  SearchMiss = 1,
+  OtherFamily = 2,
+}
+
+/** A lookup's series of queries (same client, server, transport, name and type): retries are numbered from it. */
+interface Series {
+  n: number;
+  /** Time of the latest query of the series. */
+  lastT: number;
+  /** Times and frames of its first MAX_SERIES queries (to name the retry that followed each). */
+  times: number[];
+  frames: number[];
+}
+
+/** Queries of one series remembered with their times (a client retrying for minutes is still one series). */
+const MAX_SERIES = 16;
+
+/** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsTable.resolved). */
+interface Resolved {
+  t: number;
+  frame: number;
+  name: string;
+  /** The query types answered for this name. */
+  qtypes: number[];
+}
+
+/** A failed lookup waiting for its sibling, under its own name (`self`) or one of its name's proper prefixes. */
+interface Pending {
+  txn: DnsTxn;
+  gen: number;
+  self: boolean;
+}
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
 export class DnsTxn extends FlowEndpoints {
@@ -19,6 +65,26 @@ export class DnsTxn extends FlowEndpoints {
   declare id: number;
   declare qname: string;
   declare qtype: number;
+  /** DNS_OPCODE: a query (a lookup), a NOTIFY or an UPDATE. */
+  declare opcode: number;
+  /** The query asked for recursion (RD); the response's AA and RA bits. */
+  declare rd: number;
+  declare aa: number;
+  declare ra: number;
+  /** The response is a referral: no answer, no AA bit, NS records in the authority section. */
+  declare referral: boolean;
+  /** Counts reuses of this object, so that a reference kept elsewhere can tell it is stale. */
+  declare gen: number;
+  /** An answered failure (NXDOMAIN, no data) still waiting for a sibling lookup (SIBLING_WAIT_NS). */
+  declare waitsForSibling: boolean;
+  /** Why the failure is benign (Sibling), and the sibling lookup's name, type, response frame and time. */
+  declare sibling: Sibling;
+  declare siblingName: string;
+  declare siblingQtype: number;
+  declare siblingFrame: number;
+  declare siblingT: number;
+  /** This lookup's series of queries; its lastT past queryT means the client asked again (a retry). */
+  declare series: Series | null;
   /** Frame and time of the query (0 / -1 when only the response was captured). */
   declare queryFrame: number;
   declare queryT: number;
@@ -64,6 +130,19 @@ export class DnsTxn extends FlowEndpoints {
     this.id = id;
     this.qname = '';
     this.qtype = 0;
+    this.opcode = DNS_OPCODE.Query;
+    this.rd = 0;
+    this.aa = 0;
+    this.ra = 0;
+    this.referral = false;
+    this.gen = ++generations;
+    this.waitsForSibling = false;
+    this.sibling = Sibling.None;
+    this.siblingName = '';
+    this.siblingQtype = 0;
+    this.siblingFrame = 0;
+    this.siblingT = 0;
+    this.series = null;
     this.queryFrame = 0;
     this.queryT = -1;
     this.firstSec = 0;
@@ -94,9 +173,56 @@ export class DnsTxn extends FlowEndpoints {
   get answered(): boolean {
     return this.respT >= 0;
   }
+
+  /** The client asked the same server for the same name and type again after this query (a retry), by capture time `now`. */
+  retriedBy(now: number): boolean {
+    const s = this.series;
+    return s !== null && this.queryT >= 0 && s.lastT > this.queryT && s.lastT <= now;
+  }
+
+  /** The query that retried this one: its frame and time (frame 0 when past the series' first MAX_SERIES queries). */
+  retry(): { frame: number; t: number } | null {
+    const s = this.series;
+    if (s === null || this.queryT < 0 || s.lastT <= this.queryT) return null;
+    for (let i = 0; i < s.times.length; i++) if (s.times[i] > this.queryT) return { frame: s.frames[i], t: s.times[i] };
+    return { frame: 0, t: s.lastT };
+  }
 }
 
+/** A lookup's name as compared with its siblings': DNS names are case-insensitive. */
+const nameKey = (client: string, name: string) => `${client}|${name.toLowerCase()}`;
+
+/** The client's address as a key (its words, not its text: see query()). */
+const addrKey = (a: Uint32Array) => `${a[0]},${a[1]},${a[2]},${a[3]}`;
+
+/** `www.example.test.` → `www.`, `www.example.` (the names a search-list expansion could have started from). */
+function properPrefixes(name: string): string[] {
+  const out: string[] = [];
+  for (let i = name.indexOf('.'); i >= 0 && i < name.length - 1; i = name.indexOf('.', i + 1)) out.push(name.slice(0, i + 1));
+  return out;
+}
+
+const isAddressType = (t: number) => t === DNS_TYPE.A || t === DNS_TYPE.AAAA;
+/** A search-list walk asks the same type for every name (A and AAAA together, for getaddrinfo). */
+const sameLookup = (a: number, b: number) => a === b || (isAddressType(a) && isAddressType(b));
+
+/** The most names remembered as resolved at once (a resolver's busy capture: the oldest go first). */
+const MAX_RESOLVED = 1 << 16;
+
 const NO_ANSWERS: string[] = [];
+/** Numbers every (re)use of a DnsTxn object (DnsTxn.gen). */
+let generations = 0;
+const NO_PENDING: readonly Pending[] = [];
+
+/** `f` is benign for this reason: it waits no longer. */
+function markSibling(f: DnsTxn, why: Sibling, name: string, qtype: number, frame: number, t: number): void {
+  f.waitsForSibling = false;
+  f.sibling = why;
+  f.siblingName = name;
+  f.siblingQtype = qtype;
+  f.siblingFrame = frame;
+  f.siblingT = t;
+}
 
 function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): number {
   return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) | 0;
@@ -108,7 +234,11 @@ const MAX_IDENTICAL = 64;
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable extends ChainedTable<DnsTxn> {
   /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
-  private readonly attempts = new Map<string, { n: number; lastT: number }>();
+  private readonly attempts = new Map<string, Series>();
+  /** Lookups answered with data in the last SIBLING_WAIT_NS, by client address and name (see SIBLING_WAIT_NS). */
+  private readonly resolved = new Map<string, Resolved>();
+  /** Failed lookups waiting for a sibling, by client address and name, and by each proper prefix of the name. */
+  private readonly pending = new Map<string, Pending[]>();
   readonly header = new DnsHeader();
   /** Forgotten transactions' objects, reused for new ones. */
   private readonly free = new FreeList<DnsTxn>();
@@ -133,7 +263,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       this.anomalies?.add('dns_malformed', this.malformed === 1 ? `frame ${frame}, ${end - off} bytes over ${transport.toUpperCase()}` : undefined);
       return;
     }
-    if (h.opcode !== DNS_OPCODE.Query) return; // NOTIFY, UPDATE…: not lookups
+    // IQUERY (obsolete), STATUS and DSO are not followed; NOTIFY and UPDATE are, with their rcodes
+    if (h.opcode !== DNS_OPCODE.Query && h.opcode !== DNS_OPCODE.Notify && h.opcode !== DNS_OPCODE.Update) return;
     if (h.qr === 0) this.query(pkt, transport, u8, off, end, frame, sec, nsec, t);
     else this.response(pkt, transport, u8, off, end, frame, sec, nsec, t);
   }
@@ -163,18 +294,27 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.firstNsec = nsec;
     txn.firstT = t;
     txn.cMac = pkt.srcMac;
+    txn.opcode = h.opcode;
+    txn.rd = h.rd;
     // the addresses as their words, not their text: formatting two addresses (IPv6 above all) for
     // every query was the DNS layer's largest cost on a resolver's capture (issue #20)
     const a = pkt.src;
     const b = pkt.dst;
-    const key = `${txn.qname}|${txn.qtype}|${transport}|${pkt.ipVersion}|${a[0]},${a[1]},${a[2]},${a[3]}|${b[0]},${b[1]},${b[2]},${b[3]}`;
-    const seen = this.attempts.get(key);
+    const key = `${txn.qname}|${txn.qtype}|${h.opcode}|${transport}|${pkt.ipVersion}|${a[0]},${a[1]},${a[2]},${a[3]}|${b[0]},${b[1]},${b[2]},${b[3]}`;
+    let seen = this.attempts.get(key);
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
-    if (seen === undefined) this.attempts.set(key, { n: 1, lastT: t });
-    else {
+    if (seen === undefined) {
+      seen = { n: 1, lastT: t, times: [t], frames: [frame] };
+      this.attempts.set(key, seen);
+    } else {
       seen.n++;
       seen.lastT = t;
+      if (seen.times.length < MAX_SERIES) {
+        seen.times.push(t);
+        seen.frames.push(frame);
+      }
     }
+    txn.series = seen;
     txn.lastT = t;
     this.insert(txn);
     this.timers.touch(txn);
@@ -206,6 +346,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       txn = this.make(pkt, transport, false, h.id, hash);
       txn.qname = h.qnameOff >= 0 ? (readDnsName(u8, off, h.qnameOff, end) ?? '<malformed name>') : '<no question>';
       txn.qtype = h.qtype;
+      txn.opcode = h.opcode;
+      txn.rd = h.rd;
       txn.firstSec = sec;
       txn.firstNsec = nsec;
       txn.firstT = t;
@@ -219,8 +361,103 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.rcode = h.rcode;
     txn.ancount = h.ancount;
     txn.tc = h.tc;
-    if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
+    txn.aa = h.aa;
+    txn.ra = h.ra;
+    if (h.opcode === DNS_OPCODE.Query) {
+      // in an UPDATE the counts are of prerequisites and updates, not answers
+      if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
+      if (h.rcode === DNS_RCODE.NoError && h.ancount === 0 && h.aa === 0 && h.nscount > 0) txn.referral = authorityHasNs(u8, off, end, h);
+      this.siblings(txn, pkt.dst, t);
+    }
     this.timers.touch(txn);
+  }
+
+  /**
+   * A lookup answered at time `t` to `client`: a failure (NXDOMAIN, or NOERROR with no data and
+   * no referral) looks for the sibling that makes it benign among the lookups resolved lately, and
+   * else waits for one (SIBLING_WAIT_NS); a success is remembered, and settles the failures
+   * waiting for it.
+   */
+  private siblings(txn: DnsTxn, client: Uint32Array, t: number): void {
+    if (txn.tc !== 0) return;
+    const ck = addrKey(client);
+    const name = txn.qname.toLowerCase();
+    const failed = txn.rcode === DNS_RCODE.NXDomain || (txn.rcode === DNS_RCODE.NoError && txn.ancount === 0 && !txn.referral);
+    if (failed) {
+      // a sibling resolved already: the other family of this name, or the stem of this expansion
+      const self = this.resolved.get(nameKey(ck, name));
+      if (self !== undefined && txn.rcode === DNS_RCODE.NoError && isAddressType(txn.qtype)) {
+        const other = txn.qtype === DNS_TYPE.A ? DNS_TYPE.AAAA : DNS_TYPE.A;
+        if (self.qtypes.includes(other)) {
+          markSibling(txn, Sibling.OtherFamily, self.name, other, self.frame, self.t);
+          return;
+        }
+      }
+      const prefixes = properPrefixes(name);
+      for (let i = prefixes.length - 1; i >= 0; i--) {
+        const r = this.resolved.get(nameKey(ck, prefixes[i]));
+        const qt = r?.qtypes.find((x) => sameLookup(x, txn.qtype));
+        if (r !== undefined && qt !== undefined) {
+          markSibling(txn, Sibling.SearchMiss, r.name, qt, r.frame, r.t);
+          return;
+        }
+      }
+      txn.waitsForSibling = true;
+      this.addPending(nameKey(ck, name), { txn, gen: txn.gen, self: true });
+      for (const p of prefixes) this.addPending(nameKey(ck, p), { txn, gen: txn.gen, self: false });
+      return;
+    }
+    if (txn.rcode !== DNS_RCODE.NoError || txn.ancount === 0) return;
+    const key = nameKey(ck, name);
+    const r = this.resolved.get(key);
+    if (r === undefined) {
+      if (this.resolved.size >= MAX_RESOLVED) {
+        const oldest = this.resolved.keys().next();
+        if (oldest.done !== true) this.resolved.delete(oldest.value);
+      }
+      this.resolved.set(key, { t, frame: txn.respFrame, name: txn.qname, qtypes: [txn.qtype] });
+    } else {
+      r.t = t;
+      r.frame = txn.respFrame;
+      if (!r.qtypes.includes(txn.qtype)) r.qtypes.push(txn.qtype);
+    }
+    if (this.pending.size === 0) return;
+    // failures of this very name (the other family) and of longer names that start with it (expansions of this stem)
+    for (const p of this.pending.get(key) ?? NO_PENDING) {
+      const f = p.txn;
+      if (f.gen !== p.gen || !f.waitsForSibling || f.reported) continue;
+      if (p.self) {
+        if (f.rcode === DNS_RCODE.NoError && isAddressType(f.qtype) && isAddressType(txn.qtype) && f.qtype !== txn.qtype) markSibling(f, Sibling.OtherFamily, txn.qname, txn.qtype, txn.respFrame, t);
+      } else if (sameLookup(f.qtype, txn.qtype)) markSibling(f, Sibling.SearchMiss, txn.qname, txn.qtype, txn.respFrame, t);
+      // settled: final at the next sweep (lifecycle.ts dnsFinal)
+      if (!f.waitsForSibling) this.timers.touch(f);
+    }
+    // failures of shorter names this one extends (the name as given failed, an expansion resolved)
+    for (const prefix of properPrefixes(name)) {
+      for (const p of this.pending.get(nameKey(ck, prefix)) ?? NO_PENDING) {
+        const f = p.txn;
+        if (f.gen === p.gen && f.waitsForSibling && !f.reported && p.self && sameLookup(f.qtype, txn.qtype)) {
+          markSibling(f, Sibling.SearchMiss, txn.qname, txn.qtype, txn.respFrame, t);
+          this.timers.touch(f);
+        }
+      }
+    }
+  }
+
+  private addPending(key: string, p: Pending): void {
+    const list = this.pending.get(key);
+    if (list === undefined) this.pending.set(key, [p]);
+    else list.push(p);
+  }
+
+  /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and settled or stale waits. */
+  pruneSiblings(now: number): void {
+    for (const [k, r] of this.resolved) if (now - r.t > SIBLING_WAIT_NS) this.resolved.delete(k);
+    for (const [k, list] of this.pending) {
+      const keep = list.filter((p) => p.txn.gen === p.gen && p.txn.waitsForSibling && !p.txn.reported && now - p.txn.respT <= SIBLING_WAIT_NS);
+      if (keep.length === 0) this.pending.delete(k);
+      else if (keep.length < list.length) this.pending.set(k, keep);
+    }
   }
 
   private make(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): DnsTxn {
@@ -232,6 +469,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /** Takes a reported transaction out of the table for good: nothing may read it after this. */
   forget(txn: DnsTxn): void {
+    txn.waitsForSibling = false;
     this.timers.forget(txn);
     if (this.remove(txn)) this.free.give(txn);
   }

@@ -69,7 +69,7 @@ export const PAGE_JS = `
 (function () {
   'use strict';
   var SVGNS = 'http://www.w3.org/2000/svg';
-  var HEALTHY = { 'ok': 1, 'dns-ok': 1, 'ping-ok': 1, 'health-check': 1 };
+  var HEALTHY = { 'ok': 1, 'dns-ok': 1, 'ping-ok': 1, 'health-check': 1, 'dns-search-miss': 1, 'dns-other-family': 1, 'dns-referral': 1, 'dns-update-ok': 1, 'dns-notify-ok': 1 };
   var INCONCLUSIVE = { 'capture-ended': 1, 'midstream': 1 };
   var SYMBOL = { problem: '\\u2716', inconclusive: '?', healthy: '\\u2714' };
   function cls(v) { return HEALTHY[v] ? 'healthy' : INCONCLUSIVE[v] ? 'inconclusive' : 'problem'; }

@@ -5,6 +5,7 @@ import type { Report } from '../analyze.js';
 import type { RunReport } from '../run-report.js';
 import type { Step } from '../explain.js';
 import { HEALTHY, type FlowRecord, type VerdictId } from '../verdict/types.js';
+import { benignDnsCounts } from './text.js';
 import { endpointsText } from '../verdict/names.js';
 import { dur } from '../verdict/format.js';
 import { escapeTerminal } from './escape.js';
@@ -448,6 +449,7 @@ function healthyCounts(run: RunReport): string[] {
   const more: string[] = [];
   if ((v['ping-ok'] ?? 0) > 0) more.push(`, ${v['ping-ok']} ping${v['ping-ok'] === 1 ? '' : 's'} answered`);
   if ((v['health-check'] ?? 0) > 0) more.push(`, ${v['health-check']} health-check connection${v['health-check'] === 1 ? '' : 's'} (benign)`);
+  for (const m of benignDnsCounts(v)) more.push(`, ${m}`);
   const out = [
     '<section id="healthy" aria-labelledby="healthy-h">',
     `<h2 id="healthy-h"><span class="badge healthy">✔ OK</span> ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered${more.join('')}</h2>`,

@@ -211,12 +211,20 @@ const FACT: FactTable = {
   'http-request': (f) => `HTTP request #${f.frame}: ${f.method} ${f.path}`,
   'http-response': (f) => `HTTP response #${f.frame}: ${f.status}${f.reason !== undefined ? ` ${f.reason}` : ''}${f.server !== undefined ? `, Server: ${f.server}` : ''}`,
   'udp-datagrams': (f) => `first datagram #${f.frame}; ${f.sent} sent, ${f.received} received`,
-  'dns-query': (f) => `query #${f.frame} ${f.query} ${f.qtype} id ${hex4(f.id)} over ${f.transport.toUpperCase()}${f.attempt > 1 ? ` (attempt ${f.attempt})` : ''}`,
+  'dns-query': (f) =>
+    `${f.opcode === 'UPDATE' ? `update #${f.frame} of zone ${f.query}` : f.opcode === 'NOTIFY' ? `NOTIFY #${f.frame} for zone ${f.query}` : `query #${f.frame} ${f.query} ${f.qtype}`} id ${hex4(f.id)} over ${f.transport.toUpperCase()}${f.attempt > 1 ? ` (attempt ${f.attempt})` : ''}`,
   'dns-query-missing': (f) => `query not captured (it was sent before the capture started); response id ${hex4(f.id)}`,
   'dns-no-response': (f) => `no response; the capture went on ${dur(f.waitedNs)} after the query`,
   'dns-response': (f) => `response #${f.frame} ${f.rcode}${f.afterNs !== undefined ? ` after ${dur(f.afterNs)}` : ''}, ${f.answerCount} answer${f.answerCount === 1 ? '' : 's'}${f.truncated ? ', truncated (TC)' : ''}`,
   'dns-answers': (f, L) => `answers: ${f.answers.map((a) => (a.value === undefined ? a.type : `${a.type} ${a.type === 'A' || a.type === 'AAAA' ? L.a(a.value) : a.value}`)).join(', ')}`,
   'dns-duplicates': (f) => `${f.count} duplicate response(s)`,
+  'dns-sibling': (f) =>
+    f.why === 'search-miss'
+      ? `then ${f.query} ${f.qtype} resolved (#${f.frame}, ${siblingWhen(f.gapNs, f.earlier)}): the client was walking its search list (resolv.conf search and ndots)`
+      : `${f.query} ${f.qtype} resolved (#${f.frame}, ${siblingWhen(f.gapNs, f.earlier)}): the name has addresses of the other family only`,
+  'dns-referral': (f) =>
+    `a referral: no answer and no AA bit, the zone's name servers in the authority section${f.rd ? `; the query asked for recursion (RD) and the server ${f.ra ? 'offers it (RA) yet did not recurse' : 'does not offer it (no RA)'}` : '; the query did not ask for recursion (RD clear), as a resolver asks'}`,
+  'dns-retried': (f) => `the client asked again (${f.frame > 0 ? `#${f.frame}, ` : ''}${dur(f.afterNs)} later): it gave up waiting for this answer`,
   'echo-requests': (f) => `${plural(f.count, 'echo request')} from #${f.frame} over ${dur(f.spanNs)}, sent with ${ttlName(f.ipVersion)} ${f.ttl}`,
   'echo-reply': (f) => `first reply #${f.frame}, ${ttlText(f.ttl, f.ipVersion)}${f.lost > 0 ? `; ${f.lost} lost` : ''}`,
   'echo-no-reply': (f) => `no reply and no ICMP error; the capture went on ${dur(f.waitedNs)} after the last request`,
@@ -243,6 +251,11 @@ function boxText(f: Extract<Fact, { kind: 'attribution'; reason: 'handshake-by-b
 
 /** Every fact kind the table writes (the schema's factKind enum lists the same). */
 export const FACT_KINDS: readonly FactKind[] = Object.keys(FACT) as FactKind[];
+
+/** When a sibling lookup was answered, from this one's response. */
+function siblingWhen(gapNs: number, earlier: boolean): string {
+  return earlier ? `${dur(gapNs)} earlier` : `${dur(gapNs)} later`;
+}
 
 function synEnded(gapNs: number): string {
   return gapNs < 1e6 ? 'the capture ended with the first SYN' : `the capture ended ${dur(gapNs)} after the first SYN`;
@@ -304,10 +317,10 @@ const SUMMARY: StoryTable = {
   'tls-aborted': (s, r, L) => `${sideWho(r.by, L.ep(r.server))} closed the connection after the ClientHello${s.sni !== undefined ? ` for ${s.sni}` : ''}, with no ServerHello and no alert`,
   'http-error': (s, r, L) => `${L.ep(r.server)} answered ${s.request ?? 'the request'} with HTTP ${s.status}${s.reason !== undefined ? ` ${s.reason}` : ''} (${s.status >= 500 ? 'server error' : 'client error'})`,
   'health-check': (s, r, L) => `health check from ${L.ep(s.from)}: connects to ${L.ep(r.server)} every ${dur(s.intervalNs)} and closes at once, no data (benign)`,
-  'dns-icmp': (s, _r, L) => `DNS query ${s.query} to ${L.a(s.server)} answered with ${s.icmp}`,
-  'dns-no-response': (s, _r, L) => `no answer from ${L.a(s.server)} to ${s.query}`,
-  'dns-unanswered': (s, _r, L) => `DNS query ${s.query} to ${L.a(s.server)} unanswered when the capture ended`,
-  'dns-answered': (s, r, L) => (r.verdict === 'dns-ok' ? `${s.query} resolved by ${L.a(s.server)}` : `${L.a(s.server)} answered ${s.rcode} for ${s.query}`),
+  'dns-icmp': (s, _r, L) => `DNS ${dnsWhat(s)} to ${L.a(s.server)} answered with ${s.icmp}`,
+  'dns-no-response': (s, _r, L) => `no answer from ${L.a(s.server)} to ${s.opcode === undefined ? s.query : dnsWhat(s)}`,
+  'dns-unanswered': (s, _r, L) => `DNS ${dnsWhat(s)} to ${L.a(s.server)} unanswered when the capture ended`,
+  'dns-answered': (s, r, L) => dnsAnsweredSummary(s, r, L),
   'ping-ok': (s, _r, L) => `${L.a(s.target)} answers ping: ${s.answered} of ${s.sent} answered, RTT ${dur(s.rttMinNs)} / ${dur(s.rttAvgNs)} / ${dur(s.rttMaxNs)} (min/avg/max)`,
   'ping-ttl-exceeded': (s, _r, L) => `${L.a(s.from)} dropped the ${s.ping} to ${L.a(s.target)}: its TTL (${s.ttl}) ran out there${s.loop ? ', in a routing loop' : ''}`,
   'ping-icmp': (s, _r, L) => `${L.a(s.from)} answered the ${s.ping} to ${L.a(s.target)} with ${s.icmp}`,
@@ -316,6 +329,55 @@ const SUMMARY: StoryTable = {
   'arp-no-reply': (s, _r, L) => `nobody on this LAN answers for ${L.a(s.target)}: the host is down or not on this link`,
   'arp-conflict': (s, _r, L) => `two machines claim ${L.a(s.addr)}: ${s.first} and ${s.second}`,
 };
+
+/** What a DNS message asked: a lookup (`www.example.test. A`), an update or a NOTIFY of a zone. */
+function dnsWhat(s: { query: string; opcode?: 'UPDATE' | 'NOTIFY' }): string {
+  const zone = s.query.slice(0, s.query.lastIndexOf(' '));
+  return s.opcode === 'UPDATE' ? `update of zone ${zone}` : s.opcode === 'NOTIFY' ? `NOTIFY for zone ${zone}` : `query ${s.query}`;
+}
+
+function dnsAnsweredSummary(s: Extract<Story, { kind: 'dns-answered' }>, r: FlowRecord, L: Labels): string {
+  const server = L.a(s.server);
+  switch (r.verdict) {
+    case 'dns-ok':
+      return `${s.query} resolved by ${server}`;
+    case 'dns-search-miss':
+      return `${server} answered ${s.rcode === 'NOERROR' ? 'no data' : s.rcode} for ${s.query}, a step of the client's search list: ${s.sibling?.query ?? '?'} resolved (benign)`;
+    case 'dns-other-family':
+      return `${s.qname} has no ${s.qtype} record at ${server}, and its ${s.sibling?.qtype ?? 'other'} resolved: a single-family name (benign)`;
+    case 'dns-referral':
+      return `${server} referred ${s.query} to the zone's name servers, as a non-recursive query asks (benign)`;
+    case 'dns-no-recursion':
+      return `${server} answered ${s.query} with a referral, not an answer: it did not recurse for this client`;
+    case 'dns-update-ok':
+      return `${server} accepted the dynamic update of zone ${s.qname}`;
+    case 'dns-update-refused':
+      return `${server} refused the dynamic update of zone ${s.qname} (${s.rcode})`;
+    case 'dns-update-error':
+      return `${server} rejected the dynamic update of zone ${s.qname} with ${s.rcode}`;
+    case 'dns-notify-ok':
+      return `${server} accepted the NOTIFY for zone ${s.qname}`;
+    case 'dns-notify-error':
+      return `${server} answered ${s.rcode} to the NOTIFY for zone ${s.qname}`;
+    default:
+      return `${server} answered ${s.rcode} for ${s.query}`;
+  }
+}
+
+/** An UPDATE answered with another error than a refusal (RFC 2136 §2.2: the prerequisites and zone checks). */
+function updateErrorCheck(s: Extract<Story, { kind: 'dns-answered' }>, L: Labels): string {
+  switch (s.rcode) {
+    case 'YXDOMAIN':
+    case 'YXRRSET':
+    case 'NXRRSET':
+    case 'NXDOMAIN':
+      return `A prerequisite of the update failed (${s.rcode}): the records were not as the client expected (another client owns the name, or it changed). Compare with \`dig @${s.server} <name> ANY\` and the DHCP server's or client's conflict-detection settings.`;
+    case 'NOTZONE':
+      return `The update names records outside zone ${s.qname}: the client sent it to the wrong zone (check its zone and the SOA it found).`;
+    default:
+      return `${L.a(s.server)} failed the update (${s.rcode}): read its logs for zone ${s.qname}.`;
+  }
+}
 
 const INCONCLUSIVE = 'Inconclusive: capture for longer.';
 /** Healthy records have no check. */
@@ -424,14 +486,26 @@ const CHECK: StoryTable = {
       ? `No DNS server listens on ${L.ep(s.target)}: is the resolver address right, and is the service running (\`ss -lunp\`)?`
       : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
   'dns-no-response': (s, _r, L) =>
-    `${L.a(s.server)} did not answer within ${dur(s.timeoutNs)}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${shellWord(s.qname)}\` from the client.`,
+    `${L.a(s.server)} did not answer ${s.retriedNs !== undefined ? `before the client gave up and asked again ${dur(s.retriedNs)} later` : `within ${dur(s.timeoutNs)}`}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${shellWord(s.qname)}${s.opcode === undefined ? '' : ' SOA'}\` from the client.`,
   'dns-unanswered': () => INCONCLUSIVE,
   'dns-answered': (s, r, L) => {
     switch (r.verdict) {
       case 'dns-nxdomain':
         return `${s.qname} does not exist: check the spelling, the search domains in /etc/resolv.conf, and the zone on the server (\`dig @${s.server} ${shellWord(s.qname)}\`).`;
-      case 'dns-servfail':
+      case 'dns-servfail': {
+        const ups = r.related?.filter((x) => x.kind === 'dns-upstream') ?? [];
+        if (ups.length > 0)
+          return `${L.a(s.server)} could not resolve it because its own queries upstream failed (#${ups.map((x) => x.id).join(', #')}): ${ups[0].why}. Fix that server, or the delegation that points to it (the parent zone's NS records); \`dig ${shellWord(s.qname)} +trace\` from ${s.server} shows the chain.`;
         return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${shellWord(s.qname)} +trace\` and the server's logs.`;
+      }
+      case 'dns-no-recursion':
+        return `The client asked ${L.a(s.server)} for recursion and got sent to the zone's name servers instead: it is an authoritative-only server, or its recursion is closed to this client (BIND allow-recursion, Unbound access-control). Point the client at a recursive resolver (/etc/resolv.conf), or allow recursion for it.`;
+      case 'dns-update-refused':
+        return `${L.a(s.server)} does not accept dynamic updates of ${s.qname} from this client: check the zone's allow-update / update-policy (BIND) or its dynamic-update setting (Windows DNS "secure only" needs a Kerberos-signed update), and the TSIG key. Until it does, names that DHCP or the clients register are not updated.`;
+      case 'dns-update-error':
+        return updateErrorCheck(s, L);
+      case 'dns-notify-error':
+        return `${L.a(s.server)} did not take the NOTIFY for ${s.qname} (${s.rcode}): on it, this zone's primaries (masters) must include the sender, and allow-notify must allow it; until then the zone refreshes only at its SOA refresh interval.`;
       case 'dns-refused':
         return `${L.a(s.server)} refuses to answer this client or this zone: check its allow-query / recursion ACLs, or whether the client uses the right resolver.`;
       case 'dns-error':

@@ -60,6 +60,7 @@ export function renderText(r: Report, o: TextOptions): string {
   const checks = r.summary.verdicts['health-check'] ?? 0;
   if (pings > 0) more.push(`${pings} ping${pings === 1 ? '' : 's'} answered`);
   if (checks > 0) more.push(`${checks} health-check connection${checks === 1 ? '' : 's'} (benign)`);
+  more.push(...benignDnsCounts(r.summary.verdicts));
   out.push(paint(ANSI.green, `OK: ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered${more.map((m) => `, ${m}`).join('')}`));
   out.push('');
   const t = new Table({ head: ['verdict', 'count'], style: { head: o.color ? ['cyan'] : [], border: o.color ? ['grey'] : [] } });
@@ -92,6 +93,18 @@ function byVerdict(r: Report): Map<VerdictId, { group: ProblemGroup; records: Fl
     if (list === undefined) out.set(group.verdict, [entry]);
     else list.push(entry);
   }
+  return out;
+}
+
+/** The healthy DNS verdicts besides dns-ok, as phrases of the OK line (the HTML report's too). */
+export function benignDnsCounts(v: Readonly<Record<string, number>>): string[] {
+  const out: string[] = [];
+  const failures = (v['dns-search-miss'] ?? 0) + (v['dns-other-family'] ?? 0);
+  if (failures > 0) out.push(`${failures} DNS failure${failures === 1 ? '' : 's'} a sibling lookup resolved (search list, other family: benign)`);
+  const referrals = v['dns-referral'] ?? 0;
+  if (referrals > 0) out.push(`${referrals} DNS referral${referrals === 1 ? '' : 's'} to non-recursive queries`);
+  const changes = (v['dns-update-ok'] ?? 0) + (v['dns-notify-ok'] ?? 0);
+  if (changes > 0) out.push(`${changes} DNS update${changes === 1 ? '' : 's'} or NOTIFY accepted`);
   return out;
 }
 

@@ -6,7 +6,7 @@ import type { UdpFlow } from '../flow/udp.js';
 import { formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
 import { ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
-import { classifyDns, dnsVerdict } from './dns-rules.js';
+import { classifyDns, dnsOpcode, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
@@ -165,8 +165,11 @@ export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
   const firstFrame = d.queryFrame > 0 ? d.queryFrame : d.respFrame;
   const bare = dnsVerdict(d, c);
   if (!c.describe(bare)) {
-    const r = counted(bare, 'dns', c.filtering ? d.clientText : '', c.filtering ? d.serverText : '', firstFrame, d.firstT);
+    // the endpoints of a failed lookup are read by the linkers (src/related/dns-upstream.ts)
+    const text = c.filtering || !HEALTHY.has(bare);
+    const r = counted(bare, 'dns', text ? d.clientText : '', text ? d.serverText : '', firstFrame, d.firstT);
     r.query = d.qname;
+    r.qtype = qtypeName(d.qtype);
     r.transport = d.transport;
     if (d.rcode >= 0) r.rcode = rcodeName(d.rcode);
     if (d.answers.length > 0) r.answers = d.answers;
@@ -183,6 +186,8 @@ export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
   r.qtype = qtypeName(d.qtype);
   r.transport = d.transport;
   r.attempt = d.attempt;
+  const opcode = dnsOpcode(d);
+  if (opcode !== undefined) r.opcode = opcode;
   if (d.rcode >= 0) r.rcode = rcodeName(d.rcode);
   if (d.answers.length > 0) r.answers = d.answers;
   r.key = dnsKey(r, d);

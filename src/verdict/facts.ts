@@ -141,13 +141,20 @@ export type Fact =
   | { kind: 'http-response'; frame: number; status: number; reason?: string; server?: string }
   // ---- UDP and DNS
   | { kind: 'udp-datagrams'; frame: number; sent: number; received: number }
-  | { kind: 'dns-query'; frame: number; query: string; qtype: string; id: number; transport: 'udp' | 'tcp'; attempt: number }
+  /** opcode: absent for a query (a lookup); for an UPDATE, query is the zone and qtype SOA. */
+  | { kind: 'dns-query'; frame: number; query: string; qtype: string; id: number; transport: 'udp' | 'tcp'; attempt: number; opcode?: DnsOpcode }
   | { kind: 'dns-query-missing'; id: number }
   | { kind: 'dns-no-response'; waitedNs: number }
   | { kind: 'dns-response'; frame: number; rcode: string; afterNs?: number; answerCount: number; truncated: boolean }
   /** value: the address for A/AAAA, the name for CNAME and the like, absent for other types. */
   | { kind: 'dns-answers'; answers: DnsAnswer[] }
   | { kind: 'dns-duplicates'; count: number }
+  /** The lookup that makes a failure benign: the stem (or expansion) of a search-list walk, or the name's other address family; afterNs from this response to its. */
+  | { kind: 'dns-sibling'; why: 'search-miss' | 'other-family'; frame: number; query: string; qtype: string; gapNs: number; earlier: boolean }
+  /** A referral: no answer, no AA bit, the zone's name servers in the authority section; rd: the query asked for recursion; ra: the server offers it. */
+  | { kind: 'dns-referral'; rd: boolean; ra: boolean }
+  /** The client asked the same server the same question again (frame, afterNs after this query) with no answer to this one. */
+  | { kind: 'dns-retried'; frame: number; afterNs: number }
   // ---- ping
   | { kind: 'echo-requests'; frame: number; count: number; spanNs: number; ttl: number; ipVersion: number }
   | { kind: 'echo-reply'; frame: number; ttl: number; hops: number; ipVersion: number; lost: number }
@@ -186,6 +193,9 @@ export interface HandshakeView {
   options: string;
   timestamps: boolean;
 }
+
+/** The DNS opcodes followed besides a query (a lookup). */
+export type DnsOpcode = 'UPDATE' | 'NOTIFY';
 
 export interface DnsAnswer {
   type: string;
@@ -228,10 +238,12 @@ export type Story =
   | { kind: 'tls-aborted'; sni?: string; host: string; port: number }
   | { kind: 'http-error'; request?: string; path: string; status: number; reason?: string; server?: string; responseT: number }
   | { kind: 'health-check'; from: string; intervalNs: number }
-  | { kind: 'dns-icmp'; query: string; server: string; from: string; icmp: string; target: string }
-  | { kind: 'dns-no-response'; query: string; server: string; timeoutNs: number; transport: string; port: number; qname: string }
-  | { kind: 'dns-unanswered'; query: string; server: string }
-  | { kind: 'dns-answered'; query: string; qname: string; qtype: string; server: string; rcode: string }
+  | { kind: 'dns-icmp'; query: string; server: string; from: string; icmp: string; target: string; opcode?: DnsOpcode }
+  /** retriedNs: the client asked again this long after the query (it gave up on it), when the capture ended before --dns-timeout. */
+  | { kind: 'dns-no-response'; query: string; server: string; timeoutNs: number; transport: string; port: number; qname: string; opcode?: DnsOpcode; retriedNs?: number }
+  | { kind: 'dns-unanswered'; query: string; server: string; opcode?: DnsOpcode }
+  /** sibling: the lookup that made a failure benign (dns-search-miss, dns-other-family). */
+  | { kind: 'dns-answered'; query: string; qname: string; qtype: string; server: string; rcode: string; opcode?: DnsOpcode; sibling?: { query: string; qtype: string } }
   | { kind: 'ping-ok'; target: string; sent: number; answered: number; rttMinNs: number; rttAvgNs: number; rttMaxNs: number }
   | { kind: 'ping-ttl-exceeded'; from: string; target: string; ping: string; ttl: number; loop: boolean }
   | { kind: 'ping-icmp'; from: string; target: string; ping: string; icmp: string }

@@ -27,6 +27,15 @@ export const VERDICT_IDS = [
   'dns-refused',
   'dns-error',
   'dns-no-response',
+  'dns-search-miss',
+  'dns-other-family',
+  'dns-referral',
+  'dns-no-recursion',
+  'dns-update-ok',
+  'dns-update-refused',
+  'dns-update-error',
+  'dns-notify-ok',
+  'dns-notify-error',
   'tls-alert',
   'tls-aborted',
   'http-error',
@@ -46,7 +55,7 @@ export const VERDICT_IDS = [
 export type VerdictId = (typeof VERDICT_IDS)[number];
 
 /** Verdicts that are not problems. */
-export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok', 'ping-ok', 'health-check']);
+export const HEALTHY: ReadonlySet<VerdictId> = new Set<VerdictId>(['ok', 'dns-ok', 'ping-ok', 'health-check', 'dns-search-miss', 'dns-other-family', 'dns-referral', 'dns-update-ok', 'dns-notify-ok']);
 
 export type By = 'server' | 'client' | 'middlebox' | 'unknown';
 
@@ -130,6 +139,8 @@ export interface FlowRecord {
   transport?: 'udp' | 'tcp';
   answers?: string[];
   attempt?: number;
+  /** DNS: UPDATE or NOTIFY (absent for a query, a lookup); query is then the zone. */
+  opcode?: 'UPDATE' | 'NOTIFY';
   /** TLS as read from the handshake: server name, chosen (or offered) version, first alert. */
   tls?: { sni?: string; version?: string; alert?: string };
   /** HTTP/1.x: the first request line and response status. */
