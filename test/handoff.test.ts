@@ -100,7 +100,7 @@ describe('pcapdiag --state-out and pcapdiag merge, in separate processes', () =>
         expect(run.code).toBe(0);
         return state;
       });
-      const merged = cli(['merge', '-f', 'json', ...states]);
+      const merged = cli(['merge', '-q', '-f', 'json', ...states]);
       expect(merged.stderr).toBe('');
       const doc = JSON.parse(merged.stdout) as RunReport;
       const direct = JSON.parse(cli(['-f', 'json', all]).stdout) as RunReport;

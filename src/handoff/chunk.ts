@@ -159,5 +159,5 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
     udpFlows: report.summary.udpFlows,
   };
   writeState(statePath, state);
-  return report;
+  return { ...report, records: decided.filter((d) => d.loose === undefined).map((d) => d.r) };
 }

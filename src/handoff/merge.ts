@@ -33,13 +33,13 @@ interface Decided {
 
 /** Adds `off` to every frame number of a record of a later chunk (frame, frames, firstFrame, rstFrame…; 0 stays "none"). */
 function shiftFrames(v: unknown, off: number): unknown {
-  if (Array.isArray(v)) return v.map((x) => shiftFrames(x, off));
+  if (Array.isArray(v)) return v.map((x: unknown) => shiftFrames(x, off));
   if (typeof v !== 'object' || v === null) return v;
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     const x = o[k];
     if (/^(frame|.*Frame)$/.test(k) && typeof x === 'number' && x > 0) o[k] = x + off;
-    else if (/^(frames|.*Frames)$/.test(k) && Array.isArray(x)) o[k] = x.map((n) => (typeof n === 'number' && n > 0 ? n + off : n));
+    else if (/^(frames|.*Frames)$/.test(k) && Array.isArray(x)) o[k] = x.map((n: unknown) => (typeof n === 'number' && n > 0 ? n + off : n));
     else if (typeof x === 'object') o[k] = shiftFrames(x, off);
   }
   return o;
@@ -49,8 +49,8 @@ const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 /** A record as it was before the emitter numbered, named and described it. */
 function raw(r: FlowRecord): FlowRecord {
-  for (const k of ['id', 'serverName', 'clientName', 'related', 'wireshark', 'file'] as const) delete (r as unknown as Record<string, unknown>)[k];
-  return r;
+  const { serverName: _s, clientName: _c, related: _r, wireshark: _w, file: _f, ...rest } = r;
+  return rest;
 }
 
 /**
@@ -69,7 +69,11 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
   const opts = states[0].options as unknown as AnalyzeOptions;
   for (let k = 1; k < states.length; k++) {
     if (JSON.stringify(states[k].options) !== JSON.stringify(states[0].options)) throw new InputError(`${paths[k]} was analysed with other timers than ${paths[0]}: give every chunk the same options`);
-    const prev = states.slice(0, k).reverse().find((s) => s.last !== null)?.last ?? null;
+    const prev =
+      states
+        .slice(0, k)
+        .reverse()
+        .find((s) => s.last !== null)?.last ?? null;
     const first = states[k].first;
     if (prev !== null && first !== null && nsBetween(prev, first) < -1e9) throw new InputError(`${paths[k]} begins before ${paths[k - 1]} ends: give the states in capture order`);
   }
@@ -88,7 +92,6 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
     frames += s.packets;
     timeOff.push(base === null || s.first === null ? 0 : nsBetween(base, s.first));
   }
-  const recs = states.map((s) => s.records);
   const comp = new Components(n);
   states.forEach((s, k) => joinChunk(s.records, bases[k], comp, horizon));
   // across each boundary: the tail of the chunk before (skipping empty ones) and the head of the next
@@ -218,12 +221,11 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
       out.push({ r, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage });
     });
   });
-  void recs;
   if (stats !== undefined) Object.assign(stats, { records: out.length, replayedRecords, replayedPackets });
   // numbered, named and related in the order one analysis decides them
   out.sort((a, b) => a.at - b.at || a.stage - b.stage);
   const emitter = new Emitter({ keep: 'all', onFlow: null, onFlowProblemsOnly: false, filter: null, firstId: 1, file: name });
-  for (let i = 0; i < out.length; ) {
+  for (let i = 0; i < out.length;) {
     let j = i;
     while (j < out.length && out[j].at === out[i].at && out[j].stage === out[i].stage) j++;
     emitter.emit(out.slice(i, j).map((d) => raw(d.r)));
@@ -322,5 +324,5 @@ function reportOf(states: readonly ChunkState[], emitter: Emitter, name: string)
     anomalies: states[states.length - 1].anomalies as Report['anomalies'],
     warnings,
     nextId: emitter.nextId,
-  } as Report;
+  };
 }

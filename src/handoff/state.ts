@@ -135,7 +135,7 @@ export function recordToJson(r: FlowRecord): FlowRecord & { story?: unknown } {
 /** The record back from JSON, its story under the symbol again. */
 export function recordFromJson(j: FlowRecord & { story?: unknown }): FlowRecord {
   const { story, ...r } = j;
-  const out = r as FlowRecord;
+  const out = r;
   if (story !== undefined) (out as unknown as Record<symbol, unknown>)[STORY] = story;
   return out;
 }
