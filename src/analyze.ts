@@ -91,6 +91,11 @@ export class Analyzer implements Superseded {
     return t;
   }
 
+  /** Whether the record just handed to onFlow began a new TCP conversation (for the hand-off's merge). */
+  get newConversation(): boolean {
+    return this.out.lastNewConversation;
+  }
+
   /** The hand-off's replay: counts capture time from this instant (the whole set's first packet). */
   seedClock(sec: number, nsec: number): void {
     this.clock.seed(sec, nsec);

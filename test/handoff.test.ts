@@ -25,8 +25,8 @@ async function packetsOf(buf: Buffer): Promise<Packet[]> {
 
 const NAME = 'set';
 
-/** What one analysis of all the packets says: its records as JSON writes them. */
-async function whole(file: string): Promise<unknown[]> {
+/** What one analysis of all the packets says: its records as JSON writes them, and its summary but for UDP flows (counted per chunk). */
+async function whole(file: string): Promise<unknown> {
   const run = new CaptureRun(DEFAULT_OPTIONS, { file: NAME });
   const { openCapture } = await import('../src/capture/source.js');
   const src = await openCapture(file);
@@ -35,11 +35,12 @@ async function whole(file: string): Promise<unknown[]> {
   } finally {
     src.close();
   }
-  return JSON.parse(JSON.stringify(run.finish(NAME).records)) as unknown[];
+  const report = run.finish(NAME);
+  return JSON.parse(JSON.stringify({ records: report.records, summary: { ...report.summary, udpFlows: 0 } })) as unknown;
 }
 
 /** The packets cut before each index of `cuts` into chunk files, each analysed on its own to a state, then merged. */
-async function splitAndMerge(dir: string, packets: Packet[], cuts: number[], stats?: MergeStats): Promise<FlowRecord[]> {
+async function splitAndMerge(dir: string, packets: Packet[], cuts: number[], stats?: MergeStats): Promise<unknown> {
   const states: string[] = [];
   let from = 0;
   for (const [i, to] of [...cuts, packets.length].entries()) {
@@ -51,7 +52,7 @@ async function splitAndMerge(dir: string, packets: Packet[], cuts: number[], sta
     from = to;
   }
   const report = await mergeStates(states, NAME, stats);
-  return JSON.parse(JSON.stringify(report.records)) as FlowRecord[];
+  return JSON.parse(JSON.stringify({ records: report.records, summary: { ...report.summary, udpFlows: 0 } })) as unknown;
 }
 
 /** Cut points per fixture: evenly spread, the first and the last. */

@@ -49,7 +49,7 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
   const onFlow = (r: FlowRecord) => {
     const a = run.analyzer;
     const startNs = firstInstant === null ? 0 : nsBetween(firstInstant, instantOf(r.start));
-    decided.push({ r, at: a.stage === 2 ? 0 : a.packets, stage: a.stage, startNs, lastNs: startNs + Math.round(r.duration * 1e9), decidedNs: a.endT, keys: [], saved: false });
+    decided.push({ r, at: a.stage === 2 ? 0 : a.packets, stage: a.stage, startNs, lastNs: startNs + Math.round(r.duration * 1e9), decidedNs: a.endT, keys: [], saved: false, ...(a.newConversation ? { conv: true } : {}) });
   };
   run = new CaptureRun(opts, {
     keep: 'none',
@@ -140,6 +140,7 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
   const state: ChunkState = {
     version: STATE_VERSION,
     parts: [...parts],
+    partsRead: report.input.parts ?? [{ name: parts[0], packets: report.input.packets, first: report.input.first, last: report.input.last }],
     options: { ...opts },
     packets: report.input.packets,
     bytes: report.input.bytes,

@@ -19,6 +19,7 @@ import { ALWAYS, packetKey, packetsPath, readState, recordFromJson, tupleKey, ty
 
 /** What the merge did, for the report's warnings and the benchmark. */
 export interface MergeStats {
+  /** Records the chunks decided (each chunk's own view). */
   records: number;
   replayedRecords: number;
   replayedPackets: number;
@@ -26,6 +27,7 @@ export interface MergeStats {
 
 interface Decided {
   r: FlowRecord;
+  conv: boolean;
   /** Global frame of the packet it was decided at (Infinity: at the end). */
   at: number;
   stage: number;
@@ -141,7 +143,7 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
   const out: Decided[] = [];
   let replayedPackets = 0;
   if (replayRoots.size > 0 && base !== null) {
-    const analyzer = new Analyzer(opts, 'none', (r) => out.push({ r, at: currentAt, stage: analyzer.stage === 2 ? 2 : analyzer.stage }), null, 1, name);
+    const analyzer = new Analyzer(opts, 'none', (r) => out.push({ r, conv: analyzer.newConversation, at: currentAt, stage: analyzer.stage }), null, 1, name);
     analyzer.seedClock(base[0], base[1]);
     let currentAt = 0;
     const decoder = new PacketDecoder();
@@ -218,17 +220,23 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
         r.key = r.key.replace(/#(\d+)/g, (_, f: string) => `#${Number(f) + frameOff[k]}`);
         r.t = round6(nsBetween(base, instantOf(r.start)) / 1e9);
       }
-      out.push({ r, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage });
+      out.push({ r, conv: d.conv === true, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage });
     });
   });
-  if (stats !== undefined) Object.assign(stats, { records: out.length, replayedRecords, replayedPackets });
+  if (stats !== undefined) Object.assign(stats, { records: states.reduce((a, s) => a + s.records.filter((r) => r.loose === undefined).length, 0), replayedRecords, replayedPackets });
   // numbered, named and related in the order one analysis decides them
   out.sort((a, b) => a.at - b.at || a.stage - b.stage);
   const emitter = new Emitter({ keep: 'all', onFlow: null, onFlowProblemsOnly: false, filter: null, firstId: 1, file: name });
   for (let i = 0; i < out.length;) {
     let j = i;
     while (j < out.length && out[j].at === out[i].at && out[j].stage === out[i].stage) j++;
-    emitter.emit(out.slice(i, j).map((d) => raw(d.r)));
+    emitter.emit(
+      out.slice(i, j).map((d) => {
+        const r = raw(d.r);
+        if (d.conv) emitter.newConversation(r);
+        return r;
+      }),
+    );
     i = j;
   }
   return reportOf(states, emitter, name);
@@ -297,6 +305,16 @@ async function macsTold(states: readonly ChunkState[], paths: readonly string[],
   }
 }
 
+/** Objects of the same shape with their numbers added (the chunks' packet stats). */
+function sumNumbers(xs: readonly unknown[]): unknown {
+  const [a, ...rest] = xs;
+  if (typeof a === 'number') return xs.reduce((s: number, x) => s + (typeof x === 'number' ? x : 0), 0);
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return a;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(a)) out[k] = sumNumbers([(a as Record<string, unknown>)[k], ...rest.map((x) => (x as Record<string, unknown> | null)?.[k])]);
+  return out;
+}
+
 function reportOf(states: readonly ChunkState[], emitter: Emitter, name: string): Report {
   const linkTypes = new Map<number, number>();
   for (const s of states) for (const [lt, c] of s.linkTypes) linkTypes.set(lt, (linkTypes.get(lt) ?? 0) + c);
@@ -315,12 +333,12 @@ function reportOf(states: readonly ChunkState[], emitter: Emitter, name: string)
       first: first === null ? null : isoTime(first[0], first[1]),
       last: last === null ? null : isoTime(last[0], last[1]),
       durationSec: first === null || last === null ? 0 : Math.round(nsBetween(first, last) / 1e3) / 1e6,
-      parts: states.flatMap((s) => s.parts).map((p) => ({ name: p, packets: 0, first: null, last: null })),
+      parts: states.flatMap((s) => s.partsRead),
     },
     options: { ...(states[0].options as unknown as Report['options']) },
     records: emitter.kept,
     summary: emitter.summary(states.reduce((a, s) => a + s.udpFlows, 0)),
-    stats: states[states.length - 1].stats as Report['stats'],
+    stats: sumNumbers(states.map((s) => s.stats)) as Report['stats'],
     anomalies: states[states.length - 1].anomalies as Report['anomalies'],
     warnings,
     nextId: emitter.nextId,

@@ -33,6 +33,8 @@ export interface StateRecord {
   keys: string[];
   /** Its packets are in the state's pcapng. */
   saved: boolean;
+  /** A TCP record that began a new conversation (its 4-tuple's first, or one reused after it closed). */
+  conv?: boolean;
   /**
    * Not a record: packets of a flow the chunk decided nothing about (a UDP flow with no ICMP error
    * yet, an ICMP error about a flow it never saw) near its start or end, by their tuple key.
@@ -42,8 +44,9 @@ export interface StateRecord {
 
 export interface ChunkState {
   version: number;
-  /** The parts this chunk read, in order. */
+  /** The parts this chunk read, in order, with their packets and first and last packet times. */
   parts: string[];
+  partsRead: { name: string; packets: number; first: string | null; last: string | null }[];
   /** The timers the chunk was analysed with: every chunk of a set must use the same. */
   options: Record<string, number>;
   packets: number;

@@ -38,7 +38,8 @@ export function parseMergeArgs(args: readonly string[]): MergeCliOptions {
 
 export async function mergeCommand(o: MergeCliOptions): Promise<number> {
   const { mergeStates } = await import('../../handoff/merge.js');
-  const report = await mergeStates(o.states, o.states.length === 1 ? o.states[0] : `${o.states[0]} … ${o.states[o.states.length - 1]} (${o.states.length} chunks)`);
+  const stats = { records: 0, replayedRecords: 0, replayedPackets: 0 };
+  const report = await mergeStates(o.states, o.states.length === 1 ? o.states[0] : `${o.states[0]} … ${o.states[o.states.length - 1]} (${o.states.length} chunks)`, stats);
   const out = o.output !== null ? FileWriter.open(o.output) : new LineWriter();
   const renderer = (await RENDERERS[o.format]())(out, { color: false, limit: 20, several: false });
   const feed = renderer.feed(false);
@@ -56,5 +57,6 @@ export async function mergeCommand(o: MergeCliOptions): Promise<number> {
   renderer.onEnd(run);
   await out.drain();
   if (!renderer.showsWarnings && !o.quiet) for (const w of report.warnings) say(`warning: ${w}`);
+  if (!o.quiet || process.env.PCAPDIAG_MERGE_STATS) say(`merge: ${stats.replayedRecords} of the chunks' ${stats.records} records decided again from ${stats.replayedPackets} packets; ${report.records.length} records`);
   return 0;
 }
