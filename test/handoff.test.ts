@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
@@ -7,7 +7,7 @@ import { forEachRecord } from '../src/capture/reader.js';
 import { analyzeChunk } from '../src/handoff/chunk.js';
 import { mergeStates, type MergeStats } from '../src/handoff/merge.js';
 import { bufferSource, pcap, type Rec } from './helpers/build.js';
-import { cli, fixtureFiles, readFixture } from './helpers/run.js';
+import { cli, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import type { RunReport } from '../src/run-report.js';
 
@@ -104,6 +104,12 @@ describe('pcapdiag --state-out and pcapdiag merge, in separate processes', () =>
       const merged = cli(['merge', '-q', '-f', 'json', ...states]);
       expect(merged.stderr).toBe('');
       const doc = JSON.parse(merged.stdout) as RunReport;
+      const { Ajv } = await import('ajv');
+      const ajv = new Ajv({ allErrors: true, strict: false });
+      const schema = JSON.parse(readFileSync(join(FIXTURES, '..', 'schema', 'report.schema.json'), 'utf8')) as { $id: string };
+      ajv.addSchema(schema);
+      const validate = ajv.getSchema(schema.$id);
+      expect(validate?.(doc), JSON.stringify(validate?.errors)).toBe(true);
       const direct = JSON.parse(cli(['-f', 'json', all]).stdout) as RunReport;
       const strip = (rs: FlowRecord[]) => rs.map(({ file: _, ...r }) => r);
       expect(strip(doc.records)).toEqual(strip(direct.records));
