@@ -123,4 +123,36 @@ describe('pcapdiag --state-out and pcapdiag merge, in separate processes', () =>
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  for (const [dir, first, second] of [
+    ['rotated-size', ['ring.pcap.gz', 'ring.pcap1.gz'], ['ring.pcap2.gz']],
+    ['rotated-time', ['rot-1796310561.pcap', 'rot-1796310562.pcap'], ['rot-1796310563.pcap', 'rot-1796310564.pcap', 'rot-1796310565.pcap']],
+  ] as const) {
+    it(`${dir} (tcpdump ${dir === 'rotated-size' ? '-C, gzip' : '-G'}): two chunks of parts in two processes merge to the set's records`, () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-'));
+      try {
+        const states = [first, second].map((parts, i) => {
+          const state = join(tmp, `c${i}.json`);
+          const run = cli(['-q', '-f', 'ndjson', '--state-out', state, ...parts.map((p) => join(FIXTURES, dir, p))]);
+          expect(run.code).toBe(0);
+          return state;
+        });
+        const flows = (out: string) =>
+          out
+            .split('\n')
+            .filter((l) => l.includes('"type":"flow"'))
+            .map((l) => l.replace(/"file":"[^"]*",/, ''));
+        const merged = cli(['merge', '-q', '-f', 'ndjson', ...states]);
+        const whole = cli(['-q', '-f', 'ndjson', join(FIXTURES, dir)]);
+        expect(flows(merged.stdout)).toEqual(flows(whole.stdout));
+        expect(flows(merged.stdout).length).toBeGreaterThan(2);
+        // in the other order the states are refused
+        const swapped = cli(['merge', '-q', ...states.reverse()]);
+        expect(swapped.code).toBe(3);
+        expect(swapped.stderr).toContain('capture order');
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  }
 });
