@@ -2,7 +2,7 @@ import { CaptureRecord } from './capture/record.js';
 import { CaptureReader, READ_END, READ_RECORD } from './capture/reader.js';
 import { GunzipSource, readOrAbort, type ByteSource } from './capture/source.js';
 import { linkTypeName } from './capture/linktypes.js';
-import { DecodedPacket } from './decode/packet.js';
+import { DecodedPacket, L4 } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
 import { FlowTracker, type Superseded } from './flow/tracker.js';
 import type { TcpFlow } from './flow/tcp.js';
@@ -72,14 +72,45 @@ export class Analyzer implements Superseded {
     return this.clock.endT;
   }
 
+  /**
+   * Where the analysis is when a record is decided: 0 while a packet is observed (a new attempt
+   * supersedes a flow), 1 in the sweep after it, 2 at the end. The hand-off (src/handoff/) orders
+   * records decided at one packet by it.
+   */
+  stage = 0;
+
   /** Analyses one packet; returns its capture time (ns since the first packet). */
   onRecord(rec: CaptureRecord): number {
     const t = this.clock.tick(rec);
     this.decoder.decode(rec, this.pkt);
     this.stats.note(this.pkt, rec);
+    this.stage = 0;
     this.flows.observe(this.pkt, rec, t);
+    this.stage = 1;
     this.lifecycle.tick(t);
     return t;
+  }
+
+  /** Whether the record just handed to onFlow began a new TCP conversation (for the hand-off's merge). */
+  get newConversation(): boolean {
+    return this.out.lastNewConversation;
+  }
+
+  /** The hand-off's replay: counts capture time from this instant (the whole set's first packet). */
+  seedClock(sec: number, nsec: number): void {
+    this.clock.seed(sec, nsec);
+  }
+
+  /** The hand-off's replay: a packet that is not replayed arrived at capture time `t` (a sweep is due at it). */
+  tickAt(t: number): void {
+    this.stage = 1;
+    this.lifecycle.tick(t);
+  }
+
+  /** The hand-off's replay: what a packet that is not replayed teaches about MACs and routers, and nothing else. */
+  learnLink(rec: CaptureRecord): void {
+    this.decoder.decode(rec, this.pkt);
+    if (this.pkt.ipVersion !== 0 || this.pkt.l4 === L4.Arp) this.flows.hosts.observeLink(this.pkt);
   }
 
   /** Live input: no packet has arrived for `idleNs` of wall-clock time (see Lifecycle.idle). */
@@ -94,6 +125,7 @@ export class Analyzer implements Superseded {
 
   /** Ends the capture and builds its report; `parts` lists the files of a capture read in parts (null for one file). */
   finish(reader: ReadSummary, name: string, parts: readonly PartRead[] | null = null): Report {
+    this.stage = 2;
     this.lifecycle.finish(this.clock.endOfCapture(reader.statsEnd));
     const { clock, flows, opts, stats } = this;
     const anomalies = stats.anomaliesWith(reader.anomalies);

@@ -99,6 +99,18 @@ export function dnsFinalAt(d: DnsTxn, c: ClassifyContext): number {
 
 // ---- capture time ---------------------------------------------------------------------------
 
+/**
+ * File input sweeps at the first packet of each second of wall-clock time (the epoch's whole
+ * seconds), not a second after the previous sweep: when sweeps happen, and so which records are
+ * decided together and numbered in which order, then depends on the packets' own timestamps
+ * only, not on where the capture began, so a part analysed on its own sweeps at the same packets
+ * as the whole set does (src/handoff/). `t` is capture time (ns since the first packet, whose
+ * nanoseconds within its second are `baseNsec`); returns the capture time of the next boundary.
+ */
+export function nextSweepAfter(t: number, baseNsec: number): number {
+  return (Math.floor((baseNsec + t) / SWEEP_NS) + 1) * SWEEP_NS - baseNsec;
+}
+
 /** Capture time: packets and bytes seen, the first and last timestamps, and when the next sweep is due. */
 export class CaptureClock {
   packets = 0;
@@ -110,12 +122,26 @@ export class CaptureClock {
   /** The latest capture time seen, ns since the first packet. */
   endT = 0;
   nextSweepT = SWEEP_NS;
+  /** The origin was given (seed): the first record does not set it. */
+  private seeded = false;
+
+  /**
+   * Counts capture time from this instant instead of from the first record (the hand-off's replay
+   * of a set split across processes: src/handoff/, where the first packet is in another chunk).
+   */
+  seed(sec: number, nsec: number): void {
+    this.baseSec = sec;
+    this.baseNsec = nsec;
+    this.seeded = true;
+    this.nextSweepT = nextSweepAfter(0, nsec);
+  }
 
   /** Counts a record; returns its capture time, ns since the first record. */
   tick(rec: CaptureRecord): number {
-    if (this.packets === 0) {
+    if (this.packets === 0 && !this.seeded) {
       this.baseSec = rec.tsSec;
       this.baseNsec = rec.tsNsec;
+      this.nextSweepT = nextSweepAfter(0, rec.tsNsec);
     }
     this.packets++;
     this.bytes += rec.capLen;
@@ -195,7 +221,7 @@ export class Lifecycle {
   tick(t: number): void {
     if (t >= this.clock.nextSweepT) {
       this.sweep(t);
-      this.clock.nextSweepT = t + SWEEP_NS;
+      this.clock.nextSweepT = nextSweepAfter(t, this.clock.baseNsec);
     }
   }
 

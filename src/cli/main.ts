@@ -38,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(EXIT.INPUT);
   });
   try {
+    if (argv[0] === 'merge') {
+      const { mergeCommand, parseMergeArgs } = await import('./commands/merge.js');
+      return await mergeCommand(parseMergeArgs(argv.slice(1)));
+    }
     const call = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(escapeDocument(s)) }, { isTty: process.stdout.isTTY, noColor: Boolean(process.env.NO_COLOR) });
     const stop = stopOnSignals();
     // the commands are loaded only now, so --help and --version stay fast

@@ -118,6 +118,12 @@ export const FLAGS = {
     commands: ANALYZE,
     parse: text,
   }),
+  stateOut: flag({
+    flags: '--state-out <file>',
+    description: 'analyse the captures as one chunk of a rotated set split across processes, and write its state (file.json and file.pcapng) for `pcapdiag merge`',
+    commands: ANALYZE,
+    parse: text,
+  }),
   limit: flag({ flags: '--limit <n>', description: 'text and html: problems shown per group of problems alike', default: '20', commands: ANALYZE, parse: (raw) => parseCount(raw as string, '--limit', Number.MAX_SAFE_INTEGER) }),
   color: flag({ flags: '--no-color', description: 'no colours, even on a terminal (NO_COLOR is honoured too)', commands: BOTH, parse: (raw, env) => raw !== false && env.isTty && !env.noColor }),
 } as const;
@@ -159,6 +165,7 @@ export type AnalyzeCliOptions = InputArgs & {
       | 'baseline'
       | 'expect'
       | 'writePcap'
+      | 'stateOut'
       | 'limit'
       | 'color'
   ]: ValueOf<K>;

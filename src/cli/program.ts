@@ -29,7 +29,7 @@ export function buildProgram(version: string, write: Writers): { program: Comman
     .argument('<capture...>', `${CAPTURES}; the last argument is the selector: a flow id from the report (3 or #3), or the server (or client) as host:port`);
   const program = new Command()
     .name('pcapdiag')
-    .usage('[analyze] [options] <capture...> [filter]\n       pcapdiag explain [options] <capture...> [filter] <selector>')
+    .usage('[analyze] [options] <capture...> [filter]\n       pcapdiag explain [options] <capture...> [filter] <selector>\n       pcapdiag merge [-f format] [-o file] [-q] <state.json...>   (chunks written with --state-out, in order)')
     .description(DESCRIPTION)
     .version(version, '-V, --version')
     .addCommand(analyze, { isDefault: true })

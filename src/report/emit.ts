@@ -40,6 +40,8 @@ export interface EmitOptions {
 export class Emitter {
   /** The id the next decided record takes. */
   nextId: number;
+  /** Whether the record emit handed on last began a new TCP conversation (the hand-off keeps it with the record). */
+  lastNewConversation = false;
   readonly kept: FlowRecord[] = [];
   private readonly verdictCounts = new Map<VerdictId, number>();
   private problems = 0;
@@ -87,6 +89,7 @@ export class Emitter {
     this.relater.relate(batch);
     for (const r of batch) {
       const newConversation = this.firstOfConversation.delete(r);
+      this.lastNewConversation = newConversation;
       if (filter !== null && !filter(r)) {
         // a lookup the filter hides still names the addresses it answered (as it does unfiltered)
         this.names.learn(r);

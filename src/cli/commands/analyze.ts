@@ -4,7 +4,7 @@ import { RENDERERS } from '../../render/index.js';
 import { EXIT, InputError, UsageError } from '../../errors.js';
 import { HEALTHY } from '../../verdict/types.js';
 import { PcapngWriter, writeFlowPackets } from '../../render/write-pcap.js';
-import { forEachRecordOfParts } from '../../capture/parts.js';
+import { forEachRecordOfParts, partsName } from '../../capture/parts.js';
 import { openCapture } from '../../capture/source.js';
 import { packetsOfFlows } from '../../explain.js';
 import type { PacketsWanted } from '../../render/renderer.js';
@@ -33,6 +33,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in the main path
   const vantages = files !== null && (await vantageMode(files, opts));
   const analysis = analysisOptions(opts);
+  if (opts.stateOut !== null) return stateOutRun(opts, signal, analysis, out, gates);
   // --write-pcap: the problem flows, or with a filter every flow it selects
   if (opts.writePcap !== null && groups.some((g) => Array.isArray(g) && g.includes('-'))) throw new UsageError('--write-pcap reads the captures again, and standard input cannot be read twice: save it with tcpdump -w first');
   const toWrite: FlowRecord[] | null = opts.writePcap === null ? null : [];
@@ -212,4 +213,22 @@ async function readPackets(wanted: PacketsWanted, once: ReadonlySet<string>, par
     }
     wanted.give(file, steps, '');
   }
+}
+
+/**
+ * `--state-out`: the captures are one chunk of a rotated set (read in time order as one capture),
+ * analysed on their own; the chunk's report is written as usual and its state for `pcapdiag merge`.
+ */
+async function stateOutRun(opts: AnalyzeCliOptions, signal: AbortSignal | undefined, analysis: ReturnType<typeof analysisOptions>, out: Sink, gates: ReturnType<typeof loadGates>): Promise<number> {
+  if (opts.follow || opts.vantages || opts.separate || opts.writePcap !== null || opts.filter !== null) throw new UsageError('--state-out takes no filter, --follow, --vantages, --separate or --write-pcap');
+  if (opts.inputs.includes('-')) throw new UsageError('--state-out reads the chunk twice, and standard input cannot be read twice');
+  const groups = await captureGroups(await expandInputs(opts.inputs, signal), 'sequence');
+  const bad = groups.find((g): g is InputError => g instanceof InputError);
+  if (bad !== undefined) throw bad;
+  const chunk = groups.flatMap((g) => (g instanceof InputError ? [] : [...g]));
+  const { analyzeChunk } = await import('../../handoff/chunk.js');
+  const name = partsName(chunk);
+  const report = await analyzeChunk(chunk, analysis, opts.stateOut ?? '', name);
+  const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several: false });
+  return finishRun(opts, renderer, [report], 0, new Map([[name, chunk]]), null, null, gates, out, false);
 }

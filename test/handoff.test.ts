@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { forEachRecord } from '../src/capture/reader.js';
+import { analyzeChunk } from '../src/handoff/chunk.js';
+import { mergeStates, type MergeStats } from '../src/handoff/merge.js';
+import { bufferSource, pcap, type Rec } from './helpers/build.js';
+import { cli, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
+import type { FlowRecord } from '../src/verdict/types.js';
+import type { RunReport } from '../src/run-report.js';
+
+interface Packet extends Rec {
+  linkType: number;
+}
+
+async function packetsOf(buf: Buffer): Promise<Packet[]> {
+  const out: Packet[] = [];
+  await forEachRecord(bufferSource(buf), (rec) => {
+    out.push({ sec: rec.tsSec, frac: rec.tsNsec, data: Buffer.from(rec.data.subarray(rec.off, rec.end)), origLen: rec.origLen, linkType: rec.linkType });
+  });
+  return out;
+}
+
+const NAME = 'set';
+
+/** What one analysis of all the packets says: its records as JSON writes them, and its summary but for UDP flows (counted per chunk). */
+async function whole(file: string): Promise<unknown> {
+  const run = new CaptureRun(DEFAULT_OPTIONS, { file: NAME });
+  const { openCapture } = await import('../src/capture/source.js');
+  const src = await openCapture(file);
+  try {
+    await run.read(src);
+  } finally {
+    src.close();
+  }
+  const report = run.finish(NAME);
+  return JSON.parse(JSON.stringify({ records: report.records, summary: { ...report.summary, udpFlows: 0 } })) as unknown;
+}
+
+/** The packets cut before each index of `cuts` into chunk files, each analysed on its own to a state, then merged. */
+async function splitAndMerge(dir: string, packets: Packet[], cuts: number[], stats?: MergeStats): Promise<unknown> {
+  const states: string[] = [];
+  let from = 0;
+  for (const [i, to] of [...cuts, packets.length].entries()) {
+    const part = join(dir, `chunk${i}.pcap`);
+    writeFileSync(part, pcap(packets.slice(from, to), { ns: true, linkType: packets[0].linkType }));
+    const state = join(dir, `chunk${i}.json`);
+    await analyzeChunk([part], DEFAULT_OPTIONS, state, NAME);
+    states.push(state);
+    from = to;
+  }
+  const report = await mergeStates(states, NAME, stats);
+  return JSON.parse(JSON.stringify({ records: report.records, summary: { ...report.summary, udpFlows: 0 } })) as unknown;
+}
+
+/** Cut points per fixture: evenly spread, the first and the last. */
+const CUTS = 6;
+
+describe('a set split into chunks analysed apart and merged gives the records of one analysis (hand-off)', () => {
+  for (const f of fixtureFiles()) {
+    it(f, async () => {
+      const packets = await packetsOf(readFixture(f));
+      if (packets.length < 2) return;
+      const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-'));
+      try {
+        const all = join(dir, 'whole.pcap');
+        writeFileSync(all, pcap(packets, { ns: true, linkType: packets[0].linkType }));
+        const expected = await whole(all);
+        const n = packets.length;
+        const cuts = [...new Set(Array.from({ length: CUTS }, (_, i) => 1 + Math.round((i * (n - 2)) / (CUTS - 1))))].filter((c) => c > 0 && c < n);
+        for (const cut of cuts) expect(await splitAndMerge(dir, packets, [cut]), `cut before packet ${cut + 1} of ${n}`).toEqual(expected);
+        // three chunks, one of them a single packet
+        const three = [...new Set([1, Math.floor(n / 2)])].filter((c) => c > 0 && c < n);
+        expect(await splitAndMerge(dir, packets, three), `cut before ${three.map((c) => c + 1).join(', ')}`).toEqual(expected);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('pcapdiag --state-out and pcapdiag merge, in separate processes', () => {
+  it('two chunks of a fixture, each analysed by its own process, merge to the records of the whole', async () => {
+    const packets = await packetsOf(readFixture('tcp-reset-by-router.pcap'));
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-'));
+    try {
+      const cut = Math.floor(packets.length / 2);
+      const chunks = [packets.slice(0, cut), packets.slice(cut)].map((p, i) => {
+        const path = join(dir, `ring.pcap${i}`);
+        writeFileSync(path, pcap(p, { ns: true, linkType: packets[0].linkType }));
+        return path;
+      });
+      const all = join(dir, 'whole.pcap');
+      writeFileSync(all, pcap(packets, { ns: true, linkType: packets[0].linkType }));
+      const states = chunks.map((c, i) => {
+        const state = join(dir, `state${i}.json`);
+        const run = cli(['-q', '-f', 'ndjson', '--state-out', state, c]);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        return state;
+      });
+      const merged = cli(['merge', '-q', '-f', 'json', ...states]);
+      expect(merged.stderr).toBe('');
+      const doc = JSON.parse(merged.stdout) as RunReport;
+      const { Ajv } = await import('ajv');
+      const ajv = new Ajv({ allErrors: true, strict: false });
+      const schema = JSON.parse(readFileSync(join(FIXTURES, '..', 'schema', 'report.schema.json'), 'utf8')) as { $id: string };
+      ajv.addSchema(schema);
+      const validate = ajv.getSchema(schema.$id);
+      expect(validate?.(doc), JSON.stringify(validate?.errors)).toBe(true);
+      const direct = JSON.parse(cli(['-f', 'json', all]).stdout) as RunReport;
+      const strip = (rs: FlowRecord[]) => rs.map(({ file: _, ...r }) => r);
+      expect(strip(doc.records)).toEqual(strip(direct.records));
+      expect(doc.records.some((r) => r.verdict === 'refused' && r.evidence.some((e) => e.includes('other connections')))).toBe(true);
+      // a state that is not one
+      writeFileSync(join(dir, 'bad.json'), '{"version": 99}');
+      const bad = cli(['merge', join(dir, 'bad.json')]);
+      expect(bad.code).toBe(3);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const [dir, first, second] of [
+    ['rotated-size', ['ring.pcap.gz', 'ring.pcap1.gz'], ['ring.pcap2.gz']],
+    ['rotated-time', ['rot-1796310561.pcap', 'rot-1796310562.pcap'], ['rot-1796310563.pcap', 'rot-1796310564.pcap', 'rot-1796310565.pcap']],
+  ] as const) {
+    it(`${dir} (tcpdump ${dir === 'rotated-size' ? '-C, gzip' : '-G'}): two chunks of parts in two processes merge to the set's records`, () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-'));
+      try {
+        const states = [first, second].map((parts, i) => {
+          const state = join(tmp, `c${i}.json`);
+          const run = cli(['-q', '-f', 'ndjson', '--state-out', state, ...parts.map((p) => join(FIXTURES, dir, p))]);
+          expect(run.code).toBe(0);
+          return state;
+        });
+        const flows = (out: string) =>
+          out
+            .split('\n')
+            .filter((l) => l.includes('"type":"flow"'))
+            .map((l) => l.replace(/"file":"[^"]*",/, ''));
+        const merged = cli(['merge', '-q', '-f', 'ndjson', ...states]);
+        const whole = cli(['-q', '-f', 'ndjson', join(FIXTURES, dir)]);
+        expect(flows(merged.stdout)).toEqual(flows(whole.stdout));
+        expect(flows(merged.stdout).length).toBeGreaterThan(2);
+        // in the other order the states are refused
+        const swapped = cli(['merge', '-q', ...states.reverse()]);
+        expect(swapped.code).toBe(3);
+        expect(swapped.stderr).toContain('capture order');
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+});
