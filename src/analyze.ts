@@ -5,6 +5,7 @@ import { linkTypeName } from './capture/linktypes.js';
 import { DecodedPacket, L4 } from './decode/packet.js';
 import { PacketDecoder } from './decode/decode.js';
 import { FlowTracker, type Superseded } from './flow/tracker.js';
+import { FragmentReassembler } from './flow/fragments.js';
 import type { TcpFlow } from './flow/tcp.js';
 import type { FlowMatch } from './filter/filter.js';
 import { CaptureClock, Lifecycle } from './lifecycle.js';
@@ -32,6 +33,9 @@ export class Analyzer implements Superseded {
   private readonly pkt = new DecodedPacket();
   private readonly clock = new CaptureClock();
   private readonly stats = new PacketStats();
+  /** IP fragments in reassembly; a completed datagram is decoded into `whole` and analysed as one packet. */
+  private readonly frags: FragmentReassembler;
+  private readonly whole = new DecodedPacket();
   readonly flows: FlowTracker;
   private readonly lifecycle: Lifecycle;
   private readonly out: Emitter;
@@ -55,6 +59,7 @@ export class Analyzer implements Superseded {
   ) {
     this.out = new Emitter({ keep, onFlow, onFlowProblemsOnly, filter, firstId, file });
     this.flows = new FlowTracker(opts.maxFlows, this.decoder, this.stats.anomalies, filter, this);
+    this.frags = new FragmentReassembler(this.stats.anomalies);
     this.lifecycle = new Lifecycle(opts, this.clock, this.flows, this.out, filter !== null);
   }
 
@@ -82,10 +87,13 @@ export class Analyzer implements Superseded {
   /** Analyses one packet; returns its capture time (ns since the first packet). */
   onRecord(rec: CaptureRecord): number {
     const t = this.clock.tick(rec);
-    this.decoder.decode(rec, this.pkt);
-    this.stats.note(this.pkt, rec);
+    const pkt = this.pkt;
+    this.decoder.decode(rec, pkt);
+    this.stats.note(pkt, rec);
     this.stage = 0;
-    this.flows.observe(this.pkt, rec, t);
+    if (pkt.fragmented === 0 || !FragmentReassembler.takes(pkt)) this.flows.observe(pkt, rec, t);
+    else this.onFragment(rec, t);
+    if (t >= this.frags.nextExpiry) this.frags.expire(t);
     this.stage = 1;
     this.lifecycle.tick(t);
     return t;
@@ -113,6 +121,19 @@ export class Analyzer implements Superseded {
     if (this.pkt.ipVersion !== 0 || this.pkt.l4 === L4.Arp) this.flows.hosts.observeLink(this.pkt);
   }
 
+  /** A fragment: held until its datagram is whole, which is then analysed as the packet that completed it. */
+  private onFragment(rec: CaptureRecord, t: number): void {
+    const pkt = this.pkt;
+    const whole = this.frags.add(pkt, rec, t);
+    const g = this.frags.lastDatagram;
+    // the first fragment of an answer: its lookup learns that the answer came in pieces
+    if (g !== null && pkt.fragment === 0 && pkt.l4 === L4.Udp) this.flows.fragmentedDns(pkt, g);
+    if (whole === null) return;
+    this.decoder.decode(whole, this.whole);
+    if (this.whole.badChecksum !== 0) this.stats.checksums.note(this.whole);
+    this.flows.observe(this.whole, whole, t);
+  }
+
   /** Live input: no packet has arrived for `idleNs` of wall-clock time (see Lifecycle.idle). */
   advanceIdle(idleNs: number): void {
     this.lifecycle.idle(idleNs);
@@ -125,6 +146,7 @@ export class Analyzer implements Superseded {
 
   /** Ends the capture and builds its report; `parts` lists the files of a capture read in parts (null for one file). */
   finish(reader: ReadSummary, name: string, parts: readonly PartRead[] | null = null): Report {
+    this.frags.finish();
     this.stage = 2;
     this.lifecycle.finish(this.clock.endOfCapture(reader.statsEnd));
     const { clock, flows, opts, stats } = this;
@@ -145,7 +167,7 @@ export class Analyzer implements Superseded {
       records: this.out.kept,
       groups: this.out.groups(),
       summary: this.out.summary(flows.udpFlows),
-      stats: stats.stats(flows.icmpUnmatched, flows.budget.dropped, flows.captureMissed),
+      stats: stats.stats(flows.icmpUnmatched, flows.budget.dropped, flows.captureMissed, this.frags.counts),
       anomalies,
       warnings: warnings({
         anomalies,

@@ -11,7 +11,7 @@ import { icmpVerdict } from './verdict/icmp.js';
 import { answered } from './verdict/tcp-evidence.js';
 import { HealthChecks, isFailedProbe, isProbe } from './verdict/health.js';
 import { noteVantage, Vantage } from './verdict/vantage.js';
-import { echoRecord, HopMemory, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
+import { echoRecord, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
 import type { FlowRecord } from './verdict/types.js';
 import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
@@ -187,7 +187,6 @@ export class CaptureClock {
  * (TCP ones leave a tombstone), after the keep times above.
  */
 export class Lifecycle {
-  private readonly hops = new HopMemory();
   private readonly health = new HealthChecks();
   /** Connections seen from both sides, by whether each side's packets arrived routed (see vantage.ts). */
   readonly vantage = new Vantage();
@@ -212,6 +211,7 @@ export class Lifecycle {
       responseTimeoutNs: this.opts.responseTimeoutMs * 1e6,
       tcpIdleNs: this.opts.tcpIdleMs * 1e6,
       hosts: this.flows.hosts,
+      loops: this.flows.loops,
       describe: this.out.describe,
       filtering: this.filtering,
     };
@@ -309,7 +309,7 @@ export class Lifecycle {
    */
   private reportEchoAndNeighbors(c: ClassifyContext, batch: FlowRecord[], atEnd: boolean): void {
     const { echo, neighbors } = this.flows;
-    if (echo.size > 0) for (const e of echo.takeFinal(c.captureEndT, c.synTimeoutNs, atEnd)) batch.push(echoRecord(e, c, this.hops));
+    if (echo.size > 0) for (const e of echo.takeFinal(c.captureEndT, c.synTimeoutNs, atEnd)) batch.push(echoRecord(e, c));
     for (const k of neighbors.takeConflicts()) batch.push(neighborConflictRecord(k, c));
     for (const a of neighbors.takeUnanswered(c.captureEndT, atEnd ? LINGER_NS : NEIGHBOR_WAIT_NS, atEnd)) batch.push(neighborNoReplyRecord(a, c));
   }

@@ -186,7 +186,7 @@ function pcapdiagClass(r: FlowRecord): HsClass {
   if (ESTABLISHED.has(v)) return 'established';
   if (v === 'handshake-incomplete') return 'incomplete';
   if (v === 'capture-ended') return r.facts?.some((f) => f.kind === 'syn-ack-then-end') === true ? 'incomplete' : 'unanswered';
-  if (v === 'timeout' || v.startsWith('icmp-')) return 'unanswered';
+  if (v === 'timeout' || v.startsWith('icmp-') || v === 'ttl-exceeded') return 'unanswered';
   if (v === 'refused') return 'refused';
   if (v === 'bad-syn-ack') return 'bad-answer';
   if (v === 'one-sided') return 'one-sided';

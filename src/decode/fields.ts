@@ -98,6 +98,7 @@ export const enum IPV4 {
 export const enum IPV4_FRAG {
   DF_SHIFT = 14,
   OFFSET_MASK = 0x1fff,
+  /** More fragments follow. */ MF = 0x2000,
 }
 /** IPv6 fixed header (RFC 8200 §3). */
 export const enum IPV6 {
@@ -122,6 +123,7 @@ export const enum IPV6_FRAG {
   ID = 4,
   LEN = 8,
   /** The fragment offset in the OFFSET_FLAGS word. */ OFFSET_MASK = 0xfff8,
+  /** More fragments follow (the M flag in the OFFSET_FLAGS word). */ MF = 1,
 }
 
 /** TCP (RFC 9293 §3.1). */

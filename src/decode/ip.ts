@@ -12,6 +12,8 @@ export class Ipv6Upper {
   proto = 0;
   /** 1 when a fragment header with a non-zero offset was met: no upper-layer header follows. */
   fragment = 0;
+  /** Offset of a fragment header that makes this packet a fragment (offset or M flag set), else -1. */
+  fragHdr = -1;
 }
 
 /**
@@ -48,6 +50,7 @@ export function decodeIpv4(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off
   const frag = dv.getUint16(off + IPV4.FRAG);
   pkt.dontFragment = (frag >> IPV4_FRAG.DF_SHIFT) & 1;
   pkt.fragment = (frag & IPV4_FRAG.OFFSET_MASK) !== 0 ? 1 : 0;
+  pkt.fragmented = (frag & (IPV4_FRAG.OFFSET_MASK | IPV4_FRAG.MF)) !== 0 ? 1 : 0;
   pkt.src[0] = dv.getUint32(off + IPV4.SRC);
   pkt.dst[0] = dv.getUint32(off + IPV4.DST);
   pkt.src[1] = pkt.src[2] = pkt.src[3] = 0;
@@ -82,6 +85,10 @@ export function decodeIpv6(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off
   }
   pkt.ipProto = upper.proto;
   pkt.fragment = upper.fragment;
+  if (upper.fragHdr >= 0) {
+    pkt.fragmented = 1;
+    pkt.fragHdrOff = upper.fragHdr;
+  }
   pkt.l4Off = r;
   return DecodeStatus.Ok;
 }
@@ -92,6 +99,7 @@ export function decodeIpv6(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off
  * fragment stopped the walk), or returns a negative DecodeStatus and leaves `out` unspecified.
  */
 export function walkIpv6Extensions(dv: DataView, u8: Uint8Array, off: number, end: number, nh: number, out: Ipv6Upper): number {
+  out.fragHdr = -1;
   for (let i = 0; i < MAX_EXT_HEADERS; i++) {
     switch (nh) {
       case IPPROTO.HOPOPTS:
@@ -118,7 +126,10 @@ export function walkIpv6Extensions(dv: DataView, u8: Uint8Array, off: number, en
       case IPPROTO.FRAGMENT: {
         if (end - off < IPV6_FRAG.LEN) return -DecodeStatus.Truncated;
         nh = u8[off + IPV6_FRAG.NEXT_HDR];
-        if ((dv.getUint16(off + IPV6_FRAG.OFFSET_FLAGS) & IPV6_FRAG.OFFSET_MASK) !== 0) {
+        const w = dv.getUint16(off + IPV6_FRAG.OFFSET_FLAGS);
+        // an atomic fragment (offset 0, no more: RFC 6946) is a whole datagram
+        if ((w & (IPV6_FRAG.OFFSET_MASK | IPV6_FRAG.MF)) !== 0) out.fragHdr = off;
+        if ((w & IPV6_FRAG.OFFSET_MASK) !== 0) {
           out.fragment = 1;
           out.proto = nh;
           return off + IPV6_FRAG.LEN;

@@ -31,6 +31,10 @@ export class DecodedPacket {
   dontFragment = 0;
   /** 1 for a non-first fragment: no transport header in it. */
   fragment = 0;
+  /** 1 for any fragment of a larger datagram, the first one too (flow/fragments.ts reassembles them). */
+  fragmented = 0;
+  /** IPv6: offset of the fragment header (-1 when none). */
+  fragHdrOff = -1;
   readonly src = new Uint32Array(4);
   readonly dst = new Uint32Array(4);
   l4 = 0;
@@ -107,6 +111,8 @@ export class DecodedPacket {
     this.ipId = 0;
     this.dontFragment = 0;
     this.fragment = 0;
+    this.fragmented = 0;
+    this.fragHdrOff = -1;
     this.l4 = 0;
     this.l4Off = 0;
     this.srcPort = 0;

@@ -58,7 +58,7 @@ export function decodeTransport(pkt: DecodedPacket, dv: DataView, u8: Uint8Array
       pkt.l4 = L4.Icmp4;
       const type = (pkt.icmpType = u8[off + ICMP.TYPE]);
       pkt.icmpCode = u8[off + ICMP.CODE];
-      if (end === wireEnd && onesSum(dv, u8, off, end, 0) !== 0xffff) pkt.badChecksum |= 2;
+      if (end === wireEnd && pkt.fragmented === 0 && onesSum(dv, u8, off, end, 0) !== 0xffff) pkt.badChecksum |= 2;
       if (type === ICMP4.EchoRequest || type === ICMP4.EchoReply) echoFields(pkt, dv, off);
       else if (icmp4Quotes(type)) decodeQuote4(pkt, dv, u8, off + ICMP.BODY, end);
       return DecodeStatus.Ok;
@@ -86,6 +86,7 @@ function echoFields(pkt: DecodedPacket, dv: DataView, off: number): void {
 }
 
 function checkL4Sum(pkt: DecodedPacket, dv: DataView, u8: Uint8Array, off: number, end: number, proto: number): void {
+  if (pkt.fragmented !== 0) return; // the sum covers the whole datagram: checked once reassembled
   const sum = onesSum(dv, u8, off, end, pseudoHeaderSum(pkt.ipVersion, pkt.src, pkt.dst, proto, end - off));
   if (sum !== 0xffff) pkt.badChecksum |= 2;
 }

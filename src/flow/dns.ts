@@ -7,6 +7,7 @@ import { ChainedTable, FreeList } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
 import { IcmpHit } from './tcp.js';
+import type { FragDatagram } from './fragments.js';
 
 /** Answer parsing lives in the decode layer (decode/dns.ts); still importable from here. */
 
@@ -104,6 +105,8 @@ export class DnsTxn extends FlowEndpoints {
   declare answers: string[];
   declare duplicateResponses: number;
   declare icmp: IcmpHit | null;
+  /** The answer's IP datagram, when it came in fragments and this lookup saw its first one (flow/fragments.ts). */
+  declare fragments: FragDatagram | null;
   /** Set once reported; kept a while to absorb duplicate responses, then evicted. */
   declare reported: boolean;
   /** Time of the last message of this transaction. */
@@ -160,6 +163,7 @@ export class DnsTxn extends FlowEndpoints {
     this.answers = NO_ANSWERS; // replaced, never changed: a record may hold the array
     this.duplicateResponses = 0;
     this.icmp = null;
+    this.fragments = null;
     this.reported = false;
     this.lastT = 0;
     this.tunnel = tunnelNote(pkt);

@@ -105,11 +105,15 @@ export class EchoTable {
     }
   }
 
+  /** The TTL of the request the last error() matched (-1 when not captured). */
+  lastProbeTtl = -1;
+
   /** An ICMP error quoting an echo request: true when it belongs to a ping in progress. */
   error(pkt: DecodedPacket, frame: number, t: number): boolean {
     const f = this.flows.get(key(pkt.quoteVersion, pkt.quoteSrc, pkt.quoteDst, pkt.quoteEchoId));
     if (f === undefined) return false;
     const req = f.pending.get(pkt.quoteEchoSeq);
+    this.lastProbeTtl = req === undefined ? -1 : req[1];
     if (req !== undefined) f.pending.delete(pkt.quoteEchoSeq);
     f.errors++;
     f.lastT = t;

@@ -15,6 +15,8 @@ export class Exchange {
   waitEnd = 0;
   /** Time of the waiting turn's last new byte. */
   waitLastT = -1;
+  /** 1 when the waiting turn begins with an HTTP/1.x request line: a request that must be answered. */
+  waitHttp = 0;
   /** The server acknowledged all of the waiting turn's bytes: when, in which frame (-1 not yet). */
   waitAckT = -1;
   waitAckFrame = 0;
@@ -33,6 +35,7 @@ export class Exchange {
     this.waitBytes = 0;
     this.waitEnd = 0;
     this.waitLastT = -1;
+    this.waitHttp = 0;
     this.waitAckT = -1;
     this.waitAckFrame = 0;
     this.turns = 0;
@@ -44,12 +47,13 @@ export class Exchange {
     this.slowestRespFrame = 0;
   }
 
-  /** New bytes from the client, ending at `end`. */
-  request(len: number, end: number, frame: number, t: number): void {
+  /** New bytes from the client, ending at `end`; `http` 1 when they begin an HTTP/1.x request line (read only for a turn's first bytes). */
+  request(len: number, end: number, frame: number, t: number, http: number): void {
     if (this.waitT < 0) {
       this.waitT = t;
       this.waitFrame = frame;
       this.waitBytes = 0;
+      this.waitHttp = http;
       this.waitAckT = -1;
     } else if (this.waitAckT >= 0) {
       this.waitAckT = -1; // more of the request: its end is not acknowledged yet

@@ -7,6 +7,7 @@ import type { UdpTable } from './udp.js';
 import type { EchoTable } from './echo.js';
 import type { TimerQueue } from './timer-queue.js';
 import type { TcpFlow } from './tcp.js';
+import type { LoopDetector } from './loops.js';
 import { ICMP4, ICMP4_UNREACH, ICMP6, IPPROTO, UDP_PORT } from '../decode/enums.js';
 
 /** The tables an ICMP error may belong to (the flow tracker is one). */
@@ -18,6 +19,13 @@ export interface IcmpTargets {
   readonly dns: DnsTable;
   readonly udp: UdpTable;
   readonly echo: EchoTable;
+  readonly loops: LoopDetector;
+}
+
+/** A time exceeded for a probe sent with `probeTtl` (-1 unknown): the loop detector's input. */
+function noteHop(on: IcmpTargets, pkt: DecodedPacket, probeTtl: number): void {
+  const v = pkt.quoteVersion;
+  if (pkt.icmpType === (v === 4 ? ICMP4.TimeExceeded : ICMP6.TimeExceeded) && pkt.icmpCode === 0) on.loops.note(v, pkt.quoteDst, pkt.src, probeTtl);
 }
 
 /**
@@ -27,13 +35,17 @@ export interface IcmpTargets {
  * changes nothing.
  */
 export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number, t: number): boolean {
-  if (pkt.quoteEchoId >= 0 && on.echo.error(pkt, frame, t)) return true;
+  if (pkt.quoteEchoId >= 0 && on.echo.error(pkt, frame, t)) {
+    noteHop(on, pkt, on.echo.lastProbeTtl);
+    return true;
+  }
   if (pkt.quoteSrcPort < 0) return false;
   const v = pkt.quoteVersion;
   if (pkt.quoteProto === IPPROTO.TCP) {
     const f = on.tcp.findByEndpoints(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
     if (f !== null) {
       f.icmpCount++;
+      noteHop(on, pkt, f.c.ttlMax);
       if ((v === 4 && pkt.icmpType === ICMP4.DestUnreachable && pkt.icmpCode === ICMP4_UNREACH.FragNeeded) || (v === 6 && pkt.icmpType === ICMP6.PacketTooBig)) f.sawPmtuIcmp = true;
       // an unreachable replaces an earlier ICMP error that gives no verdict (time exceeded, too big)
       if (f.icmp === null || (icmpVerdict(f.icmp) === null && pkt.icmpType === (v === 4 ? ICMP4.DestUnreachable : ICMP6.DestUnreachable))) f.icmp = new IcmpHit(pkt, frame, t);
@@ -55,6 +67,7 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
     const u = on.udp.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
     if (u !== null) {
       u.icmpCount++;
+      noteHop(on, pkt, u.firstTtl);
       if (u.icmp === null) u.icmp = new IcmpHit(pkt, frame, t);
       return true;
     }

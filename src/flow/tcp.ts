@@ -1,3 +1,4 @@
+import { looksLikeHttpRequest } from '../decode/http.js';
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
 import { copyAddr, flowHash, tunnelNote } from './addr.js';
 import { C2S, FlowEndpoints, S2C } from './endpoints.js';
@@ -459,7 +460,8 @@ export class TcpFlow extends FlowEndpoints {
     else if (len > 0 || (flags & TCP_FLAG.FIN) !== 0) {
       const kind = me.data(pkt.seq, len, (flags & TCP_FLAG.FIN) !== 0, frame, t);
       if (kind === SEG.New && len > 0) {
-        if (dir === C2S) this.xchg.request(len, seqAdd(pkt.seq, len), frame, t);
+        // a later turn that begins with an HTTP/1.x request line must be answered too (tcp-response.ts)
+        if (dir === C2S) this.xchg.request(len, seqAdd(pkt.seq, len), frame, t, this.xchg.waitT < 0 && this.xchg.turns > 0 && looksLikeHttpRequest(u8, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen) ? 1 : 0);
         else this.xchg.response(frame, t);
       }
     }

@@ -17,6 +17,8 @@ import { sniffApp } from './app-gate.js';
 import { CertChecks } from '../decode/x509.js';
 import { linkIcmpError } from './icmp-link.js';
 import { ICMP4, ICMP6, UDP_PORT } from '../decode/enums.js';
+import type { FragDatagram } from './fragments.js';
+import { LoopDetector } from './loops.js';
 
 /** Who reports a TCP flow that a new attempt on the same ports ends before its time (the analyzer). */
 export interface Superseded {
@@ -48,6 +50,8 @@ export class FlowTracker {
   readonly hosts: HostTable;
   /** Pings. */
   readonly echo = new EchoTable();
+  /** Routers answering time exceeded per destination, at which probe TTLs (flow/loops.ts). */
+  readonly loops = new LoopDetector();
   readonly neighbors = new NeighborTable();
   /** Certificate signature checks: their time, and those refused (anomaly tls_certificate_unchecked). */
   private readonly certChecks: CertChecks;
@@ -124,6 +128,18 @@ export class FlowTracker {
         } else if (pkt.quoteVersion !== 0 && !linkIcmpError(this, pkt, rec.frame, t)) this.icmpUnmatched++;
         break;
     }
+  }
+
+  /**
+   * The first fragment of a UDP datagram (`pkt`, decoded as far as it goes): when it is a DNS
+   * answer to a lookup being tracked, the lookup keeps the datagram, the evidence if the rest of
+   * it never arrives.
+   */
+  fragmentedDns(pkt: DecodedPacket, g: FragDatagram): void {
+    if (pkt.srcPort !== UDP_PORT.DNS || pkt.payloadLen < 2) return;
+    const id = this.decoder.dv.getUint16(pkt.payloadOff);
+    const d = this.dns.findLatest(pkt.ipVersion, 'udp', pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, id);
+    if (d !== null && !d.answered) d.fragments = g;
   }
 
   private onTcp(pkt: DecodedPacket, rec: CaptureRecord, rawT: number): void {

@@ -15,6 +15,8 @@ export class UdpFlow extends FlowEndpoints {
   readonly packets = [0, 0];
   icmp: IcmpHit | null = null;
   icmpCount = 0;
+  /** TTL of the client's first datagram (a traceroute probe's TTL). */
+  readonly firstTtl: number;
   reported = false;
 
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
@@ -36,6 +38,7 @@ export class UdpFlow extends FlowEndpoints {
     this.firstNsec = nsec;
     this.firstT = t;
     this.lastT = t;
+    this.firstTtl = pkt.ttl;
   }
 }
 

@@ -215,6 +215,7 @@ const FACT: FactTable = {
     `${f.opcode === 'UPDATE' ? `update #${f.frame} of zone ${f.query}` : f.opcode === 'NOTIFY' ? `NOTIFY #${f.frame} for zone ${f.query}` : `query #${f.frame} ${f.query} ${f.qtype}`} id ${hex4(f.id)} over ${f.transport.toUpperCase()}${f.attempt > 1 ? ` (attempt ${f.attempt})` : ''}`,
   'dns-query-missing': (f) => `query not captured (it was sent before the capture started); response id ${hex4(f.id)}`,
   'dns-no-response': (f) => `no response; the capture went on ${dur(f.waitedNs)} after the query`,
+  'dns-answer-fragmented': (f) => `answer fragmented; ${fragmentsText(f)} (${plural(f.frames.length, 'fragment')} captured: ${f.frames.map((x) => `#${x}`).join(' ')})`,
   'dns-response': (f) => `response #${f.frame} ${f.rcode}${f.afterNs !== undefined ? ` after ${dur(f.afterNs)}` : ''}, ${f.answerCount} answer${f.answerCount === 1 ? '' : 's'}${f.truncated ? ', truncated (TC)' : ''}`,
   'dns-answers': (f, L) => `answers: ${f.answers.map((a) => (a.value === undefined ? a.type : `${a.type} ${a.type === 'A' || a.type === 'AAAA' ? L.a(a.value) : a.value}`)).join(', ')}`,
   'dns-duplicates': (f) => `${f.count} duplicate response(s)`,
@@ -228,6 +229,7 @@ const FACT: FactTable = {
   'echo-requests': (f) => `${plural(f.count, 'echo request')} from #${f.frame} over ${dur(f.spanNs)}, sent with ${ttlName(f.ipVersion)} ${f.ttl}`,
   'echo-reply': (f) => `first reply #${f.frame}, ${ttlText(f.ttl, f.ipVersion)}${f.lost > 0 ? `; ${f.lost} lost` : ''}`,
   'echo-no-reply': (f) => `no reply and no ICMP error; the capture went on ${dur(f.waitedNs)} after the last request`,
+  'ttl-spent': (f, L) => `sent with ${ttlName(f.ipVersion)} ${f.ttl}, it ran out at ${L.a(f.router)}, only ${plural(f.hops, 'hop')} away: it went round a loop`,
   'routing-loop': (f, L) => `routing loop: the same routers repeat on the way to ${L.a(f.target)}: ${f.routers.map((h) => `${L.a(h.router)} at TTL ${h.ttls.join(', ')}`).join('; ')}`,
   // the asker is followed by its MAC in parentheses, so it takes no name there
   'neighbor-solicit': (f, L) => `${f.ipVersion === 4 ? 'ARP who-has' : 'neighbour solicitation'} for ${L.a(f.target)} from ${f.asker} (${macRefText(f)}) sent ${f.count}× (${f.frames.map((x) => `#${x}`).join(' ')}) over ${dur(f.spanNs)}`,
@@ -273,7 +275,7 @@ const SUMMARY: StoryTable = {
   'path-dropped': (s, r, L) => `${s.what} to ${L.ep(r.server)} dropped in the path: it left the client and never reached the server`,
   'path-return': (_s, r, L) => `${L.ep(r.server)} answered, but its SYN-ACK never reached the client: the return path loses it`,
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
-  'icmp-answer': (s, r, L) => (s.proto === 'tcp' ? `${L.a(s.from)} answered the SYN to ${L.ep(r.server)} with ${s.icmp}` : `${L.a(s.from)} answered UDP to ${L.ep(r.server)} with ${s.icmp}`),
+  'icmp-answer': (s, r, L) => `${L.a(s.from)} answered ${s.proto === 'tcp' ? 'the SYN' : 'UDP'} to ${L.ep(r.server)} with ${s.icmp}${s.loop === true ? ', in a routing loop' : ''}`,
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
   timeout: (s, r, L) => `SYN to ${L.ep(r.server)} got no answer (${plural(s.syns, 'SYN')})${s.backlog === true ? ', though the port accepted connections moments earlier: a full listen queue' : ''}`,
   'syn-too-soon': (s, r, L) =>
@@ -319,6 +321,7 @@ const SUMMARY: StoryTable = {
   'health-check': (s, r, L) => `health check from ${L.ep(s.from)}: connects to ${L.ep(r.server)} every ${dur(s.intervalNs)} and closes at once, no data (benign)`,
   'dns-icmp': (s, _r, L) => `DNS ${dnsWhat(s)} to ${L.a(s.server)} answered with ${s.icmp}`,
   'dns-no-response': (s, _r, L) => `no answer from ${L.a(s.server)} to ${s.opcode === undefined ? s.query : dnsWhat(s)}`,
+  'dns-fragments-lost': (s, _r, L) => `${L.a(s.server)} answered ${s.query} in IP fragments, and ${s.failure === 'missing' ? 'not all of them arrived' : 'the datagram could not be reassembled'}`,
   'dns-unanswered': (s, _r, L) => `DNS ${dnsWhat(s)} to ${L.a(s.server)} unanswered when the capture ended`,
   'dns-answered': (s, r, L) => dnsAnsweredSummary(s, r, L),
   'ping-ok': (s, _r, L) => `${L.a(s.target)} answers ping: ${s.answered} of ${s.sent} answered, RTT ${dur(s.rttMinNs)} / ${dur(s.rttAvgNs)} / ${dur(s.rttMaxNs)} (min/avg/max)`,
@@ -399,7 +402,7 @@ export function icmpCheckText(v: VerdictId, from: string, target: string, fromTa
     case 'icmp-host-unreachable':
       return `${F} cannot reach the host: it is down or does not answer ARP/neighbour discovery on its LAN. Check it is up, and \`ip neigh\` on ${F}.`;
     case 'ttl-exceeded':
-      return `The packet's TTL ran out at ${F}: the path to ${T} is longer than the TTL, or it loops. Run \`traceroute -T ${target}\` and look for repeated hops; compare \`ip route get\` on the routers it names.`;
+      return `The packet's TTL ran out at ${F}: the path to ${T} is longer than the TTL, or it loops. Run \`${tracerouteCommand(target, proto)}\` and look for repeated hops; compare \`ip route get\` on the routers it names.`;
     case 'icmp-net-unreachable':
       return `${F} has no route to ${T}: check \`ip route\` on ${F} and the route the client uses.`;
     default:
@@ -427,7 +430,7 @@ const CHECK: StoryTable = {
   'path-return': (s, _r, L) =>
     `Proven by the two captures: the way back from ${L.a(s.host)} to ${L.a(s.client)} loses the server's packets. Look for asymmetric routing (a return route through another box), a stateful firewall that saw only one direction, or rp_filter on the routers between.`,
   midstream: () => 'Start the capture before the connection opens to see its handshake.',
-  'icmp-answer': (s, r, L) => icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L),
+  'icmp-answer': (s, r, L) => (s.loop === true ? loopCheck(hostOf(r.server), L) : icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L)),
   refused: (s, r, L) =>
     r.by === 'middlebox'
       ? `A box in the path answered for ${L.a(s.host)}: look for a REJECT --reject-with tcp-reset rule or a load balancer with no backend on the gateway${s.rstMac !== undefined ? ` (${macRefText(s.rstMac)})` : ''}; compare with a capture on the server.`
@@ -487,6 +490,10 @@ const CHECK: StoryTable = {
       : icmpCheckText(r.verdict, s.from, s.target, r.by === 'server', 'udp', L),
   'dns-no-response': (s, _r, L) =>
     `${L.a(s.server)} did not answer ${s.retriedNs !== undefined ? `before the client gave up and asked again ${dur(s.retriedNs)} later` : `within ${dur(s.timeoutNs)}`}: the server is down, unreachable, or a firewall drops DNS (${s.transport.toUpperCase()} ${s.port}). Try \`dig @${s.server} ${shellWord(s.qname)}${s.opcode === undefined ? '' : ' SOA'}\` from the client.`,
+  'dns-fragments-lost': (s, _r, L) =>
+    s.failure === 'missing'
+      ? `A box between ${L.a(s.server)} and the client drops IP fragments (a firewall or router filtering non-first fragments, or one without fragment reassembly): allow fragments through it, or have the server send smaller answers (an EDNS buffer of 1232 bytes, e.g. unbound's \`edns-buffer-size: 1232\`, so a large answer is truncated and retried over TCP). \`dig @${s.server} ${shellWord(s.qname)} +bufsize=1232\` shows whether that works.`
+      : `The answer's fragments overlapped (RFC 5722) or broke the reassembly bounds, so no stack would accept it: look for a box rewriting fragments between ${L.a(s.server)} and the client, or an attack.`,
   'dns-unanswered': () => INCONCLUSIVE,
   'dns-answered': (s, r, L) => {
     switch (r.verdict) {
@@ -519,8 +526,10 @@ const CHECK: StoryTable = {
   'ping-ok': NONE,
   'ping-ttl-exceeded': (s, _r, L) =>
     s.loop
-      ? `The routers above send ${L.a(s.target)} back and forth: compare \`ip route get ${s.target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`
-      : `A probe with TTL ${s.ttl} ends at hop ${s.ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${s.target}\` and look for repeated hops.`,
+      ? loopCheck(s.target, L)
+      : s.ttl <= TRACEROUTE_MAX_TTL
+        ? `A probe with TTL ${s.ttl} ends at hop ${s.ttl} by design (traceroute). If a normal packet dies like this, the path is longer than its TTL or loops: run \`traceroute ${s.target}\` and look for repeated hops.`
+        : `A packet sent with TTL ${s.ttl} ran out before ${L.a(s.target)}: the path is longer than that, or it loops. Run \`traceroute ${s.target}\` and look for repeated hops.`,
   'ping-icmp': (s, _r, L) => `${L.a(s.from)} says ${L.a(s.target)} cannot be reached: check routing (\`ip route get ${s.target}\`) and firewall rules on ${L.a(s.from)}.`,
   'ping-too-soon': () => INCONCLUSIVE,
   'ping-no-reply': (s) =>
@@ -721,3 +730,37 @@ const CAUSE_CHECK: CauseTable = {
       : `The host is up (it answers ping, #${c.id}). ${own}`,
   'nat-leg': (_c, _r, _L, own) => own,
 };
+
+/** "fragment 2 of 3 never arrived", "fragments 2–3 of 4 never arrived", "fragment 3 of at least 3 never arrived", or why it was given up. */
+function fragmentsText(f: { missing: [number, number][]; of?: number; failure: string }): string {
+  if (f.failure === 'overlap') return 'its fragments overlapped (RFC 5722): the datagram was dropped';
+  if (f.failure === 'too-big') return 'its fragments add up to more than 65535 bytes: the datagram was dropped';
+  if (f.failure === 'too-many') return 'it came in too many fragments to reassemble: the datagram was dropped';
+  const of = f.of !== undefined ? `of ${f.of}` : `of at least ${f.missing[f.missing.length - 1]?.[1] ?? 1}`;
+  const runs = f.missing.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`));
+  const many = f.missing.length > 1 || f.missing.some(([a, b]) => a !== b);
+  return `${many ? 'fragments' : 'fragment'} ${runs.join(', ')} ${of} never arrived${f.failure === 'evicted' ? ' (given up: too many datagrams in reassembly)' : ''}`;
+}
+
+/** Probes sent with up to this TTL are traceroute's (its default --max-hops is 30): dying at that hop is their purpose. */
+const TRACEROUTE_MAX_TTL = 30;
+
+/** The check for a packet that died in a routing loop on the way to `target`. */
+function loopCheck(target: string, L: Labels): string {
+  return `The routers above send ${L.a(target)} back and forth: compare \`ip route get ${target}\` on each of them; a static route pointing back the way the packet came is the usual cause.`;
+}
+
+/**
+ * A traceroute that probes the way `endpoint` was reached (Linux traceroute's options): TCP SYNs to
+ * its port, UDP to its port, or the default UDP probes when the packet was one (ports 33434 and up).
+ */
+export function tracerouteCommand(endpoint: string, proto: string): string {
+  const host = hostOf(endpoint);
+  const port = portOf(endpoint);
+  if (port < 0) return `traceroute ${host}`;
+  if (proto === 'tcp') return `traceroute -T -p ${port} ${host}`;
+  return port >= TRACEROUTE_UDP_BASE && port < TRACEROUTE_UDP_BASE + 256 ? `traceroute ${host}` : `traceroute -U -p ${port} ${host}`;
+}
+
+/** Linux traceroute's first UDP destination port (each probe takes the next). */
+const TRACEROUTE_UDP_BASE = 33434;

@@ -29,7 +29,7 @@ export function renderText(r: Report, o: TextOptions): string {
   const links = inp.linkTypes.map((l) => l.name).join(', ') || 'no packets';
   const span = inp.first === null ? '' : ` · ${inp.first.replace('T', ' ').replace(/\.(\d{6})\d{3}Z$/, '.$1')} UTC, ${inp.durationSec.toFixed(3)} s`;
   out.push(`  ${inp.format} · ${links} · ${inp.packets} packet${inp.packets === 1 ? '' : 's'}${span}`);
-  out.push(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s`);
+  out.push(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s · response timeout ${r.options.responseTimeoutMs / 1000} s`);
   if (inp.vantage !== undefined) out.push(`  vantage: ${inp.vantage}`);
   if (inp.vantages !== undefined) for (const v of inp.vantages.slice(1)) out.push(`  ${vantageClockText(v, inp.vantages[0].name)}`);
   out.push('');

@@ -54,6 +54,10 @@ export interface Report {
     /** TCP payload bytes a receiver acknowledged that the capture never saw, and the connections with any. */
     captureMissedBytes: number;
     captureMissedConnections: number;
+    /** IP fragments seen (IPv4 and IPv6), the datagrams reassembled from them, and those that never completed (a fragment lost, overlapping fragments, the bounds). */
+    ipFragments: number;
+    reassembledDatagrams: number;
+    incompleteDatagrams: number;
   };
   anomalies: { code: string; count: number; first: string }[];
   warnings: string[];

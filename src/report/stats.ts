@@ -4,6 +4,7 @@ import { isDecodableLinkType } from '../capture/linktypes.js';
 import { DecodeStatus, L4, type DecodedPacket } from '../decode/packet.js';
 import { ChecksumStats } from './checksums.js';
 import type { Report } from './report.js';
+import type { FragCounts } from '../flow/fragments.js';
 
 /** What the decoder said about each packet, counted for the report's `stats` and `anomalies`. */
 export class PacketStats {
@@ -45,7 +46,7 @@ export class PacketStats {
   }
 
   /** The report's `stats`, with the counts the flow layer keeps. */
-  stats(icmpErrorsUnmatched: number, flowsNotTracked: number, missed: { bytes: number; connections: number }): Report['stats'] {
+  stats(icmpErrorsUnmatched: number, flowsNotTracked: number, missed: { bytes: number; connections: number }, frags: FragCounts): Report['stats'] {
     return {
       decodedIp: this.decodedIp,
       notIp: this.notIp,
@@ -58,6 +59,9 @@ export class PacketStats {
       flowsNotTracked,
       captureMissedBytes: missed.bytes,
       captureMissedConnections: missed.connections,
+      ipFragments: frags.fragments,
+      reassembledDatagrams: frags.reassembled,
+      incompleteDatagrams: frags.incomplete,
     };
   }
 }

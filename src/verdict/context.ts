@@ -1,4 +1,5 @@
 import type { HostTable } from '../flow/hosts.js';
+import type { LoopDetector } from '../flow/loops.js';
 import type { VerdictId } from './types.js';
 
 /** Everything a verdict rule may read besides the flow itself. */
@@ -14,6 +15,8 @@ export interface ClassifyContext {
   /** A request unanswered this long is no-response. */
   responseTimeoutNs: number;
   hosts: HostTable;
+  /** Routers answering time exceeded per destination: routing loops. */
+  loops: LoopDetector;
   /** Idle time after which a TCP connection is final. */
   tcpIdleNs: number;
   /**

@@ -85,6 +85,18 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
         outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort), opcode }, facts, frame: hit.frame, mac: hit.mac, ttl: hit.ttl },
       };
     }
+    if (verdict === 'dns-no-response' && d.fragments !== null) {
+      // the answer's first fragment came and the rest did not: lost (or dropped) in the path
+      const g = d.fragments;
+      const m = g.missing();
+      const failure = g.failure ?? 'missing';
+      facts.push({ kind: 'dns-answer-fragmented', frames: m.frames, missing: m.runs, of: m.of ?? undefined, failure });
+      facts.push({ kind: 'dns-no-response', waitedNs: waited });
+      return {
+        verdict: 'dns-no-response',
+        outcome: { by: failure === 'missing' ? 'middlebox' : 'unknown', story: { kind: 'dns-fragments-lost', query: q(d), server: server(d), qname: d.qname, failure }, facts, frame: m.frames[0] ?? 0, mac: -1 },
+      };
+    }
     if (verdict === 'dns-no-response') {
       facts.push({ kind: 'dns-no-response', waitedNs: waited });
       const retried = d.retriedBy(c.captureEndT) ? d.retry() : null;

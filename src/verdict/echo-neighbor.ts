@@ -3,35 +3,15 @@ import type { ClassifyContext } from './context.js';
 import type { EchoFlow } from '../flow/echo.js';
 import type { NeighborAsk, NeighborConflict } from '../flow/neighbor.js';
 import { formatAddr, formatMac } from '../flow/addr.js';
-import { icmpFact, icmpName, icmpVerdict, type IcmpKind } from './icmp.js';
+import { icmpFact, icmpName, icmpVerdict, loopFacts, type IcmpKind } from './icmp.js';
 import { hopsFrom } from './format.js';
 import { macFact, outcome } from './tcp-evidence.js';
-import { macRef, type Fact, type LoopHop } from './facts.js';
+import { macRef, type Fact } from './facts.js';
 import { base } from './classify.js';
 import { echoKey, neighborKey } from './key.js';
 
-/** Routers that answered traceroute-style probes, per destination: the routing-loop detector. */
-export class HopMemory {
-  private readonly byTarget = new Map<string, Map<string, number[]>>();
-
-  /** Notes `router` answering a probe with `ttl` to `target`; returns the routers and their TTLs once a router repeats. */
-  note(target: string, router: string, ttl: number): LoopHop[] | null {
-    let hops = this.byTarget.get(target);
-    if (hops === undefined) {
-      if (this.byTarget.size >= 4096) return null;
-      hops = new Map();
-      this.byTarget.set(target, hops);
-    }
-    const ttls = hops.get(router) ?? [];
-    if (ttl >= 0 && !ttls.includes(ttl)) ttls.push(ttl);
-    hops.set(router, ttls);
-    if (![...hops.values()].some((l) => l.length > 1)) return null;
-    return [...hops].map(([r, l]) => ({ router: r, ttls: l.sort((a, b) => a - b).slice() }));
-  }
-}
-
 /** A ping: ping-ok, ping-no-reply, ttl-exceeded, or the unreachable verdict of the ICMP error that answered it. */
-export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): FlowRecord {
+export function echoRecord(f: EchoFlow, c: ClassifyContext): FlowRecord {
   const target = formatAddr(f.version, f.sAddr);
   const client = formatAddr(f.version, f.cAddr);
   const ping = f.version === 4 ? 'ping' : 'ping -6';
@@ -57,10 +37,10 @@ export function echoRecord(f: EchoFlow, c: ClassifyContext, hops: HopMemory): Fl
     const facts = [sent, icmpFact({ version: f.version, type: e.type, code: e.code, frame: e.frame, ttl: e.ttl }, from, e.t - f.firstT, f.errors)];
     facts.push(...macFact(c, e.mac, 'sender'));
     if (verdict === 'ttl-exceeded') {
-      const loop = hops.note(target, from, e.requestTtl);
       const ttl = e.requestTtl >= 0 ? e.requestTtl : f.requestTtl;
-      if (loop !== null) facts.push({ kind: 'routing-loop', target, routers: loop });
-      const o = outcome('middlebox', { kind: 'ping-ttl-exceeded', from, target, ping, ttl, loop: loop !== null }, facts, e.frame, e.mac, e.ttl);
+      const loop = loopFacts(c, target, from, ttl, e.ttl, f.version);
+      facts.push(...loop.facts);
+      const o = outcome('middlebox', { kind: 'ping-ttl-exceeded', from, target, ping, ttl, loop: loop.loop }, facts, e.frame, e.mac, e.ttl);
       r = base(c, 'ttl-exceeded', o, f.firstT, f.lastT, f.tunnel) as FlowRecord;
     } else {
       const o = outcome(from === target ? 'server' : 'middlebox', { kind: 'ping-icmp', from, target, ping, icmp: icmpName(hit) }, facts, e.frame, e.mac, e.ttl);

@@ -145,6 +145,12 @@ export type Fact =
   | { kind: 'dns-query'; frame: number; query: string; qtype: string; id: number; transport: 'udp' | 'tcp'; attempt: number; opcode?: DnsOpcode }
   | { kind: 'dns-query-missing'; id: number }
   | { kind: 'dns-no-response'; waitedNs: number }
+  /**
+   * The answer came in IP fragments and not all arrived: the frames that did, the fragments that
+   * never did (runs of fragment numbers from 1), of how many (absent when the last one never came),
+   * and why the datagram was given up (flow/fragments.ts FragFailure).
+   */
+  | { kind: 'dns-answer-fragmented'; frames: number[]; missing: [number, number][]; of?: number; failure: string }
   | { kind: 'dns-response'; frame: number; rcode: string; afterNs?: number; answerCount: number; truncated: boolean }
   /** value: the address for A/AAAA, the name for CNAME and the like, absent for other types. */
   | { kind: 'dns-answers'; answers: DnsAnswer[] }
@@ -160,6 +166,8 @@ export type Fact =
   | { kind: 'echo-reply'; frame: number; ttl: number; hops: number; ipVersion: number; lost: number }
   | { kind: 'echo-no-reply'; waitedNs: number }
   | { kind: 'routing-loop'; target: string; routers: LoopHop[] }
+  /** A probe sent with `ttl` ran out at `router`, only `hops` away: it went round a loop. */
+  | { kind: 'ttl-spent'; ttl: number; router: string; hops: number; ipVersion: number }
   // ---- ARP / neighbour discovery (mac, vendor, note: the asker's or the claimed MAC)
   | { kind: 'neighbor-solicit'; ipVersion: number; target: string; asker: string; mac: string; vendor?: string; note?: string; count: number; frames: number[]; spanNs: number }
   | { kind: 'neighbor-no-reply'; ipVersion: number; waitedNs: number }
@@ -214,7 +222,8 @@ export interface LoopHop {
  */
 export type Story =
   | { kind: 'midstream'; packets: number }
-  | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string }
+  /** loop: a time exceeded in a routing loop (verdict/icmp.ts loopFacts). */
+  | { kind: 'icmp-answer'; proto: 'tcp' | 'udp'; from: string; icmp: string; loop?: boolean }
   /** checkedEveryNs: one of a health checker's steady series of attempts (verdict/health.ts). */
   | { kind: 'refused'; host: string; rstMac?: MacRef; checkedEveryNs?: number }
   /** backlog: the port accepted other connections around these SYNs (a listen queue overflowing). */
@@ -241,6 +250,7 @@ export type Story =
   | { kind: 'dns-icmp'; query: string; server: string; from: string; icmp: string; target: string; opcode?: DnsOpcode }
   /** retriedNs: the client asked again this long after the query (it gave up on it), when the capture ended before --dns-timeout. */
   | { kind: 'dns-no-response'; query: string; server: string; timeoutNs: number; transport: string; port: number; qname: string; opcode?: DnsOpcode; retriedNs?: number }
+  | { kind: 'dns-fragments-lost'; query: string; server: string; qname: string; failure: string }
   | { kind: 'dns-unanswered'; query: string; server: string; opcode?: DnsOpcode }
   /** sibling: the lookup that made a failure benign (dns-search-miss, dns-other-family). */
   | { kind: 'dns-answered'; query: string; qname: string; qtype: string; server: string; rcode: string; opcode?: DnsOpcode; sibling?: { query: string; qtype: string } }

@@ -2,6 +2,8 @@ import type { VerdictId } from './types.js';
 import type { IcmpHit } from '../flow/tcp.js';
 import type { Fact } from './facts.js';
 import { hopsFrom } from './format.js';
+import type { ClassifyContext } from './context.js';
+import { spentInLoop } from '../flow/loops.js';
 
 /** What names an ICMP message: its IP version, type and code. */
 export type IcmpKind = Pick<IcmpHit, 'version' | 'type' | 'code'>;
@@ -99,4 +101,20 @@ export function icmpName(hit: IcmpKind): string {
 /** The evidence fact of an ICMP error from `from`, t ns after the flow's start (errors: how many in all, when more than one). */
 export function icmpFact(hit: IcmpKind & { frame: number; ttl: number }, from: string, t: number, errors = 1): Fact {
   return { kind: 'icmp', frame: hit.frame, from, type: hit.type, code: hit.code, ipVersion: hit.version, message: icmpName(hit), t, ttl: hit.ttl, hops: hopsFrom(hit.ttl), errors: errors > 1 ? errors : undefined };
+}
+
+/**
+ * The routing-loop evidence for a time exceeded from `from` (its IP TTL `errTtl`) answering a probe
+ * to `target` sent with `probeTtl` (-1 unknown): the routers that answered the destination's
+ * probes at repeating TTLs (any probe kind: flow/loops.ts), and a probe whose TTL ran out far
+ * further than the router that dropped it is away.
+ */
+export function loopFacts(c: ClassifyContext, target: string, from: string, probeTtl: number, errTtl: number, ipVersion: number): { facts: Fact[]; loop: boolean } {
+  const facts: Fact[] = [];
+  const routers = c.loops.loop(target);
+  if (routers !== null) facts.push({ kind: 'routing-loop', target, routers });
+  const hops = hopsFrom(errTtl);
+  const spent = spentInLoop(probeTtl, hops);
+  if (spent) facts.push({ kind: 'ttl-spent', ttl: probeTtl, router: from, hops, ipVersion });
+  return { facts, loop: routers !== null || spent };
 }

@@ -12,9 +12,10 @@ import { must } from '../errors.js';
 /** A connection's wait for its first answer, or -1 when it is not one of a request left unanswered. */
 export function unansweredWaitNs(f: TcpFlow, c: ClassifyContext): number {
   const x = f.xchg;
-  // only the first request: a client's later bytes often need no answer (HTTP/2 window updates,
-  // a TLS close_notify), and a connection kept open afterwards is idle, not hung
-  if (!f.established || x.waitT < 0 || x.turns > 0) return -1;
+  // the first request, and a later one only when it is an HTTP/1.x request (keep-alive): a client's
+  // other later bytes often need no answer (HTTP/2 window updates, a TLS close_notify), and a
+  // connection kept open afterwards is idle, not hung
+  if (!f.established || x.waitT < 0 || (x.turns > 0 && x.waitHttp === 0)) return -1;
   // the server closed or reset after the request: that is its answer (closed-by-remote, delayed-reset)
   if (f.s.finT >= x.waitT || (f.rstDir === S2C && f.rst.t >= x.waitT)) return -1;
   // the client still sending long after it began is a stream (syslog, an upload), not a request

@@ -3,7 +3,7 @@ import type { ClassifyContext } from './context.js';
 import { C2S, S2C, TcpFlow } from '../flow/tcp.js';
 import { formatAddr } from '../flow/addr.js';
 import { attributeIcmp, Attribution } from './attribute.js';
-import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
+import { icmpFact, icmpName, icmpVerdict, loopFacts } from './icmp.js';
 import { hopsFrom } from './format.js';
 import { answered, attributeRst, elapsedSince, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
 import { macRef, type Fact } from './facts.js';
@@ -96,7 +96,9 @@ function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
   const facts = [synFact(f), icmpFact(hit, from, Math.max(hit.t, f.firstT) - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
-  return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit) }, facts, hit.frame, hit.mac, hit.ttl);
+  const loop = icmpVerdict(hit) === 'ttl-exceeded' ? loopFacts(c, formatAddr(f.version, f.sAddr), from, f.c.ttlMax, hit.ttl, f.version) : null;
+  if (loop !== null) facts.push(...loop.facts);
+  return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit), loop: loop?.loop }, facts, hit.frame, hit.mac, hit.ttl);
 }
 
 function refused(f: TcpFlow, c: ClassifyContext): Outcome {
