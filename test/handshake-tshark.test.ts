@@ -178,12 +178,15 @@ function classOf(a: Attempt): HsClass {
   return 'unanswered';
 }
 
-const ESTABLISHED = new Set(['ok', 'no-response', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset', 'data-stall', 'zero-window-stall', 'tls-alert', 'tls-aborted', 'http-error', 'health-check']);
+const ESTABLISHED = new Set(['ok', 'no-response', 'closed-by-remote', 'delayed-reset', 'mid-stream-reset', 'data-stall', 'zero-window-stall', 'tls-alert', 'tls-aborted', 'http-error']);
 
 /** pcapdiag's verdict as a handshake class. */
 function pcapdiagClass(r: FlowRecord): HsClass {
   const v = r.verdict;
   if (ESTABLISHED.has(v)) return 'established';
+  // a health check connects, then closes (established: its history has the client's ACK) or
+  // answers the SYN-ACK with a RST at once (haproxy's check: SYN, SYN-ACK, RST)
+  if (v === 'health-check') return r.history?.includes('A') === true ? 'established' : 'incomplete';
   if (v === 'handshake-incomplete') return 'incomplete';
   if (v === 'capture-ended') return r.facts?.some((f) => f.kind === 'syn-ack-then-end') === true ? 'incomplete' : 'unanswered';
   if (v === 'timeout' || v.startsWith('icmp-') || v === 'ttl-exceeded') return 'unanswered';

@@ -70,3 +70,20 @@ describe('Relater', () => {
     expect(schema.definitions.record.properties.related.items.properties.kind.enum).toEqual([...RELATED_KINDS]);
   });
 });
+
+describe('relatedLines', () => {
+  it('puts related records that say the same thing on one line, in order', async () => {
+    const { relatedLines } = await import('../src/render/text.js');
+    expect(
+      relatedLines([
+        { id: 3, why: 'refused upstream' },
+        { id: 5, why: 'other' },
+        { id: 4, why: 'refused upstream' },
+      ]),
+    ).toEqual([
+      { ids: [3, 4], why: 'refused upstream' },
+      { ids: [5], why: 'other' },
+    ]);
+    expect(relatedLines(undefined)).toEqual([]);
+  });
+});

@@ -98,7 +98,8 @@ export function tupleKey(r: Pick<FlowRecord, 'proto' | 'client' | 'server' | 'tr
 export function keysOf(r: FlowRecord): string[] {
   const t = tupleKey(r);
   if (t === ALWAYS) return [ALWAYS];
-  const keys = [t];
+  // a time exceeded feeds the routing-loop detector, which remembers every probe's router
+  const keys = r.verdict === 'ttl-exceeded' ? [ALWAYS, t] : [t];
   if (r.proto === 'tcp') keys.push(`server|${hostOf(r.server)}`, `health|${hostOf(r.client)}>${r.server}`);
   // a lookup's verdict may hang on any other lookup near it in time: the client's search-list
   // steps and other family (dns-search-miss, dns-other-family), a resolver's upstream queries

@@ -1,17 +1,16 @@
-import { byLabel } from './sentences.js';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import type { Report } from '../analyze.js';
 import type { RunReport } from '../run-report.js';
 import type { Step } from '../explain.js';
 import { HEALTHY, type FlowRecord, type VerdictId } from '../verdict/types.js';
-import { benignDnsCounts } from './text.js';
+import { benignDnsCounts, relatedLines } from './text.js';
 import { endpointsText } from '../verdict/names.js';
 import { dur } from '../verdict/format.js';
 import { escapeTerminal } from './escape.js';
 import { ladderBox, nextChecks } from './ladder.js';
 import { PAGE_CSS, PAGE_JS } from './html-page.js';
-import { groupHeadline } from './sentences.js';
+import { byLabel, groupHeadline } from './sentences.js';
 import type { ProblemGroup } from '../report/groups.js';
 import type { PacketsWanted, RendererFactory } from './renderer.js';
 
@@ -429,7 +428,7 @@ function problemBlocks(c: HtmlCollector, run: RunReport, limit: number): string[
         out.push(`<article class="problem ${cls}" id="p-${p.id}" data-flow="${p.id}">`);
         out.push(`<h4><a href="#flow-${p.id}">#${p.id}</a> ${p.proto.toUpperCase()} ${escapeHtml(endpointsText(p.record))} <span class="by">${escapeHtml(byLabel(p.record))}</span></h4>`);
         out.push(`<p class="summary">${escapeHtml(p.summary)}</p><ul class="evidence">`, ...p.evidence.map((e) => `<li>${escapeHtml(e)}</li>`), '</ul>');
-        for (const x of p.related ?? []) out.push(`<p class="related">related <a href="#flow-${x.id}">#${x.id}</a>: ${escapeHtml(x.why)}</p>`);
+        for (const x of relatedLines(p.related)) out.push(`<p class="related">related ${x.ids.map((id) => `<a href="#flow-${id}">#${id}</a>`).join(', ')}: ${escapeHtml(x.why)}</p>`);
         if (p.check !== '') out.push(`<p class="check"><span aria-hidden="true">→ </span>${escapeHtml(p.check)}</p>`);
         out.push('</article>');
       }

@@ -145,7 +145,7 @@ function problemLines(p: FlowRecord, paint: (c: number, s: string) => string, la
   const lines = [paint(ANSI.bold, head), `      ${escapeTerminal(p.summary)}`];
   for (const e of p.evidence) lines.push(paint(ANSI.dim, `      · ${escapeTerminal(e)}`));
   if (p.vantages !== undefined) lines.push(paint(ANSI.dim, `      seen by: ${escapeTerminal(p.vantages.map((v) => `${v.file} ${v.packets === 0 ? 'none' : `${v.packets} (${v.verdict ?? ''})`}`).join(' · '))}`));
-  if (p.related !== undefined) for (const x of p.related) lines.push(`      related #${x.id}: ${escapeTerminal(x.why)}`);
+  for (const x of relatedLines(p.related)) lines.push(`      related ${x.ids.map((id) => `#${id}`).join(', ')}: ${escapeTerminal(x.why)}`);
   if (p.check !== '') lines.push(paint(ANSI.cyan, `      → ${escapeTerminal(p.check)}`));
   return lines;
 }
@@ -176,4 +176,15 @@ function vantageClockText(v: NonNullable<Report['input']['vantages']>[number], r
   const how = v.method === 'both-ways' ? `both ways, transit ≤ ${v.transitMs} ms` : v.method === 'one-way' ? 'one way only: includes the transit time' : v.method === 'same-hop' ? 'same TTL on both sides' : 'nothing matched';
   const sign = v.clockOffsetMs >= 0 ? '+' : '';
   return `vantage ${escapeTerminal(v.name)}: clock ${sign}${v.clockOffsetMs} ms from ${escapeTerminal(ref)} (${v.matchedPackets} packets in ${v.sharedFlows} flows matched, ${how})`;
+}
+
+/** A record's related records, those that say the same thing in one line ("related #3, #4, #5: …"), in order. */
+export function relatedLines(related: readonly { id: number; why: string }[] | undefined): { ids: number[]; why: string }[] {
+  const out: { ids: number[]; why: string }[] = [];
+  for (const x of related ?? []) {
+    const same = out.find((o) => o.why === x.why);
+    if (same === undefined) out.push({ ids: [x.id], why: x.why });
+    else same.ids.push(x.id);
+  }
+  return out;
 }

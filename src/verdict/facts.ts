@@ -1,6 +1,6 @@
 import { describeMac } from '../oui/lookup.js';
 import { formatMac } from '../flow/addr.js';
-import type { VerdictId } from './types.js';
+import type { VerdictId } from './verdict-ids.js';
 
 /**
  * Evidence as data: one fact per evidence line of a record, in the order the lines are printed.
