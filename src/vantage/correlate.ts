@@ -4,7 +4,7 @@ import { HEALTHY, VERDICT_IDS, type FlowRecord, type VantagePart } from '../verd
 import { STORY, type Fact, type PathSegment, type Story } from '../verdict/facts.js';
 import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
-import { packetName } from './match.js';
+import { identity, packetName } from './match.js';
 import { hostPart, type PacketSummary } from './packets.js';
 import { clusters, correlatable, dToC, flowsOf, link, placeClocks, type Cluster, type Flow, type Link, type VantageInput } from './links.js';
 import { addVotes, followPackets, localVote, pairsBetween, pathOrder, within, type PathPacket, type PathView, type Votes } from './path.js';
@@ -31,12 +31,18 @@ export interface Correlated {
  * flows into connections, orders each connection's captures along its path by TTLs (path.ts) and
  * writes one record per connection with a `vantages` part per capture and what the comparison
  * proves: for each packet the last point that saw it (facts path-lost, path-forged, path-nat,
- * path-intact). Returns null when no flow is shared (the captures are then reported separately).
+ * path-intact). Returns null when no flow is shared (the captures are then reported separately),
+ * and unless `forced`, when a capture shares no flow with any other.
  */
-export function correlate(inputs: readonly VantageInput[], firstId: number): Correlated | null {
+export function correlate(inputs: readonly VantageInput[], firstId: number, o: { forced?: boolean } = {}): Correlated | null {
   const flows = inputs.map((inp, cap) => flowsOf(inp, cap));
-  const links: Link[] = [];
-  for (let c = 0; c < inputs.length; c++) for (let d = c + 1; d < inputs.length; d++) links.push(link(inputs, flows, c, d));
+  // unless asked (--vantages), every capture must share a flow with another: a folder of unrelated
+  // captures that holds one pair of vantage points is not read as one network
+  const share = sharing(flows);
+  if (o.forced !== true && inputs.some((_, j) => !share.some(([c, d]) => c === j || d === j))) return null;
+  // only the captures that have packets in common are compared
+  const links: Link[] = share.map(([c, d]) => link(inputs, flows, c, d));
+  if (o.forced !== true && inputs.some((_, j) => !links.some((l) => l.matched > 0 && (l.c === j || l.d === j)))) return null;
   const { toRef, clocks } = placeClocks(inputs, links);
   const conns = clusters(flows, links);
   const shared = conns.filter((cl) => cl.members.size > 1).length;
@@ -70,6 +76,27 @@ export function correlate(inputs: readonly VantageInput[], firstId: number): Cor
     out.push(r);
   }
   return { report: mergedReport(inputs, out, clocks, id), shared, pathOf: (r) => views.get(r) ?? null };
+}
+
+/** The pairs of captures (c < d) that have at least one packet identity in common, in order. */
+function sharing(flows: readonly Flow[][]): [number, number][] {
+  const caps = new Map<string, number[]>();
+  const pairs = new Set<number>();
+  const n = flows.length;
+  flows.forEach((fs, cap) => {
+    for (const f of fs) {
+      for (const p of f.packets) {
+        const k = identity(p);
+        const l = caps.get(k);
+        if (l === undefined) caps.set(k, [cap]);
+        else if (l[l.length - 1] !== cap) {
+          for (const c of l) pairs.add(c * n + cap);
+          l.push(cap);
+        }
+      }
+    }
+  });
+  return [...pairs].sort((x, y) => x - y).map((k) => [Math.floor(k / n), k % n]);
 }
 
 /** One group of packets for a fact: what they are, where they died (or were made), their frames at each point. */
