@@ -31,7 +31,7 @@ function synFlood(path: string, n: number): void {
 function onTerminal(args: string, env: Record<string, string | undefined>): string {
   const e = { ...process.env, ...env };
   if (env.CI === undefined) delete e.CI;
-  const r = spawnSync('script', ['-qec', `'${process.execPath}' '${BIN}' ${args} > /dev/null`, '/dev/null'], { encoding: 'utf8', env: e, timeout: 60_000 });
+  const r = spawnSync('script', ['-qec', `'${process.execPath}' '${BIN}' ${args} > /dev/null`, '/dev/null'], { encoding: 'utf8', env: e, timeout: 150_000 });
   return r.stdout;
 }
 
@@ -54,6 +54,6 @@ describe('progress bar on long file input', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     },
-    90_000,
+    400_000,
   );
 });
