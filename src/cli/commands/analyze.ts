@@ -28,7 +28,8 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  const groups = await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts), opts.follow);
+  // --follow: the one input as given (a file, a directory or tcpdump's -w name: ring.ts)
+  const groups = opts.follow ? [opts.inputs] : await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts));
   const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in the main path
   const vantages = files !== null && (await vantageMode(files, opts));
