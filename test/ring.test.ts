@@ -166,6 +166,31 @@ describe('--follow on a ring that is still rotating (tcpdump -C -W, simulated by
     expect(run.err()).not.toMatch(/written again|error|overtaken/); // (the checksum warning of built packets aside)
   }, 40_000);
 
+  it('a ring that comes round to the part being read (pcapdiag a whole ring behind): one warning line, the capture goes on', async () => {
+    const dir = mkdtempSync(join(tmp, 'lapped-'));
+    writeFileSync(join(dir, 'ring.pcap1'), pcap(refused(1, 90, T - 200)));
+    writeFileSync(join(dir, 'ring.pcap2'), pcap(refused(2, 90, T - 100)));
+    const old = pcap([...refused(44000, 81, T), ...refused(44001, 81, T + 1)]);
+    writeFileSync(join(dir, 'ring.pcap0'), old.subarray(0, old.length - 80)); // the last SYN still being written, its RST to come
+    const run = start(['--follow', '-f', 'ndjson', join(dir, 'ring.pcap0')]);
+    await run.waitFor(/"server":"10\.0\.2\.20:81"/, 10_000);
+    // tcpdump went round the ring: ring.pcap0 is written again with newer packets
+    writeFileSync(join(dir, 'ring.pcap0'), pcap(refused(44002, 83, T + 50)));
+    await run.waitFor(/"server":"10\.0\.2\.20:83"/, 10_000);
+    writeFileSync(join(dir, 'ring.pcap1'), pcap(refused(44003, 84, T + 60)));
+    await run.waitFor(/"server":"10\.0\.2\.20:84"/, 10_000);
+    run.p.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    const lines = ndjsonLines(run.out());
+    expect(lines.filter((l) => l.type === 'summary')).toHaveLength(1); // one capture
+    expect(flowsOf(run.out()).map((f) => `${f.id} ${f.server} ${f.verdict}`)).toEqual(['1 10.0.2.20:81 refused', '2 10.0.2.20:83 refused', '3 10.0.2.20:84 refused']);
+    const warned = run
+      .err()
+      .split('\n')
+      .filter((l) => l.includes('written again'));
+    expect(warned).toEqual([`pcapdiag: warning: ${join(dir, 'ring.pcap0')} was written again before it was read to its end (${old.length - 80} bytes read): pcapdiag fell a whole ring behind, the rest of that part is lost`]);
+  }, 30_000);
+
   it("given tcpdump's -w name, reads the set from its oldest part (-C without -W: ring.pcap, ring.pcap1, …) and follows the parts that come", async () => {
     const dir = mkdtempSync(join(tmp, 'stem-'));
     const a = connection(42000, 80, T);
