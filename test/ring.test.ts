@@ -94,6 +94,9 @@ describe('the parts of a rotated set, looked at while they are written (ring.ts)
     const f = new RingFollower(set);
     f.begin(first);
     expect(f.movedOn()).toBe(false); // ring.pcap1 and 2 are older: the writer is still on ring.pcap0
+    // tcpdump -z gzip compressed a copy of the part being read: the same part, not the next one
+    writeFileSync(join(dir, 'ring.pcap0.gz'), gzipSync(pcap(refused(1, 81, T))));
+    expect(waitMovedOn(f, 300)).toBe(false);
     writeFileSync(join(dir, 'ring.pcap1'), pcap([])); // rotated: header only, nothing to go on to yet
     expect(f.movedOn()).toBe(false);
     appendFileSync(join(dir, 'ring.pcap1'), pcap(refused(1, 82, T + 1)).subarray(24));
@@ -122,10 +125,10 @@ describe('the parts of a rotated set, looked at while they are written (ring.ts)
   });
 });
 
-/** movedOn() as the source asks it, every poll, for up to 2 s (the directory is looked at again after a backoff). */
-function waitMovedOn(f: RingFollower): boolean {
+/** movedOn() as the source asks it, every poll, for up to `ms` (the directory is looked at again after a backoff). */
+function waitMovedOn(f: RingFollower, ms = 2000): boolean {
   const t0 = Date.now();
-  while (Date.now() - t0 < 2000) {
+  while (Date.now() - t0 < ms) {
     if (f.movedOn()) return true;
     const until = Date.now() + 20;
     while (Date.now() < until) {

@@ -12,7 +12,7 @@ import { describeFsError, InputError } from '../errors.js';
  * buffer (`ring_00001_20261203140000.pcapng`, old parts deleted). The parts of a set are the files
  * of one directory whose names differ in digits only (rotationStem; a `.gz` of tcpdump -z gzip
  * belongs to its part's set). The part after the one being read is the part, other than the ones
- * read, whose first packet is the earliest at or after the first packet of the one being read:
+ * read, whose first packet is the earliest after the first packet of the one being read:
  * older parts (earlier rounds of a ring) began before it, and a part rewritten on the wrap begins
  * after it. tcpdump closes a part before it opens the next one, so once that next part has a
  * packet the part being read is complete: it is read to its end and the next one read on, as one
@@ -232,7 +232,7 @@ function isFile(p: string): boolean {
  */
 export class RingFollower {
   private current = '';
-  /** The first packet time the next part must begin at or after. */
+  /** The first packet time the next part must begin after. */
   private ref = -Infinity;
   /** Whether `ref` is the current part's own first packet (not yet known while it has none). */
   private refIsCurrent = false;
@@ -286,12 +286,13 @@ export class RingFollower {
     return next !== null;
   }
 
-  /** Among the parts looked at: the earliest first packet at or after `ref`, not read yet. */
+  /** Among the parts looked at: the earliest first packet after `ref`, not read yet. */
   private candidate(): string | null {
     let best: string | null = null;
     let bestT = Infinity;
     for (const [p, m] of this.set.members) {
-      if (m.first === null || m.first < this.ref || m.first >= bestT || this.read.has(`${p} ${m.first}`)) continue;
+      // strictly after: a part tcpdump -z gzip compressed once it was closed (ring.pcap1.gz) begins where the part read begins
+      if (m.first === null || m.first <= this.ref || m.first >= bestT || this.read.has(`${p} ${m.first}`)) continue;
       if (p === this.current && !this.refIsCurrent) continue; // its first packet is still to be learnt
       best = p;
       bestT = m.first;
