@@ -11,6 +11,7 @@ import type { FlowMatch } from './filter/filter.js';
 import { CaptureClock, Lifecycle } from './lifecycle.js';
 import type { AnalyzeOptions } from './options.js';
 import { vantageOf } from './verdict/vantage.js';
+import type { ChecksumStats } from './report/checksums.js';
 import type { FlowRecord } from './verdict/types.js';
 import { Emitter, type Keep } from './report/emit.js';
 import { PacketStats } from './report/stats.js';
@@ -33,6 +34,10 @@ export class Analyzer implements Superseded {
   private readonly pkt = new DecodedPacket();
   private readonly clock = new CaptureClock();
   private readonly stats = new PacketStats();
+  /** Wrong checksums counted so far, and who sent them (a chunk's state keeps them: src/handoff/). */
+  get checksums(): ChecksumStats {
+    return this.stats.checksums;
+  }
   /** IP fragments in reassembly; a completed datagram is decoded into `whole` and analysed as one packet. */
   private readonly frags: FragmentReassembler;
   private readonly whole = new DecodedPacket();

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { CaptureRun, DEFAULT_OPTIONS, type Report } from '../src/analyze.js';
+import { openCapture } from '../src/capture/source.js';
 import { forEachRecord } from '../src/capture/reader.js';
 import { analyzeChunk } from '../src/handoff/chunk.js';
 import { mergeStates, type MergeStats } from '../src/handoff/merge.js';
@@ -25,34 +26,41 @@ async function packetsOf(buf: Buffer): Promise<Packet[]> {
 
 const NAME = 'set';
 
-/** What one analysis of all the packets says: its records as JSON writes them, and its summary but for UDP flows (counted per chunk). */
-async function whole(file: string): Promise<unknown> {
-  const run = new CaptureRun(DEFAULT_OPTIONS, { file: NAME });
-  const { openCapture } = await import('../src/capture/source.js');
-  const src = await openCapture(file);
-  try {
-    await run.read(src);
-  } finally {
-    src.close();
-  }
-  const report = run.finish(NAME);
-  return JSON.parse(JSON.stringify({ records: report.records, summary: { ...report.summary, udpFlows: 0 } })) as unknown;
+/** What a report says that a merge must say as one analysis does: records, summary, where the capture was taken, warnings, anomalies. */
+function compared(report: Report): unknown {
+  return JSON.parse(JSON.stringify({ records: report.records, summary: report.summary, vantage: report.input.vantage ?? null, parts: report.input.parts ?? null, warnings: report.warnings, anomalies: report.anomalies })) as unknown;
 }
 
-/** The packets cut before each index of `cuts` into chunk files, each analysed on its own to a state, then merged. */
-async function splitAndMerge(dir: string, packets: Packet[], cuts: number[], stats?: MergeStats): Promise<unknown> {
+/** What one analysis of the chunk files read in sequence (as a rotated set) says. */
+async function whole(files: readonly string[], opts = DEFAULT_OPTIONS): Promise<unknown> {
+  const run = new CaptureRun(opts, { file: NAME });
+  for (const file of files) {
+    const src = await openCapture(file);
+    try {
+      await run.read(src);
+    } finally {
+      src.close();
+    }
+  }
+  return compared(run.finish(NAME));
+}
+
+/** The packets cut before each index of `cuts` into chunk files, each analysed on its own to a state, then merged; and the chunk files read as one set. */
+async function splitAndMerge(dir: string, packets: Packet[], cuts: number[], stats?: MergeStats, opts = DEFAULT_OPTIONS): Promise<{ merged: unknown; whole: unknown }> {
   const states: string[] = [];
+  const files: string[] = [];
   let from = 0;
   for (const [i, to] of [...cuts, packets.length].entries()) {
     const part = join(dir, `chunk${i}.pcap`);
     writeFileSync(part, pcap(packets.slice(from, to), { ns: true, linkType: packets[0].linkType }));
+    files.push(part);
     const state = join(dir, `chunk${i}.json`);
-    await analyzeChunk([part], DEFAULT_OPTIONS, state, NAME);
+    await analyzeChunk([part], opts, state, NAME);
     states.push(state);
     from = to;
   }
   const report = await mergeStates(states, NAME, stats);
-  return JSON.parse(JSON.stringify({ records: report.records, summary: { ...report.summary, udpFlows: 0 } })) as unknown;
+  return { merged: compared(report), whole: await whole(files, opts) };
 }
 
 /** Cut points per fixture: evenly spread, the first and the last. */
@@ -72,20 +80,42 @@ describe('a set split into chunks analysed apart and merged gives the records of
       if (packets.length < 2) return;
       const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-'));
       try {
-        const all = join(dir, 'whole.pcap');
-        writeFileSync(all, pcap(packets, { ns: true, linkType: packets[0].linkType }));
-        const expected = await whole(all);
         const n = packets.length;
         const cuts = [...new Set(Array.from({ length: CUTS }, (_, i) => 1 + Math.round((i * (n - 2)) / (CUTS - 1))))].filter((c) => c > 0 && c < n);
-        for (const cut of cuts) expect(await splitAndMerge(dir, packets, [cut]), `cut before packet ${cut + 1} of ${n}`).toEqual(expected);
+        for (const cut of cuts) {
+          const { merged, whole } = await splitAndMerge(dir, packets, [cut]);
+          expect(merged, `cut before packet ${cut + 1} of ${n}`).toEqual(whole);
+        }
         // three chunks, one of them a single packet
         const three = [...new Set([1, Math.floor(n / 2)])].filter((c) => c > 0 && c < n);
-        expect(await splitAndMerge(dir, packets, three), `cut before ${three.map((c) => c + 1).join(', ')}`).toEqual(expected);
+        const { merged, whole } = await splitAndMerge(dir, packets, three);
+        expect(merged, `cut before ${three.map((c) => c + 1).join(', ')}`).toEqual(whole);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     });
   }
+});
+
+describe('--max-flows across chunks', () => {
+  it('the merge says so when the limit may have counted otherwise in one analysis; under it, the same as one analysis', async () => {
+    const packets = await packetsOf(readFixture('related-nat.pcap'));
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-'));
+    try {
+      const cut = Math.floor(packets.length / 2);
+      const tight = await splitAndMerge(dir, packets, [cut], undefined, { ...DEFAULT_OPTIONS, maxFlows: 2 });
+      const warned = (tight.merged as { warnings: string[] }).warnings.filter((w) => w.startsWith('--max-flows 2 may have been reached in '));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(
+        /chunk[01]\.json \(up to \d+ flows at once(, and up to \d+ flows of the chunks before it still open at its start)?\): one analysis of the whole set may have tracked other flows than the chunks did; analyse the set in one run, or raise --max-flows$/,
+      );
+      const roomy = await splitAndMerge(dir, packets, [cut], undefined, { ...DEFAULT_OPTIONS, maxFlows: 20 });
+      expect(roomy.merged).toEqual(roomy.whole);
+      expect(JSON.stringify(roomy.merged)).not.toContain('may have been reached');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('pcapdiag --state-out and pcapdiag merge, in separate processes', () => {
@@ -153,6 +183,18 @@ describe('pcapdiag --state-out and pcapdiag merge, in separate processes', () =>
         const whole = cli(['-q', '-f', 'ndjson', join(FIXTURES, dir)]);
         expect(flows(merged.stdout)).toEqual(flows(whole.stdout));
         expect(flows(merged.stdout).length).toBeGreaterThan(2);
+        // the summary line too: counts, UDP flows, where the capture was taken, parts, warnings (all but the name)
+        const summary = (out: string) =>
+          out
+            .split('\n')
+            .filter((l) => l.includes('"type":"summary"'))
+            .map((l) => {
+              const j = JSON.parse(l) as { input: { name?: string; vantage?: string } };
+              delete j.input.name;
+              return j;
+            });
+        expect(summary(merged.stdout)).toEqual(summary(whole.stdout));
+        expect(summary(whole.stdout)[0].input.vantage).toMatch(/^near the clients/);
         // in the other order the states are refused
         const swapped = cli(['merge', '-q', ...states.reverse()]);
         expect(swapped.code).toBe(3);

@@ -29,6 +29,11 @@ export interface OpenOptions {
   follow?: boolean;
   /** Stops waiting for the first bytes (Ctrl-C before any input came). */
   signal?: AbortSignal;
+  /**
+   * --follow on a rotated set (ring.ts): asked at the end of what is written whether the writer
+   * has gone on to the next part. Once it says so, the file is read to its end, which ends it.
+   */
+  movedOn?: () => boolean;
 }
 
 export function openSource(path: string, o: OpenOptions = {}): ByteSource {
@@ -53,7 +58,7 @@ export function openSource(path: string, o: OpenOptions = {}): ByteSource {
   }
   if (st.isFIFO()) widenPipe(fd);
   if (!st.isFile()) return new StreamSource(path, fs.createReadStream('', { fd, highWaterMark: 256 * 1024 }));
-  return new FdSource(path, fd, o.follow ? -1 : st.size, o.follow === true, o.follow === true);
+  return new FdSource(path, fd, o.follow ? -1 : st.size, o.follow === true, o.follow === true, o.follow ? (o.movedOn ?? null) : null);
 }
 
 /** Linux's fcntl command that sets a pipe's capacity, and the size asked for (the unprivileged limit, /proc/sys/fs/pipe-max-size). */
@@ -86,17 +91,30 @@ class FdSource implements ByteSource {
   private pos = 0;
   private readonly head = Buffer.alloc(HEAD_BYTES);
   private headLen = 0;
+  /** --follow on a rotated set: the writer went on to the next part, so this one ends at its end. */
+  private ended = false;
   constructor(
     readonly name: string,
     private fd: number,
     readonly size: number,
     readonly live: boolean,
     private readonly follow: boolean,
+    private readonly movedOn: (() => boolean) | null = null,
   ) {}
   read(buf: Buffer, off: number, len: number): number | Promise<number> {
     const n = this.readNow(buf, off, len);
-    if (n > 0 || !this.follow) return n;
+    if (n > 0 || !this.follow || this.ended) return n;
+    if (this.movedOn?.() === true) return this.lastRead(buf, off, len);
     return this.waitForMore(buf, off, len);
+  }
+  /**
+   * The writer closed this part before it began the next one: what it wrote before is all there
+   * is (read now, after the next part was seen), and the end of it ends the part.
+   */
+  private lastRead(buf: Buffer, off: number, len: number): number {
+    if (this.rewritten()) return 0; // overtaken: a ring came round to this part again
+    this.ended = true;
+    return this.readNow(buf, off, len);
   }
   private readNow(buf: Buffer, off: number, len: number): number {
     try {
@@ -123,6 +141,7 @@ class FdSource implements ByteSource {
       if (this.rewritten()) return 0;
       const n = this.readNow(buf, off, len);
       if (n > 0) return n;
+      if (this.movedOn?.() === true) return this.lastRead(buf, off, len);
     }
     return 0;
   }

@@ -8,6 +8,7 @@ import { correlate, type Correlated } from '../vantage/correlate.js';
 import type { FlowFilter } from '../filter/filter.js';
 import type { Input } from '../capture/inputs.js';
 import { say } from './output.js';
+import { followCapture } from './follow.js';
 
 export interface CapturesRun {
   reports: Report[];
@@ -74,6 +75,12 @@ export async function analyzeCaptures(
     after?: (report: Report, source: ByteSource) => void;
   },
 ): Promise<CapturesRun> {
+  if (o.follow === true) {
+    // one input (program.ts): a file still being written, and the parts of its set after it
+    const g = groups[0];
+    if (g instanceof InputError) throw g;
+    return followCapture(g[0], filter, opts, o);
+  }
   const several = groups.length > 1 || groups.some((g) => !(g instanceof InputError) && g.length > 1);
   const reports: Report[] = [];
   const partsOf = new Map<string, string[]>();
@@ -103,24 +110,12 @@ export async function analyzeCaptures(
         if (o.signal?.aborted) break;
         let source: ByteSource | null = null;
         try {
-          source = await openCapture(input, { follow: o.follow, signal: o.signal });
+          source = await openCapture(input, { signal: o.signal });
           if (run === null) {
             setup = o.per(source, name, group.length === 1 ? source.size : totalSize(group));
             run = new CaptureRun(opts, { ...setup, signal: o.signal, filter: filter === null ? null : (r) => filter.matches(r), firstId, file: name });
             first = source;
             await run.read(setup.readThrough ?? source);
-            // --follow: the file was truncated and written again (tcpdump -w started over): what was
-            // read is one capture, reported; the new one is read from its start as the next (#22)
-            for (let r = source.restarted; r && !o.signal?.aborted; r = source.restarted) {
-              source.restarted = null;
-              const report = run.finish(name);
-              firstId = report.nextId;
-              reports.push(report);
-              o.after?.(report, source);
-              if (o.quiet !== true) say(`warning: ${name} was truncated and written again (${r.size} bytes now, ${r.at} read): starting over on the new capture`);
-              run = new CaptureRun(opts, { ...setup, signal: o.signal, filter: filter === null ? null : (x) => filter.matches(x), firstId, file: name });
-              await run.read(setup.readThrough ?? source);
-            }
           } else await run.read(source);
           read.push(input);
         } catch (e) {

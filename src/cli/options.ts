@@ -102,7 +102,12 @@ export const FLAGS = {
     parse: on,
   }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
-  follow: flag({ flags: '--follow', description: 'read a capture file that is still being written (tcpdump -w), like tail -f; stop with Ctrl-C', commands: ANALYZE, parse: on }),
+  follow: flag({
+    flags: '--follow',
+    description: 'read a capture file that is still being written (tcpdump -w), like tail -f, and the parts of its rotated set after it (tcpdump -C, -W, -G): give a part, the name given to -w, or the directory; stop with Ctrl-C',
+    commands: ANALYZE,
+    parse: on,
+  }),
   quiet: flag({ flags: '-q, --quiet', description: 'no progress bar and no warnings on standard error', commands: ANALYZE, parse: on }),
   failOn: flag({
     flags: '--fail-on <verdicts>',

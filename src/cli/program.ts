@@ -88,7 +88,7 @@ export function parseArgv(argv: string[], version: string, write: Writers, env: 
   }
   const { inputs, filter } = splitCapturesAndFilter(cmd.args);
   const flags = typedFlags('analyze', cmd.opts(), env) as Omit<AnalyzeCliOptions, 'inputs' | 'filter'>;
-  if (flags.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture file');
+  if (flags.follow && inputs.length !== 1) throw new UsageError('--follow reads one capture: a file, the name given to tcpdump -w, or a directory of one rotated set');
   // `-o report.html` without --format asks for the HTML report
   if (cmd.opts().format === undefined && flags.output !== null && /\.html?$/i.test(flags.output)) flags.format = 'html';
   // a file still being written is read live

@@ -3,9 +3,10 @@ import { forEachRecordOfParts } from '../capture/parts.js';
 import { openCapture } from '../capture/source.js';
 import { PacketDecoder } from '../decode/decode.js';
 import { DecodedPacket, L4 } from '../decode/packet.js';
-import { nextSweepAfter } from '../lifecycle.js';
+import { CAPTURE_MISSED, nextSweepAfter } from '../lifecycle.js';
 import { PcapngWriter } from '../render/write-pcap.js';
 import type { FlowRecord } from '../verdict/types.js';
+import { VANTAGE_HOPS } from '../verdict/vantage.js';
 import { Components, horizonNs, isHead, isTail, joinChunk } from './closure.js';
 import { ALWAYS, STATE_VERSION, keysOf, packetKey, packetsPath, recordToJson, tupleKey, writeState, type ChunkState, type Instant, type StateRecord } from './state.js';
 
@@ -44,12 +45,30 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
   let nextSweep = 0;
   // flows that may end without a record of their own: UDP (not DNS) and ICMP errors
   const quiet = new Map<string, [number, number]>();
+  // UDP flows the analysis counted, by tuple key; the flow table's fill (--max-flows)
+  const udpCounts = new Map<string, number>();
+  let udpSeen = 0;
+  let flowPeak = 0;
   // eslint-disable-next-line prefer-const -- assigned once the run exists; onFlow and onPacket read it
   let run: CaptureRun;
   const onFlow = (r: FlowRecord) => {
     const a = run.analyzer;
     const startNs = firstInstant === null ? 0 : nsBetween(firstInstant, instantOf(r.start));
-    decided.push({ r, at: a.stage === 2 ? 0 : a.packets, stage: a.stage, startNs, lastNs: startNs + Math.round(r.duration * 1e9), decidedNs: a.endT, keys: [], saved: false, ...(a.newConversation ? { conv: true } : {}) });
+    const vantage = (r as unknown as Record<symbol, number | undefined>)[VANTAGE_HOPS];
+    const missed = (r as unknown as Record<symbol, number | undefined>)[CAPTURE_MISSED];
+    decided.push({
+      r,
+      at: a.stage === 2 ? 0 : a.packets,
+      stage: a.stage,
+      startNs,
+      lastNs: startNs + Math.round(r.duration * 1e9),
+      decidedNs: a.endT,
+      keys: [],
+      saved: false,
+      ...(a.newConversation ? { conv: true } : {}),
+      ...(vantage !== undefined ? { vantage } : {}),
+      ...(missed !== undefined ? { missed } : {}),
+    });
   };
   run = new CaptureRun(opts, {
     keep: 'none',
@@ -64,6 +83,13 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
         nextSweep = nextSweepAfter(t, firstInstant[1]);
       }
       lastInstant = [rec.tsSec, rec.tsNsec];
+      const flows = run.analyzer.flows;
+      if (flows.budget.used > flowPeak) flowPeak = flows.budget.used;
+      if (flows.udpFlows !== udpSeen) {
+        const key = packetKey(pkt);
+        if (key !== null) udpCounts.set(key, (udpCounts.get(key) ?? 0) + flows.udpFlows - udpSeen);
+        udpSeen = flows.udpFlows;
+      }
       if ((pkt.l4 === L4.Udp && pkt.srcPort !== 53 && pkt.dstPort !== 53) || ((pkt.l4 === L4.Icmp4 || pkt.l4 === L4.Icmp6) && pkt.quoteVersion !== 0)) {
         const key = packetKey(pkt);
         if (key !== null && key !== ALWAYS) {
@@ -93,6 +119,8 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
       source.close();
     }
   }
+  const flowsAtEnd = run.analyzer.flows.budget.used;
+  const checksums = run.analyzer.checksums.toJSON();
   const report = run.finish(name);
   const endNs = firstInstant === null || lastInstant === null ? 0 : nsBetween(firstInstant, lastInstant);
   const horizon = horizonNs(opts);
@@ -158,6 +186,11 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
     anomalies: report.anomalies,
     warnings: report.warnings,
     udpFlows: report.summary.udpFlows,
+    udpCounts: [...udpCounts].filter(([key]) => tuples.has(key)),
+    checksums,
+    // a flow may be added and another forgotten at one packet: one more than seen after each
+    flowPeak: flowPeak + 1,
+    flowsAtEnd,
   };
   writeState(statePath, state);
   return { ...report, records: decided.filter((d) => d.loose === undefined).map((d) => d.r) };

@@ -8,11 +8,15 @@ import { DecodedPacket, L4 } from '../decode/packet.js';
 import { CaptureRecord } from '../capture/record.js';
 import { HostTable } from '../flow/hosts.js';
 import { InputError } from '../errors.js';
-import { nextSweepAfter } from '../lifecycle.js';
+import { CAPTURE_MISSED, nextSweepAfter } from '../lifecycle.js';
 import { Emitter } from '../report/emit.js';
 import { SCHEMA_VERSION } from '../report/report.js';
 import { isoTime } from '../capture/time.js';
 import type { FlowRecord } from '../verdict/types.js';
+import { addVantage, Vantage, VANTAGE_HOPS, vantageOf } from '../verdict/vantage.js';
+import { ChecksumStats } from '../report/checksums.js';
+import { warnings } from '../report/warnings.js';
+import { partGaps } from '../analyze.js';
 import { Components, horizonNs, isHead, isTail, joinChunk } from './closure.js';
 import { instantOf, nsBetween } from './chunk.js';
 import { ALWAYS, packetKey, packetsPath, readState, recordFromJson, tupleKey, type ChunkState, type Instant } from './state.js';
@@ -31,6 +35,10 @@ interface Decided {
   /** Global frame of the packet it was decided at (Infinity: at the end). */
   at: number;
   stage: number;
+  /** What its connection told about where the capture was taken (noteVantage's code). */
+  vantage?: number;
+  /** TCP bytes of its connection the capture missed. */
+  missed?: number;
 }
 
 /** Adds `off` to every frame number of a record of a later chunk (frame, frames, firstFrame, rstFrame…; 0 stays "none"). */
@@ -142,8 +150,24 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
 
   const out: Decided[] = [];
   let replayedPackets = 0;
+  let replayedUdpFlows = 0;
   if (replayRoots.size > 0 && base !== null) {
-    const analyzer = new Analyzer(opts, 'none', (r) => out.push({ r, conv: analyzer.newConversation, at: currentAt, stage: analyzer.stage }), null, 1, name);
+    const analyzer = new Analyzer(
+      opts,
+      'none',
+      (r) =>
+        out.push({
+          r,
+          conv: analyzer.newConversation,
+          at: currentAt,
+          stage: analyzer.stage,
+          vantage: (r as unknown as Record<symbol, number | undefined>)[VANTAGE_HOPS],
+          missed: (r as unknown as Record<symbol, number | undefined>)[CAPTURE_MISSED],
+        }),
+      null,
+      1,
+      name,
+    );
     analyzer.seedClock(base[0], base[1]);
     let currentAt = 0;
     const decoder = new PacketDecoder();
@@ -202,6 +226,7 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
     const last = states[states.length - 1];
     const endInstant = last.statsEnd ?? lastEnd;
     analyzer.finish({ statsEnd: endInstant === null ? null : { tsSec: endInstant[0], tsNsec: endInstant[1] }, anomalies: new Anomalies(), linkTypes: new Map(), formatLabel: '' }, name);
+    replayedUdpFlows = analyzer.flows.udpFlows;
   }
   // the records no boundary changed, counted on
   let replayedRecords = 0;
@@ -220,7 +245,7 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
         r.key = r.key.replace(/#(\d+)/g, (_, f: string) => `#${Number(f) + frameOff[k]}`);
         r.t = round6(nsBetween(base, instantOf(r.start)) / 1e9);
       }
-      out.push({ r, conv: d.conv === true, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage });
+      out.push({ r, conv: d.conv === true, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage, vantage: d.vantage, missed: d.missed });
     });
   });
   if (stats !== undefined) Object.assign(stats, { records: states.reduce((a, s) => a + s.records.filter((r) => r.loose === undefined).length, 0), replayedRecords, replayedPackets });
@@ -239,7 +264,22 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
     );
     i = j;
   }
-  return reportOf(states, emitter, name);
+  // UDP flows: each chunk's count, but for the tuples decided again, counted by the replay instead
+  let udpFlows = replayedUdpFlows;
+  states.forEach((s, k) => {
+    udpFlows += s.udpFlows;
+    for (const [key, n] of s.udpCounts) if (keysByChunk[k].has(key)) udpFlows -= n;
+  });
+  const vantage = new Vantage();
+  const missed = { bytes: 0, connections: 0 };
+  for (const d of out) {
+    if (d.vantage !== undefined) addVantage(vantage, d.vantage);
+    if (d.missed !== undefined) {
+      missed.bytes += d.missed;
+      missed.connections++;
+    }
+  }
+  return reportOf(states, paths, emitter, name, { udpFlows, vantage, missed, frameOff, base });
 }
 
 /** The MACs a record names (its own, its facts'), as HostTable numbers them. */
@@ -315,13 +355,101 @@ function sumNumbers(xs: readonly unknown[]): unknown {
   return out;
 }
 
-function reportOf(states: readonly ChunkState[], emitter: Emitter, name: string): Report {
+/** The chunks' anomalies as one analysis counts them: counts added; a file's damage told by its last example, the analysis's by its first (Anomalies.merge, PacketStats.anomaliesWith), frames counted on. */
+function mergedAnomalies(states: readonly ChunkState[], frameOff: readonly number[]): Report['anomalies'] {
+  const byCode = new Map<string, { code: string; count: number; first: string }>();
+  states.forEach((s, k) => {
+    for (const a of s.anomalies as Report['anomalies']) {
+      const first = a.first.replace(/\bframe (\d+)/g, (_, f: string) => `frame ${Number(f) + frameOff[k]}`);
+      const m = byCode.get(a.code);
+      if (m === undefined) byCode.set(a.code, { code: a.code, count: a.count, first });
+      else {
+        m.count += a.count;
+        if ((READER_CODES.has(a.code) && first !== '') || m.first === '') m.first = first;
+      }
+    }
+  });
+  return [...byCode.values()].sort((a, b) => (a.code < b.code ? -1 : 1));
+}
+
+/** Anomalies the capture reader counts (src/capture/): the example of the last part that has one is the report's. */
+const READER_CODES = new Set([
+  'absurd_record_length',
+  'bad_block_length',
+  'bad_option_length',
+  'bad_section_header',
+  'bad_timestamp_fraction',
+  'bad_tsresol',
+  'block_length_mismatch',
+  'caplen_over_block',
+  'caplen_over_snaplen',
+  'compressed_stream_damaged',
+  'timestamp_out_of_range',
+  'truncated_file',
+  'unknown_interface',
+  'unsupported_section_version',
+  'zero_length_record',
+]);
+
+/**
+ * Whether --max-flows may have counted differently in one analysis of the whole set: a chunk's
+ * flow table starts empty, while one analysis still tracks, at that chunk's start, flows of the
+ * chunks before it (at most what each held at its end). When no chunk refused a flow or evicted a
+ * tombstone, and every chunk's fullest moment plus what the chunks before it held at their ends
+ * stays under --max-flows, neither did one analysis: the limit changed nothing. Otherwise a
+ * warning naming the first chunk where it may have.
+ */
+function maxFlowsWarning(states: readonly ChunkState[], paths: readonly string[], maxFlows: number): string | null {
+  let carried = 0;
+  for (let k = 0; k < states.length; k++) {
+    const s = states[k];
+    const refused = (s.stats as Report['stats']).flowsNotTracked + ((s.anomalies as Report['anomalies']).find((a) => a.code === 'tcp_tombstone_evicted')?.count ?? 0);
+    if (refused > 0 || s.flowPeak + carried >= maxFlows)
+      return `--max-flows ${maxFlows} may have been reached in ${paths[k]} (up to ${s.flowPeak} flows at once${carried > 0 ? `, and up to ${carried} flows of the chunks before it still open at its start` : ''}): one analysis of the whole set may have tracked other flows than the chunks did; analyse the set in one run, or raise --max-flows`;
+    carried += s.flowsAtEnd;
+  }
+  return null;
+}
+
+function reportOf(
+  states: readonly ChunkState[],
+  paths: readonly string[],
+  emitter: Emitter,
+  name: string,
+  m: { udpFlows: number; vantage: Vantage; missed: { bytes: number; connections: number }; frameOff: readonly number[]; base: Instant | null },
+): Report {
   const linkTypes = new Map<number, number>();
   for (const s of states) for (const [lt, c] of s.linkTypes) linkTypes.set(lt, (linkTypes.get(lt) ?? 0) + c);
   const first = states.find((s) => s.first !== null)?.first ?? null;
   const last = [...states].reverse().find((s) => s.last !== null)?.last ?? null;
   const packets = states.reduce((a, s) => a + s.packets, 0);
-  const warnings = [...new Set(states.flatMap((s) => s.warnings))];
+  const options = { ...(states[0].options as unknown as Report['options']) };
+  // the chunks' packet counts added up; a connection's missed bytes counted once, as its one record says
+  const stats = { ...(sumNumbers(states.map((s) => s.stats)) as Report['stats']), captureMissedBytes: m.missed.bytes, captureMissedConnections: m.missed.connections };
+  const anomalies = mergedAnomalies(states, m.frameOff);
+  const parts = states.flatMap((s) => s.partsRead);
+  // the warnings one analysis of the set writes, from the chunks' counts added up
+  const warned = warnings({
+    anomalies,
+    linkTypes,
+    checksums: ChecksumStats.merged(states.map((s) => s.checksums)).warning(),
+    flowsNotTracked: stats.flowsNotTracked,
+    maxFlows: options.maxFlows,
+    truncatedPackets: stats.truncatedPackets,
+    captureMissed: { bytes: stats.captureMissedBytes, connections: stats.captureMissedConnections },
+  });
+  const base = m.base;
+  if (base !== null && parts.length > 1) {
+    const t = (iso: string | null) => (iso === null ? -1 : nsBetween(base, instantOf(iso)));
+    warned.push(
+      ...partGaps(
+        parts.map((p) => ({ name: p.name, packets: p.packets, firstT: t(p.first), lastT: t(p.last) })),
+        Math.max(options.synTimeoutMs, options.dnsTimeoutMs) * 1e6,
+      ),
+    );
+  }
+  const maxFlows = maxFlowsWarning(states, paths, options.maxFlows);
+  if (maxFlows !== null) warned.push(maxFlows);
   return {
     schema: SCHEMA_VERSION,
     input: {
@@ -333,15 +461,16 @@ function reportOf(states: readonly ChunkState[], emitter: Emitter, name: string)
       first: first === null ? null : isoTime(first[0], first[1]),
       last: last === null ? null : isoTime(last[0], last[1]),
       durationSec: first === null || last === null ? 0 : Math.round(nsBetween(first, last) / 1e3) / 1e6,
-      parts: states.flatMap((s) => s.partsRead),
+      ...(parts.length > 1 ? { parts } : {}),
+      ...vantageOf(m.vantage),
     },
-    options: { ...(states[0].options as unknown as Report['options']) },
+    options,
     records: emitter.kept,
     groups: emitter.groups(),
-    summary: emitter.summary(states.reduce((a, s) => a + s.udpFlows, 0)),
-    stats: sumNumbers(states.map((s) => s.stats)) as Report['stats'],
-    anomalies: states[states.length - 1].anomalies as Report['anomalies'],
-    warnings,
+    summary: emitter.summary(m.udpFlows),
+    stats,
+    anomalies,
+    warnings: warned,
     nextId: emitter.nextId,
   };
 }

@@ -5,6 +5,7 @@ import { L4, type DecodedPacket } from '../decode/packet.js';
 import { ICMP6 } from '../decode/enums.js';
 import { STORY } from '../verdict/facts.js';
 import type { FlowRecord } from '../verdict/types.js';
+import type { ChecksumCounts } from '../report/checksums.js';
 
 /**
  * The state a process hands on when a rotated set is split across processes (src/handoff/): its
@@ -12,7 +13,7 @@ import type { FlowRecord } from '../verdict/types.js';
  * and, in a pcapng file beside it, the packets of every flow whose record may depend on what came
  * before the chunk or on what comes after it. `pcapdiag merge` reads the states in order.
  */
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 /** A timestamp: whole seconds since the epoch and nanoseconds within the second. */
 export type Instant = [sec: number, nsec: number];
@@ -35,6 +36,10 @@ export interface StateRecord {
   saved: boolean;
   /** A TCP record that began a new conversation (its 4-tuple's first, or one reused after it closed). */
   conv?: boolean;
+  /** What its connection told about where the capture was taken (verdict/vantage.ts noteVantage's code). */
+  vantage?: number;
+  /** TCP bytes of its connection acknowledged but never captured (lifecycle.ts CAPTURE_MISSED). */
+  missed?: number;
   /**
    * Not a record: packets of a flow the chunk decided nothing about (a UDP flow with no ICMP error
    * yet, an ICMP error about a flow it never saw) near its start or end, by their tuple key.
@@ -71,6 +76,13 @@ export interface ChunkState {
   anomalies: unknown;
   warnings: string[];
   udpFlows: number;
+  /** UDP flows (not DNS) the chunk counted in `udpFlows`, by tuple key, for the tuples whose packets are in the pcapng. */
+  udpCounts: [key: string, flows: number][];
+  /** Wrong checksums and their senders, for the merged warning. */
+  checksums: ChecksumCounts;
+  /** Most flows tracked at once (--max-flows counts them), and how many were still tracked after the last packet. */
+  flowPeak: number;
+  flowsAtEnd: number;
 }
 
 /** The two ends of a flow in one order, whichever sent first. */

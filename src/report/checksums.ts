@@ -4,6 +4,13 @@ import { copyAddr, endpointHash, formatAddr } from '../flow/addr.js';
 /** Senders of bad checksums remembered for the offload warning (a flood of distinct sources must not grow it). */
 const MAX_BAD_SUM_SENDERS = 4096;
 
+/** ChecksumStats as JSON keeps it: the senders as [IP version, address words, packets]. */
+export interface ChecksumCounts {
+  badIp: number;
+  badL4: number;
+  senders: [number, number[], number][];
+}
+
 /**
  * Packets with a wrong IP or transport checksum, and who sent the transport ones: when one host
  * sent them all, it is most likely the capturing host with checksum offload.
@@ -19,11 +26,31 @@ export class ChecksumStats {
     if (pkt.badChecksum & 1) this.badIp++;
     if (pkt.badChecksum & 2) {
       this.badL4++;
-      const key = pkt.ipVersion === 4 ? pkt.src[0] : 4294967296 + (endpointHash(pkt.src, 0) >>> 0);
-      const e = this.senders.get(key);
-      if (e !== undefined) e.count++;
-      else if (this.senders.size < MAX_BAD_SUM_SENDERS) this.senders.set(key, { version: pkt.ipVersion, addr: copyAddr(pkt.src), count: 1 });
+      this.addSender(pkt.ipVersion, pkt.src, 1);
     }
+  }
+
+  private addSender(version: number, addr: Uint32Array, n: number): void {
+    const key = version === 4 ? addr[0] : 4294967296 + (endpointHash(addr, 0) >>> 0);
+    const e = this.senders.get(key);
+    if (e !== undefined) e.count += n;
+    else if (this.senders.size < MAX_BAD_SUM_SENDERS) this.senders.set(key, { version, addr: copyAddr(addr), count: n });
+  }
+
+  /** What the counts are, for a chunk's state (src/handoff/): the senders in the order first seen. */
+  toJSON(): ChecksumCounts {
+    return { badIp: this.badIp, badL4: this.badL4, senders: [...this.senders.values()].map((e) => [e.version, [...e.addr], e.count]) };
+  }
+
+  /** The counts of several chunks read one after the other, as one analysis of them all counts them. */
+  static merged(chunks: readonly ChecksumCounts[]): ChecksumStats {
+    const out = new ChecksumStats();
+    for (const c of chunks) {
+      out.badIp += c.badIp;
+      out.badL4 += c.badL4;
+      for (const [version, addr, n] of c.senders) out.addSender(version, Uint32Array.from(addr), n);
+    }
+    return out;
   }
 
   /** The warning about wrong transport checksums, or null when there were none. */

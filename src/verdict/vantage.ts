@@ -11,11 +11,28 @@ export class Vantage {
   serverHops = 0;
 }
 
-/** A connection seen both ways from its SYN: did each side's packets arrive with their initial TTL? */
-export function noteVantage(f: TcpFlow, v: Vantage): void {
-  if (!f.sawSyn || f.c.ttlMax < 0 || f.s.ttlMax < 0) return;
-  const ch = hopsFrom(f.c.ttlMax);
-  const sh = hopsFrom(f.s.ttlMax);
+/**
+ * On a TCP record, what its connection added to the capture's Vantage (noteVantage's code), so
+ * that records decided apart (the chunks of a set, src/handoff/) count as one analysis counts them.
+ * A symbol: JSON output leaves it out.
+ */
+export const VANTAGE_HOPS = Symbol('vantageHops');
+
+/**
+ * A connection seen both ways from its SYN: did each side's packets arrive with their initial TTL?
+ * Returns what it counted (addVantage's code: client hops × 256 + server hops), or -1 for nothing.
+ */
+export function noteVantage(f: TcpFlow, v: Vantage): number {
+  if (!f.sawSyn || f.c.ttlMax < 0 || f.s.ttlMax < 0) return -1;
+  const code = hopsFrom(f.c.ttlMax) * 256 + hopsFrom(f.s.ttlMax);
+  addVantage(v, code);
+  return code;
+}
+
+/** Counts one connection of noteVantage's `code` (client hops × 256 + server hops). */
+export function addVantage(v: Vantage, code: number): void {
+  const ch = code >> 8;
+  const sh = code & 255;
   if (ch === 0 && sh > 0) v.nearClient++;
   else if (sh === 0 && ch > 0) v.nearServer++;
   else if (ch > 0 && sh > 0) v.inPath++;

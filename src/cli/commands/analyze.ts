@@ -28,7 +28,8 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  const groups = await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts), opts.follow);
+  // --follow: the one input as given (a file, a directory or tcpdump's -w name: ring.ts)
+  const groups = opts.follow ? [opts.inputs] : await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts));
   const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in the main path
   const vantages = files !== null && (await vantageMode(files, opts));
@@ -54,10 +55,10 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several });
   const records: FlowRecord[] = [];
   /** Captures read from standard input or a FIFO: they cannot be read a second time (a file read with --follow can). */
-  const once = new Set<string>();
+  const once = new Map<string, string>();
   const setup = (name: string, size: number, sourceLive: boolean) => {
     const live = opts.live || sourceLive;
-    if (name === '<stdin>' || (sourceLive && !opts.follow)) once.add(name);
+    if (name === '<stdin>' || (sourceLive && !opts.follow)) once.set(name, 'read from a pipe, so its packets cannot be read again for the ladders: give the capture file instead');
     const feed = renderer.feed(live);
     const progress = !opts.quiet && !live && size > 0 && process.stderr.isTTY && !process.env.CI ? new Progress(size) : null;
     if (live && !opts.quiet && process.stderr.isTTY) say(`reading ${name} live: verdicts are printed as they are decided; Ctrl-C for the summary`);
@@ -98,7 +99,9 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
           per: (source, name, size) => setup(name, size, source.live),
           after: (report, source) => after(report, opts.live || source.live),
         });
-  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
+  // --follow round a ring: its parts were written again since they were read
+  if (opts.follow) for (const [name, parts] of partsOf) if (new Set(parts).size < parts.length) once.set(name, 'followed round a ring whose parts were written again since, so its packets cannot be read again');
+  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet, once);
   if (renderer.packets !== undefined && !signal?.aborted) await readPackets(renderer.packets, once, partsOf);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = {
@@ -153,8 +156,8 @@ async function finishRun(
     }
     renderer.onFile({ ...report, records: kept }, false);
   }
-  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet);
-  if (renderer.packets !== undefined) await readPackets(renderer.packets, new Set(), partsOf);
+  if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet, new Map());
+  if (renderer.packets !== undefined) await readPackets(renderer.packets, new Map(), partsOf);
   const gated = hasGates(gates);
   const checks = gated ? runGates(gates, records) : null;
   const run: RunReport = { schema: SCHEMA_VERSION, options: analysisOptions(opts), filter: opts.filter, files: reports.map(fileReport), records, groups: reports.flatMap((r) => r.groups), summary: totalSummary(reports), checks };
@@ -167,7 +170,7 @@ async function finishRun(
 }
 
 /** --write-pcap: the chosen flows' packets, read again from their captures, into one pcapng file. */
-async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], partsOf: ReadonlyMap<string, readonly string[]>, quiet: boolean): Promise<void> {
+async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], partsOf: ReadonlyMap<string, readonly string[]>, quiet: boolean, once: ReadonlyMap<string, string>): Promise<void> {
   const byFile = new Map<string, FlowRecord[]>();
   for (const r of chosen) {
     const f = r.file ?? '';
@@ -177,6 +180,11 @@ async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], parts
   }
   try {
     for (const [file, list] of byFile) {
+      const why = once.get(file);
+      if (why !== undefined) {
+        if (!quiet) say(`warning: ${file} was ${why}: the packets of its ${list.length} flow${list.length === 1 ? ' are' : 's are'} not written`);
+        continue;
+      }
       const parts = partsOf.get(file) ?? [file];
       await writeFlowPackets((fn) => forEachRecordOfParts(parts, (p) => openCapture(p), fn), list, out);
     }
@@ -190,7 +198,7 @@ async function writePcap(out: PcapngWriter, chosen: readonly FlowRecord[], parts
  * The second read for a renderer that draws flows' packets: each capture file with wanted flows is
  * opened again and read once for all of them (packetsOfFlows, the way explain reads one flow).
  */
-async function readPackets(wanted: PacketsWanted, once: ReadonlySet<string>, partsOf: ReadonlyMap<string, readonly string[]>): Promise<void> {
+async function readPackets(wanted: PacketsWanted, once: ReadonlyMap<string, string>, partsOf: ReadonlyMap<string, readonly string[]>): Promise<void> {
   const byFile = new Map<string, FlowRecord[]>();
   for (const r of wanted.flows()) {
     const file = r.file ?? '';
@@ -199,8 +207,9 @@ async function readPackets(wanted: PacketsWanted, once: ReadonlySet<string>, par
     else list.push(r);
   }
   for (const [file, flows] of byFile) {
-    if (once.has(file)) {
-      wanted.give(file, null, 'read from a pipe, so its packets cannot be read again for the ladders: give the capture file instead');
+    const why = once.get(file);
+    if (why !== undefined) {
+      wanted.give(file, null, why);
       continue;
     }
     const parts = partsOf.get(file) ?? [file];
