@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import { runInProcess } from './helpers/in-process.js';
@@ -29,6 +30,31 @@ describe('explain', () => {
       await expect(text.replace(FIXTURES, 'fixtures')).toMatchFileSnapshot(`snapshots/explain-${file.replace('.pcap', '')}.txt`);
     });
   }
+  const path = (names: string[]) => names.map((n) => join(FIXTURES, 'vantage-path', `${n}.pcap`));
+  const vantageCases: [string, string[], string, string][] = [
+    ['three captures: SYNs dropped behind the router, a column per capture', path(['client', 'router', 'server']), '10.0.2.20:92', 'vantage-path-drop-far'],
+    ['three captures: a RST forged behind the router, drawn from the middle', path(['client', 'router', 'server']), '10.0.2.20:93', 'vantage-path-forged-far'],
+    ['three captures: SNAT on fw, each capture naming the flow its own way', path(['client', 'router', 'server']), '10.0.2.20:95', 'vantage-path-snat-far'],
+    ['two captures: SYN-ACKs lost on the way back', path(['client', 'server']), '10.0.2.20:89', 'vantage-path-2-return'],
+  ];
+  for (const [what, files, selector, snap] of vantageCases) {
+    it.skipIf(!existsSync(files[0]))(what, async () => {
+      const text = await explain([...files, selector]);
+      await expect(text.split(FIXTURES).join('fixtures')).toMatchFileSnapshot(`snapshots/explain-${snap}.txt`);
+    });
+  }
+  it.skipIf(!existsSync(path(['client'])[0]))('captures correlated: each packet at every point, missing ones marked, the same with --vantages', async () => {
+    const files = path(['client', 'router', 'server']);
+    const text = await explain([...files, '10.0.2.20:92']);
+    // the SYNs: seen at the client and the router, ✗ at the server, lost between the two
+    expect(text).toMatch(/SYN .*#17 TTL 64 +#17 TTL 63 +✗ +lost between \[2\] and \[3\]/);
+    expect(text).toContain('via ' + join(FIXTURES, 'vantage-path', 'router.pcap') + ', applied');
+    expect(await explain(['--vantages', ...files, '10.0.2.20:92'])).toBe(text);
+    // --separate: one capture's ladder, as before
+    const separate = await explain(['--separate', ...files, '10.0.2.20:92']);
+    expect(separate).not.toContain('seen along the path');
+    expect(separate).toContain('client                      middle                      server\n');
+  });
   it('names the selector that matches nothing, as a usage error', async () => {
     await expect(explain([join(FIXTURES, 'tcp-ok.pcap'), '99'])).rejects.toThrow(/no flow matches '99'/);
   });
@@ -81,6 +107,13 @@ describe('explain takes the id of the analysis with the same arguments', () => {
     ['several captures, udp', [...several, 'udp']],
     ['several captures, --syn-timeout 1s --dns-timeout 500ms', ['--syn-timeout', '1s', '--dns-timeout', '500ms', ...several]],
     ['the fixtures folder, host 10.0.2.20', [FIXTURES, 'host', '10.0.2.20']],
+    // vantage points (correlated records and ids, as the analysis gives them)
+    ...(existsSync(join(FIXTURES, 'vantage-path'))
+      ? ([
+          ['three vantage points', ['client', 'router', 'server'].map((n) => join(FIXTURES, 'vantage-path', `${n}.pcap`))],
+          ['two vantage points, the server first', ['server', 'client'].map((n) => join(FIXTURES, 'vantage', `${n}.pcap`))],
+        ] as [string, string[]][])
+      : []),
   ];
   for (const [what, args] of runs) {
     it(what, async () => {

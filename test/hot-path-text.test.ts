@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatMac, hostOf, portOf } from '../src/flow/addr.js';
+import { formatIpv6, formatIpv6Words, formatMac, hostOf, portOf } from '../src/flow/addr.js';
 import { isoTime } from '../src/capture/time.js';
 import { wiresharkFilter } from '../src/verdict/wireshark.js';
 import type { FlowRecord } from '../src/verdict/types.js';
@@ -18,6 +18,30 @@ function formatMacArray(mac: number): string {
   const lo = mac >>> 0;
   const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** formatIpv6 as it was: an array of groups, a closure, slices and maps. */
+function formatIpv6Array(a: Uint32Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) g.push(a[i] >>> 16, a[i] & 0xffff);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }
 
 function wiresharkFilterRegex(r: FlowRecord): string {
@@ -85,6 +109,25 @@ describe('per-record text without regexes gives what the regexes gave', () => {
       fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (m) => formatMac(m) === formatMacArray(m)),
       { numRuns: 2000 },
     );
+  });
+
+  it('formatIpv6', () => {
+    // groups that are zero or not, in every pattern of the eight, with ties between runs
+    const word = fc.constantFrom(0, 0xffff, 0x10000, 0xffff0000, 0xfd000000, 1, 0x20010db8, 0x80000000);
+    const words = fc.tuple(word, word, word, word);
+    const any = fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }));
+    const check = ([a, b, c, d]: [number, number, number, number]) => {
+      const u = Uint32Array.of(a, b, c, d);
+      const want = formatIpv6Array(u);
+      // the flows keep the words signed (FlowEndpoints: c0 = c[0] | 0)
+      return formatIpv6(u) === want && formatIpv6Words(a | 0, b | 0, c | 0, d | 0) === want;
+    };
+    expect(formatIpv6(Uint32Array.of(0xfd000000, 0, 0, 0x20))).toBe('fd00::20');
+    expect(formatIpv6(Uint32Array.of(0, 0, 0, 0))).toBe('::');
+    expect(formatIpv6(Uint32Array.of(0, 0, 0, 1))).toBe('::1');
+    expect(formatIpv6(Uint32Array.of(0x20010db8, 0, 1, 0))).toBe('2001:db8::1:0:0');
+    fc.assert(fc.property(words, check), { numRuns: 3000 });
+    fc.assert(fc.property(any, check), { numRuns: 2000 });
   });
 
   it('wiresharkFilter', () => {

@@ -117,6 +117,63 @@ describe('the server side of a handshake, compared with the same server in other
     for (const k of [2, 3]) h.release(k, h.server(k));
     expect(h.server(1)).not.toBe(a); // the oldest of three idle ones was forgotten
   });
+
+  it('keeps and forgets idle profiles as the two maps it replaced did, over random connections', () => {
+    // the old HostTable: referenced profiles in one map, idle ones in another in the order they
+    // became idle, the first forgotten beyond the bound
+    class TwoMaps {
+      readonly servers = new Map<number, ServerProfile>();
+      readonly idle = new Map<number, ServerProfile>();
+      constructor(private readonly kept: number) {}
+      server(key: number): ServerProfile {
+        let p = this.servers.get(key);
+        if (p === undefined) {
+          p = this.idle.get(key);
+          if (p !== undefined) this.idle.delete(key);
+          else p = new ServerProfile();
+          this.servers.set(key, p);
+        }
+        p.refs++;
+        return p;
+      }
+      release(key: number, p: ServerProfile): void {
+        if (--p.refs !== 0) return;
+        this.servers.delete(key);
+        if (this.kept <= 0) return;
+        this.idle.set(key, p);
+        if (this.idle.size > this.kept) this.idle.delete(this.idle.keys().next().value as number);
+      }
+    }
+    for (const kept of [0, 1, 3, 16]) {
+      let seed = 7 + kept;
+      const rnd = (n: number) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 8) % n;
+      };
+      const h = new HostTable(kept);
+      const old = new TwoMaps(kept);
+      // the profile each implementation gave, numbered in the order each first gave it
+      const ids = [new Map<ServerProfile, number>(), new Map<ServerProfile, number>()];
+      const id = (i: number, p: ServerProfile) => {
+        if (!ids[i].has(p)) ids[i].set(p, ids[i].size);
+        return ids[i].get(p);
+      };
+      const held: [number, ServerProfile, ServerProfile][] = [];
+      for (let step = 0; step < 20000; step++) {
+        if (held.length > 0 && rnd(2) === 0) {
+          const [k, p, q] = held.splice(rnd(held.length), 1)[0];
+          h.release(k, p);
+          old.release(k, q);
+        } else {
+          const k = rnd(40);
+          const p = h.server(k);
+          const q = old.server(k);
+          expect(id(0, p)).toBe(id(1, q));
+          held.push([k, p, q]);
+        }
+      }
+    }
+  });
 });
 
 describe('a MAC with several addresses', () => {

@@ -15,16 +15,21 @@ import type { VantageClock } from '../src/vantage/correlate.js';
  * SNAT, the clock offset; golden NDJSON per set (UPDATE_GOLDEN=1 rewrites them).
  */
 const V = join(FIXTURES, 'vantage');
+/** fixtures/make-vantage-path-fixtures.sh: a firewall between the router and the server, three captures along the path. */
+const P = join(FIXTURES, 'vantage-path');
 const SETS: Record<string, string[]> = {
   'client+server': ['client.pcap', 'server.pcap'],
   'client+server-skewed': ['client.pcap', 'server-skewed.pcap'],
   'client+router': ['client.pcap', 'router.pcap'],
+  'client+router+server': ['client.pcap', 'router.pcap', 'server.pcap'],
+  'path-client+router+server': ['../vantage-path/client.pcap', '../vantage-path/router.pcap', '../vantage-path/server.pcap'],
+  'path-client+server': ['../vantage-path/client.pcap', '../vantage-path/server.pcap'],
 };
 
 type Line = Omit<Partial<FlowRecord>, 'type'> & { type: string; input?: { vantages?: VantageClock[] } };
 
 function run(files: string[], extra: string[] = []): { lines: Line[]; text: string; code: number } {
-  const r = cli(['-f', 'ndjson', '-q', ...extra, ...files.map((f) => join(V, f))]);
+  const r = cli(['-f', 'ndjson', '-q', ...extra, ...files.map((f) => (f.startsWith('/') ? f : join(V, f)))]);
   // paths as in the repository, whatever the checkout
   const text = r.stdout.split(`${FIXTURES}/`).join('fixtures/');
   return {
@@ -112,6 +117,56 @@ describe.skipIf(!existsSync(V))('two captures of one connection (--vantages)', (
     expect(factsOf(ok, 'path-intact')[0].packets).toBe(10);
     const dns = flows(lines).find((r) => r.proto === 'dns');
     expect(dns?.facts?.some((f) => f.kind === 'path-intact' && f.packets === 2)).toBe(true);
+  });
+
+  it.skipIf(!existsSync(P))('three captures along the path: the segment each packet died in, where a NAT is, a chain of clocks', () => {
+    const { lines } = run(SETS['path-client+router+server']);
+    const [client, router, server] = ['client', 'router', 'server'].map((n) => `fixtures/vantage-path/${n}.pcap`);
+    expect(flows(lines)).toHaveLength(10);
+    const lost = (port: number) => factsOf(byPort(lines, port), 'path-lost');
+    const forged = (port: number) => factsOf(byPort(lines, port), 'path-forged');
+    // the router's FORWARD DROP: the SYNs never reached the router's capture
+    expect(lost(82).map((f) => [f.what, f.count, f.fromFile, f.passed, f.missed, f.between])).toEqual([['SYN', 2, client, undefined, [router], [client, router]]]);
+    expect(byPort(lines, 82).evidence).toContain(`2 SYNs #15 #16 left 10.0.1.10 (${client}) and never reached ${router} nor 10.0.2.20 (${server}): dropped between ${client} and ${router}`);
+    // fw's DROP behind the router: they passed the router's capture and never reached the server
+    expect(lost(92).map((f) => [f.what, f.passed, f.missed, f.between])).toEqual([['SYN', [{ file: router, frames: [17, 18] }], undefined, [router, server]]]);
+    expect(byPort(lines, 92).evidence).toContain(`2 SYNs #17 #18 left 10.0.1.10 (${client}), passed ${router} (#17 #18) and never reached 10.0.2.20 (${server}): dropped between ${router} and ${server}`);
+    for (const port of [82, 92]) expect([byPort(lines, port).verdict, byPort(lines, port).by]).toEqual(['timeout', 'middlebox']);
+    expect(byPort(lines, 92).summary).toContain(`dropped in the path between ${router} and ${server}`);
+    // RSTs forged by the router (between the client's and the router's captures) and by fw (behind the router's)
+    expect(forged(83).map((f) => [f.what, f.frames, f.missed, f.between])).toEqual([['RST', [20], [router], [router, client]]]);
+    expect(forged(93).map((f) => [f.what, f.frames, f.passed, f.between])).toEqual([['RST', [22], [{ file: router, frames: [21] }], [server, router]]]);
+    expect(byPort(lines, 93).evidence).toContain(`the RST the client received (#22 in ${client}) was never sent by 10.0.2.20 (${server} saw none; it first appears in ${router} (#21)): forged between ${server} and ${router}`);
+    for (const port of [83, 93]) expect([byPort(lines, port).verdict, byPort(lines, port).by]).toEqual(['refused', 'middlebox']);
+    // SYN-ACKs lost on the way back: after the router's capture (the router's DROP), before it (fw's)
+    expect(lost(89).map((f) => [f.what, f.dir, f.fromFile, f.between])).toEqual([['SYN-ACK', 'to-client', server, [router, client]]]);
+    expect(lost(94).map((f) => [f.what, f.dir, f.fromFile, f.missed, f.between])).toEqual([['SYN-ACK', 'to-client', server, [router], [server, router]]]);
+    for (const port of [89, 94]) expect(byPort(lines, port).by).toBe('middlebox');
+    // SNAT on the router, then on fw: each stated between the neighbouring captures where the address changes
+    expect(factsOf(byPort(lines, 90), 'path-nat')).toEqual([{ kind: 'path-nat', side: 'client', before: '10.0.1.10:56886', after: '10.0.3.1:56886', beforeFile: client, afterFile: router }]);
+    expect(factsOf(byPort(lines, 95), 'path-nat')).toEqual([{ kind: 'path-nat', side: 'client', before: '10.0.1.10:37802', after: '10.0.2.1:37802', beforeFile: router, afterFile: server }]);
+    for (const port of [80, 90, 95]) expect(factsOf(byPort(lines, port), 'path-intact')[0].files).toEqual([client, router, server]);
+    for (const r of flows(lines)) expect(r.vantages?.map((v) => v.file)).toEqual([client, router, server]);
+    // the server's clock is placed through the router's (the best-matched neighbour)
+    const clocks = lines.find((l) => l.type === 'summary')?.input?.vantages;
+    expect(clocks?.map((c) => [c.name, c.via])).toEqual([
+      [client, undefined],
+      [router, undefined],
+      [server, router],
+    ]);
+  });
+
+  it.skipIf(!existsSync(P))('two of the three captures cannot tell on which side of the router a packet died; three can', () => {
+    const two = run(SETS['path-client+server']).lines;
+    const three = run(SETS['path-client+router+server']).lines;
+    for (const port of [82, 92]) {
+      expect(factsOf(byPort(two, port), 'path-lost').map((f) => f.between)).toEqual([undefined]);
+      expect(byPort(two, port).evidence.join('\n')).toContain('dropped between them');
+    }
+    expect(factsOf(byPort(three, 82), 'path-lost')[0].between).not.toEqual(factsOf(byPort(three, 92), 'path-lost')[0].between);
+    // the same verdicts either way: the third capture says where, not what
+    const strip = (lines: Line[]) => flows(lines).map((r) => [r.server, r.verdict, r.by]);
+    expect(strip(three)).toEqual(strip(two));
   });
 
   it('estimates the clock offset: ~0 in the lab, 1.25 s after editcap -t 1.25', () => {

@@ -4,7 +4,7 @@ import { openCapture, type ByteSource } from '../capture/source.js';
 import { forEachRecordOfParts, groupParts, partsName, peekHead, type Grouping } from '../capture/parts.js';
 import { CaptureRun, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
 import { PacketLog } from '../vantage/packets.js';
-import { correlate } from '../vantage/correlate.js';
+import { correlate, type Correlated } from '../vantage/correlate.js';
 import type { FlowFilter } from '../filter/filter.js';
 import type { Input } from '../capture/inputs.js';
 import { say } from './output.js';
@@ -217,14 +217,16 @@ export async function vantageMode(groups: readonly (readonly string[])[], o: { v
 /**
  * Vantage points: each capture analysed as on its own (every record kept) while its TCP/UDP
  * packets are logged, then correlated (correlate.ts) into one report. `correlated` is null when
- * the captures share no flow: `reports` are then each capture's own.
+ * the captures share no flow (or, unless `forced` by --vantages, one of them shares none with the
+ * others): `reports` are then each capture's own. `paths` gives each correlated record's path (explain).
  */
 export async function analyzeVantages(
   groups: readonly (readonly string[])[],
   filter: FlowFilter | null,
   opts: AnalyzeOptions,
   signal?: AbortSignal,
-): Promise<{ correlated: Report | null; reports: Report[]; unreadable: number; partsOf: Map<string, string[]> }> {
+  forced = false,
+): Promise<{ correlated: Report | null; paths: Correlated | null; reports: Report[]; unreadable: number; partsOf: Map<string, string[]> }> {
   const logs = new Map<string, PacketLog>();
   const { reports, unreadable, partsOf } = await analyzeCaptures(groups, filter, opts, {
     signal,
@@ -235,6 +237,6 @@ export async function analyzeVantages(
     },
   });
   const inputs = reports.map((report) => ({ report, log: logs.get(report.input.name) ?? new PacketLog() }));
-  const c = inputs.length > 1 ? correlate(inputs, 1) : null;
-  return { correlated: c === null ? null : c.report, reports, unreadable, partsOf };
+  const c = inputs.length > 1 ? correlate(inputs, 1, { forced }) : null;
+  return { correlated: c === null ? null : c.report, paths: c, reports, unreadable, partsOf };
 }

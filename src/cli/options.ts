@@ -98,7 +98,7 @@ export const FLAGS = {
   vantages: flag({
     flags: '--vantages',
     description: 'correlate the captures as vantage points of one network, taken at the same time (default: when they overlap in time and share flows)',
-    commands: ANALYZE,
+    commands: BOTH,
     parse: on,
   }),
   live: flag({ flags: '--live', description: 'let timeouts fire on the wall clock when no packet arrives (default for pipes, FIFOs and terminals)', commands: ANALYZE, parse: on }),
@@ -170,7 +170,7 @@ export type AnalyzeCliOptions = InputArgs & {
       | 'color'
   ]: ValueOf<K>;
 };
-export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'responseTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'color']: ValueOf<K> } & {
+export type ExplainCliOptions = InputArgs & { [K in 'synTimeoutMs' | 'dnsTimeoutMs' | 'responseTimeoutMs' | 'tcpIdleMs' | 'udpIdleMs' | 'maxFlows' | 'sequence' | 'separate' | 'vantages' | 'color']: ValueOf<K> } & {
   /** A flow id from the report (3 or #3), or host:port. */
   selector: string;
 };

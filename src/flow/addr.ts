@@ -47,8 +47,28 @@ export function formatIpv4(w: number): string {
 
 /** RFC 5952 text form: lower case, longest run of zero groups (≥ 2) compressed. */
 export function formatIpv6(a: Uint32Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 4; i++) g.push(a[i] >>> 16, a[i] & 0xffff);
+  return formatIpv6Words(a[0], a[1], a[2], a[3]);
+}
+
+/** The eight groups of the address formatIpv6Words is writing (scratch: no array per call). */
+const GROUPS = new Uint16Array(8);
+
+/**
+ * formatIpv6 of the address with these four words (signed or not), without a copy of it in an
+ * array: a flow keeps its addresses as words, and the text of every IPv6 endpoint of every record
+ * (counted ones too) went through an array of groups, a closure, two slices and two maps (issue
+ * #20). test/hot-path-text.test.ts checks it against that version.
+ */
+export function formatIpv6Words(w0: number, w1: number, w2: number, w3: number): string {
+  const g = GROUPS;
+  g[0] = w0 >>> 16;
+  g[1] = w0 & 0xffff;
+  g[2] = w1 >>> 16;
+  g[3] = w1 & 0xffff;
+  g[4] = w2 >>> 16;
+  g[5] = w2 & 0xffff;
+  g[6] = w3 >>> 16;
+  g[7] = w3 & 0xffff;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
@@ -64,9 +84,15 @@ export function formatIpv6(a: Uint32Array): string {
     }
     i = j;
   }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+  let s = '';
+  if (bestStart < 0) {
+    for (let i = 0; i < 8; i++) s += i === 0 ? g[i].toString(16) : `:${g[i].toString(16)}`;
+    return s;
+  }
+  for (let i = 0; i < bestStart; i++) s += i === 0 ? g[i].toString(16) : `:${g[i].toString(16)}`;
+  s += '::';
+  for (let i = bestStart + bestLen; i < 8; i++) s += i === bestStart + bestLen ? g[i].toString(16) : `:${g[i].toString(16)}`;
+  return s;
 }
 
 export function formatAddr(version: number, a: Uint32Array): string {

@@ -50,6 +50,8 @@ interface Resolved {
   t: number;
   frame: number;
   name: string;
+  /** The length of its name as compared (lower case): see LengthCounts. */
+  len: number;
   /** The query types answered for this name. */
   qtypes: number[];
 }
@@ -59,6 +61,28 @@ interface Pending {
   txn: DnsTxn;
   gen: number;
   self: boolean;
+  /** The length of the name it waits under (lower case): see LengthCounts. */
+  len: number;
+}
+
+/**
+ * How many entries of a map of names wait under a name of each length (names longer than 255
+ * characters share the last count). A sibling is looked up under every proper prefix of a name,
+ * one key string and one map lookup each; a prefix no entry's name is as long as cannot match, and
+ * on a client's capture the failures wait under whole names, longer than any prefix of the names
+ * that resolve (issue #20: three lookups a DNS answer for nothing).
+ */
+class LengthCounts {
+  private readonly n = new Int32Array(256);
+  add(len: number): void {
+    this.n[Math.min(len, 255)]++;
+  }
+  remove(len: number): void {
+    this.n[Math.min(len, 255)]--;
+  }
+  any(len: number): boolean {
+    return this.n[Math.min(len, 255)] > 0;
+  }
 }
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
@@ -198,17 +222,26 @@ export class DnsTxn extends FlowEndpoints {
   }
 }
 
-/** A lookup's name as compared with its siblings': DNS names are case-insensitive. */
-const nameKey = (client: string, name: string) => `${client}|${name.toLowerCase()}`;
+/** A lookup's name (in lower case: DNS names are case-insensitive) as compared with its siblings'. */
+const nameKey = (client: string, lowerName: string) => `${client}|${lowerName}`;
 
 /** The client's address as a key (its words, not its text: see query()). */
 const addrKey = (a: Uint32Array) => `${a[0]},${a[1]},${a[2]},${a[3]}`;
 
-/** `www.example.test.` → `www.`, `www.example.` (the names a search-list expansion could have started from). */
-function properPrefixes(name: string): string[] {
-  const out: string[] = [];
-  for (let i = name.indexOf('.'); i >= 0 && i < name.length - 1; i = name.indexOf('.', i + 1)) out.push(name.slice(0, i + 1));
+/**
+ * `www.example.test.` → `www.`, `www.example.` (the names a search-list expansion could have
+ * started from), as their lengths: the prefixes are `name.slice(0, len)`.
+ */
+function properPrefixLengths(name: string, out: number[]): number[] {
+  out.length = 0;
+  for (let i = name.indexOf('.'); i >= 0 && i < name.length - 1; i = name.indexOf('.', i + 1)) out.push(i + 1);
   return out;
+}
+
+/** The first of `types` a lookup of type `qtype` is the same lookup as (sameLookup), or -1. */
+function sameLookupIn(types: readonly number[], qtype: number): number {
+  for (const x of types) if (sameLookup(x, qtype)) return x;
+  return -1;
 }
 
 const isAddressType = (t: number) => t === DNS_TYPE.A || t === DNS_TYPE.AAAA;
@@ -248,6 +281,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private readonly resolved = new Map<string, Resolved>();
   /** Failed lookups waiting for a sibling, by client address and name, and by each proper prefix of the name. */
   private readonly pending = new Map<string, Pending[]>();
+  /** The names' lengths of `resolved`, and of the entries of `pending` under their own name (self). */
+  private readonly resolvedLengths = new LengthCounts();
+  private readonly selfLengths = new LengthCounts();
+  /** properPrefixLengths' array (reused). */
+  private readonly prefixLens: number[] = [];
   readonly header = new DnsHeader();
   /** Forgotten transactions' objects, reused for new ones. */
   private readonly free = new FreeList<DnsTxn>();
@@ -407,18 +445,20 @@ export class DnsTable extends ChainedTable<DnsTxn> {
           return;
         }
       }
-      const prefixes = properPrefixes(name);
+      const prefixes = properPrefixLengths(name, this.prefixLens);
       for (let i = prefixes.length - 1; i >= 0; i--) {
-        const r = this.resolved.get(nameKey(ck, prefixes[i]));
-        const qt = r?.qtypes.find((x) => sameLookup(x, txn.qtype));
-        if (r !== undefined && qt !== undefined) {
+        if (!this.resolvedLengths.any(prefixes[i])) continue;
+        const r = this.resolved.get(nameKey(ck, name.slice(0, prefixes[i])));
+        const qt = r === undefined ? -1 : sameLookupIn(r.qtypes, txn.qtype);
+        if (r !== undefined && qt >= 0) {
           markSibling(txn, Sibling.SearchMiss, r.name, qt, r.frame, r.t);
           return;
         }
       }
       txn.waitsForSibling = true;
-      this.addPending(nameKey(ck, name), { txn, gen: txn.gen, self: true });
-      for (const p of prefixes) this.addPending(nameKey(ck, p), { txn, gen: txn.gen, self: false });
+      this.addPending(nameKey(ck, name), { txn, gen: txn.gen, self: true, len: name.length });
+      this.selfLengths.add(name.length);
+      for (const len of prefixes) this.addPending(nameKey(ck, name.slice(0, len)), { txn, gen: txn.gen, self: false, len });
       return;
     }
     if (txn.rcode !== DNS_RCODE.NoError || txn.ancount === 0) return;
@@ -426,10 +466,14 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const r = this.resolved.get(key);
     if (r === undefined) {
       if (this.resolved.size >= MAX_RESOLVED) {
-        const oldest = this.resolved.keys().next();
-        if (oldest.done !== true) this.resolved.delete(oldest.value);
+        const oldest = this.resolved.entries().next();
+        if (oldest.done !== true) {
+          this.resolved.delete(oldest.value[0]);
+          this.resolvedLengths.remove(oldest.value[1].len);
+        }
       }
-      this.resolved.set(key, { t, frame: txn.respFrame, name: txn.qname, qtypes: [txn.qtype] });
+      this.resolved.set(key, { t, frame: txn.respFrame, name: txn.qname, len: name.length, qtypes: [txn.qtype] });
+      this.resolvedLengths.add(name.length);
     } else {
       r.t = t;
       r.frame = txn.respFrame;
@@ -446,9 +490,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       // settled: final at the next sweep (lifecycle.ts dnsFinal)
       if (!f.waitsForSibling) this.timers.touch(f);
     }
-    // failures of shorter names this one extends (the name as given failed, an expansion resolved)
-    for (const prefix of properPrefixes(name)) {
-      for (const p of this.pending.get(nameKey(ck, prefix)) ?? NO_PENDING) {
+    // failures of shorter names this one extends (the name as given failed, an expansion resolved):
+    // they wait under their own name (self)
+    for (const len of properPrefixLengths(name, this.prefixLens)) {
+      if (!this.selfLengths.any(len)) continue;
+      for (const p of this.pending.get(nameKey(ck, name.slice(0, len))) ?? NO_PENDING) {
         const f = p.txn;
         if (f.gen === p.gen && f.waitsForSibling && !f.reported && p.self && sameLookup(f.qtype, txn.qtype)) {
           markSibling(f, Sibling.SearchMiss, txn.qname, txn.qtype, txn.respFrame, t);
@@ -466,13 +512,31 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and settled or stale waits. */
   pruneSiblings(now: number): void {
-    for (const [k, r] of this.resolved) if (now - r.t > SIBLING_WAIT_NS) this.resolved.delete(k);
-    for (const [k, list] of this.pending) {
-      const keep = list.filter((p) => p.txn.gen === p.gen && p.txn.waitsForSibling && !p.txn.reported && now - p.txn.respT <= SIBLING_WAIT_NS);
-      if (keep.length === 0) this.pending.delete(k);
-      else if (keep.length < list.length) this.pending.set(k, keep);
-    }
+    // forEach with bound callbacks and lists compacted in place: no [key, value] array per entry
+    // and no array per list each sweep (thousands of entries a second on a client's capture)
+    this.pruneNow = now;
+    this.resolved.forEach(this.pruneResolved);
+    this.pending.forEach(this.prunePending);
   }
+
+  private pruneNow = 0;
+  private readonly pruneResolved = (r: Resolved, k: string): void => {
+    if (this.pruneNow - r.t > SIBLING_WAIT_NS) {
+      this.resolved.delete(k);
+      this.resolvedLengths.remove(r.len);
+    }
+  };
+  private readonly prunePending = (list: Pending[], k: string): void => {
+    const now = this.pruneNow;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p.txn.gen === p.gen && p.txn.waitsForSibling && !p.txn.reported && now - p.txn.respT <= SIBLING_WAIT_NS) list[n++] = p;
+      else if (p.self) this.selfLengths.remove(p.len);
+    }
+    if (n === 0) this.pending.delete(k);
+    else list.length = n;
+  };
 
   private make(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): DnsTxn {
     const txn = this.free.take();

@@ -65,10 +65,24 @@ function isLinkLocalOrMulticast6(a: Uint32Array): boolean {
 /** Builds MAC and host knowledge as packets go by; the verdict layer reads it. */
 export class HostTable {
   readonly macs = new Map<number, MacInfo>();
-  /** By server address: the IPv4 address as a number, an IPv6 one as text (exact keys either way). */
+  /**
+   * By server address (the IPv4 address as a number, an IPv6 one as text: exact keys either way):
+   * the profiles connections refer to, and at most idleKept that none does (idle).
+   */
   private readonly servers = new Map<number | string, ServerProfile>();
-  /** Unreferenced profiles, oldest first (Map order), at most idleKept. */
-  private readonly idle = new Map<number | string, ServerProfile>();
+  /**
+   * The idle profiles in the order they became idle, oldest first, as (key, profile, idleSeq) in
+   * parallel arrays from `idleHead` on; an entry whose profile was taken back (or became idle again
+   * later: a new entry) no longer has its idleSeq, and is skipped. A profile moved between two maps
+   * each time a server's last connection ended and a new one began, four map operations a
+   * connection on a client's capture (issue #20); now one push.
+   */
+  private idleKeys: (number | string)[] = [];
+  private idleProfiles: ServerProfile[] = [];
+  private idleSeqs: number[] = [];
+  private idleHead = 0;
+  private idleCount = 0;
+  private nextIdleSeq = 1;
 
   constructor(private readonly idleKept = IDLE_SERVERS_KEPT) {}
   // the last two MACs looked up: packets alternate between a host's and its gateway's
@@ -134,10 +148,12 @@ export class HostTable {
   server(key: number | string): ServerProfile {
     let p = this.servers.get(key);
     if (p === undefined) {
-      p = this.idle.get(key);
-      if (p !== undefined) this.idle.delete(key);
-      else p = new ServerProfile();
+      p = new ServerProfile();
       this.servers.set(key, p);
+    } else if (p.refs === 0) {
+      // idle: taken back (its entry in the idle order is stale from now on)
+      p.idleSeq = 0;
+      this.idleCount--;
     }
     p.refs++;
     return p;
@@ -145,9 +161,47 @@ export class HostTable {
 
   release(key: number | string, p: ServerProfile): void {
     if (--p.refs !== 0) return;
-    this.servers.delete(key);
-    if (this.idleKept <= 0) return;
-    this.idle.set(key, p);
-    if (this.idle.size > this.idleKept) this.idle.delete(this.idle.keys().next().value as number | string);
+    if (this.idleKept <= 0) {
+      this.servers.delete(key);
+      return;
+    }
+    p.idleSeq = this.nextIdleSeq++;
+    this.idleKeys.push(key);
+    this.idleProfiles.push(p);
+    this.idleSeqs.push(p.idleSeq);
+    this.idleCount++;
+    if (this.idleCount > this.idleKept) this.forgetOldestIdle();
+    // stale and forgotten entries outnumber the idle ones by far: dropped (amortised, a pass per idleCount + 1024 pushes)
+    if (this.idleKeys.length - this.idleCount > this.idleCount + 1024) this.compactIdle();
+  }
+
+  /** Forgets the profile that has been idle longest. */
+  private forgetOldestIdle(): void {
+    while (this.idleHead < this.idleKeys.length) {
+      const i = this.idleHead++;
+      const p = this.idleProfiles[i];
+      if (p.refs !== 0 || p.idleSeq !== this.idleSeqs[i]) continue;
+      this.servers.delete(this.idleKeys[i]);
+      p.idleSeq = 0;
+      this.idleCount--;
+      return;
+    }
+  }
+
+  /** Drops the idle order's entries before idleHead and the stale ones. */
+  private compactIdle(): void {
+    let n = 0;
+    for (let i = this.idleHead; i < this.idleKeys.length; i++) {
+      const p = this.idleProfiles[i];
+      if (p.refs !== 0 || p.idleSeq !== this.idleSeqs[i]) continue;
+      this.idleKeys[n] = this.idleKeys[i];
+      this.idleProfiles[n] = p;
+      this.idleSeqs[n] = this.idleSeqs[i];
+      n++;
+    }
+    this.idleKeys.length = n;
+    this.idleProfiles.length = n;
+    this.idleSeqs.length = n;
+    this.idleHead = 0;
   }
 }

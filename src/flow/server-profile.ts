@@ -99,6 +99,8 @@ export class ServerProfile {
   minRttNs = -1;
   /** Connections that still refer to this profile; unreferenced, it is kept a while (HostTable). */
   refs = 0;
+  /** While unreferenced and kept: its place in HostTable's idle order (0 otherwise). */
+  idleSeq = 0;
   /** The kinds of server-side handshake seen (at most MAX_FP_CLASSES; made at the first SYN-ACK). */
   fps: FpClass[] | null = null;
   /** Recent accepts per server port (at most MAX_PORTS). */

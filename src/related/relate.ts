@@ -67,6 +67,9 @@ function addLink(r: FlowRecord, id: number, kind: RelatedKind, why: string): voi
   list.push({ id, kind, why });
 }
 
+/** What Recent.get returns for a key with no entries (shared, never changed). */
+const NONE: readonly never[] = [];
+
 /**
  * What linkers remember of past records: a bounded map from a key (an address, a name) to the
  * latest entries under it, forgetting entries older than `windowSec` of capture time and the
@@ -143,8 +146,10 @@ export class Recent<T extends { t: number }> {
 
   /** The entries under `key` no older than the window at capture time `now` (seconds), oldest first. */
   get(key: string, now: number): readonly T[] {
+    // an empty map answers without hashing the key (most linkers' maps stay empty on most captures)
+    if (this.byKey.size === 0) return NONE;
     const list = this.byKey.get(key);
-    if (list === undefined) return [];
+    if (list === undefined) return NONE;
     let drop = 0;
     while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
     if (drop > 0) list.splice(0, drop);

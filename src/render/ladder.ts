@@ -10,7 +10,7 @@ import { escapeTerminal, shellWord } from './escape.js';
 const WIDTH = 56;
 
 /** One arrow across the ladder: client rail at 0, middle at WIDTH/2, server rail at WIDTH. */
-function arrow(s: Step): string {
+export function arrow(s: Pick<Step, 'from' | 'to' | 'label'>): string {
   const mid = WIDTH / 2;
   const cells = Array<string>(WIDTH + 1).fill(' ');
   cells[0] = '│';
@@ -69,9 +69,7 @@ export function nextChecks(r: FlowRecord, steps: readonly Step[]): string[] {
  */
 export function renderLadder(r: FlowRecord, steps: readonly Step[], color: boolean): string {
   const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const out: string[] = [];
-  out.push(paint(1, `#${r.id}  ${r.proto.toUpperCase()}  ${escapeTerminal(endpointsText(r))}`));
-  out.push(`${r.start.replace('T', ' ').replace(/\d{3}Z$/, ' UTC')}, ${r.packets} packet${r.packets === 1 ? '' : 's'}${r.history !== undefined ? `, history ${r.history}` : ''}`);
+  const out: string[] = ladderHeading(r, paint);
   out.push('');
   const time = 12;
   const rails = ' '.repeat(time) + 'client' + ' '.repeat(WIDTH / 2 - 6) + 'middle' + ' '.repeat(WIDTH / 2 - 6) + 'server';
@@ -84,7 +82,21 @@ export function renderLadder(r: FlowRecord, steps: readonly Step[], color: boole
     out.push(decides ? paint(1, line) : line);
   }
   if (steps.length === 0) out.push('  (no packets of this flow found in its time span)');
-  out.push('');
+  out.push(...verdictLines(r, steps, paint));
+  return out.join('\n') + '\n';
+}
+
+/** The ladder's heading: the flow and when it started. */
+export function ladderHeading(r: FlowRecord, paint: (code: number, s: string) => string): string[] {
+  return [
+    paint(1, `#${r.id}  ${r.proto.toUpperCase()}  ${escapeTerminal(endpointsText(r))}`),
+    `${r.start.replace('T', ' ').replace(/\d{3}Z$/, ' UTC')}, ${r.packets} packet${r.packets === 1 ? '' : 's'}${r.history !== undefined ? `, history ${r.history}` : ''}`,
+  ];
+}
+
+/** What follows the ladder: the verdict, the evidence behind it, the next checks and the Wireshark filter. */
+export function verdictLines(r: FlowRecord, steps: readonly Step[], paint: (code: number, s: string) => string): string[] {
+  const out: string[] = [''];
   out.push(paint(HEALTHY.has(r.verdict) ? 32 : 31, `verdict: ${r.verdict}, by ${r.by}`));
   out.push(`  ${escapeTerminal(r.summary)}`);
   out.push('');
@@ -98,5 +110,5 @@ export function renderLadder(r: FlowRecord, steps: readonly Step[], color: boole
     out.push('');
     out.push(`in Wireshark: ${r.wireshark}`);
   }
-  return out.join('\n') + '\n';
+  return out;
 }

@@ -104,19 +104,34 @@ export const certProblemsText = (problems: readonly CertProblem[]): string[] => 
 
 const framesText = (frames: readonly number[], count: number) => `${frames.map((x) => `#${x}`).join(' ')}${count > frames.length ? ` and ${count - frames.length} more` : ''}`;
 const theWhat = (what: string, count: number) => (count > 1 ? `${count} ${what}s` : what);
+/** ", passed router.pcap (#7)": the points in between that saw a lost packet go by. */
+const passedText = (passed: readonly { file: string; frames: number[] }[] | undefined) => (passed ?? []).map((p) => `, passed ${p.file} (${framesText(p.frames, p.frames.length)})`).join('');
+/** "router.pcap nor ": the points in between that did not see it, before the far end. */
+const missedText = (missed: readonly string[] | undefined) => (missed ?? []).map((m) => `${m} nor `).join('');
 
 const FACT: FactTable = {
   // addresses bare here: the parenthesis after them names the capture
-  'path-lost': (f) =>
-    f.dir === 'to-server'
-      ? `${theWhat(f.what, f.count)} ${framesText(f.frames, f.count)} left ${f.from} (${f.fromFile}) and never reached ${f.to} (${f.toFile}): dropped between them`
-      : `the server's ${theWhat(f.what, f.count)} left ${f.from} (${framesText(f.frames, f.count)} in ${f.fromFile}) and never reached ${f.to} (${f.toFile}): lost on the return path`,
-  'path-forged': (f) =>
-    f.dir === 'to-client'
-      ? `the ${theWhat(f.what, f.count)} the client received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${f.otherFile} saw none): forged in the path`
-      : `the ${theWhat(f.what, f.count)} the server received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${f.otherFile} saw none): made in the path`,
+  'path-lost': (f) => {
+    const between = f.between === undefined ? 'them' : `${f.between[0]} and ${f.between[1]}`;
+    if (f.dir === 'to-server')
+      return `${theWhat(f.what, f.count)} ${framesText(f.frames, f.count)} left ${f.from} (${f.fromFile})${passedText(f.passed)} and never reached ${missedText(f.missed)}${f.to} (${f.toFile}): dropped between ${between}`;
+    const where = f.between === undefined ? '' : ` between ${between}`;
+    return `the server's ${theWhat(f.what, f.count)} left ${f.from} (${framesText(f.frames, f.count)} in ${f.fromFile})${passedText(f.passed)} and never reached ${missedText(f.missed)}${f.to} (${f.toFile}): lost on the return path${where}`;
+  },
+  'path-forged': (f) => {
+    // with points in between: which of them saw it (it was made on the far side of the first that did)
+    const none = f.missed !== undefined && f.missed.length > 0 ? `${[...f.missed].reverse().join(' and ')} and ${f.otherFile} saw none` : `${f.otherFile} saw none`;
+    const first = f.passed !== undefined && f.passed.length > 0 ? `; it first appears in ${f.passed.map((p) => `${p.file} (${framesText(p.frames, p.frames.length)})`).join(', ')}` : '';
+    const where = f.between === undefined ? 'in the path' : `between ${f.between[0]} and ${f.between[1]}`;
+    return f.dir === 'to-client'
+      ? `the ${theWhat(f.what, f.count)} the client received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${none}${first}): forged ${where}`
+      : `the ${theWhat(f.what, f.count)} the server received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${none}${first}): made ${where}`;
+  },
   'path-nat': (f) => `NAT between ${f.beforeFile} and ${f.afterFile}: the ${f.side} ${f.before} is ${f.after} there`,
-  'path-intact': (f) => `all ${plural(f.packets, 'packet')} seen at both points (${f.files[0]}, ${f.files[1]}), ${dur(f.transitNs)} apart`,
+  'path-intact': (f) =>
+    f.files.length === 2
+      ? `all ${plural(f.packets, 'packet')} seen at both points (${f.files[0]}, ${f.files[1]}), ${dur(f.transitNs)} apart`
+      : `all ${plural(f.packets, 'packet')} seen at all ${f.files.length} points (${f.files.join(', ')}), ${dur(f.transitNs)} from the first to the last`,
   syn: (f) => {
     if (f.count <= 1) return `SYN #${f.frames[0]} ${rel(f.t)}`;
     const more = f.count > f.times.length ? ` (first ${f.times.length} shown)` : '';
@@ -265,15 +280,18 @@ function synEnded(gapNs: number): string {
 
 // ---- summaries and checks: one function per story kind ------------------------------------------
 
+/** " between router.pcap and server.pcap" (three or more captures along the path), else nothing. */
+const inBetween = (between: readonly [string, string] | undefined) => (between === undefined ? '' : ` between ${between[0]} and ${between[1]}`);
+
 type SummaryFn<S> = (s: S, r: FlowRecord, L: Labels) => string;
 type StoryTable = { [K in Story['kind']]: SummaryFn<Extract<Story, { kind: K }>> };
 
 const sideWho = (by: FlowRecord['by'], server: string) => (by === 'middlebox' ? 'a box in the path' : by === 'client' ? 'the client' : server);
 
 const SUMMARY: StoryTable = {
-  'path-forged': (s, r, L) => `a box in the path reset the connection to ${L.ep(r.server)}: ${L.a(s.host)} never sent the ${s.what} the client received`,
-  'path-dropped': (s, r, L) => `${s.what} to ${L.ep(r.server)} dropped in the path: it left the client and never reached the server`,
-  'path-return': (_s, r, L) => `${L.ep(r.server)} answered, but its SYN-ACK never reached the client: the return path loses it`,
+  'path-forged': (s, r, L) => `a box in the path${inBetween(s.between)} reset the connection to ${L.ep(r.server)}: ${L.a(s.host)} never sent the ${s.what} the client received`,
+  'path-dropped': (s, r, L) => `${s.what} to ${L.ep(r.server)} dropped in the path${inBetween(s.between)}: it left the client and never reached the server`,
+  'path-return': (s, r, L) => `${L.ep(r.server)} answered, but its SYN-ACK never reached the client: the return path loses it${inBetween(s.between)}`,
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
   'icmp-answer': (s, r, L) => `${L.a(s.from)} answered ${s.proto === 'tcp' ? 'the SYN' : 'UDP'} to ${L.ep(r.server)} with ${s.icmp}${s.loop === true ? ', in a routing loop' : ''}`,
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
@@ -422,13 +440,16 @@ function tlsAlertCheck(s: Extract<Story, { kind: 'tls-alert' }>): string {
   return `Read the ${s.side}'s TLS logs for why it sent the alert; reproduce with \`openssl s_client -connect ${s.host}:${s.port} -servername ${shellWord(sni)}\`.`;
 }
 
+/** "Proven by the two captures: a box between them", or with the points it is between (three or more captures). */
+const proven = (between: readonly [string, string] | undefined) => (between === undefined ? 'Proven by the two captures: a box between them' : `Proven by the captures: a box between ${between[0]} and ${between[1]}`);
+
 const CHECK: StoryTable = {
   'path-forged': (s, r, L) =>
-    `Proven by the two captures: a box between them (a firewall REJECT --reject-with tcp-reset rule, an IPS, a proxy or load balancer) answers for ${L.a(s.host)}. Look at the rules and logs of the boxes between the capture points for ${L.ep(r.server)}.`,
+    `${proven(s.between)} (a firewall REJECT --reject-with tcp-reset rule, an IPS, a proxy or load balancer) answers for ${L.a(s.host)}. Look at the rules and logs of the boxes between ${s.between === undefined ? 'the capture points' : 'those two points'} for ${L.ep(r.server)}.`,
   'path-dropped': (s, r, L) =>
-    `Proven by the two captures: a box between them drops ${s.what}s to ${L.ep(r.server)}. Check DROP rules, ACLs and security groups on the path (\`iptables -L -n -v\`, \`nft list ruleset\` on the routers and firewalls between), or \`traceroute -T -p ${s.port} ${s.host}\` to find where.`,
+    `${proven(s.between)} drops ${s.what}s to ${L.ep(r.server)}. Check DROP rules, ACLs and security groups on the path (\`iptables -L -n -v\`, \`nft list ruleset\` on the routers and firewalls between${s.between === undefined ? '' : ' those two points'}), or \`traceroute -T -p ${s.port} ${s.host}\` to find where.`,
   'path-return': (s, _r, L) =>
-    `Proven by the two captures: the way back from ${L.a(s.host)} to ${L.a(s.client)} loses the server's packets. Look for asymmetric routing (a return route through another box), a stateful firewall that saw only one direction, or rp_filter on the routers between.`,
+    `${s.between === undefined ? 'Proven by the two captures' : `Proven by the captures (lost between ${s.between[0]} and ${s.between[1]})`}: the way back from ${L.a(s.host)} to ${L.a(s.client)} loses the server's packets. Look for asymmetric routing (a return route through another box), a stateful firewall that saw only one direction, or rp_filter on the routers between.`,
   midstream: () => 'Start the capture before the connection opens to see its handshake.',
   'icmp-answer': (s, r, L) => (s.loop === true ? loopCheck(hostOf(r.server), L) : icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L)),
   refused: (s, r, L) =>

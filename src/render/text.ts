@@ -175,7 +175,8 @@ export const textRenderer: RendererFactory = (out, s) => ({
 function vantageClockText(v: NonNullable<Report['input']['vantages']>[number], ref: string): string {
   const how = v.method === 'both-ways' ? `both ways, transit ≤ ${v.transitMs} ms` : v.method === 'one-way' ? 'one way only: includes the transit time' : v.method === 'same-hop' ? 'same TTL on both sides' : 'nothing matched';
   const sign = v.clockOffsetMs >= 0 ? '+' : '';
-  return `vantage ${escapeTerminal(v.name)}: clock ${sign}${v.clockOffsetMs} ms from ${escapeTerminal(ref)} (${v.matchedPackets} packets in ${v.sharedFlows} flows matched, ${how})`;
+  const via = v.via === undefined ? '' : ` via ${escapeTerminal(v.via)}`;
+  return `vantage ${escapeTerminal(v.name)}: clock ${sign}${v.clockOffsetMs} ms from ${escapeTerminal(ref)}${via} (${v.matchedPackets} packets in ${v.sharedFlows} flows matched${v.via === undefined ? '' : ' with it'}, ${how})`;
 }
 
 /** A record's related records, those that say the same thing in one line ("related #3, #4, #5: …"), in order. */

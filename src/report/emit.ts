@@ -83,7 +83,7 @@ export class Emitter {
   /** Numbers, counts, keeps and hands on a batch of decided records. */
   emit(batch: FlowRecord[]): void {
     const { keep, onFlow, filter, file } = this.o;
-    batch.sort((x, y) => x.t - y.t || x.firstFrame - y.firstFrame || (x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0));
+    batch.sort(byDecisionOrder);
     // numbered and related before filtering, so that an id names the same flow with or without a
     // filter, and a shown record may name a related one the filter hides
     for (const r of batch) r.id = this.nextId++;
@@ -158,6 +158,17 @@ function compact(r: FlowRecord): FlowRecord {
   r.server = flatten(r.server);
   if (r.mac !== undefined) r.mac = flatten(r.mac);
   return r;
+}
+
+/**
+ * Records in time order, then first frame, then protocol. Answers -1, 0 or 1, not `x.t - y.t`:
+ * the sort calls this through a generic call, so a fractional difference came back as a heap
+ * number, one allocation a comparison (a million a 100 MB flow-dense capture, issue #20).
+ */
+function byDecisionOrder(x: FlowRecord, y: FlowRecord): number {
+  if (x.t !== y.t) return x.t < y.t ? -1 : 1;
+  if (x.firstFrame !== y.firstFrame) return x.firstFrame < y.firstFrame ? -1 : 1;
+  return x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : 0;
 }
 
 /** The later leg of a NATed connection whose earlier leg ended the same way (counted already). */

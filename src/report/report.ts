@@ -74,9 +74,16 @@ export interface VantageClock {
   name: string;
   /** This capture's clock minus the first capture's, ms (0 for the first). */
   clockOffsetMs: number;
+  /**
+   * The capture this one's offset was estimated from, when not the first (three or more
+   * captures: each is estimated from the capture it shares the most matched packets with, and the
+   * offsets add up along that chain); matchedPackets, sharedFlows and transitMs are then between
+   * this capture and that one.
+   */
+  via?: string;
   /** How the offset was estimated (src/vantage/match.ts ClockOffset); 'reference' for the first capture. */
   method: 'reference' | 'both-ways' | 'one-way' | 'same-hop' | 'none';
-  /** Packets found in both this capture and the first. */
+  /** Packets found in both this capture and the first (or `via`). */
   matchedPackets: number;
   /** Flows found in both. */
   sharedFlows: number;

@@ -1,133 +1,64 @@
 import type { Report, VantageClock } from '../report/report.js';
 import { Grouper, type ProblemGroup } from '../report/groups.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VantagePart } from '../verdict/types.js';
-import { STORY, type Fact, type Story } from '../verdict/facts.js';
+import { STORY, type Fact, type PathSegment, type Story } from '../verdict/facts.js';
 import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
-import { estimateOffset, matchPackets, packetName, pairFlows, type Pair } from './match.js';
-import { hostPart, type PacketLog, type PacketSummary } from './packets.js';
+import { identity, packetName } from './match.js';
+import { hostPart, type PacketSummary } from './packets.js';
+import { clusters, correlatable, dToC, flowsOf, link, placeClocks, type Cluster, type Flow, type Link, type VantageInput } from './links.js';
+import { addVotes, followPackets, localVote, pairsBetween, pathOrder, within, type PathPacket, type PathView, type Votes } from './path.js';
 
 export type { VantageClock } from '../report/report.js';
 export type { VantagePart } from '../verdict/types.js';
-
-/** One capture of a set of vantage points: its own report (every record kept) and its packet log. */
-export interface VantageInput {
-  report: Report;
-  log: PacketLog;
-}
+export type { VantageInput } from './links.js';
+export type { PathView, PathPacket } from './path.js';
 
 const MAX_FRAMES = 32;
-/** Packets of a flow are taken from its record's span widened by this much (ns). */
-const SPAN_SLACK_NS = 1e6;
-/** First pass: identical packets are matched this far apart in time before the offset is known. */
-const FIRST_PASS_WINDOW_NS = 3600e9;
-/** Second pass, once the offset is known: copies of a packet this far apart are the same packet. */
-const MATCH_WINDOW_NS = 2e9;
-/** A packet missing in the other capture counts only if that capture ran from this long before it to this long after. */
-const EDGE_NS = 50e6;
 
-interface Flow {
-  cap: number;
-  record: FlowRecord;
-  packets: PacketSummary[];
-  proto: number;
-  /** The capture-time span (ns) its packets were taken from. */
-  from: number;
-  until: number;
+/** What correlate gives: the report, the connections shared, and each correlated record's path (explain draws it). */
+export interface Correlated {
+  report: Report;
+  shared: number;
+  /** The record's connection along its captures' path (null for a record that was not correlated: ARP, ping). */
+  pathOf(r: FlowRecord): PathView | null;
 }
 
 /**
  * Correlates captures taken at the same time at different points of one network (layer after
- * each capture's own analysis): pairs their flows by shared packets, estimates each capture's
- * clock offset from the first one's, and writes one record per flow with a `vantages` part per
- * capture and what the comparison proves (facts path-lost, path-forged, path-nat, path-intact).
- * Returns null when no flow is shared (the captures are then reported separately).
+ * each capture's own analysis): compares every capture with every other (links.ts), places each
+ * clock on the first capture's time line along a chain of best-matched neighbours, groups the
+ * flows into connections, orders each connection's captures along its path by TTLs (path.ts) and
+ * writes one record per connection with a `vantages` part per capture and what the comparison
+ * proves: for each packet the last point that saw it (facts path-lost, path-forged, path-nat,
+ * path-intact). Returns null when no flow is shared (the captures are then reported separately),
+ * and unless `forced`, when a capture shares no flow with any other.
  */
-export function correlate(inputs: readonly VantageInput[], firstId: number): { report: Report; shared: number } | null {
+export function correlate(inputs: readonly VantageInput[], firstId: number, o: { forced?: boolean } = {}): Correlated | null {
   const flows = inputs.map((inp, cap) => flowsOf(inp, cap));
-  const ref = flows[0];
-  const clocks: VantageClock[] = [{ name: inputs[0].report.input.name, clockOffsetMs: 0, method: 'reference', matchedPackets: 0, sharedFlows: 0, transitMs: 0 }];
-  // partner[j][i]: the flow of capture j paired with ref flow i (-1: none); pairsOf[j][i]: their matched packets
-  const partner: number[][] = [[]];
-  const pairsOf: Pair[][][] = [[]];
-  const toRef: ((tB: number) => number)[] = [(t) => t];
-  let shared = 0;
-  for (let j = 1; j < inputs.length; j++) {
-    const other = flows[j];
-    const deltaNs = (inputs[j].log.baseSec - inputs[0].log.baseSec) * 1e9 + (inputs[j].log.baseNsec - inputs[0].log.baseNsec);
-    const p = pairFlows(
-      ref.map((f) => f.packets),
-      other.map((f) => f.packets),
-    );
-    // first pass with a wide window (clocks may be off), then the offset, then the real match
-    const first: Pair[] = [];
-    for (let i = 0; i < ref.length; i++) if (p[i] >= 0) first.push(...matchPackets(ref[i].packets, other[p[i]].packets, (t) => t + deltaNs, FIRST_PASS_WINDOW_NS));
-    const clock = estimateOffset(first, deltaNs);
-    const map = (t: number) => t + deltaNs - clock.offsetNs;
-    const pairs: Pair[][] = [];
-    let matched = 0;
-    let sharedHere = 0;
-    const unmap = (t: number) => t - deltaNs + clock.offsetNs;
-    for (let i = 0; i < ref.length; i++) {
-      if (p[i] >= 0) {
-        // each side's packets over both records' spans: one capture may have closed the flow sooner
-        // (after a forged RST), while the other saw it go on
-        const a = ref[i];
-        const b = other[p[i]];
-        const from = Math.min(a.record.t * 1e9, map(b.record.t * 1e9)) - SPAN_SLACK_NS;
-        const until = Math.max((a.record.t + a.record.duration) * 1e9, map((b.record.t + b.record.duration) * 1e9)) + SPAN_SLACK_NS;
-        a.packets = inputs[0].log.packetsOf(a.proto, a.record.client, a.record.server, Math.min(from, a.from), Math.max(until, a.until));
-        b.packets = inputs[j].log.packetsOf(b.proto, b.record.client, b.record.server, unmap(from), unmap(until));
-        [a.from, a.until] = [Math.min(from, a.from), Math.max(until, a.until)];
-      }
-      pairs.push(p[i] >= 0 ? matchPackets(ref[i].packets, other[p[i]].packets, map, MATCH_WINDOW_NS) : []);
-      if (pairs[i].length === 0) p[i] = -1;
-      else {
-        matched += pairs[i].length;
-        sharedHere++;
-      }
-    }
-    // a filtered copy of the same capture (every shared packet at the same instant with the same
-    // TTL) is one vantage point, not two: nothing to compare
-    const copy = pairs.every((ps) => ps.every(({ a, b }) => a.ttl === b.ttl && b.t + deltaNs === a.t));
-    if (copy) {
-      p.fill(-1);
-      for (const ps of pairs) ps.length = 0;
-      matched = 0;
-      sharedHere = 0;
-    }
-    shared += sharedHere;
-    partner.push(p);
-    pairsOf.push(pairs);
-    toRef.push(map);
-    clocks.push({ name: inputs[j].report.input.name, clockOffsetMs: round3(clock.offsetNs / 1e6), method: clock.method, matchedPackets: matched, sharedFlows: sharedHere, transitMs: round3(clock.transitNs / 1e6) });
-  }
+  // unless asked (--vantages), every capture must share a flow with another: a folder of unrelated
+  // captures that holds one pair of vantage points is not read as one network
+  const share = sharing(flows);
+  if (o.forced !== true && inputs.some((_, j) => !share.some(([c, d]) => c === j || d === j))) return null;
+  // only the captures that have packets in common are compared
+  const links: Link[] = share.map(([c, d]) => link(inputs, flows, c, d));
+  if (o.forced !== true && inputs.some((_, j) => !links.some((l) => l.matched > 0 && (l.c === j || l.d === j)))) return null;
+  const { toRef, clocks } = placeClocks(inputs, links);
+  const conns = clusters(flows, links);
+  const shared = conns.filter((cl) => cl.members.size > 1).length;
   if (shared === 0) return null;
 
-  // which capture is nearer the clients, by the TTLs of the packets both saw (majority over flows)
-  const nearClientVotes = new Array<number>(inputs.length).fill(0);
-  const records: { r: FlowRecord; at: number }[] = [];
-  const pairedOther = inputs.map(() => new Set<number>());
-  for (let i = 0; i < ref.length; i++) {
-    for (let j = 1; j < inputs.length; j++) {
-      if (partner[j][i] < 0) continue;
-      pairedOther[j].add(partner[j][i]);
-      const o = refNearClient(ref[i], pairsOf[j][i]);
-      if (o !== 0) nearClientVotes[j] += o > 0 ? -1 : 1;
-    }
-  }
+  // which capture is nearer the clients, by the TTLs of the packets two of them saw (over all connections)
+  const votes: Votes = inputs.map(() => inputs.map(() => 0));
+  for (const cl of conns) if (cl.members.size > 1) addVotes(votes, cl, flows);
   const spans = inputs.map((inp, j) => ({ from: toRef[j](0), until: toRef[j](spanNs(inp.report)) }));
-  for (let i = 0; i < ref.length; i++) {
-    const parts: Side[] = [{ flow: ref[i], cap: 0 }];
-    for (let j = 1; j < inputs.length; j++) if (partner[j][i] >= 0) parts.push({ flow: flows[j][partner[j][i]], cap: j, pairs: pairsOf[j][i] });
-    records.push({ r: merge(ref[i], parts, inputs, spans, toRef, nearClientVotes), at: ref[i].record.t * 1e9 });
-  }
-  // flows only another capture saw
-  for (let j = 1; j < inputs.length; j++) {
-    flows[j].forEach((f, k) => {
-      if (pairedOther[j].has(k)) return;
-      records.push({ r: merge(f, [{ flow: f, cap: j }], inputs, spans, toRef, nearClientVotes), at: toRef[j](f.record.t * 1e9) });
-    });
+  const records: { r: FlowRecord; at: number }[] = [];
+  const views = new Map<FlowRecord, PathView>();
+  for (const cl of conns) {
+    const [cap0, i0] = [...cl.members].sort((x, y) => x[0] - y[0])[0];
+    const { r, view } = merge(cl, flows, inputs, spans, toRef, votes);
+    views.set(r, view);
+    records.push({ r, at: toRef[cap0](flows[cap0][i0].record.t * 1e9) });
   }
   // records that are not correlated (ARP, ping, ICMP): as each capture reported them
   for (let j = 0; j < inputs.length; j++) {
@@ -144,133 +75,212 @@ export function correlate(inputs: readonly VantageInput[], firstId: number): { r
     names.learn(r);
     out.push(r);
   }
-  return { report: mergedReport(inputs, out, clocks, id), shared };
+  return { report: mergedReport(inputs, out, clocks, id), shared, pathOf: (r) => views.get(r) ?? null };
 }
 
-interface Side {
-  flow: Flow;
-  cap: number;
-  /** Matched packets with the reference capture's flow (absent for the reference itself). */
-  pairs?: Pair[];
-}
-
-/** +1 when the reference capture saw this flow nearer its client than the partner, -1 nearer its server, 0 unknown. */
-function refNearClient(f: Flow, pairs: readonly Pair[]): number {
-  for (const { a, b } of pairs) {
-    if (a.ttl === b.ttl) continue;
-    const fromClient = a.src === f.record.client;
-    return a.ttl > b.ttl === fromClient ? 1 : -1;
-  }
-  return 0;
-}
-
-function merge(base: Flow, sides: Side[], inputs: readonly VantageInput[], spans: readonly { from: number; until: number }[], toRef: readonly ((t: number) => number)[], votes: readonly number[]): FlowRecord {
-  // order along the path: client side first
-  const order = sides.map((s) => {
-    if (s.cap === 0) return { s, rank: 0 };
-    const o = s.pairs === undefined ? 0 : refNearClient(base, s.pairs);
-    return { s, rank: o !== 0 ? -o : votes[s.cap] > 0 ? 1 : -1 };
+/** The pairs of captures (c < d) that have at least one packet identity in common, in order. */
+function sharing(flows: readonly Flow[][]): [number, number][] {
+  const caps = new Map<string, number[]>();
+  const pairs = new Set<number>();
+  const n = flows.length;
+  flows.forEach((fs, cap) => {
+    for (const f of fs) {
+      for (const p of f.packets) {
+        const k = identity(p);
+        const l = caps.get(k);
+        if (l === undefined) caps.set(k, [cap]);
+        else if (l[l.length - 1] !== cap) {
+          for (const c of l) pairs.add(c * n + cap);
+          l.push(cap);
+        }
+      }
+    }
   });
-  order.sort((x, y) => y.rank - x.rank);
-  const nearClient = order[0].s;
-  const r: FlowRecord = { ...nearClient.flow.record, file: inputs[nearClient.cap].report.input.name };
+  return [...pairs].sort((x, y) => x - y).map((k) => [Math.floor(k / n), k % n]);
+}
+
+/** One group of packets for a fact: what they are, where they died (or were made), their frames at each point. */
+interface FactGroup {
+  what: string;
+  count: number;
+  /** The point the fact names them at: the first that saw them (lost), the last (made: where they were received). */
+  at: number;
+  /** The far end: the last point in their direction that could have seen them (lost), the first (made). */
+  end: number;
+  /** Frames at `at`. */
+  frames: number[];
+  /** Frames at the other points that saw them. */
+  seenAt: Map<number, number[]>;
+  /** The two neighbouring points (indices into the path) they died (were made) between. */
+  seg: [number, number];
+}
+
+function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageInput[], spans: readonly { from: number; until: number }[], toRef: readonly ((t: number) => number)[], votes: Votes): { r: FlowRecord; view: PathView } {
+  const seenCaps = [...cl.members.keys()];
+  const any = flows[seenCaps[0]][cl.members.get(seenCaps[0]) ?? 0];
+  // the other captures that should have seen this connection: ran at the time and saw its hosts
+  const others = inputs.map((_, j) => j).filter((j) => !cl.members.has(j) && covers(inputs[j], spans[j], any, toRef[any.cap]));
+  const order = pathOrder([...seenCaps, ...others], (x, y) => localVote(cl, flows, x, y), votes);
+  const flowAt = (cap: number): Flow | null => (cl.members.has(cap) ? flows[cap][cl.members.get(cap) ?? 0] : null);
+  const view = followPackets(
+    cl,
+    order.map((cap) => ({ cap, flow: flowAt(cap) })),
+    toRef,
+    spans,
+  );
+  const seenOrder = order.filter((cap) => cl.members.has(cap));
+  const near = flowAt(seenOrder[0]) ?? any;
+  const r: FlowRecord = { ...near.record, file: inputs[near.cap].report.input.name };
   const facts: Fact[] = [...(r.facts ?? [])];
   let story: Story | undefined = r[STORY];
-  const vantages: VantagePart[] = order.map(({ s }) => part(s.flow, inputs[s.cap].report.input.name));
+  const vantages: VantagePart[] = seenOrder.map((cap) => part(flowAt(cap) ?? near, inputs[cap].report.input.name));
+  for (const cap of order) if (!cl.members.has(cap)) vantages.push({ file: inputs[cap].report.input.name, packets: 0, frames: [], saw: 'none of its packets' });
 
-  // the other captures that should have seen this flow: ran at the time and saw its hosts
-  const others = inputs.map((_, j) => j).filter((j) => !sides.some((s) => s.cap === j) && covers(inputs[j], spans[j], base, toRef[base.cap]));
-  let forgedRst = false;
-  let synsLost = false;
-  let synAcksLost = false;
-  if (sides.length > 1) {
-    // two sides: each unmatched packet is placed by the direction it travelled
-    const near = order[0].s;
-    const far = order[order.length - 1].s;
-    const nearName = inputs[near.cap].report.input.name;
-    const farName = inputs[far.cap].report.input.name;
-    const nearRec = near.flow.record;
-    const farRec = far.flow.record;
-    if (nearRec.client !== farRec.client) facts.push({ kind: 'path-nat', side: 'client', before: nearRec.client, after: farRec.client, beforeFile: nearName, afterFile: farName });
-    if (nearRec.server !== farRec.server) facts.push({ kind: 'path-nat', side: 'server', before: nearRec.server, after: farRec.server, beforeFile: nearName, afterFile: farName });
-    const pairs = (near.cap === 0 ? far.pairs : near.pairs) ?? [];
-    const matchedNear = new Set<PacketSummary>(pairs.map((p) => (near.cap === 0 ? p.a : p.b)));
-    const matchedFar = new Set<PacketSummary>(pairs.map((p) => (far.cap === 0 ? p.a : p.b)));
-    const mapNear = (t: number) => toRef[near.cap](t);
-    const mapFar = (t: number) => toRef[far.cap](t);
-    const lostToServer = near.flow.packets.filter((p) => !matchedNear.has(p) && p.src === nearRec.client && within(mapNear(p.t), spans[far.cap]));
-    const forgedToClient = near.flow.packets.filter((p) => !matchedNear.has(p) && p.src !== nearRec.client && within(mapNear(p.t), spans[far.cap]));
-    const lostToClient = far.flow.packets.filter((p) => !matchedFar.has(p) && p.src !== farRec.client && within(mapFar(p.t), spans[near.cap]));
-    const forgedToServer = far.flow.packets.filter((p) => !matchedFar.has(p) && p.src === farRec.client && within(mapFar(p.t), spans[near.cap]));
-    for (const g of groups(lostToServer))
-      facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', from: hostPart(nearRec.client), to: hostPart(nearRec.server), fromFile: nearName, toFile: farName });
-    for (const g of groups(lostToClient)) facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', from: hostPart(farRec.server), to: hostPart(farRec.client), fromFile: farName, toFile: nearName });
-    for (const g of groups(forgedToClient)) facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', claimed: hostPart(nearRec.server), file: nearName, otherFile: farName });
-    for (const g of groups(forgedToServer)) facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', claimed: hostPart(farRec.client), file: farName, otherFile: nearName });
-    forgedRst = forgedToClient.some((p) => p.flags & TCP_FLAG.RST);
-    const synsSent = near.flow.packets.filter((p) => p.src === nearRec.client && p.flags & TCP_FLAG.SYN && !(p.flags & TCP_FLAG.ACK));
-    synsLost = synsSent.length > 0 && synsSent.every((p) => lostToServer.includes(p));
-    synAcksLost = lostToClient.some((p) => p.flags & TCP_FLAG.SYN && p.flags & TCP_FLAG.ACK) && !near.flow.packets.some((p) => p.src !== nearRec.client && p.flags & TCP_FLAG.SYN && p.flags & TCP_FLAG.ACK);
-    if (lostToServer.length + lostToClient.length + forgedToClient.length + forgedToServer.length === 0) {
-      facts.push({ kind: 'path-intact', packets: pairs.length, files: [nearName, farName], transitNs: transitOf(pairs, toRef[near.cap === 0 ? far.cap : near.cap]) });
-    }
-  } else if (others.length > 0) {
-    // one side only, while another capture that saw these hosts ran: its packets never got there
-    const name = inputs[base.cap].report.input.name;
-    const otherName = inputs[others[0]].report.input.name;
-    const nearClientHere = base.cap === 0 ? votes.slice(1).every((v) => v <= 0) : votes[base.cap] > 0;
-    const rec = base.record;
-    const fromClient = base.packets.filter((p) => p.src === rec.client);
-    const fromServer = base.packets.filter((p) => p.src !== rec.client);
-    if (nearClientHere) {
-      for (const g of groups(fromClient)) facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', from: hostPart(rec.client), to: hostPart(rec.server), fromFile: name, toFile: otherName });
-      for (const g of groups(fromServer)) facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', claimed: hostPart(rec.server), file: name, otherFile: otherName });
-      forgedRst = fromServer.some((p) => p.flags & TCP_FLAG.RST);
-      synsLost = fromClient.some((p) => p.flags & TCP_FLAG.SYN);
-    } else {
-      for (const g of groups(fromServer)) facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', from: hostPart(rec.server), to: hostPart(rec.client), fromFile: name, toFile: otherName });
-      for (const g of groups(fromClient)) facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', claimed: hostPart(rec.client), file: name, otherFile: otherName });
-      synAcksLost = fromServer.some((p) => p.flags & TCP_FLAG.SYN && p.flags & TCP_FLAG.ACK);
-    }
-    for (const j of others) vantages.push({ file: inputs[j].report.input.name, packets: 0, frames: [], saw: 'none of its packets' });
+  // a NAT where the addresses change, between neighbouring points that saw the connection
+  for (let k = 0; k + 1 < seenOrder.length; k++) {
+    const x = flowAt(seenOrder[k]);
+    const y = flowAt(seenOrder[k + 1]);
+    if (x === null || y === null) continue;
+    const [xName, yName] = [inputs[x.cap].report.input.name, inputs[y.cap].report.input.name];
+    if (x.record.client !== y.record.client) facts.push({ kind: 'path-nat', side: 'client', before: x.record.client, after: y.record.client, beforeFile: xName, afterFile: yName });
+    if (x.record.server !== y.record.server) facts.push({ kind: 'path-nat', side: 'server', before: x.record.server, after: y.record.server, beforeFile: xName, afterFile: yName });
+  }
+  const names = view.points.map((p) => inputs[p.cap].report.input.name);
+  const clientSide = near.record;
+  const serverSide = (flowAt(seenOrder[seenOrder.length - 1]) ?? near).record;
+  for (const g of factGroups(view, 'lost', 'to-server'))
+    facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', from: hostPart(clientSide.client), to: hostPart(clientSide.server), fromFile: names[g.at], toFile: names[g.end], ...segment(g, names) });
+  for (const g of factGroups(view, 'lost', 'to-client'))
+    facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', from: hostPart(serverSide.server), to: hostPart(serverSide.client), fromFile: names[g.at], toFile: names[g.end], ...segment(g, names) });
+  for (const g of factGroups(view, 'made', 'to-client'))
+    facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', claimed: hostPart(clientSide.server), file: names[g.at], otherFile: names[g.end], ...segment(g, names) });
+  for (const g of factGroups(view, 'made', 'to-server'))
+    facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', claimed: hostPart(serverSide.client), file: names[g.at], otherFile: names[g.end], ...segment(g, names) });
+  const forgedRst = view.packets.some((p) => p.made !== undefined && p.dir === 'to-client' && p.at.some((x) => x !== null && x.flags & TCP_FLAG.RST));
+  const isSyn = (x: PacketSummary) => (x.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
+  const isSynAck = (x: PacketSummary) => (x.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK);
+  const nearIdx = view.points.findIndex((p) => p.flow === near);
+  const syns = view.packets.filter((p) => {
+    const x = p.at[nearIdx];
+    return p.dir === 'to-server' && x !== null && isSyn(x);
+  });
+  const synsLost = syns.length > 0 && syns.every((p) => p.lost !== undefined);
+  const synAcksLost = view.packets.some((p) => p.lost !== undefined && p.dir === 'to-client' && p.at.some((x) => x !== null && isSynAck(x))) && !near.packets.some((x) => x.src !== near.record.client && isSynAck(x));
+  if (seenOrder.length > 1 && view.packets.every((p) => p.lost === undefined && p.made === undefined)) {
+    const [a, b] = [seenOrder[0], seenOrder[seenOrder.length - 1]];
+    const { pairs, l } = pairsBetween(cl, a, b);
+    facts.push({ kind: 'path-intact', packets: pairs.length, files: seenOrder.map((cap) => inputs[cap].report.input.name), transitNs: l === null ? 0 : transitOf(pairs, l, a) });
   }
   const host = hostPart(r.server);
   const port = Number(r.server.slice(r.server.lastIndexOf(':') + 1));
+  // the segment the deciding packets died in (three or more points)
+  const between = (pick: (p: PathPacket) => [number, number] | undefined, which: (p: PathPacket) => boolean): { between?: [string, string] } => {
+    if (view.points.length < 3) return {};
+    const p = view.packets.find((x) => which(x) && pick(x) !== undefined);
+    const seg = p === undefined ? undefined : pick(p);
+    return seg === undefined ? {} : { between: [names[seg[0]], names[seg[1]]] };
+  };
   if (forgedRst) {
     r.by = 'middlebox';
-    story = { kind: 'path-forged', host, server: r.server, what: 'RST' };
+    story = {
+      kind: 'path-forged',
+      host,
+      server: r.server,
+      what: 'RST',
+      ...between(
+        (p) => p.made,
+        (p) => p.dir === 'to-client' && p.at.some((x) => x !== null && x.flags & TCP_FLAG.RST),
+      ),
+    };
   } else if (synsLost) {
     r.by = 'middlebox';
-    story = { kind: 'path-dropped', host, port, server: r.server, what: 'SYN' };
+    story = {
+      kind: 'path-dropped',
+      host,
+      port,
+      server: r.server,
+      what: 'SYN',
+      ...between(
+        (p) => p.lost,
+        (p) => syns.includes(p),
+      ),
+    };
   } else if (synAcksLost) {
     r.by = 'middlebox';
-    story = { kind: 'path-return', host, server: r.server, client: hostPart(r.client) };
+    story = {
+      kind: 'path-return',
+      host,
+      server: r.server,
+      client: hostPart(r.client),
+      ...between(
+        (p) => p.lost,
+        (p) => p.dir === 'to-client' && p.at.some((x) => x !== null && isSynAck(x)),
+      ),
+    };
   }
   r.facts = facts;
   if (story !== undefined) r[STORY] = story;
   r.vantages = vantages;
-  return r;
+  return { r, view };
 }
 
-/** Unmatched packets grouped by what they are (SYN, SYN-ACK, RST…), frames in order. */
-function groups(ps: readonly PacketSummary[]): { what: string; frames: number[]; count: number }[] {
-  const m = new Map<string, { what: string; frames: number[]; count: number }>();
-  for (const p of ps) {
-    const what = packetName(p);
-    let g = m.get(what);
-    if (g === undefined) m.set(what, (g = { what, frames: [], count: 0 }));
+/** The packets lost (or made) in one direction, grouped by what they are (SYN, SYN-ACK, RST…) and where, in the order of their frames. */
+function factGroups(view: PathView, kind: 'lost' | 'made', dir: 'to-server' | 'to-client'): FactGroup[] {
+  const m = new Map<string, FactGroup>();
+  const travel = view.points.map((_, i) => i);
+  if (dir === 'to-client') travel.reverse();
+  for (const p of view.packets) {
+    const seg = kind === 'lost' ? p.lost : p.made;
+    if (p.dir !== dir || seg === undefined) continue;
+    const seen = travel.filter((i) => p.at[i] !== null);
+    const judged = travel.filter((i) => p.judged[i]);
+    const at = kind === 'lost' ? seen[0] : seen[seen.length - 1];
+    // the far end: the path's end in that direction (a capture there that stopped sooner still names where it went)
+    const end = kind === 'lost' ? travel[travel.length - 1] : judged[0];
+    const x = p.at[at] as PacketSummary;
+    const what = packetName(x);
+    const key = `${what}|${at}|${end}|${seg[0]}|${seg[1]}`;
+    let g = m.get(key);
+    if (g === undefined) m.set(key, (g = { what, count: 0, at, end, frames: [], seenAt: new Map(), seg }));
     g.count++;
-    if (g.frames.length < 8) g.frames.push(p.frame);
+    if (g.frames.length < 8) g.frames.push(x.frame);
+    for (const i of seen) {
+      if (i === at) continue;
+      const l = g.seenAt.get(i) ?? [];
+      if (l.length < 8) l.push((p.at[i] as PacketSummary).frame);
+      g.seenAt.set(i, l);
+    }
   }
+  for (const g of m.values()) for (const l of g.seenAt.values()) l.sort((x, y) => x - y);
   return [...m.values()];
+}
+
+/**
+ * The points between a fact's two ends (`at` and `end`, in the packets' direction of travel for a
+ * lost packet, against it for a made one): those that saw them (`passed`), those that did not
+ * (`missed`), and the segment; nothing when there are none in between (two captures: the fact
+ * reads as it always did).
+ */
+function segment(g: FactGroup, names: readonly string[]): PathSegment {
+  const passed: { file: string; frames: number[] }[] = [];
+  const missed: string[] = [];
+  const lo = Math.min(g.at, g.end);
+  const hi = Math.max(g.at, g.end);
+  const between: number[] = [];
+  for (let i = lo + 1; i < hi; i++) between.push(i);
+  // from `at` towards `end`
+  if (g.at > g.end) between.reverse();
+  for (const i of between) {
+    const frames = g.seenAt.get(i);
+    if (frames !== undefined) passed.push({ file: names[i], frames });
+    else missed.push(names[i]);
+  }
+  if (passed.length + missed.length === 0) return {};
+  return { ...(passed.length > 0 ? { passed } : {}), ...(missed.length > 0 ? { missed } : {}), between: [names[g.seg[0]], names[g.seg[1]]] };
 }
 
 function part(f: Flow, file: string): VantagePart {
   return { file, key: f.record.key, verdict: f.record.verdict, by: f.record.by, packets: f.packets.length, frames: f.packets.slice(0, MAX_FRAMES).map((p) => p.frame), saw: f.record.summary };
-}
-
-function within(t: number, span: { from: number; until: number }): boolean {
-  return t >= span.from + EDGE_NS && t <= span.until - EDGE_NS;
 }
 
 /** Whether capture `inp` should have seen flow f: it ran over the flow's time and saw packets of its client or server host. */
@@ -281,34 +291,17 @@ function covers(inp: VantageInput, span: { from: number; until: number }, f: Flo
   return inp.log.hosts.has(hostPart(f.record.server)) || inp.log.hosts.has(hostPart(f.record.client));
 }
 
-/** Median time between the two points of the matched packets, ns (after the clock offset). */
-function transitOf(pairs: readonly Pair[], toRef: (tB: number) => number): number {
+/** Median time between two points of the matched packets, ns (after the clock offset); x is the first of them. */
+function transitOf(pairs: readonly { x: PacketSummary; y: PacketSummary }[], l: Link, x: number): number {
   if (pairs.length === 0) return 0;
-  const d = pairs.map((p) => Math.abs(toRef(p.b.t) - p.a.t)).sort((x, y) => x - y);
+  // both on x's time line
+  const d = pairs.map((p) => Math.abs(l.c === x ? dToC(l, p.y.t) - p.x.t : dToC(l, p.x.t) - p.y.t)).sort((a, b) => a - b);
   return Math.round(d[d.length >> 1]);
-}
-
-function correlatable(r: FlowRecord): boolean {
-  return r.proto === 'tcp' || r.proto === 'udp' || r.proto === 'dns';
-}
-
-function flowsOf(inp: VantageInput, cap: number): Flow[] {
-  const out: Flow[] = [];
-  for (const r of inp.report.records) {
-    if (!correlatable(r)) continue;
-    const proto = r.proto === 'tcp' || (r.proto === 'dns' && r.transport === 'tcp') ? 6 : 17;
-    const from = r.t * 1e9 - SPAN_SLACK_NS;
-    const until = (r.t + r.duration) * 1e9 + SPAN_SLACK_NS;
-    out.push({ cap, record: r, packets: inp.log.packetsOf(proto, r.client, r.server, from, until), proto, from, until });
-  }
-  return out;
 }
 
 function spanNs(r: Report): number {
   return r.input.durationSec * 1e9;
 }
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The correlated records' groups of problems alike, as the emitter groups a capture's (records in id order). */
 function groupsOf(records: readonly FlowRecord[]): ProblemGroup[] {

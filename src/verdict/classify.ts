@@ -158,7 +158,7 @@ function addAppFields(r: FlowRecord, f: TcpFlow): void {
  * was 7 % of a run.
  */
 function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, server: string, firstFrame: number, t: number): FlowRecord {
-  return { type: 'flow', id: 0, key: '', verdict, by: 'unknown', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: [], check: '', frame: 0, proto, client, server, firstFrame, packets: 0 };
+  return { type: 'flow', id: 0, key: '', verdict, by: 'unknown', start: '', t: round6(t / 1e9), duration: 0, summary: '', evidence: NO_EVIDENCE, check: '', frame: 0, proto, client, server, firstFrame, packets: 0 };
 }
 
 export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {

@@ -173,14 +173,29 @@ export type Fact =
   | { kind: 'neighbor-no-reply'; ipVersion: number; waitedNs: number }
   | { kind: 'neighbor-claim'; ipVersion: number; frame: number; t: number; addr: string; mac: string; vendor?: string; note?: string }
   // ---- several vantage points (src/vantage/correlate.ts): where each packet was last seen
-  /** Packets (what: SYN, SYN-ACK, RST, data segment…) that left `from` as fromFile saw and never reached `to` as toFile saw it; frames in fromFile. */
-  | { kind: 'path-lost'; what: string; frames: number[]; count: number; dir: 'to-server' | 'to-client'; from: string; to: string; fromFile: string; toFile: string }
-  /** Packets `file` saw arrive as if from `claimed`, which otherFile (nearer `claimed`) never saw it send. */
-  | { kind: 'path-forged'; what: string; frames: number[]; count: number; dir: 'to-server' | 'to-client'; claimed: string; file: string; otherFile: string }
-  /** A NAT between the captures: the client's (or server's) endpoint `before` in beforeFile is `after` in afterFile. */
+  /**
+   * Packets (what: SYN, SYN-ACK, RST, data segment…) that left `from` as fromFile saw and never reached `to` as toFile saw it; frames in fromFile.
+   * With three or more captures along the path (PathSegment): the points in between that saw them pass, those that did not, and the segment they died in.
+   */
+  | ({ kind: 'path-lost'; what: string; frames: number[]; count: number; dir: 'to-server' | 'to-client'; from: string; to: string; fromFile: string; toFile: string } & PathSegment)
+  /** Packets `file` saw arrive as if from `claimed`, which otherFile (nearer `claimed`) never saw it send; with three or more captures, where they first appear (PathSegment). */
+  | ({ kind: 'path-forged'; what: string; frames: number[]; count: number; dir: 'to-server' | 'to-client'; claimed: string; file: string; otherFile: string } & PathSegment)
+  /** A NAT between the captures: the client's (or server's) endpoint `before` in beforeFile is `after` in afterFile (two neighbouring points along the path). */
   | { kind: 'path-nat'; side: Side; before: string; after: string; beforeFile: string; afterFile: string }
-  /** Every packet of the flow was seen at both points; transitNs: median time from one to the other (after the clock offset). */
-  | { kind: 'path-intact'; packets: number; files: [string, string]; transitNs: number };
+  /** Every packet of the flow was seen at every point (files, in path order from the client); transitNs: median time from the first to the last (after the clock offsets). */
+  | { kind: 'path-intact'; packets: number; files: string[]; transitNs: number };
+
+/**
+ * Where along a path of three or more captures a packet was last (or first) seen: only when
+ * there are points between the two ends of the fact. `passed`: captures in between that saw it
+ * (their frames); `missed`: captures in between that did not; `between`: the two neighbouring
+ * points, in the packet's direction of travel, it died (or was made) between.
+ */
+export interface PathSegment {
+  passed?: { file: string; frames: number[] }[];
+  missed?: string[];
+  between?: [string, string];
+}
 
 export type FactKind = Fact['kind'];
 
@@ -262,9 +277,10 @@ export type Story =
   | { kind: 'arp-no-reply'; target: string; asker: string }
   | { kind: 'arp-conflict'; addr: string; first: string; second: string }
   // ---- several vantage points: proven, not inferred
-  | { kind: 'path-forged'; host: string; server: string; what: string }
-  | { kind: 'path-dropped'; host: string; port: number; server: string; what: string }
-  | { kind: 'path-return'; host: string; server: string; client: string };
+  // between: the two neighbouring captures the box is between (three or more captures along the path)
+  | { kind: 'path-forged'; host: string; server: string; what: string; between?: [string, string] }
+  | { kind: 'path-dropped'; host: string; port: number; server: string; what: string; between?: [string, string] }
+  | { kind: 'path-return'; host: string; server: string; client: string; between?: [string, string] };
 
 /**
  * What another record of the capture tells about this one's cause (src/related/), kept on the

@@ -40,7 +40,8 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   // opened first: a file that cannot be written fails the run before the analysis
   const pcapOut = opts.writePcap === null ? null : new PcapngWriter(opts.writePcap);
   if (vantages) {
-    const v = await analyzeVantages(files, filter, analysis, signal);
+    // (the correlation's paths are for explain: not kept while the report is written)
+    const { paths: _paths, ...v } = await analyzeVantages(files, filter, analysis, signal, opts.vantages);
     if (v.correlated !== null) {
       const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several: false });
       return finishRun(opts, renderer, [v.correlated], v.unreadable, v.partsOf, toWrite, pcapOut, gates, out, filter !== null);

@@ -4,9 +4,10 @@ import { openCapture, ThroughSource, type ByteSource } from '../../capture/sourc
 import { FlowFilter } from '../../filter/filter.js';
 import { FlowSelector, packetsOf } from '../../explain.js';
 import { renderLadder } from '../../render/ladder.js';
+import { renderPathLadder } from '../../render/path-ladder.js';
 import { EXIT } from '../../errors.js';
 import { analysisOptions, type ExplainCliOptions } from '../options.js';
-import { analyzeCaptures, captureGroups, grouping } from '../captures.js';
+import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, vantageMode } from '../captures.js';
 import { forEachRecordOfParts } from '../../capture/parts.js';
 import { LineWriter, type Sink } from '../output.js';
 
@@ -15,6 +16,8 @@ import { LineWriter, type Sink } from '../output.js';
  * analysis reads them (the same timers, filter and numbering across captures), so an id printed by
  * `pcapdiag -f ndjson` with the same arguments names the same flow here; then the flow's packets are
  * read again from its capture. Standard input and FIFOs are kept in memory for that second read.
+ * Captures read as vantage points of one network (the analysis's rule: vantageMode, --vantages)
+ * give the correlated records and ids, and the flow is drawn from every capture at once.
  */
 export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
   out.write(await explainText(opts, signal));
@@ -27,8 +30,26 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const inputs = await expandInputs(opts.inputs, signal);
   const selector = new FlowSelector(opts.selector);
+  const groups = await captureGroups(inputs, grouping(opts));
+  // several captures of one network (the analysis's rule, vantageMode): the correlated records and ids
+  const files = allFiles(groups) ? groups : null;
+  if (files !== null && (await vantageMode(files, { ...opts, follow: false }))) {
+    const v = await analyzeVantages(files, filter, analysisOptions(opts), signal, opts.vantages);
+    // not correlated after all (no flow in common): each capture's records, as the analysis numbers them
+    const reports = v.correlated !== null ? [v.correlated] : v.reports;
+    for (const report of reports) for (const r of report.records) selector.offer(r);
+    const r = selector.found;
+    if (r === null) throw noFlow(opts, (reports.at(-1)?.nextId ?? 1) - 1);
+    const view = v.paths?.pathOf(r) ?? null;
+    if (v.correlated !== null && view !== null) return renderPathLadder(r, view, v.correlated.input.vantages ?? [], opts.color);
+    // not correlated (ARP, ping): its own capture's ladder
+    const name = r.file ?? String(inputs[0]);
+    const parts = v.partsOf.get(name) ?? [name];
+    const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => await openCapture(part), fn), r);
+    return renderLadder(r, steps, opts.color);
+  }
   const kept = new Map<string, MemoryCopy>();
-  const { reports, partsOf } = await analyzeCaptures(await captureGroups(inputs, grouping(opts)), filter, analysisOptions(opts), {
+  const { reports, partsOf } = await analyzeCaptures(groups, filter, analysisOptions(opts), {
     signal,
     per: (source, name) => {
       // a pipe or FIFO cannot be read twice (a second open of a FIFO waits for a writer that never
@@ -39,15 +60,16 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
     },
   });
   const r = selector.found;
-  if (r === null) {
-    const flows = (reports.at(-1)?.nextId ?? 1) - 1;
-    throw new UsageError(`no flow matches '${opts.selector}' in ${opts.inputs.join(' ')}${opts.filter !== null ? ` '${opts.filter}'` : ''} (${flows} flow${flows === 1 ? '' : 's'}; use an id from the report or host:port)`);
-  }
+  if (r === null) throw noFlow(opts, (reports.at(-1)?.nextId ?? 1) - 1);
   const name = r.file ?? String(inputs[0]);
   const copy = kept.get(name);
   const parts = copy !== undefined ? [name] : (partsOf.get(name) ?? [name]);
   const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => copy?.replay() ?? (await openCapture(part)), fn), r);
   return renderLadder(r, steps, opts.color);
+}
+
+function noFlow(opts: ExplainCliOptions, flows: number): UsageError {
+  return new UsageError(`no flow matches '${opts.selector}' in ${opts.inputs.join(' ')}${opts.filter !== null ? ` '${opts.filter}'` : ''} (${flows} flow${flows === 1 ? '' : 's'}; use an id from the report or host:port)`);
 }
 
 /** Standard input is kept in memory up to this size for explain's second read. */
