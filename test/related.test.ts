@@ -65,6 +65,18 @@ describe('Relater', () => {
     expect(recent.get('c', 4)).toHaveLength(1);
   });
 
+  it('Recent forgets keys whose entries are all older than the window before the newest', () => {
+    const recent = new Recent<{ t: number }>(10, 1000, 2);
+    for (let i = 0; i < 100; i++) recent.add(`k${i}`, { t: i });
+    recent.add('late', { t: 200 });
+    // the walk passes four keys an add: one more pass leaves only keys within 10 s of t = 200
+    for (let i = 0; i < 30; i++) recent.add(`n${i}`, { t: 200 + i / 10 });
+    const size = (recent as unknown as { byKey: Map<string, unknown> }).byKey.size;
+    expect(size).toBe(31);
+    expect(recent.get('late', 200)).toHaveLength(1);
+    expect(recent.get('k99', 99)).toEqual([]);
+  });
+
   it('the schema lists the same related kinds as the code', () => {
     const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as { definitions: { record: { properties: { related: { items: { properties: { kind: { enum: string[] } } } } } } } };
     expect(schema.definitions.record.properties.related.items.properties.kind.enum).toEqual([...RELATED_KINDS]);

@@ -16,24 +16,42 @@ export interface Sink extends Output {
   drain(): Promise<void>;
 }
 
-/** Buffers output and writes it to stdout (or another stream: see FileWriter) in blocks of about 64 KiB. */
+/** Output encoded before it is handed to the stream, in blocks of about this many bytes. */
+const BLOCK = 65536;
+
+/**
+ * Buffers output and writes it to stdout (or another stream: see FileWriter) in blocks of about
+ * 64 KiB. Each line is encoded straight into the block (UTF-8, as the stream would): joining the
+ * lines into one string first copied every byte of an ndjson run once more (137 MB on the 100 MB
+ * dense capture), and each `line + '\n'` made a rope to be flattened again.
+ */
 export class LineWriter implements Sink {
-  private parts: string[] = [];
-  private size = 0;
+  private block = Buffer.allocUnsafe(BLOCK);
+  private used = 0;
   constructor(protected readonly stream: NodeJS.WritableStream & { writableLength: number } = process.stdout) {}
   line(s: string): void {
-    this.write(s + '\n');
+    this.write(s);
+    if (this.used === this.block.length) this.flush();
+    this.block[this.used++] = 0x0a;
   }
   write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= 65536) this.flush();
+    // at most 3 bytes of UTF-8 per UTF-16 unit (a surrogate pair: 4 bytes for 2 units)
+    if (this.used + 3 * s.length > this.block.length) {
+      this.flush();
+      if (3 * s.length > this.block.length) {
+        this.stream.write(s);
+        return;
+      }
+    }
+    this.used += this.block.write(s, this.used);
+    if (this.used >= BLOCK - 1024) this.flush();
   }
   flush(): void {
-    if (this.parts.length === 0) return;
-    this.stream.write(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
+    if (this.used === 0) return;
+    // the stream keeps the block until it is written: a new one for what follows
+    this.stream.write(this.block.subarray(0, this.used));
+    this.block = Buffer.allocUnsafe(BLOCK);
+    this.used = 0;
   }
   /**
    * Backpressure: when stdout (a slow pipe) has more than OUTPUT_HIGH_WATER queued, a promise that

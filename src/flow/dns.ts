@@ -33,9 +33,13 @@ interface Series {
   n: number;
   /** Time of the latest query of the series. */
   lastT: number;
-  /** Times and frames of its first MAX_SERIES queries (to name the retry that followed each). */
-  times: number[];
-  frames: number[];
+  /**
+   * Times and frames of its 2nd to MAX_SERIES-th queries, the retries (to name the retry that
+   * followed each; the first query retries none). Null until the first retry: most series are one
+   * query, and one of these is kept per series for --udp-idle (80,000 at once on a resolver).
+   */
+  times: number[] | null;
+  frames: number[] | null;
 }
 
 /** Queries of one series remembered with their times (a client retrying for minutes is still one series). */
@@ -212,7 +216,8 @@ export class DnsTxn extends FlowEndpoints {
   retry(): { frame: number; t: number } | null {
     const s = this.series;
     if (s === null || this.queryT < 0 || s.lastT <= this.queryT) return null;
-    for (let i = 0; i < s.times.length; i++) if (s.times[i] > this.queryT) return { frame: s.frames[i], t: s.times[i] };
+    const { times, frames } = s;
+    if (times !== null && frames !== null) for (let i = 0; i < times.length; i++) if (times[i] > this.queryT) return { frame: frames[i], t: times[i] };
     return { frame: 0, t: s.lastT };
   }
 }
@@ -339,19 +344,24 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.opcode = h.opcode;
     txn.rd = h.rd;
     // the addresses as their words, not their text: formatting two addresses (IPv6 above all) for
-    // every query was the DNS layer's largest cost on a resolver's capture (issue #20)
+    // every query was the DNS layer's largest cost on a resolver's capture (issue #20); joined,
+    // not a template literal, whose result is a rope of a dozen cons strings that the map would
+    // keep as its key (~1,000 bytes an entry against ~200 flat; 80,000 entries on a resolver)
     const a = pkt.src;
     const b = pkt.dst;
-    const key = `${txn.qname}|${txn.qtype}|${h.opcode}|${transport}|${pkt.ipVersion}|${a[0]},${a[1]},${a[2]},${a[3]}|${b[0]},${b[1]},${b[2]},${b[3]}`;
+    const key = [txn.qname, txn.qtype, h.opcode, transport, pkt.ipVersion, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]].join('|');
     let seen = this.attempts.get(key);
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
     if (seen === undefined) {
-      seen = { n: 1, lastT: t, times: [t], frames: [frame] };
+      seen = { n: 1, lastT: t, times: null, frames: null };
       this.attempts.set(key, seen);
     } else {
       seen.n++;
       seen.lastT = t;
-      if (seen.times.length < MAX_SERIES) {
+      if (seen.times === null || seen.frames === null) {
+        seen.times = [t];
+        seen.frames = [frame];
+      } else if (seen.n <= MAX_SERIES) {
         seen.times.push(t);
         seen.frames.push(frame);
       }
