@@ -36,19 +36,21 @@ interface Attempt {
   done: boolean;
 }
 
-/** Ports whose attempts' keys a name keeps made (a scan of every port of a named host makes the rest each time). */
-const MAX_PORT_KEYS = 64;
-
 /** "www.example.test." → "www.example.test" */
 const bare = (q: string) => (q.endsWith('.') ? q.slice(0, -1) : q);
 
-/** A name an A/AAAA answer gave addresses, shared by them, with the attempts' keys made once. */
+/**
+ * A name an A/AAAA answer gave addresses, shared by them, with the key of the attempts to the port
+ * last connected to (most names are connected to on one port: no key made per record, and no map
+ * per name, which cost 11 MiB of peak RSS on the dense bench capture).
+ */
 interface Named {
   /** The question as asked (a later answer for the same question names the address the same). */
   query: string;
   name: string;
-  /** Server port → `${name} ${port}`, the key of attempts to that name and port. */
-  keys: Map<number, string>;
+  /** `${name} ${port}` for `port` (-1: none yet). */
+  port: number;
+  key: string;
 }
 
 export function otherFamily(): Linker {
@@ -66,21 +68,20 @@ export function otherFamily(): Linker {
       if (addr === '') continue;
       const had = names.get(addr);
       if (had !== undefined ? had.query === r.query : names.size >= MAX_NAMES) continue;
-      named ??= { query: r.query, name: bare(r.query), keys: new Map() };
+      named ??= { query: r.query, name: bare(r.query), port: -1, key: '' };
       names.set(addr, named);
     }
   };
 
-  /** The key of attempts to `named` on the port of `server`, made once per name and port. */
+  /** The key of attempts to `named` on the port of `server` (made again only when the port changes). */
   const keyOf = (named: Named, server: string): string => {
     const port = portNumber(server);
     if (port < 0) return `${named.name} ${portPart(server)}`;
-    let key = named.keys.get(port);
-    if (key === undefined) {
-      key = `${named.name} ${port}`;
-      if (named.keys.size < MAX_PORT_KEYS) named.keys.set(port, key);
+    if (port !== named.port) {
+      named.port = port;
+      named.key = `${named.name} ${port}`;
     }
-    return key;
+    return named.key;
   };
 
   const link = (found: Found, failed: Attempt, worked: Attempt, name: string, failedIsHere: boolean) => {
