@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_RELATED, Recent, Relater, type Linker } from '../src/related/relate.js';
 import { RELATED_KINDS, type FlowRecord } from '../src/verdict/types.js';
+import { portNumber, portPart } from '../src/related/ends.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -97,5 +98,23 @@ describe('relatedLines', () => {
       { ids: [5], why: 'other' },
     ]);
     expect(relatedLines(undefined)).toEqual([]);
+  });
+});
+
+describe('linker cost', () => {
+  it('hands a linker only the records of the protocols it declares', () => {
+    const seen: string[] = [];
+    const dnsOnly: Linker = { protos: ['dns'], relate: (r) => void seen.push(`dns-only ${r.proto}`) };
+    const all: Linker = { relate: (r) => void seen.push(`all ${r.proto}`) };
+    const rel = new Relater([dnsOnly, all]);
+    const tcp = rec(1, 0, 's:1');
+    const dns: FlowRecord = { ...rec(2, 0, 's:53'), proto: 'dns' };
+    rel.relate([tcp, dns]);
+    expect(seen).toEqual(['all tcp', 'dns-only dns', 'all dns']);
+  });
+
+  it('reads an endpoint port as a number exactly when its text is the plain decimal', () => {
+    for (const e of ['10.0.2.20:80', '[fd00::20]:443', '10.0.2.20:0', '10.0.2.20:65535']) expect(String(portNumber(e))).toBe(portPart(e));
+    for (const e of ['10.0.2.20', 'fd00::20', '[fd00::20]', '10.0.2.20:080', '10.0.2.20:', '10.0.2.20:123456', '10.0.2.20:8a']) expect(portNumber(e)).toBe(-1);
   });
 });

@@ -115,11 +115,15 @@ export function dnsUpstreamLinker(): Linker {
   /** SERVFAILs, by their name and its ancestors. */
   const servfails = new Recent<Entry>(WINDOW_SEC, 10_000, 16);
   return {
+    protos: ['dns'],
     relate(r, found) {
       if (r.proto !== 'dns' || r.query === undefined || r.opcode !== undefined || r.client === '' || r.server === '') return;
+      // most lookups are neither: nothing to key or remember
+      const servfail = r.verdict === 'dns-servfail';
+      if (!servfail && !UPSTREAM_FAILURES.has(r.verdict)) return;
       const name = r.query.toLowerCase();
       const e = entryOf(r);
-      if (r.verdict === 'dns-servfail') {
+      if (servfail) {
         const candidates: Entry[] = [];
         for (const key of selfAndAncestors(name)) for (const u of failures.get(key, r.t)) if (during(u, e)) candidates.push(u);
         for (const u of fromResolver(candidates, e.serverHost)) found(u.id, 'dns-upstream', upstreamWhy(u), servfailWhy(e));

@@ -23,6 +23,32 @@ export function portPart(endpoint: string): string {
   return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(colon + 1) : '';
 }
 
+/**
+ * The port of a TCP/UDP endpoint as a number, read without making a string; -1 when portPart
+ * would not give its plain decimal text (a bare address, a leading zero, more than 5 digits).
+ */
+export function portNumber(endpoint: string): number {
+  let from: number;
+  if (endpoint.charCodeAt(0) === 91 /* [ */) {
+    const end = endpoint.indexOf(']:');
+    if (end < 0) return -1;
+    from = end + 2;
+  } else {
+    const colon = endpoint.indexOf(':');
+    if (colon < 0 || colon !== endpoint.lastIndexOf(':')) return -1;
+    from = colon + 1;
+  }
+  const n = endpoint.length - from;
+  if (n < 1 || n > 5 || (n > 1 && endpoint.charCodeAt(from) === 48) /* 0 */) return -1;
+  let port = 0;
+  for (let i = from; i < endpoint.length; i++) {
+    const c = endpoint.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    port = port * 10 + c;
+  }
+  return port;
+}
+
 /** 6 for an IPv6 endpoint or address, else 4. */
 export function familyOf(endpoint: string): 4 | 6 {
   return endpoint.charCodeAt(0) === 91 || endpoint.indexOf(':') !== endpoint.lastIndexOf(':') ? 6 : 4;

@@ -75,6 +75,7 @@ export function natLeg(): Linker {
   };
 
   return {
+    protos: ['tcp'],
     relate(r, found) {
       if (r.proto !== 'tcp' || r.verdict === 'midstream') return;
       // records only counted have no key: healthy flows the report does not show (text output)

@@ -1,7 +1,7 @@
 import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
-import { CONNECTED, NOT_CONNECTED, familyOf, hostPart, portPart } from './ends.js';
+import { CONNECTED, NOT_CONNECTED, familyOf, hostPart, portNumber, portPart } from './ends.js';
 
 /*
  * Happy eyeballs (RFC 8305): a client that resolved a name to A and AAAA addresses, tried one
@@ -39,19 +39,49 @@ interface Attempt {
 /** "www.example.test." → "www.example.test" */
 const bare = (q: string) => (q.endsWith('.') ? q.slice(0, -1) : q);
 
+/**
+ * A name an A/AAAA answer gave addresses, shared by them, with the key of the attempts to the port
+ * last connected to (most names are connected to on one port: no key made per record, and no map
+ * per name, which cost 11 MiB of peak RSS on the dense bench capture).
+ */
+interface Named {
+  /** The question as asked (a later answer for the same question names the address the same). */
+  query: string;
+  name: string;
+  /** `${name} ${port}` for `port` (-1: none yet). */
+  port: number;
+  key: string;
+}
+
 export function otherFamily(): Linker {
   /** Address → the name an A/AAAA answer gave it. */
-  const names = new Map<string, string>();
+  const names = new Map<string, Named>();
   /** Attempts by name and server port. */
   const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY);
 
   const learn = (r: FlowRecord) => {
     if (r.answers === undefined || r.query === undefined || r.rcode !== 'NOERROR') return;
-    const name = bare(r.query);
+    /** Made at the first address this answer names anew (most answers repeat what is known). */
+    let named: Named | undefined;
     for (const a of r.answers) {
       const addr = a.startsWith('A ') ? a.slice(2) : a.startsWith('AAAA ') ? a.slice(5) : '';
-      if (addr !== '' && (names.size < MAX_NAMES || names.has(addr))) names.set(addr, name);
+      if (addr === '') continue;
+      const had = names.get(addr);
+      if (had !== undefined ? had.query === r.query : names.size >= MAX_NAMES) continue;
+      named ??= { query: r.query, name: bare(r.query), port: -1, key: '' };
+      names.set(addr, named);
     }
+  };
+
+  /** The key of attempts to `named` on the port of `server` (made again only when the port changes). */
+  const keyOf = (named: Named, server: string): string => {
+    const port = portNumber(server);
+    if (port < 0) return `${named.name} ${portPart(server)}`;
+    if (port !== named.port) {
+      named.port = port;
+      named.key = `${named.name} ${port}`;
+    }
+    return named.key;
   };
 
   const link = (found: Found, failed: Attempt, worked: Attempt, name: string, failedIsHere: boolean) => {
@@ -64,6 +94,7 @@ export function otherFamily(): Linker {
   };
 
   return {
+    protos: ['dns', 'tcp'],
     relate(r, found) {
       if (r.proto === 'dns') {
         learn(r);
@@ -72,9 +103,10 @@ export function otherFamily(): Linker {
       if (r.proto !== 'tcp' || r.client === '' || r.server === '' || names.size === 0) return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !NOT_CONNECTED.has(r.verdict)) return;
-      const name = names.get(hostPart(r.server));
-      if (name === undefined) return;
-      const key = `${name} ${portPart(r.server)}`;
+      const named = names.get(hostPart(r.server));
+      if (named === undefined) return;
+      const name = named.name;
+      const key = keyOf(named, r.server);
       const here: Attempt = { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
       for (const e of attempts.get(key, r.t)) {
         if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;

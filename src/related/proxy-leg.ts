@@ -87,6 +87,7 @@ export function proxyLeg(): Linker {
   };
 
   return {
+    protos: ['tcp'],
     relate(r, found) {
       if (r.proto !== 'tcp' || r.client === '' || r.server === '') return;
       const front = isFront(r);

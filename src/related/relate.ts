@@ -17,6 +17,11 @@ export interface Linker {
    * cause: its summary and check are then written from it (the first cause a record gets is kept).
    */
   relate(r: FlowRecord, found: Found): void;
+  /**
+   * The protocols of the records this linker can relate; the Relater hands it no others (absent:
+   * all). Most records are of a kind most linkers never link: not calling them costs nothing.
+   */
+  readonly protos?: readonly FlowRecord['proto'][];
 }
 
 export type Found = (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string, causeHere?: Cause, causeThere?: Cause) => void;
@@ -47,15 +52,22 @@ export class Relater {
     if (causeThere !== undefined) other[CAUSE] ??= causeThere;
   };
 
-  constructor(private readonly linkers: readonly Linker[]) {}
+  /** The linkers for each protocol, in the order given (made once: no per-record filtering). */
+  private readonly byProto: Readonly<Record<FlowRecord['proto'], readonly Linker[]>>;
+
+  constructor(linkers: readonly Linker[]) {
+    const of = (p: FlowRecord['proto']) => linkers.filter((l) => l.protos === undefined || l.protos.includes(p));
+    this.byProto = { tcp: of('tcp'), udp: of('udp'), dns: of('dns'), icmp: of('icmp'), arp: of('arp') };
+  }
 
   /** Relates a batch of records numbered in order (consecutive ids), in their order. */
   relate(batch: readonly FlowRecord[]): void {
-    if (this.linkers.length === 0 || batch.length === 0) return;
+    if (batch.length === 0) return;
     this.batch = batch;
     for (this.at = 0; this.at < batch.length; this.at++) {
       const r = batch[this.at];
-      for (const l of this.linkers) l.relate(r, this.found);
+      const linkers = this.byProto[r.proto];
+      for (let i = 0; i < linkers.length; i++) linkers[i].relate(r, this.found);
     }
     this.batch = [];
   }

@@ -56,6 +56,7 @@ export function sameHost(): Linker {
   };
 
   return {
+    protos: ['icmp', 'tcp'],
     relate(r, found) {
       if (r.client === '' || r.server === '') return;
       if (r.proto === 'icmp') {
