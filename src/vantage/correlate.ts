@@ -6,6 +6,7 @@ import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
 import { estimateOffset, matchPackets, packetName, pairFlows, type Pair } from './match.js';
 import { hostPart, type PacketLog, type PacketSummary } from './packets.js';
+import { seqFact, translateUnpaired, type Translated } from './fallback.js';
 
 export type { VantageClock } from '../report/report.js';
 export type { VantagePart } from '../verdict/types.js';
@@ -50,6 +51,8 @@ export function correlate(inputs: readonly VantageInput[], firstId: number): { r
   // partner[j][i]: the flow of capture j paired with ref flow i (-1: none); pairsOf[j][i]: their matched packets
   const partner: number[][] = [[]];
   const pairsOf: Pair[][][] = [[]];
+  // seqOf[j][i]: how ref flow i and its partner in capture j were paired through a box that rewrites sequence numbers (null: by identity)
+  const seqOf: (Translated | null)[][] = [[]];
   const toRef: ((tB: number) => number)[] = [(t) => t];
   let shared = 0;
   for (let j = 1; j < inputs.length; j++) {
@@ -62,7 +65,7 @@ export function correlate(inputs: readonly VantageInput[], firstId: number): { r
     // first pass with a wide window (clocks may be off), then the offset, then the real match
     const first: Pair[] = [];
     for (let i = 0; i < ref.length; i++) if (p[i] >= 0) first.push(...matchPackets(ref[i].packets, other[p[i]].packets, (t) => t + deltaNs, FIRST_PASS_WINDOW_NS));
-    const clock = estimateOffset(first, deltaNs);
+    let clock = estimateOffset(first, deltaNs);
     const map = (t: number) => t + deltaNs - clock.offsetNs;
     const pairs: Pair[][] = [];
     let matched = 0;
@@ -89,13 +92,28 @@ export function correlate(inputs: readonly VantageInput[], firstId: number): { r
     }
     // a filtered copy of the same capture (every shared packet at the same instant with the same
     // TTL) is one vantage point, not two: nothing to compare
-    const copy = pairs.every((ps) => ps.every(({ a, b }) => a.ttl === b.ttl && b.t + deltaNs === a.t));
+    const copy = matched > 0 && pairs.every((ps) => ps.every(({ a, b }) => a.ttl === b.ttl && b.t + deltaNs === a.t));
     if (copy) {
       p.fill(-1);
       for (const ps of pairs) ps.length = 0;
       matched = 0;
       sharedHere = 0;
     }
+    // flows no packet identity paired: through a box that rewrites sequence numbers (fallback.ts)
+    const seqs: (Translated | null)[] = ref.map(() => null);
+    if (!copy) {
+      const t = translateUnpaired(ref, other, p, clock, deltaNs);
+      clock = t.clock;
+      t.found.forEach((m, i) => {
+        if (m === null) return;
+        p[i] = m.b;
+        pairs[i] = m.pairs;
+        seqs[i] = m;
+        matched += m.pairs.length;
+        sharedHere++;
+      });
+    }
+    seqOf.push(seqs);
     shared += sharedHere;
     partner.push(p);
     pairsOf.push(pairs);
@@ -119,7 +137,7 @@ export function correlate(inputs: readonly VantageInput[], firstId: number): { r
   const spans = inputs.map((inp, j) => ({ from: toRef[j](0), until: toRef[j](spanNs(inp.report)) }));
   for (let i = 0; i < ref.length; i++) {
     const parts: Side[] = [{ flow: ref[i], cap: 0 }];
-    for (let j = 1; j < inputs.length; j++) if (partner[j][i] >= 0) parts.push({ flow: flows[j][partner[j][i]], cap: j, pairs: pairsOf[j][i] });
+    for (let j = 1; j < inputs.length; j++) if (partner[j][i] >= 0) parts.push({ flow: flows[j][partner[j][i]], cap: j, pairs: pairsOf[j][i], seq: seqOf[j][i] ?? undefined });
     records.push({ r: merge(ref[i], parts, inputs, spans, toRef, nearClientVotes), at: ref[i].record.t * 1e9 });
   }
   // flows only another capture saw
@@ -152,6 +170,8 @@ interface Side {
   cap: number;
   /** Matched packets with the reference capture's flow (absent for the reference itself). */
   pairs?: Pair[];
+  /** Set when they were matched through a box that rewrites sequence numbers (fallback.ts). */
+  seq?: Translated;
 }
 
 /** +1 when the reference capture saw this flow nearer its client than the partner, -1 nearer its server, 0 unknown. */
@@ -183,6 +203,7 @@ function merge(base: Flow, sides: Side[], inputs: readonly VantageInput[], spans
   let forgedRst = false;
   let synsLost = false;
   let synAcksLost = false;
+  let proxyRefused: { rst: number; file: string } | null = null;
   if (sides.length > 1) {
     // two sides: each unmatched packet is placed by the direction it travelled
     const near = order[0].s;
@@ -193,6 +214,13 @@ function merge(base: Flow, sides: Side[], inputs: readonly VantageInput[], spans
     const farRec = far.flow.record;
     if (nearRec.client !== farRec.client) facts.push({ kind: 'path-nat', side: 'client', before: nearRec.client, after: farRec.client, beforeFile: nearName, afterFile: farName });
     if (nearRec.server !== farRec.server) facts.push({ kind: 'path-nat', side: 'server', before: nearRec.server, after: farRec.server, beforeFile: nearName, afterFile: farName });
+    const translated = near.cap === 0 ? far.seq : near.seq;
+    if (translated !== undefined) {
+      const side = (s: Side, file: string) => ({ ...s.flow, file, verdict: s.flow.record.verdict, toRef: toRef[s.cap] });
+      const t = seqFact(translated, side(near, nearName), side(far, farName), near.cap === 0, translated.marginNs);
+      facts.push(t.fact);
+      if (t.refused !== undefined) proxyRefused = { rst: t.refused.rst, file: farName };
+    }
     const pairs = (near.cap === 0 ? far.pairs : near.pairs) ?? [];
     const matchedNear = new Set<PacketSummary>(pairs.map((p) => (near.cap === 0 ? p.a : p.b)));
     const matchedFar = new Set<PacketSummary>(pairs.map((p) => (far.cap === 0 ? p.a : p.b)));
@@ -236,7 +264,11 @@ function merge(base: Flow, sides: Side[], inputs: readonly VantageInput[], spans
   }
   const host = hostPart(r.server);
   const port = Number(r.server.slice(r.server.lastIndexOf(':') + 1));
-  if (forgedRst) {
+  if (proxyRefused !== null) {
+    // the server refused; a SYN proxy had answered the handshake: the client saw a reset after it
+    r.by = 'server';
+    story = { kind: 'path-proxy-refused', host, port, server: r.server, rst: proxyRefused.rst, file: proxyRefused.file };
+  } else if (forgedRst) {
     r.by = 'middlebox';
     story = { kind: 'path-forged', host, server: r.server, what: 'RST' };
   } else if (synsLost) {

@@ -180,7 +180,16 @@ export type Fact =
   /** A NAT between the captures: the client's (or server's) endpoint `before` in beforeFile is `after` in afterFile. */
   | { kind: 'path-nat'; side: Side; before: string; after: string; beforeFile: string; afterFile: string }
   /** Every packet of the flow was seen at both points; transitNs: median time from one to the other (after the clock offset). */
-  | { kind: 'path-intact'; packets: number; files: [string, string]; transitNs: number };
+  | { kind: 'path-intact'; packets: number; files: [string, string]; transitNs: number }
+  /**
+   * A box between the captures rewrites TCP sequence numbers (src/vantage/fallback.ts): it adds
+   * toServer to the client's packets' seq on their way to the server (farFile's minus nearFile's)
+   * and toClient to the server's on their way back (nearFile's minus farFile's), mod 2^32, and
+   * takes as much from the acknowledgements (absent: no packet that way to tell); packets: matched through it, segments of them by
+   * payload. proxy: it answered the client's handshake itself, the SYN-ACK (frame in nearFile)
+   * earlierNs before the server saw any SYN (frame in farFile): a SYN proxy.
+   */
+  | { kind: 'path-seq'; toServer?: number; toClient?: number; packets: number; segments: number; nearFile: string; farFile: string; proxy?: { synAck: number; syn: number; earlierNs: number } };
 
 export type FactKind = Fact['kind'];
 
@@ -264,7 +273,9 @@ export type Story =
   // ---- several vantage points: proven, not inferred
   | { kind: 'path-forged'; host: string; server: string; what: string }
   | { kind: 'path-dropped'; host: string; port: number; server: string; what: string }
-  | { kind: 'path-return'; host: string; server: string; client: string };
+  | { kind: 'path-return'; host: string; server: string; client: string }
+  /** A SYN proxy between the captures completed the client's handshake; the server then refused the proxy's SYN (rst: frame in file). */
+  | { kind: 'path-proxy-refused'; host: string; port: number; server: string; rst: number; file: string };
 
 /**
  * What another record of the capture tells about this one's cause (src/related/), kept on the
