@@ -45,6 +45,8 @@ export interface Translated {
   /** Matched packets whose IP IDs (both numbered) are the same, and differ: a box like these leaves the IP ID alone. */
   idAgree: number;
   idDisagree: number;
+  /** Most packets matched, and most data segments of each way that both sides carried (see matchTranslated). */
+  consistent: boolean;
   /** How far the clock offset may be off (ns; Infinity when it cannot be bounded: not estimated both ways). */
   marginNs: number;
 }
@@ -128,7 +130,7 @@ export function pairTranslated(as: readonly FlowSide[], bs: readonly FlowSide[],
       // enough to pair is a data segment or an unchanged ISN (32 random bits) with alike
       // endpoints, or two data segments with the same IP IDs; IP IDs that differ veto
       const alike = endpointsAlike(fa, bs[b]);
-      if (t.idDisagree > t.idAgree) continue;
+      if (!t.consistent || t.idDisagree > t.idAgree) continue;
       if (!((alike && (t.segments >= 1 || t.isn)) || (t.segments >= 2 && t.idAgree >= 1))) continue;
       cands.push({ a, t, score: t.segments * 2 + (t.isn ? 2 : 0) + t.pairs.length + (alike ? 1 : 0) });
     }
@@ -190,24 +192,38 @@ export function matchTranslated(a: FlowSide, b: FlowSide, fromClient: number | n
   }
   const deltas = [dc, ds];
   const originals = new Map<PacketSummary, PacketSummary>();
-  // both sides in A's numbering; unknown fields zeroed on both, so they compare equal
-  const norm = (f: FlowSide, side: 0 | 1) =>
-    head(f).map((p) => {
+  // both sides in A's numbering. A packet whose direction has no known delta takes part only
+  // when its acknowledgement can be mapped (its seq is then left out on both sides): otherwise
+  // any bare ACK would match any other
+  const data = [
+    [0, 0],
+    [0, 0],
+  ];
+  const norm = (f: FlowSide, side: 0 | 1) => {
+    const out: PacketSummary[] = [];
+    for (const p of head(f)) {
       const dir = dirOf(p, f.record.client);
+      if (isData(p)) data[side][dir]++;
       const d = deltas[dir];
       const o = deltas[1 - dir];
+      const acked = (p.flags & TCP_FLAG.ACK) !== 0;
+      if (d === null && !(acked && o !== null)) continue;
       const seq = d === null ? 0 : side === 0 ? p.seq : u32(p.seq - d);
-      const ack = !(p.flags & TCP_FLAG.ACK) || o === null ? 0 : side === 0 ? p.ack : u32(p.ack - o);
-      // the IP ID stays: it tells retransmissions apart (matchPackets)
-      // the direction in the flags, so that identity() tells the two ways apart
+      const ack = !acked || o === null ? 0 : side === 0 ? p.ack : u32(p.ack - o);
+      // the IP ID stays: it tells retransmissions apart (matchPackets); the direction goes in
+      // the flags, so that identity() tells the two ways apart
       const q: PacketSummary = { ...p, seq, ack, flags: p.flags | (dir << 8) };
       originals.set(q, p);
-      return q;
-    });
+      out.push(q);
+    }
+    return out;
+  };
   const na = norm(a, 0);
   const nb = norm(b, 1);
   const pairs = matchPackets(na, nb, toA, windowNs).map((x) => ({ a: originals.get(x.a) as PacketSummary, b: originals.get(x.b) as PacketSummary }));
-  const segments = pairs.filter((x) => isData(x.a)).length;
+  const matchedData = [0, 0];
+  for (const x of pairs) if (isData(x.a) && deltas[dirOf(x.a, a.record.client)] !== null) matchedData[dirOf(x.a, a.record.client)]++;
+  const segments = matchedData[0] + matchedData[1];
   let idAgree = 0;
   let idDisagree = 0;
   for (const x of pairs) {
@@ -215,9 +231,14 @@ export function matchTranslated(a: FlowSide, b: FlowSide, fromClient: number | n
     if (x.a.ipId === x.b.ipId) idAgree++;
     else idDisagree++;
   }
+  // one connection: most of the packets match, and so do most data segments each way both sides
+  // carried (two connections that only share a response header or a banner do not)
+  const smaller = Math.min(head(a).length, head(b).length);
+  let consistent = pairs.length * 2 >= smaller && (dc !== null || ds !== null);
+  for (let dir = 0; dir < 2; dir++) if (data[0][dir] > 0 && data[1][dir] > 0 && matchedData[dir] * 2 < Math.min(data[0][dir], data[1][dir])) consistent = false;
   dc = pairs.some((x) => x.a.src === a.record.client) ? dc : null;
   ds = pairs.some((x) => x.a.src !== a.record.client) ? ds : null;
-  return { b: -1, pairs, fromClient: dc, fromServer: ds, segments, isn: false, idAgree, idDisagree, marginNs: Infinity };
+  return { b: -1, pairs, fromClient: dc, fromServer: ds, segments, isn: false, idAgree, idDisagree, consistent, marginNs: Infinity };
 }
 
 /**
