@@ -105,6 +105,11 @@ export const certProblemsText = (problems: readonly CertProblem[]): string[] => 
 const framesText = (frames: readonly number[], count: number) => `${frames.map((x) => `#${x}`).join(' ')}${count > frames.length ? ` and ${count - frames.length} more` : ''}`;
 const theWhat = (what: string, count: number) => (count > 1 ? `${count} ${what}s` : what);
 
+const proxyFrames = (near: readonly number[], nearFile: string, far: readonly number[], farFile: string) => {
+  const parts = [near.length > 0 ? `${framesText(near, near.length)} in ${nearFile}` : '', far.length > 0 ? `${framesText(far, far.length)} in ${farFile}` : ''].filter((x) => x !== '');
+  return parts.length === 0 ? '' : ` (its own handshake packets, with no copy on the other side: ${parts.join(', ')})`;
+};
+
 const FACT: FactTable = {
   // addresses bare here: the parenthesis after them names the capture
   'path-lost': (f) =>
@@ -119,7 +124,9 @@ const FACT: FactTable = {
   'path-seq': (f) => {
     const d = (x: number | undefined) => (x === undefined ? 'not seen' : x === 0 ? 'unchanged' : `+${x} (mod 2^32)`);
     const proxy =
-      f.proxy === undefined ? '' : `; it answered the client's handshake itself: the SYN-ACK #${f.proxy.synAck} (${f.nearFile}) came ${dur(f.proxy.earlierNs)} before the server saw any SYN (#${f.proxy.syn} in ${f.farFile}): a SYN proxy`;
+      f.proxy === undefined
+        ? ''
+        : `; it answered the client's handshake itself: the SYN-ACK #${f.proxy.synAck} (${f.nearFile}) came ${dur(f.proxy.earlierNs)} before the server saw any SYN (#${f.proxy.syn} in ${f.farFile}): a SYN proxy${proxyFrames(f.proxy.nearFrames, f.nearFile, f.proxy.farFrames, f.farFile)}`;
     return `the box between ${f.nearFile} and ${f.farFile} rewrites TCP sequence numbers: client→server seq ${d(f.toServer)}, server→client seq ${d(f.toClient)}; ${plural(f.packets, 'packet')} matched by payload and timing (${plural(f.segments, 'data segment')})${proxy}`;
   },
   'path-intact': (f) => `all ${plural(f.packets, 'packet')} seen at both points (${f.files[0]}, ${f.files[1]}), ${dur(f.transitNs)} apart`,

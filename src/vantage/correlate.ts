@@ -215,21 +215,24 @@ function merge(base: Flow, sides: Side[], inputs: readonly VantageInput[], spans
     if (nearRec.client !== farRec.client) facts.push({ kind: 'path-nat', side: 'client', before: nearRec.client, after: farRec.client, beforeFile: nearName, afterFile: farName });
     if (nearRec.server !== farRec.server) facts.push({ kind: 'path-nat', side: 'server', before: nearRec.server, after: farRec.server, beforeFile: nearName, afterFile: farName });
     const translated = near.cap === 0 ? far.seq : near.seq;
+    // a SYN proxy's own handshake packets: neither lost nor forged
+    let proxied = new Set<PacketSummary>();
     if (translated !== undefined) {
       const side = (s: Side, file: string) => ({ ...s.flow, file, verdict: s.flow.record.verdict, toRef: toRef[s.cap] });
       const t = seqFact(translated, side(near, nearName), side(far, farName), near.cap === 0, translated.marginNs);
       facts.push(t.fact);
       if (t.refused !== undefined) proxyRefused = { rst: t.refused.rst, file: farName };
+      proxied = t.proxied;
     }
     const pairs = (near.cap === 0 ? far.pairs : near.pairs) ?? [];
     const matchedNear = new Set<PacketSummary>(pairs.map((p) => (near.cap === 0 ? p.a : p.b)));
     const matchedFar = new Set<PacketSummary>(pairs.map((p) => (far.cap === 0 ? p.a : p.b)));
     const mapNear = (t: number) => toRef[near.cap](t);
     const mapFar = (t: number) => toRef[far.cap](t);
-    const lostToServer = near.flow.packets.filter((p) => !matchedNear.has(p) && p.src === nearRec.client && within(mapNear(p.t), spans[far.cap]));
-    const forgedToClient = near.flow.packets.filter((p) => !matchedNear.has(p) && p.src !== nearRec.client && within(mapNear(p.t), spans[far.cap]));
-    const lostToClient = far.flow.packets.filter((p) => !matchedFar.has(p) && p.src !== farRec.client && within(mapFar(p.t), spans[near.cap]));
-    const forgedToServer = far.flow.packets.filter((p) => !matchedFar.has(p) && p.src === farRec.client && within(mapFar(p.t), spans[near.cap]));
+    const lostToServer = near.flow.packets.filter((p) => !matchedNear.has(p) && !proxied.has(p) && p.src === nearRec.client && within(mapNear(p.t), spans[far.cap]));
+    const forgedToClient = near.flow.packets.filter((p) => !matchedNear.has(p) && !proxied.has(p) && p.src !== nearRec.client && within(mapNear(p.t), spans[far.cap]));
+    const lostToClient = far.flow.packets.filter((p) => !matchedFar.has(p) && !proxied.has(p) && p.src !== farRec.client && within(mapFar(p.t), spans[near.cap]));
+    const forgedToServer = far.flow.packets.filter((p) => !matchedFar.has(p) && !proxied.has(p) && p.src === farRec.client && within(mapFar(p.t), spans[near.cap]));
     for (const g of groups(lostToServer))
       facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', from: hostPart(nearRec.client), to: hostPart(nearRec.server), fromFile: nearName, toFile: farName });
     for (const g of groups(lostToClient)) facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', from: hostPart(farRec.server), to: hostPart(farRec.client), fromFile: farName, toFile: nearName });
@@ -239,7 +242,7 @@ function merge(base: Flow, sides: Side[], inputs: readonly VantageInput[], spans
     const synsSent = near.flow.packets.filter((p) => p.src === nearRec.client && p.flags & TCP_FLAG.SYN && !(p.flags & TCP_FLAG.ACK));
     synsLost = synsSent.length > 0 && synsSent.every((p) => lostToServer.includes(p));
     synAcksLost = lostToClient.some((p) => p.flags & TCP_FLAG.SYN && p.flags & TCP_FLAG.ACK) && !near.flow.packets.some((p) => p.src !== nearRec.client && p.flags & TCP_FLAG.SYN && p.flags & TCP_FLAG.ACK);
-    if (lostToServer.length + lostToClient.length + forgedToClient.length + forgedToServer.length === 0) {
+    if (lostToServer.length + lostToClient.length + forgedToClient.length + forgedToServer.length + proxied.size === 0) {
       facts.push({ kind: 'path-intact', packets: pairs.length, files: [nearName, farName], transitNs: transitOf(pairs, toRef[near.cap === 0 ? far.cap : near.cap]) });
     }
   } else if (others.length > 0) {

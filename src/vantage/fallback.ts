@@ -280,7 +280,7 @@ export interface SeqSide extends FlowSide {
  * client's SYN-ACK came more than that before the server saw any SYN. Also what the record's
  * story becomes when the server refused the proxy's SYN.
  */
-export function seqFact(t: Translated, near: SeqSide, far: SeqSide, nearIsA: boolean, marginNs: number): { fact: Extract<Fact, { kind: 'path-seq' }>; refused?: { rst: number } } {
+export function seqFact(t: Translated, near: SeqSide, far: SeqSide, nearIsA: boolean, marginNs: number): { fact: Extract<Fact, { kind: 'path-seq' }>; refused?: { rst: number }; proxied: Set<PacketSummary> } {
   // what the box adds on the way: far minus near for the client's packets, near minus far for the server's
   const farMinusNear = (d: number | null) => (d === null ? undefined : nearIsA ? d : u32(-d));
   const fact: Extract<Fact, { kind: 'path-seq' }> = { kind: 'path-seq', packets: t.pairs.length, segments: t.segments, nearFile: near.file, farFile: far.file };
@@ -292,13 +292,52 @@ export function seqFact(t: Translated, near: SeqSide, far: SeqSide, nearIsA: boo
   const synAck = near.packets.find((p) => p.src !== near.record.client && (p.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK));
   const syn = far.packets.find((p) => p.src === far.record.client && isSyn(p));
   let refused: { rst: number } | undefined;
+  const proxied = new Set<PacketSummary>();
   if (synAck !== undefined && syn !== undefined && Number.isFinite(marginNs)) {
     const earlierNs = far.toRef(syn.t) - near.toRef(synAck.t);
     if (earlierNs > marginNs) {
-      fact.proxy = { synAck: synAck.frame, syn: syn.frame, earlierNs: Math.round(earlierNs) };
+      // the packets of the proxy's two handshakes that have no copy on the other side: what it
+      // sent the client (SYN-ACK, a window update: the SYN-ACK's TTL) and the client's ACK it
+      // kept; what it sent the server (SYN, ACK: the SYN's TTL) and the server's SYN-ACK it kept
+      const matched = new Set<PacketSummary>();
+      for (const x of t.pairs) matched.add(x.a).add(x.b);
+      // the proxy's window update after its handshake looks like the server's ACK it passes on:
+      // the copy of the server's packet is the one with the forwarded TTL, not the proxy's own
+      const nearOf = (x: Pair) => (nearIsA ? x.a : x.b);
+      for (const x of t.pairs) {
+        const n = nearOf(x);
+        if (n.src === near.record.client || n.ttl !== synAck.ttl || n.flags & TCP_FLAG.SYN) continue;
+        const twin = near.packets.find((p) => !matched.has(p) && p.src === n.src && p.flags === n.flags && p.seq === n.seq && p.ack === n.ack && p.len === n.len && p.hash === n.hash && p.ttl !== n.ttl);
+        if (twin === undefined) continue;
+        matched.delete(n);
+        matched.add(twin);
+        if (nearIsA) x.a = twin;
+        else x.b = twin;
+      }
+      const bare = (p: PacketSummary) => p.len === 0 && !(p.flags & (TCP_FLAG.RST | TCP_FLAG.FIN)) && !matched.has(p);
+      const synAckOf = (p: PacketSummary) => (p.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK);
+      const nearFrames: number[] = [];
+      const farFrames: number[] = [];
+      for (const p of near.packets) {
+        if (!bare(p)) continue;
+        const fromClient = p.src === near.record.client;
+        if (fromClient ? p.flags === TCP_FLAG.ACK && p.ack === u32(synAck.seq + 1) : p.ttl === synAck.ttl) {
+          proxied.add(p);
+          nearFrames.push(p.frame);
+        }
+      }
+      for (const p of far.packets) {
+        if (!bare(p)) continue;
+        const fromClient = p.src === far.record.client;
+        if (fromClient ? p.ttl === syn.ttl : synAckOf(p)) {
+          proxied.add(p);
+          farFrames.push(p.frame);
+        }
+      }
+      fact.proxy = { synAck: synAck.frame, syn: syn.frame, earlierNs: Math.round(earlierNs), nearFrames: nearFrames.slice(0, 8), farFrames: farFrames.slice(0, 8) };
       const rst = far.packets.find((p) => p.src !== far.record.client && p.flags & TCP_FLAG.RST);
       if (far.verdict === 'refused' && rst !== undefined) refused = { rst: rst.frame };
     }
   }
-  return { fact, refused };
+  return { fact, refused, proxied };
 }

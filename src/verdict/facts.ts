@@ -187,9 +187,10 @@ export type Fact =
    * and toClient to the server's on their way back (nearFile's minus farFile's), mod 2^32, and
    * takes as much from the acknowledgements (absent: no packet that way to tell); packets: matched through it, segments of them by
    * payload. proxy: it answered the client's handshake itself, the SYN-ACK (frame in nearFile)
-   * earlierNs before the server saw any SYN (frame in farFile): a SYN proxy.
+   * earlierNs before the server saw any SYN (frame in farFile): a SYN proxy; nearFrames/farFrames:
+   * the packets of its two handshakes with no copy on the other side (not judged lost or forged).
    */
-  | { kind: 'path-seq'; toServer?: number; toClient?: number; packets: number; segments: number; nearFile: string; farFile: string; proxy?: { synAck: number; syn: number; earlierNs: number } };
+  | { kind: 'path-seq'; toServer?: number; toClient?: number; packets: number; segments: number; nearFile: string; farFile: string; proxy?: { synAck: number; syn: number; earlierNs: number; nearFrames: number[]; farFrames: number[] } };
 
 export type FactKind = Fact['kind'];
 
