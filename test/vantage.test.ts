@@ -318,4 +318,34 @@ describe.skipIf(!existsSync(SP))('two captures through a SYN proxy that rewrites
     expect(refused.check).toContain("answered the proxy's SYN with a RST");
     expect(factsOf(refused, 'path-seq')[0].toClient).toBeUndefined();
   });
+
+  it.skipIf(!hasCommand('editcap'))('three captures: the rewrite is stated once, between the two neighbours it is between', () => {
+    // a third point behind the server's: server.pcap moved by 2 s (same packets, same TTLs, its own clock)
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-synproxy-'));
+    const moved = join(dir, 'server-moved.pcap');
+    expect(spawnSync('editcap', ['-F', 'pcap', '-t', '2', files[1], moved]).status).toBe(0);
+    const r = cli(['-f', 'ndjson', '-q', ...files, moved]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
+    const fs = flows(lines);
+    expect(fs).toHaveLength(5);
+    const clocks = lines.find((l) => l.type === 'summary')?.input?.vantages ?? [];
+    expect(clocks.map((c) => c.sharedFlows)).toEqual([0, 5, 5]);
+    expect(Math.abs((clocks[2]?.clockOffsetMs ?? 0) - 2000)).toBeLessThan(0.05);
+    for (const x of fs) {
+      expect(x.vantages?.map((v) => v.file)).toEqual([files[0], files[1], moved]);
+      const seq = factsOf(x, 'path-seq');
+      expect(seq.map((f) => [f.nearFile, f.farFile])).toEqual([[files[0], files[1]]]);
+      expect(seq[0].proxy).toBeDefined();
+      expect(factsOf(x, 'path-lost')).toEqual([]);
+      expect(factsOf(x, 'path-forged')).toEqual([]);
+      expect(factsOf(x, 'path-intact')).toEqual([]);
+    }
+    const refused = byPort(lines, 8089);
+    expect([refused.verdict, refused.by]).toEqual(['closed-by-remote', 'server']);
+    expect(refused.summary).toContain('a SYN proxy in the path had already completed the handshake');
+  });
 });
