@@ -346,6 +346,7 @@ describe.skipIf(!existsSync(SP))('two captures through a SYN proxy that rewrites
     }
     const refused = byPort(lines, 8089);
     expect([refused.verdict, refused.by]).toEqual(['closed-by-remote', 'server']);
-    expect(refused.summary).toContain('a SYN proxy in the path had already completed the handshake');
+    expect(refused.summary).toContain(`a SYN proxy in the path between ${files[0]} and ${files[1]} had already completed the handshake`);
+    expect(refused.check).toContain(`Proven by the captures (the proxy is between ${files[0]} and ${files[1]}): `);
   });
 });

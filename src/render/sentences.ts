@@ -305,7 +305,7 @@ const SUMMARY: StoryTable = {
   'path-forged': (s, r, L) => `a box in the path${inBetween(s.between)} reset the connection to ${L.ep(r.server)}: ${L.a(s.host)} never sent the ${s.what} the client received`,
   'path-dropped': (s, r, L) => `${s.what} to ${L.ep(r.server)} dropped in the path${inBetween(s.between)}: it left the client and never reached the server`,
   'path-return': (s, r, L) => `${L.ep(r.server)} answered, but its SYN-ACK never reached the client: the return path loses it${inBetween(s.between)}`,
-  'path-proxy-refused': (_s, r, L) => `${L.ep(r.server)} refused the connection; a SYN proxy in the path had already completed the handshake with the client, which saw it accepted, then reset`,
+  'path-proxy-refused': (s, r, L) => `${L.ep(r.server)} refused the connection; a SYN proxy in the path${inBetween(s.between)} had already completed the handshake with the client, which saw it accepted, then reset`,
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
   'icmp-answer': (s, r, L) => `${L.a(s.from)} answered ${s.proto === 'tcp' ? 'the SYN' : 'UDP'} to ${L.ep(r.server)} with ${s.icmp}${s.loop === true ? ', in a routing loop' : ''}`,
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
@@ -465,7 +465,7 @@ const CHECK: StoryTable = {
   'path-return': (s, _r, L) =>
     `${s.between === undefined ? 'Proven by the two captures' : `Proven by the captures (lost between ${s.between[0]} and ${s.between[1]})`}: the way back from ${L.a(s.host)} to ${L.a(s.client)} loses the server's packets. Look for asymmetric routing (a return route through another box), a stateful firewall that saw only one direction, or rp_filter on the routers between.`,
   'path-proxy-refused': (s, _r, L) =>
-    `Proven by the two captures: ${L.a(s.host)} answered the proxy's SYN with a RST (#${s.rst} in ${s.file}), so nothing listens on port ${s.port} there. Run \`ss -ltnp\` on the server; the SYN proxy (iptables SYNPROXY, a firewall's SYN-flood protection) hides refusals from clients.`,
+    `${s.between === undefined ? 'Proven by the two captures' : `Proven by the captures (the proxy is between ${s.between[0]} and ${s.between[1]})`}: ${L.a(s.host)} answered the proxy's SYN with a RST (#${s.rst} in ${s.file}), so nothing listens on port ${s.port} there. Run \`ss -ltnp\` on the server; the SYN proxy (iptables SYNPROXY, a firewall's SYN-flood protection) hides refusals from clients.`,
   midstream: () => 'Start the capture before the connection opens to see its handshake.',
   'icmp-answer': (s, r, L) => (s.loop === true ? loopCheck(hostOf(r.server), L) : icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L)),
   refused: (s, r, L) =>

@@ -137,7 +137,7 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
   // forged (every such pair is looked at: its copies of the proxy's packets are set right)
   const seqFacts: Fact[] = [];
   const proxied = new Set<PacketSummary>();
-  let proxyRefused: { rst: number; file: string } | null = null;
+  let proxyRefused: { rst: number; file: string; between?: [string, string] } | null = null;
   for (const { l, seq } of cl.pairs) {
     if (seq === null) continue;
     const [x, y] = seenOrder.indexOf(l.c) < seenOrder.indexOf(l.d) ? [l.c, l.d] : [l.d, l.c];
@@ -149,7 +149,11 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
     for (const p of t.proxied) proxied.add(p);
     if (Math.abs(seenOrder.indexOf(x) - seenOrder.indexOf(y)) !== 1) continue;
     seqFacts.push(t.fact);
-    if (t.refused !== undefined && proxyRefused === null) proxyRefused = { rst: t.refused.rst, file: inputs[y].report.input.name };
+    if (t.refused !== undefined && proxyRefused === null) {
+      const file = inputs[y].report.input.name;
+      // three or more points: the two the proxy is between
+      proxyRefused = { rst: t.refused.rst, file, ...(order.length > 2 ? { between: [inputs[x].report.input.name, file] as [string, string] } : {}) };
+    }
   }
   const view = followPackets(
     cl,
@@ -213,7 +217,7 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
   if (proxyRefused !== null) {
     // the server refused; a SYN proxy had answered the handshake: the client saw a reset after it
     r.by = 'server';
-    story = { kind: 'path-proxy-refused', host, port, server: r.server, rst: proxyRefused.rst, file: proxyRefused.file };
+    story = { kind: 'path-proxy-refused', host, port, server: r.server, rst: proxyRefused.rst, file: proxyRefused.file, ...(proxyRefused.between === undefined ? {} : { between: proxyRefused.between }) };
   } else if (forgedRst) {
     r.by = 'middlebox';
     story = {

@@ -292,7 +292,7 @@ export type Story =
   | { kind: 'path-dropped'; host: string; port: number; server: string; what: string; between?: [string, string] }
   | { kind: 'path-return'; host: string; server: string; client: string; between?: [string, string] }
   /** A SYN proxy between the captures completed the client's handshake; the server then refused the proxy's SYN (rst: frame in file). */
-  | { kind: 'path-proxy-refused'; host: string; port: number; server: string; rst: number; file: string };
+  | { kind: 'path-proxy-refused'; host: string; port: number; server: string; rst: number; file: string; between?: [string, string] };
 
 /**
  * What another record of the capture tells about this one's cause (src/related/), kept on the
