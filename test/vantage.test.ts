@@ -220,3 +220,133 @@ describe.skipIf(!existsSync(V))('two captures of one connection (--vantages)', (
     expect(cli(['--vantages', '-', join(V, 'server.pcap')], readFileSync(join(V, 'client.pcap'))).code).toBe(2);
   });
 });
+
+/**
+ * Through a box that rewrites sequence numbers (src/vantage/fallback.ts): iptables SYNPROXY on the
+ * router in front of nginx (fixtures/make-synproxy-fixtures.sh), tcpdump on the client and the
+ * server at once. No packet has the same seq/ack in both; the flows are still paired, the delta
+ * per direction stated, and the refusal behind the proxy put on the server, proven.
+ */
+const SP = join(FIXTURES, 'vantage-synproxy');
+describe.skipIf(!existsSync(SP))('two captures through a SYN proxy that rewrites sequence numbers', () => {
+  const files = [join(SP, 'client.pcap'), join(SP, 'server.pcap')];
+  const runSp = (extra: string[] = []) => {
+    const r = cli(['-f', 'ndjson', '-q', ...extra, ...files]);
+    const text = r.stdout.split(`${FIXTURES}/`).join('fixtures/');
+    return {
+      code: r.code,
+      text,
+      lines: text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Line),
+    };
+  };
+
+  it('golden records, valid against the schema, the same with and without --vantages', () => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as SchemaObject);
+    const validateLine = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'ndjson-line.schema.json'), 'utf8')) as SchemaObject);
+    const forced = runSp(['--vantages']);
+    expect(forced.code).toBe(0);
+    for (const l of forced.lines) expect(validateLine(l), JSON.stringify(validateLine.errors)).toBe(true);
+    expect(runSp().text).toBe(forced.text);
+    const golden = join(ROOT, 'test', 'golden', 'vantage', 'synproxy.ndjson');
+    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, forced.text);
+    expect(forced.text).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  it.skipIf(!hasCommand('tshark'))('tshark: the server side numbers the server packets differently, the client packets alike', () => {
+    // raw sequence numbers of each connection's server packets (SYN-ACK and after), per capture
+    const seqs = (f: string) => {
+      const r = spawnSync('tshark', ['-r', f, '-o', 'tcp.relative_sequence_numbers:FALSE', '-Y', 'tcp.srcport==8088', '-T', 'fields', '-e', 'tcp.dstport', '-e', 'tcp.seq'], { encoding: 'utf8' });
+      const m = new Map<string, Set<string>>();
+      for (const line of r.stdout.trim().split('\n')) {
+        const [port, seq] = line.split('\t');
+        if (!m.has(port)) m.set(port, new Set());
+        m.get(port)?.add(seq);
+      }
+      return m;
+    };
+    const c = seqs(files[0]);
+    const s = seqs(files[1]);
+    expect(c.size).toBe(4);
+    for (const [port, set] of c) for (const seq of set) expect(s.get(port)?.has(seq)).toBe(false);
+  });
+
+  it('pairs every connection, states the delta, and proves who refused', () => {
+    const { lines } = runSp();
+    const client = 'fixtures/vantage-synproxy/client.pcap';
+    const server = 'fixtures/vantage-synproxy/server.pcap';
+    const fs = flows(lines);
+    expect(fs).toHaveLength(5);
+    const vantage = lines.find((l) => l.type === 'summary')?.input?.vantages?.[1];
+    expect(vantage?.sharedFlows).toBe(5);
+    expect(vantage?.method).toBe('both-ways');
+    for (const r of fs) {
+      expect(r.vantages?.map((v) => v.file)).toEqual([client, server]);
+      const seq = factsOf(r, 'path-seq');
+      expect(seq).toHaveLength(1);
+      // SYNPROXY keeps the client's ISN and moves the server's: its SYN cookie for the server's ISN
+      expect(seq[0].toServer).toBe(0);
+      expect(seq[0].proxy?.earlierNs).toBeGreaterThan(0);
+      expect(seq[0].nearFile).toBe(client);
+    }
+    const healthy = fs.filter((r) => r.server.endsWith(':8088'));
+    expect(healthy.map((r) => r.verdict)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    for (const r of healthy) {
+      const f = factsOf(r, 'path-seq')[0];
+      // the proxy's window update after its handshake (TTL 64, not the forwarded 63) is its own, not forged
+      expect(f.proxy?.nearFrames).toHaveLength(1);
+      expect(factsOf(r, 'path-forged')).toEqual([]);
+      expect(f.segments).toBe(2);
+      expect(f.toClient).toBeGreaterThan(0);
+      expect(r.evidence).toContain(
+        `the box between ${client} and ${server} rewrites TCP sequence numbers: client→server seq unchanged, server→client seq +${f.toClient} (mod 2^32); ${f.packets} packets matched by payload and timing (2 data segments); it answered the client's handshake itself: the SYN-ACK #${f.proxy?.synAck} (${client}) came ${((f.proxy?.earlierNs ?? 0) / 1e6).toFixed(3)} ms before the server saw any SYN (#${f.proxy?.syn} in ${server}): a SYN proxy (its own handshake packets, with no copy on the other side: #${f.proxy?.nearFrames[0]} in ${client})`,
+      );
+    }
+    // refused behind the proxy: the client saw a handshake, then a reset; the server refused the proxy's SYN
+    const refused = byPort(lines, 8089);
+    expect([refused.verdict, refused.by]).toEqual(['closed-by-remote', 'server']);
+    expect(refused.vantages?.map((v) => v.verdict)).toEqual(['closed-by-remote', 'refused']);
+    expect(refused.summary).toContain('refused the connection; a SYN proxy in the path had already completed the handshake');
+    // the SYN-ACK the client got and its ACK were the proxy's handshake, not lost or forged packets
+    const proxy = factsOf(refused, 'path-seq')[0].proxy;
+    expect(proxy?.nearFrames).toEqual([proxy?.synAck, (proxy?.synAck ?? 0) + 1]);
+    expect(factsOf(refused, 'path-forged')).toEqual([]);
+    expect(factsOf(refused, 'path-lost')).toEqual([]);
+    expect(refused.check).toContain("answered the proxy's SYN with a RST");
+    expect(factsOf(refused, 'path-seq')[0].toClient).toBeUndefined();
+  });
+
+  it.skipIf(!hasCommand('editcap'))('three captures: the rewrite is stated once, between the two neighbours it is between', () => {
+    // a third point behind the server's: server.pcap moved by 2 s (same packets, same TTLs, its own clock)
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-synproxy-'));
+    const moved = join(dir, 'server-moved.pcap');
+    expect(spawnSync('editcap', ['-F', 'pcap', '-t', '2', files[1], moved]).status).toBe(0);
+    const r = cli(['-f', 'ndjson', '-q', ...files, moved]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
+    const fs = flows(lines);
+    expect(fs).toHaveLength(5);
+    const clocks = lines.find((l) => l.type === 'summary')?.input?.vantages ?? [];
+    expect(clocks.map((c) => c.sharedFlows)).toEqual([0, 5, 5]);
+    expect(Math.abs((clocks[2]?.clockOffsetMs ?? 0) - 2000)).toBeLessThan(0.05);
+    for (const x of fs) {
+      expect(x.vantages?.map((v) => v.file)).toEqual([files[0], files[1], moved]);
+      const seq = factsOf(x, 'path-seq');
+      expect(seq.map((f) => [f.nearFile, f.farFile])).toEqual([[files[0], files[1]]]);
+      expect(seq[0].proxy).toBeDefined();
+      expect(factsOf(x, 'path-lost')).toEqual([]);
+      expect(factsOf(x, 'path-forged')).toEqual([]);
+      expect(factsOf(x, 'path-intact')).toEqual([]);
+    }
+    const refused = byPort(lines, 8089);
+    expect([refused.verdict, refused.by]).toEqual(['closed-by-remote', 'server']);
+    expect(refused.summary).toContain(`a SYN proxy in the path between ${files[0]} and ${files[1]} had already completed the handshake`);
+    expect(refused.check).toContain(`Proven by the captures (the proxy is between ${files[0]} and ${files[1]}): `);
+  });
+});

@@ -109,6 +109,11 @@ const passedText = (passed: readonly { file: string; frames: number[] }[] | unde
 /** "router.pcap nor ": the points in between that did not see it, before the far end. */
 const missedText = (missed: readonly string[] | undefined) => (missed ?? []).map((m) => `${m} nor `).join('');
 
+const proxyFrames = (near: readonly number[], nearFile: string, far: readonly number[], farFile: string) => {
+  const parts = [near.length > 0 ? `${framesText(near, near.length)} in ${nearFile}` : '', far.length > 0 ? `${framesText(far, far.length)} in ${farFile}` : ''].filter((x) => x !== '');
+  return parts.length === 0 ? '' : ` (its own handshake packets, with no copy on the other side: ${parts.join(', ')})`;
+};
+
 const FACT: FactTable = {
   // addresses bare here: the parenthesis after them names the capture
   'path-lost': (f) => {
@@ -128,6 +133,14 @@ const FACT: FactTable = {
       : `the ${theWhat(f.what, f.count)} the server received (${framesText(f.frames, f.count)} in ${f.file}) ${f.count > 1 ? 'were' : 'was'} never sent by ${f.claimed} (${none}${first}): made ${where}`;
   },
   'path-nat': (f) => `NAT between ${f.beforeFile} and ${f.afterFile}: the ${f.side} ${f.before} is ${f.after} there`,
+  'path-seq': (f) => {
+    const d = (x: number | undefined) => (x === undefined ? 'not seen' : x === 0 ? 'unchanged' : `+${x} (mod 2^32)`);
+    const proxy =
+      f.proxy === undefined
+        ? ''
+        : `; it answered the client's handshake itself: the SYN-ACK #${f.proxy.synAck} (${f.nearFile}) came ${dur(f.proxy.earlierNs)} before the server saw any SYN (#${f.proxy.syn} in ${f.farFile}): a SYN proxy${proxyFrames(f.proxy.nearFrames, f.nearFile, f.proxy.farFrames, f.farFile)}`;
+    return `the box between ${f.nearFile} and ${f.farFile} rewrites TCP sequence numbers: client→server seq ${d(f.toServer)}, server→client seq ${d(f.toClient)}; ${plural(f.packets, 'packet')} matched by payload and timing (${plural(f.segments, 'data segment')})${proxy}`;
+  },
   'path-intact': (f) =>
     f.files.length === 2
       ? `all ${plural(f.packets, 'packet')} seen at both points (${f.files[0]}, ${f.files[1]}), ${dur(f.transitNs)} apart`
@@ -292,6 +305,7 @@ const SUMMARY: StoryTable = {
   'path-forged': (s, r, L) => `a box in the path${inBetween(s.between)} reset the connection to ${L.ep(r.server)}: ${L.a(s.host)} never sent the ${s.what} the client received`,
   'path-dropped': (s, r, L) => `${s.what} to ${L.ep(r.server)} dropped in the path${inBetween(s.between)}: it left the client and never reached the server`,
   'path-return': (s, r, L) => `${L.ep(r.server)} answered, but its SYN-ACK never reached the client: the return path loses it${inBetween(s.between)}`,
+  'path-proxy-refused': (s, r, L) => `${L.ep(r.server)} refused the connection; a SYN proxy in the path${inBetween(s.between)} had already completed the handshake with the client, which saw it accepted, then reset`,
   midstream: (s) => `connection was already open when the capture started (${plural(s.packets, 'packet')} seen, no SYN)`,
   'icmp-answer': (s, r, L) => `${L.a(s.from)} answered ${s.proto === 'tcp' ? 'the SYN' : 'UDP'} to ${L.ep(r.server)} with ${s.icmp}${s.loop === true ? ', in a routing loop' : ''}`,
   refused: (_s, r, L) => `${L.ep(r.server)} refused the connection: RST in answer to the SYN`,
@@ -450,6 +464,8 @@ const CHECK: StoryTable = {
     `${proven(s.between)} drops ${s.what}s to ${L.ep(r.server)}. Check DROP rules, ACLs and security groups on the path (\`iptables -L -n -v\`, \`nft list ruleset\` on the routers and firewalls between${s.between === undefined ? '' : ' those two points'}), or \`traceroute -T -p ${s.port} ${s.host}\` to find where.`,
   'path-return': (s, _r, L) =>
     `${s.between === undefined ? 'Proven by the two captures' : `Proven by the captures (lost between ${s.between[0]} and ${s.between[1]})`}: the way back from ${L.a(s.host)} to ${L.a(s.client)} loses the server's packets. Look for asymmetric routing (a return route through another box), a stateful firewall that saw only one direction, or rp_filter on the routers between.`,
+  'path-proxy-refused': (s, _r, L) =>
+    `${s.between === undefined ? 'Proven by the two captures' : `Proven by the captures (the proxy is between ${s.between[0]} and ${s.between[1]})`}: ${L.a(s.host)} answered the proxy's SYN with a RST (#${s.rst} in ${s.file}), so nothing listens on port ${s.port} there. Run \`ss -ltnp\` on the server; the SYN proxy (iptables SYNPROXY, a firewall's SYN-flood protection) hides refusals from clients.`,
   midstream: () => 'Start the capture before the connection opens to see its handshake.',
   'icmp-answer': (s, r, L) => (s.loop === true ? loopCheck(hostOf(r.server), L) : icmpCheckText(r.verdict, s.from, r.server, r.by === 'server', s.proto, L)),
   refused: (s, r, L) =>

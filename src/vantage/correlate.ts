@@ -6,6 +6,7 @@ import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
 import { identity, packetName } from './match.js';
 import { hostPart, type PacketSummary } from './packets.js';
+import { seqFact } from './fallback.js';
 import { clusters, correlatable, dToC, flowsOf, link, placeClocks, type Cluster, type Flow, type Link, type VantageInput } from './links.js';
 import { addVotes, followPackets, localVote, pairsBetween, pathOrder, within, type PathPacket, type PathView, type Votes } from './path.js';
 
@@ -78,7 +79,13 @@ export function correlate(inputs: readonly VantageInput[], firstId: number, o: {
   return { report: mergedReport(inputs, out, clocks, id), shared, pathOf: (r) => views.get(r) ?? null };
 }
 
-/** The pairs of captures (c < d) that have at least one packet identity in common, in order. */
+/**
+ * The pairs of captures (c < d) that have at least one packet identity in common, or a TCP data
+ * segment (length and payload) or SYN sequence number, which a box that rewrites sequence
+ * numbers leaves alone (fallback.ts pairs their flows), in order.
+ */
+const fallbackKey = (p: PacketSummary): string | null => (p.proto !== 6 ? null : p.len > 0 && p.hash !== 0 ? `d${p.len}|${p.hash}` : (p.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN ? `s${p.seq}` : null);
+
 function sharing(flows: readonly Flow[][]): [number, number][] {
   const caps = new Map<string, number[]>();
   const pairs = new Set<number>();
@@ -86,12 +93,14 @@ function sharing(flows: readonly Flow[][]): [number, number][] {
   flows.forEach((fs, cap) => {
     for (const f of fs) {
       for (const p of f.packets) {
-        const k = identity(p);
-        const l = caps.get(k);
-        if (l === undefined) caps.set(k, [cap]);
-        else if (l[l.length - 1] !== cap) {
-          for (const c of l) pairs.add(c * n + cap);
-          l.push(cap);
+        for (const k of [identity(p), fallbackKey(p)]) {
+          if (k === null) continue;
+          const l = caps.get(k);
+          if (l === undefined) caps.set(k, [cap]);
+          else if (l[l.length - 1] !== cap) {
+            for (const c of l) pairs.add(c * n + cap);
+            l.push(cap);
+          }
         }
       }
     }
@@ -122,13 +131,37 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
   const others = inputs.map((_, j) => j).filter((j) => !cl.members.has(j) && covers(inputs[j], spans[j], any, toRef[any.cap]));
   const order = pathOrder([...seenCaps, ...others], (x, y) => localVote(cl, flows, x, y), votes);
   const flowAt = (cap: number): Flow | null => (cl.members.has(cap) ? flows[cap][cl.members.get(cap) ?? 0] : null);
+  const seenOrder = order.filter((cap) => cl.members.has(cap));
+  // pairs through a box that rewrites sequence numbers (fallback.ts): stated between the two
+  // neighbouring points it is between; a SYN proxy's own handshake packets are neither lost nor
+  // forged (every such pair is looked at: its copies of the proxy's packets are set right)
+  const seqFacts: Fact[] = [];
+  const proxied = new Set<PacketSummary>();
+  let proxyRefused: { rst: number; file: string; between?: [string, string] } | null = null;
+  for (const { l, seq } of cl.pairs) {
+    if (seq === null) continue;
+    const [x, y] = seenOrder.indexOf(l.c) < seenOrder.indexOf(l.d) ? [l.c, l.d] : [l.d, l.c];
+    const fx = flowAt(x);
+    const fy = flowAt(y);
+    if (fx === null || fy === null) continue;
+    const side = (f: Flow) => ({ ...f, file: inputs[f.cap].report.input.name, verdict: f.record.verdict, toRef: toRef[f.cap] });
+    const t = seqFact(seq, side(fx), side(fy), x === l.c, seq.marginNs);
+    for (const p of t.proxied) proxied.add(p);
+    if (Math.abs(seenOrder.indexOf(x) - seenOrder.indexOf(y)) !== 1) continue;
+    seqFacts.push(t.fact);
+    if (t.refused !== undefined && proxyRefused === null) {
+      const file = inputs[y].report.input.name;
+      // three or more points: the two the proxy is between
+      proxyRefused = { rst: t.refused.rst, file, ...(order.length > 2 ? { between: [inputs[x].report.input.name, file] as [string, string] } : {}) };
+    }
+  }
   const view = followPackets(
     cl,
     order.map((cap) => ({ cap, flow: flowAt(cap) })),
     toRef,
     spans,
+    proxied,
   );
-  const seenOrder = order.filter((cap) => cl.members.has(cap));
   const near = flowAt(seenOrder[0]) ?? any;
   const r: FlowRecord = { ...near.record, file: inputs[near.cap].report.input.name };
   const facts: Fact[] = [...(r.facts ?? [])];
@@ -145,6 +178,7 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
     if (x.record.client !== y.record.client) facts.push({ kind: 'path-nat', side: 'client', before: x.record.client, after: y.record.client, beforeFile: xName, afterFile: yName });
     if (x.record.server !== y.record.server) facts.push({ kind: 'path-nat', side: 'server', before: x.record.server, after: y.record.server, beforeFile: xName, afterFile: yName });
   }
+  facts.push(...seqFacts);
   const names = view.points.map((p) => inputs[p.cap].report.input.name);
   const clientSide = near.record;
   const serverSide = (flowAt(seenOrder[seenOrder.length - 1]) ?? near).record;
@@ -166,7 +200,7 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
   });
   const synsLost = syns.length > 0 && syns.every((p) => p.lost !== undefined);
   const synAcksLost = view.packets.some((p) => p.lost !== undefined && p.dir === 'to-client' && p.at.some((x) => x !== null && isSynAck(x))) && !near.packets.some((x) => x.src !== near.record.client && isSynAck(x));
-  if (seenOrder.length > 1 && view.packets.every((p) => p.lost === undefined && p.made === undefined)) {
+  if (seenOrder.length > 1 && proxied.size === 0 && view.packets.every((p) => p.lost === undefined && p.made === undefined)) {
     const [a, b] = [seenOrder[0], seenOrder[seenOrder.length - 1]];
     const { pairs, l } = pairsBetween(cl, a, b);
     facts.push({ kind: 'path-intact', packets: pairs.length, files: seenOrder.map((cap) => inputs[cap].report.input.name), transitNs: l === null ? 0 : transitOf(pairs, l, a) });
@@ -180,7 +214,11 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
     const seg = p === undefined ? undefined : pick(p);
     return seg === undefined ? {} : { between: [names[seg[0]], names[seg[1]]] };
   };
-  if (forgedRst) {
+  if (proxyRefused !== null) {
+    // the server refused; a SYN proxy had answered the handshake: the client saw a reset after it
+    r.by = 'server';
+    story = { kind: 'path-proxy-refused', host, port, server: r.server, rst: proxyRefused.rst, file: proxyRefused.file, ...(proxyRefused.between === undefined ? {} : { between: proxyRefused.between }) };
+  } else if (forgedRst) {
     r.by = 'middlebox';
     story = {
       kind: 'path-forged',

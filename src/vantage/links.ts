@@ -2,6 +2,7 @@ import type { Report, VantageClock } from '../report/report.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { estimateOffset, matchPackets, pairFlows, type ClockOffset, type Pair } from './match.js';
 import type { PacketLog, PacketSummary } from './packets.js';
+import { translateUnpaired, type Translated } from './fallback.js';
 
 /**
  * What several vantage points share (layer under correlate.ts): every capture compared with
@@ -46,6 +47,8 @@ export interface Link {
   partner: number[];
   /** For each flow of c, the matched packets with its partner. */
   pairs: Pair[][];
+  /** For each flow of c, how it was paired through a box that rewrites sequence numbers (fallback.ts); null: by identity, or not paired. */
+  seq: (Translated | null)[];
   matched: number;
   shared: number;
 }
@@ -77,6 +80,9 @@ export function flowsOf(inp: VantageInput, cap: number): Flow[] {
  * flow's packets over both records' spans (one capture may have closed the flow sooner, after a
  * forged RST, while the other saw it go on). A filtered copy of one capture (every shared packet
  * at the same instant with the same TTL) is one vantage point, not two: nothing is paired.
+ * Otherwise the flows left unpaired go through the fallback for boxes that rewrite sequence
+ * numbers (fallback.ts), with this pair's clock (estimated from its own pairs when identity
+ * matched nothing).
  */
 export function link(inputs: readonly VantageInput[], flows: readonly Flow[][], c: number, d: number): Link {
   const A = flows[c];
@@ -89,7 +95,7 @@ export function link(inputs: readonly VantageInput[], flows: readonly Flow[][], 
   const first: Pair[] = [];
   for (let i = 0; i < A.length; i++) if (partner[i] >= 0) first.push(...matchPackets(A[i].packets, B[partner[i]].packets, (t) => t + deltaNs, FIRST_PASS_WINDOW_NS));
   const clock = estimateOffset(first, deltaNs);
-  const l: Link = { c, d, deltaNs, clock, partner, pairs: [], matched: 0, shared: 0 };
+  const l: Link = { c, d, deltaNs, clock, partner, pairs: [], seq: A.map(() => null), matched: 0, shared: 0 };
   for (let i = 0; i < A.length; i++) {
     if (partner[i] >= 0) {
       const a = A[i];
@@ -108,13 +114,25 @@ export function link(inputs: readonly VantageInput[], flows: readonly Flow[][], 
       l.shared++;
     }
   }
-  const copy = l.pairs.every((ps) => ps.every(({ a, b }) => a.ttl === b.ttl && b.t + deltaNs === a.t));
+  const copy = l.matched > 0 && l.pairs.every((ps) => ps.every(({ a, b }) => a.ttl === b.ttl && b.t + deltaNs === a.t));
   if (copy) {
     partner.fill(-1);
     for (const ps of l.pairs) ps.length = 0;
     l.matched = 0;
     l.shared = 0;
+    return l;
   }
+  // flows no packet identity paired: through a box that rewrites sequence numbers
+  const t = translateUnpaired(A, B, partner, l.clock, deltaNs);
+  l.clock = t.clock;
+  t.found.forEach((m, i) => {
+    if (m === null) return;
+    partner[i] = m.b;
+    l.pairs[i] = m.pairs;
+    l.seq[i] = m;
+    l.matched += m.pairs.length;
+    l.shared++;
+  });
   return l;
 }
 
@@ -171,7 +189,7 @@ export interface Cluster {
   /** Flow index by capture. */
   members: Map<number, number>;
   /** The links between members and their matched packets for this connection. */
-  pairs: { l: Link; pairs: Pair[] }[];
+  pairs: { l: Link; pairs: Pair[]; seq: Translated | null }[];
 }
 
 /**
@@ -227,7 +245,7 @@ export function clusters(flows: readonly Flow[][], links: readonly Link[]): Clus
   for (const l of links) {
     l.pairs.forEach((ps, i) => {
       if (!accepted.has(`${l.c},${l.d},${i}`)) return;
-      byRoot.get(find(node(l.c, i)))?.pairs.push({ l, pairs: ps });
+      byRoot.get(find(node(l.c, i)))?.pairs.push({ l, pairs: ps, seq: l.seq[i] });
     });
   }
   return out;

@@ -26,6 +26,8 @@ export interface PathPacket {
   lost?: [number, number];
   /** Made in the path: the (judged) point before the first that saw it, which did not, and that first one. */
   made?: [number, number];
+  /** A SYN proxy's own handshake packet (fallback.ts): it has no copy on the other side of the proxy and is neither lost nor made. */
+  proxied?: true;
 }
 
 export interface PathView {
@@ -91,9 +93,16 @@ export function pathOrder(caps: readonly number[], local: (x: number, y: number)
  * Follows each packet of a connection along its points (in path order): the matched copies make
  * one packet; each is judged at the points that ran over its time; a packet that stops before the
  * last such point in its direction was lost after the last that saw it, one that starts after
- * the first was made before the first that saw it.
+ * the first was made before the first that saw it. A SYN proxy's own handshake packets
+ * (`proxied`, from fallback.ts's seqFact) are neither.
  */
-export function followPackets(cl: Cluster, order: readonly { cap: number; flow: Flow | null }[], toRef: readonly ((t: number) => number)[], spans: readonly { from: number; until: number }[]): PathView {
+export function followPackets(
+  cl: Cluster,
+  order: readonly { cap: number; flow: Flow | null }[],
+  toRef: readonly ((t: number) => number)[],
+  spans: readonly { from: number; until: number }[],
+  proxied: ReadonlySet<PacketSummary> = new Set(),
+): PathView {
   const index = new Map<number, number>(order.map((p, i) => [p.cap, i]));
   // the copies of one packet: union of the matched pairs
   const parent = new Map<PacketSummary, PacketSummary>();
@@ -134,6 +143,7 @@ export function followPackets(cl: Cluster, order: readonly { cap: number; flow: 
         out.push(pp);
       }
       if (pp.at[i] === null) pp.at[i] = p;
+      if (proxied.has(p)) pp.proxied = true;
     }
   }
   for (const pp of out) {
@@ -146,6 +156,7 @@ export function followPackets(cl: Cluster, order: readonly { cap: number; flow: 
     pp.judged = order.map((o, i) => pp.at[i] !== null || within(pp.t, spans[o.cap]));
     const judged = travel.filter((i) => pp.judged[i]);
     const seen = judged.map((i) => pp.at[i] !== null);
+    if (pp.proxied === true) continue;
     const first = seen.indexOf(true);
     const last = seen.lastIndexOf(true);
     if (first > 0) pp.made = [judged[first - 1], judged[first]];

@@ -183,7 +183,17 @@ export type Fact =
   /** A NAT between the captures: the client's (or server's) endpoint `before` in beforeFile is `after` in afterFile (two neighbouring points along the path). */
   | { kind: 'path-nat'; side: Side; before: string; after: string; beforeFile: string; afterFile: string }
   /** Every packet of the flow was seen at every point (files, in path order from the client); transitNs: median time from the first to the last (after the clock offsets). */
-  | { kind: 'path-intact'; packets: number; files: string[]; transitNs: number };
+  | { kind: 'path-intact'; packets: number; files: string[]; transitNs: number }
+  /**
+   * A box between the captures rewrites TCP sequence numbers (src/vantage/fallback.ts): it adds
+   * toServer to the client's packets' seq on their way to the server (farFile's minus nearFile's)
+   * and toClient to the server's on their way back (nearFile's minus farFile's), mod 2^32, and
+   * takes as much from the acknowledgements (absent: no packet that way to tell); packets: matched through it, segments of them by
+   * payload. proxy: it answered the client's handshake itself, the SYN-ACK (frame in nearFile)
+   * earlierNs before the server saw any SYN (frame in farFile): a SYN proxy; nearFrames/farFrames:
+   * the packets of its two handshakes with no copy on the other side (not judged lost or forged).
+   */
+  | { kind: 'path-seq'; toServer?: number; toClient?: number; packets: number; segments: number; nearFile: string; farFile: string; proxy?: { synAck: number; syn: number; earlierNs: number; nearFrames: number[]; farFrames: number[] } };
 
 /**
  * Where along a path of three or more captures a packet was last (or first) seen: only when
@@ -280,7 +290,9 @@ export type Story =
   // between: the two neighbouring captures the box is between (three or more captures along the path)
   | { kind: 'path-forged'; host: string; server: string; what: string; between?: [string, string] }
   | { kind: 'path-dropped'; host: string; port: number; server: string; what: string; between?: [string, string] }
-  | { kind: 'path-return'; host: string; server: string; client: string; between?: [string, string] };
+  | { kind: 'path-return'; host: string; server: string; client: string; between?: [string, string] }
+  /** A SYN proxy between the captures completed the client's handshake; the server then refused the proxy's SYN (rst: frame in file). */
+  | { kind: 'path-proxy-refused'; host: string; port: number; server: string; rst: number; file: string; between?: [string, string] };
 
 /**
  * What another record of the capture tells about this one's cause (src/related/), kept on the
