@@ -5,7 +5,8 @@ import { proxyLeg } from '../src/related/proxy-leg.js';
 import { natLeg } from '../src/related/nat-leg.js';
 import { otherFamily } from '../src/related/other-family.js';
 import { sameHost } from '../src/related/same-host.js';
-import { familyOf, hostPart, isnOf, portPart } from '../src/related/ends.js';
+import { familyOf, isnOf, portPart } from '../src/related/ends.js';
+import { hostOf } from '../src/flow/addr.js';
 import { CAUSE } from '../src/verdict/facts.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 
@@ -69,9 +70,9 @@ const ids = (r: FlowRecord) => (r.related ?? []).map((x) => `${x.kind}:${x.id}`)
 
 describe('ends', () => {
   it('reads hosts, ports, families and ISNs without regexes', () => {
-    expect(hostPart('10.0.2.20:80')).toBe('10.0.2.20');
-    expect(hostPart('[fd00:2::20]:80')).toBe('fd00:2::20');
-    expect(hostPart('fd00:2::20')).toBe('fd00:2::20');
+    expect(hostOf('10.0.2.20:80')).toBe('10.0.2.20');
+    expect(hostOf('[fd00:2::20]:80')).toBe('fd00:2::20');
+    expect(hostOf('fd00:2::20')).toBe('fd00:2::20');
     expect(portPart('[fd00:2::20]:443')).toBe('443');
     expect(portPart('10.0.2.20')).toBe('');
     expect(familyOf('[fd00::1]:1')).toBe(6);

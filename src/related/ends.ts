@@ -6,13 +6,6 @@ import type { VerdictId } from '../verdict/types.js';
  * `[fd00::20]:80`; a ping's or ARP's ends are bare addresses).
  */
 
-/** The host of an endpoint (`10.0.2.20`, `fd00::20`), or the bare address itself. */
-export function hostPart(endpoint: string): string {
-  if (endpoint.charCodeAt(0) === 91 /* [ */) return endpoint.slice(1, endpoint.indexOf(']'));
-  const colon = endpoint.indexOf(':');
-  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(0, colon) : endpoint;
-}
-
 /** The port of a TCP/UDP endpoint as text (`80`); '' for a bare address. */
 export function portPart(endpoint: string): string {
   if (endpoint.charCodeAt(0) === 91 /* [ */) {

@@ -1,7 +1,8 @@
 import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
-import { CONNECTED, NOT_CONNECTED, familyOf, hostPart, portNumber, portPart } from './ends.js';
+import { CONNECTED, NOT_CONNECTED, familyOf, portNumber, portPart } from './ends.js';
+import { hostOf } from '../flow/addr.js';
 
 /*
  * Happy eyeballs (RFC 8305): a client that resolved a name to A and AAAA addresses, tried one
@@ -103,7 +104,7 @@ export function otherFamily(): Linker {
       if (r.proto !== 'tcp' || r.client === '' || r.server === '' || names.size === 0) return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !NOT_CONNECTED.has(r.verdict)) return;
-      const named = names.get(hostPart(r.server));
+      const named = names.get(hostOf(r.server));
       if (named === undefined) return;
       const name = named.name;
       const key = keyOf(named, r.server);

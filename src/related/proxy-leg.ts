@@ -1,6 +1,7 @@
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
-import { afterText, hostPart } from './ends.js';
+import { afterText } from './ends.js';
+import { hostOf } from '../flow/addr.js';
 import { connectionFailedText as failedText } from '../render/sentences.js';
 
 /*
@@ -78,7 +79,7 @@ export function proxyLeg(): Linker {
   const backs = new Recent<Leg>(WINDOW_SEC, MAX_PROXIES, PER_PROXY);
 
   const link = (found: Found, front: Leg, back: Leg, frontIsHere: boolean) => {
-    const proxy = hostPart(front.server);
+    const proxy = hostOf(front.server);
     const onFront = `the proxy's own connection to its upstream ${back.server} ${failedText(back.verdict)} (it started ${afterText(back.t - front.t)} this one): the upstream, not the proxy, is the cause`;
     const onBack = `${proxy} is a proxy: this failure made it answer ${frontText(front)}`;
     const cause = { kind: 'upstream', id: back.id, proxy: front.server, upstream: back.server, verdict: back.verdict } as const;
@@ -96,13 +97,13 @@ export function proxyLeg(): Linker {
       const leg: Leg = { t: r.t, end: r.t + r.duration, id: r.id, server: r.server, client: r.client, verdict: r.verdict, status: r.http?.status ?? 0 };
       if (front) {
         // back legs of this proxy that started while this front leg was open
-        for (const b of backs.get(hostPart(r.server), r.t)) {
+        for (const b of backs.get(hostOf(r.server), r.t)) {
           if (b.t >= leg.t - SLACK_SEC && b.t <= leg.end && isBackOf(b, leg)) link(found, leg, b, true);
         }
-        fronts.add(hostPart(r.server), leg);
+        fronts.add(hostOf(r.server), leg);
       }
       if (back) {
-        const proxy = hostPart(r.client);
+        const proxy = hostOf(r.client);
         // front legs of the proxy open when this back leg started
         for (const f of fronts.get(proxy, r.t)) {
           if (f.id !== r.id && r.t >= f.t - SLACK_SEC && r.t <= f.end && isBackOf(leg, f)) link(found, f, leg, false);

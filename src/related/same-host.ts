@@ -1,6 +1,7 @@
 import type { VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
-import { CONNECTED, hostPart } from './ends.js';
+import { CONNECTED } from './ends.js';
+import { hostOf } from '../flow/addr.js';
 
 /*
  * Ping and TCP to the same host from the same client, telling opposite stories: an unanswered ping
@@ -38,7 +39,7 @@ export function sameHost(): Linker {
 
   /** `ping` failed and `tcp` worked, or `ping` worked and `tcp` failed. */
   const link = (found: Found, ping: Seen, tcp: Seen, pingIsHere: boolean) => {
-    const host = hostPart(tcp.server);
+    const host = hostOf(tcp.server);
     if (ping.verdict === 'ping-no-reply') {
       ping.done = true;
       const onPing = `TCP from the same client to ${tcp.server} worked: ${host} is up, only ICMP echo is dropped (by it or on the way)`;
@@ -77,7 +78,7 @@ export function sameHost(): Linker {
       if (r.proto !== 'tcp') return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !TCP_FAILED.has(r.verdict)) return;
-      const key = `${hostPart(r.client)} ${hostPart(r.server)}`;
+      const key = `${hostOf(r.client)} ${hostOf(r.server)}`;
       const here: Seen = { t: r.t, id: r.id, server: r.server, verdict: r.verdict, done: false };
       if (ok) {
         for (const ping of pingsFailed.get(key, r.t)) if (!ping.done) link(found, ping, here, false);

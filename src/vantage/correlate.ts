@@ -5,7 +5,8 @@ import { STORY, type Fact, type PathSegment, type Story } from '../verdict/facts
 import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
 import { identity, packetName } from './match.js';
-import { hostPart, type PacketSummary } from './packets.js';
+import { type PacketSummary } from './packets.js';
+import { hostOf } from '../flow/addr.js';
 import { seqFact } from './fallback.js';
 import { clusters, correlatable, dToC, flowsOf, link, placeClocks, type Cluster, type Flow, type Link, type VantageInput } from './links.js';
 import { addVotes, followPackets, localVote, pairsBetween, pathOrder, within, type PathPacket, type PathView, type Votes } from './path.js';
@@ -183,13 +184,13 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
   const clientSide = near.record;
   const serverSide = (flowAt(seenOrder[seenOrder.length - 1]) ?? near).record;
   for (const g of factGroups(view, 'lost', 'to-server'))
-    facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', from: hostPart(clientSide.client), to: hostPart(clientSide.server), fromFile: names[g.at], toFile: names[g.end], ...segment(g, names) });
+    facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', from: hostOf(clientSide.client), to: hostOf(clientSide.server), fromFile: names[g.at], toFile: names[g.end], ...segment(g, names) });
   for (const g of factGroups(view, 'lost', 'to-client'))
-    facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', from: hostPart(serverSide.server), to: hostPart(serverSide.client), fromFile: names[g.at], toFile: names[g.end], ...segment(g, names) });
+    facts.push({ kind: 'path-lost', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', from: hostOf(serverSide.server), to: hostOf(serverSide.client), fromFile: names[g.at], toFile: names[g.end], ...segment(g, names) });
   for (const g of factGroups(view, 'made', 'to-client'))
-    facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', claimed: hostPart(clientSide.server), file: names[g.at], otherFile: names[g.end], ...segment(g, names) });
+    facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-client', claimed: hostOf(clientSide.server), file: names[g.at], otherFile: names[g.end], ...segment(g, names) });
   for (const g of factGroups(view, 'made', 'to-server'))
-    facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', claimed: hostPart(serverSide.client), file: names[g.at], otherFile: names[g.end], ...segment(g, names) });
+    facts.push({ kind: 'path-forged', what: g.what, frames: g.frames, count: g.count, dir: 'to-server', claimed: hostOf(serverSide.client), file: names[g.at], otherFile: names[g.end], ...segment(g, names) });
   const forgedRst = view.packets.some((p) => p.made !== undefined && p.dir === 'to-client' && p.at.some((x) => x !== null && x.flags & TCP_FLAG.RST));
   const isSyn = (x: PacketSummary) => (x.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
   const isSynAck = (x: PacketSummary) => (x.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK);
@@ -205,7 +206,7 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
     const { pairs, l } = pairsBetween(cl, a, b);
     facts.push({ kind: 'path-intact', packets: pairs.length, files: seenOrder.map((cap) => inputs[cap].report.input.name), transitNs: l === null ? 0 : transitOf(pairs, l, a) });
   }
-  const host = hostPart(r.server);
+  const host = hostOf(r.server);
   const port = Number(r.server.slice(r.server.lastIndexOf(':') + 1));
   // the segment the deciding packets died in (three or more points)
   const between = (pick: (p: PathPacket) => [number, number] | undefined, which: (p: PathPacket) => boolean): { between?: [string, string] } => {
@@ -249,7 +250,7 @@ function merge(cl: Cluster, flows: readonly Flow[][], inputs: readonly VantageIn
       kind: 'path-return',
       host,
       server: r.server,
-      client: hostPart(r.client),
+      client: hostOf(r.client),
       ...between(
         (p) => p.lost,
         (p) => p.dir === 'to-client' && p.at.some((x) => x !== null && isSynAck(x)),
@@ -326,7 +327,7 @@ function covers(inp: VantageInput, span: { from: number; until: number }, f: Flo
   const t0 = toRef(f.record.t * 1e9);
   const t1 = toRef((f.record.t + f.record.duration) * 1e9);
   if (!within(t0, span) || !within(t1, span)) return false;
-  return inp.log.hosts.has(hostPart(f.record.server)) || inp.log.hosts.has(hostPart(f.record.client));
+  return inp.log.hosts.has(hostOf(f.record.server)) || inp.log.hosts.has(hostOf(f.record.client));
 }
 
 /** Median time between two points of the matched packets, ns (after the clock offset); x is the first of them. */

@@ -1,7 +1,8 @@
 import { TCP_FLAG } from '../decode/packet.js';
 import type { Fact } from '../verdict/facts.js';
 import { estimateOffset, matchPackets, type ClockOffset, type Pair } from './match.js';
-import { hostPart, type PacketSummary } from './packets.js';
+import { type PacketSummary } from './packets.js';
+import { hostOf } from '../flow/addr.js';
 
 /**
  * Finding one TCP connection in two captures when a box between them rewrites sequence numbers
@@ -73,7 +74,7 @@ const head = (f: FlowSide) => (f.packets.length > MAX_PACKETS_PER_FLOW ? f.packe
 /** Whether two flows may be one connection seen on both sides of a box: the same port or address on the client or server side. */
 function endpointsAlike(a: FlowSide, b: FlowSide): boolean {
   const port = (ep: string) => ep.slice(ep.lastIndexOf(':') + 1);
-  return port(a.record.server) === port(b.record.server) || port(a.record.client) === port(b.record.client) || hostPart(a.record.server) === hostPart(b.record.server) || hostPart(a.record.client) === hostPart(b.record.client);
+  return port(a.record.server) === port(b.record.server) || port(a.record.client) === port(b.record.client) || hostOf(a.record.server) === hostOf(b.record.server) || hostOf(a.record.client) === hostOf(b.record.client);
 }
 
 /**

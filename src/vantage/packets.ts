@@ -1,6 +1,6 @@
 import type { CaptureRecord } from '../capture/record.js';
 import { L4, type DecodedPacket } from '../decode/packet.js';
-import { formatEndpoint } from '../flow/addr.js';
+import { formatEndpoint, hostOf } from '../flow/addr.js';
 
 /**
  * What the correlation of several vantage points (correlate.ts) needs of one packet: enough to
@@ -82,8 +82,8 @@ export class PacketLog {
     let list = this.byFlow.get(key);
     if (list === undefined) {
       this.byFlow.set(key, (list = []));
-      this.hosts.add(hostPart(src));
-      this.hosts.add(hostPart(dst));
+      this.hosts.add(hostOf(src));
+      this.hosts.add(hostOf(dst));
     }
     list.push({
       frame: rec.frame,
@@ -109,12 +109,6 @@ export class PacketLog {
     for (const p of list) if (p.t >= from && p.t <= until) out.push(p);
     return out;
   }
-}
-
-/** The address of an endpoint string (formatEndpoint's `ip:port` or `[ip]:port`). */
-export function hostPart(ep: string): string {
-  if (ep.startsWith('[')) return ep.slice(1, ep.indexOf(']'));
-  return ep.slice(0, ep.lastIndexOf(':'));
 }
 
 /** 32-bit FNV-1a over data[off, off+len). */
