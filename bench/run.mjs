@@ -15,7 +15,7 @@
 //        npm run bench -- --flood [--count N]                  (flood.mjs: SYN and DNS floods, peak RSS)
 //        npm run bench -- --profile [--size MB] [--runs N]     (profile.mjs: where the time goes, by phase)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { benchCapture, packetCount } from './capture.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,8 @@ const outDir = join(here, 'out');
 const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
 const node = process.execPath;
 const walker = join(outDir, 'c-walker');
+// a fresh clone has no bench/out until the first capture is written: the compiler needs it now
+mkdirSync(outDir, { recursive: true });
 const cc = have('cc') && spawnSync('cc', ['-O2', '-o', walker, join(here, 'c-walker.c')]).status === 0;
 const tsharkThere = have('tshark');
 // the pipe widened as src/capture/source.ts widenPipe does (perl's fcntl), when perl is there
