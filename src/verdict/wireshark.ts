@@ -9,7 +9,7 @@ import type { FlowRecord } from './types.js';
  * and `tcp.port` in the packet an ICMP error quotes too, so the errors about the flow are in.
  */
 export function wiresharkFilter(r: FlowRecord): string {
-  // built by concatenation, without arrays, regexes or Date.parse: ndjson writes it for every record
+  // built by concatenation, without arrays or regexes, and one Date.parse a second: ndjson writes it for every record
   const c = hostOf(r.client);
   const s = hostOf(r.server);
   const ip = c.includes(':') || s.includes(':') ? 'ipv6' : 'ip';
@@ -73,8 +73,13 @@ function epochFromUs(start: string): number | null {
   // isoTime's own shape, YYYY-MM-DDTHH:MM:SS.fffffffffZ, read by position; anything else by the regex
   let sec: number;
   let frac: string | undefined;
-  if (start.length === 30 && start.charCodeAt(10) === 0x54 && start.charCodeAt(19) === 0x2e && start.charCodeAt(29) === 0x5a && isoDigits(start)) {
-    sec = Date.parse(`${start.slice(0, 19)}Z`) / 1000;
+  if (start.length === 30 && start.charCodeAt(10) === 0x54 && start.charCodeAt(19) === 0x2e && start.charCodeAt(29) === 0x5a && (sameSecond(start) || isoDigits(start))) {
+    // records come in time order: most share the second of the one before, whose Date.parse is kept
+    if (start.startsWith(lastSecond)) sec = lastSec;
+    else {
+      lastSecond = start.slice(0, 19);
+      sec = lastSec = Date.parse(`${lastSecond}Z`) / 1000;
+    }
     frac = start.slice(20, 29);
   } else {
     const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(start);
@@ -85,6 +90,17 @@ function epochFromUs(start: string): number | null {
   if (!Number.isFinite(sec)) return null;
   const us = Math.floor(Number(`0.${frac ?? '0'}`) * 1e6);
   return sec * 1e6 + us - 1;
+}
+
+/** The whole seconds (YYYY-MM-DDTHH:MM:SS) of the last start read, and them as epoch seconds. */
+let lastSecond = '\u0000';
+let lastSec = 0;
+
+/** A start in the second of the last one read, with digits for its nanoseconds (isoDigits, knowing the rest passed). */
+function sameSecond(s: string): boolean {
+  if (!s.startsWith(lastSecond)) return false;
+  for (let i = 20; i < 29; i++) if (!isDigit(s.charCodeAt(i))) return false;
+  return true;
 }
 
 /** Digits where YYYY-MM-DDTHH:MM:SS.fffffffffZ has them, and its separators. */
