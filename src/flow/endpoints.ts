@@ -8,10 +8,10 @@ export const S2C = 1;
 /**
  * The two endpoints of a flow, the addresses as eight int32 words in the object itself (V8 keeps
  * 32-bit integers inline) rather than two Uint32Arrays of about 220 bytes each. TCP flows, their
- * tombstones, UDP flows and DNS transactions share it.
+ * UDP flows and DNS transactions share it (tombstones keep the same words: flow/tombstones.ts).
  */
 export class FlowEndpoints {
-  // set by setEndpointsOf or copyEndpoints, first thing in a subclass's constructor, and again
+  // set by setEndpointsOf, first thing in a subclass's constructor, and again
   // when a flow object is reused (declared, not initialised: one assignment each)
   declare version: number;
   declare cPort: number;
@@ -34,23 +34,6 @@ export class FlowEndpoints {
     else this.setEndpoints(pkt.ipVersion, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort);
   }
 
-  /** The endpoints of another flow (a tombstone's, of the flow it stands for). */
-  protected copyEndpoints(f: FlowEndpoints): void {
-    this.timerSeq = 0;
-    this.timerMark = 0;
-    this.version = f.version;
-    this.cPort = f.cPort;
-    this.sPort = f.sPort;
-    this.c0 = f.c0;
-    this.c1 = f.c1;
-    this.c2 = f.c2;
-    this.c3 = f.c3;
-    this.s0 = f.s0;
-    this.s1 = f.s1;
-    this.s2 = f.s2;
-    this.s3 = f.s3;
-  }
-
   private setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
     this.timerSeq = 0;
     this.timerMark = 0;
@@ -65,6 +48,21 @@ export class FlowEndpoints {
     this.s1 = s[1] | 0;
     this.s2 = s[2] | 0;
     this.s3 = s[3] | 0;
+  }
+
+  /** Writes version, client port, server port and the eight address words (client's first) into `to` from `at` (a tombstone's slot). */
+  writeEndpoints(to: Int32Array, at: number): void {
+    to[at] = this.version;
+    to[at + 1] = this.cPort;
+    to[at + 2] = this.sPort;
+    to[at + 3] = this.c0;
+    to[at + 4] = this.c1;
+    to[at + 5] = this.c2;
+    to[at + 6] = this.c3;
+    to[at + 7] = this.s0;
+    to[at + 8] = this.s1;
+    to[at + 9] = this.s2;
+    to[at + 10] = this.s3;
   }
 
   /** The client's address: a copy, made when asked (for records and evidence, not per packet). */

@@ -1,7 +1,8 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { icmpVerdict } from '../verdict/icmp.js';
 import { flowHash } from './addr.js';
-import { IcmpHit, type TcpTable, type TcpTombstones } from './tcp.js';
+import { IcmpHit, type TcpTable } from './tcp.js';
+import { NO_TOMBSTONE, type TcpTombstones } from './tombstones.js';
 import type { DnsTable } from './dns.js';
 import type { UdpTable } from './udp.js';
 import type { EchoTable } from './echo.js';
@@ -53,7 +54,7 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
       return true;
     }
     const hash = flowHash(pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort);
-    return on.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== null;
+    return on.tombstones.find(v, pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, hash) !== NO_TOMBSTONE;
   }
   if (pkt.quoteProto === IPPROTO.UDP) {
     if (pkt.quoteDstPort === UDP_PORT.DNS && pkt.quoteDnsId >= 0) {

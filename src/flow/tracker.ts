@@ -3,7 +3,8 @@ import type { Anomalies } from '../capture/damage.js';
 import { L4, TCP_FLAG, type DecodedPacket } from '../decode/packet.js';
 import type { PacketDecoder } from '../decode/decode.js';
 import type { FlowMatch } from '../filter/filter.js';
-import { C2S, TcpFlow, TcpTable, TcpTombstone, TcpTombstones } from './tcp.js';
+import { C2S, TcpFlow, TcpTable } from './tcp.js';
+import { NO_TOMBSTONE, TcpTombstones } from './tombstones.js';
 import { DnsTable } from './dns.js';
 import { EchoTable } from './echo.js';
 import { NeighborTable } from './neighbor.js';
@@ -155,19 +156,20 @@ export class FlowTracker {
     if (f !== null && t < f.lastT) t = f.lastT;
     let firstOfConversation = f === null;
     if (f === null) {
-      const ts = this.tombstones.find(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, hash);
-      if (ts !== null) {
+      const tombs = this.tombstones;
+      const ts = tombs.find(pkt.ipVersion, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, hash);
+      if (ts !== NO_TOMBSTONE) {
         // a late packet of a reported flow (a retransmitted SYN, FIN or ACK) is absorbed; a SYN with
         // a new ISN is a new attempt on the same ports
-        // (a closed one, after CLOSED_KEEP_NS, only packets in its sequence window: TcpTombstone.owns)
-        if ((!isSyn && ts.owns(pkt)) || ts.isRetransmittedSyn(pkt)) {
-          ts.lastMs = Math.floor(t / 1e6);
-          if (ts.closed && (isSyn || pkt.payloadLen > 0)) this.tombstones.reopen(ts);
+        // (a closed one, after CLOSED_KEEP_NS, only packets in its sequence window: TcpTombstones.owns)
+        if ((!isSyn && tombs.owns(ts, pkt)) || tombs.isRetransmittedSyn(ts, pkt)) {
+          tombs.touch(ts, t);
+          if (tombs.closed(ts) && (isSyn || pkt.payloadLen > 0)) tombs.reopen(ts);
           return;
         }
-        this.tombstones.remove(ts);
         // as tshark's conversation table: a 4-tuple reused after it closed is a new conversation
-        firstOfConversation = ts.closed;
+        firstOfConversation = tombs.closed(ts);
+        tombs.remove(ts);
       }
     }
     if (f === null && (this.budget.full || this.tcp.chainFull(hash, `frame ${rec.frame}: TCP flow`))) {
@@ -216,7 +218,7 @@ export class FlowTracker {
   /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
   retireTcp(f: TcpFlow): void {
     // a bucket full of tombstones: this flow's late packets, if any, will be taken as a new flow
-    if (!this.tombstones.chainFull(f.hash, `frame ${f.lastFrame}: tombstone of a reported TCP flow`)) this.tombstones.add(new TcpTombstone(f));
+    if (!this.tombstones.chainFull(f.hash, `frame ${f.lastFrame}: tombstone of a reported TCP flow`)) this.tombstones.add(f);
     this.forgetTcp(f);
   }
 
