@@ -32,31 +32,19 @@ export class FlowBudget {
  */
 export const MAX_CHAIN = 256;
 
-/** Buckets of a new table (a power of two); it doubles when it holds more entries than half its buckets. */
-const FIRST_BUCKETS = 1024;
-
-/**
- * Flows by hash, chained through the flows themselves (newest first). The buckets are a plain
- * array indexed by the hash's low bits, not a Map keyed by the hash: a flow-dense capture inserts
- * and removes a flow every few packets, and a Map's table, which keeps removed entries until it
- * rebuilds, was rebuilt every few thousand flows (garbage the collector had to move), besides
- * hashing the key on every lookup. A chain may hold flows of other hashes: every lookup checks
- * the flow's identity anyway, and chainFull counts those of the one hash.
- */
 export class ChainedTable<T extends Chained<T>> {
-  private buckets: (T | null)[] = new Array<T | null>(FIRST_BUCKETS).fill(null);
-  private mask = FIRST_BUCKETS - 1;
+  private readonly buckets = new Map<number, T>();
   size = 0;
-  /** Called when a new entry is refused because its hash's chain is full (see MAX_CHAIN). */
+  /** Called when a new entry is refused because its bucket is full (see MAX_CHAIN). */
   onChainFull: ((what: string) => void) | null = null;
 
   constructor(readonly budget: FlowBudget = new FlowBudget(Infinity)) {}
 
-  /** Whether MAX_CHAIN entries have `hash` already: then a new one must not be inserted (reported through onChainFull, naming `what`). */
+  /** Whether the bucket of `hash` holds MAX_CHAIN entries already: then a new one must not be inserted (reported through onChainFull, naming `what`). */
   chainFull(hash: number, what: string): boolean {
     let n = 0;
-    for (let f = this.buckets[hash & this.mask]; f !== null; f = f.nextInBucket) {
-      if (f.hash === hash && ++n >= MAX_CHAIN) {
+    for (let f = this.buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+      if (++n >= MAX_CHAIN) {
         this.onChainFull?.(what);
         return true;
       }
@@ -64,24 +52,20 @@ export class ChainedTable<T extends Chained<T>> {
     return false;
   }
 
-  /** The newest entry of the chain `hash` is in (which may hold other hashes too: check the entry). */
   head(hash: number): T | null {
-    return this.buckets[hash & this.mask];
+    return this.buckets.get(hash) ?? null;
   }
 
   insert(item: T): void {
-    if (this.size >= this.buckets.length >> 1) this.grow();
-    const b = item.hash & this.mask;
-    item.nextInBucket = this.buckets[b];
-    this.buckets[b] = item;
+    item.nextInBucket = this.buckets.get(item.hash) ?? null;
+    this.buckets.set(item.hash, item);
     this.size++;
     this.budget.used++;
   }
 
   /** Takes `item` out of the table; false when it was not in it. */
   remove(item: T): boolean {
-    const b = item.hash & this.mask;
-    let f = this.buckets[b];
+    let f = this.buckets.get(item.hash) ?? null;
     let prev: T | null = null;
     while (f !== null && f !== item) {
       prev = f;
@@ -89,7 +73,8 @@ export class ChainedTable<T extends Chained<T>> {
     }
     if (f === null) return false;
     if (prev !== null) prev.nextInBucket = item.nextInBucket;
-    else this.buckets[b] = item.nextInBucket;
+    else if (item.nextInBucket === null) this.buckets.delete(item.hash);
+    else this.buckets.set(item.hash, item.nextInBucket);
     item.nextInBucket = null;
     this.size--;
     this.budget.used--;
@@ -101,36 +86,14 @@ export class ChainedTable<T extends Chained<T>> {
    * the next one), but must not insert. No copy of the table: sweeps run every second of capture.
    */
   each(fn: (item: T) => void): void {
-    const buckets = this.buckets;
-    for (let b = 0; b < buckets.length; b++) {
-      for (let f = buckets[b]; f !== null;) {
+    // forEach, not for…of: no iterator result object per bucket
+    this.buckets.forEach((head) => {
+      for (let f: T | null = head; f !== null;) {
         const next: T | null = f.nextInBucket;
         fn(f);
         f = next;
       }
-    }
-  }
-
-  /**
-   * Twice the buckets. The entries of one new bucket all come from one old bucket (the mask gains
-   * a bit) and are put back oldest first, each at the head: a chain keeps its order, so a lookup
-   * still finds the newest entry of a flow first.
-   */
-  private grow(): void {
-    const old = this.buckets;
-    this.buckets = new Array<T | null>(old.length * 2).fill(null);
-    this.mask = this.buckets.length - 1;
-    const chain: T[] = [];
-    for (let b = 0; b < old.length; b++) {
-      for (let f = old[b]; f !== null; f = f.nextInBucket) chain.push(f);
-      for (let i = chain.length - 1; i >= 0; i--) {
-        const f = chain[i];
-        const nb = f.hash & this.mask;
-        f.nextInBucket = this.buckets[nb];
-        this.buckets[nb] = f;
-      }
-      chain.length = 0;
-    }
+    });
   }
 }
 
