@@ -30,6 +30,10 @@ export const enum Sibling {
 
 /** A lookup's series of queries (same client, server, transport, name and type): retries are numbered from it. */
 interface Series {
+  /** The client and server it is between (their SeriesPair counts it), the query's type and opcode (seriesType) and its name. */
+  readonly pair: SeriesPair;
+  readonly type: number;
+  readonly qname: string;
   n: number;
   /** Time of the latest query of the series. */
   lastT: number;
@@ -41,6 +45,81 @@ interface Series {
   times: number[] | null;
   frames: number[] | null;
 }
+
+/**
+ * A client and server that series of queries are between (IP version, transport, both addresses),
+ * one object for all of its series: a series is then this pair, its type and name (seriesHash),
+ * not the thirteen parts of every query joined into a string key (issue #20: that join and the
+ * lookup of its string were the DNS layer's largest cost per query, and its ~40 bytes of address
+ * text per key (IPv4; ~90 for IPv6) a part of the retry map's memory; a client asks one or two servers).
+ */
+class SeriesPair {
+  nextInBucket: SeriesPair | null = null;
+  /** Its series in DnsTable.attempts: it is forgotten with the last of them. */
+  refs = 0;
+  private readonly c0: number;
+  private readonly c1: number;
+  private readonly c2: number;
+  private readonly c3: number;
+  private readonly s0: number;
+  private readonly s1: number;
+  private readonly s2: number;
+  private readonly s3: number;
+  constructor(
+    readonly hash: number,
+    /** Goes into its series' keys (seriesHash, clashKey): never another pair's, even one forgotten. */
+    readonly id: number,
+    private readonly version: number,
+    private readonly transport: 'udp' | 'tcp',
+    c: Uint32Array,
+    s: Uint32Array,
+  ) {
+    this.c0 = c[0] | 0;
+    this.c1 = c[1] | 0;
+    this.c2 = c[2] | 0;
+    this.c3 = c[3] | 0;
+    this.s0 = s[0] | 0;
+    this.s1 = s[1] | 0;
+    this.s2 = s[2] | 0;
+    this.s3 = s[3] | 0;
+  }
+
+  is(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): boolean {
+    return (
+      this.c0 === (c[0] | 0) &&
+      this.c1 === (c[1] | 0) &&
+      this.c2 === (c[2] | 0) &&
+      this.c3 === (c[3] | 0) &&
+      this.s0 === (s[0] | 0) &&
+      this.s1 === (s[1] | 0) &&
+      this.s2 === (s[2] | 0) &&
+      this.s3 === (s[3] | 0) &&
+      this.version === version &&
+      this.transport === transport
+    );
+  }
+}
+
+function pairHash(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): number {
+  return (endpointHash(c, transport === 'udp' ? version : -version) + Math.imul(endpointHash(s, 0), 0x9e3779b1)) | 0;
+}
+
+/** A query's type and opcode as one number (opcodes are 4 bits). */
+const seriesType = (qtype: number, opcode: number) => qtype * 16 + opcode;
+
+/** A series' key in DnsTable.attempts: a hash of its pair's number, its type and name (FNV-1a over the name). Exported for tests (clashes). */
+export function seriesHash(pairId: number, type: number, qname: string): number {
+  let h = Math.imul(pairId ^ 0x811c9dc5, 0x01000193) ^ type;
+  for (let i = 0; i < qname.length; i++) h = Math.imul(h ^ qname.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+/**
+ * A series' key in DnsTable.clashes (its pair's number, type and name, all of it: no two series
+ * share one). Joined, not a template literal, whose result is a rope of cons strings that the map
+ * would keep as its key.
+ */
+const clashKey = (pair: SeriesPair, type: number, qname: string) => [pair.id, type, qname].join('|');
 
 /** Queries of one series remembered with their times (a client retrying for minutes is still one series). */
 const MAX_SERIES = 16;
@@ -275,8 +354,25 @@ const MAX_IDENTICAL = 64;
 
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable extends ChainedTable<DnsTxn> {
-  /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
-  private readonly attempts = new Map<string, Series>();
+  /**
+   * Queries per (transport, client, server, name, type), for numbering retries; pruned when idle.
+   * A series queried again moves to the end, so that while query times never go backwards the
+   * map is in order of each series' last query and pruning stops at the first one still fresh
+   * (a walk of all of them each sweep was 80,000 entries on a resolver's capture).
+   */
+  private readonly attempts = new Map<number, Series>();
+  /**
+   * Series whose seriesHash another series in `attempts` had when they began, by clashKey (a map of
+   * strings, so that no choice of names makes a lookup walk a chain); in the same order. Empty but
+   * for a clash of hashes, or many names chosen to clash.
+   */
+  private readonly clashes = new Map<string, Series>();
+  /** The client-server pairs of `attempts`' series, by pairHash (chained through the pairs). */
+  private readonly pairs = new Map<number, SeriesPair>();
+  private pairIds = 0;
+  /** The latest query time in `attempts`, and whether the map is in order of them (see attempts). */
+  private newestQueryT = -Infinity;
+  private attemptsInOrder = true;
   /** Lookups answered with data in the last SIBLING_WAIT_NS, by client address and name (see SIBLING_WAIT_NS). */
   private readonly resolved = new Map<string, Resolved>();
   /** Failed lookups waiting for a sibling, by client address and name, and by each proper prefix of the name. */
@@ -343,19 +439,38 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.cMac = pkt.srcMac;
     txn.opcode = h.opcode;
     txn.rd = h.rd;
-    // the addresses as their words, not their text: formatting two addresses (IPv6 above all) for
-    // every query was the DNS layer's largest cost on a resolver's capture (issue #20); joined,
-    // not a template literal, whose result is a rope of a dozen cons strings that the map would
-    // keep as its key (~1,000 bytes an entry against ~200 flat; 80,000 entries on a resolver)
-    const a = pkt.src;
-    const b = pkt.dst;
-    const key = [txn.qname, txn.qtype, h.opcode, transport, pkt.ipVersion, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]].join('|');
-    let seen = this.attempts.get(key);
+    const pair = this.pairOf(pkt.ipVersion, transport, pkt.src, pkt.dst);
+    const type = seriesType(txn.qtype, h.opcode);
+    const qname = txn.qname;
+    const sh = seriesHash(pair.id, type, qname);
+    const holder = this.attempts.get(sh);
+    let seen: Series | undefined = holder;
+    let ck: string | null = null;
+    if (holder === undefined || holder.pair !== pair || holder.type !== type || holder.qname !== qname) {
+      // not in `attempts`: in `clashes`, or new (a series in `clashes` may outlive the holder of its hash)
+      seen = undefined;
+      if (holder !== undefined || this.clashes.size > 0) {
+        ck = clashKey(pair, type, qname);
+        seen = this.clashes.get(ck);
+      }
+    }
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
+    if (t < this.newestQueryT) this.attemptsInOrder = false;
+    else this.newestQueryT = t;
     if (seen === undefined) {
-      seen = { n: 1, lastT: t, times: null, frames: null };
-      this.attempts.set(key, seen);
+      seen = { pair, type, qname, n: 1, lastT: t, times: null, frames: null };
+      pair.refs++;
+      if (holder === undefined) this.attempts.set(sh, seen);
+      else this.clashes.set(ck ?? clashKey(pair, type, qname), seen);
     } else {
+      // to the end: the maps stay in order of last query (see attempts)
+      if (ck === null) {
+        this.attempts.delete(sh);
+        this.attempts.set(sh, seen);
+      } else {
+        this.clashes.delete(ck);
+        this.clashes.set(ck, seen);
+      }
       seen.n++;
       seen.lastT = t;
       if (seen.times === null || seen.frames === null) {
@@ -370,6 +485,34 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.lastT = t;
     this.insert(txn);
     this.timers.touch(txn);
+  }
+
+  /** The pair of a query from `c` to `s`: the one its earlier series share, else a new one. */
+  private pairOf(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): SeriesPair {
+    const hash = pairHash(version, transport, c, s);
+    const head = this.pairs.get(hash) ?? null;
+    for (let p = head; p !== null; p = p.nextInBucket) if (p.is(version, transport, c, s)) return p;
+    const p = new SeriesPair(hash, ++this.pairIds, version, transport, c, s);
+    p.nextInBucket = head;
+    this.pairs.set(hash, p);
+    return p;
+  }
+
+  /** Forgets a series (its key `k` in `map`), and its pair with the last of the pair's series. */
+  private dropSeries<K>(map: Map<K, Series>, k: K, v: Series): void {
+    map.delete(k);
+    const p = v.pair;
+    if (--p.refs > 0) return;
+    let prev: SeriesPair | null = null;
+    let q = this.pairs.get(p.hash) ?? null;
+    while (q !== null && q !== p) {
+      prev = q;
+      q = q.nextInBucket;
+    }
+    if (q === null) return;
+    if (prev !== null) prev.nextInBucket = p.nextInBucket;
+    else if (p.nextInBucket === null) this.pairs.delete(p.hash);
+    else this.pairs.set(p.hash, p.nextInBucket);
   }
 
   private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
@@ -562,14 +705,33 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /** Forgets retry numbering for queries not repeated for `idleNs`. */
   pruneAttempts(now: number, idleNs: number): void {
-    // forEach, not for-of over entries: no [key, value] array per entry (80,000 entries a sweep on
-    // a resolver's capture; deleting the entry being visited is allowed)
-    this.pruneBefore = now - idleNs;
-    this.attempts.forEach(this.pruneAttempt);
+    const before = now - idleNs;
+    if (this.attemptsInOrder) {
+      this.pruneOldest(this.attempts, before);
+      if (this.clashes.size > 0) this.pruneOldest(this.clashes, before);
+    } else {
+      // a query time went backwards: a walk of them all (forEach: no [key, value] array per entry)
+      this.pruneBefore = before;
+      this.attempts.forEach(this.pruneAttempt);
+      this.clashes.forEach(this.pruneAttempt);
+    }
+    if (this.attempts.size === 0 && this.clashes.size === 0) {
+      this.attemptsInOrder = true;
+      this.newestQueryT = -Infinity;
+    }
+  }
+
+  /** In order of last query, the stale series are the first (deleting the key visited is allowed). */
+  private pruneOldest<K>(map: Map<K, Series>, before: number): void {
+    for (const k of map.keys()) {
+      const v = map.get(k);
+      if (v === undefined || v.lastT > before) return;
+      this.dropSeries(map, k, v);
+    }
   }
 
   private pruneBefore = 0;
-  private readonly pruneAttempt = (v: { lastT: number }, k: string): void => {
-    if (v.lastT <= this.pruneBefore) this.attempts.delete(k);
+  private readonly pruneAttempt = <K>(v: Series, k: K, map: Map<K, Series>): void => {
+    if (v.lastT <= this.pruneBefore) this.dropSeries(map, k, v);
   };
 }
