@@ -126,6 +126,9 @@ const MAX_SERIES = 16;
 
 /** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsTable.resolved). */
 interface Resolved {
+  /** Its key in DnsTable.resolved, and whether it is still there (not pruned, nor evicted past MAX_RESOLVED). */
+  readonly key: string;
+  live: boolean;
   t: number;
   frame: number;
   name: string;
@@ -137,6 +140,9 @@ interface Resolved {
 
 /** A failed lookup waiting for its sibling, under its own name (`self`) or one of its name's proper prefixes. */
 interface Pending {
+  /** Its key in DnsTable.pending, and when it began to wait (its response's time). */
+  readonly key: string;
+  readonly t: number;
   txn: DnsTxn;
   gen: number;
   self: boolean;
@@ -377,6 +383,20 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private readonly resolved = new Map<string, Resolved>();
   /** Failed lookups waiting for a sibling, by client address and name, and by each proper prefix of the name. */
   private readonly pending = new Map<string, Pending[]>();
+  /**
+   * `resolved` and `pending` in order of time, for pruneSiblings to take the stale ones from the
+   * front rather than walk them all (issue #20), while response times never go backwards (DNS over
+   * TCP keeps its flow's clock): then these are dropped and the maps walked, until they are empty.
+   * An entry of `resolved` is queued at each time it was resolved (resolvedQueueT), and kept in
+   * the map in order of its first time: the oldest goes first past MAX_RESOLVED.
+   */
+  private readonly resolvedQueue: Resolved[] = [];
+  private readonly resolvedQueueT: number[] = [];
+  private resolvedInOrder = true;
+  private newestResolvedT = -Infinity;
+  private readonly pendingQueue: Pending[] = [];
+  private pendingInOrder = true;
+  private newestPendingT = -Infinity;
   /** The names' lengths of `resolved`, and of the entries of `pending` under their own name (self). */
   private readonly resolvedLengths = new LengthCounts();
   private readonly selfLengths = new LengthCounts();
@@ -600,9 +620,18 @@ export class DnsTable extends ChainedTable<DnsTxn> {
         }
       }
       txn.waitsForSibling = true;
-      this.addPending(nameKey(ck, name), { txn, gen: txn.gen, self: true, len: name.length });
+      if (this.pendingInOrder && t < this.newestPendingT) {
+        this.pendingInOrder = false;
+        this.pendingQueue.length = 0;
+      }
+      if (t > this.newestPendingT) this.newestPendingT = t;
+      const key = nameKey(ck, name);
+      this.addPending(key, { key, t, txn, gen: txn.gen, self: true, len: name.length });
       this.selfLengths.add(name.length);
-      for (const len of prefixes) this.addPending(nameKey(ck, name.slice(0, len)), { txn, gen: txn.gen, self: false, len });
+      for (const len of prefixes) {
+        const k = nameKey(ck, name.slice(0, len));
+        this.addPending(k, { key: k, t, txn, gen: txn.gen, self: false, len });
+      }
       return;
     }
     if (txn.rcode !== DNS_RCODE.NoError || txn.ancount === 0) return;
@@ -614,14 +643,18 @@ export class DnsTable extends ChainedTable<DnsTxn> {
         if (oldest.done !== true) {
           this.resolved.delete(oldest.value[0]);
           this.resolvedLengths.remove(oldest.value[1].len);
+          oldest.value[1].live = false;
         }
       }
-      this.resolved.set(key, { t, frame: txn.respFrame, name: txn.qname, len: name.length, qtypes: [txn.qtype] });
+      const nr = { key, live: true, t, frame: txn.respFrame, name: txn.qname, len: name.length, qtypes: [txn.qtype] };
+      this.resolved.set(key, nr);
       this.resolvedLengths.add(name.length);
+      this.queueResolved(nr, t);
     } else {
       r.t = t;
       r.frame = txn.respFrame;
       if (!r.qtypes.includes(txn.qtype)) r.qtypes.push(txn.qtype);
+      this.queueResolved(r, t);
     }
     if (this.pending.size === 0) return;
     // failures of this very name (the other family) and of longer names that start with it (expansions of this stem)
@@ -652,15 +685,73 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const list = this.pending.get(key);
     if (list === undefined) this.pending.set(key, [p]);
     else list.push(p);
+    if (this.pendingInOrder) this.pendingQueue.push(p);
   }
 
-  /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and settled or stale waits. */
+  /** `r` was resolved (again) at `t`: see resolvedQueue. */
+  private queueResolved(r: Resolved, t: number): void {
+    if (!this.resolvedInOrder) return;
+    if (t < this.newestResolvedT) {
+      this.resolvedInOrder = false;
+      this.resolvedQueue.length = 0;
+      this.resolvedQueueT.length = 0;
+      return;
+    }
+    this.newestResolvedT = t;
+    this.resolvedQueue.push(r);
+    this.resolvedQueueT.push(t);
+  }
+
+  /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and stale waits. */
   pruneSiblings(now: number): void {
-    // forEach with bound callbacks and lists compacted in place: no [key, value] array per entry
-    // and no array per list each sweep (thousands of entries a second on a client's capture)
     this.pruneNow = now;
-    this.resolved.forEach(this.pruneResolved);
-    this.pending.forEach(this.prunePending);
+    if (this.resolvedInOrder) {
+      // in order of time: the stale ones are the first; a name resolved again since an entry has a later one
+      const q = this.resolvedQueue;
+      const qt = this.resolvedQueueT;
+      let i = 0;
+      for (; i < q.length && now - qt[i] > SIBLING_WAIT_NS; i++) {
+        const r = q[i];
+        if (r.live && r.t === qt[i]) {
+          this.resolved.delete(r.key);
+          this.resolvedLengths.remove(r.len);
+          r.live = false;
+        }
+      }
+      q.splice(0, i);
+      qt.splice(0, i);
+    } else {
+      // forEach with a bound callback: no [key, value] array per entry
+      this.resolved.forEach(this.pruneResolved);
+      if (this.resolved.size === 0) {
+        this.resolvedInOrder = true;
+        this.newestResolvedT = -Infinity;
+      }
+    }
+    if (this.pendingInOrder) {
+      // in order of time, and so first in their lists; settled waits are left to their time
+      // (every lookup skips them: only selfLengths counts them, to skip lookups)
+      const q = this.pendingQueue;
+      let i = 0;
+      for (; i < q.length && now - q[i].t > SIBLING_WAIT_NS; i++) {
+        const p = q[i];
+        const list = this.pending.get(p.key);
+        if (list === undefined) continue;
+        const at = list.indexOf(p);
+        if (at < 0) continue;
+        if (list.length === 1) this.pending.delete(p.key);
+        else list.splice(at, 1);
+        if (p.self) this.selfLengths.remove(p.len);
+      }
+      q.splice(0, i);
+    } else {
+      // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)
+      this.pending.forEach(this.prunePending);
+      if (this.pending.size === 0) {
+        this.pendingInOrder = true;
+        this.newestPendingT = -Infinity;
+      }
+    }
   }
 
   private pruneNow = 0;
@@ -668,6 +759,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     if (this.pruneNow - r.t > SIBLING_WAIT_NS) {
       this.resolved.delete(k);
       this.resolvedLengths.remove(r.len);
+      r.live = false;
     }
   };
   private readonly prunePending = (list: Pending[], k: string): void => {
