@@ -68,18 +68,27 @@ export function skipName(u8: Uint8Array, o: number, end: number): number {
 }
 
 /**
+ * readDnsName's text, written as bytes first: a name built a character at a time is a rope of a
+ * cons string per character (~400 bytes for `svc423.cdn.example.test.`, kept as long as the
+ * transaction that holds it unless something flattens it), one string at the end is flat (~56).
+ * The longest name (255 bytes on the wire) escaped throughout is under 4 × 255 characters.
+ */
+const NAME_TEXT = Buffer.alloc(4 * DNS_LABEL.MAX_NAME);
+
+/**
  * The name at `o` as text (dig style: `www.example.com.`, `.` for the root; bytes outside
  * printable ASCII, dots and backslashes inside labels escaped as \DDD). Compression pointers
  * must point backwards (as dns-packet requires), so decoding always terminates. Null if malformed.
  */
 export function readDnsName(u8: Uint8Array, msgStart: number, o: number, end: number): string | null {
-  let out = '';
+  const out = NAME_TEXT;
+  let n = 0;
   let total = 0;
   let limit = o; // pointers must go before this
   for (let hops = 0; hops < 128; hops++) {
     if (o >= end) return null;
     const len = u8[o];
-    if (len === 0) return out === '' ? '.' : out;
+    if (len === 0) return n === 0 ? '.' : out.toString('latin1', 0, n);
     if ((len & DNS_LABEL.POINTER) === DNS_LABEL.POINTER) {
       if (o + 1 >= end) return null;
       const target = msgStart + (((len & DNS_LABEL.OFFSET_MASK) << 8) | u8[o + 1]);
@@ -93,10 +102,16 @@ export function readDnsName(u8: Uint8Array, msgStart: number, o: number, end: nu
     if (total > DNS_LABEL.MAX_NAME) return null;
     for (let i = o + 1; i <= o + len; i++) {
       const c = u8[i];
-      if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) out += String.fromCharCode(c);
-      else out += '\\' + String(c).padStart(3, '0');
+      if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) out[n++] = c;
+      else {
+        // \DDD: three decimal digits
+        out[n++] = 0x5c;
+        out[n++] = 0x30 + Math.floor(c / 100);
+        out[n++] = 0x30 + (Math.floor(c / 10) % 10);
+        out[n++] = 0x30 + (c % 10);
+      }
     }
-    out += '.';
+    out[n++] = 0x2e;
     o += 1 + len;
   }
   return null;

@@ -30,6 +30,10 @@ export const enum Sibling {
 
 /** A lookup's series of queries (same client, server, transport, name and type): retries are numbered from it. */
 interface Series {
+  /** The client and server it is between (their SeriesPair counts it), the query's type and opcode (seriesType) and its name. */
+  readonly pair: SeriesPair;
+  readonly type: number;
+  readonly qname: string;
   n: number;
   /** Time of the latest query of the series. */
   lastT: number;
@@ -42,11 +46,89 @@ interface Series {
   frames: number[] | null;
 }
 
+/**
+ * A client and server that series of queries are between (IP version, transport, both addresses),
+ * one object for all of its series: a series is then this pair, its type and name (seriesHash),
+ * not the thirteen parts of every query joined into a string key (issue #20: that join and the
+ * lookup of its string were the DNS layer's largest cost per query, and its ~40 bytes of address
+ * text per key (IPv4; ~90 for IPv6) a part of the retry map's memory; a client asks one or two servers).
+ */
+class SeriesPair {
+  nextInBucket: SeriesPair | null = null;
+  /** Its series in DnsTable.attempts: it is forgotten with the last of them. */
+  refs = 0;
+  private readonly c0: number;
+  private readonly c1: number;
+  private readonly c2: number;
+  private readonly c3: number;
+  private readonly s0: number;
+  private readonly s1: number;
+  private readonly s2: number;
+  private readonly s3: number;
+  constructor(
+    readonly hash: number,
+    /** Goes into its series' keys (seriesHash, clashKey): never another pair's, even one forgotten. */
+    readonly id: number,
+    private readonly version: number,
+    private readonly transport: 'udp' | 'tcp',
+    c: Uint32Array,
+    s: Uint32Array,
+  ) {
+    this.c0 = c[0] | 0;
+    this.c1 = c[1] | 0;
+    this.c2 = c[2] | 0;
+    this.c3 = c[3] | 0;
+    this.s0 = s[0] | 0;
+    this.s1 = s[1] | 0;
+    this.s2 = s[2] | 0;
+    this.s3 = s[3] | 0;
+  }
+
+  is(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): boolean {
+    return (
+      this.c0 === (c[0] | 0) &&
+      this.c1 === (c[1] | 0) &&
+      this.c2 === (c[2] | 0) &&
+      this.c3 === (c[3] | 0) &&
+      this.s0 === (s[0] | 0) &&
+      this.s1 === (s[1] | 0) &&
+      this.s2 === (s[2] | 0) &&
+      this.s3 === (s[3] | 0) &&
+      this.version === version &&
+      this.transport === transport
+    );
+  }
+}
+
+function pairHash(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): number {
+  return (endpointHash(c, transport === 'udp' ? version : -version) + Math.imul(endpointHash(s, 0), 0x9e3779b1)) | 0;
+}
+
+/** A query's type and opcode as one number (opcodes are 4 bits). */
+const seriesType = (qtype: number, opcode: number) => qtype * 16 + opcode;
+
+/** A series' key in DnsTable.attempts: a hash of its pair's number, its type and name (FNV-1a over the name). Exported for tests (clashes). */
+export function seriesHash(pairId: number, type: number, qname: string): number {
+  let h = Math.imul(pairId ^ 0x811c9dc5, 0x01000193) ^ type;
+  for (let i = 0; i < qname.length; i++) h = Math.imul(h ^ qname.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+/**
+ * A series' key in DnsTable.clashes (its pair's number, type and name, all of it: no two series
+ * share one). Joined, not a template literal, whose result is a rope of cons strings that the map
+ * would keep as its key.
+ */
+const clashKey = (pair: SeriesPair, type: number, qname: string) => [pair.id, type, qname].join('|');
+
 /** Queries of one series remembered with their times (a client retrying for minutes is still one series). */
 const MAX_SERIES = 16;
 
 /** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsTable.resolved). */
 interface Resolved {
+  /** Its key in DnsTable.resolved, and whether it is still there (not pruned, nor evicted past MAX_RESOLVED). */
+  readonly key: string;
+  live: boolean;
   t: number;
   frame: number;
   name: string;
@@ -58,6 +140,9 @@ interface Resolved {
 
 /** A failed lookup waiting for its sibling, under its own name (`self`) or one of its name's proper prefixes. */
 interface Pending {
+  /** Its key in DnsTable.pending, and when it began to wait (its response's time). */
+  readonly key: string;
+  readonly t: number;
   txn: DnsTxn;
   gen: number;
   self: boolean;
@@ -275,12 +360,43 @@ const MAX_IDENTICAL = 64;
 
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable extends ChainedTable<DnsTxn> {
-  /** Queries per (transport, client, server, name, type), for numbering retries; pruned when idle. */
-  private readonly attempts = new Map<string, Series>();
+  /**
+   * Queries per (transport, client, server, name, type), for numbering retries; pruned when idle.
+   * A series queried again moves to the end, so that while query times never go backwards the
+   * map is in order of each series' last query and pruning stops at the first one still fresh
+   * (a walk of all of them each sweep was 80,000 entries on a resolver's capture).
+   */
+  private readonly attempts = new Map<number, Series>();
+  /**
+   * Series whose seriesHash another series in `attempts` had when they began, by clashKey (a map of
+   * strings, so that no choice of names makes a lookup walk a chain); in the same order. Empty but
+   * for a clash of hashes, or many names chosen to clash.
+   */
+  private readonly clashes = new Map<string, Series>();
+  /** The client-server pairs of `attempts`' series, by pairHash (chained through the pairs). */
+  private readonly pairs = new Map<number, SeriesPair>();
+  private pairIds = 0;
+  /** The latest query time in `attempts`, and whether the map is in order of them (see attempts). */
+  private newestQueryT = -Infinity;
+  private attemptsInOrder = true;
   /** Lookups answered with data in the last SIBLING_WAIT_NS, by client address and name (see SIBLING_WAIT_NS). */
   private readonly resolved = new Map<string, Resolved>();
   /** Failed lookups waiting for a sibling, by client address and name, and by each proper prefix of the name. */
   private readonly pending = new Map<string, Pending[]>();
+  /**
+   * `resolved` and `pending` in order of time, for pruneSiblings to take the stale ones from the
+   * front rather than walk them all (issue #20), while response times never go backwards (DNS over
+   * TCP keeps its flow's clock): then these are dropped and the maps walked, until they are empty.
+   * An entry of `resolved` is queued at each time it was resolved (resolvedQueueT), and kept in
+   * the map in order of its first time: the oldest goes first past MAX_RESOLVED.
+   */
+  private readonly resolvedQueue: Resolved[] = [];
+  private readonly resolvedQueueT: number[] = [];
+  private resolvedInOrder = true;
+  private newestResolvedT = -Infinity;
+  private readonly pendingQueue: Pending[] = [];
+  private pendingInOrder = true;
+  private newestPendingT = -Infinity;
   /** The names' lengths of `resolved`, and of the entries of `pending` under their own name (self). */
   private readonly resolvedLengths = new LengthCounts();
   private readonly selfLengths = new LengthCounts();
@@ -319,7 +435,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private query(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
     const h = this.header;
     const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
-    if (this.budget.full || this.chainFull(hash, `frame ${frame}: DNS query`)) {
+    // the text only for a bucket in use (most are empty): a string per query was a tenth of query()'s cost
+    if (this.budget.full || (this.head(hash) !== null && this.chainFull(hash, `frame ${frame}: DNS query`))) {
       this.budget.dropped++;
       return;
     }
@@ -343,19 +460,38 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.cMac = pkt.srcMac;
     txn.opcode = h.opcode;
     txn.rd = h.rd;
-    // the addresses as their words, not their text: formatting two addresses (IPv6 above all) for
-    // every query was the DNS layer's largest cost on a resolver's capture (issue #20); joined,
-    // not a template literal, whose result is a rope of a dozen cons strings that the map would
-    // keep as its key (~1,000 bytes an entry against ~200 flat; 80,000 entries on a resolver)
-    const a = pkt.src;
-    const b = pkt.dst;
-    const key = [txn.qname, txn.qtype, h.opcode, transport, pkt.ipVersion, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]].join('|');
-    let seen = this.attempts.get(key);
+    const pair = this.pairOf(pkt.ipVersion, transport, pkt.src, pkt.dst);
+    const type = seriesType(txn.qtype, h.opcode);
+    const qname = txn.qname;
+    const sh = seriesHash(pair.id, type, qname);
+    const holder = this.attempts.get(sh);
+    let seen: Series | undefined = holder;
+    let ck: string | null = null;
+    if (holder === undefined || holder.pair !== pair || holder.type !== type || holder.qname !== qname) {
+      // not in `attempts`: in `clashes`, or new (a series in `clashes` may outlive the holder of its hash)
+      seen = undefined;
+      if (holder !== undefined || this.clashes.size > 0) {
+        ck = clashKey(pair, type, qname);
+        seen = this.clashes.get(ck);
+      }
+    }
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
+    if (t < this.newestQueryT) this.attemptsInOrder = false;
+    else this.newestQueryT = t;
     if (seen === undefined) {
-      seen = { n: 1, lastT: t, times: null, frames: null };
-      this.attempts.set(key, seen);
+      seen = { pair, type, qname, n: 1, lastT: t, times: null, frames: null };
+      pair.refs++;
+      if (holder === undefined) this.attempts.set(sh, seen);
+      else this.clashes.set(ck ?? clashKey(pair, type, qname), seen);
     } else {
+      // to the end: the maps stay in order of last query (see attempts)
+      if (ck === null) {
+        this.attempts.delete(sh);
+        this.attempts.set(sh, seen);
+      } else {
+        this.clashes.delete(ck);
+        this.clashes.set(ck, seen);
+      }
       seen.n++;
       seen.lastT = t;
       if (seen.times === null || seen.frames === null) {
@@ -370,6 +506,34 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     txn.lastT = t;
     this.insert(txn);
     this.timers.touch(txn);
+  }
+
+  /** The pair of a query from `c` to `s`: the one its earlier series share, else a new one. */
+  private pairOf(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): SeriesPair {
+    const hash = pairHash(version, transport, c, s);
+    const head = this.pairs.get(hash) ?? null;
+    for (let p = head; p !== null; p = p.nextInBucket) if (p.is(version, transport, c, s)) return p;
+    const p = new SeriesPair(hash, ++this.pairIds, version, transport, c, s);
+    p.nextInBucket = head;
+    this.pairs.set(hash, p);
+    return p;
+  }
+
+  /** Forgets a series (its key `k` in `map`), and its pair with the last of the pair's series. */
+  private dropSeries<K>(map: Map<K, Series>, k: K, v: Series): void {
+    map.delete(k);
+    const p = v.pair;
+    if (--p.refs > 0) return;
+    let prev: SeriesPair | null = null;
+    let q = this.pairs.get(p.hash) ?? null;
+    while (q !== null && q !== p) {
+      prev = q;
+      q = q.nextInBucket;
+    }
+    if (q === null) return;
+    if (prev !== null) prev.nextInBucket = p.nextInBucket;
+    else if (p.nextInBucket === null) this.pairs.delete(p.hash);
+    else this.pairs.set(p.hash, p.nextInBucket);
   }
 
   private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
@@ -456,9 +620,18 @@ export class DnsTable extends ChainedTable<DnsTxn> {
         }
       }
       txn.waitsForSibling = true;
-      this.addPending(nameKey(ck, name), { txn, gen: txn.gen, self: true, len: name.length });
+      if (this.pendingInOrder && t < this.newestPendingT) {
+        this.pendingInOrder = false;
+        this.pendingQueue.length = 0;
+      }
+      if (t > this.newestPendingT) this.newestPendingT = t;
+      const key = nameKey(ck, name);
+      this.addPending(key, { key, t, txn, gen: txn.gen, self: true, len: name.length });
       this.selfLengths.add(name.length);
-      for (const len of prefixes) this.addPending(nameKey(ck, name.slice(0, len)), { txn, gen: txn.gen, self: false, len });
+      for (const len of prefixes) {
+        const k = nameKey(ck, name.slice(0, len));
+        this.addPending(k, { key: k, t, txn, gen: txn.gen, self: false, len });
+      }
       return;
     }
     if (txn.rcode !== DNS_RCODE.NoError || txn.ancount === 0) return;
@@ -470,14 +643,18 @@ export class DnsTable extends ChainedTable<DnsTxn> {
         if (oldest.done !== true) {
           this.resolved.delete(oldest.value[0]);
           this.resolvedLengths.remove(oldest.value[1].len);
+          oldest.value[1].live = false;
         }
       }
-      this.resolved.set(key, { t, frame: txn.respFrame, name: txn.qname, len: name.length, qtypes: [txn.qtype] });
+      const nr = { key, live: true, t, frame: txn.respFrame, name: txn.qname, len: name.length, qtypes: [txn.qtype] };
+      this.resolved.set(key, nr);
       this.resolvedLengths.add(name.length);
+      this.queueResolved(nr, t);
     } else {
       r.t = t;
       r.frame = txn.respFrame;
       if (!r.qtypes.includes(txn.qtype)) r.qtypes.push(txn.qtype);
+      this.queueResolved(r, t);
     }
     if (this.pending.size === 0) return;
     // failures of this very name (the other family) and of longer names that start with it (expansions of this stem)
@@ -508,15 +685,73 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const list = this.pending.get(key);
     if (list === undefined) this.pending.set(key, [p]);
     else list.push(p);
+    if (this.pendingInOrder) this.pendingQueue.push(p);
   }
 
-  /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and settled or stale waits. */
+  /** `r` was resolved (again) at `t`: see resolvedQueue. */
+  private queueResolved(r: Resolved, t: number): void {
+    if (!this.resolvedInOrder) return;
+    if (t < this.newestResolvedT) {
+      this.resolvedInOrder = false;
+      this.resolvedQueue.length = 0;
+      this.resolvedQueueT.length = 0;
+      return;
+    }
+    this.newestResolvedT = t;
+    this.resolvedQueue.push(r);
+    this.resolvedQueueT.push(t);
+  }
+
+  /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and stale waits. */
   pruneSiblings(now: number): void {
-    // forEach with bound callbacks and lists compacted in place: no [key, value] array per entry
-    // and no array per list each sweep (thousands of entries a second on a client's capture)
     this.pruneNow = now;
-    this.resolved.forEach(this.pruneResolved);
-    this.pending.forEach(this.prunePending);
+    if (this.resolvedInOrder) {
+      // in order of time: the stale ones are the first; a name resolved again since an entry has a later one
+      const q = this.resolvedQueue;
+      const qt = this.resolvedQueueT;
+      let i = 0;
+      for (; i < q.length && now - qt[i] > SIBLING_WAIT_NS; i++) {
+        const r = q[i];
+        if (r.live && r.t === qt[i]) {
+          this.resolved.delete(r.key);
+          this.resolvedLengths.remove(r.len);
+          r.live = false;
+        }
+      }
+      q.splice(0, i);
+      qt.splice(0, i);
+    } else {
+      // forEach with a bound callback: no [key, value] array per entry
+      this.resolved.forEach(this.pruneResolved);
+      if (this.resolved.size === 0) {
+        this.resolvedInOrder = true;
+        this.newestResolvedT = -Infinity;
+      }
+    }
+    if (this.pendingInOrder) {
+      // in order of time, and so first in their lists; settled waits are left to their time
+      // (every lookup skips them: only selfLengths counts them, to skip lookups)
+      const q = this.pendingQueue;
+      let i = 0;
+      for (; i < q.length && now - q[i].t > SIBLING_WAIT_NS; i++) {
+        const p = q[i];
+        const list = this.pending.get(p.key);
+        if (list === undefined) continue;
+        const at = list.indexOf(p);
+        if (at < 0) continue;
+        if (list.length === 1) this.pending.delete(p.key);
+        else list.splice(at, 1);
+        if (p.self) this.selfLengths.remove(p.len);
+      }
+      q.splice(0, i);
+    } else {
+      // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)
+      this.pending.forEach(this.prunePending);
+      if (this.pending.size === 0) {
+        this.pendingInOrder = true;
+        this.newestPendingT = -Infinity;
+      }
+    }
   }
 
   private pruneNow = 0;
@@ -524,6 +759,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     if (this.pruneNow - r.t > SIBLING_WAIT_NS) {
       this.resolved.delete(k);
       this.resolvedLengths.remove(r.len);
+      r.live = false;
     }
   };
   private readonly prunePending = (list: Pending[], k: string): void => {
@@ -562,14 +798,33 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /** Forgets retry numbering for queries not repeated for `idleNs`. */
   pruneAttempts(now: number, idleNs: number): void {
-    // forEach, not for-of over entries: no [key, value] array per entry (80,000 entries a sweep on
-    // a resolver's capture; deleting the entry being visited is allowed)
-    this.pruneBefore = now - idleNs;
-    this.attempts.forEach(this.pruneAttempt);
+    const before = now - idleNs;
+    if (this.attemptsInOrder) {
+      this.pruneOldest(this.attempts, before);
+      if (this.clashes.size > 0) this.pruneOldest(this.clashes, before);
+    } else {
+      // a query time went backwards: a walk of them all (forEach: no [key, value] array per entry)
+      this.pruneBefore = before;
+      this.attempts.forEach(this.pruneAttempt);
+      this.clashes.forEach(this.pruneAttempt);
+    }
+    if (this.attempts.size === 0 && this.clashes.size === 0) {
+      this.attemptsInOrder = true;
+      this.newestQueryT = -Infinity;
+    }
+  }
+
+  /** In order of last query, the stale series are the first (deleting the key visited is allowed). */
+  private pruneOldest<K>(map: Map<K, Series>, before: number): void {
+    for (const k of map.keys()) {
+      const v = map.get(k);
+      if (v === undefined || v.lastT > before) return;
+      this.dropSeries(map, k, v);
+    }
   }
 
   private pruneBefore = 0;
-  private readonly pruneAttempt = (v: { lastT: number }, k: string): void => {
-    if (v.lastT <= this.pruneBefore) this.attempts.delete(k);
+  private readonly pruneAttempt = <K>(v: Series, k: K, map: Map<K, Series>): void => {
+    if (v.lastT <= this.pruneBefore) this.dropSeries(map, k, v);
   };
 }
