@@ -106,6 +106,12 @@ export class Recent<T extends { t: number }> {
   private latest = -Infinity;
   /** The value of `latest` at the last pass that forgot expired keys. */
   private passed = -Infinity;
+  /**
+   * The key get() found last and its list, while that is still the map's: a linker adds under the
+   * key it just looked up (a second lookup of a key, out of cache on a dense capture).
+   */
+  private foundKey: string | undefined = undefined;
+  private foundList: T[] | undefined = undefined;
 
   constructor(
     private readonly windowSec: number,
@@ -118,33 +124,48 @@ export class Recent<T extends { t: number }> {
       this.latest = e.t;
       if (e.t - this.passed >= this.windowSec / PASS_EVERY) this.expire();
     }
-    const list = this.byKey.get(key);
+    if (this.perKey === 1) {
+      // the one entry of a key is replaced whole, so a new list either way, and one lookup, not a
+      // lookup and an insertion: a key already there keeps its place; a new one is the newest
+      this.byKey.set(flatten(key), [e]);
+      this.foundKey = undefined;
+      if (this.byKey.size > this.maxKeys) this.evictOldest();
+      return;
+    }
+    const list = key === this.foundKey ? this.foundList : this.byKey.get(key);
     if (list === undefined) {
-      if (this.byKey.size >= this.maxKeys) {
-        // Maps iterate in insertion order: the next key of one iterator kept over the map's life
-        // is the one added longest ago (every key it passed was deleted here). A new iterator per
-        // eviction would walk the deleted entries V8 keeps until it compacts the table: 45 µs an
-        // add at 16,384 keys, most of a flood's run.
-        this.order ??= this.byKey.keys();
-        const oldest = this.order.next();
-        if (oldest.done !== true) this.byKey.delete(oldest.value);
-      }
+      if (this.byKey.size >= this.maxKeys) this.evictOldest();
       // a flat key (the linkers' are template literals: ropes that keep the strings they were
       // cut from) and a list of one: `[]` and a push reserve 17 slots (180 bytes a key)
       this.byKey.set(flatten(key), [e]);
       return;
     }
     if (list.length < this.perKey) {
-      this.byKey.set(key, list.concat([e])); // exactly one slot more
+      const longer = list.concat([e]); // exactly one slot more
+      this.byKey.set(key, longer);
+      if (list === this.foundList) this.foundList = longer;
       return;
     }
     for (let i = 1; i < list.length; i++) list[i - 1] = list[i];
     list[list.length - 1] = e;
   }
 
+  private evictOldest(): void {
+    // Maps iterate in insertion order: the next key of one iterator kept over the map's life is
+    // the one added longest ago (every key it passed was deleted here). A new iterator per
+    // eviction would walk the deleted entries V8 keeps until it compacts the table: 45 µs an add
+    // at 16,384 keys, most of a flood's run.
+    this.order ??= this.byKey.keys();
+    const oldest = this.order.next();
+    if (oldest.done === true) return;
+    this.byKey.delete(oldest.value);
+    this.foundKey = undefined;
+  }
+
   /** Forgets the keys whose every entry is older than the window before the newest. */
   private expire(): void {
     this.passed = this.latest;
+    this.foundKey = undefined;
     const before = this.latest - this.windowSec;
     // deleting the entry a Map's for-of is at is allowed: the walk goes on with the next one
     for (const [key, list] of this.byKey) {
@@ -163,7 +184,13 @@ export class Recent<T extends { t: number }> {
     let drop = 0;
     while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
     if (drop > 0) list.splice(0, drop);
-    if (list.length === 0) this.byKey.delete(key);
+    if (list.length === 0) {
+      this.byKey.delete(key);
+      this.foundKey = undefined;
+    } else {
+      this.foundKey = key;
+      this.foundList = list;
+    }
     return list;
   }
 }
