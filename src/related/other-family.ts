@@ -41,17 +41,19 @@ interface Attempt {
 const bare = (q: string) => (q.endsWith('.') ? q.slice(0, -1) : q);
 
 /**
- * A name an A/AAAA answer gave addresses, shared by them, with the key of the attempts to the port
- * last connected to (most names are connected to on one port: no key made per record, and no map
- * per name, which cost 11 MiB of peak RSS on the dense bench capture).
+ * A name an A/AAAA answer gave addresses, shared by them, with the keys of the attempts to the two
+ * ports last connected to (most names are connected to on one or two ports, 80 and 443: no key
+ * made per record, and no map per name, which cost 11 MiB of peak RSS on the dense bench capture).
  */
 interface Named {
   /** The question as asked (a later answer for the same question names the address the same). */
   query: string;
   name: string;
-  /** `${name} ${port}` for `port` (-1: none yet). */
+  /** `${name} ${port}` for `port` (-1: none yet), and for `port2`, the port before it. */
   port: number;
   key: string;
+  port2: number;
+  key2: string;
 }
 
 export function otherFamily(): Linker {
@@ -69,19 +71,25 @@ export function otherFamily(): Linker {
       if (addr === '') continue;
       const had = names.get(addr);
       if (had !== undefined ? had.query === r.query : names.size >= MAX_NAMES) continue;
-      named ??= { query: r.query, name: bare(r.query), port: -1, key: '' };
+      named ??= { query: r.query, name: bare(r.query), port: -1, key: '', port2: -1, key2: '' };
       names.set(addr, named);
     }
   };
 
-  /** The key of attempts to `named` on the port of `server` (made again only when the port changes). */
+  /**
+   * The key of attempts to `named` on the port of `server`, made again only for a third port (a
+   * name connected to on 80 and 443 in turn made a key for half the connections on the dense bench
+   * capture: a string to make, flatten and hash for each).
+   */
   const keyOf = (named: Named, server: string): string => {
     const port = portNumber(server);
     if (port < 0) return `${named.name} ${portPart(server)}`;
-    if (port !== named.port) {
-      named.port = port;
-      named.key = `${named.name} ${port}`;
-    }
+    if (port === named.port) return named.key;
+    if (port === named.port2) return named.key2;
+    named.port2 = named.port;
+    named.key2 = named.key;
+    named.port = port;
+    named.key = `${named.name} ${port}`;
     return named.key;
   };
 

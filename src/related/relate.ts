@@ -86,24 +86,32 @@ const NONE: readonly never[] = [];
  * What linkers remember of past records: a bounded map from a key (an address, a name) to the
  * latest entries under it, forgetting entries older than `windowSec` of capture time and the
  * oldest keys beyond `maxKeys`. Keys whose entries are all older than the window before the newest
- * entry added are forgotten as a walk over the keys passes them (EXPIRE_STEPS keys an add): without
- * it every linker held its `maxKeys` keys to the end, 28 MB of a 110 MB heap on the 1 GB dense
- * benchmark capture.
+ * entry added are forgotten by a pass over the keys each time the newest entry's time has moved on
+ * a PASS_EVERY-th of the window: without it every linker held its `maxKeys` keys to the end, 28 MB
+ * of a 110 MB heap on the 1 GB dense benchmark capture.
  */
 /**
- * Keys the expiry walk passes an add: a pass over K keys takes K / EXPIRE_STEPS adds, so a linker
- * holds about 1.3 times the keys of one window (a key expires at most one pass after its window).
+ * Passes per window: a key is forgotten at most a window / PASS_EVERY after its window, so a
+ * linker holds the keys of about 1.25 windows. A pass per so much capture time, not a few keys an
+ * add: on a dense capture, where keys are added to all the time, walking 4 keys an add (each a
+ * lookup and a read of its entries, out of cache) was a sixth of the linkers' time.
  */
-const EXPIRE_STEPS = 4;
+const PASS_EVERY = 4;
 
 export class Recent<T extends { t: number }> {
   private readonly byKey = new Map<string, T[]>();
   /** Oldest-first over byKey's keys, made at the first eviction. */
   private order: MapIterator<string> | null = null;
-  /** The walk that forgets expired keys; a new one after each pass. */
-  private walk: MapIterator<string> | null = null;
   /** Capture time (s) of the newest entry added. */
   private latest = -Infinity;
+  /** The value of `latest` at the last pass that forgot expired keys. */
+  private passed = -Infinity;
+  /**
+   * The key get() found last and its list, while that is still the map's: a linker adds under the
+   * key it just looked up (a second lookup of a key, out of cache on a dense capture).
+   */
+  private foundKey: string | undefined = undefined;
+  private foundList: T[] | undefined = undefined;
 
   constructor(
     private readonly windowSec: number,
@@ -112,48 +120,60 @@ export class Recent<T extends { t: number }> {
   ) {}
 
   add(key: string, e: T): void {
-    if (e.t > this.latest) this.latest = e.t;
-    this.expire();
-    const list = this.byKey.get(key);
+    if (e.t > this.latest) {
+      this.latest = e.t;
+      if (e.t - this.passed >= this.windowSec / PASS_EVERY) this.expire();
+    }
+    if (this.perKey === 1) {
+      // the one entry of a key is replaced whole, so a new list either way, and one lookup, not a
+      // lookup and an insertion: a key already there keeps its place; a new one is the newest
+      this.byKey.set(flatten(key), [e]);
+      this.foundKey = undefined;
+      if (this.byKey.size > this.maxKeys) this.evictOldest();
+      return;
+    }
+    const list = key === this.foundKey ? this.foundList : this.byKey.get(key);
     if (list === undefined) {
-      if (this.byKey.size >= this.maxKeys) {
-        // Maps iterate in insertion order: the next key of one iterator kept over the map's life
-        // is the one added longest ago (every key it passed was deleted here). A new iterator per
-        // eviction would walk the deleted entries V8 keeps until it compacts the table: 45 µs an
-        // add at 16,384 keys, most of a flood's run.
-        this.order ??= this.byKey.keys();
-        const oldest = this.order.next();
-        if (oldest.done !== true) this.byKey.delete(oldest.value);
-      }
+      if (this.byKey.size >= this.maxKeys) this.evictOldest();
       // a flat key (the linkers' are template literals: ropes that keep the strings they were
       // cut from) and a list of one: `[]` and a push reserve 17 slots (180 bytes a key)
       this.byKey.set(flatten(key), [e]);
       return;
     }
     if (list.length < this.perKey) {
-      this.byKey.set(key, list.concat([e])); // exactly one slot more
+      const longer = list.concat([e]); // exactly one slot more
+      this.byKey.set(key, longer);
+      if (list === this.foundList) this.foundList = longer;
       return;
     }
     for (let i = 1; i < list.length; i++) list[i - 1] = list[i];
     list[list.length - 1] = e;
   }
 
-  /** Walks on over EXPIRE_STEPS keys, forgetting those whose every entry is older than the window before the newest. */
+  private evictOldest(): void {
+    // Maps iterate in insertion order: the next key of one iterator kept over the map's life is
+    // the one added longest ago (every key it passed was deleted here). A new iterator per
+    // eviction would walk the deleted entries V8 keeps until it compacts the table: 45 µs an add
+    // at 16,384 keys, most of a flood's run.
+    this.order ??= this.byKey.keys();
+    const oldest = this.order.next();
+    if (oldest.done === true) return;
+    this.byKey.delete(oldest.value);
+    this.foundKey = undefined;
+  }
+
+  /** Forgets the keys whose every entry is older than the window before the newest. */
   private expire(): void {
+    this.passed = this.latest;
+    this.foundKey = undefined;
     const before = this.latest - this.windowSec;
-    for (let i = 0; i < EXPIRE_STEPS; i++) {
-      this.walk ??= this.byKey.keys();
-      const next = this.walk.next();
-      if (next.done === true) {
-        this.walk = null;
-        return;
-      }
-      const list = this.byKey.get(next.value);
-      if (list === undefined) continue;
+    // forEach, not for-of: a pass is rare, so it runs unoptimised, where a for-of over a Map's
+    // entries costs 4 to 8 times as much; deleting the entry it is at is allowed
+    this.byKey.forEach((list, key) => {
       let newest = -Infinity;
-      for (const x of list) if (x.t > newest) newest = x.t;
-      if (newest < before) this.byKey.delete(next.value);
-    }
+      for (let i = 0; i < list.length; i++) if (list[i].t > newest) newest = list[i].t;
+      if (newest < before) this.byKey.delete(key);
+    });
   }
 
   /** The entries under `key` no older than the window at capture time `now` (seconds), oldest first. */
@@ -165,7 +185,13 @@ export class Recent<T extends { t: number }> {
     let drop = 0;
     while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
     if (drop > 0) list.splice(0, drop);
-    if (list.length === 0) this.byKey.delete(key);
+    if (list.length === 0) {
+      this.byKey.delete(key);
+      this.foundKey = undefined;
+    } else {
+      this.foundKey = key;
+      this.foundList = list;
+    }
     return list;
   }
 }
