@@ -70,7 +70,8 @@ describe('Relater', () => {
     const recent = new Recent<{ t: number }>(10, 1000, 2);
     for (let i = 0; i < 100; i++) recent.add(`k${i}`, { t: i });
     recent.add('late', { t: 200 });
-    // the walk passes four keys an add: one more pass leaves only keys within 10 s of t = 200
+    // the newest time moved on by more than a quarter of the window: the pass at t = 200 forgets
+    // every key with no entry within 10 s of it, and none of the keys added after
     for (let i = 0; i < 30; i++) recent.add(`n${i}`, { t: 200 + i / 10 });
     const size = (recent as unknown as { byKey: Map<string, unknown> }).byKey.size;
     expect(size).toBe(31);
