@@ -53,50 +53,25 @@ interface Series {
  * lookup of its string were the DNS layer's largest cost per query, and its ~40 bytes of address
  * text per key (IPv4; ~90 for IPv6) a part of the retry map's memory; a client asks one or two servers).
  */
-class SeriesPair {
+class SeriesPair extends FlowEndpoints {
   nextInBucket: SeriesPair | null = null;
   /** Its series in DnsTable.attempts: it is forgotten with the last of them. */
   refs = 0;
-  private readonly c0: number;
-  private readonly c1: number;
-  private readonly c2: number;
-  private readonly c3: number;
-  private readonly s0: number;
-  private readonly s1: number;
-  private readonly s2: number;
-  private readonly s3: number;
   constructor(
     readonly hash: number,
     /** Goes into its series' keys (seriesHash, clashKey): never another pair's, even one forgotten. */
     readonly id: number,
-    private readonly version: number,
     private readonly transport: 'udp' | 'tcp',
+    version: number,
     c: Uint32Array,
     s: Uint32Array,
   ) {
-    this.c0 = c[0] | 0;
-    this.c1 = c[1] | 0;
-    this.c2 = c[2] | 0;
-    this.c3 = c[3] | 0;
-    this.s0 = s[0] | 0;
-    this.s1 = s[1] | 0;
-    this.s2 = s[2] | 0;
-    this.s3 = s[3] | 0;
+    super();
+    this.setAddresses(version, c, s);
   }
 
   is(version: number, transport: 'udp' | 'tcp', c: Uint32Array, s: Uint32Array): boolean {
-    return (
-      this.c0 === (c[0] | 0) &&
-      this.c1 === (c[1] | 0) &&
-      this.c2 === (c[2] | 0) &&
-      this.c3 === (c[3] | 0) &&
-      this.s0 === (s[0] | 0) &&
-      this.s1 === (s[1] | 0) &&
-      this.s2 === (s[2] | 0) &&
-      this.s3 === (s[3] | 0) &&
-      this.version === version &&
-      this.transport === transport
-    );
+    return this.transport === transport && this.hasAddresses(version, c, s);
   }
 }
 
@@ -513,7 +488,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const hash = pairHash(version, transport, c, s);
     const head = this.pairs.get(hash) ?? null;
     for (let p = head; p !== null; p = p.nextInBucket) if (p.is(version, transport, c, s)) return p;
-    const p = new SeriesPair(hash, ++this.pairIds, version, transport, c, s);
+    const p = new SeriesPair(hash, ++this.pairIds, transport, version, c, s);
     p.nextInBucket = head;
     this.pairs.set(hash, p);
     return p;

@@ -34,6 +34,16 @@ export class FlowEndpoints {
     else this.setEndpoints(pkt.ipVersion, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort);
   }
 
+  /** Two hosts, without ports (0): a client and server that DNS queries go between (flow/dns.ts SeriesPair). */
+  protected setAddresses(version: number, c: Uint32Array, s: Uint32Array): void {
+    this.setEndpoints(version, c, 0, s, 0);
+  }
+
+  /** Whether `c` and `s` are the client's and server's addresses, ports aside. */
+  hasAddresses(version: number, c: Uint32Array, s: Uint32Array): boolean {
+    return version === this.version && this.isClient(c, this.cPort) && this.isServer(s, this.sPort);
+  }
+
   private setEndpoints(version: number, c: Uint32Array, cPort: number, s: Uint32Array, sPort: number): void {
     this.timerSeq = 0;
     this.timerMark = 0;
