@@ -70,8 +70,6 @@ export class TcpTombstones {
   /** Capture time (ms) of the tombstone's last packet, and when it was (re)queued for expiry. */
   private lastMs = new Float64Array(0);
   private queuedMs = new Float64Array(0);
-  /** Whether the slot holds a tombstone now. */
-  private live = new Uint8Array(0);
   private free = -1;
   /** Heads of the chains, by hash & mask (-1: empty). */
   private buckets = new Int32Array(0).fill(-1);
@@ -109,7 +107,6 @@ export class TcpTombstones {
     this.sNext[s] = f.s.nextSeq | 0;
     this.bits[s] = (f.sawSyn ? SYN : 0) | (f.closed ? CLOSED : 0) | (f.c.nextSeq >= 0 ? C_NEXT : 0) | (f.s.nextSeq >= 0 ? S_NEXT : 0);
     this.lastMs[s] = Math.floor(f.lastT / 1e6);
-    this.live[s] = 1;
     if ((this.size + 1) * 2 > this.buckets.length) this.rehash();
     const b = f.hash & this.mask;
     this.next[s] = this.buckets[b];
@@ -130,7 +127,7 @@ export class TcpTombstones {
 
   /** Takes tombstone `s` out of the table; false when it was not in it. */
   remove(s: number): boolean {
-    if (s < 0 || this.live[s] === 0) return false;
+    if (s < 0) return false;
     const b = this.hashes[s] & this.mask;
     let prev = -1;
     let x = this.buckets[b];
@@ -143,7 +140,6 @@ export class TcpTombstones {
     else this.buckets[b] = this.next[s];
     // a narrowed one was not counted against --max-flows
     if ((this.bits[s] & NARROWED) === 0) this.budget.used--;
-    this.live[s] = 0;
     this.serial[s]++;
     this.next[s] = this.free;
     this.free = s;
@@ -303,9 +299,6 @@ export class TcpTombstones {
     this.serial = widen32(this.serial);
     this.lastMs = widen64(this.lastMs);
     this.queuedMs = widen64(this.queuedMs);
-    const live = new Uint8Array(cap);
-    live.set(this.live);
-    this.live = live;
     for (let s = cap - 1; s >= old; s--) {
       this.next[s] = this.free;
       this.free = s;

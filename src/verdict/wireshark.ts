@@ -73,9 +73,11 @@ function epochFromUs(start: string): number | null {
   // isoTime's own shape, YYYY-MM-DDTHH:MM:SS.fffffffffZ, read by position; anything else by the regex
   let sec: number;
   let frac: string | undefined;
-  if (start.length === 30 && start.charCodeAt(10) === 0x54 && start.charCodeAt(19) === 0x2e && start.charCodeAt(29) === 0x5a && (sameSecond(start) || isoDigits(start))) {
-    // records come in time order: most share the second of the one before, whose Date.parse is kept
-    if (start.startsWith(lastSecond)) sec = lastSec;
+  const shaped = start.length === 30 && start.charCodeAt(10) === 0x54 && start.charCodeAt(19) === 0x2e && start.charCodeAt(29) === 0x5a;
+  // records come in time order: most share the second of the one before, whose Date.parse is kept
+  const same = shaped && sameSecond(start);
+  if (same || (shaped && isoDigits(start))) {
+    if (same) sec = lastSec;
     else {
       lastSecond = start.slice(0, 19);
       sec = lastSec = Date.parse(`${lastSecond}Z`) / 1000;
