@@ -157,6 +157,41 @@ describe('DNS names', () => {
     const back = msg([1, 0x61, 0, 1, 0x62, 0xc0, 12]);
     expect(readDnsName(back, 0, 15, back.length)).toBe('b.a.');
   });
+  it('two names of one length and one hash (FNV-1a) are told apart by the cache of recent names', () => {
+    const enc = (n: string) =>
+      msg([
+        ...n
+          .split('.')
+          .filter((l) => l !== '')
+          .flatMap((l) => [l.length, ...Buffer.from(l)]),
+        0,
+      ]);
+    for (const [a, b] of [
+      ['ogki.rbaa.', 'zdgo.ocaa.'],
+      ['hcsy.rdaa.', 'lyso.jhaa.'],
+    ]) {
+      expect(readDnsName(enc(a), 0, 12, enc(a).length)).toBe(a);
+      expect(readDnsName(enc(b), 0, 12, enc(b).length)).toBe(b);
+      expect(readDnsName(enc(a), 0, 12, enc(a).length)).toBe(a);
+    }
+  });
+  it('names read again come back right, however the cache of recent names is shared (property)', async () => {
+    const fc = (await import('fast-check')).default;
+    // short labels from a small alphabet: many names, many of the same length, slots shared
+    const label = fc.stringMatching(/^[a-c]{1,3}$/);
+    fc.assert(
+      fc.property(fc.array(fc.array(label, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 300 }), (names) => {
+        for (let pass = 0; pass < 2; pass++) {
+          for (const labels of names) {
+            const m = msg([...labels.flatMap((l) => [l.length, ...Buffer.from(l)]), 0]);
+            if (readDnsName(m, 0, 12, m.length) !== labels.join('.') + '.') return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe('checksum', () => {

@@ -236,7 +236,7 @@ describe('DNS sibling lookups pruned in order of time', () => {
   it('times in order: taken from the front', () => {
     const { reasons, table } = siblings(steps);
     expect(reasons).toEqual(expected);
-    const t = table as unknown as { resolvedInOrder: boolean; pendingInOrder: boolean };
+    const t = (table as unknown as { siblings: { resolvedInOrder: boolean; pendingInOrder: boolean } }).siblings;
     expect([t.resolvedInOrder, t.pendingInOrder]).toEqual([true, true]);
   });
 
@@ -250,7 +250,7 @@ describe('DNS sibling lookups pruned in order of time', () => {
     ];
     const { reasons, table } = siblings(back);
     expect(reasons).toEqual(expected);
-    const t = table as unknown as { resolvedInOrder: boolean; pendingInOrder: boolean };
+    const t = (table as unknown as { siblings: { resolvedInOrder: boolean; pendingInOrder: boolean } }).siblings;
     expect([t.resolvedInOrder, t.pendingInOrder]).toEqual([false, false]);
   });
 });

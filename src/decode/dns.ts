@@ -76,6 +76,34 @@ export function skipName(u8: Uint8Array, o: number, end: number): number {
 const NAME_TEXT = Buffer.alloc(4 * DNS_LABEL.MAX_NAME);
 
 /**
+ * Names read lately, by a hash of their text's bytes (a direct-mapped cache: a newer name of the
+ * same slot replaces the older). A capture asks the same few names again and again: the cached
+ * string is handed out again instead of a new one from the buffer, which skips a call into C++
+ * and an allocation per DNS message, and the maps the name is then looked up in find its hash
+ * already computed (issue #20).
+ */
+const NAME_CACHE_SLOTS = 1 << 12;
+const nameCache: string[] = new Array<string>(NAME_CACHE_SLOTS).fill('');
+const nameCacheHash = new Int32Array(NAME_CACHE_SLOTS);
+
+/** out[0..n) as a latin1 string: the cached one when it has these bytes. */
+function nameText(out: Buffer, n: number): string {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ out[i], 0x01000193);
+  const slot = (h ^ (h >>> 16)) & (NAME_CACHE_SLOTS - 1);
+  const cached = nameCache[slot];
+  if (nameCacheHash[slot] === h && cached.length === n) {
+    let i = 0;
+    while (i < n && cached.charCodeAt(i) === out[i]) i++;
+    if (i === n) return cached;
+  }
+  const s = out.toString('latin1', 0, n);
+  nameCache[slot] = s;
+  nameCacheHash[slot] = h;
+  return s;
+}
+
+/**
  * The name at `o` as text (dig style: `www.example.com.`, `.` for the root; bytes outside
  * printable ASCII, dots and backslashes inside labels escaped as \DDD). Compression pointers
  * must point backwards (as dns-packet requires), so decoding always terminates. Null if malformed.
@@ -88,7 +116,7 @@ export function readDnsName(u8: Uint8Array, msgStart: number, o: number, end: nu
   for (let hops = 0; hops < 128; hops++) {
     if (o >= end) return null;
     const len = u8[o];
-    if (len === 0) return n === 0 ? '.' : out.toString('latin1', 0, n);
+    if (len === 0) return n === 0 ? '.' : nameText(out, n);
     if ((len & DNS_LABEL.POINTER) === DNS_LABEL.POINTER) {
       if (o + 1 >= end) return null;
       const target = msgStart + (((len & DNS_LABEL.OFFSET_MASK) << 8) | u8[o + 1]);

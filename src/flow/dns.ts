@@ -1,32 +1,18 @@
 import type { Anomalies } from '../capture/damage.js';
 import type { DecodedPacket } from '../decode/packet.js';
 import { authorityHasNs, DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
-import { DNS_OPCODE, DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
+import { DNS_OPCODE, DNS_RCODE } from '../decode/enums.js';
 import { endpointHash, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
+import { DnsSiblings, Sibling } from './dns-siblings.js';
+
+export { SIBLING_WAIT_NS, Sibling } from './dns-siblings.js';
 import { IcmpHit } from './tcp.js';
 import type { FragDatagram } from './fragments.js';
 
 /** Answer parsing lives in the decode layer (decode/dns.ts); still importable from here. */
-
-/**
- * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
- * response for a sibling lookup of the same client that tells it was benign: the stem of a
- * search-list expansion resolving (`www.example.test.lab.corp.` NXDOMAIN, then `www.example.test.`
- * answered), or the other address family of the same name answering (A answered, AAAA no data).
- * A stub resolver walks its search list one domain after the other as soon as each answer comes, so
- * the whole walk takes a few round trips to the resolver.
- */
-export const SIBLING_WAIT_NS = 2e9;
-
-/** Why a failed lookup is benign: none, a search-list expansion whose stem resolved, the other family resolved. */
-export const enum Sibling {
-  None = 0,
-  SearchMiss = 1,
-  OtherFamily = 2,
-}
 
 /** A lookup's series of queries (same client, server, transport, name and type): retries are numbered from it. */
 interface Series {
@@ -98,52 +84,6 @@ const clashKey = (pair: SeriesPair, type: number, qname: string) => [pair.id, ty
 
 /** Queries of one series remembered with their times (a client retrying for minutes is still one series). */
 const MAX_SERIES = 16;
-
-/** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsTable.resolved). */
-interface Resolved {
-  /** Its key in DnsTable.resolved, and whether it is still there (not pruned, nor evicted past MAX_RESOLVED). */
-  readonly key: string;
-  live: boolean;
-  t: number;
-  frame: number;
-  name: string;
-  /** The length of its name as compared (lower case): see LengthCounts. */
-  len: number;
-  /** The query types answered for this name. */
-  qtypes: number[];
-}
-
-/** A failed lookup waiting for its sibling, under its own name (`self`) or one of its name's proper prefixes. */
-interface Pending {
-  /** Its key in DnsTable.pending, and when it began to wait (its response's time). */
-  readonly key: string;
-  readonly t: number;
-  txn: DnsTxn;
-  gen: number;
-  self: boolean;
-  /** The length of the name it waits under (lower case): see LengthCounts. */
-  len: number;
-}
-
-/**
- * How many entries of a map of names wait under a name of each length (names longer than 255
- * characters share the last count). A sibling is looked up under every proper prefix of a name,
- * one key string and one map lookup each; a prefix no entry's name is as long as cannot match, and
- * on a client's capture the failures wait under whole names, longer than any prefix of the names
- * that resolve (issue #20: three lookups a DNS answer for nothing).
- */
-class LengthCounts {
-  private readonly n = new Int32Array(256);
-  add(len: number): void {
-    this.n[Math.min(len, 255)]++;
-  }
-  remove(len: number): void {
-    this.n[Math.min(len, 255)]--;
-  }
-  any(len: number): boolean {
-    return this.n[Math.min(len, 255)] > 0;
-  }
-}
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
 export class DnsTxn extends FlowEndpoints {
@@ -282,50 +222,9 @@ export class DnsTxn extends FlowEndpoints {
   }
 }
 
-/** A lookup's name (in lower case: DNS names are case-insensitive) as compared with its siblings'. */
-const nameKey = (client: string, lowerName: string) => `${client}|${lowerName}`;
-
-/** The client's address as a key (its words, not its text: see query()). */
-const addrKey = (a: Uint32Array) => `${a[0]},${a[1]},${a[2]},${a[3]}`;
-
-/**
- * `www.example.test.` → `www.`, `www.example.` (the names a search-list expansion could have
- * started from), as their lengths: the prefixes are `name.slice(0, len)`.
- */
-function properPrefixLengths(name: string, out: number[]): number[] {
-  out.length = 0;
-  for (let i = name.indexOf('.'); i >= 0 && i < name.length - 1; i = name.indexOf('.', i + 1)) out.push(i + 1);
-  return out;
-}
-
-/** The first of `types` a lookup of type `qtype` is the same lookup as (sameLookup), or -1. */
-function sameLookupIn(types: readonly number[], qtype: number): number {
-  for (const x of types) if (sameLookup(x, qtype)) return x;
-  return -1;
-}
-
-const isAddressType = (t: number) => t === DNS_TYPE.A || t === DNS_TYPE.AAAA;
-/** A search-list walk asks the same type for every name (A and AAAA together, for getaddrinfo). */
-const sameLookup = (a: number, b: number) => a === b || (isAddressType(a) && isAddressType(b));
-
-/** The most names remembered as resolved at once (a resolver's busy capture: the oldest go first). */
-const MAX_RESOLVED = 1 << 16;
-
 const NO_ANSWERS: string[] = [];
 /** Numbers every (re)use of a DnsTxn object (DnsTxn.gen). */
 let generations = 0;
-const NO_PENDING: readonly Pending[] = [];
-
-/** `f` is benign for this reason: it waits no longer. */
-function markSibling(f: DnsTxn, why: Sibling, name: string, qtype: number, frame: number, t: number): void {
-  f.waitsForSibling = false;
-  f.sibling = why;
-  f.siblingName = name;
-  f.siblingQtype = qtype;
-  f.siblingFrame = frame;
-  f.siblingT = t;
-}
-
 function txnHash(cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): number {
   return (endpointHash(cAddr, cPort) + Math.imul(endpointHash(sAddr, sPort) ^ id, 0x9e3779b1)) | 0;
 }
@@ -354,29 +253,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   /** The latest query time in `attempts`, and whether the map is in order of them (see attempts). */
   private newestQueryT = -Infinity;
   private attemptsInOrder = true;
-  /** Lookups answered with data in the last SIBLING_WAIT_NS, by client address and name (see SIBLING_WAIT_NS). */
-  private readonly resolved = new Map<string, Resolved>();
-  /** Failed lookups waiting for a sibling, by client address and name, and by each proper prefix of the name. */
-  private readonly pending = new Map<string, Pending[]>();
-  /**
-   * `resolved` and `pending` in order of time, for pruneSiblings to take the stale ones from the
-   * front rather than walk them all (issue #20), while response times never go backwards (DNS over
-   * TCP keeps its flow's clock): then these are dropped and the maps walked, until they are empty.
-   * An entry of `resolved` is queued at each time it was resolved (resolvedQueueT), and kept in
-   * the map in order of its first time: the oldest goes first past MAX_RESOLVED.
-   */
-  private readonly resolvedQueue: Resolved[] = [];
-  private readonly resolvedQueueT: number[] = [];
-  private resolvedInOrder = true;
-  private newestResolvedT = -Infinity;
-  private readonly pendingQueue: Pending[] = [];
-  private pendingInOrder = true;
-  private newestPendingT = -Infinity;
-  /** The names' lengths of `resolved`, and of the entries of `pending` under their own name (self). */
-  private readonly resolvedLengths = new LengthCounts();
-  private readonly selfLengths = new LengthCounts();
-  /** properPrefixLengths' array (reused). */
-  private readonly prefixLens: number[] = [];
+  /** Failed lookups and the sibling lookups that make them benign (flow/dns-siblings.ts). */
+  private readonly siblings = new DnsSiblings<DnsTxn>((f) => this.timers.touch(f));
   readonly header = new DnsHeader();
   /** Forgotten transactions' objects, reused for new ones. */
   private readonly free = new FreeList<DnsTxn>();
@@ -558,196 +436,15 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       // in an UPDATE the counts are of prerequisites and updates, not answers
       if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
       if (h.rcode === DNS_RCODE.NoError && h.ancount === 0 && h.aa === 0 && h.nscount > 0) txn.referral = authorityHasNs(u8, off, end, h);
-      this.siblings(txn, pkt.dst, t);
+      this.siblings.answered(txn, pkt.dst, t);
     }
     this.timers.touch(txn);
   }
 
-  /**
-   * A lookup answered at time `t` to `client`: a failure (NXDOMAIN, or NOERROR with no data and
-   * no referral) looks for the sibling that makes it benign among the lookups resolved lately, and
-   * else waits for one (SIBLING_WAIT_NS); a success is remembered, and settles the failures
-   * waiting for it.
-   */
-  private siblings(txn: DnsTxn, client: Uint32Array, t: number): void {
-    if (txn.tc !== 0) return;
-    const ck = addrKey(client);
-    const name = txn.qname.toLowerCase();
-    const failed = txn.rcode === DNS_RCODE.NXDomain || (txn.rcode === DNS_RCODE.NoError && txn.ancount === 0 && !txn.referral);
-    if (failed) {
-      // a sibling resolved already: the other family of this name, or the stem of this expansion
-      const self = this.resolved.get(nameKey(ck, name));
-      if (self !== undefined && txn.rcode === DNS_RCODE.NoError && isAddressType(txn.qtype)) {
-        const other = txn.qtype === DNS_TYPE.A ? DNS_TYPE.AAAA : DNS_TYPE.A;
-        if (self.qtypes.includes(other)) {
-          markSibling(txn, Sibling.OtherFamily, self.name, other, self.frame, self.t);
-          return;
-        }
-      }
-      const prefixes = properPrefixLengths(name, this.prefixLens);
-      for (let i = prefixes.length - 1; i >= 0; i--) {
-        if (!this.resolvedLengths.any(prefixes[i])) continue;
-        const r = this.resolved.get(nameKey(ck, name.slice(0, prefixes[i])));
-        const qt = r === undefined ? -1 : sameLookupIn(r.qtypes, txn.qtype);
-        if (r !== undefined && qt >= 0) {
-          markSibling(txn, Sibling.SearchMiss, r.name, qt, r.frame, r.t);
-          return;
-        }
-      }
-      txn.waitsForSibling = true;
-      if (this.pendingInOrder && t < this.newestPendingT) {
-        this.pendingInOrder = false;
-        this.pendingQueue.length = 0;
-      }
-      if (t > this.newestPendingT) this.newestPendingT = t;
-      const key = nameKey(ck, name);
-      this.addPending(key, { key, t, txn, gen: txn.gen, self: true, len: name.length });
-      this.selfLengths.add(name.length);
-      for (const len of prefixes) {
-        const k = nameKey(ck, name.slice(0, len));
-        this.addPending(k, { key: k, t, txn, gen: txn.gen, self: false, len });
-      }
-      return;
-    }
-    if (txn.rcode !== DNS_RCODE.NoError || txn.ancount === 0) return;
-    const key = nameKey(ck, name);
-    const r = this.resolved.get(key);
-    if (r === undefined) {
-      if (this.resolved.size >= MAX_RESOLVED) {
-        const oldest = this.resolved.entries().next();
-        if (oldest.done !== true) {
-          this.resolved.delete(oldest.value[0]);
-          this.resolvedLengths.remove(oldest.value[1].len);
-          oldest.value[1].live = false;
-        }
-      }
-      const nr = { key, live: true, t, frame: txn.respFrame, name: txn.qname, len: name.length, qtypes: [txn.qtype] };
-      this.resolved.set(key, nr);
-      this.resolvedLengths.add(name.length);
-      this.queueResolved(nr, t);
-    } else {
-      r.t = t;
-      r.frame = txn.respFrame;
-      if (!r.qtypes.includes(txn.qtype)) r.qtypes.push(txn.qtype);
-      this.queueResolved(r, t);
-    }
-    if (this.pending.size === 0) return;
-    // failures of this very name (the other family) and of longer names that start with it (expansions of this stem)
-    for (const p of this.pending.get(key) ?? NO_PENDING) {
-      const f = p.txn;
-      if (f.gen !== p.gen || !f.waitsForSibling || f.reported) continue;
-      if (p.self) {
-        if (f.rcode === DNS_RCODE.NoError && isAddressType(f.qtype) && isAddressType(txn.qtype) && f.qtype !== txn.qtype) markSibling(f, Sibling.OtherFamily, txn.qname, txn.qtype, txn.respFrame, t);
-      } else if (sameLookup(f.qtype, txn.qtype)) markSibling(f, Sibling.SearchMiss, txn.qname, txn.qtype, txn.respFrame, t);
-      // settled: final at the next sweep (lifecycle.ts dnsFinal)
-      if (!f.waitsForSibling) this.timers.touch(f);
-    }
-    // failures of shorter names this one extends (the name as given failed, an expansion resolved):
-    // they wait under their own name (self)
-    for (const len of properPrefixLengths(name, this.prefixLens)) {
-      if (!this.selfLengths.any(len)) continue;
-      for (const p of this.pending.get(nameKey(ck, name.slice(0, len))) ?? NO_PENDING) {
-        const f = p.txn;
-        if (f.gen === p.gen && f.waitsForSibling && !f.reported && p.self && sameLookup(f.qtype, txn.qtype)) {
-          markSibling(f, Sibling.SearchMiss, txn.qname, txn.qtype, txn.respFrame, t);
-          this.timers.touch(f);
-        }
-      }
-    }
-  }
-
-  private addPending(key: string, p: Pending): void {
-    const list = this.pending.get(key);
-    if (list === undefined) this.pending.set(key, [p]);
-    else list.push(p);
-    if (this.pendingInOrder) this.pendingQueue.push(p);
-  }
-
-  /** `r` was resolved (again) at `t`: see resolvedQueue. */
-  private queueResolved(r: Resolved, t: number): void {
-    if (!this.resolvedInOrder) return;
-    if (t < this.newestResolvedT) {
-      this.resolvedInOrder = false;
-      this.resolvedQueue.length = 0;
-      this.resolvedQueueT.length = 0;
-      return;
-    }
-    this.newestResolvedT = t;
-    this.resolvedQueue.push(r);
-    this.resolvedQueueT.push(t);
-  }
-
   /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and stale waits. */
   pruneSiblings(now: number): void {
-    this.pruneNow = now;
-    if (this.resolvedInOrder) {
-      // in order of time: the stale ones are the first; a name resolved again since an entry has a later one
-      const q = this.resolvedQueue;
-      const qt = this.resolvedQueueT;
-      let i = 0;
-      for (; i < q.length && now - qt[i] > SIBLING_WAIT_NS; i++) {
-        const r = q[i];
-        if (r.live && r.t === qt[i]) {
-          this.resolved.delete(r.key);
-          this.resolvedLengths.remove(r.len);
-          r.live = false;
-        }
-      }
-      q.splice(0, i);
-      qt.splice(0, i);
-    } else {
-      // forEach with a bound callback: no [key, value] array per entry
-      this.resolved.forEach(this.pruneResolved);
-      if (this.resolved.size === 0) {
-        this.resolvedInOrder = true;
-        this.newestResolvedT = -Infinity;
-      }
-    }
-    if (this.pendingInOrder) {
-      // in order of time, and so first in their lists; settled waits are left to their time
-      // (every lookup skips them: only selfLengths counts them, to skip lookups)
-      const q = this.pendingQueue;
-      let i = 0;
-      for (; i < q.length && now - q[i].t > SIBLING_WAIT_NS; i++) {
-        const p = q[i];
-        const list = this.pending.get(p.key);
-        if (list === undefined) continue;
-        const at = list.indexOf(p);
-        if (at < 0) continue;
-        if (list.length === 1) this.pending.delete(p.key);
-        else list.splice(at, 1);
-        if (p.self) this.selfLengths.remove(p.len);
-      }
-      q.splice(0, i);
-    } else {
-      // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)
-      this.pending.forEach(this.prunePending);
-      if (this.pending.size === 0) {
-        this.pendingInOrder = true;
-        this.newestPendingT = -Infinity;
-      }
-    }
+    this.siblings.prune(now);
   }
-
-  private pruneNow = 0;
-  private readonly pruneResolved = (r: Resolved, k: string): void => {
-    if (this.pruneNow - r.t > SIBLING_WAIT_NS) {
-      this.resolved.delete(k);
-      this.resolvedLengths.remove(r.len);
-      r.live = false;
-    }
-  };
-  private readonly prunePending = (list: Pending[], k: string): void => {
-    const now = this.pruneNow;
-    let n = 0;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i];
-      if (p.txn.gen === p.gen && p.txn.waitsForSibling && !p.txn.reported && now - p.txn.respT <= SIBLING_WAIT_NS) list[n++] = p;
-      else if (p.self) this.selfLengths.remove(p.len);
-    }
-    if (n === 0) this.pending.delete(k);
-    else list.length = n;
-  };
 
   private make(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number): DnsTxn {
     const txn = this.free.take();

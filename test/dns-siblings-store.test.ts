@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { DnsSiblings, MAX_RESOLVED, Sibling, SIBLING_WAIT_NS, type SiblingLookup } from '../src/flow/dns-siblings.js';
+import { DNS_RCODE, DNS_TYPE } from '../src/decode/enums.js';
+
+// DnsSiblings on its own (flow/dns-siblings.ts): its memory is keyed by client, then name; these
+// check what the end-to-end tests (dns-siblings, dns-prune-order) cannot reach cheaply: the cap on
+// resolved names, and that clients are forgotten once they hold nothing.
+
+let gens = 0;
+function lookup(qname: string, qtype: number, ok: boolean, t: number, frame = 1): SiblingLookup {
+  return {
+    qname,
+    qtype,
+    rcode: ok ? DNS_RCODE.NoError : DNS_RCODE.NXDomain,
+    ancount: ok ? 1 : 0,
+    tc: 0,
+    referral: false,
+    respFrame: frame,
+    respT: t,
+    gen: ++gens,
+    reported: false,
+    waitsForSibling: false,
+    sibling: Sibling.None,
+    siblingName: '',
+    siblingQtype: 0,
+    siblingFrame: 0,
+    siblingT: 0,
+  };
+}
+const nodata = (qname: string, qtype: number, t: number): SiblingLookup => ({ ...lookup(qname, qtype, true, t), ancount: 0 });
+const addr = (last: number) => Uint32Array.of(0x0a000100 + last, 0, 0, 0);
+const clients = (s: DnsSiblings<SiblingLookup>) => (s as unknown as { clients: Map<number, unknown> }).clients.size;
+
+describe('DnsSiblings', () => {
+  it('a success settles a failure of the same client only', () => {
+    const settled: SiblingLookup[] = [];
+    const s = new DnsSiblings<SiblingLookup>((f) => settled.push(f));
+    const a = nodata('www.example.test.', DNS_TYPE.AAAA, 0);
+    const b = nodata('www.example.test.', DNS_TYPE.AAAA, 0);
+    s.answered(a, addr(1), 0);
+    s.answered(b, addr(2), 0);
+    expect([a.waitsForSibling, b.waitsForSibling]).toEqual([true, true]);
+    s.answered(lookup('WWW.Example.Test.', DNS_TYPE.A, true, 1e6), addr(1), 1e6);
+    expect(settled).toEqual([a]);
+    expect([a.sibling, b.sibling]).toEqual([Sibling.OtherFamily, Sibling.None]);
+    expect(a.siblingName).toBe('WWW.Example.Test.');
+  });
+
+  it('forgets clients once their names and waits are pruned (in order and after a time went back)', () => {
+    for (const back of [false, true]) {
+      const s = new DnsSiblings<SiblingLookup>(() => {});
+      for (let i = 0; i < 50; i++) {
+        const t = back && i === 25 ? 1e6 : i * 1e7;
+        s.answered(lookup(`n${i}.example.test.`, DNS_TYPE.A, i % 3 !== 0, t), addr(i % 7), t);
+      }
+      expect(clients(s)).toBe(7);
+      s.prune(49 * 1e7 + SIBLING_WAIT_NS - 1);
+      expect(clients(s)).toBeGreaterThan(0);
+      s.prune(49 * 1e7 + SIBLING_WAIT_NS + 1);
+      expect(clients(s)).toBe(0);
+      // and it works on: a new failure waits, a success settles it
+      const f = nodata('again.example.test.', DNS_TYPE.AAAA, 1e10);
+      s.answered(f, addr(1), 1e10);
+      s.answered(lookup('again.example.test.', DNS_TYPE.A, true, 1e10 + 1), addr(1), 1e10 + 1);
+      expect(f.sibling).toBe(Sibling.OtherFamily);
+    }
+  });
+
+  it(`remembers at most ${MAX_RESOLVED} resolved names: the first resolved goes first`, () => {
+    const s = new DnsSiblings<SiblingLookup>(() => {});
+    // name 0 resolved again at the end: still the first by first resolution, so it goes
+    for (let i = 0; i < MAX_RESOLVED; i++) s.answered(lookup(`n${i}.example.test.`, DNS_TYPE.A, true, i), addr(i & 1), i);
+    s.answered(lookup('n0.example.test.', DNS_TYPE.A, true, MAX_RESOLVED), addr(0), MAX_RESOLVED);
+    s.answered(lookup('extra.example.test.', DNS_TYPE.A, true, MAX_RESOLVED + 1), addr(9), MAX_RESOLVED + 1);
+    const first = nodata('n0.example.test.', DNS_TYPE.AAAA, MAX_RESOLVED + 2);
+    const second = nodata('n1.example.test.', DNS_TYPE.AAAA, MAX_RESOLVED + 2);
+    s.answered(first, addr(0), MAX_RESOLVED + 2);
+    s.answered(second, addr(1), MAX_RESOLVED + 2);
+    expect([first.sibling, second.sibling]).toEqual([Sibling.None, Sibling.OtherFamily]);
+    expect(clients(s)).toBe(3);
+  });
+});
