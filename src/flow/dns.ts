@@ -87,60 +87,61 @@ const MAX_SERIES = 16;
 
 /** One DNS query and its response, if any. Every retry is a transaction of its own. */
 export class DnsTxn extends FlowEndpoints {
-  // Every field is set by init(), for a new object and a reused one alike (see TcpFlow).
-  declare nextInBucket: DnsTxn | null;
-  declare hash: number;
-  declare transport: 'udp' | 'tcp';
-  declare id: number;
-  declare qname: string;
-  declare qtype: number;
+  // Every field is set by init(), for a new object and a reused one alike (see TcpFlow); the
+  // placeholders are there to keep the fields in the object itself (see FlowEndpoints)
+  nextInBucket: DnsTxn | null = null;
+  hash: number = 0;
+  transport: 'udp' | 'tcp' = 'udp';
+  id: number = 0;
+  qname: string = '';
+  qtype: number = 0;
   /** DNS_OPCODE: a query (a lookup), a NOTIFY or an UPDATE. */
-  declare opcode: number;
+  opcode: number = 0;
   /** The query asked for recursion (RD); the response's AA and RA bits. */
-  declare rd: number;
-  declare aa: number;
-  declare ra: number;
+  rd: number = 0;
+  aa: number = 0;
+  ra: number = 0;
   /** The response is a referral: no answer, no AA bit, NS records in the authority section. */
-  declare referral: boolean;
+  referral: boolean = false;
   /** Counts reuses of this object, so that a reference kept elsewhere can tell it is stale. */
-  declare gen: number;
+  gen: number = 0;
   /** An answered failure (NXDOMAIN, no data) still waiting for a sibling lookup (SIBLING_WAIT_NS). */
-  declare waitsForSibling: boolean;
+  waitsForSibling: boolean = false;
   /** Why the failure is benign (Sibling), and the sibling lookup's name, type, response frame and time. */
-  declare sibling: Sibling;
-  declare siblingName: string;
-  declare siblingQtype: number;
-  declare siblingFrame: number;
-  declare siblingT: number;
+  sibling: Sibling = Sibling.None;
+  siblingName: string = '';
+  siblingQtype: number = 0;
+  siblingFrame: number = 0;
+  siblingT: number = 0;
   /** This lookup's series of queries; its lastT past queryT means the client asked again (a retry). */
-  declare series: Series | null;
+  series: Series | null = null;
   /** Frame and time of the query (0 / -1 when only the response was captured). */
-  declare queryFrame: number;
-  declare queryT: number;
-  declare firstSec: number;
-  declare firstNsec: number;
-  declare firstT: number;
+  queryFrame: number = 0;
+  queryT: number = 0;
+  firstSec: number = 0;
+  firstNsec: number = 0;
+  firstT: number = 0;
   /** 1 for the first query of this name and type between these hosts, 2 for its first retry, … */
-  declare attempt: number;
-  declare cMac: number;
-  declare respFrame: number;
-  declare respT: number;
-  declare respTtl: number;
-  declare respMac: number;
-  declare rcode: number;
-  declare ancount: number;
-  declare tc: number;
-  declare answers: string[];
-  declare duplicateResponses: number;
-  declare icmp: IcmpHit | null;
+  attempt: number = 0;
+  cMac: number = 0;
+  respFrame: number = 0;
+  respT: number = 0;
+  respTtl: number = 0;
+  respMac: number = 0;
+  rcode: number = 0;
+  ancount: number = 0;
+  tc: number = 0;
+  answers: string[] = NO_ANSWERS;
+  duplicateResponses: number = 0;
+  icmp: IcmpHit | null = null;
   /** The answer's IP datagram, when it came in fragments and this lookup saw its first one (flow/fragments.ts). */
-  declare fragments: FragDatagram | null;
+  fragments: FragDatagram | null = null;
   /** Set once reported; kept a while to absorb duplicate responses, then evicted. */
-  declare reported: boolean;
+  reported: boolean = false;
   /** Time of the last message of this transaction. */
-  declare lastT: number;
+  lastT: number = 0;
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
-  declare tunnel: string | null;
+  tunnel: string | null = null;
 
   constructor(pkt: DecodedPacket, transport: 'udp' | 'tcp', clientIsSrc: boolean, id: number, hash: number) {
     super();
