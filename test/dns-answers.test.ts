@@ -9,6 +9,7 @@ import { forEachRecord } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket, L4 } from '../src/decode/packet.js';
 import { DnsHeader, parseDnsHeader, qtypeName, readAnswers } from '../src/decode/dns.js';
+import { formatIpv4, formatIpv6 } from '../src/flow/addr.js';
 import { defined, FIXTURES, fixtureFiles, SHARED_PCAPS, withShared } from './helpers/run.js';
 
 // the one function of the untyped module that this test uses
@@ -94,6 +95,30 @@ describe('DNS answers read by hand agree with dns-packet', () => {
     expect((defined(dnsPacket.decode(msg).answers)[0] as { data: string }).data).toBe('fd00::1:0:0:0:5');
     // cut inside the second record: the first is kept, nothing is made up
     expect(readAnswers(msg.subarray(0, msg.length - 30), 0, msg.length - 30, h, 4)).toEqual(['AAAA fd00:0:0:1::5']);
+  });
+
+  it('A and AAAA answers read again come back right through the cache of recent answers (property)', async () => {
+    const fc = (await import('fast-check')).default;
+    const h = new DnsHeader();
+    // few distinct words, so that addresses share cache slots, and an IPv6 address whose first word is an IPv4 one's
+    const word = fc.constantFrom(0, 1, 0x0a000214, 0xfd000000, 0xffffffff, 0x80000000);
+    const answer = fc.record({ v6: fc.boolean(), w: fc.array(word, { minLength: 4, maxLength: 4 }) });
+    fc.assert(
+      fc.property(fc.array(answer, { minLength: 1, maxLength: 60 }), (answers) => {
+        for (let pass = 0; pass < 2; pass++) {
+          for (const { v6, w } of answers) {
+            const words = Uint32Array.from(w);
+            const data = v6 ? formatIpv6(words) : formatIpv4(words[0]);
+            const msg = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: v6 ? 'AAAA' : 'A', name: 'h.test' }], answers: [{ type: v6 ? 'AAAA' : 'A', name: 'h.test', data }] });
+            if (!parseDnsHeader(new DataView(msg.buffer, msg.byteOffset, msg.length), msg, 0, msg.length, h)) return false;
+            const got = readAnswers(msg, 0, msg.length, h, 4);
+            if (got.length !== 1 || got[0] !== `${v6 ? 'AAAA' : 'A'} ${data}`) return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it.skipIf(!withShared('DNS answers against dns-packet over the corpus'))(

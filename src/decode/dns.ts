@@ -2,6 +2,7 @@ import { DNS_TYPE } from './enums.js';
 import { DNS, DNS_FLAGS, DNS_LABEL, DNS_QUESTION, DNS_RR } from './fields.js';
 // address text as endpoints are written, so that names from DNS label them (see readAnswers)
 import { formatIpv4, formatIpv6 } from '../flow/addr.js';
+import { flatten } from '../memory.js';
 
 /** DNS header and first question (RFC 1035 §4.1), read straight from the wire. */
 export class DnsHeader {
@@ -82,7 +83,7 @@ const NAME_TEXT = Buffer.alloc(4 * DNS_LABEL.MAX_NAME);
  * and an allocation per DNS message, and the maps the name is then looked up in find its hash
  * already computed (issue #20).
  */
-const NAME_CACHE_SLOTS = 1 << 12;
+const NAME_CACHE_SLOTS = 1 << 13;
 const nameCache: string[] = new Array<string>(NAME_CACHE_SLOTS).fill('');
 const nameCacheHash = new Int32Array(NAME_CACHE_SLOTS);
 
@@ -206,6 +207,49 @@ export function qtypeName(t: number): string {
 }
 
 const v6Words = new Uint32Array(4);
+/** readAnswers' work array. */
+const ANSWERS: string[] = [];
+
+/**
+ * A and AAAA answers given lately, by their address (direct-mapped, as nameCache): a name is
+ * answered with the same addresses again and again, and its answer text ("A 10.0.2.20") is kept
+ * with each lookup, then learnt by the names of addresses; one string for all of them, not a
+ * formatted one a response (issue #20).
+ */
+const ANSWER_CACHE_SLOTS = 1 << 14;
+const answerCache: string[] = new Array<string>(ANSWER_CACHE_SLOTS).fill('');
+/** Each slot's version (0: empty) and address words. */
+const answerCacheKey = new Int32Array(ANSWER_CACHE_SLOTS * 5);
+
+/** "A 10.0.2.20" / "AAAA fd00::20" for an address of IP version `v` (4: only w0), its words as int32. */
+function addressAnswer(v: 4 | 6, w0: number, w1: number, w2: number, w3: number): string {
+  let h = Math.imul(w0 ^ v, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ w1, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ w3, 0x9e3779b1);
+  const slot = (h ^ (h >>> 16)) & (ANSWER_CACHE_SLOTS - 1);
+  const k = slot * 5;
+  const key = answerCacheKey;
+  if (key[k] === v && key[k + 1] === w0 && key[k + 2] === w1 && key[k + 3] === w2 && key[k + 4] === w3) return answerCache[slot];
+  let text: string;
+  if (v === 4) text = `A ${formatIpv4(w0)}`;
+  else {
+    v6Words[0] = w0;
+    v6Words[1] = w1;
+    v6Words[2] = w2;
+    v6Words[3] = w3;
+    text = `AAAA ${formatIpv6(v6Words)}`;
+  }
+  // flat: a template literal's rope would keep its pieces for as long as the cache keeps it
+  text = flatten(text);
+  answerCache[slot] = text;
+  key[k] = v;
+  key[k + 1] = w0;
+  key[k + 2] = w1;
+  key[k + 3] = w2;
+  key[k + 4] = w3;
+  return text;
+}
 
 /** Record types whose data is one domain name: NS, CNAME, PTR, DNAME. */
 function isNameType(t: number): boolean {
@@ -220,32 +264,34 @@ function isNameType(t: number): boolean {
  * first record that is cut short or malformed, and never goes past `end`.
  */
 export function readAnswers(u8: Uint8Array, off: number, end: number, h: DnsHeader, max: number): string[] {
-  const out: string[] = [];
+  // built in one array kept for it (its length never set back: that frees its store), then copied
+  // out at the length used: `[]` and a push reserve 17 slots, a new store each response
+  const out = ANSWERS;
+  let n = 0;
   let o = off + DNS.LEN;
   for (let i = 0; i < h.qdcount; i++) {
     o = skipName(u8, o, end);
-    if (o < 0 || o + DNS_QUESTION.LEN > end) return out;
+    if (o < 0 || o + DNS_QUESTION.LEN > end) return out.slice(0, n);
     o += DNS_QUESTION.LEN;
   }
-  for (let i = 0; i < h.ancount && out.length < max; i++) {
+  for (let i = 0; i < h.ancount && n < max; i++) {
     o = skipName(u8, o, end);
     if (o < 0 || o + DNS_RR.RDATA > end) break;
     const type = u16(u8, o + DNS_RR.TYPE);
     const rd = o + DNS_RR.RDATA;
     o = rd + u16(u8, o + DNS_RR.RDLENGTH);
     if (o > end) break;
-    if (type === DNS_TYPE.A && o - rd === 4) out.push(`A ${formatIpv4(u32(u8, rd))}`);
-    else if (type === DNS_TYPE.AAAA && o - rd === 16) {
-      for (let w = 0; w < 4; w++) v6Words[w] = u32(u8, rd + 4 * w);
-      out.push(`AAAA ${formatIpv6(v6Words)}`);
-    } else if (isNameType(type)) {
+    // the words as int32 (`| 0`): an unsigned one above 2^31 would be a heap number each
+    if (type === DNS_TYPE.A && o - rd === 4) out[n++] = addressAnswer(4, u32(u8, rd) | 0, 0, 0, 0);
+    else if (type === DNS_TYPE.AAAA && o - rd === 16) out[n++] = addressAnswer(6, u32(u8, rd) | 0, u32(u8, rd + 4) | 0, u32(u8, rd + 8) | 0, u32(u8, rd + 12) | 0);
+    else if (isNameType(type)) {
       const name = readDnsName(u8, off, rd, o);
       if (name === null) break;
-      out.push(`${qtypeName(type)} ${name}`);
+      out[n++] = `${qtypeName(type)} ${name}`;
     } else if (type === DNS_TYPE.A || type === DNS_TYPE.AAAA) break;
-    else out.push(qtypeName(type));
+    else out[n++] = qtypeName(type);
   }
-  return out;
+  return out.slice(0, n);
 }
 
 /**
