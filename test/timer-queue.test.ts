@@ -25,6 +25,27 @@ function sweep(q: TimerQueue<Item>, now: number): string[] {
 }
 
 describe('TimerQueue', () => {
+  it('keeps its round arrays from sweep to sweep, holds no item handed out, and lets go of a flood', () => {
+    const q = new TimerQueue<Item>();
+    const arrays = () => q as unknown as { touched: (Item | null)[]; pending: (Item | null)[] };
+    const round = (n: number, tag: string) => {
+      const items = Array.from({ length: n }, (_, i) => new Item(`${tag}${i}`));
+      for (const it of items) q.touch(it);
+      return sweep(q, 0);
+    };
+    expect(round(3, 'a')).toEqual(['a0', 'a1', 'a2']);
+    expect(round(2, 'b')).toEqual(['b0', 'b1']);
+    // the next round reuses the array the round before last used, emptied
+    expect(round(1, 'c')).toEqual(['c0']);
+    expect(arrays().pending.length).toBe(3);
+    expect(arrays().touched.filter((x) => x !== null)).toEqual([]);
+    // a flood: 70,000 touched; then small rounds free its array rather than keep 70,000 slots
+    expect(round(70_000, 'f').length).toBe(70_000);
+    expect(round(1, 'g')).toEqual(['g0']);
+    expect(round(1, 'h')).toEqual(['h0']);
+    expect(Math.max(arrays().touched.length, arrays().pending.length)).toBeLessThan(70_000);
+  });
+
   it('hands out scheduled items once their time has come, earliest first', () => {
     const q = new TimerQueue<Item>();
     const items = [5, 1, 9, 3, 7, 3].map((due, i) => ({ item: new Item(`i${i}@${due}`), due }));

@@ -113,12 +113,14 @@ class LengthCounts {
 
 /**
  * `www.example.test.` → `www.`, `www.example.` (the names a search-list expansion could have
- * started from), as their lengths: the prefixes are `name.slice(0, len)`.
+ * started from), as their lengths in out[0..n), n returned: the prefixes are `name.slice(0, len)`.
+ * Counted, not `out.length = 0` and pushed: that frees the array's store, and a push makes one of
+ * 17 slots, for every answer.
  */
-function properPrefixLengths(name: string, out: number[]): number[] {
-  out.length = 0;
-  for (let i = name.indexOf('.'); i >= 0 && i < name.length - 1; i = name.indexOf('.', i + 1)) out.push(i + 1);
-  return out;
+function properPrefixLengths(name: string, out: number[]): number {
+  let n = 0;
+  for (let i = name.indexOf('.'); i >= 0 && i < name.length - 1; i = name.indexOf('.', i + 1)) out[n++] = i + 1;
+  return n;
 }
 
 /** The first of `types` a lookup of type `qtype` is the same lookup as (sameLookup), or -1. */
@@ -201,8 +203,9 @@ export class DnsSiblings<T extends SiblingLookup> {
         return;
       }
     }
-    const prefixes = properPrefixLengths(name, this.prefixLens);
-    for (let i = prefixes.length - 1; i >= 0; i--) {
+    const prefixes = this.prefixLens;
+    const np = properPrefixLengths(name, prefixes);
+    for (let i = np - 1; i >= 0; i--) {
       if (!this.resolvedLengths.any(prefixes[i])) continue;
       const r = c.resolved.get(name.slice(0, prefixes[i]));
       const qt = r === undefined ? -1 : sameLookupIn(r.qtypes, txn.qtype);
@@ -219,7 +222,7 @@ export class DnsSiblings<T extends SiblingLookup> {
     if (t > this.newestPendingT) this.newestPendingT = t;
     this.addPending({ client: c, key: name, t, txn, gen: txn.gen, self: true });
     this.selfLengths.add(name.length);
-    for (const len of prefixes) this.addPending({ client: c, key: name.slice(0, len), t, txn, gen: txn.gen, self: false });
+    for (let i = 0; i < np; i++) this.addPending({ client: c, key: name.slice(0, prefixes[i]), t, txn, gen: txn.gen, self: false });
   }
 
   private resolved(txn: T, c: ClientNames<T>, name: string, t: number): void {
@@ -253,7 +256,10 @@ export class DnsSiblings<T extends SiblingLookup> {
     }
     // failures of shorter names this one extends (the name as given failed, an expansion resolved):
     // they wait under their own name (self)
-    for (const len of properPrefixLengths(name, this.prefixLens)) {
+    const prefixes = this.prefixLens;
+    const np = properPrefixLengths(name, prefixes);
+    for (let i = 0; i < np; i++) {
+      const len = prefixes[i];
       if (!this.selfLengths.any(len)) continue;
       for (const p of c.pending.get(name.slice(0, len)) ?? NO_PENDING) {
         const f = p.txn;

@@ -36,6 +36,9 @@ export interface Timed {
  * sweep, `begin()` then `next(now)` until null, and for each item handed out either `schedule`
  * it again or take it out of its table (it then holds no entry: nothing to forget).
  */
+/** Slots of a round's array kept however few the next rounds use (see TimerQueue.begin). */
+const KEEP_FREE = 65536;
+
 export class TimerQueue<T extends Timed> {
   private dues: number[] = [];
   private seqs: number[] = [];
@@ -45,8 +48,12 @@ export class TimerQueue<T extends Timed> {
   private nextSeq = 1;
   /** Touches go to `touched` with mark `round`; begin() moves them to `pending` and starts a new round. */
   private round = 1;
-  private touched: T[] = [];
-  private pending: T[] = [];
+  // each with its count of items: an array's store is kept from round to round (setting its
+  // length to 0 frees it, and a busy sweep's touches grew a new one from 17 slots, issue #20)
+  private touched: (T | null)[] = [];
+  private touchedN = 0;
+  private pending: (T | null)[] = [];
+  private pendingN = 0;
   private cursor = 0;
 
   /** Items with a live heap entry (scheduled), not counting touched ones. */
@@ -63,7 +70,7 @@ export class TimerQueue<T extends Timed> {
   touch(item: T): void {
     if (item.timerMark === this.round) return;
     item.timerMark = this.round;
-    this.touched.push(item);
+    this.touched[this.touchedN++] = item;
   }
 
   /** `item` is due at capture time `due` (and, if touched, at the next sweep): replaces its earlier schedule. */
@@ -85,9 +92,13 @@ export class TimerQueue<T extends Timed> {
   /** Starts a sweep: what was touched since the last one is handed out first by next(). */
   begin(): void {
     const done = this.pending;
-    done.length = 0;
+    // emptied in place, so that it holds no item; freed after a flood, for a store 4 times what a round needs
+    if (done.length > KEEP_FREE && done.length > 4 * this.touchedN) done.length = 0;
+    else done.fill(null, 0, this.pendingN);
     this.pending = this.touched;
+    this.pendingN = this.touchedN;
     this.touched = done;
+    this.touchedN = 0;
     this.cursor = 0;
     this.round++;
   }
@@ -101,8 +112,8 @@ export class TimerQueue<T extends Timed> {
   next(now: number): T | null {
     const pending = this.pending;
     const touchedRound = this.round - 1;
-    while (this.cursor < pending.length) {
-      const item = pending[this.cursor++];
+    while (this.cursor < this.pendingN) {
+      const item = pending[this.cursor++] as T;
       // a duplicate, or an item forgotten (or handed out and taken) since it was touched
       if (item.timerMark !== touchedRound) continue;
       item.timerMark = 0;

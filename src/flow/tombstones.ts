@@ -316,16 +316,18 @@ export class TcpTombstones {
     const n = Math.max(2048, old.length * 2);
     this.buckets = new Int32Array(n).fill(-1);
     this.mask = n - 1;
+    // one chain at a time, its length counted: setting an array's length to 0 frees its store,
+    // and the next push made one of 17 slots, for every bucket in use (7 MB a dense 100 MB run)
     const chain: number[] = [];
     for (let b = 0; b < old.length; b++) {
-      for (let s = old[b]; s >= 0; s = this.next[s]) chain.push(s);
-      for (let i = chain.length - 1; i >= 0; i--) {
+      let k = 0;
+      for (let s = old[b]; s >= 0; s = this.next[s]) chain[k++] = s;
+      for (let i = k - 1; i >= 0; i--) {
         const s = chain[i];
         const nb = this.hashes[s] & this.mask;
         this.next[s] = this.buckets[nb];
         this.buckets[nb] = s;
       }
-      chain.length = 0;
     }
   }
 }
