@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatIpv6, formatIpv6Words, formatMac, hostOf, portOf } from '../src/flow/addr.js';
+import { addressText, formatAddr, formatIpv4, formatIpv6, formatIpv6Words, formatMac, hostOf, portOf } from '../src/flow/addr.js';
 import { isoTime } from '../src/capture/time.js';
 import { wiresharkFilter } from '../src/verdict/wireshark.js';
 import type { FlowRecord } from '../src/verdict/types.js';
@@ -128,6 +128,24 @@ describe('per-record text without regexes gives what the regexes gave', () => {
     expect(formatIpv6(Uint32Array.of(0x20010db8, 0, 1, 0))).toBe('2001:db8::1:0:0');
     fc.assert(fc.property(words, check), { numRuns: 3000 });
     fc.assert(fc.property(any, check), { numRuns: 2000 });
+  });
+
+  it('addressText (the cache of recent addresses) gives what formatting gives, IPv4 and IPv6 sharing words', () => {
+    const word = fc.constantFrom(0, 1, 0x0a000214, 0xfd000000, 0xffffffff, 0x80000000);
+    const address = fc.record({ v: fc.constantFrom(4, 6), w: fc.tuple(word, word, word, word) });
+    fc.assert(
+      fc.property(fc.array(address, { minLength: 1, maxLength: 80 }), (list) => {
+        for (let pass = 0; pass < 2; pass++) {
+          for (const { v, w } of list) {
+            const want = v === 4 ? formatIpv4(w[0]) : formatIpv6Array(Uint32Array.from(w));
+            const got = v === 4 ? addressText(4, w[0], 0, 0, 0) : addressText(6, w[0], w[1], w[2], w[3]);
+            if (got !== want || formatAddr(v, Uint32Array.from(w)) !== want) return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('wiresharkFilter', () => {

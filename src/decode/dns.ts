@@ -1,8 +1,7 @@
 import { DNS_TYPE } from './enums.js';
 import { DNS, DNS_FLAGS, DNS_LABEL, DNS_QUESTION, DNS_RR } from './fields.js';
 // address text as endpoints are written, so that names from DNS label them (see readAnswers)
-import { formatIpv4, formatIpv6 } from '../flow/addr.js';
-import { flatten } from '../memory.js';
+import { AddressTexts, addressText } from '../flow/addr.js';
 
 /** DNS header and first question (RFC 1035 §4.1), read straight from the wire. */
 export class DnsHeader {
@@ -206,50 +205,15 @@ export function qtypeName(t: number): string {
   return QTYPE_NAMES.get(t) ?? `TYPE${t}`;
 }
 
-const v6Words = new Uint32Array(4);
 /** readAnswers' work array. */
 const ANSWERS: string[] = [];
 
 /**
- * A and AAAA answers given lately, by their address (direct-mapped, as nameCache): a name is
- * answered with the same addresses again and again, and its answer text ("A 10.0.2.20") is kept
- * with each lookup, then learnt by the names of addresses; one string for all of them, not a
- * formatted one a response (issue #20).
+ * A and AAAA answers given lately (flow/addr.ts AddressTexts): a name is answered with the same
+ * addresses again and again, and its answer text ("A 10.0.2.20") is kept with each lookup and then
+ * learnt by the names of addresses; one string for all of them, not one formatted a response.
  */
-const ANSWER_CACHE_SLOTS = 1 << 14;
-const answerCache: string[] = new Array<string>(ANSWER_CACHE_SLOTS).fill('');
-/** Each slot's version (0: empty) and address words. */
-const answerCacheKey = new Int32Array(ANSWER_CACHE_SLOTS * 5);
-
-/** "A 10.0.2.20" / "AAAA fd00::20" for an address of IP version `v` (4: only w0), its words as int32. */
-function addressAnswer(v: 4 | 6, w0: number, w1: number, w2: number, w3: number): string {
-  let h = Math.imul(w0 ^ v, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ w1, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16) ^ w3, 0x9e3779b1);
-  const slot = (h ^ (h >>> 16)) & (ANSWER_CACHE_SLOTS - 1);
-  const k = slot * 5;
-  const key = answerCacheKey;
-  if (key[k] === v && key[k + 1] === w0 && key[k + 2] === w1 && key[k + 3] === w2 && key[k + 4] === w3) return answerCache[slot];
-  let text: string;
-  if (v === 4) text = `A ${formatIpv4(w0)}`;
-  else {
-    v6Words[0] = w0;
-    v6Words[1] = w1;
-    v6Words[2] = w2;
-    v6Words[3] = w3;
-    text = `AAAA ${formatIpv6(v6Words)}`;
-  }
-  // flat: a template literal's rope would keep its pieces for as long as the cache keeps it
-  text = flatten(text);
-  answerCache[slot] = text;
-  key[k] = v;
-  key[k + 1] = w0;
-  key[k + 2] = w1;
-  key[k + 3] = w2;
-  key[k + 4] = w3;
-  return text;
-}
+const answerTexts = new AddressTexts(1 << 14, (v, w0, w1, w2, w3) => (v === 4 ? `A ${addressText(4, w0, 0, 0, 0)}` : `AAAA ${addressText(6, w0, w1, w2, w3)}`));
 
 /** Record types whose data is one domain name: NS, CNAME, PTR, DNAME. */
 function isNameType(t: number): boolean {
@@ -282,8 +246,8 @@ export function readAnswers(u8: Uint8Array, off: number, end: number, h: DnsHead
     o = rd + u16(u8, o + DNS_RR.RDLENGTH);
     if (o > end) break;
     // the words as int32 (`| 0`): an unsigned one above 2^31 would be a heap number each
-    if (type === DNS_TYPE.A && o - rd === 4) out[n++] = addressAnswer(4, u32(u8, rd) | 0, 0, 0, 0);
-    else if (type === DNS_TYPE.AAAA && o - rd === 16) out[n++] = addressAnswer(6, u32(u8, rd) | 0, u32(u8, rd + 4) | 0, u32(u8, rd + 8) | 0, u32(u8, rd + 12) | 0);
+    if (type === DNS_TYPE.A && o - rd === 4) out[n++] = answerTexts.get(4, u32(u8, rd) | 0, 0, 0, 0);
+    else if (type === DNS_TYPE.AAAA && o - rd === 16) out[n++] = answerTexts.get(6, u32(u8, rd) | 0, u32(u8, rd + 4) | 0, u32(u8, rd + 8) | 0, u32(u8, rd + 12) | 0);
     else if (isNameType(type)) {
       const name = readDnsName(u8, off, rd, o);
       if (name === null) break;

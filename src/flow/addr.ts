@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { flatten } from '../memory.js';
 import type { DecodedPacket } from '../decode/packet.js';
 import { tunnelName } from '../decode/tunnel.js';
 /** IP addresses as four big-endian 32-bit words (IPv4 in word 0), and endpoints formatted for output. */
@@ -96,7 +97,62 @@ export function formatIpv6Words(w0: number, w1: number, w2: number, w3: number):
 }
 
 export function formatAddr(version: number, a: Uint32Array): string {
-  return version === 4 ? formatIpv4(a[0]) : formatIpv6(a);
+  return version === 4 ? addressText(4, a[0], 0, 0, 0) : addressText(6, a[0], a[1], a[2], a[3]);
+}
+
+/**
+ * Texts of addresses made lately, by IP version and words (direct-mapped: a newer address of the
+ * same slot replaces the older; compared whole). A capture names the same hosts again and again:
+ * one string per address, not four number conversions and their joins (an IPv6 one, eight) each
+ * time (issue #20).
+ */
+export class AddressTexts {
+  private readonly texts: string[];
+  /** Each slot's version (0: empty) and four words. */
+  private readonly keys: Int32Array;
+  private readonly mask: number;
+
+  /** @param make the text of an address (words as int32; an IPv4 address's w1..w3 are 0), made on a miss */
+  constructor(
+    slots: number,
+    private readonly make: (version: number, w0: number, w1: number, w2: number, w3: number) => string,
+  ) {
+    this.texts = new Array<string>(slots).fill('');
+    this.keys = new Int32Array(slots * 5);
+    this.mask = slots - 1;
+  }
+
+  /** The text of the address of IP version `version` with these words (signed or not; w1..w3 0 for IPv4). */
+  get(version: number, w0: number, w1: number, w2: number, w3: number): string {
+    w0 |= 0;
+    w1 |= 0;
+    w2 |= 0;
+    w3 |= 0;
+    let h = Math.imul(w0 ^ version, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15) ^ w1, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 16) ^ w3, 0x9e3779b1);
+    const slot = (h ^ (h >>> 16)) & this.mask;
+    const k = slot * 5;
+    const key = this.keys;
+    if (key[k] === version && key[k + 1] === w0 && key[k + 2] === w1 && key[k + 3] === w2 && key[k + 4] === w3) return this.texts[slot];
+    // flat: a join's rope would keep its pieces as long as the cache keeps it
+    const text = flatten(this.make(version, w0, w1, w2, w3));
+    this.texts[slot] = text;
+    key[k] = version;
+    key[k + 1] = w0;
+    key[k + 2] = w1;
+    key[k + 3] = w2;
+    key[k + 4] = w3;
+    return text;
+  }
+}
+
+const addressTexts = new AddressTexts(1 << 12, (version, w0, w1, w2, w3) => (version === 4 ? formatIpv4(w0) : formatIpv6Words(w0, w1, w2, w3)));
+
+/** formatIpv4(w0) for version 4, formatIpv6Words for 6, from the texts made lately (AddressTexts). */
+export function addressText(version: number, w0: number, w1: number, w2: number, w3: number): string {
+  return addressTexts.get(version, w0, w1, w2, w3);
 }
 
 /** `ip:port`, or `[ip]:port` for IPv6. */
