@@ -119,3 +119,20 @@ export class FreeList<T> {
     if (this.free.length < FREE_MAX) this.free.push(item);
   }
 }
+
+/**
+ * Takes `item` out of its chain in `map` (chains of entries with one hash, through nextInBucket,
+ * the map holding each chain's head by that hash). Nothing when it is not there.
+ */
+export function unchain<T extends Chained<T>>(map: Map<number, T>, item: T): void {
+  let prev: T | null = null;
+  let q = map.get(item.hash) ?? null;
+  while (q !== null && q !== item) {
+    prev = q;
+    q = q.nextInBucket;
+  }
+  if (q === null) return;
+  if (prev !== null) prev.nextInBucket = item.nextInBucket;
+  else if (item.nextInBucket === null) map.delete(item.hash);
+  else map.set(item.hash, item.nextInBucket);
+}

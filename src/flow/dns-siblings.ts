@@ -1,5 +1,6 @@
 import { DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
 import { endpointHash } from './addr.js';
+import { unchain } from './chained-table.js';
 
 /**
  * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
@@ -75,7 +76,7 @@ interface Pending<T extends SiblingLookup> {
  * was most of the sibling matching's cost and a third of its allocations (issue #20).
  */
 class ClientNames<T extends SiblingLookup> {
-  next: ClientNames<T> | null = null;
+  nextInBucket: ClientNames<T> | null = null;
   readonly addr = new Uint32Array(4);
   readonly resolved = new Map<string, Resolved<T>>();
   readonly pending = new Map<string, Pending<T>[]>();
@@ -275,26 +276,16 @@ export class DnsSiblings<T extends SiblingLookup> {
   private clientOf(a: Uint32Array): ClientNames<T> {
     const hash = endpointHash(a, 0);
     const head = this.clients.get(hash) ?? null;
-    for (let c = head; c !== null; c = c.next) if (c.is(a)) return c;
+    for (let c = head; c !== null; c = c.nextInBucket) if (c.is(a)) return c;
     const c = new ClientNames<T>(hash, a);
-    c.next = head;
+    c.nextInBucket = head;
     this.clients.set(hash, c);
     return c;
   }
 
   /** Forgets `c` once it holds nothing. */
   private dropIfEmpty(c: ClientNames<T>): void {
-    if (c.resolved.size > 0 || c.pending.size > 0) return;
-    let prev: ClientNames<T> | null = null;
-    let q = this.clients.get(c.hash) ?? null;
-    while (q !== null && q !== c) {
-      prev = q;
-      q = q.next;
-    }
-    if (q === null) return;
-    if (prev !== null) prev.next = c.next;
-    else if (c.next === null) this.clients.delete(c.hash);
-    else this.clients.set(c.hash, c.next);
+    if (c.resolved.size === 0 && c.pending.size === 0) unchain(this.clients, c);
   }
 
   /** Takes `r` out of its client's map (it stays queued, as not live). */
@@ -381,7 +372,7 @@ export class DnsSiblings<T extends SiblingLookup> {
       this.pruneNow = now;
       for (const head of this.clients.values()) {
         for (let c: ClientNames<T> | null = head; c !== null;) {
-          const next: ClientNames<T> | null = c.next;
+          const next: ClientNames<T> | null = c.nextInBucket;
           c.pending.forEach(this.prunePending);
           waiting += c.pending.size;
           this.dropIfEmpty(c);

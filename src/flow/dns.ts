@@ -3,7 +3,7 @@ import type { DecodedPacket } from '../decode/packet.js';
 import { authorityHasNs, DnsHeader, parseDnsHeader, readAnswers, readDnsName } from '../decode/dns.js';
 import { DNS_OPCODE, DNS_RCODE } from '../decode/enums.js';
 import { endpointHash, tunnelNote } from './addr.js';
-import { ChainedTable, FreeList } from './chained-table.js';
+import { ChainedTable, FreeList, unchain } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
 import { DnsSiblings, Sibling } from './dns-siblings.js';
@@ -378,16 +378,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     map.delete(k);
     const p = v.pair;
     if (--p.refs > 0) return;
-    let prev: SeriesPair | null = null;
-    let q = this.pairs.get(p.hash) ?? null;
-    while (q !== null && q !== p) {
-      prev = q;
-      q = q.nextInBucket;
-    }
-    if (q === null) return;
-    if (prev !== null) prev.nextInBucket = p.nextInBucket;
-    else if (p.nextInBucket === null) this.pairs.delete(p.hash);
-    else this.pairs.set(p.hash, p.nextInBucket);
+    unchain(this.pairs, p);
   }
 
   private response(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
