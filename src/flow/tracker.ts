@@ -172,7 +172,7 @@ export class FlowTracker {
         tombs.remove(ts);
       }
     }
-    if (f === null && (this.budget.full || this.tcp.chainFull(hash, `frame ${rec.frame}: TCP flow`))) {
+    if (f === null && (this.budget.full || this.tcp.chainFull(hash, 'TCP flow', rec.frame))) {
       this.budget.dropped++;
       return;
     }
@@ -218,7 +218,7 @@ export class FlowTracker {
   /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
   retireTcp(f: TcpFlow): void {
     // a bucket full of tombstones: this flow's late packets, if any, will be taken as a new flow
-    if (!this.tombstones.chainFull(f.hash, `frame ${f.lastFrame}: tombstone of a reported TCP flow`)) this.tombstones.add(f);
+    if (!this.tombstones.chainFull(f.hash, 'tombstone of a reported TCP flow', f.lastFrame)) this.tombstones.add(f);
     this.forgetTcp(f);
   }
 
