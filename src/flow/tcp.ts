@@ -656,9 +656,45 @@ export class DnsStream {
 
 /** All TCP attempts being tracked, by a direction-free hash of the 4-tuple. */
 export class TcpTable extends ChainedTable<TcpFlow> {
+  /**
+   * The flow last found or inserted (null once removed), and `dir`, the direction of the packet
+   * found last in its flow. Most packets of a busy capture belong to the flow of the packet
+   * before (58 % on a bulk capture): recentOf tells without hashing the 4-tuple or a Map lookup.
+   */
+  private recent: TcpFlow | null = null;
+  dir = -1;
+
+  /** The flow of `pkt` when it is the one last found or inserted (its direction then in `dir`), else null. */
+  recentOf(pkt: DecodedPacket): TcpFlow | null {
+    const r = this.recent;
+    if (r === null) return null;
+    const d = r.direction(pkt);
+    if (d < 0) return null;
+    this.dir = d;
+    return r;
+  }
+
+  /** The flow of `pkt` (its direction then in `dir`), or null. */
   find(pkt: DecodedPacket, hash: number): TcpFlow | null {
-    for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.direction(pkt) >= 0) return f;
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
+      const d = f.direction(pkt);
+      if (d >= 0) {
+        this.recent = f;
+        this.dir = d;
+        return f;
+      }
+    }
     return null;
+  }
+
+  override insert(item: TcpFlow): void {
+    super.insert(item);
+    this.recent = item;
+  }
+
+  override remove(item: TcpFlow): boolean {
+    if (item === this.recent) this.recent = null;
+    return super.remove(item);
   }
 
   /** The flow with these two endpoints, either way round (for ICMP quotes). */
