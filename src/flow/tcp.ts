@@ -383,7 +383,9 @@ export class TcpFlow extends FlowEndpoints {
     this.lastT = t;
     this.lastFrame = frame;
     const ep = this.ep[dir];
-    stepEndpointStates(ep, this.ep[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
+    // without SYN, FIN or RST, only a side still inactive changes state (stepEndpointStates): most
+    // packets of a connection are neither, and skip the call
+    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.FIN | TCP_FLAG.RST)) !== 0 || ep.state === EP.INACTIVE) stepEndpointStates(ep, this.ep[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
     ep.packets++;
     ep.bytes += pkt.payloadWireLen;
     if (ep.mac < 0) ep.mac = pkt.srcMac;
