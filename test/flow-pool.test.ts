@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { CaptureRecord } from '../src/capture/record.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket } from '../src/decode/packet.js';
-import { IcmpHit, TcpFlow } from '../src/flow/tcp.js';
+import { IcmpHit, TcpFlow, TcpTable } from '../src/flow/tcp.js';
+import { flowHash } from '../src/flow/addr.js';
 import { DnsTable, DnsTxn } from '../src/flow/dns.js';
 import { CaptureReader, READ_RECORD } from '../src/capture/reader.js';
 import { FLAGS, tcpFrame } from './helpers/build.js';
@@ -117,5 +118,34 @@ describe('reused DNS transaction objects', () => {
     fresh.gen = old.gen;
     expect(old).toStrictEqual(fresh);
     expect(held.length).toBeGreaterThan(0);
+  });
+});
+
+describe('TcpTable.recentOf', () => {
+  it('answers for the flow found or inserted last, either way, and forgets it once removed', () => {
+    const table = new TcpTable();
+    const syn = c2s({ sport: 40000, dport: 443, seq: 1, flags: FLAGS.SYN });
+    const synAck = s2c({ sport: 443, dport: 40000, seq: 9, ack: 2, flags: FLAGS.SYN | FLAGS.ACK });
+    const other = c2s({ sport: 40001, dport: 443, seq: 1, flags: FLAGS.SYN });
+    const hash = flowHash(syn.src, syn.srcPort, syn.dst, syn.dstPort);
+    expect(table.recentOf(syn)).toBeNull();
+    const f = new TcpFlow(syn, 1, 0, 0, 0, hash, true, true);
+    table.insert(f);
+    expect(table.recentOf(syn)).toBe(f);
+    expect(table.dir).toBe(0);
+    expect(table.recentOf(synAck)).toBe(f);
+    expect(table.dir).toBe(1);
+    expect(table.recentOf(other)).toBeNull();
+    table.remove(f);
+    expect(table.recentOf(syn)).toBeNull();
+    // found again through its bucket after a new insert: the recent one again
+    const g = new TcpFlow(other, 2, 0, 0, 0, flowHash(other.src, other.srcPort, other.dst, other.dstPort), true, true);
+    table.insert(f);
+    table.insert(g);
+    expect(table.recentOf(syn)).toBeNull();
+    expect(table.find(synAck, hash)).toBe(f);
+    expect(table.dir).toBe(1);
+    expect(table.recentOf(syn)).toBe(f);
+    expect(table.dir).toBe(0);
   });
 });

@@ -15,11 +15,13 @@ export function sniffApp(f: TcpFlow, dir: number, pkt: DecodedPacket, rec: Captu
     f.appDone = !f.sawSyn;
     return;
   }
-  const payload = rec.data.subarray(pkt.payloadOff, pkt.payloadOff + pkt.payloadLen);
-  if (f.app === null && neitherTlsNorHttp(payload, dir)) {
+  const off = pkt.payloadOff;
+  const end = off + pkt.payloadLen;
+  if (f.app === null && neitherTlsNorHttp(rec.data, off, end, dir)) {
     f.appDone = true;
     return;
   }
+  const payload = rec.data.subarray(off, end);
   const app = (f.app ??= new AppSniffer());
   app.feed(dir, pkt.seq, payload, pkt.payloadLen === pkt.payloadWireLen, rec.frame, t, checks);
   if (app.done) {

@@ -238,17 +238,25 @@ export class AppSniffer {
   }
 }
 
-/** The first payload bytes of a direction are neither TLS nor HTTP (most connections): no sniffer needed. */
-export function neitherTlsNorHttp(first: Uint8Array, dir: number): boolean {
-  return sniff(first, dir) === APP.Other;
+/**
+ * The first payload bytes of a direction, b[off, end), are neither TLS nor HTTP (most
+ * connections): no sniffer needed. Read in place: no view of the payload for each connection.
+ */
+export function neitherTlsNorHttp(b: Uint8Array, off: number, end: number, dir: number): boolean {
+  return sniffAt(b, off, end, dir) === APP.Other;
 }
 
 /** What the first bytes of a connection are. */
 function sniff(b: Uint8Array, dir: number): number {
-  if (b.length < TLS_RECORD.LEN) return APP.Unknown;
-  if (looksLikeTls(b, 0, b.length)) return APP.Tls;
-  if (dir === 0 && looksLikeHttpRequest(b, 0, b.length)) return APP.Http;
-  if (dir === 1 && looksLikeHttpResponse(b, 0, b.length)) return APP.Http;
+  return sniffAt(b, 0, b.length, dir);
+}
+
+/** What the first bytes of a connection, b[off, end), are. */
+function sniffAt(b: Uint8Array, off: number, end: number, dir: number): number {
+  if (end - off < TLS_RECORD.LEN) return APP.Unknown;
+  if (looksLikeTls(b, off, end)) return APP.Tls;
+  if (dir === 0 && looksLikeHttpRequest(b, off, end)) return APP.Http;
+  if (dir === 1 && looksLikeHttpResponse(b, off, end)) return APP.Http;
   return APP.Other;
 }
 

@@ -40,12 +40,16 @@ export class ChainedTable<T extends Chained<T>> {
 
   constructor(readonly budget: FlowBudget = new FlowBudget(Infinity)) {}
 
-  /** Whether the bucket of `hash` holds MAX_CHAIN entries already: then a new one must not be inserted (reported through onChainFull, naming `what`). */
-  chainFull(hash: number, what: string): boolean {
+  /**
+   * Whether the bucket of `hash` holds MAX_CHAIN entries already: then a new one must not be
+   * inserted (reported through onChainFull, naming `what`, after "frame N: " when `frame` is
+   * given: the text is made only then, not for every new flow).
+   */
+  chainFull(hash: number, what: string, frame = -1): boolean {
     let n = 0;
     for (let f = this.buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
       if (++n >= MAX_CHAIN) {
-        this.onChainFull?.(what);
+        this.onChainFull?.(frame >= 0 ? `frame ${frame}: ${what}` : what);
         return true;
       }
     }

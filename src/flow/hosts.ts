@@ -119,9 +119,30 @@ export class HostTable {
     return info !== undefined && info.isRouter;
   }
 
+  // the link facts of the last IPv4 packet recorded (lastSrcMac -2: none): see observeLink
+  private lastSrcMac = -2;
+  private lastDstMac = -2;
+  private lastSrc = 0;
+  private lastDst = 0;
+  private lastInitial = false;
+
   /** Records which addresses travel behind which MACs. Cheap: two cached Map lookups. */
   observeLink(pkt: DecodedPacket): void {
     const v = pkt.ipVersion;
+    if (v === 4) {
+      // The same MACs, addresses and kind of TTL as the IPv4 packet recorded last (a flow's packets
+      // come in runs): recording it again would change nothing, since what is recorded only grows
+      // (flags set, distinct addresses added up to a bound), whatever came in between.
+      const initial = isInitialTtl(pkt.ttl);
+      const src = pkt.src[0];
+      const dst = pkt.dst[0];
+      if (pkt.srcMac === this.lastSrcMac && pkt.dstMac === this.lastDstMac && src === this.lastSrc && dst === this.lastDst && initial === this.lastInitial) return;
+      this.lastSrcMac = pkt.srcMac;
+      this.lastDstMac = pkt.dstMac;
+      this.lastSrc = src;
+      this.lastDst = dst;
+      this.lastInitial = initial;
+    }
     if (v !== 0 && pkt.srcMac >= 0) {
       const info = this.mac(pkt.srcMac);
       if (isInitialTtl(pkt.ttl)) info.sentInitial = true;

@@ -31,6 +31,18 @@ export class HandshakeFp {
     this.clientOpts = -1;
   }
 
+  /** The same fields as `o`: field by field, not Object.assign's generic walk of the keys (once per new kind of handshake). */
+  copy(o: HandshakeFp): void {
+    this.ttl = o.ttl;
+    this.mac = o.mac;
+    this.window = o.window;
+    this.mss = o.mss;
+    this.wscale = o.wscale;
+    this.layout = o.layout;
+    this.ts = o.ts;
+    this.clientOpts = o.clientOpts;
+  }
+
   /** The SYN-ACK's fields; `o` its options (null when it had none). */
   set(ttl: number, mac: number, window: number, o: TcpOptions | null, clientOpts: number): void {
     this.ttl = ttl;
@@ -113,7 +125,7 @@ export class ServerProfile {
     for (const c of fps) if (c.matches(fp)) cls = c;
     if (cls === null && fps.length < MAX_FP_CLASSES) {
       cls = new FpClass();
-      Object.assign(cls.fp, fp);
+      cls.fp.copy(fp);
       cls.frame = frame;
       fps.push(cls);
     }

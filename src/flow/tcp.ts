@@ -72,38 +72,40 @@ export class IcmpHit {
 
 /** What one side of a connection did (Zeek keeps TCP state per endpoint the same way). */
 export class Endpoint {
-  declare packets: number;
+  // reset() sets the first values; the initialisers are placeholders that keep all the fields in
+  // the object (as TcpFlow's: 8 of the 18 were in a property array)
+  packets: number = 0;
   /** Payload bytes, as the headers declare them. */
-  declare bytes: number;
+  bytes: number = 0;
   /** TTLs of this side's packets other than RSTs (256 / -1 when none). */
-  declare ttlMin: number;
-  declare ttlMax: number;
+  ttlMin: number = 0;
+  ttlMax: number = 0;
   /** Source MAC of this side's first packet (-1 none). */
-  declare mac: number;
-  declare dataFirstT: number;
-  declare dataFirstFrame: number;
-  declare finT: number;
-  declare finFrame: number;
+  mac: number = 0;
+  dataFirstT: number = 0;
+  dataFirstFrame: number = 0;
+  finT: number = 0;
+  finFrame: number = 0;
   /** Time of this side's last packet other than a RST (-1 none). */
-  declare lastT: number;
+  lastT: number = 0;
   /** End (seq + length) of the furthest data this side sent, or -1 before its first data. */
-  declare seqEnd: number;
+  seqEnd: number = 0;
   /**
    * Next sequence number this side would send: the furthest seq + length (+1 for SYN, +1 for FIN)
    * of its packets other than RSTs, or -1 before the first. What the tombstone keeps to recognise
    * the stragglers of a closed connection (#22; #17's sequence tracking may take this over).
    */
-  declare nextSeq: number;
+  nextSeq: number = 0;
   /** Highest ACK this side sent (meaningful once ackSeen). */
-  declare ackMax: number;
-  declare ackSeen: boolean;
+  ackMax: number = 0;
+  ackSeen: boolean = false;
   /** The segment this side keeps retransmitting (null until its first retransmission). */
-  declare stall: Stall | null;
+  stall: Stall | null = null;
   /** This side's zero-window spells (null until its first zero window). */
-  declare zero: ZeroWindow | null;
+  zero: ZeroWindow | null = null;
   /** Zeek's TCP endpoint state (conn-state.ts) and the one before it. */
-  declare state: EndpointState;
-  declare prevState: EndpointState;
+  state: EndpointState = 0;
+  prevState: EndpointState = 0;
 
   constructor() {
     this.reset();
@@ -164,88 +166,91 @@ export class ZeroWindow {
  * layer turns them into an outcome.
  */
 export class TcpFlow extends FlowEndpoints {
-  // Every field but ep and rst is set by init(), for a new object and for a reused one alike
-  // (declared, not initialised here, so that there is one list of first values to keep right).
+  // Every field but ep and rst is set by init(), for a new object and for a reused one alike: the
+  // first values are there, in one list. The initialisers here are placeholders of each field's
+  // type, there for V8: it sizes an object by the fields its class defines, and the 43 fields
+  // that only init() assigned (declared, not initialised) lived outside it, in a property array
+  // (one more load per access, and a new flow's array grown three fields at a time).
 
   /** Next flow in the same hash bucket. */
-  declare nextInBucket: TcpFlow | null;
-  declare hash: number;
+  nextInBucket: TcpFlow | null = null;
+  hash: number = 0;
   /** True when the SYN was seen; otherwise the roles are guessed and the flow is midstream. */
-  declare sawSyn: boolean;
-  declare isn: number;
-  declare firstFrame: number;
-  declare firstSec: number;
-  declare firstNsec: number;
-  declare firstT: number;
-  declare lastT: number;
-  declare lastFrame: number;
+  sawSyn: boolean = false;
+  isn: number = 0;
+  firstFrame: number = 0;
+  firstSec: number = 0;
+  firstNsec: number = 0;
+  firstT: number = 0;
+  lastT: number = 0;
+  lastFrame: number = 0;
 
   /** The client's and the server's side: ep[C2S] is the client. */
   readonly ep: readonly [Endpoint, Endpoint];
   /** Destination MAC of the client's packets: the gateway, when the server is routed. */
-  declare cDstMac: number;
+  cDstMac: number = 0;
   /** History letters seen: bits 0–5 from the client, 8–13 from the server (HIST). */
-  declare private histSeen: number;
+  private histSeen: number = 0;
   /** The same letters in order of first appearance, 4 bits each (HIST index + 1, +8 from the server). */
-  declare private histOrder: number;
+  private histOrder: number = 0;
 
-  declare synCount: number;
-  declare lastSynT: number;
+  synCount: number = 0;
+  lastSynT: number = 0;
   /** Times and frames of the first SYNs (retransmissions keep the ISN); sized on the first SYN. */
-  declare synTimes: readonly number[];
-  declare synFrames: readonly number[];
-  declare synAckFrame: number;
-  declare synAckT: number;
-  declare synAckTtl: number;
-  declare synAckCount: number;
-  declare synAckAckOk: boolean;
+  synTimes: readonly number[] = NO_SYNS;
+  synFrames: readonly number[] = NO_SYNS;
+  synAckFrame: number = 0;
+  synAckT: number = 0;
+  synAckTtl: number = 0;
+  synAckCount: number = 0;
+  synAckAckOk: boolean = false;
   /** The server side of the handshake as its first SYN-ACK showed it (compared across connections: attribute.ts). */
   readonly fp: HandshakeFp;
   /** The first SYN-ACK's sequence (the server's ISN) and acknowledgement numbers. */
-  declare serverIsn: number;
-  declare synAckAck: number;
-  declare hsAckFrame: number;
-  declare hsAckT: number;
+  serverIsn: number = 0;
+  synAckAck: number = 0;
+  hsAckFrame: number = 0;
+  hsAckT: number = 0;
   /**
    * The server's first answer to the SYN that was a plain ACK rather than a SYN-ACK (a challenge
    * ACK, RFC 5961: it still holds an older connection on these ports): its frame (0 none), time
    * and ACK number; and the client's RST answering it (RFC 9293: a RST with seq = that ACK, which
    * leaves the client in SYN-SENT, retrying its SYN), 0 none. That RST is not the flow's RST.
    */
-  declare challengeFrame: number;
-  declare challengeT: number;
-  declare challengeAck: number;
-  declare challengeRstFrame: number;
+  challengeFrame: number = 0;
+  challengeT: number = 0;
+  challengeAck: number = 0;
+  challengeRstFrame: number = 0;
   /** RSTs from the client without ACK set: they do not show that the client saw a SYN-ACK. */
-  declare cBareRsts: number;
+  cBareRsts: number = 0;
   /** First RST and its direction (-1 none). */
-  declare rstDir: number;
-  declare rstCount: number;
+  rstDir: number = 0;
+  rstCount: number = 0;
   readonly rst: DecidingPacket;
   /** Gap between the RST and the last packet from the other side, ns. */
-  declare rstGapNs: number;
+  rstGapNs: number = 0;
   /** Whether data had flowed (either way) before the RST. */
-  declare rstAfterData: boolean;
+  rstAfterData: boolean = false;
   /** Whether the RST sender's peer had already sent FIN. */
-  declare rstAfterPeerFin: boolean;
-  declare icmp: IcmpHit | null;
-  declare icmpCount: number;
+  rstAfterPeerFin: boolean = false;
+  icmp: IcmpHit | null = null;
+  icmpCount: number = 0;
   /** For port 53: DNS-over-TCP stream reassembly state per direction. */
-  declare dnsStream: DnsStream[] | null;
+  dnsStream: DnsStream[] | null = null;
   /** The server's profile across connections (TTLs, fastest handshake), updated by this flow. */
-  declare profile: ServerProfile | null;
-  declare profileKey: number | string;
+  profile: ServerProfile | null = null;
+  profileKey: number | string = 0;
   /** The first flow seen on its 4-tuple (a new TCP conversation, as tshark counts them). */
-  declare firstOfConversation: boolean;
+  firstOfConversation: boolean = false;
   /** TLS or HTTP read from the first application bytes (null before any data, or when not sniffed). */
-  declare app: AppSniffer | null;
+  app: AppSniffer | null = null;
   /** No more application bytes are needed (sniffed, or not TLS/HTTP). */
-  declare appDone: boolean;
+  appDone: boolean = false;
   /** An ICMP fragmentation-needed / packet-too-big quoting this flow was seen. */
-  declare sawPmtuIcmp: boolean;
+  sawPmtuIcmp: boolean = false;
 
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
-  declare tunnel: string | null;
+  tunnel: string | null = null;
 
   /** Each direction's sequence space (seq.ts): seq[C2S] is what the client sent. */
   readonly seqs: readonly [SeqTracker, SeqTracker];
@@ -378,7 +383,9 @@ export class TcpFlow extends FlowEndpoints {
     this.lastT = t;
     this.lastFrame = frame;
     const ep = this.ep[dir];
-    stepEndpointStates(ep, this.ep[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
+    // without SYN, FIN or RST, only a side still inactive changes state (stepEndpointStates): most
+    // packets of a connection are neither, and skip the call
+    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.FIN | TCP_FLAG.RST)) !== 0 || ep.state === EP.INACTIVE) stepEndpointStates(ep, this.ep[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
     ep.packets++;
     ep.bytes += pkt.payloadWireLen;
     if (ep.mac < 0) ep.mac = pkt.srcMac;
@@ -651,9 +658,45 @@ export class DnsStream {
 
 /** All TCP attempts being tracked, by a direction-free hash of the 4-tuple. */
 export class TcpTable extends ChainedTable<TcpFlow> {
+  /**
+   * The flow last found or inserted (null once removed), and `dir`, the direction of the packet
+   * found last in its flow. Most packets of a busy capture belong to the flow of the packet
+   * before (58 % on a bulk capture): recentOf tells without hashing the 4-tuple or a Map lookup.
+   */
+  private recent: TcpFlow | null = null;
+  dir = -1;
+
+  /** The flow of `pkt` when it is the one last found or inserted (its direction then in `dir`), else null. */
+  recentOf(pkt: DecodedPacket): TcpFlow | null {
+    const r = this.recent;
+    if (r === null) return null;
+    const d = r.direction(pkt);
+    if (d < 0) return null;
+    this.dir = d;
+    return r;
+  }
+
+  /** The flow of `pkt` (its direction then in `dir`), or null. */
   find(pkt: DecodedPacket, hash: number): TcpFlow | null {
-    for (let f = this.head(hash); f !== null; f = f.nextInBucket) if (f.direction(pkt) >= 0) return f;
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
+      const d = f.direction(pkt);
+      if (d >= 0) {
+        this.recent = f;
+        this.dir = d;
+        return f;
+      }
+    }
     return null;
+  }
+
+  override insert(item: TcpFlow): void {
+    super.insert(item);
+    this.recent = item;
+  }
+
+  override remove(item: TcpFlow): boolean {
+    if (item === this.recent) this.recent = null;
+    return super.remove(item);
   }
 
   /** The flow with these two endpoints, either way round (for ICMP quotes). */

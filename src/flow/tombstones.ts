@@ -82,13 +82,16 @@ export class TcpTombstones {
 
   constructor(readonly budget: FlowBudget) {}
 
-  /** Whether `hash` has MAX_CHAIN tombstones already: then a new one must not be added (reported through onChainFull, naming `what`). */
-  chainFull(hash: number, what: string): boolean {
+  /**
+   * Whether `hash` has MAX_CHAIN tombstones already: then a new one must not be added (reported
+   * through onChainFull, naming `what`, after "frame N: " when `frame` is given, as ChainedTable).
+   */
+  chainFull(hash: number, what: string, frame = -1): boolean {
     if (this.size === 0) return false;
     let n = 0;
     for (let s = this.buckets[hash & this.mask]; s >= 0; s = this.next[s]) {
       if (this.hashes[s] === hash && ++n >= MAX_CHAIN) {
-        this.onChainFull?.(what);
+        this.onChainFull?.(frame >= 0 ? `frame ${frame}: ${what}` : what);
         return true;
       }
     }

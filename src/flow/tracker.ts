@@ -144,10 +144,18 @@ export class FlowTracker {
   }
 
   private onTcp(pkt: DecodedPacket, rec: CaptureRecord, rawT: number): void {
-    const hash = flowHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
     const flags = pkt.tcpFlags;
     const isSyn = (flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
-    let f = this.tcp.find(pkt, hash);
+    // the 4-tuple's hash only when the packet is not of the flow found last (TcpTable.recentOf)
+    let hash = 0;
+    let f = this.tcp.recentOf(pkt);
+    if (f === null) {
+      hash = flowHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
+      f = this.tcp.find(pkt, hash);
+    }
+    // the packet's direction in the flow found (another flow made below works out its own)
+    const found = f;
+    const foundDir = this.tcp.dir;
     // A TCP flow's clock never goes back (#22): a packet stamped before the capture's first record
     // is taken at 0, and one stamped before its flow's previous packet (tcpdump -i any reorders,
     // a clock step) at that packet's time. So every time a flow keeps is >= 0 (-1 stays a safe
@@ -172,7 +180,7 @@ export class FlowTracker {
         tombs.remove(ts);
       }
     }
-    if (f === null && (this.budget.full || this.tcp.chainFull(hash, `frame ${rec.frame}: TCP flow`))) {
+    if (f === null && (this.budget.full || this.tcp.chainFull(hash, 'TCP flow', rec.frame))) {
       this.budget.dropped++;
       return;
     }
@@ -187,11 +195,13 @@ export class FlowTracker {
       // the same ports with a new ISN: a new attempt, and the old one is over
       this.owner.superseded(f, t);
       const closed = f.closed;
+      // the same 4-tuple: the same hash (found through recentOf, `hash` was not worked out)
+      const sameHash = f.hash;
       this.forgetTcp(f);
-      f = this.newTcp(pkt, rec, t, hash, true, true);
+      f = this.newTcp(pkt, rec, t, sameHash, true, true);
       f.firstOfConversation = closed;
     }
-    const dir = f.direction(pkt);
+    const dir = f === found ? foundDir : f.direction(pkt);
     f.observe(pkt, rec.data, dir, rec.frame, t);
     this.tcpTimers.touch(f);
     if (pkt.payloadLen > 0 && (f.sPort === UDP_PORT.DNS || f.cPort === UDP_PORT.DNS)) dnsOverTcp(f, dir, pkt, rec, t, this.dns, this.anomalies);
@@ -218,7 +228,7 @@ export class FlowTracker {
   /** A reported flow: a tombstone takes its place to absorb late packets, and it is forgotten. */
   retireTcp(f: TcpFlow): void {
     // a bucket full of tombstones: this flow's late packets, if any, will be taken as a new flow
-    if (!this.tombstones.chainFull(f.hash, `frame ${f.lastFrame}: tombstone of a reported TCP flow`)) this.tombstones.add(f);
+    if (!this.tombstones.chainFull(f.hash, 'tombstone of a reported TCP flow', f.lastFrame)) this.tombstones.add(f);
     this.forgetTcp(f);
   }
 
