@@ -10,6 +10,9 @@ export interface Timed {
   timerMark: number;
 }
 
+/** Slots of a round's array kept however few the next rounds use (see TimerQueue.begin). */
+const KEEP_FREE = 65536;
+
 /**
  * When each tracked flow is next worth looking at, so that a sweep touches only the flows that
  * are due instead of every flow in the tables (issue #20: the sweeps walked every live flow every
@@ -36,9 +39,6 @@ export interface Timed {
  * sweep, `begin()` then `next(now)` until null, and for each item handed out either `schedule`
  * it again or take it out of its table (it then holds no entry: nothing to forget).
  */
-/** Slots of a round's array kept however few the next rounds use (see TimerQueue.begin). */
-const KEEP_FREE = 65536;
-
 export class TimerQueue<T extends Timed> {
   private dues: number[] = [];
   private seqs: number[] = [];
