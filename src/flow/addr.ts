@@ -97,7 +97,7 @@ export function formatIpv6Words(w0: number, w1: number, w2: number, w3: number):
 }
 
 export function formatAddr(version: number, a: Uint32Array): string {
-  return version === 4 ? addressText(4, a[0], 0, 0, 0) : addressText(6, a[0], a[1], a[2], a[3]);
+  return addressText(version, a[0], a[1], a[2], a[3]);
 }
 
 /**
@@ -150,14 +150,20 @@ export class AddressTexts {
 
 const addressTexts = new AddressTexts(1 << 12, (version, w0, w1, w2, w3) => (version === 4 ? formatIpv4(w0) : formatIpv6Words(w0, w1, w2, w3)));
 
-/** formatIpv4(w0) for version 4, formatIpv6Words for 6, from the texts made lately (AddressTexts). */
+/** formatIpv4(w0) for version 4 (w1..w3 not read), formatIpv6Words for 6, from the texts made lately (AddressTexts). */
 export function addressText(version: number, w0: number, w1: number, w2: number, w3: number): string {
-  return addressTexts.get(version, w0, w1, w2, w3);
+  return version === 4 ? addressTexts.get(4, w0, 0, 0, 0) : addressTexts.get(version, w0, w1, w2, w3);
+}
+
+/** formatEndpoint of the address with these words (addressText) and `port`. */
+export function endpointText(version: number, w0: number, w1: number, w2: number, w3: number, port: number): string {
+  const host = addressText(version, w0, w1, w2, w3);
+  return version === 4 ? `${host}:${port}` : `[${host}]:${port}`;
 }
 
 /** `ip:port`, or `[ip]:port` for IPv6. */
 export function formatEndpoint(version: number, a: Uint32Array, port: number): string {
-  return version === 4 ? `${formatIpv4(a[0])}:${port}` : `[${formatIpv6(a)}]:${port}`;
+  return endpointText(version, a[0], a[1], a[2], a[3], port);
 }
 
 /** The address part of an endpoint: "10.0.2.20:80" → 10.0.2.20, "[fd00::1]:80" → fd00::1; a bare address as it is. */

@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/packet.js';
-import { addressText } from './addr.js';
+import { addressText, endpointText } from './addr.js';
 
 /** Direction of a packet within a flow. */
 export const C2S = 0;
@@ -89,17 +89,17 @@ export class FlowEndpoints {
 
   /** The client's endpoint as formatEndpoint writes it, without a copy of an IPv4 address. */
   get clientText(): string {
-    return this.version === 4 ? `${addressText(4, this.c0, 0, 0, 0)}:${this.cPort}` : `[${addressText(6, this.c0, this.c1, this.c2, this.c3)}]:${this.cPort}`;
+    return endpointText(this.version, this.c0, this.c1, this.c2, this.c3, this.cPort);
   }
 
   /** The server's endpoint as formatEndpoint writes it. */
   get serverText(): string {
-    return this.version === 4 ? `${addressText(4, this.s0, 0, 0, 0)}:${this.sPort}` : `[${addressText(6, this.s0, this.s1, this.s2, this.s3)}]:${this.sPort}`;
+    return endpointText(this.version, this.s0, this.s1, this.s2, this.s3, this.sPort);
   }
 
   /** The server's address as formatAddr writes it. */
   get serverHostText(): string {
-    return this.version === 4 ? addressText(4, this.s0, 0, 0, 0) : addressText(6, this.s0, this.s1, this.s2, this.s3);
+    return addressText(this.version, this.s0, this.s1, this.s2, this.s3);
   }
 
   isClient(a: Uint32Array, port: number): boolean {
