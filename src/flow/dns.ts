@@ -7,8 +7,6 @@ import { ChainedTable, FreeList, unchain } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
 import { DnsSiblings, Sibling } from './dns-siblings.js';
-
-export { SIBLING_WAIT_NS, Sibling } from './dns-siblings.js';
 import { IcmpHit } from './tcp.js';
 import type { FragDatagram } from './fragments.js';
 
@@ -289,8 +287,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   private query(pkt: DecodedPacket, transport: 'udp' | 'tcp', u8: Uint8Array, off: number, end: number, frame: number, sec: number, nsec: number, t: number): void {
     const h = this.header;
     const hash = txnHash(pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id);
-    // the text only for a bucket in use (most are empty): a string per query was a tenth of query()'s cost
-    if (this.budget.full || (this.head(hash) !== null && this.chainFull(hash, `frame ${frame}: DNS query`))) {
+    // the frame's text made only for a full chain (a string per query was a tenth of query()'s cost)
+    if (this.budget.full || this.chainFull(hash, 'DNS query', frame)) {
       this.budget.dropped++;
       return;
     }
@@ -400,7 +398,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       return;
     }
     if (txn === null) {
-      if (this.budget.full || this.chainFull(hash, `frame ${frame}: DNS response`)) {
+      if (this.budget.full || this.chainFull(hash, 'DNS response', frame)) {
         this.budget.dropped++;
         return;
       }

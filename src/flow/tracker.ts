@@ -191,7 +191,7 @@ export class FlowTracker {
       f.firstOfConversation = firstOfConversation;
     } else if (isSyn && !f.sawSyn && f.adoptsSyn(pkt, rawT)) {
       // the SYN of the SYN-ACK that began this flow, captured after it (TcpFlow.adoptsSyn)
-    } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && f.direction(pkt) === C2S)) {
+    } else if (isSyn && !(f.sawSyn && pkt.seq === f.isn && foundDir === C2S)) {
       // the same ports with a new ISN: a new attempt, and the old one is over
       this.owner.superseded(f, t);
       const closed = f.closed;

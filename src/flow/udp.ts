@@ -54,7 +54,7 @@ export class UdpTable extends ChainedTable<UdpFlow> {
         return null;
       }
     }
-    if (this.budget.full || this.chainFull(hash, `frame ${frame}: UDP flow`)) {
+    if (this.budget.full || this.chainFull(hash, 'UDP flow', frame)) {
       this.budget.dropped++;
       return null;
     }

@@ -4,7 +4,7 @@ import type { DnsTxn } from '../flow/dns.js';
 import { formatAddr, formatEndpoint } from '../flow/addr.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
 import { DNS_OPCODE, DNS_RCODE } from '../decode/enums.js';
-import { Sibling } from '../flow/dns.js';
+import { Sibling } from '../flow/dns-siblings.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict } from './icmp.js';
 import type { Outcome } from './tcp-rules.js';
