@@ -141,6 +141,16 @@ describe('DNS retry numbering kept in order of last query', () => {
     expect((table as unknown as { attemptsInOrder: boolean }).attemptsInOrder).toBe(true);
   });
 
+  it('a series queried twice at one time is forgotten once: its pair stays with the other series', () => {
+    // a is in the order twice with one time; were it dropped twice, the pair's count of series
+    // would reach 0 with b still remembered, and b's next query would begin a new series
+    const q = (qname: string, t: number): Q => ({ client: '10.0.1.1', server: '10.0.2.53', qname, qtype: 1, t });
+    const qs = [q('a.example.test', 1e9), q('a.example.test', 1e9), q('c.example.test', 1e9), q('b.example.test', 3e9), q('b.example.test', 7e9), q('b.example.test', 8e9)];
+    const { attempts } = numbered(qs, idle, sweep);
+    expect(attempts).toEqual(reference(qs, idle, sweep));
+    expect(attempts).toEqual([1, 2, 1, 1, 2, 3]);
+  });
+
   it('two series whose hashes clash are still two, each numbered and forgotten on its own', () => {
     // two names of one client and server (the table's first pair: number 1) with one hash
     const seen = new Map<number, string>();

@@ -6,6 +6,7 @@ import { endpointHash, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList, unchain } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
+import { IntMap } from './int-map.js';
 import { DnsSiblings, Sibling } from './dns-siblings.js';
 import { IcmpHit } from './tcp.js';
 import type { FragDatagram } from './fragments.js';
@@ -28,6 +29,64 @@ interface Series {
    */
   times: number[] | null;
   frames: number[] | null;
+  /** Its seriesHash (its key in DnsTable.attempts), and its clashKey when it is in DnsTable.clashes instead. */
+  readonly hash: number;
+  readonly clash: string | null;
+  /** Still remembered (false once pruned: entries of it may still be in DnsTable.byLastQuery). */
+  live: boolean;
+}
+
+/**
+ * Series in the order of their queries, each with the time of that query, for pruning from the
+ * oldest: a series queried again is in it again, and an entry older than its series' last query
+ * is skipped. One entry per query of the last --udp-idle; a ring that doubles when full.
+ */
+class QueryOrder {
+  private series: (Series | null)[] = new Array<Series | null>(1024).fill(null);
+  private times = new Float64Array(1024);
+  private head = 0;
+  length = 0;
+
+  push(s: Series, t: number): void {
+    if (this.length === this.times.length) this.grow();
+    const i = (this.head + this.length) & (this.times.length - 1);
+    this.series[i] = s;
+    this.times[i] = t;
+    this.length++;
+  }
+
+  /** The oldest entry's time (the queue is not empty). */
+  oldestT(): number {
+    return this.times[this.head];
+  }
+
+  /** Takes the oldest entry off: its series. */
+  shift(): Series {
+    const s = this.series[this.head] as Series;
+    this.series[this.head] = null;
+    this.head = (this.head + 1) & (this.times.length - 1);
+    this.length--;
+    return s;
+  }
+
+  clear(): void {
+    while (this.length > 0) this.shift();
+    this.head = 0;
+  }
+
+  private grow(): void {
+    const n = this.times.length;
+    const series = new Array<Series | null>(n * 2).fill(null);
+    const times = new Float64Array(n * 2);
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) & (n - 1);
+      series[k] = this.series[i];
+      times[k] = this.times[i];
+    }
+    this.series = series;
+    this.times = times;
+    this.head = 0;
+  }
 }
 
 /**
@@ -234,22 +293,29 @@ const MAX_IDENTICAL = 64;
 /** Pairs DNS queries with responses by (client, server, transport, id). */
 export class DnsTable extends ChainedTable<DnsTxn> {
   /**
-   * Queries per (transport, client, server, name, type), for numbering retries; pruned when idle.
-   * A series queried again moves to the end, so that while query times never go backwards the
-   * map is in order of each series' last query and pruning stops at the first one still fresh
-   * (a walk of all of them each sweep was 80,000 entries on a resolver's capture).
+   * Queries per (transport, client, server, name, type), for numbering retries, by seriesHash;
+   * pruned when idle (80,000 at once on a resolver's capture: an IntMap, see there).
    */
-  private readonly attempts = new Map<number, Series>();
+  private readonly attempts = new IntMap<Series>();
   /**
    * Series whose seriesHash another series in `attempts` had when they began, by clashKey (a map of
-   * strings, so that no choice of names makes a lookup walk a chain); in the same order. Empty but
-   * for a clash of hashes, or many names chosen to clash.
+   * strings, so that no choice of names makes a lookup walk a chain). Empty but for a clash of
+   * hashes, or many names chosen to clash.
    */
   private readonly clashes = new Map<string, Series>();
+  /**
+   * The series of both, in order of their queries: while query times never go backwards, pruning
+   * takes the stale ones from the front and stops at the first query still fresh (a walk of all
+   * of them each sweep was 80,000 entries on a resolver's capture). Unused, and empty, once a
+   * time went backwards (see pruneAttempts).
+   */
+  private readonly byLastQuery = new QueryOrder();
+  /** The series of `attempts` for a walk of them all (pruneAttempts, out of order). */
+  private readonly stale: (Series | null)[] = [];
   /** The client-server pairs of `attempts`' series, by pairHash (chained through the pairs). */
   private readonly pairs = new Map<number, SeriesPair>();
   private pairIds = 0;
-  /** The latest query time in `attempts`, and whether the map is in order of them (see attempts). */
+  /** The latest query time in `attempts`, and whether they came in order of time (see byLastQuery). */
   private newestQueryT = -Infinity;
   private attemptsInOrder = true;
   /** Failed lookups and the sibling lookups that make them benign (flow/dns-siblings.ts). */
@@ -328,22 +394,17 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       }
     }
     txn.attempt = seen === undefined ? 1 : seen.n + 1;
-    if (t < this.newestQueryT) this.attemptsInOrder = false;
-    else this.newestQueryT = t;
+    if (t < this.newestQueryT) {
+      this.attemptsInOrder = false;
+      this.byLastQuery.clear();
+    } else this.newestQueryT = t;
     if (seen === undefined) {
-      seen = { pair, type, qname, n: 1, lastT: t, times: null, frames: null };
+      const clash = holder === undefined ? null : (ck ?? clashKey(pair, type, qname));
+      seen = { pair, type, qname, n: 1, lastT: t, times: null, frames: null, hash: sh, clash, live: true };
       pair.refs++;
-      if (holder === undefined) this.attempts.set(sh, seen);
-      else this.clashes.set(ck ?? clashKey(pair, type, qname), seen);
+      if (clash === null) this.attempts.set(sh, seen);
+      else this.clashes.set(clash, seen);
     } else {
-      // to the end: the maps stay in order of last query (see attempts)
-      if (ck === null) {
-        this.attempts.delete(sh);
-        this.attempts.set(sh, seen);
-      } else {
-        this.clashes.delete(ck);
-        this.clashes.set(ck, seen);
-      }
       seen.n++;
       seen.lastT = t;
       if (seen.times === null || seen.frames === null) {
@@ -354,6 +415,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
         seen.frames.push(frame);
       }
     }
+    if (this.attemptsInOrder) this.byLastQuery.push(seen, t);
     txn.series = seen;
     txn.lastT = t;
     this.insert(txn);
@@ -371,9 +433,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     return p;
   }
 
-  /** Forgets a series (its key `k` in `map`), and its pair with the last of the pair's series. */
-  private dropSeries<K>(map: Map<K, Series>, k: K, v: Series): void {
-    map.delete(k);
+  /** Forgets a series, and its pair with the last of the pair's series. */
+  private dropSeries(v: Series): void {
+    if (v.clash === null) this.attempts.delete(v.hash);
+    else this.clashes.delete(v.clash);
+    v.live = false;
     const p = v.pair;
     if (--p.refs > 0) return;
     unchain(this.pairs, p);
@@ -462,31 +526,35 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   pruneAttempts(now: number, idleNs: number): void {
     const before = now - idleNs;
     if (this.attemptsInOrder) {
-      this.pruneOldest(this.attempts, before);
-      if (this.clashes.size > 0) this.pruneOldest(this.clashes, before);
+      // in order of query: a series whose last query is stale is stale (its earlier entries skipped)
+      const q = this.byLastQuery;
+      while (q.length > 0 && q.oldestT() <= before) {
+        const t = q.oldestT();
+        const v = q.shift();
+        if (v.live && v.lastT === t) this.dropSeries(v);
+      }
     } else {
-      // a query time went backwards: a walk of them all (forEach: no [key, value] array per entry)
+      // a query time went backwards: a walk of them all
+      const stale = this.stale;
+      const n = this.attempts.values(stale);
+      for (let i = 0; i < n; i++) {
+        const v = stale[i] as Series;
+        stale[i] = null;
+        if (v.lastT <= before) this.dropSeries(v);
+      }
       this.pruneBefore = before;
-      this.attempts.forEach(this.pruneAttempt);
-      this.clashes.forEach(this.pruneAttempt);
+      this.clashes.forEach(this.pruneClash);
     }
     if (this.attempts.size === 0 && this.clashes.size === 0) {
       this.attemptsInOrder = true;
       this.newestQueryT = -Infinity;
+      this.byLastQuery.clear();
     }
   }
 
-  /** In order of last query, the stale series are the first (deleting the key visited is allowed). */
-  private pruneOldest<K>(map: Map<K, Series>, before: number): void {
-    for (const k of map.keys()) {
-      const v = map.get(k);
-      if (v === undefined || v.lastT > before) return;
-      this.dropSeries(map, k, v);
-    }
-  }
-
-  private pruneBefore = 0;
-  private readonly pruneAttempt = <K>(v: Series, k: K, map: Map<K, Series>): void => {
-    if (v.lastT <= this.pruneBefore) this.dropSeries(map, k, v);
+  /** forEach's callback (no [key, value] array per entry; deleting the key visited is allowed). */
+  private readonly pruneClash = (v: Series): void => {
+    if (v.lastT <= this.pruneBefore) this.dropSeries(v);
   };
+  private pruneBefore = 0;
 }
