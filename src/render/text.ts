@@ -8,7 +8,7 @@ import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
 import { checksLines } from './checks.js';
 import { byLabel } from './sentences.js';
-import type { RendererFactory } from './renderer.js';
+import type { Output, RendererFactory } from './renderer.js';
 
 export interface TextOptions {
   color: boolean;
@@ -20,39 +20,42 @@ export interface TextOptions {
 
 const ANSI = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
 
-/** The human report: header, problems grouped by verdict, OK counts, a summary table, warnings. */
-export function renderText(r: Report, o: TextOptions): string {
+/**
+ * The human report: header, problems grouped by verdict, OK counts, a summary table, warnings;
+ * written line by line (joined into one string first, the report of the 1 GB dense benchmark
+ * capture was 15 MB of strings at the end of the run, when memory is at its peak).
+ */
+export function renderText(r: Report, o: TextOptions, out: Output): void {
   const paint = (code: number, s: string) => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const out: string[] = [];
   const inp = r.input;
-  out.push(paint(ANSI.bold, `pcapdiag · ${escapeTerminal(inp.name)}`));
+  out.line(paint(ANSI.bold, `pcapdiag · ${escapeTerminal(inp.name)}`));
   const links = inp.linkTypes.map((l) => l.name).join(', ') || 'no packets';
   const span = inp.first === null ? '' : ` · ${inp.first.replace('T', ' ').replace(/\.(\d{6})\d{3}Z$/, '.$1')} UTC, ${inp.durationSec.toFixed(3)} s`;
-  out.push(`  ${inp.format} · ${links} · ${inp.packets} packet${inp.packets === 1 ? '' : 's'}${span}`);
-  out.push(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s · response timeout ${r.options.responseTimeoutMs / 1000} s`);
-  if (inp.vantage !== undefined) out.push(`  vantage: ${inp.vantage}`);
-  if (inp.vantages !== undefined) for (const v of inp.vantages.slice(1)) out.push(`  ${vantageClockText(v, inp.vantages[0].name)}`);
-  out.push('');
+  out.line(`  ${inp.format} · ${links} · ${inp.packets} packet${inp.packets === 1 ? '' : 's'}${span}`);
+  out.line(`  timers: SYN timeout ${r.options.synTimeoutMs / 1000} s · DNS timeout ${r.options.dnsTimeoutMs / 1000} s · response timeout ${r.options.responseTimeoutMs / 1000} s`);
+  if (inp.vantage !== undefined) out.line(`  vantage: ${inp.vantage}`);
+  if (inp.vantages !== undefined) for (const v of inp.vantages.slice(1)) out.line(`  ${vantageClockText(v, inp.vantages[0].name)}`);
+  out.line('');
 
   const nProblems = r.summary.problems;
-  if (nProblems === 0) out.push(paint(ANSI.green, 'No problems found.'));
-  else out.push(paint(ANSI.bold, `${nProblems} problem${nProblems === 1 ? '' : 's'}${o.problemsShownAbove ? ', shown above as they were decided' : ''}`));
+  if (nProblems === 0) out.line(paint(ANSI.green, 'No problems found.'));
+  else out.line(paint(ANSI.bold, `${nProblems} problem${nProblems === 1 ? '' : 's'}${o.problemsShownAbove ? ', shown above as they were decided' : ''}`));
   for (const [verdict, groups] of byVerdict(r)) {
-    out.push('');
+    out.line('');
     const isInconclusive = verdict === 'capture-ended' || verdict === 'midstream';
     // the report holds only the first --limit of each group: the count comes from the summary
     const total = r.summary.verdicts[verdict] ?? groups.reduce((n, g) => n + g.group.count, 0);
-    out.push(paint(isInconclusive ? ANSI.yellow : ANSI.red, `${verdict} (${total})`));
+    out.line(paint(isInconclusive ? ANSI.yellow : ANSI.red, `${verdict} (${total})`));
     for (const { group, records } of groups) {
       // a group of one is its record; a larger one gets a headline over its first --limit records
-      if (group.count > 1) out.push(paint(ANSI.bold, `  ${escapeTerminal(groupHeadline(group))}`));
+      if (group.count > 1) out.line(paint(ANSI.bold, `  ${escapeTerminal(groupHeadline(group))}`));
       if (o.problemsShownAbove) continue;
       const shown = records.slice(0, o.limit);
-      for (const p of shown) out.push(...problemLines(p, paint));
-      if (group.count > shown.length) out.push(paint(ANSI.dim, `  … ${group.count - shown.length} more ${verdict} like ${group.count > 1 ? 'these' : 'this'} (use --limit, or --format ndjson for all)`));
+      for (const p of shown) for (const l of problemLines(p, paint)) out.line(l);
+      if (group.count > shown.length) out.line(paint(ANSI.dim, `  … ${group.count - shown.length} more ${verdict} like ${group.count > 1 ? 'these' : 'this'} (use --limit, or --format ndjson for all)`));
     }
   }
-  out.push('');
+  out.line('');
   const ok = r.summary.verdicts['ok'] ?? 0;
   const dnsOk = r.summary.verdicts['dns-ok'] ?? 0;
   const more: string[] = [];
@@ -61,20 +64,19 @@ export function renderText(r: Report, o: TextOptions): string {
   if (pings > 0) more.push(`${pings} ping${pings === 1 ? '' : 's'} answered`);
   if (checks > 0) more.push(`${checks} health-check connection${checks === 1 ? '' : 's'} (benign)`);
   more.push(...benignDnsCounts(r.summary.verdicts));
-  out.push(paint(ANSI.green, `OK: ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered${more.map((m) => `, ${m}`).join('')}`));
-  out.push('');
+  out.line(paint(ANSI.green, `OK: ${ok} TCP connection${ok === 1 ? '' : 's'} completed, ${dnsOk} DNS lookup${dnsOk === 1 ? '' : 's'} answered${more.map((m) => `, ${m}`).join('')}`));
+  out.line('');
   const t = new Table({ head: ['verdict', 'count'], style: { head: o.color ? ['cyan'] : [], border: o.color ? ['grey'] : [] } });
   for (const [v, n] of Object.entries(r.summary.verdicts)) t.push([v, n]);
   t.push(['TCP conversations', r.summary.tcpConversations]);
-  out.push(t.toString());
+  out.line(t.toString());
   if (r.warnings.length > 0) {
-    out.push('');
-    for (const w of r.warnings) out.push(paint(ANSI.yellow, `warning: ${escapeTerminal(w)}`));
+    out.line('');
+    for (const w of r.warnings) out.line(paint(ANSI.yellow, `warning: ${escapeTerminal(w)}`));
   }
   if (r.anomalies.length > 0) {
-    out.push(paint(ANSI.dim, `anomalies: ${r.anomalies.map((a) => `${a.code}×${a.count}`).join(', ')}`));
+    out.line(paint(ANSI.dim, `anomalies: ${r.anomalies.map((a) => `${a.code}×${a.count}`).join(', ')}`));
   }
-  return out.join('\n') + '\n';
 }
 
 /** The report's groups by verdict (in the order of their first records), each with the records kept of it. */
@@ -163,7 +165,10 @@ export const textRenderer: RendererFactory = (out, s) => ({
     onRecord: live ? liveProblems(out, s) : null,
     problemsOnly: live,
   }),
-  onFile: (report, live) => out.write((s.several ? '\n' : '') + renderText(report, { color: s.color, limit: s.limit, problemsShownAbove: live })),
+  onFile: (report, live) => {
+    if (s.several) out.write('\n');
+    renderText(report, { color: s.color, limit: s.limit, problemsShownAbove: live }, out);
+  },
   onEnd: (run) => {
     if (s.several) out.write(renderTotal(run, s.color));
     if (run.checks !== null) out.write('\n' + checksLines(run.checks, new Map(run.records.map((r) => [r.id, r]))).join('\n') + '\n');
