@@ -207,4 +207,15 @@ describe('isoTime', () => {
     }
     expect(isoTime(2 ** 50, 0)).toMatch(/^\+\d{6,}-\d\d-\d\dT\d\d:\d\d:\d\d\.000000000Z$/);
   });
+
+  it('writes the nanoseconds as padStart(9, "0") would, in the second of the call before or another', async () => {
+    const { isoTime } = await import('../src/capture/time.js');
+    // the text up to the fraction is kept for the last second: the same second again, then others
+    for (const sec of [1763780000, 1763780000, 1763780001, 0, 1763780000]) {
+      for (const ns of [0, 5, 10, 99, 100, 1234, 99_999, 100_000, 1_000_000, 12_345_678, 99_999_999, 100_000_000, 999_999_999, 0.5, -1, 1e9]) {
+        const date = new Date(sec * 1000).toISOString().slice(0, 19);
+        expect(isoTime(sec, ns), `${sec} ${ns}`).toBe(`${date}.${String(ns).padStart(9, '0')}Z`);
+      }
+    }
+  });
 });

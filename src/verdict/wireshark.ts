@@ -9,31 +9,65 @@ import type { FlowRecord } from './types.js';
  * and `tcp.port` in the packet an ICMP error quotes too, so the errors about the flow are in.
  */
 export function wiresharkFilter(r: FlowRecord): string {
-  // built by concatenation, without arrays or regexes, and one Date.parse a second: ndjson writes it for every record
+  // without regexes, and one Date.parse a second: ndjson writes it for every record. Its pieces
+  // are joined once into a flat string: built with `+`, it was a rope of about 25 pieces (800 bytes
+  // a record, 8 % of an ndjson run's allocation on the dense benchmark capture), which
+  // JSON.stringify then copied flat anyway
+  const p = pieces;
   const c = hostOf(r.client);
   const s = hostOf(r.server);
   const ip = c.includes(':') || s.includes(':') ? 'ipv6' : 'ip';
-  let out: string;
   if (r.proto === 'arp') {
-    out = ip === 'ip' ? `(arp.src.proto_ipv4==${s} || arp.dst.proto_ipv4==${s})` : `(icmpv6.nd.ns.target_address==${s} || icmpv6.nd.na.target_address==${s})`;
+    if (ip === 'ip') p.add('(arp.src.proto_ipv4==').add(s).add(' || arp.dst.proto_ipv4==').add(s).add(')');
+    else p.add('(icmpv6.nd.ns.target_address==').add(s).add(' || icmpv6.nd.na.target_address==').add(s).add(')');
   } else {
-    out = `${ip}.addr==${c} && ${ip}.addr==${s}`;
+    p.add(ip).add('.addr==').add(c).add(' && ').add(ip).add('.addr==').add(s);
     const cPort = portOf(r.client);
     const sPort = portOf(r.server);
     const l4 = r.proto === 'dns' ? (r.transport ?? 'udp') : r.proto;
-    if ((l4 === 'tcp' || l4 === 'udp') && cPort >= 0 && sPort >= 0) out += cPort === sPort ? ` && ${l4}.port==${cPort}` : ` && ${l4}.port==${cPort} && ${l4}.port==${sPort}`;
+    if ((l4 === 'tcp' || l4 === 'udp') && cPort >= 0 && sPort >= 0) {
+      p.add(' && ').add(l4).add('.port==').add(cPort);
+      if (cPort !== sPort) p.add(' && ').add(l4).add('.port==').add(sPort);
+    }
     if (r.proto === 'dns') {
       const id = keyWord(r.key, true);
-      if (id !== null) out += ` && dns.id==${id}`;
+      if (id !== null) p.add(' && dns.id==').add(id);
     } else if (r.proto === 'icmp') {
       const id = keyWord(r.key, false);
-      out += id === null ? (ip === 'ip' ? ' && icmp' : ' && icmpv6') : ip === 'ip' ? ` && icmp.ident==${id}` : ` && icmpv6.echo.identifier==${id}`;
+      if (id === null) p.add(ip === 'ip' ? ' && icmp' : ' && icmpv6');
+      else p.add(ip === 'ip' ? ' && icmp.ident==' : ' && icmpv6.echo.identifier==').add(id);
     }
   }
   const from = epochFromUs(r.start);
-  if (from !== null) out += ` && frame.time_epoch>=${usText(from)} && frame.time_epoch<=${usText(from + Math.ceil(r.duration * 1e6) + 2 + 1e6)}`;
-  return out;
+  if (from !== null) {
+    p.add(' && frame.time_epoch>=');
+    addUs(p, from);
+    p.add(' && frame.time_epoch<=');
+    addUs(p, from + Math.ceil(r.duration * 1e6) + 2 + 1e6);
+  }
+  return p.join();
 }
+
+/**
+ * The pieces of the filter being written (25 at most), in one array for every call, of a fixed length: one
+ * emptied by `length = 0` gave up its store, and each call grew a new one (28 MB of allocation).
+ */
+class Pieces {
+  private readonly a: (string | number)[] = new Array<string>(32).fill('');
+  private n = 0;
+  add(x: string | number): this {
+    this.a[this.n++] = x;
+    return this;
+  }
+  /** The pieces as one flat string; empties the list (the unused slots hold '', which join skips). */
+  join(): string {
+    const s = this.a.join('');
+    for (let i = 0; i < this.n; i++) this.a[i] = '';
+    this.n = 0;
+    return s;
+  }
+}
+const pieces = new Pieces();
 
 const isWordChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
@@ -72,7 +106,8 @@ function keyWord(key: string, hex: boolean): string | null {
 function epochFromUs(start: string): number | null {
   // isoTime's own shape, YYYY-MM-DDTHH:MM:SS.fffffffffZ, read by position; anything else by the regex
   let sec: number;
-  let frac: string | undefined;
+  /** The fraction of a second after it. */
+  let frac: number;
   const shaped = start.length === 30 && start.charCodeAt(10) === 0x54 && start.charCodeAt(19) === 0x2e && start.charCodeAt(29) === 0x5a;
   // records come in time order: most share the second of the one before, whose Date.parse is kept
   const same = shaped && sameSecond(start);
@@ -82,16 +117,19 @@ function epochFromUs(start: string): number | null {
       lastSecond = start.slice(0, 19);
       sec = lastSec = Date.parse(`${lastSecond}Z`) / 1000;
     }
-    frac = start.slice(20, 29);
+    // the nine digits read in place: n / 1e9 is the double Number(`0.${digits}`) gives (each rounds
+    // the same exact value once), without the strings to parse
+    let n = 0;
+    for (let i = 20; i < 29; i++) n = n * 10 + (start.charCodeAt(i) - 0x30);
+    frac = n / 1e9;
   } else {
     const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(start);
     if (m === null) return null;
     sec = Date.parse(`${m[1]}Z`) / 1000;
-    frac = m[2];
+    frac = Number(`0.${m[2] ?? '0'}`);
   }
   if (!Number.isFinite(sec)) return null;
-  const us = Math.floor(Number(`0.${frac ?? '0'}`) * 1e6);
-  return sec * 1e6 + us - 1;
+  return sec * 1e6 + Math.floor(frac * 1e6) - 1;
 }
 
 /** The whole seconds (YYYY-MM-DDTHH:MM:SS) of the last start read, and them as epoch seconds. */
@@ -118,7 +156,15 @@ function isoDigits(s: string): boolean {
   return true;
 }
 
-function usText(us: number): string {
+/** Microseconds since the epoch as seconds with six decimals, "1763780000.000099", as pieces. */
+function addUs(p: Pieces, us: number): void {
   const s = Math.floor(us / 1e6);
-  return `${s}.${String(us - s * 1e6).padStart(6, '0')}`;
+  const frac = us - s * 1e6;
+  // the fraction's digits after as many zeros as padStart(6, '0') would add, without the string it pads
+  // (a negative or fractional one, from rounding past year 2242 or an odd start, is padded as it always was)
+  if (!(frac >= 0) || frac !== Math.floor(frac)) p.add(s).add('.').add(String(frac).padStart(6, '0'));
+  else
+    p.add(s)
+      .add(frac < 10 ? '.00000' : frac < 100 ? '.0000' : frac < 1000 ? '.000' : frac < 10000 ? '.00' : frac < 100000 ? '.0' : '.')
+      .add(frac);
 }
