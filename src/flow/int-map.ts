@@ -9,11 +9,10 @@ const MIN_CAPACITY = 1024;
  * (the DNS retry series: 80,000 at once, one added and one deleted per lookup on a resolver's
  * capture): open addressing with linear probing, the keys in a typed array and the values in an
  * array of the same size, half full at most. A `Map` of that size keeps its entries in one table
- * sized for the live and the deleted ones, 7 MB for 80,000 entries, and allocates a new one, as
- * large again or twice as large, each time the deleted ones fill it: issue #20 found one such
- * table and its next copy (22 MB) in the peak RSS of the 1 GB dense benchmark. Here a deletion
- * moves the entries after it back (no tombstones), and the arrays change size only when the
- * number of entries doubles or falls to an eighth.
+ * sized for the live and the deleted ones (7.3 MB for 81,010 entries in the 1 GB dense benchmark
+ * run, issue #20) and allocates a new one, as large again or twice as large, each time the deleted
+ * ones fill it. Here a deletion moves the entries after it back (no tombstones), and the arrays
+ * change size only when the number of entries doubles or falls to an eighth.
  */
 export class IntMap<T extends object> {
   private keys = new Int32Array(MIN_CAPACITY);
