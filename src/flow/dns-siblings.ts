@@ -1,6 +1,7 @@
 import { DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
 import { endpointHash } from './addr.js';
 import { unchain } from './chained-table.js';
+import { ByTime } from './by-time.js';
 
 /**
  * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
@@ -166,13 +167,12 @@ export class DnsSiblings<T extends SiblingLookup> {
    * Resolved names and waits in order of time, for prune to take the stale ones from the front
    * rather than walk them all (issue #20), while response times never go backwards (DNS over TCP
    * keeps its flow's clock): then these are dropped and the maps walked, until they are empty.
-   * A resolved name is queued at each time it was resolved (resolvedQueueT).
+   * A resolved name is queued at each time it was resolved, with that time.
    */
-  private readonly resolvedQueue: Resolved<T>[] = [];
-  private readonly resolvedQueueT: number[] = [];
+  private readonly resolvedQueue = new ByTime<Resolved<T>>();
   private resolvedInOrder = true;
   private newestResolvedT = -Infinity;
-  private readonly pendingQueue: Pending<T>[] = [];
+  private readonly pendingQueue = new ByTime<Pending<T>>();
   private pendingInOrder = true;
   private newestPendingT = -Infinity;
   /** The names' lengths of the resolved names, and of the waits under their own name (self). */
@@ -218,7 +218,7 @@ export class DnsSiblings<T extends SiblingLookup> {
     txn.waitsForSibling = true;
     if (this.pendingInOrder && t < this.newestPendingT) {
       this.pendingInOrder = false;
-      this.pendingQueue.length = 0;
+      this.pendingQueue.clear();
     }
     if (t > this.newestPendingT) this.newestPendingT = t;
     this.addPending({ client: c, key: name, t, txn, gen: txn.gen, self: true });
@@ -306,7 +306,7 @@ export class DnsSiblings<T extends SiblingLookup> {
     const list = p.client.pending.get(p.key);
     if (list === undefined) p.client.pending.set(p.key, [p]);
     else list.push(p);
-    if (this.pendingInOrder) this.pendingQueue.push(p);
+    if (this.pendingInOrder) this.pendingQueue.push(p, p.t);
   }
 
   /** `r` was resolved (again) at `t`: see resolvedQueue. */
@@ -314,13 +314,11 @@ export class DnsSiblings<T extends SiblingLookup> {
     if (!this.resolvedInOrder) return;
     if (t < this.newestResolvedT) {
       this.resolvedInOrder = false;
-      this.resolvedQueue.length = 0;
-      this.resolvedQueueT.length = 0;
+      this.resolvedQueue.clear();
       return;
     }
     this.newestResolvedT = t;
-    this.resolvedQueue.push(r);
-    this.resolvedQueueT.push(t);
+    this.resolvedQueue.push(r, t);
   }
 
   /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and stale waits. */
@@ -328,14 +326,11 @@ export class DnsSiblings<T extends SiblingLookup> {
     if (this.resolvedInOrder) {
       // in order of time: the stale ones are the first; a name resolved again since an entry has a later one
       const q = this.resolvedQueue;
-      const qt = this.resolvedQueueT;
-      let i = 0;
-      for (; i < q.length && now - qt[i] > SIBLING_WAIT_NS; i++) {
-        const r = q[i];
-        if (r.live && r.t === qt[i]) this.dropResolved(r);
+      while (q.length > 0 && now - q.oldestT() > SIBLING_WAIT_NS) {
+        const t = q.oldestT();
+        const r = q.shift();
+        if (r.live && r.t === t) this.dropResolved(r);
       }
-      q.splice(0, i);
-      qt.splice(0, i);
     } else {
       for (let r = this.oldest; r !== null;) {
         const next = r.newer;
@@ -351,9 +346,8 @@ export class DnsSiblings<T extends SiblingLookup> {
       // in order of time, and so first in their lists; settled waits are left to their time
       // (every lookup skips them: only selfLengths counts them, to skip lookups)
       const q = this.pendingQueue;
-      let i = 0;
-      for (; i < q.length && now - q[i].t > SIBLING_WAIT_NS; i++) {
-        const p = q[i];
+      while (q.length > 0 && now - q.oldestT() > SIBLING_WAIT_NS) {
+        const p = q.shift();
         const pending = p.client.pending;
         const list = pending.get(p.key);
         if (list === undefined) continue;
@@ -365,7 +359,6 @@ export class DnsSiblings<T extends SiblingLookup> {
         } else list.splice(at, 1);
         if (p.self) this.selfLengths.remove(p.key.length);
       }
-      q.splice(0, i);
     } else {
       // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)
       let waiting = 0;

@@ -7,6 +7,7 @@ import { ChainedTable, FreeList, unchain } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
 import { IntMap } from './int-map.js';
+import { ByTime } from './by-time.js';
 import { DnsSiblings, Sibling } from './dns-siblings.js';
 import { IcmpHit } from './tcp.js';
 import type { FragDatagram } from './fragments.js';
@@ -34,59 +35,6 @@ interface Series {
   readonly clash: string | null;
   /** Still remembered (false once pruned: entries of it may still be in DnsTable.byLastQuery). */
   live: boolean;
-}
-
-/**
- * Series in the order of their queries, each with the time of that query, for pruning from the
- * oldest: a series queried again is in it again, and an entry older than its series' last query
- * is skipped. One entry per query of the last --udp-idle; a ring that doubles when full.
- */
-class QueryOrder {
-  private series: (Series | null)[] = new Array<Series | null>(1024).fill(null);
-  private times = new Float64Array(1024);
-  private head = 0;
-  length = 0;
-
-  push(s: Series, t: number): void {
-    if (this.length === this.times.length) this.grow();
-    const i = (this.head + this.length) & (this.times.length - 1);
-    this.series[i] = s;
-    this.times[i] = t;
-    this.length++;
-  }
-
-  /** The oldest entry's time (the queue is not empty). */
-  oldestT(): number {
-    return this.times[this.head];
-  }
-
-  /** Takes the oldest entry off: its series. */
-  shift(): Series {
-    const s = this.series[this.head] as Series;
-    this.series[this.head] = null;
-    this.head = (this.head + 1) & (this.times.length - 1);
-    this.length--;
-    return s;
-  }
-
-  clear(): void {
-    while (this.length > 0) this.shift();
-    this.head = 0;
-  }
-
-  private grow(): void {
-    const n = this.times.length;
-    const series = new Array<Series | null>(n * 2).fill(null);
-    const times = new Float64Array(n * 2);
-    for (let k = 0; k < n; k++) {
-      const i = (this.head + k) & (n - 1);
-      series[k] = this.series[i];
-      times[k] = this.times[i];
-    }
-    this.series = series;
-    this.times = times;
-    this.head = 0;
-  }
 }
 
 /**
@@ -304,12 +252,13 @@ export class DnsTable extends ChainedTable<DnsTxn> {
    */
   private readonly clashes = new Map<string, Series>();
   /**
-   * The series of both, in order of their queries: while query times never go backwards, pruning
-   * takes the stale ones from the front and stops at the first query still fresh (a walk of all
-   * of them each sweep was 80,000 entries on a resolver's capture). Unused, and empty, once a
-   * time went backwards (see pruneAttempts).
+   * The series of both, in order of their queries, with each query's time (a series queried again
+   * is in it again; an entry older than its series' last query is skipped): while query times
+   * never go backwards, pruning takes the stale ones from the front and stops at the first query
+   * still fresh (a walk of all of them each sweep was 80,000 entries on a resolver's capture).
+   * Unused, and empty, once a time went backwards (see pruneAttempts).
    */
-  private readonly byLastQuery = new QueryOrder();
+  private readonly byLastQuery = new ByTime<Series>();
   /** The series of `attempts` for a walk of them all (pruneAttempts, out of order). */
   private readonly stale: (Series | null)[] = [];
   /** The client-server pairs of `attempts`' series, by pairHash (chained through the pairs). */
