@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import { CommanderError } from './commander.js';
 import { EXIT, InputError, InternalError, UsageError } from '../errors.js';
 import { parseArgv } from './program.js';
 import { say } from './output.js';

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { Option } from './commander.js';
 import { UsageError } from '../errors.js';
 import { FORMATS, type Format } from '../render/formats.js';
 import type { AnalyzeOptions } from '../analyze.js';

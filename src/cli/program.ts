@@ -1,7 +1,7 @@
-import { Command, CommanderError, Help } from 'commander';
+import { Command, CommanderError, Help } from './commander.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { FILTER_FIRST_WORDS } from '../filter/filter.js';
+import { FILTER_FIRST_WORDS } from '../filter/first-words.js';
 import { commanderOptions, typedFlags, type AnalyzeCliOptions, type CommandName, type ExplainCliOptions, type FlagEnv } from './options.js';
 
 /** A parsed command line: the command and its typed options. */

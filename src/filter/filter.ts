@@ -43,9 +43,6 @@ interface View {
 type Test = (v: View) => boolean;
 type Dir = 'src' | 'dst' | 'either' | 'both';
 
-/** Words that can begin a filter: how the command line tells a filter from a capture name. */
-export const FILTER_FIRST_WORDS = new Set(['host', 'src', 'dst', 'net', 'port', 'portrange', 'tcp', 'udp', 'icmp', 'ip', 'ip6', 'not', '!']);
-
 /** Splits "host 10.0.2.20 and (port 80 or port 443)" into words, parentheses on their own. */
 function tokenize(s: string): string[] {
   return s
