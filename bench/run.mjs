@@ -6,7 +6,8 @@
 // all alike), for each mix: pcapdiag's full analysis with the default (text) output from the file
 // and from stdin, with ndjson from the file and from stdin, on the small capture (for the RSS
 // ratio); a minimal C decoder and flow table (bench/c-walker.c, when a C compiler is there); tshark
-// -z conv,tcp (when installed); the same walker in JavaScript (Node's floor). For the bulk mix also:
+// -z conv,tcp (when installed); the same walker in JavaScript (Node's floor); writing the small
+// capture's records alone (serialize-floor.mjs, the floor under ndjson's). For the bulk mix also:
 // `--version`, pcapdiag's bare reader, the pcap-parser package, a plain read of the file and a pipe.
 // Prints packets/s, MB/s and peak RSS of each, then every target of issue #20 with its measured
 // ratio and PASS or FAIL.
@@ -98,6 +99,11 @@ for (const mix of mixes) {
 }
 
 for (const c of Object.values(captures)) execFileSync('sh', ['-c', `cat '${c.file}' '${c.small}' > /dev/null`]); // warm the page cache
+// the records of each small capture as ndjson, for the serialising floor (timed after the rounds)
+for (const c of Object.values(captures)) {
+  c.smallNdjson = c.small.replace(/\.pcap$/, '.ndjson');
+  execFileSync('sh', ['-c', `${node} bin/pcapdiag.js -f ndjson '${c.small}' > '${c.smallNdjson}'`], { cwd: root });
+}
 for (let r = 0; r < runs; r++) {
   for (const j of jobs) {
     const s = sample(j.cmd);
@@ -108,6 +114,18 @@ for (let r = 0; r < runs; r++) {
 for (const j of jobs) {
   const sorted = [...j.samples].sort((a, b) => a.wall - b.wall);
   Object.assign(j, sorted[Math.floor(sorted.length / 2)]);
+}
+// serialize-floor.mjs times only its writing of the records (not its reading and parsing): its
+// own figure, not a wall time; the median of `runs`
+for (const c of Object.values(captures)) {
+  const seen = [];
+  for (let r = 0; r < runs; r++) {
+    const res = spawnSync(node, [join(here, 'serialize-floor.mjs'), c.smallNdjson], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    if (res.status !== 0) throw new Error(`serialize-floor.mjs failed: ${res.stderr}`);
+    seen.push(JSON.parse(res.stderr.trim().split('\n').pop()));
+  }
+  seen.sort((a, b) => a.seconds - b.seconds);
+  c.serialize = seen[Math.floor(seen.length / 2)];
 }
 
 // ---- what was measured ----------------------------------------------------------------------
@@ -157,6 +175,14 @@ for (const [mix, c] of Object.entries(captures)) {
     console.log(`${mix}: 20× tshark is ${goal.toFixed(2)} s, ${(goal / nodeWalker.wall).toFixed(2)}× the JavaScript walker's time${goal < nodeWalker.wall ? ': below what Node takes to decode and count flows, before any analysis' : ''}`);
   }
   console.log(`${mix}: pcapdiag / the JavaScript walker: ${(text.wall / nodeWalker.wall).toFixed(1)}× (the cost of the analysis over decoding and a flow table)`);
+  // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record
+  const { serialize: sf } = c;
+  const small = c.j.small.wall;
+  const share = sf.seconds / small;
+  const verdict = share > 0.3 ? 'more than the 0.3× of the text run the target leaves, before a record is described' : `${Math.round((share / 0.3) * 100)} % of the 0.3× of the text run the target leaves`;
+  console.log(
+    `${mix}: writing the ${sf.records} records of the ${c.smallMb} MB capture alone (JSON.stringify, escaping, UTF-8 blocks: bench/serialize-floor.mjs${sf.differing > 0 ? `, ${sf.differing} lines came back different` : ''}) takes ${sf.seconds.toFixed(2)} s, ${share.toFixed(2)}× its text run (${small.toFixed(2)} s): ${verdict}`,
+  );
 }
 const bulk = captures.bulk;
 if (bulk) {
