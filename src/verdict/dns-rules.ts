@@ -18,7 +18,7 @@ export interface DnsRule {
 }
 
 const q = (d: DnsTxn) => `${d.qname} ${qtypeName(d.qtype)}`;
-const server = (d: DnsTxn) => formatAddr(d.version, d.sAddr);
+const server = (d: DnsTxn) => d.serverHostText;
 
 const isUpdate = (d: DnsTxn) => d.opcode === DNS_OPCODE.Update;
 const isNotify = (d: DnsTxn) => d.opcode === DNS_OPCODE.Notify;
