@@ -1,6 +1,7 @@
 import { looksLikeHttpRequest } from '../decode/http.js';
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
 import { copyAddr, flowHash, tunnelNote } from './addr.js';
+import { flatten } from '../memory.js';
 import { C2S, FlowEndpoints, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
@@ -16,6 +17,14 @@ export { C2S, S2C } from './endpoints.js';
 /** Zeek-style history letters: upper case from the client, lower case from the server. */
 const HIST = { SYN: 0, SYNACK: 1, ACK: 2, DATA: 3, FIN: 4, RST: 5 } as const;
 const HIST_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R'];
+/**
+ * History texts by TcpFlow.histOrder, made once each: a capture has a few dozen kinds of
+ * connection, and the text, asked twice a described record (its state, its history), was a rope
+ * of one-letter strings each time (17 MB of the dense 102 MB benchmark capture's ndjson run). Bounded:
+ * 12 letters of 12 kinds could make millions.
+ */
+const HISTORY_TEXT = new Map<number, string>();
+const MAX_HISTORY_TEXTS = 4096;
 
 const NO_SYNS: readonly number[] = Object.freeze([]);
 /** Scratch for the options of the segment being read (one reader at a time). */
@@ -368,12 +377,16 @@ export class TcpFlow extends FlowEndpoints {
 
   /** Zeek-style history, e.g. "ShADadFf": built when a record asks, not per packet. */
   get history(): string {
+    const order = this.histOrder;
+    const known = HISTORY_TEXT.get(order);
+    if (known !== undefined) return known;
     let s = '';
-    for (let o = this.histOrder; o > 0; o = Math.floor(o / 16)) {
+    for (let o = order; o > 0; o = Math.floor(o / 16)) {
       const code = (o % 16) - 1;
       const ch = HIST_LETTERS[code & 7];
       s = (code >= 8 ? ch.toLowerCase() : ch) + s;
     }
+    if (HISTORY_TEXT.size < MAX_HISTORY_TEXTS) HISTORY_TEXT.set(order, flatten(s));
     return s;
   }
 
