@@ -3,6 +3,7 @@ import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
 import { CONNECTED, NOT_CONNECTED, familyOf, portNumber, portPart } from './ends.js';
 import { hostOf } from '../flow/addr.js';
+import { AddressMap } from './address-map.js';
 
 /*
  * Happy eyeballs (RFC 8305): a client that resolved a name to A and AAAA addresses, tried one
@@ -58,7 +59,7 @@ interface Named {
 
 export function otherFamily(): Linker {
   /** Address → the name an A/AAAA answer gave it. */
-  const names = new Map<string, Named>();
+  const names = new AddressMap<Named>();
   /** Attempts by name and server port. */
   const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY);
 
@@ -67,13 +68,24 @@ export function otherFamily(): Linker {
     /** Made at the first address this answer names anew (most answers repeat what is known). */
     let named: Named | undefined;
     for (const a of r.answers) {
-      const addr = a.startsWith('A ') ? a.slice(2) : a.startsWith('AAAA ') ? a.slice(5) : '';
-      if (addr === '') continue;
-      const had = names.get(addr);
+      // the address is read where it is in the answer's text
+      const from = a.startsWith('A ') ? 2 : a.startsWith('AAAA ') ? 5 : 0;
+      if (from === 0 || from === a.length) continue;
+      const had = names.get(a, from, a.length);
       if (had !== undefined ? had.query === r.query : names.size >= MAX_NAMES) continue;
       named ??= { query: r.query, name: bare(r.query), port: -1, key: '', port2: -1, key2: '' };
-      names.set(addr, named);
+      names.set(a, from, a.length, named);
     }
+  };
+
+  /** The name of the host of a server endpoint (hostOf's), read in place but for an IPv6 one. */
+  const nameOf = (server: string): Named | undefined => {
+    if (server.charCodeAt(0) === 91 /* [ */) {
+      const host = hostOf(server);
+      return names.get(host, 0, host.length);
+    }
+    const colon = server.indexOf(':');
+    return names.get(server, 0, colon >= 0 && colon === server.lastIndexOf(':') ? colon : server.length);
   };
 
   /**
@@ -112,7 +124,7 @@ export function otherFamily(): Linker {
       if (r.proto !== 'tcp' || r.client === '' || r.server === '' || names.size === 0) return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !NOT_CONNECTED.has(r.verdict)) return;
-      const named = names.get(hostOf(r.server));
+      const named = nameOf(r.server);
       if (named === undefined) return;
       const name = named.name;
       const key = keyOf(named, r.server);
