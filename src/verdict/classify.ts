@@ -204,7 +204,7 @@ export function udpRecord(u: UdpFlow, c: ClassifyContext): FlowRecord | null {
   const from = formatAddr(hit.version, hit.from);
   const facts: Fact[] = [{ kind: 'udp-datagrams', frame: u.firstFrame, sent: u.packets[0], received: u.packets[1] }, icmpFact(hit, from, hit.t - u.firstT), ...a.why];
   facts.push(...macFact(c, hit.mac, 'sender'));
-  const loop = verdict === 'ttl-exceeded' ? loopFacts(c, formatAddr(u.version, u.sAddr), from, u.firstTtl, hit.ttl, u.version) : null;
+  const loop = verdict === 'ttl-exceeded' ? loopFacts(c, u.serverHostText, from, u.firstTtl, hit.ttl, u.version) : null;
   if (loop !== null) facts.push(...loop.facts);
   const o: Outcome = { by: a.by, story: { kind: 'icmp-answer', proto: 'udp', from, icmp: icmpName(hit), loop: loop?.loop }, facts, frame: hit.frame, mac: hit.mac, ttl: hit.ttl, macRole: undefined };
   const r = base(c, verdict, o, u.firstT, u.lastT, u.tunnel) as FlowRecord;

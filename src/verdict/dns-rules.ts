@@ -1,7 +1,7 @@
 import type { By, VerdictId } from './types.js';
 import type { ClassifyContext } from './context.js';
 import type { DnsTxn } from '../flow/dns.js';
-import { formatAddr, formatEndpoint } from '../flow/addr.js';
+import { formatAddr } from '../flow/addr.js';
 import { qtypeName, rcodeName } from '../decode/dns.js';
 import { DNS_OPCODE, DNS_RCODE } from '../decode/enums.js';
 import { Sibling } from '../flow/dns-siblings.js';
@@ -18,7 +18,6 @@ export interface DnsRule {
 }
 
 const q = (d: DnsTxn) => `${d.qname} ${qtypeName(d.qtype)}`;
-const server = (d: DnsTxn) => d.serverHostText;
 
 const isUpdate = (d: DnsTxn) => d.opcode === DNS_OPCODE.Update;
 const isNotify = (d: DnsTxn) => d.opcode === DNS_OPCODE.Notify;
@@ -82,7 +81,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       facts.push(...macFact(c, hit.mac, 'sender'));
       return {
         verdict,
-        outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: server(d), from, icmp: icmpName(hit), target: formatEndpoint(d.version, d.sAddr, d.sPort), opcode }, facts, frame: hit.frame, mac: hit.mac, ttl: hit.ttl },
+        outcome: { by: a.by, story: { kind: 'dns-icmp', query: q(d), server: d.serverHostText, from, icmp: icmpName(hit), target: d.serverText, opcode }, facts, frame: hit.frame, mac: hit.mac, ttl: hit.ttl },
       };
     }
     if (verdict === 'dns-no-response' && d.fragments !== null) {
@@ -94,7 +93,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       facts.push({ kind: 'dns-no-response', waitedNs: waited });
       return {
         verdict: 'dns-no-response',
-        outcome: { by: failure === 'missing' ? 'middlebox' : 'unknown', story: { kind: 'dns-fragments-lost', query: q(d), server: server(d), qname: d.qname, failure }, facts, frame: m.frames[0] ?? 0, mac: -1 },
+        outcome: { by: failure === 'missing' ? 'middlebox' : 'unknown', story: { kind: 'dns-fragments-lost', query: q(d), server: d.serverHostText, qname: d.qname, failure }, facts, frame: m.frames[0] ?? 0, mac: -1 },
       };
     }
     if (verdict === 'dns-no-response') {
@@ -104,7 +103,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       const story: Extract<Story, { kind: 'dns-no-response' }> = {
         kind: 'dns-no-response',
         query: q(d),
-        server: server(d),
+        server: d.serverHostText,
         timeoutNs: c.dnsTimeoutNs,
         transport: d.transport,
         port: d.sPort,
@@ -115,7 +114,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
       return { verdict: 'dns-no-response', outcome: { by: 'unknown', story, facts, frame: 0, mac: -1 } };
     }
     facts.push({ kind: 'capture-ended', after: 'query', gapNs: waited, timeoutNs: c.dnsTimeoutNs });
-    return { verdict: 'capture-ended', outcome: { by: 'unknown', story: { kind: 'dns-unanswered', query: q(d), server: server(d), opcode }, facts, frame: 0, mac: -1 } };
+    return { verdict: 'capture-ended', outcome: { by: 'unknown', story: { kind: 'dns-unanswered', query: q(d), server: d.serverHostText, opcode }, facts, frame: 0, mac: -1 } };
   }
 
   const rc = rcodeName(d.rcode);
@@ -126,7 +125,7 @@ export function classifyDns(d: DnsTxn, c: ClassifyContext): { verdict: VerdictId
   if (d.referral) facts.push({ kind: 'dns-referral', rd: d.rd !== 0, ra: d.ra !== 0 });
   const rule = answeredRule(d, c);
   const by: By = 'server';
-  const story: Extract<Story, { kind: 'dns-answered' }> = { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: server(d), rcode: rc, opcode };
+  const story: Extract<Story, { kind: 'dns-answered' }> = { kind: 'dns-answered', query: q(d), qname: d.qname, qtype: qtypeName(d.qtype), server: d.serverHostText, rcode: rc, opcode };
   if (d.sibling !== Sibling.None) {
     const sq = qtypeName(d.siblingQtype);
     facts.push({ kind: 'dns-sibling', why: d.sibling === Sibling.SearchMiss ? 'search-miss' : 'other-family', frame: d.siblingFrame, query: d.siblingName, qtype: sq, gapNs: Math.abs(d.siblingT - d.respT), earlier: d.siblingT < d.respT });

@@ -96,7 +96,7 @@ function icmpUnreachable(f: TcpFlow, c: ClassifyContext): Outcome {
   const a = attributeIcmp(f.sAddr, hit);
   const from = formatAddr(hit.version, hit.from);
   const facts = [synFact(f), icmpFact(hit, from, Math.max(hit.t, f.firstT) - f.firstT), ...a.why, ...macFact(c, hit.mac, 'sender')];
-  const loop = icmpVerdict(hit) === 'ttl-exceeded' ? loopFacts(c, formatAddr(f.version, f.sAddr), from, f.c.ttlMax, hit.ttl, f.version) : null;
+  const loop = icmpVerdict(hit) === 'ttl-exceeded' ? loopFacts(c, f.serverHostText, from, f.c.ttlMax, hit.ttl, f.version) : null;
   if (loop !== null) facts.push(...loop.facts);
   return outcome(a.by, { kind: 'icmp-answer', proto: 'tcp', from, icmp: icmpName(hit), loop: loop?.loop }, facts, hit.frame, hit.mac, hit.ttl);
 }
