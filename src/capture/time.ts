@@ -69,12 +69,25 @@ export function isoTime(sec: number, nsec: number): string {
   if (!(nsec >= 0 && nsec < 1e9) || nsec !== Math.floor(nsec)) return `${lastSecText}${String(nsec).padStart(9, '0')}Z`;
   const p = timeParts;
   p[0] = lastSecText;
-  // the zeros padStart(9, '0') would put before the digits
-  p[1] = nsec >= 1e8 ? '' : nsec >= 1e7 ? '0' : nsec >= 1e6 ? '00' : nsec >= 1e5 ? '000' : nsec >= 1e4 ? '0000' : nsec >= 1e3 ? '00000' : nsec >= 100 ? '000000' : nsec >= 10 ? '0000000' : '00000000';
+  p[1] = zerosBefore(nsec, 9);
   p[2] = nsec;
   const s = p.join('');
   p[0] = '';
   return s;
+}
+
+/** Runs of 0 to 8 zeros. */
+const ZEROS: readonly string[] = Array.from({ length: 9 }, (_, i) => '0'.repeat(i));
+
+/**
+ * The zeros `String(n).padStart(width, '0')` puts before the digits of a whole number
+ * 0 ≤ n < 10^width (width at most 9), without making the padded string: a fraction written as
+ * pieces to be joined once (isoTime, the Wireshark filter's times).
+ */
+export function zerosBefore(n: number, width: number): string {
+  let digits = 1;
+  for (let x = 10; x <= n; x *= 10) digits++;
+  return ZEROS[width - digits];
 }
 
 /** The second isoTime wrote last, and its text up to the fraction ("2026-11-22T03:50:01."). */

@@ -1,4 +1,5 @@
 import { hostOf, portOf } from '../flow/addr.js';
+import { zerosBefore } from '../capture/time.js';
 import type { FlowRecord } from './types.js';
 
 /**
@@ -49,7 +50,7 @@ export function wiresharkFilter(r: FlowRecord): string {
 }
 
 /**
- * The pieces of the filter being written (25 at most), in one array for every call, of a fixed length: one
+ * The pieces of the filter being written (27 at most), in one array for every call, of a fixed length: one
  * emptied by `length = 0` gave up its store, and each call grew a new one (28 MB of allocation).
  */
 class Pieces {
@@ -160,11 +161,7 @@ function isoDigits(s: string): boolean {
 function addUs(p: Pieces, us: number): void {
   const s = Math.floor(us / 1e6);
   const frac = us - s * 1e6;
-  // the fraction's digits after as many zeros as padStart(6, '0') would add, without the string it pads
   // (a negative or fractional one, from rounding past year 2242 or an odd start, is padded as it always was)
   if (!(frac >= 0) || frac !== Math.floor(frac)) p.add(s).add('.').add(String(frac).padStart(6, '0'));
-  else
-    p.add(s)
-      .add(frac < 10 ? '.00000' : frac < 100 ? '.0000' : frac < 1000 ? '.000' : frac < 10000 ? '.00' : frac < 100000 ? '.0' : '.')
-      .add(frac);
+  else p.add(s).add('.').add(zerosBefore(frac, 6)).add(frac);
 }
