@@ -169,8 +169,14 @@ export function formatEndpoint(version: number, a: Uint32Array, port: number): s
 /** The address part of an endpoint: "10.0.2.20:80" → 10.0.2.20, "[fd00::1]:80" → fd00::1; a bare address as it is. */
 export function hostOf(endpoint: string): string {
   if (endpoint.startsWith('[')) return endpoint.slice(1, endpoint.indexOf(']'));
+  const end = hostEnd(endpoint);
+  return end === endpoint.length ? endpoint : endpoint.slice(0, end);
+}
+
+/** Where the address of an endpoint not in brackets ends: at its one colon, else at its end (a bare address, IPv6 included). */
+export function hostEnd(endpoint: string): number {
   const colon = endpoint.indexOf(':');
-  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? endpoint.slice(0, colon) : endpoint;
+  return colon >= 0 && colon === endpoint.lastIndexOf(':') ? colon : endpoint.length;
 }
 
 /** The port of an endpoint, or -1 for a bare address (a ping's or ARP's ends, "fd00::1" included). */

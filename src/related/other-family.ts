@@ -2,7 +2,7 @@ import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
 import { CONNECTED, NOT_CONNECTED, familyOf, portNumber, portPart } from './ends.js';
-import { hostOf } from '../flow/addr.js';
+import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
 
 /*
@@ -84,8 +84,7 @@ export function otherFamily(): Linker {
       const host = hostOf(server);
       return names.get(host, 0, host.length);
     }
-    const colon = server.indexOf(':');
-    return names.get(server, 0, colon >= 0 && colon === server.lastIndexOf(':') ? colon : server.length);
+    return names.get(server, 0, hostEnd(server));
   };
 
   /**
