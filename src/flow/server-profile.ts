@@ -66,6 +66,7 @@ export function clientOptBits(mss: number, wscale: number, sack: boolean, ts: bo
 /** One kind of server-side handshake seen for a server address, and in how many connections. */
 export class FpClass {
   readonly fp = new HandshakeFp();
+  /** 0: a slot of a recycled profile (ServerProfile.reset), not a kind seen. */
   conns = 0;
   /** Frame of the first SYN-ACK of this kind. */
   frame = 0;
@@ -86,6 +87,7 @@ export const ACCEPTS_KEPT = 8;
 
 /** The last ACCEPTS_KEPT times (ns) a server port answered a SYN with a SYN-ACK. */
 export class PortAccepts {
+  /** -1: a slot of a recycled profile (ServerProfile.reset), no port. */
   port = -1;
   readonly times = new Float64Array(ACCEPTS_KEPT);
   /** How many times were ever written (the ring holds the last ACCEPTS_KEPT). */
@@ -113,34 +115,59 @@ export class ServerProfile {
   refs = 0;
   /** While unreferenced and kept: its place in HostTable's idle order (0 otherwise). */
   idleSeq = 0;
-  /** The kinds of server-side handshake seen (at most MAX_FP_CLASSES; made at the first SYN-ACK). */
+  /**
+   * The kinds of server-side handshake seen (at most MAX_FP_CLASSES; made at the first SYN-ACK).
+   * Those of a recycled profile stay, unused (conns 0), until filled again in order.
+   */
   fps: FpClass[] | null = null;
-  /** Recent accepts per server port (at most MAX_PORTS). */
+  /** Recent accepts per server port (at most MAX_PORTS); unused ones of a recycled profile have port -1. */
   ports: PortAccepts[] | null = null;
+
+  /**
+   * Makes this a new server's profile, keeping its objects (HostTable hands forgotten profiles out
+   * again): on a client's capture of thousands of servers, profiles were forgotten and made anew
+   * all the time, 1.5 KB each (the arrays, kinds and accept rings) that had lived long enough to
+   * be collected only by a full collection.
+   */
+  reset(): void {
+    this.ttlMin = 256;
+    this.ttlMax = -1;
+    this.minRttNs = -1;
+    this.refs = 0;
+    this.idleSeq = 0;
+    if (this.fps !== null) for (const c of this.fps) c.conns = 0;
+    if (this.ports !== null) for (const p of this.ports) p.port = -1;
+  }
 
   /** A connection's first SYN-ACK: its handshake kind, and an accept on its port at t. */
   noteSynAck(fp: HandshakeFp, port: number, t: number, frame: number): void {
     const fps = (this.fps ??= []);
     let cls: FpClass | null = null;
-    for (const c of fps) if (c.matches(fp)) cls = c;
-    if (cls === null && fps.length < MAX_FP_CLASSES) {
-      cls = new FpClass();
+    let unused: FpClass | null = null;
+    for (const c of fps) {
+      if (c.conns === 0) unused ??= c;
+      else if (c.matches(fp)) cls = c;
+    }
+    if (cls === null && (unused !== null || fps.length < MAX_FP_CLASSES)) {
+      if (unused === null) {
+        cls = new FpClass();
+        fps.push(cls);
+      } else cls = unused;
       cls.fp.copy(fp);
       cls.frame = frame;
-      fps.push(cls);
     }
     if (cls !== null) cls.conns++;
     const ports = (this.ports ??= []);
     let pa: PortAccepts | null = null;
     for (const p of ports) if (p.port === port) pa = p;
     if (pa === null) {
-      if (ports.length < MAX_PORTS) {
+      if (ports.length < MAX_PORTS && ports[ports.length - 1]?.port !== -1) {
         pa = new PortAccepts();
         ports.push(pa);
       } else {
-        // forget the port accepted longest ago
+        // an unused one, else forget the port accepted longest ago
         pa = ports[0];
-        for (const p of ports) if (p.lastT < pa.lastT) pa = p;
+        for (const p of ports) if (p.port === -1 ? pa.port !== -1 : pa.port !== -1 && p.lastT < pa.lastT) pa = p;
         pa.n = 0;
         pa.servedT = -1;
       }
