@@ -79,6 +79,71 @@ describe('Relater', () => {
     expect(recent.get('k99', 99)).toEqual([]);
   });
 
+  it('Recent keeps what a plain model keeps, and hands back only entries it no longer holds, each once', () => {
+    type E = { t: number; id: number };
+    /** What Recent promises, plainly: keys in order of first insertion, windows, bounds, passes. */
+    class Model {
+      readonly byKey = new Map<string, E[]>();
+      latest = -Infinity;
+      passed = -Infinity;
+      constructor(
+        readonly windowSec: number,
+        readonly maxKeys: number,
+        readonly perKey: number,
+      ) {}
+      add(key: string, e: E): void {
+        if (e.t > this.latest) {
+          this.latest = e.t;
+          if (e.t - this.passed >= this.windowSec / 4) {
+            this.passed = this.latest;
+            for (const [k, list] of [...this.byKey]) if (Math.max(...list.map((x) => x.t)) < this.latest - this.windowSec) this.byKey.delete(k);
+          }
+        }
+        const list = this.byKey.get(key);
+        if (list !== undefined) {
+          list.push(e);
+          if (list.length > this.perKey) list.shift();
+          return;
+        }
+        if (this.byKey.size >= this.maxKeys) this.byKey.delete(this.byKey.keys().next().value as string);
+        this.byKey.set(key, [e]);
+      }
+      get(key: string, now: number): E[] {
+        const list = (this.byKey.get(key) ?? []).filter((e) => e.t >= now - this.windowSec);
+        if (list.length === 0) this.byKey.delete(key);
+        else this.byKey.set(key, list);
+        return list;
+      }
+    }
+    let seed = 3;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (const perKey of [1, 2, 4]) {
+      const dropped = new Set<number>();
+      const recent = new Recent<E>(10, 3, perKey, (e) => {
+        expect(dropped.has(e.id)).toBe(false);
+        dropped.add(e.id);
+      });
+      const model = new Model(10, 3, perKey);
+      let t = 0;
+      for (let id = 0; id < 5000; id++) {
+        t += rnd(3);
+        const key = 'abcdef'[rnd(6)];
+        if (rnd(2) === 0) {
+          recent.add(key, { t, id });
+          model.add(key, { t, id });
+        }
+        const look = 'abcdef'[rnd(6)];
+        const got = recent.get(look, t).map((e) => e.id);
+        expect(got).toEqual(model.get(look, t).map((e) => e.id));
+        for (const x of got) expect(dropped.has(x)).toBe(false);
+      }
+      expect(dropped.size).toBeGreaterThan(1000);
+    }
+  });
+
   it('the schema lists the same related kinds as the code', () => {
     const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as { definitions: { record: { properties: { related: { items: { properties: { kind: { enum: string[] } } } } } } } };
     expect(schema.definitions.record.properties.related.items.properties.kind.enum).toEqual([...RELATED_KINDS]);

@@ -60,8 +60,26 @@ interface Named {
 export function otherFamily(): Linker {
   /** Address → the name an A/AAAA answer gave it. */
   const names = new AddressMap<Named>();
+  /** One `attempts` no longer holds, to be filled in for a later record (see Recent's `dropped`). */
+  let spare: Attempt | null = null;
   /** Attempts by name and server port. */
-  const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY);
+  const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY, (e) => {
+    spare = e;
+  });
+  const attempt = (r: FlowRecord, ok: boolean): Attempt => {
+    const e = spare;
+    if (e === null) return { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
+    spare = null;
+    e.t = r.t;
+    e.id = r.id;
+    e.family = familyOf(r.server);
+    e.ok = ok;
+    e.client = r.client;
+    e.server = r.server;
+    e.verdict = r.verdict;
+    e.done = false;
+    return e;
+  };
 
   const learn = (r: FlowRecord) => {
     if (r.answers === undefined || r.query === undefined || r.rcode !== 'NOERROR') return;
@@ -127,7 +145,7 @@ export function otherFamily(): Linker {
       if (named === undefined) return;
       const name = named.name;
       const key = keyOf(named, r.server);
-      const here: Attempt = { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
+      const here = attempt(r, ok);
       for (const e of attempts.get(key, r.t)) {
         if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;
         // the failed attempt first, its fallback within MAX_GAP_SEC

@@ -112,11 +112,20 @@ export class Recent<T extends { t: number }> {
    */
   private foundKey: string | undefined = undefined;
   private foundList: T[] | undefined = undefined;
+  /** With one entry a key: the list of the key evicted last, for the next key added (a list a key each, as long-lived as the keys). */
+  private evictedList: T[] | null = null;
 
+  /**
+   * @param dropped given an entry this no longer holds (shifted out past perKey, expired when its
+   *   key was looked up, or evicted with its key), which its linker may fill in for a later record
+   *   instead of making one: a linker's entries live long enough to be promoted, and then die in
+   *   the old generation (issue #20). Entries forgotten otherwise are left to the collector.
+   */
   constructor(
     private readonly windowSec: number,
     private readonly maxKeys: number,
     private readonly perKey: number,
+    private readonly dropped: ((e: T) => void) | null = null,
   ) {}
 
   add(key: string, e: T): void {
@@ -125,9 +134,16 @@ export class Recent<T extends { t: number }> {
       if (e.t - this.passed >= this.windowSec / PASS_EVERY) this.expire();
     }
     if (this.perKey === 1) {
-      // the one entry of a key is replaced whole, so a new list either way, and one lookup, not a
-      // lookup and an insertion: a key already there keeps its place; a new one is the newest
-      this.byKey.set(flatten(key), [e]);
+      // the one entry of a key is replaced whole, so a new list either way (the one of the key
+      // evicted last, when there is one), and one lookup, not a lookup and an insertion: a key
+      // already there keeps its place; a new one is the newest
+      let list = this.evictedList;
+      if (list === null) list = [e];
+      else {
+        this.evictedList = null;
+        list[0] = e;
+      }
+      this.byKey.set(flatten(key), list);
       this.foundKey = undefined;
       if (this.byKey.size > this.maxKeys) this.evictOldest();
       return;
@@ -146,8 +162,10 @@ export class Recent<T extends { t: number }> {
       if (list === this.foundList) this.foundList = longer;
       return;
     }
+    const first = list[0];
     for (let i = 1; i < list.length; i++) list[i - 1] = list[i];
     list[list.length - 1] = e;
+    if (this.dropped !== null) this.dropped(first);
   }
 
   private evictOldest(): void {
@@ -158,6 +176,11 @@ export class Recent<T extends { t: number }> {
     this.order ??= this.byKey.keys();
     const oldest = this.order.next();
     if (oldest.done === true) return;
+    if (this.dropped !== null || this.perKey === 1) {
+      const list = this.byKey.get(oldest.value);
+      if (list !== undefined && this.dropped !== null) for (let i = 0; i < list.length; i++) this.dropped(list[i]);
+      if (list !== undefined && this.perKey === 1) this.evictedList = list;
+    }
     this.byKey.delete(oldest.value);
     this.foundKey = undefined;
   }
@@ -184,7 +207,10 @@ export class Recent<T extends { t: number }> {
     if (list === undefined) return NONE;
     let drop = 0;
     while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
-    if (drop > 0) list.splice(0, drop);
+    if (drop > 0) {
+      if (this.dropped !== null) for (let i = 0; i < drop; i++) this.dropped(list[i]);
+      list.splice(0, drop);
+    }
     if (list.length === 0) {
       this.byKey.delete(key);
       this.foundKey = undefined;

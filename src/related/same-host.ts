@@ -1,4 +1,4 @@
-import type { VerdictId } from '../verdict/types.js';
+import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
 import { CONNECTED } from './ends.js';
 import { hostOf } from '../flow/addr.js';
@@ -31,11 +31,27 @@ interface Seen {
 const last = <T>(list: readonly T[]): T | undefined => (list.length > 0 ? list[list.length - 1] : undefined);
 
 export function sameHost(): Linker {
+  /** One the Recents no longer hold, to be filled in for a later record (see Recent's `dropped`). */
+  let spare: Seen | null = null;
+  const dropped = (e: Seen) => {
+    spare = e;
+  };
+  const seen = (r: FlowRecord): Seen => {
+    const e = spare;
+    if (e === null) return { t: r.t, id: r.id, server: r.server, verdict: r.verdict, done: false };
+    spare = null;
+    e.t = r.t;
+    e.id = r.id;
+    e.server = r.server;
+    e.verdict = r.verdict;
+    e.done = false;
+    return e;
+  };
   /** All by client host and server host. */
-  const pingsFailed = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, PER_KEY);
-  const pingsOk = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, 1);
-  const tcpOk = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, 1);
-  const tcpFailed = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, PER_KEY);
+  const pingsFailed = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, PER_KEY, dropped);
+  const pingsOk = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, 1, dropped);
+  const tcpOk = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, 1, dropped);
+  const tcpFailed = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, PER_KEY, dropped);
 
   /** `ping` failed and `tcp` worked, or `ping` worked and `tcp` failed. */
   const link = (found: Found, ping: Seen, tcp: Seen, pingIsHere: boolean) => {
@@ -64,7 +80,7 @@ export function sameHost(): Linker {
         const failed = r.verdict === 'ping-no-reply';
         if (!failed && r.verdict !== 'ping-ok') return;
         const key = `${r.client} ${r.server}`;
-        const here: Seen = { t: r.t, id: r.id, server: r.server, verdict: r.verdict, done: false };
+        const here = seen(r);
         if (failed) {
           const tcp = last(tcpOk.get(key, r.t));
           if (tcp !== undefined) link(found, here, tcp, true);
@@ -79,7 +95,7 @@ export function sameHost(): Linker {
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !TCP_FAILED.has(r.verdict)) return;
       const key = `${hostOf(r.client)} ${hostOf(r.server)}`;
-      const here: Seen = { t: r.t, id: r.id, server: r.server, verdict: r.verdict, done: false };
+      const here = seen(r);
       if (ok) {
         for (const ping of pingsFailed.get(key, r.t)) if (!ping.done) link(found, ping, here, false);
         tcpOk.add(key, here);
