@@ -205,9 +205,16 @@ export class TcpFlow extends FlowEndpoints {
 
   synCount: number = 0;
   lastSynT: number = 0;
-  /** Times and frames of the first SYNs (retransmissions keep the ISN); sized on the first SYN. */
-  synTimes: readonly number[] = NO_SYNS;
-  synFrames: readonly number[] = NO_SYNS;
+  /**
+   * Time and frame of the first SYN (-1 and 0 before it), and of up to 15 retransmissions after it
+   * (they keep the ISN; null while there are none). Fields, not a list from the first SYN on: two
+   * arrays a connection lived as long as the flow, long enough to be promoted (~110 bytes a
+   * connection); synTimes and synFrames make the lists when a record is described.
+   */
+  firstSynT: number = -1;
+  firstSynFrame: number = 0;
+  private laterSynTimes: number[] | null = null;
+  private laterSynFrames: number[] | null = null;
   synAckFrame: number = 0;
   synAckT: number = 0;
   synAckTtl: number = 0;
@@ -309,8 +316,10 @@ export class TcpFlow extends FlowEndpoints {
     this.histOrder = 0;
     this.synCount = 0;
     this.lastSynT = 0;
-    this.synTimes = NO_SYNS;
-    this.synFrames = NO_SYNS;
+    this.firstSynT = -1;
+    this.firstSynFrame = 0;
+    this.laterSynTimes = null;
+    this.laterSynFrames = null;
     this.synAckFrame = 0;
     this.synAckT = -1;
     this.synAckTtl = 0;
@@ -507,14 +516,28 @@ export class TcpFlow extends FlowEndpoints {
   noteSyn(frame: number, t: number): void {
     this.synCount++;
     this.lastSynT = t;
-    if (this.synTimes.length === 0) {
-      // exactly one slot: most attempts send one SYN, and an empty array's push reserves 17
-      this.synTimes = [t];
-      this.synFrames = [frame];
-    } else if (this.synTimes.length < 16) {
-      (this.synTimes as number[]).push(t);
-      (this.synFrames as number[]).push(frame);
+    if (this.synCount === 1) {
+      this.firstSynT = t;
+      this.firstSynFrame = frame;
+    } else if (this.laterSynTimes === null || this.laterSynFrames === null) {
+      this.laterSynTimes = [t];
+      this.laterSynFrames = [frame];
+    } else if (this.laterSynTimes.length < 15) {
+      this.laterSynTimes.push(t);
+      this.laterSynFrames.push(frame);
     }
+  }
+
+  /** Times of the SYNs kept (the first 16), in order; made anew each call. */
+  get synTimes(): readonly number[] {
+    if (this.synCount === 0) return NO_SYNS;
+    return this.laterSynTimes === null ? [this.firstSynT] : [this.firstSynT, ...this.laterSynTimes];
+  }
+
+  /** Frames of the SYNs kept, as synTimes. */
+  get synFrames(): readonly number[] {
+    if (this.synCount === 0) return NO_SYNS;
+    return this.laterSynFrames === null ? [this.firstSynFrame] : [this.firstSynFrame, ...this.laterSynFrames];
   }
 
   private fromClient(pkt: DecodedPacket, flags: number, frame: number, t: number): void {

@@ -32,10 +32,13 @@ export const answered = (f: TcpFlow) => f.synAckT >= 0;
 
 export const host = (f: TcpFlow) => f.serverHostText;
 
+/** Time of the first SYN, or of the flow's first packet when no SYN was seen. */
+export const firstSyn = (f: TcpFlow) => (f.synCount > 0 ? f.firstSynT : f.firstT);
+
 export function synFact(f: TcpFlow): Fact {
-  const t0 = f.synTimes[0] ?? f.firstT;
-  if (f.synCount <= 1) return { kind: 'syn', frames: [f.synFrames[0] ?? f.firstFrame], t: t0 - f.firstT, times: [0], count: f.synCount };
-  return { kind: 'syn', frames: f.synFrames.slice(), t: t0 - f.firstT, times: f.synTimes.map((t) => t - t0), count: f.synCount };
+  const t0 = firstSyn(f);
+  if (f.synCount <= 1) return { kind: 'syn', frames: [f.synCount > 0 ? f.firstSynFrame : f.firstFrame], t: t0 - f.firstT, times: [0], count: f.synCount };
+  return { kind: 'syn', frames: [...f.synFrames], t: t0 - f.firstT, times: f.synTimes.map((t) => t - t0), count: f.synCount };
 }
 
 export function flagNames(flags: number): string {
@@ -90,13 +93,13 @@ export function rstFact(f: TcpFlow, after: RstAfter, afterNs: number, gapNs = -1
 
 /** Time of the last SYN sent at or before `t` (the first SYN when all came later). */
 export function synBefore(f: TcpFlow, t: number): number {
-  let last = f.synTimes[0] ?? f.firstT;
+  let last = firstSyn(f);
   for (const s of f.synTimes) if (s <= t) last = s;
   return last;
 }
 
 /** Attribution of the server-side RST, with its own and other connections' TTLs for comparison. */
 export function attributeRst(f: TcpFlow, c: ClassifyContext): Attribution {
-  const sinceSyn = !answered(f) && f.synTimes.length > 0 ? f.rst.t - synBefore(f, f.rst.t) : -1;
+  const sinceSyn = !answered(f) && f.synCount > 0 ? f.rst.t - synBefore(f, f.rst.t) : -1;
   return attributeServerPacket(c, f.version, f.profile, f.rst.ttl, f.rst.mac, f.s.ttlMin, f.s.ttlMax, sinceSyn);
 }

@@ -5,7 +5,7 @@ import { formatAddr } from '../flow/addr.js';
 import { attributeIcmp, Attribution } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict, loopFacts } from './icmp.js';
 import { hopsFrom } from './format.js';
-import { answered, attributeRst, elapsedSince, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
+import { answered, attributeRst, elapsedSince, firstSyn, host, macFact, outcome, rstFact, synBefore, synFact, type Outcome } from './tcp-evidence.js';
 import { macRef, type Fact } from './facts.js';
 
 import { noResponse, noResponseWhen, pathFacts, responseFacts } from './tcp-response.js';
@@ -37,7 +37,7 @@ const clientGaveUp = (f: TcpFlow) => !answered(f) && f.rstDir === C2S;
 const waitedUntil = (f: TcpFlow, c: ClassifyContext) => (clientGaveUp(f) ? f.rst.t : c.captureEndT);
 const unansweredFor = (f: TcpFlow, c: ClassifyContext) => waitedUntil(f, c) - f.lastSynT;
 /** How long the client waited with no answer: first SYN to the end of the capture (or its own RST). */
-const triedFor = (f: TcpFlow, c: ClassifyContext) => waitedUntil(f, c) - (f.synTimes[0] ?? f.firstT);
+const triedFor = (f: TcpFlow, c: ClassifyContext) => waitedUntil(f, c) - firstSyn(f);
 /**
  * Unanswered long enough to call it a timeout: --syn-timeout from the first SYN with no answer,
  * however many SYNs the client sent in that time (#22: one rule for the code and the README; the
@@ -122,7 +122,7 @@ export const BACKLOG_WINDOW_NS = 1e9;
  * browsers, where Google's servers accepted one connection and not the next.)
  */
 function portAccepted(f: TcpFlow): Fact | null {
-  const first = f.synTimes[0] ?? f.firstT;
+  const first = firstSyn(f);
   if (f.profile === null) return null;
   const [before, nearest] = f.profile.acceptsOn(f.sPort, first - BACKLOG_WINDOW_NS, first, first);
   if (before === 0 || f.profile.acceptsOn(f.sPort, first + 1, f.lastSynT, first)[0] > 0) return null;
