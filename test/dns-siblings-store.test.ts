@@ -66,6 +66,56 @@ describe('DnsSiblings', () => {
     }
   });
 
+  it('entries it hands out again decide as new ones would', () => {
+    let seed = 5;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const names = ['www.', 'www.example.test.', 'www.example.test.lab.corp.', 'api.example.test.', 'api.example.test.lab.corp.', 'example.test.'];
+    const MX = 15;
+    const types = [DNS_TYPE.A, DNS_TYPE.AAAA, MX];
+    for (let round = 0; round < 20; round++) {
+      const settled: number[][] = [[], []];
+      const both = [new DnsSiblings<SiblingLookup>((f) => settled[0].push(f.respFrame), 0), new DnsSiblings<SiblingLookup>((f) => settled[1].push(f.respFrame))];
+      const made: SiblingLookup[][] = [[], []];
+      let t = 0;
+      for (let frame = 1; frame < 3000; frame++) {
+        // mostly forward, sometimes at the same time, now and then back (the unordered paths)
+        const step = rnd(20);
+        t = step === 0 && round % 2 === 1 ? Math.max(0, t - 3e8) : step < 4 ? t : t + rnd(4e8);
+        const [qname, qtype, kind, client] = [names[rnd(names.length)], types[rnd(3)], rnd(3), rnd(3)];
+        for (let i = 0; i < 2; i++) {
+          const l = kind === 2 ? { ...lookup(qname, qtype, true, t, frame), ancount: 0 } : lookup(qname, qtype, kind === 0, t, frame);
+          made[i].push(l);
+          both[i].answered(l, addr(client), t);
+        }
+        if (rnd(10) === 0) for (const s of both) s.prune(t);
+      }
+      const seen = (ls: SiblingLookup[]) => ls.map((l) => [l.waitsForSibling, l.sibling, l.siblingName, l.siblingQtype, l.siblingFrame, l.siblingT]);
+      expect(seen(made[1])).toEqual(seen(made[0]));
+      expect(settled[1]).toEqual(settled[0]);
+      expect(made[0].filter((l) => l.sibling !== Sibling.None).length).toBeGreaterThan(100);
+    }
+  });
+
+  it('a name resolved twice at one time is handed out again once, not twice', () => {
+    const s = new DnsSiblings<SiblingLookup>(() => {});
+    s.answered(lookup('twice.example.test.', DNS_TYPE.A, true, 0), addr(1), 0);
+    s.answered(lookup('twice.example.test.', DNS_TYPE.AAAA, true, 0), addr(1), 0);
+    s.prune(SIBLING_WAIT_NS + 1);
+    // two names resolved after: each is remembered as itself
+    const t = SIBLING_WAIT_NS + 2;
+    s.answered(lookup('one.example.test.', DNS_TYPE.A, true, t), addr(1), t);
+    s.answered(lookup('two.example.test.', DNS_TYPE.A, true, t), addr(1), t);
+    const fails = ['one.example.test.', 'two.example.test.'].map((n) => nodata(n, DNS_TYPE.AAAA, t + 1));
+    for (const f of fails) s.answered(f, addr(1), t + 1);
+    expect(fails.map((f) => [f.sibling, f.siblingName])).toEqual([
+      [Sibling.OtherFamily, 'one.example.test.'],
+      [Sibling.OtherFamily, 'two.example.test.'],
+    ]);
+  });
+
   it(`remembers at most ${MAX_RESOLVED} resolved names: the first resolved goes first`, () => {
     const s = new DnsSiblings<SiblingLookup>(() => {});
     // name 0 resolved again at the end: still the first by first resolution, so it goes

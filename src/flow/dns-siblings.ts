@@ -2,6 +2,7 @@ import { DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
 import { endpointHash } from './addr.js';
 import { unchain } from './chained-table.js';
 import { ByTime } from './by-time.js';
+import { Spares } from './spares.js';
 
 /**
  * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
@@ -44,10 +45,12 @@ export interface SiblingLookup {
 /** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsSiblings). */
 interface Resolved<T extends SiblingLookup> {
   /** Its client, and its key in the client's `resolved` (the name in lower case). */
-  readonly client: ClientNames<T>;
-  readonly key: string;
+  client: ClientNames<T>;
+  key: string;
   /** Still in its client's map (not pruned, nor evicted past MAX_RESOLVED). */
   live: boolean;
+  /** Its entries in resolvedQueue (counted while the queue is in order): not live and none left, it is reused. */
+  queued: number;
   t: number;
   frame: number;
   name: string;
@@ -61,10 +64,10 @@ interface Resolved<T extends SiblingLookup> {
 /** A failed lookup waiting for its sibling, under its own name (`self`) or one of its name's proper prefixes. */
 interface Pending<T extends SiblingLookup> {
   /** Its client, and its key in the client's `pending` (a name in lower case, whose length is `key.length`). */
-  readonly client: ClientNames<T>;
-  readonly key: string;
+  client: ClientNames<T>;
+  key: string;
   /** When it began to wait (its response's time). */
-  readonly t: number;
+  t: number;
   txn: T;
   gen: number;
   self: boolean;
@@ -140,6 +143,9 @@ export const MAX_RESOLVED = 1 << 16;
 
 const NO_PENDING: readonly never[] = [];
 
+/** Resolved names and waits kept for reuse, of each: about what a sweep prunes at once on a busy capture. */
+const SPARES = 4096;
+
 /** `f` is benign for this reason: it waits no longer. */
 function markSibling(f: SiblingLookup, why: Sibling, name: string, qtype: number, frame: number, t: number): void {
   f.waitsForSibling = false;
@@ -180,9 +186,21 @@ export class DnsSiblings<T extends SiblingLookup> {
   private readonly selfLengths = new LengthCounts();
   /** properPrefixLengths' array (reused). */
   private readonly prefixLens: number[] = [];
+  /** Entries nothing holds any more, for new ones (they live seconds of capture time: long enough to be promoted). */
+  private readonly spareResolved: Spares<Resolved<T>>;
+  private readonly sparePending: Spares<Pending<T>>;
 
-  /** @param settled called with a waiting failure a success has just made benign (final at the next sweep). */
-  constructor(private readonly settled: (f: T) => void) {}
+  /**
+   * @param settled called with a waiting failure a success has just made benign (final at the next sweep).
+   * @param spares how many entries nothing holds any more are kept for reuse, of each kind.
+   */
+  constructor(
+    private readonly settled: (f: T) => void,
+    spares = SPARES,
+  ) {
+    this.spareResolved = new Spares(spares);
+    this.sparePending = new Spares(spares);
+  }
 
   /** `txn` was answered at time `t` to the client at `client`. */
   answered(txn: T, client: Uint32Array, t: number): void {
@@ -221,15 +239,15 @@ export class DnsSiblings<T extends SiblingLookup> {
       this.pendingQueue.clear();
     }
     if (t > this.newestPendingT) this.newestPendingT = t;
-    this.addPending({ client: c, key: name, t, txn, gen: txn.gen, self: true });
+    this.addPending(c, name, t, txn, true);
     this.selfLengths.add(name.length);
-    for (let i = 0; i < np; i++) this.addPending({ client: c, key: name.slice(0, prefixes[i]), t, txn, gen: txn.gen, self: false });
+    for (let i = 0; i < np; i++) this.addPending(c, name.slice(0, prefixes[i]), t, txn, false);
   }
 
   private resolved(txn: T, c: ClientNames<T>, name: string, t: number): void {
     const r = c.resolved.get(name);
     if (r === undefined) {
-      const nr: Resolved<T> = { client: c, key: name, live: true, t, frame: txn.respFrame, name: txn.qname, qtypes: [txn.qtype], older: this.newest, newer: null };
+      const nr = this.newResolved(c, name, t, txn);
       if (this.newest !== null) this.newest.newer = nr;
       else this.oldest = nr;
       this.newest = nr;
@@ -242,7 +260,8 @@ export class DnsSiblings<T extends SiblingLookup> {
     } else {
       r.t = t;
       r.frame = txn.respFrame;
-      if (!r.qtypes.includes(txn.qtype)) r.qtypes.push(txn.qtype);
+      // one slot more, not push's 17 (most names get A and AAAA)
+      if (!r.qtypes.includes(txn.qtype)) r.qtypes = r.qtypes.concat(txn.qtype);
       this.queueResolved(r, t);
     }
     if (c.pending.size === 0) return;
@@ -302,11 +321,39 @@ export class DnsSiblings<T extends SiblingLookup> {
     this.dropIfEmpty(r.client);
   }
 
-  private addPending(p: Pending<T>): void {
-    const list = p.client.pending.get(p.key);
-    if (list === undefined) p.client.pending.set(p.key, [p]);
+  /** A name newly resolved for `c`, in a Resolved no map, list or queue holds any more when there is one. */
+  private newResolved(c: ClientNames<T>, name: string, t: number, txn: T): Resolved<T> {
+    const r = this.spareResolved.take();
+    if (r === undefined) return { client: c, key: name, live: true, queued: 0, t, frame: txn.respFrame, name: txn.qname, qtypes: [txn.qtype], older: this.newest, newer: null };
+    r.client = c;
+    r.key = name;
+    r.live = true;
+    r.queued = 0;
+    r.t = t;
+    r.frame = txn.respFrame;
+    r.name = txn.qname;
+    if (r.qtypes.length === 1) r.qtypes[0] = txn.qtype;
+    else r.qtypes = [txn.qtype];
+    r.older = this.newest;
+    r.newer = null;
+    return r;
+  }
+
+  private addPending(c: ClientNames<T>, key: string, t: number, txn: T, self: boolean): void {
+    let p = this.sparePending.take();
+    if (p === undefined) p = { client: c, key, t, txn, gen: txn.gen, self };
+    else {
+      p.client = c;
+      p.key = key;
+      p.t = t;
+      p.txn = txn;
+      p.gen = txn.gen;
+      p.self = self;
+    }
+    const list = c.pending.get(key);
+    if (list === undefined) c.pending.set(key, [p]);
     else list.push(p);
-    if (this.pendingInOrder) this.pendingQueue.push(p, p.t);
+    if (this.pendingInOrder) this.pendingQueue.push(p, t);
   }
 
   /** `r` was resolved (again) at `t`: see resolvedQueue. */
@@ -319,6 +366,7 @@ export class DnsSiblings<T extends SiblingLookup> {
     }
     this.newestResolvedT = t;
     this.resolvedQueue.push(r, t);
+    r.queued++;
   }
 
   /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and stale waits. */
@@ -329,7 +377,9 @@ export class DnsSiblings<T extends SiblingLookup> {
       while (q.length > 0 && now - q.oldestT() > SIBLING_WAIT_NS) {
         const t = q.oldestT();
         const r = q.shift();
+        r.queued--;
         if (r.live && r.t === t) this.dropResolved(r);
+        if (!r.live && r.queued === 0) this.spareResolved.put(r);
       }
     } else {
       for (let r = this.oldest; r !== null;) {
@@ -358,6 +408,8 @@ export class DnsSiblings<T extends SiblingLookup> {
           this.dropIfEmpty(p.client);
         } else list.splice(at, 1);
         if (p.self) this.selfLengths.remove(p.key.length);
+        // out of its list and the queue: nothing holds it
+        this.sparePending.put(p);
       }
     } else {
       // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)

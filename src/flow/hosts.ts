@@ -2,6 +2,7 @@ import type { DecodedPacket } from '../decode/packet.js';
 import { addrNetKey, formatIpv6 } from './addr.js';
 import { ICMP6 } from '../decode/enums.js';
 import { ServerProfile } from './server-profile.js';
+import { Spares } from './spares.js';
 
 /** Initial TTLs / hop limits of common stacks (verdict/format.ts INITIAL_TTLS): a packet with one was not routed. */
 function isInitialTtl(ttl: number): boolean {
@@ -89,13 +90,8 @@ export class HostTable {
   private idleHead = 0;
   private idleCount = 0;
   private nextIdleSeq = 1;
-  /**
-   * Profiles forgotten, to be reset and handed out for new servers (ServerProfile.reset): the first
-   * spareCount of spare (at most SPARE_PROFILES). A count, not push and pop: popping a burst's
-   * profiles shrank the array's store, and the next burst grew it again (11 MB of stores).
-   */
-  private readonly spare: ServerProfile[] = [];
-  private spareCount = 0;
+  /** Profiles forgotten, to be reset and handed out for new servers (ServerProfile.reset). */
+  private readonly spare = new Spares<ServerProfile>(SPARE_PROFILES);
 
   constructor(private readonly idleKept = IDLE_SERVERS_KEPT) {}
   // the last two MACs looked up: packets alternate between a host's and its gateway's
@@ -182,11 +178,9 @@ export class HostTable {
   server(key: number | string): ServerProfile {
     let p = this.servers.get(key);
     if (p === undefined) {
-      if (this.spareCount === 0) p = new ServerProfile();
-      else {
-        p = this.spare[--this.spareCount];
-        p.reset();
-      }
+      p = this.spare.take();
+      if (p === undefined) p = new ServerProfile();
+      else p.reset();
       this.servers.set(key, p);
     } else if (p.refs === 0) {
       // idle: taken back (its entry in the idle order is stale from now on)
@@ -232,7 +226,7 @@ export class HostTable {
    */
   private forget(key: number | string, p: ServerProfile): void {
     this.servers.delete(key);
-    if (this.spareCount < SPARE_PROFILES) this.spare[this.spareCount++] = p;
+    this.spare.put(p);
   }
 
   /** Drops the idle order's entries before idleHead and the stale ones. */
