@@ -105,22 +105,27 @@ export class ChainedTable<T extends Chained<T>> {
 const FREE_MAX = 4096;
 
 /**
- * Objects of flows that were reported and forgotten, kept to be reused for new ones. A flow
- * outlives a young-generation collection or two (V8 collects every couple of seconds of a busy
- * capture), so a fresh object for each was copied once or twice and then died in the old
- * generation: the garbage collector was a fifth of the run. A reused object stays where it is.
+ * Objects nothing refers to any more (flows reported and forgotten, a table's entries let go),
+ * kept to be reused for new ones. A flow or an entry outlives a young-generation collection or two
+ * (V8 collects every couple of seconds of a busy capture), so a fresh object for each was copied
+ * once or twice and then died in the old generation: the garbage collector was a fifth of the run.
+ * A reused object stays where it is. The first `count` of `free`, not push and pop: popping a
+ * sweep's burst shrank the array's store, and the next burst grew it again.
  */
 export class FreeList<T> {
   private readonly free: T[] = [];
+  private count = 0;
+
+  constructor(private readonly max = FREE_MAX) {}
 
   /** An object to reuse (the caller makes it new: see TcpFlow.reuse), or undefined. */
   take(): T | undefined {
-    return this.free.pop();
+    return this.count === 0 ? undefined : this.free[--this.count];
   }
 
   /** An object nothing reads any more. */
   give(item: T): void {
-    if (this.free.length < FREE_MAX) this.free.push(item);
+    if (this.count < this.max) this.free[this.count++] = item;
   }
 }
 

@@ -1,8 +1,7 @@
 import { DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
 import { endpointHash } from './addr.js';
-import { unchain } from './chained-table.js';
+import { FreeList, unchain } from './chained-table.js';
 import { ByTime } from './by-time.js';
-import { Spares } from './spares.js';
 
 /**
  * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
@@ -187,8 +186,8 @@ export class DnsSiblings<T extends SiblingLookup> {
   /** properPrefixLengths' array (reused). */
   private readonly prefixLens: number[] = [];
   /** Entries nothing holds any more, for new ones (they live seconds of capture time: long enough to be promoted). */
-  private readonly spareResolved: Spares<Resolved<T>>;
-  private readonly sparePending: Spares<Pending<T>>;
+  private readonly spareResolved: FreeList<Resolved<T>>;
+  private readonly sparePending: FreeList<Pending<T>>;
 
   /**
    * @param settled called with a waiting failure a success has just made benign (final at the next sweep).
@@ -198,8 +197,8 @@ export class DnsSiblings<T extends SiblingLookup> {
     private readonly settled: (f: T) => void,
     spares = SPARES,
   ) {
-    this.spareResolved = new Spares(spares);
-    this.sparePending = new Spares(spares);
+    this.spareResolved = new FreeList(spares);
+    this.sparePending = new FreeList(spares);
   }
 
   /** `txn` was answered at time `t` to the client at `client`. */
@@ -379,7 +378,7 @@ export class DnsSiblings<T extends SiblingLookup> {
         const r = q.shift();
         r.queued--;
         if (r.live && r.t === t) this.dropResolved(r);
-        if (!r.live && r.queued === 0) this.spareResolved.put(r);
+        if (!r.live && r.queued === 0) this.spareResolved.give(r);
       }
     } else {
       for (let r = this.oldest; r !== null;) {
@@ -409,7 +408,7 @@ export class DnsSiblings<T extends SiblingLookup> {
         } else list.splice(at, 1);
         if (p.self) this.selfLengths.remove(p.key.length);
         // out of its list and the queue: nothing holds it
-        this.sparePending.put(p);
+        this.sparePending.give(p);
       }
     } else {
       // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)

@@ -2,7 +2,7 @@ import type { DecodedPacket } from '../decode/packet.js';
 import { addrNetKey, formatIpv6 } from './addr.js';
 import { ICMP6 } from '../decode/enums.js';
 import { ServerProfile } from './server-profile.js';
-import { Spares } from './spares.js';
+import { FreeList } from './chained-table.js';
 
 /** Initial TTLs / hop limits of common stacks (verdict/format.ts INITIAL_TTLS): a packet with one was not routed. */
 function isInitialTtl(ttl: number): boolean {
@@ -91,7 +91,7 @@ export class HostTable {
   private idleCount = 0;
   private nextIdleSeq = 1;
   /** Profiles forgotten, to be reset and handed out for new servers (ServerProfile.reset). */
-  private readonly spare = new Spares<ServerProfile>(SPARE_PROFILES);
+  private readonly spare = new FreeList<ServerProfile>(SPARE_PROFILES);
 
   constructor(private readonly idleKept = IDLE_SERVERS_KEPT) {}
   // the last two MACs looked up: packets alternate between a host's and its gateway's
@@ -226,7 +226,7 @@ export class HostTable {
    */
   private forget(key: number | string, p: ServerProfile): void {
     this.servers.delete(key);
-    this.spare.put(p);
+    this.spare.give(p);
   }
 
   /** Drops the idle order's entries before idleHead and the stale ones. */
