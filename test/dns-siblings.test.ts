@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeSource, DEFAULT_OPTIONS, type AnalyzeOptions, type Report } from '../src/analyze.js';
+import { defined } from './helpers/run.js';
 import { DNS_RULES } from '../src/verdict/dns-rules.js';
 import { HEALTHY, type FlowRecord } from '../src/verdict/types.js';
 import { authorityHasNs, DnsHeader, parseDnsHeader } from '../src/decode/dns.js';
@@ -163,6 +164,36 @@ describe('retried queries', () => {
     expect(byQuery(r)).toEqual(['www.example.test. A dns-no-response', 'www.example.test. A dns-no-response', 'www.example.test. A capture-ended']);
     expect(r.records[0].evidence.join('\n')).toContain('the client asked again (#2, 1.00 s later)');
     expect(r.records[0].check).toContain('before the client gave up and asked again 1.00 s later');
+  });
+
+  it("a series forgotten while its query still waits is not another name's (its object is reused only after)", async () => {
+    // --udp-idle 1 s forgets www's series at the sweep of 2.2 s while its query waits for --dns-timeout;
+    // the series made for new.example.test at 3.3 s (retried at 3.6 s) must not be taken for it
+    const q = (t: number, id: number, port: number, qname: string): [number, Buffer] => [t, frame({ id, qname }, port)];
+    const r = await run([q(0, 1, 40001, 'www.example.test'), q(2.2, 2, 40002, 'other.example.test'), q(3.3, 3, 40003, 'new.example.test'), q(3.6, 4, 40004, 'new.example.test'), q(9, 5, 40005, 'last.example.test')], { udpIdleMs: 1000 });
+    const www = defined(r.records.find((x) => x.query === 'www.example.test.'));
+    expect(www.verdict).toBe('dns-no-response');
+    expect(www.evidence.join('\n')).not.toContain('asked again');
+    const first = defined(r.records.find((x) => x.query === 'new.example.test.' && x.attempt === 1));
+    expect(first.evidence.join('\n')).toContain('the client asked again (#4, 300.0 ms later)');
+  });
+
+  it('a series asked twice at one time is reused once, not for two new series', async () => {
+    // www's two queries share a timestamp; at the sweep of 3.2 s their transactions are forgotten
+    // (--dns-timeout 0.5 s after they were reported) and then the series (--udp-idle 3 s): its
+    // object is reused by one of the new series of 3.5 s only
+    const ask = (t: number, id: number, port: number, qname: string) => lookup(t, { id, qname }, port, 0.01);
+    const r = await run(
+      [
+        ...ask(0, 1, 40001, 'www.example.test'),
+        ...ask(0, 2, 40002, 'www.example.test'),
+        ...['x', 'y', 'z'].flatMap((n, i) => ask(1.2 + i, 3 + i, 40003 + i, `${n}.example.test`)),
+        ...['a2', 'b2', 'c2'].flatMap((n, i) => ask(3.5, 6 + i, 40006 + i, `${n}.example.test`)),
+        ...ask(3.8, 9, 40009, 'a2.example.test'),
+      ],
+      { udpIdleMs: 3000, dnsTimeoutMs: 500 },
+    );
+    expect(['a2', 'b2', 'c2'].map((n) => r.records.filter((x) => x.query === `${n}.example.test.`).map((x) => x.attempt))).toEqual([[1, 2], [1], [1]]);
   });
 
   it('a retry to another server or of another name is not one', async () => {
