@@ -37,7 +37,9 @@ function collector(): () => void {
  * finds them alive, and the sites of records were pretenured in some runs and not in others: 29 or
  * 135 MB of dns records allocated old on the dense 1 GB bench capture, there to die and wait for a
  * full collection. Without it, that run's peak RSS was 236-239 MiB against 245-253 (3 runs each)
- * and its time no worse; the other bench captures did not move.
+ * and its time no worse; the other bench captures did not move. The flag is the process's, set
+ * after V8 started (as --expose-gc is for the collector): it takes effect at the next collections
+ * (--trace-pretenuring-statistics), and a capture too small to reach this call does not need it.
  */
 export function checkHeap(): void {
   if (!pretenuringOff) {

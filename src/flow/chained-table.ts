@@ -113,14 +113,19 @@ const FREE_MAX = 4096;
  * sweep's burst shrank the array's store, and the next burst grew it again.
  */
 export class FreeList<T> {
-  private readonly free: T[] = [];
+  private readonly free: (T | undefined)[] = [];
   private count = 0;
 
   constructor(private readonly max = FREE_MAX) {}
 
   /** An object to reuse (the caller makes it new: see TcpFlow.reuse), or undefined. */
   take(): T | undefined {
-    return this.count === 0 ? undefined : this.free[--this.count];
+    if (this.count === 0) return undefined;
+    const item = this.free[--this.count];
+    // not kept from here: an object handed out and later dropped without being given back (its
+    // owner's counts left too high by a queue's clear()) is the collector's
+    this.free[this.count] = undefined;
+    return item;
   }
 
   /** An object nothing reads any more. */

@@ -48,7 +48,10 @@ interface Resolved<T extends SiblingLookup> {
   key: string;
   /** Still in its client's map (not pruned, nor evicted past MAX_RESOLVED). */
   live: boolean;
-  /** Its entries in resolvedQueue (counted while the queue is in order): not live and none left, it is reused. */
+  /**
+   * Its entries in resolvedQueue (counted while the queue is in order): not live and none left, it
+   * is reused. The queue's clear() leaves the counts too high, on purpose: those are left to the collector.
+   */
   queued: number;
   t: number;
   frame: number;

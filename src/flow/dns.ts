@@ -38,6 +38,8 @@ interface Series {
   /**
    * Its entries in byLastQuery (counted while they are in order) and the transactions whose series
    * it is, until forgotten: no longer live and with neither, nothing refers to it and it is reused.
+   * byLastQuery's clear() leaves the counts of its entries' series too high, on purpose: those are
+   * never reused, but left to the collector.
    */
   queued: number;
   txns: number;

@@ -119,7 +119,8 @@ export class Recent<T extends { t: number }> {
    * @param dropped given an entry this no longer holds (shifted out past perKey, expired when its
    *   key was looked up, or evicted with its key), which its linker may fill in for a later record
    *   instead of making one: a linker's entries live long enough to be promoted, and then die in
-   *   the old generation (issue #20). Entries forgotten otherwise are left to the collector.
+   *   the old generation (issue #20). Entries forgotten otherwise (replaced under a key with one
+   *   entry, or with their key by the pass over expired keys) are left to the collector.
    */
   constructor(
     private readonly windowSec: number,
