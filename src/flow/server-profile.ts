@@ -159,18 +159,23 @@ export class ServerProfile {
     if (cls !== null) cls.conns++;
     const ports = (this.ports ??= []);
     let pa: PortAccepts | null = null;
-    for (const p of ports) if (p.port === port) pa = p;
+    let unusedPort: PortAccepts | null = null;
+    for (const p of ports) {
+      if (p.port === port) pa = p;
+      else if (p.port === -1) unusedPort ??= p;
+    }
     if (pa === null) {
-      if (ports.length < MAX_PORTS && ports[ports.length - 1]?.port !== -1) {
+      if (unusedPort !== null) pa = unusedPort;
+      else if (ports.length < MAX_PORTS) {
         pa = new PortAccepts();
         ports.push(pa);
       } else {
-        // an unused one, else forget the port accepted longest ago
+        // forget the port accepted longest ago
         pa = ports[0];
-        for (const p of ports) if (p.port === -1 ? pa.port !== -1 : pa.port !== -1 && p.lastT < pa.lastT) pa = p;
-        pa.n = 0;
-        pa.servedT = -1;
+        for (const p of ports) if (p.lastT < pa.lastT) pa = p;
       }
+      pa.n = 0;
+      pa.servedT = -1;
       pa.port = port;
     }
     pa.add(t);

@@ -27,6 +27,7 @@ const HISTORY_TEXT = new Map<number, string>();
 const MAX_HISTORY_TEXTS = 4096;
 
 const NO_SYNS: readonly number[] = Object.freeze([]);
+const firstAndLater = (first: number, later: readonly number[] | null): number[] => (later === null ? [first] : [first, ...later]);
 /** Scratch for the options of the segment being read (one reader at a time). */
 const OPTS = new TcpOptions();
 
@@ -530,14 +531,12 @@ export class TcpFlow extends FlowEndpoints {
 
   /** Times of the SYNs kept (the first 16), in order; made anew each call. */
   get synTimes(): readonly number[] {
-    if (this.synCount === 0) return NO_SYNS;
-    return this.laterSynTimes === null ? [this.firstSynT] : [this.firstSynT, ...this.laterSynTimes];
+    return this.synCount === 0 ? NO_SYNS : firstAndLater(this.firstSynT, this.laterSynTimes);
   }
 
   /** Frames of the SYNs kept, as synTimes. */
   get synFrames(): readonly number[] {
-    if (this.synCount === 0) return NO_SYNS;
-    return this.laterSynFrames === null ? [this.firstSynFrame] : [this.firstSynFrame, ...this.laterSynFrames];
+    return this.synCount === 0 ? NO_SYNS : firstAndLater(this.firstSynFrame, this.laterSynFrames);
   }
 
   private fromClient(pkt: DecodedPacket, flags: number, frame: number, t: number): void {
