@@ -292,15 +292,10 @@ export class Lifecycle {
   finish(end: number): void {
     const c = this.context(end, true);
     const batch: FlowRecord[] = [];
-    const left: TcpFlow[] = [];
-    this.flows.tcp.each((f) => left.push(f));
-    this.reportTcpFlows(left, c, batch, false);
-    this.flows.dns.each((d) => {
-      if (!d.reported) batch.push(dnsRecord(d, c));
-    });
-    this.flows.udp.each((u) => {
-      if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
-    });
+    // in the order they were first seen: records alike in time keep it, and health checks see their probes in it
+    this.reportTcpFlows(this.flows.tcp.eachInOrder(), c, batch, false);
+    for (const d of this.flows.dns.eachInOrder()) if (!d.reported) batch.push(dnsRecord(d, c));
+    for (const u of this.flows.udp.eachInOrder()) if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
     this.reportEchoAndNeighbors(c, batch, true);
     batch.push(...this.health.flush(c.captureEndT, true));
     this.out.emit(batch);

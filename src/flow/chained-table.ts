@@ -4,6 +4,12 @@ export interface Chained<T> {
   nextInBucket: T | null;
 }
 
+/** An entry of a ChainedTable. */
+export interface TableEntry<T> extends Chained<T> {
+  /** Set by the table at insert: the number of entries inserted before this one (eachInOrder). */
+  inserted: number;
+}
+
 /**
  * The flows all tables may hold together (`--max-flows`): a cap on state, so that a flood of
  * distinct flows cannot grow memory without bound. New flows beyond it are not tracked.
@@ -32,22 +38,43 @@ export class FlowBudget {
  */
 export const MAX_CHAIN = 256;
 
-export class ChainedTable<T extends Chained<T>> {
-  private readonly buckets = new Map<number, T>();
+/** Buckets a table starts with, and never goes below. */
+const MIN_BUCKETS = 1024;
+
+/**
+ * Entries by hash: an array of chain heads, a power of two long, indexed by the low bits of the
+ * hash, with at most one entry per bucket on average (doubled past that, halved below an eighth).
+ * A chain may hold entries of several hashes: a walk from head(hash) checks each entry's own key.
+ * Entries of one hash keep their order in it, newest first, through every resize.
+ *
+ * Not a Map from hash to chain: a table whose entries come and go (a flow, a DNS lookup) filled
+ * the Map's table with deleted entries, and V8 made it anew at its full size every time it was
+ * full, 0.1-0.5 MB a time, allocated old (large objects) and dead at the next one: 50 MB over the
+ * dense 1 GB bench capture, besides a hash lookup per packet.
+ */
+export class ChainedTable<T extends TableEntry<T>> {
+  private buckets: (T | null)[] = new Array<T | null>(MIN_BUCKETS).fill(null);
+  private mask = MIN_BUCKETS - 1;
   size = 0;
+  /** Entries inserted so far (TableEntry.inserted). */
+  private inserts = 0;
+  /** A walk by each() is under way: a remove must not resize under it. */
+  private walking = false;
   /** Called when a new entry is refused because its bucket is full (see MAX_CHAIN). */
   onChainFull: ((what: string) => void) | null = null;
 
   constructor(readonly budget: FlowBudget = new FlowBudget(Infinity)) {}
 
   /**
-   * Whether the bucket of `hash` holds MAX_CHAIN entries already: then a new one must not be
-   * inserted (reported through onChainFull, naming `what`, after "frame N: " when `frame` is
-   * given: the text is made only then, not for every new flow).
+   * Whether the bucket of `hash` holds MAX_CHAIN entries already, of any hash: then a new one must
+   * not be inserted (reported through onChainFull, naming `what`, after "frame N: " when `frame` is
+   * given: the text is made only then, not for every new flow). Every walk of a chain stays bounded
+   * even for keys whose hashes differ only above the bucket's bits; at one entry a bucket on
+   * average, no chain of ordinary traffic comes near it.
    */
   chainFull(hash: number, what: string, frame = -1): boolean {
     let n = 0;
-    for (let f = this.buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+    for (let f = this.buckets[hash & this.mask]; f !== null; f = f.nextInBucket) {
       if (++n >= MAX_CHAIN) {
         this.onChainFull?.(frame >= 0 ? `frame ${frame}: ${what}` : what);
         return true;
@@ -56,20 +83,25 @@ export class ChainedTable<T extends Chained<T>> {
     return false;
   }
 
+  /** The first entry of the chain that holds the entries of `hash` (with others: check each one's key). */
   head(hash: number): T | null {
-    return this.buckets.get(hash) ?? null;
+    return this.buckets[hash & this.mask];
   }
 
   insert(item: T): void {
-    item.nextInBucket = this.buckets.get(item.hash) ?? null;
-    this.buckets.set(item.hash, item);
+    const b = item.hash & this.mask;
+    item.nextInBucket = this.buckets[b];
+    this.buckets[b] = item;
+    item.inserted = this.inserts++;
     this.size++;
     this.budget.used++;
+    if (this.size > this.buckets.length) this.resize(this.buckets.length * 2);
   }
 
   /** Takes `item` out of the table; false when it was not in it. */
   remove(item: T): boolean {
-    let f = this.buckets.get(item.hash) ?? null;
+    const b = item.hash & this.mask;
+    let f = this.buckets[b];
     let prev: T | null = null;
     while (f !== null && f !== item) {
       prev = f;
@@ -77,27 +109,65 @@ export class ChainedTable<T extends Chained<T>> {
     }
     if (f === null) return false;
     if (prev !== null) prev.nextInBucket = item.nextInBucket;
-    else if (item.nextInBucket === null) this.buckets.delete(item.hash);
-    else this.buckets.set(item.hash, item.nextInBucket);
+    else this.buckets[b] = item.nextInBucket;
     item.nextInBucket = null;
     this.size--;
     this.budget.used--;
+    if (!this.walking && this.buckets.length > MIN_BUCKETS && this.size < this.buckets.length >> 3) this.resize(this.buckets.length >> 1);
     return true;
   }
 
   /**
-   * Calls `fn` on every entry; `fn` may remove the entry it is given (the walk has already taken
-   * the next one), but must not insert. No copy of the table: sweeps run every second of capture.
+   * Calls `fn` on every entry, in no particular order; `fn` may remove the entry it is given (the
+   * walk has already taken the next one), but must not insert. No copy of the table: sweeps run
+   * every second of capture.
    */
   each(fn: (item: T) => void): void {
-    // forEach, not for…of: no iterator result object per bucket
-    this.buckets.forEach((head) => {
-      for (let f: T | null = head; f !== null;) {
-        const next: T | null = f.nextInBucket;
-        fn(f);
-        f = next;
+    const buckets = this.buckets;
+    this.walking = true;
+    try {
+      for (let i = 0; i < buckets.length; i++) {
+        for (let f = buckets[i]; f !== null;) {
+          const next: T | null = f.nextInBucket;
+          fn(f);
+          f = next;
+        }
       }
-    });
+    } finally {
+      this.walking = false;
+    }
+  }
+
+  /** Every entry, in the order they were inserted (what is reported at the end of a capture goes in the order it was first seen). */
+  eachInOrder(): T[] {
+    const all: T[] = [];
+    this.each((f) => all.push(f));
+    return all.sort((a, b) => a.inserted - b.inserted);
+  }
+
+  /**
+   * Re-chains every entry into `n` buckets. An old bucket's entries go to two new ones (or two old
+   * buckets' to one), appended in the order they were in, so entries of one hash keep theirs.
+   */
+  private resize(n: number): void {
+    const old = this.buckets;
+    const next = new Array<T | null>(n).fill(null);
+    const tails = new Array<T | null>(n).fill(null);
+    const mask = n - 1;
+    for (let i = 0; i < old.length; i++) {
+      for (let f = old[i]; f !== null;) {
+        const after: T | null = f.nextInBucket;
+        const b = f.hash & mask;
+        f.nextInBucket = null;
+        const tail = tails[b];
+        if (tail === null) next[b] = f;
+        else tail.nextInBucket = f;
+        tails[b] = f;
+        f = after;
+      }
+    }
+    this.buckets = next;
+    this.mask = mask;
   }
 }
 

@@ -103,6 +103,8 @@ export class DnsTxn extends FlowEndpoints {
   // Every field is set by init(), for a new object and a reused one alike (see TcpFlow); the
   // placeholders are there to keep the fields in the object itself (see FlowEndpoints)
   nextInBucket: DnsTxn | null = null;
+  /** Its place in the order transactions were inserted into the table (ChainedTable). */
+  inserted: number = 0;
   hash: number = 0;
   transport: 'udp' | 'tcp' = 'udp';
   id: number = 0;

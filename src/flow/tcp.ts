@@ -184,6 +184,8 @@ export class TcpFlow extends FlowEndpoints {
 
   /** Next flow in the same hash bucket. */
   nextInBucket: TcpFlow | null = null;
+  /** Its place in the order flows were inserted into the table (ChainedTable). */
+  inserted: number = 0;
   hash: number = 0;
   /** True when the SYN was seen; otherwise the roles are guessed and the flow is midstream. */
   sawSyn: boolean = false;

@@ -7,6 +7,8 @@ import { IcmpHit } from './tcp.js';
 /** A UDP conversation other than DNS; the first sender is the client. Reported only when an ICMP error answers it. */
 export class UdpFlow extends FlowEndpoints {
   nextInBucket: UdpFlow | null = null;
+  /** Its place in the order flows were inserted into the table (ChainedTable). */
+  inserted = 0;
   readonly firstFrame: number;
   readonly firstSec: number;
   readonly firstNsec: number;
