@@ -81,10 +81,11 @@ describe('DnsSiblings', () => {
       const made: SiblingLookup[][] = [[], []];
       let t = 0;
       for (let frame = 1; frame < 3000; frame++) {
-        // mostly forward, sometimes at the same time, now and then back (the unordered paths)
+        // mostly forward, sometimes at the same time, now and then back (the unordered paths), or
+        // past the wait, so that clients are forgotten and made again
         const step = rnd(20);
-        t = step === 0 && round % 2 === 1 ? Math.max(0, t - 3e8) : step < 4 ? t : t + rnd(4e8);
-        const [qname, qtype, kind, client] = [names[rnd(names.length)], types[rnd(3)], rnd(3), rnd(3)];
+        t = step === 0 && round % 2 === 1 ? Math.max(0, t - 3e8) : step === 1 ? t + 2.5e9 : step < 4 ? t : t + rnd(4e8);
+        const [qname, qtype, kind, client] = [names[rnd(names.length)], types[rnd(3)], rnd(3), rnd(6)];
         for (let i = 0; i < 2; i++) {
           const l = kind === 2 ? { ...lookup(qname, qtype, true, t, frame), ancount: 0 } : lookup(qname, qtype, kind === 0, t, frame);
           made[i].push(l);
