@@ -27,6 +27,14 @@ function rng(seed: number): () => number {
   };
 }
 
+/** 1 / (2^32 / φ) mod 2^32: the multiplier ChainedTable picks buckets with, inverted (Newton's iteration). */
+const PHI = 0x9e3779b9;
+let phiInverse = PHI;
+for (let i = 0; i < 5; i++) phiInverse = Math.imul(phiInverse, 2 - Math.imul(PHI, phiInverse));
+
+/** A hash that falls in bucket `b` of a table of 2^bits buckets (`rest`, below the bucket's bits, tells hashes apart). */
+const hashIn = (b: number, bits: number, rest = 0): number => Math.imul(((b << (32 - bits)) | rest) >>> 0, phiInverse);
+
 /** The entries of `hash` as a walk from head(hash) finds them. */
 function chainOf(t: ChainedTable<Entry>, hash: number): number[] {
   const out: number[] = [];
@@ -36,6 +44,9 @@ function chainOf(t: ChainedTable<Entry>, hash: number): number[] {
 
 function check(t: ChainedTable<Entry>, byHash: Map<number, Entry[]>, order: Entry[]): void {
   expect(t.size).toBe(order.length);
+  // at most one entry a bucket, and at least an eighth of the buckets' worth but at the least size
+  expect(t.size).toBeLessThanOrEqual(t.bucketCount);
+  expect(t.bucketCount === 1024 || t.size >= t.bucketCount / 8).toBe(true);
   for (const [hash, list] of byHash) expect(chainOf(t, hash)).toEqual(list.map((e) => e.name));
   expect(t.eachInOrder().map((e) => e.name)).toEqual(order.map((e) => e.name));
   const seen: number[] = [];
@@ -51,8 +62,10 @@ describe('ChainedTable', () => {
       const byHash = new Map<number, Entry[]>();
       let order: Entry[] = [];
       let name = 0;
-      // a few hashes shared by many entries (one chain, order kept through resizes), the rest spread
-      const hashOf = () => (r() < 0.3 ? [7, 7 + 1024, 7 + 4096, -9][Math.floor(r() * 4)] : (r() * 2 ** 32) | 0);
+      // a few hashes shared by many entries (one chain, order kept through resizes), some alike
+      // in the bits that pick their bucket, the rest spread
+      const alike = [hashIn(7, 10), hashIn(7, 10, 1), hashIn(7, 12, 5), -9];
+      const hashOf = () => (r() < 0.3 ? alike[Math.floor(r() * 4)] : (r() * 2 ** 32) | 0);
       const insert = () => {
         const e = new Entry(hashOf(), name++);
         t.insert(e);
@@ -85,40 +98,72 @@ describe('ChainedTable', () => {
     });
   }
 
-  it('each() lets the walk remove the entry it is given, and does not resize under it', () => {
+  it('each() lets the walk remove the entry it is given, and resizes only once it is over', () => {
     const t = new ChainedTable<Entry>(new FlowBudget(Infinity));
-    // 8,000 entries in buckets 0-63 of the 16,384, 1,000 in buckets 8,192-8,255: removing as the walk
-    // goes would halve the table while the walk is in the first buckets, and chain the others'
-    // entries after theirs, to be walked twice
-    const all = Array.from({ length: 9000 }, (_, i) => new Entry(i < 8000 ? i % 64 : 8192 + (i % 64), i));
+    // 9,000 entries in the first 128 of 16,384 buckets: removing as the walk goes would halve the
+    // table while the walk is in them, chaining an odd bucket's entries after the even one's, to
+    // be walked twice
+    const all = Array.from({ length: 9000 }, (_, i) => new Entry(hashIn(i % 128, 14, i >> 7), i));
     for (const e of all) t.insert(e);
+    expect(t.bucketCount).toBe(16384);
     const visits = new Map<number, number>();
+    const sizes = new Set<number>();
     t.each((e) => {
       visits.set(e.name, (visits.get(e.name) ?? 0) + 1);
       if (e.name % 10 !== 0) t.remove(e);
+      sizes.add(t.bucketCount);
     });
     expect(visits.size).toBe(9000);
     expect([...visits.values()].every((n) => n === 1)).toBe(true);
+    expect([...sizes]).toEqual([16384]);
+    // 900 left: halved at the end of the walk to the fewest buckets an eighth of which they fill
+    expect(t.bucketCount).toBe(4096);
     expect(t.eachInOrder().map((e) => e.name)).toEqual(all.filter((e) => e.name % 10 === 0).map((e) => e.name));
-    // the shrink held back during the walk happens at the next remove
-    t.remove(all[0]);
-    expect(t.size).toBe(899);
-    const kept10 = all.filter((e) => e.hash === 10 && e.name % 10 === 0).map((e) => e.name);
-    expect(chainOf(t, 10)).toEqual(kept10.reverse());
+    const h = all[10].hash;
+    expect(chainOf(t, h)).toEqual(
+      all
+        .filter((e) => e.hash === h && e.name % 10 === 0)
+        .map((e) => e.name)
+        .reverse(),
+    );
+    // and removes outside a walk halve it again
+    for (const e of all.filter((x) => x.name % 10 === 0).slice(0, 600)) t.remove(e);
+    expect(t.size).toBe(300);
+    expect(t.bucketCount).toBe(2048);
   });
 
   it('chainFull counts every entry of the bucket, of any hash, and only that bucket', () => {
     const t = new ChainedTable<Entry>(new FlowBudget(Infinity));
     const full: string[] = [];
     t.onChainFull = (what) => full.push(what);
-    // hashes alike in their low bits share a bucket: a walk from either goes through all of them
-    for (let i = 0; i < MAX_CHAIN - 1; i++) t.insert(new Entry(5 + (i % 2) * (1 << 20), i));
-    expect(t.chainFull(5, 'test')).toBe(false);
-    t.insert(new Entry(5 + (1 << 21), 999));
-    expect(t.chainFull(5, 'test', 42)).toBe(true);
-    expect(t.chainFull(5 + (1 << 20), 'other')).toBe(true);
-    expect(t.chainFull(6, 'test')).toBe(false);
+    // hashes alike in the bits that pick their bucket share it: a walk from either goes through all of them
+    for (let i = 0; i < MAX_CHAIN - 1; i++) t.insert(new Entry(hashIn(5, 10, i % 2), i));
+    expect(t.chainFull(hashIn(5, 10), 'test')).toBe(false);
+    t.insert(new Entry(hashIn(5, 10, 7), 999));
+    expect(t.chainFull(hashIn(5, 10), 'test', 42)).toBe(true);
+    expect(t.chainFull(hashIn(5, 10, 1), 'other')).toBe(true);
+    expect(t.chainFull(hashIn(6, 10), 'test')).toBe(false);
     expect(full).toEqual(['frame 42: test', 'other']);
+  });
+
+  it('picks buckets from every bit of a hash: hashes alike in their low bits spread', () => {
+    const t = new ChainedTable<Entry>(new FlowBudget(Infinity));
+    t.onChainFull = () => {
+      throw new Error('a chain filled');
+    };
+    // 1,000 hashes equal in their low 16 bits (a DNS id chosen alike, times a constant)
+    for (let i = 0; i < 1000; i++) {
+      const e = new Entry((i << 16) | 0x1234, i);
+      expect(t.chainFull(e.hash, 'test')).toBe(false);
+      t.insert(e);
+    }
+    let longest = 0;
+    for (let i = 0; i < 1000; i++) {
+      let n = 0;
+      for (let f = t.head((i << 16) | 0x1234); f !== null; f = f.nextInBucket) n++;
+      longest = Math.max(longest, n);
+    }
+    expect(longest).toBeLessThan(10);
   });
 
   it('counts its entries in the budget', () => {

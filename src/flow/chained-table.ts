@@ -30,22 +30,34 @@ export class FlowBudget {
 }
 
 /**
- * Most entries one hash bucket of a flow table holds (#22). Hashes are seeded per process, so
- * chosen keys cannot collide on purpose; this bounds every walk of a chain whatever happens (a
- * seed guessed, a weak key): a new entry whose bucket is full is refused, counted as the anomaly
- * hash_chain_full (the caller counts its packets, as for --max-flows). Above the 64 identical DNS
- * queries a chain may hold on purpose (dns.ts).
+ * Most entries one hash bucket of a flow table holds (#22). Hashes are seeded per process, and a
+ * bucket is chosen from all 32 bits of a hash (bucketOf), so chosen keys cannot collide on
+ * purpose; this bounds every walk of a chain whatever happens (a seed guessed, a weak key): a new
+ * entry whose bucket is full is refused, counted as the anomaly hash_chain_full (the caller counts
+ * its packets, as for --max-flows). Above the 64 identical DNS queries a chain may hold on purpose
+ * (dns.ts). A table halved merges buckets: a chain may then hold more, and takes no new entry
+ * until it is back under the bound.
  */
 export const MAX_CHAIN = 256;
 
-/** Buckets a table starts with, and never goes below. */
-const MIN_BUCKETS = 1024;
+/** Buckets a table starts with, and never goes below (2 to this power). */
+const MIN_BITS = 10;
 
 /**
- * Entries by hash: an array of chain heads, a power of two long, indexed by the low bits of the
- * hash, with at most one entry per bucket on average (doubled past that, halved below an eighth).
- * A chain may hold entries of several hashes: a walk from head(hash) checks each entry's own key.
- * Entries of one hash keep their order in it, newest first, through every resize.
+ * The bucket of `hash` among 2^(32 - shift): the top bits of the hash times 2^32 / φ (Fibonacci
+ * hashing), which every bit of the hash moves. Not its low bits: a DNS transaction's hash
+ * (dns.ts txnHash) is its endpoints' times a constant with the query id mixed in below, and ids a
+ * sender chose alike in their low bits would have shared one bucket, whatever the seed.
+ */
+function bucketOf(hash: number, shift: number): number {
+  return Math.imul(hash, 0x9e3779b9) >>> shift;
+}
+
+/**
+ * Entries by hash: an array of chain heads, a power of two long, indexed by bucketOf, with at most
+ * one entry per bucket on average (doubled past that; halved below an eighth, by a remove or at the
+ * end of a walk). A chain may hold entries of several hashes: a walk from head(hash) checks each
+ * entry's own key. Entries of one hash keep their order in it, newest first, through every resize.
  *
  * Not a Map from hash to chain: a table whose entries come and go (a flow, a DNS lookup) filled
  * the Map's table with deleted entries, and V8 made it anew at its full size every time it was
@@ -53,28 +65,33 @@ const MIN_BUCKETS = 1024;
  * dense 1 GB bench capture, besides a hash lookup per packet.
  */
 export class ChainedTable<T extends TableEntry<T>> {
-  private buckets: (T | null)[] = new Array<T | null>(MIN_BUCKETS).fill(null);
-  private mask = MIN_BUCKETS - 1;
+  private buckets: (T | null)[] = new Array<T | null>(1 << MIN_BITS).fill(null);
+  /** 32 minus the bits of a bucket's number (bucketOf). */
+  private shift = 32 - MIN_BITS;
   size = 0;
   /** Entries inserted so far (TableEntry.inserted). */
   private inserts = 0;
-  /** A walk by each() is under way: a remove must not resize under it. */
-  private walking = false;
+  /** Walks by each() under way: a remove must not resize under them. */
+  private walks = 0;
   /** Called when a new entry is refused because its bucket is full (see MAX_CHAIN). */
   onChainFull: ((what: string) => void) | null = null;
 
   constructor(readonly budget: FlowBudget = new FlowBudget(Infinity)) {}
 
+  /** How many buckets the table has now (for tests). */
+  get bucketCount(): number {
+    return this.buckets.length;
+  }
+
   /**
    * Whether the bucket of `hash` holds MAX_CHAIN entries already, of any hash: then a new one must
    * not be inserted (reported through onChainFull, naming `what`, after "frame N: " when `frame` is
-   * given: the text is made only then, not for every new flow). Every walk of a chain stays bounded
-   * even for keys whose hashes differ only above the bucket's bits; at one entry a bucket on
-   * average, no chain of ordinary traffic comes near it.
+   * given: the text is made only then, not for every new flow). At one entry a bucket on average,
+   * no chain of ordinary traffic comes near it.
    */
   chainFull(hash: number, what: string, frame = -1): boolean {
     let n = 0;
-    for (let f = this.buckets[hash & this.mask]; f !== null; f = f.nextInBucket) {
+    for (let f = this.buckets[bucketOf(hash, this.shift)]; f !== null; f = f.nextInBucket) {
       if (++n >= MAX_CHAIN) {
         this.onChainFull?.(frame >= 0 ? `frame ${frame}: ${what}` : what);
         return true;
@@ -85,11 +102,12 @@ export class ChainedTable<T extends TableEntry<T>> {
 
   /** The first entry of the chain that holds the entries of `hash` (with others: check each one's key). */
   head(hash: number): T | null {
-    return this.buckets[hash & this.mask];
+    return this.buckets[bucketOf(hash, this.shift)];
   }
 
+  /** Adds `item` (not in the table, and not during a walk: see each). */
   insert(item: T): void {
-    const b = item.hash & this.mask;
+    const b = bucketOf(item.hash, this.shift);
     item.nextInBucket = this.buckets[b];
     this.buckets[b] = item;
     item.inserted = this.inserts++;
@@ -100,7 +118,7 @@ export class ChainedTable<T extends TableEntry<T>> {
 
   /** Takes `item` out of the table; false when it was not in it. */
   remove(item: T): boolean {
-    const b = item.hash & this.mask;
+    const b = bucketOf(item.hash, this.shift);
     let f = this.buckets[b];
     let prev: T | null = null;
     while (f !== null && f !== item) {
@@ -113,7 +131,7 @@ export class ChainedTable<T extends TableEntry<T>> {
     item.nextInBucket = null;
     this.size--;
     this.budget.used--;
-    if (!this.walking && this.buckets.length > MIN_BUCKETS && this.size < this.buckets.length >> 3) this.resize(this.buckets.length >> 1);
+    if (this.walks === 0) this.shrinkIfSparse();
     return true;
   }
 
@@ -124,7 +142,7 @@ export class ChainedTable<T extends TableEntry<T>> {
    */
   each(fn: (item: T) => void): void {
     const buckets = this.buckets;
-    this.walking = true;
+    this.walks++;
     try {
       for (let i = 0; i < buckets.length; i++) {
         for (let f = buckets[i]; f !== null;) {
@@ -134,8 +152,10 @@ export class ChainedTable<T extends TableEntry<T>> {
         }
       }
     } finally {
-      this.walking = false;
+      this.walks--;
     }
+    // what the walk removed (a table whose entries go only in sweeps, as UDP flows do)
+    if (this.walks === 0) this.shrinkIfSparse();
   }
 
   /** Every entry, in the order they were inserted (what is reported at the end of a capture goes in the order it was first seen). */
@@ -145,19 +165,26 @@ export class ChainedTable<T extends TableEntry<T>> {
     return all.sort((a, b) => a.inserted - b.inserted);
   }
 
+  /** Halves the buckets, as many times as it takes, while fewer than an eighth hold an entry. */
+  private shrinkIfSparse(): void {
+    let n = this.buckets.length;
+    while (n > 1 << MIN_BITS && this.size < n >> 3) n >>= 1;
+    if (n !== this.buckets.length) this.resize(n);
+  }
+
   /**
-   * Re-chains every entry into `n` buckets. An old bucket's entries go to two new ones (or two old
+   * Re-chains every entry into `n` buckets. An old bucket's entries go to new ones (or several old
    * buckets' to one), appended in the order they were in, so entries of one hash keep theirs.
    */
   private resize(n: number): void {
     const old = this.buckets;
     const next = new Array<T | null>(n).fill(null);
     const tails = new Array<T | null>(n).fill(null);
-    const mask = n - 1;
+    const shift = 32 - Math.log2(n);
     for (let i = 0; i < old.length; i++) {
       for (let f = old[i]; f !== null;) {
         const after: T | null = f.nextInBucket;
-        const b = f.hash & mask;
+        const b = bucketOf(f.hash, shift);
         f.nextInBucket = null;
         const tail = tails[b];
         if (tail === null) next[b] = f;
@@ -167,7 +194,7 @@ export class ChainedTable<T extends TableEntry<T>> {
       }
     }
     this.buckets = next;
-    this.mask = mask;
+    this.shift = shift;
   }
 }
 

@@ -88,7 +88,7 @@ export class FlowTracker {
     this.dns = new DnsTable(this.budget);
     this.dns.anomalies = anomalies;
     this.udp = new UdpTable(this.budget);
-    const chainFull = (what: string) => anomalies.add('hash_chain_full', `${what}: ${MAX_CHAIN} flows with one hash already; new ones are counted, not tracked`);
+    const chainFull = (what: string) => anomalies.add('hash_chain_full', `${what}: ${MAX_CHAIN} flows in one hash bucket already; new ones are counted, not tracked`);
     for (const t of [this.tcp, this.tombstones, this.dns, this.udp]) t.onChainFull = chainFull;
   }
 

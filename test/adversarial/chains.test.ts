@@ -24,7 +24,7 @@ describe('every key colliding', () => {
     const r = await analyzeSource(bufferSource(pcap(recs)), DEFAULT_OPTIONS, { keep: 'none' });
     expect(r.summary.verdicts['capture-ended']).toBe(MAX_CHAIN);
     expect(r.stats.flowsNotTracked).toBe(3000 - MAX_CHAIN);
-    expect(r.anomalies).toContainEqual({ code: 'hash_chain_full', count: 3000 - MAX_CHAIN, first: `frame ${MAX_CHAIN + 1}: TCP flow: ${MAX_CHAIN} flows with one hash already; new ones are counted, not tracked` });
+    expect(r.anomalies).toContainEqual({ code: 'hash_chain_full', count: 3000 - MAX_CHAIN, first: `frame ${MAX_CHAIN + 1}: TCP flow: ${MAX_CHAIN} flows in one hash bucket already; new ones are counted, not tracked` });
   });
 
   it(`DNS queries from 1,000 client ports with one id, then their responses: ${MAX_CHAIN} lookups, the rest counted`, async () => {
@@ -32,7 +32,7 @@ describe('every key colliding', () => {
     const a = Array.from({ length: 1000 }, (_, i) => at(1000 + i, dnsUdp(dnsQuery(9, 'same.example', true), 'r', 2000 + i)));
     const r = await analyzeSource(bufferSource(pcap([...q, ...a])), DEFAULT_OPTIONS, { keep: 'none' });
     expect(r.summary.dnsTransactions).toBe(MAX_CHAIN);
-    expect(r.anomalies.find((x) => x.code === 'hash_chain_full')?.first).toMatch(/^frame \d+: DNS (query|response): 256 flows with one hash already/);
+    expect(r.anomalies.find((x) => x.code === 'hash_chain_full')?.first).toMatch(/^frame \d+: DNS (query|response): 256 flows in one hash bucket already/);
   });
 
   it(`UDP flows from 1,000 ports: ${MAX_CHAIN} tracked`, async () => {
