@@ -140,6 +140,9 @@ class FdSource implements ByteSource {
       // before reading on: bytes past the old end may be the middle of a new capture
       if (this.rewritten()) return 0;
       const n = this.readNow(buf, off, len);
+      // and after: written again between that look and this read (a test's run under load did),
+      // what was read is the new capture's middle; dropped, the next read starts at byte 0
+      if (n > 0 && this.rewritten()) return 0;
       if (n > 0) return n;
       if (this.movedOn?.() === true) return this.lastRead(buf, off, len);
     }
