@@ -137,12 +137,12 @@ class FdSource implements ByteSource {
     while (!this.closed) {
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
       if (this.closed) break;
-      // before reading on: bytes past the old end may be the middle of a new capture
-      if (this.rewritten()) return 0;
+      // bytes past the old end may be the middle of a new capture: the file's first bytes are looked
+      // at after the read, so that a writer starting over at any time before it is seen (looked at
+      // before, one that started over in between was not: a test's run under load); what was read
+      // is then dropped, and the next read starts at byte 0
       const n = this.readNow(buf, off, len);
-      // and after: written again between that look and this read (a test's run under load did),
-      // what was read is the new capture's middle; dropped, the next read starts at byte 0
-      if (n > 0 && this.rewritten()) return 0;
+      if (this.rewritten()) return 0;
       if (n > 0) return n;
       if (this.movedOn?.() === true) return this.lastRead(buf, off, len);
     }
