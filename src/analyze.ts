@@ -18,7 +18,7 @@ import { PacketStats } from './report/stats.js';
 import { SCHEMA_VERSION, type Report } from './report/report.js';
 import { Anomalies } from './capture/damage.js';
 import { warnings } from './report/warnings.js';
-import { checkHeap } from './memory.js';
+import { checkHeap, limitYoungGeneration } from './memory.js';
 
 export { DEFAULT_OPTIONS, type AnalyzeOptions } from './options.js';
 export type { Keep } from './report/emit.js';
@@ -63,6 +63,7 @@ export class Analyzer implements Superseded {
     onFlowProblemsOnly = false,
   ) {
     this.out = new Emitter({ keep, onFlow, onFlowProblemsOnly, filter, firstId, file });
+    if (!this.out.describe('ok')) limitYoungGeneration();
     this.flows = new FlowTracker(opts.maxFlows, this.decoder, this.stats.anomalies, filter, this);
     this.frags = new FragmentReassembler(this.stats.anomalies);
     this.lifecycle = new Lifecycle(opts, this.clock, this.flows, this.out, filter !== null);

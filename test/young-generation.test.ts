@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT } from './helpers/run.js';
+
+// src/memory.ts limitYoungGeneration: a run that describes only its problems stops V8's young
+// generation at 8 MiB; one that describes every record lets it grow (to 32 MiB on Node 20).
+// A child process reports the largest young generation it saw, sampled through the run and at its end.
+const PROBE = `import v8 from 'node:v8';
+let max = 0;
+const look = () => { for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') max = Math.max(max, s.space_size); };
+setInterval(look, 2).unref();
+process.on('exit', () => { look(); process.stderr.write('young ' + max + '\\n'); });
+`;
+const MiB = 1024 * 1024;
+
+let dir = '';
+let capture = '';
+let probe = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pcapdiag-young-'));
+  capture = join(dir, 'dense.pcap');
+  probe = join(dir, 'probe.mjs');
+  writeFileSync(probe, PROBE);
+  // the bench's flow-dense mix, 20 MB (85k packets): enough for the young generation to grow
+  const g = spawnSync(process.execPath, [join(ROOT, 'bench', 'generate.mjs'), capture, '20', '--mix', 'dense'], { encoding: 'utf8' });
+  expect(g.status, g.stderr).toBe(0);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function youngMax(args: string[]): number {
+  const r = spawnSync(process.execPath, ['--import', probe, BIN, ...args, capture], { encoding: 'utf8', maxBuffer: 256 * MiB, timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  const m = /young (\d+)/.exec(r.stderr);
+  expect(m, r.stderr).not.toBeNull();
+  return Number(m?.[1]);
+}
+
+describe('the young generation', () => {
+  it('stops at 8 MiB when only problems are described (text)', () => {
+    const young = youngMax([]);
+    expect(young).toBeGreaterThanOrEqual(4 * MiB); // it did grow, up to the limit
+    expect(young).toBeLessThanOrEqual(8 * MiB);
+  });
+
+  it('grows past 8 MiB when every record is described (ndjson)', () => {
+    expect(youngMax(['-f', 'ndjson'])).toBeGreaterThan(8 * MiB);
+  });
+});
