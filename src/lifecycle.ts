@@ -7,7 +7,7 @@ import { SIBLING_WAIT_NS } from './flow/dns-siblings.js';
 import type { UdpFlow } from './flow/udp.js';
 import type { FlowTracker } from './flow/tracker.js';
 import type { ClassifyContext } from './verdict/context.js';
-import { dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
+import { described, dnsRecord, tcpRecord, udpRecord } from './verdict/classify.js';
 import { icmpVerdict } from './verdict/icmp.js';
 import { answered } from './verdict/tcp-evidence.js';
 import { HealthChecks, isFailedProbe, isProbe } from './verdict/health.js';
@@ -217,6 +217,7 @@ export class Lifecycle {
       hosts: this.flows.hosts,
       loops: this.flows.loops,
       describe: this.out.describe,
+      describeLater: this.out.describeLater,
       filtering: this.filtering,
     };
   }
@@ -356,11 +357,14 @@ export class Lifecycle {
       this.flows.captureMissed.bytes += missed;
       this.flows.captureMissed.connections++;
     }
-    const r = tcpRecord(f, c);
+    let r = tcpRecord(f, c);
+    const probe = isProbe(f, r.verdict);
+    // a health check's record may be held past this batch (health.ts), when its flow's object serves another
+    if (probe) r = described(r);
     if (vantage >= 0) (r as unknown as Record<symbol, number>)[VANTAGE_HOPS] = vantage;
     if (missed > 0) (r as unknown as Record<symbol, number>)[CAPTURE_MISSED] = missed;
     if (f.firstOfConversation) this.out.newConversation(r);
-    if (isProbe(f, r.verdict)) batch.push(...this.health.offer(f, r));
+    if (probe) batch.push(...this.health.offer(f, r));
     else if (isFailedProbe(f, r.verdict)) batch.push(this.health.failed(f, r));
     else batch.push(r);
   }

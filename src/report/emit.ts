@@ -7,6 +7,7 @@ import { Relater } from '../related/relate.js';
 import { LINKERS } from '../related/index.js';
 import { Grouper, type ProblemGroup } from './groups.js';
 import { CAUSE } from '../verdict/facts.js';
+import { described } from '../verdict/classify.js';
 import { flatten } from '../memory.js';
 
 /**
@@ -82,6 +83,18 @@ export class Emitter {
     return problem && keep !== 'none';
   };
 
+  /**
+   * Whether a record of this verdict, described, may be described only when emit hands it on
+   * (verdict/classify.ts described): a healthy record handed on and dropped, never kept, with no
+   * --filter to read it first. Until then it is as small as a counted one: a sweep's records all
+   * live until it emits them, through the young collections that its describing and writing
+   * bring, and records built with their facts were then promoted to die in the old generation.
+   */
+  readonly describeLater = (v: VerdictId): boolean => {
+    const o = this.o;
+    return o.keep !== 'all' && o.filter === null && o.onFlow !== null && !o.onFlowProblemsOnly && HEALTHY.has(v);
+  };
+
   /** `r` is the record of a TCP flow that was the first of its 4-tuple: counted as a conversation when emitted. */
   newConversation(r: FlowRecord): void {
     (r as Marked)[NEW_CONVERSATION] = true;
@@ -95,7 +108,8 @@ export class Emitter {
     // filter, and a shown record may name a related one the filter hides
     for (const r of batch) r.id = this.nextId++;
     this.relater.relate(batch);
-    for (const r of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const r = described(batch[i]);
       const newConversation = (r as Marked)[NEW_CONVERSATION] === true;
       if (newConversation) (r as Marked)[NEW_CONVERSATION] = false; // counted once, as a Set's delete would
       this.lastNewConversation = newConversation;

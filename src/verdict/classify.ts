@@ -5,7 +5,7 @@ import type { DnsTxn } from '../flow/dns.js';
 import type { UdpFlow } from '../flow/udp.js';
 import { formatMac, formatAddr } from '../flow/addr.js';
 import { isoTime } from '../capture/time.js';
-import { ruleVerdict, tcpRule, type Outcome } from './tcp-rules.js';
+import { ruleVerdict, tcpRule, type Outcome, type TcpRule } from './tcp-rules.js';
 import { classifyDns, dnsOpcode, dnsVerdict } from './dns-rules.js';
 import { attributeIcmp } from './attribute.js';
 import { icmpFact, icmpName, icmpVerdict, loopFacts } from './icmp.js';
@@ -101,14 +101,25 @@ function round6(x: number): number {
 export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   const rule = tcpRule(f, c);
   const verdict = ruleVerdict(rule, f);
-  if (!c.describe(verdict)) {
+  const later = c.describeLater(verdict);
+  if (later || !c.describe(verdict)) {
     // endpoints and duration: read by a health-check series (health.ts), a --filter, and the
     // linkers of related records (src/related/: a working connection proves a host up, a fallback
     // worked, a NAT leg)
     const r = counted(verdict, 'tcp', f.clientText, f.serverText, f.firstFrame, f.firstT);
     r.duration = round6((f.lastT - f.firstT) / 1e9);
+    if (later) {
+      // what the linkers read of a described connection (its ISN: nat-leg.ts)
+      r.key = tcpKey(r, f);
+      (r as Later)[LATER] = f;
+      (r as Later)[LATER_CONTEXT] = c;
+    }
     return r;
   }
+  return describedTcp(f, c, rule, verdict);
+}
+
+function describedTcp(f: TcpFlow, c: ClassifyContext, rule: TcpRule, verdict: VerdictId): FlowRecord {
   const client = f.clientText;
   const server = f.serverText;
   const outcome = rule.describe(f, c);
@@ -162,25 +173,39 @@ function counted(verdict: VerdictId, proto: 'tcp' | 'dns', client: string, serve
 }
 
 export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
-  const firstFrame = d.queryFrame > 0 ? d.queryFrame : d.respFrame;
   const bare = dnsVerdict(d, c);
-  if (!c.describe(bare)) {
-    // the endpoints of a failed lookup are read by the linkers (src/related/dns-upstream.ts)
-    const text = c.filtering || !HEALTHY.has(bare);
-    const r = counted(bare, 'dns', text ? d.clientText : '', text ? d.serverText : '', firstFrame, d.firstT);
+  const later = c.describeLater(bare);
+  if (later || !c.describe(bare)) {
+    // the endpoints of a failed lookup are read by the linkers (src/related/dns-upstream.ts), and
+    // of every record described later
+    const text = later || c.filtering || !HEALTHY.has(bare);
+    const r = counted(bare, 'dns', text ? d.clientText : '', text ? d.serverText : '', dnsFirstFrame(d), d.firstT);
     r.query = d.qname;
     r.qtype = qtypeName(d.qtype);
     r.transport = d.transport;
+    if (later) {
+      // what the linkers read of a described lookup
+      const opcode = dnsOpcode(d);
+      if (opcode !== undefined) r.opcode = opcode;
+      (r as Later)[LATER] = d;
+      (r as Later)[LATER_CONTEXT] = c;
+    }
     if (d.rcode >= 0) r.rcode = rcodeName(d.rcode);
     if (d.answers.length > 0) r.answers = d.answers;
     return r;
   }
+  return describedDns(d, c);
+}
+
+const dnsFirstFrame = (d: DnsTxn): number => (d.queryFrame > 0 ? d.queryFrame : d.respFrame);
+
+function describedDns(d: DnsTxn, c: ClassifyContext): FlowRecord {
   const { verdict, outcome } = classifyDns(d, c);
   const r = base(c, verdict, outcome, d.firstT, d.respT >= 0 ? d.respT : d.firstT, d.tunnel) as FlowRecord;
   r.proto = 'dns';
   r.client = d.clientText;
   r.server = d.serverText;
-  r.firstFrame = firstFrame;
+  r.firstFrame = dnsFirstFrame(d);
   r.packets = (d.queryT >= 0 ? 1 : 0) + (d.respT >= 0 ? 1 : 0);
   r.query = d.qname;
   r.qtype = qtypeName(d.qtype);
@@ -192,6 +217,38 @@ export function dnsRecord(d: DnsTxn, c: ClassifyContext): FlowRecord {
   if (d.answers.length > 0) r.answers = d.answers;
   r.key = dnsKey(r, d);
   return r;
+}
+
+/**
+ * On a record built to be described later (ClassifyContext.describeLater), its flow and the
+ * context it was decided in. Symbols, as the other marks on records: JSON leaves them out.
+ */
+const LATER = Symbol('describeLater');
+const LATER_CONTEXT = Symbol('describeLaterContext');
+type Later = FlowRecord & { [LATER]?: TcpFlow | DnsTxn; [LATER_CONTEXT]?: ClassifyContext };
+
+/**
+ * `r` described, when it was built to be described later: the record its flow's state gives (still
+ * as it was: nothing takes a reported flow's object for reuse before the batch is emitted, as no
+ * packet is read in between), with what `r` took since: its id, its links and its marks.
+ * Any other record as it is.
+ */
+export function described(r: FlowRecord): FlowRecord {
+  const f = (r as Later)[LATER];
+  const c = (r as Later)[LATER_CONTEXT];
+  if (f === undefined || c === undefined) return r;
+  let full: FlowRecord;
+  if (r.proto === 'tcp') {
+    const t = f as TcpFlow;
+    const rule = tcpRule(t, c);
+    full = describedTcp(t, c, rule, ruleVerdict(rule, t));
+  } else full = describedDns(f as DnsTxn, c);
+  full.id = r.id;
+  if (r.related !== undefined) full.related = r.related;
+  for (const mark of Object.getOwnPropertySymbols(r)) {
+    if (mark !== LATER && mark !== LATER_CONTEXT) (full as unknown as Record<symbol, unknown>)[mark] = (r as unknown as Record<symbol, unknown>)[mark];
+  }
+  return full;
 }
 
 /** A UDP flow (not DNS) is reported only when an ICMP unreachable answered it. */

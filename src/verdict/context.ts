@@ -27,6 +27,12 @@ export interface ClassifyContext {
    * verdict.
    */
   describe: (verdict: VerdictId) => boolean;
+  /**
+   * Whether a record with this verdict, though it needs its facts, may have them written when it is
+   * handed on (verdict/classify.ts described) instead of when it is decided: a healthy record
+   * that is handed on and dropped (ndjson), not kept or filtered.
+   */
+  describeLater: (verdict: VerdictId) => boolean;
   /** A --filter reads the endpoints of every record, the counted ones too. */
   filtering: boolean;
 }
