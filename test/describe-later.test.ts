@@ -14,13 +14,22 @@ function flowLines(ndjson: string): unknown[] {
     .map((l) => JSON.parse(l) as unknown);
 }
 
+// With a short --dns-timeout a sweep forgets many answered lookups (their retry series cleared, the
+// object given to the free list) before it emits the records it described later.
+const OPTIONS: [string, string[]][] = [
+  ['defaults', []],
+  ['--dns-timeout 300ms', ['--dns-timeout', '300ms']],
+];
+
 describe('records described when handed on', () => {
-  it.each(fixtureFiles())('%s: ndjson records are json records', async (name) => {
-    const file = join(FIXTURES, name);
-    const nd = await runInProcess(['-f', 'ndjson', file]);
-    const js = await runInProcess(['-f', 'json', file]);
-    const records = (JSON.parse(js.stdout) as { records: unknown[] }).records;
-    expect(records.length).toBeGreaterThan(0);
-    expect(flowLines(nd.stdout)).toEqual(records);
-  });
+  for (const [label, options] of OPTIONS) {
+    it.each(fixtureFiles())(`%s (${label}): ndjson records are json records`, async (name) => {
+      const file = join(FIXTURES, name);
+      const nd = await runInProcess(['-f', 'ndjson', ...options, file]);
+      const js = await runInProcess(['-f', 'json', ...options, file]);
+      const records = (JSON.parse(js.stdout) as { records: unknown[] }).records;
+      expect(records.length).toBeGreaterThan(0);
+      expect(flowLines(nd.stdout)).toEqual(records);
+    });
+  }
 });

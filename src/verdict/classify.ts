@@ -113,6 +113,7 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
       r.key = tcpKey(r, f);
       (r as Later)[LATER] = f;
       (r as Later)[LATER_CONTEXT] = c;
+      (r as Later)[LATER_RULE] = rule;
     }
     return r;
   }
@@ -220,33 +221,39 @@ function describedDns(d: DnsTxn, c: ClassifyContext): FlowRecord {
 }
 
 /**
- * On a record built to be described later (ClassifyContext.describeLater), its flow and the
- * context it was decided in. Symbols, as the other marks on records: JSON leaves them out.
+ * On a record built to be described later (ClassifyContext.describeLater), its flow, the context
+ * it was decided in and, for TCP, the rule that decided it. Symbols, as the other marks on
+ * records: JSON leaves them out.
  */
 const LATER = Symbol('describeLater');
 const LATER_CONTEXT = Symbol('describeLaterContext');
-type Later = FlowRecord & { [LATER]?: TcpFlow | DnsTxn; [LATER_CONTEXT]?: ClassifyContext };
+const LATER_RULE = Symbol('describeLaterRule');
+type Later = FlowRecord & { [LATER]?: TcpFlow | DnsTxn; [LATER_CONTEXT]?: ClassifyContext; [LATER_RULE]?: TcpRule };
 
 /**
- * `r` described, when it was built to be described later: the record its flow's state gives (still
- * as it was: nothing takes a reported flow's object for reuse before the batch is emitted, as no
- * packet is read in between), with what `r` took since: its id, its links and its marks.
- * Any other record as it is.
+ * `r` described, when it was built to be described later: the record its flow gives, with the
+ * verdict it was decided with and what it took since (its id, its links, its marks). Any other
+ * record as it is.
+ *
+ * The flow is as the sweep left it. By the time the batch is emitted a reported flow may have been
+ * taken out of its tables and given to its free list, with the fields that tie it to other objects
+ * cleared (a TCP flow's server profile and DNS stream, a lookup's retry series), but it is not
+ * reused: no packet is read between a batch's decisions and its emit. The descriptions of healthy
+ * verdicts (the `ok` rule, answered lookups) read none of those fields; a test compares every
+ * fixture's records described now and later (test/describe-later.test.ts).
  */
 export function described(r: FlowRecord): FlowRecord {
   const f = (r as Later)[LATER];
   const c = (r as Later)[LATER_CONTEXT];
   if (f === undefined || c === undefined) return r;
-  let full: FlowRecord;
-  if (r.proto === 'tcp') {
-    const t = f as TcpFlow;
-    const rule = tcpRule(t, c);
-    full = describedTcp(t, c, rule, ruleVerdict(rule, t));
-  } else full = describedDns(f as DnsTxn, c);
+  const rule = (r as Later)[LATER_RULE];
+  const full = rule !== undefined ? describedTcp(f as TcpFlow, c, rule, r.verdict) : describedDns(f as DnsTxn, c);
+  // checked whenever PCAPDIAG_CHECK_TIMES=1, as every test run sets (see base)
+  if (CHECK_TIMES && full.verdict !== r.verdict) throw new Error(`internal: record #${r.id} decided ${r.verdict}, described ${full.verdict}`);
   full.id = r.id;
   if (r.related !== undefined) full.related = r.related;
   for (const mark of Object.getOwnPropertySymbols(r)) {
-    if (mark !== LATER && mark !== LATER_CONTEXT) (full as unknown as Record<symbol, unknown>)[mark] = (r as unknown as Record<symbol, unknown>)[mark];
+    if (mark !== LATER && mark !== LATER_CONTEXT && mark !== LATER_RULE) (full as unknown as Record<symbol, unknown>)[mark] = (r as unknown as Record<symbol, unknown>)[mark];
   }
   return full;
 }
