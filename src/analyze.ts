@@ -63,7 +63,7 @@ export class Analyzer implements Superseded {
     onFlowProblemsOnly = false,
   ) {
     this.out = new Emitter({ keep, onFlow, onFlowProblemsOnly, filter, firstId, file });
-    if (!this.out.describe('ok')) limitYoungGeneration();
+    limitYoungGeneration(!this.out.describe('ok'));
     this.flows = new FlowTracker(opts.maxFlows, this.decoder, this.stats.anomalies, filter, this);
     this.frags = new FragmentReassembler(this.stats.anomalies);
     this.lifecycle = new Lifecycle(opts, this.clock, this.flows, this.out, filter !== null);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from './helpers/run.js';
 
@@ -15,6 +16,26 @@ setInterval(look, 2).unref();
 process.on('exit', () => { look(); process.stderr.write('young ' + max + '\\n'); });
 `;
 const MiB = 1024 * 1024;
+
+// Two analyses in one process, text and then ndjson (as a library caller or the tests run them):
+// the limit the first set must not hold for the second. Prints the second run's largest young generation.
+const TWO_RUNS = (root: string) => `import v8 from 'node:v8';
+const { parseArgv } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/cli/program.js')).href)});
+const { analyzeCommand } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/cli/commands/analyze.js')).href)});
+const sink = { write() {}, line() {}, flush() {}, busy: () => null, drain: () => Promise.resolve() };
+const run = async (args) => { const call = parseArgv(args, '0', { out: () => {}, err: () => {} }, { isTty: false, noColor: true }); await analyzeCommand({ ...call.options, quiet: true }, undefined, sink); };
+let max = 0;
+const look = () => { for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') max = Math.max(max, s.space_size); };
+const timer = setInterval(look, 2);
+await run([process.argv[2]]);
+look();
+process.stderr.write('text young ' + max + '\\n');
+max = 0;
+await run(['-f', 'ndjson', process.argv[2]]);
+look();
+clearInterval(timer);
+process.stderr.write('young ' + max + '\\n');
+`;
 
 let dir = '';
 let capture = '';
@@ -48,5 +69,14 @@ describe('the young generation', () => {
 
   it('grows past 8 MiB when every record is described (ndjson)', () => {
     expect(youngMax(['-f', 'ndjson'])).toBeGreaterThan(8 * MiB);
+  });
+
+  it('grows again for an ndjson analysis after a text one in the same process', () => {
+    const script = join(dir, 'two-runs.mjs');
+    writeFileSync(script, TWO_RUNS(ROOT));
+    const r = spawnSync(process.execPath, [script, capture], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(/text young (\d+)/.exec(r.stderr)?.[1])).toBeLessThanOrEqual(8 * MiB); // the text run stopped it
+    expect(Number(/^young (\d+)/m.exec(r.stderr)?.[1])).toBeGreaterThan(8 * MiB);
   });
 });
