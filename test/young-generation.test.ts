@@ -18,7 +18,7 @@ process.on('exit', () => { look(); process.stderr.write('young ' + max + '\\n');
 const MiB = 1024 * 1024;
 
 // Two analyses in one process, text and then ndjson (as a library caller or the tests run them):
-// the limit the first set must not hold for the second. Prints the second run's largest young generation.
+// the limit the first set must not hold for the second. Prints each run's largest young generation.
 const TWO_RUNS = (root: string) => `import v8 from 'node:v8';
 const { parseArgv } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/cli/program.js')).href)});
 const { analyzeCommand } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/cli/commands/analyze.js')).href)});

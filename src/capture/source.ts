@@ -137,10 +137,11 @@ class FdSource implements ByteSource {
     while (!this.closed) {
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
       if (this.closed) break;
-      // bytes past the old end may be the middle of a new capture: the file's first bytes are looked
-      // at after the read, so that a writer starting over at any time before it is seen (looked at
-      // before, one that started over in between was not: a test's run under load); what was read
-      // is then dropped, and the next read starts at byte 0
+      // bytes past the old end may be the middle of a new capture. The file's first bytes are
+      // compared after the read, not before it: a writer that started the file over between the
+      // look and the read had the middle of its new capture taken for more of the old one (seen
+      // in a test run under load). When they changed, what was read is dropped and the next read
+      // starts at byte 0 (rewritten)
       const n = this.readNow(buf, off, len);
       if (this.rewritten()) return 0;
       if (n > 0) return n;
