@@ -12,8 +12,12 @@ function run(workers: number, args: string[]): { code: number; out: string } {
 
 describe('captures analysed on worker threads give the output of one thread, byte for byte', () => {
   const some = ['dns.pcap', 'ipv6.pcap', 'tcp-reset-by-router.pcap', 'tls-expired.pcap', 'ping.pcap', 'rotated-time'].map((f) => join(FIXTURES, f));
+  // records that name other records (related ids, "#N" in their sentences), none in the first capture
+  const related = ['tcp-ok.pcap', 'related-proxy.pcap', 'related-happy-eyeballs.pcap', 'related-nat.pcap', 'related-ping-dropped.pcap', 'related-port-closed.pcap', 'dns-lame-servfail.pcap'].map((f) => join(FIXTURES, f));
   const cases: [string, string[]][] = [
-    ['text, every fixture', [FIXTURES]],
+    // --separate: the whole folder would otherwise be read as vantage points of one network, in one thread
+    ['text, every fixture', ['--separate', FIXTURES]],
+    ...['text', 'ndjson'].map((f): [string, string[]] => [`${f}, records naming records of their own capture`, ['-f', f, ...related]]),
     ['ndjson', ['-f', 'ndjson', ...some]],
     ['json with a gate', ['-f', 'json', '--fail-on', 'problem', ...some]],
     ['junit with a filter', ['-f', 'junit', ...some, 'port 53']],
@@ -26,6 +30,20 @@ describe('captures analysed on worker threads give the output of one thread, byt
       expect(many.code).toBe(one.code);
       expect(many.out).toBe(one.out);
     });
+
+  it("a later capture's records name the others by their ids in the run", () => {
+    const records = run(2, ['-f', 'ndjson', ...related])
+      .out.split('\n')
+      .filter((l) => l.startsWith('{"type":"flow"'))
+      .map((l) => JSON.parse(l) as { id: number; summary: string; check: string; related?: { id: number }[] });
+    const ids = new Set(records.map((r) => r.id));
+    const named = records.flatMap((r) => [...(r.related ?? []).map((x) => x.id), ...[...`${r.summary} ${r.check}`.matchAll(/\(#(\d+)\)|, #(\d+)\)/g)].map((m) => Number(m[1] ?? m[2]))]);
+    expect(named.length).toBeGreaterThan(10);
+    for (const id of named) expect(ids.has(id), `#${id}`).toBe(true);
+    // the proxy's 502 names its refused upstream connection, the record after it
+    const bad = records.find((r) => r.summary.includes('HTTP 502'));
+    expect(bad?.summary).toContain(`refused (#${(bad?.id ?? 0) + 1})`);
+  });
 });
 
 describe('workersFor', () => {

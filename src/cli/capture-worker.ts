@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { FlowFilter } from '../filter/filter.js';
+import { markRecordRefs } from '../render/sentences.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { analyzeCaptures } from './captures.js';
 import type { WorkerJob, WorkerMessage } from './parallel.js';
@@ -21,6 +22,7 @@ async function run(job: WorkerJob): Promise<void> {
     if (m === 'abort') stop.abort();
   });
   port.unref(); // listening for 'abort' must not keep the worker alive once its capture is done
+  markRecordRefs(job.recordRefMark);
   let batch: FlowRecord[] = [];
   const flush = () => {
     if (batch.length > 0) post({ kind: 'records', records: batch });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,8 @@ export interface WorkerJob {
   problemsOnly: boolean;
   /** Post the records as they are decided (the renderer streams them). */
   handOn: boolean;
+  /** Sentences write the ids of other records between these marks, to be numbered on (numberOn). */
+  recordRefMark: string;
 }
 
 export type WorkerMessage = { kind: 'records'; records: FlowRecord[] } | { kind: 'done'; report: Report | null; unreadable: number } | { kind: 'failed'; message: string; input: boolean; stack: string };
@@ -74,6 +77,8 @@ export async function analyzeInParallel(
   const out: CapturesRun = { reports: [], unreadable: 0, partsOf: new Map() };
   let written = 0; // slots handed on
   let idBase = 0;
+  const mark = `\u0000${randomBytes(8).toString('hex')}\u0000`;
+  const refs = new RegExp(`#${mark}(\\d+)${mark}`, 'g');
   const running = new Set<Worker>();
   const abort = () => {
     for (const w of running) w.postMessage('abort');
@@ -85,8 +90,7 @@ export async function analyzeInParallel(
     while (written < slots.length) {
       const s = slots[written];
       for (const r of s.records) {
-        r.id += idBase;
-        if (r.group !== undefined) r.group += idBase;
+        numberOn(r, idBase, refs);
         s.setup.onFlow?.(r);
       }
       s.records = [];
@@ -98,10 +102,7 @@ export async function analyzeInParallel(
         out.unreadable += s.done.unreadable;
         const report = s.done.report;
         if (report !== null) {
-          for (const r of report.records) {
-            r.id += idBase;
-            if (r.group !== undefined) r.group += idBase;
-          }
+          for (const r of report.records) numberOn(r, idBase, refs);
           for (const g of report.groups) {
             g.id += idBase;
             g.ids = g.ids.map((id) => id + idBase);
@@ -120,7 +121,7 @@ export async function analyzeInParallel(
   const runOne = (i: number): Promise<void> =>
     new Promise((resolve, reject) => {
       const s = slots[i];
-      const job: WorkerJob = { parts: [...groups[i]], opts, filter, keep: s.setup.keep ?? 'all', problemsOnly: s.setup.onFlowProblemsOnly ?? false, handOn: s.setup.onFlow !== null && s.setup.onFlow !== undefined };
+      const job: WorkerJob = { parts: [...groups[i]], opts, filter, keep: s.setup.keep ?? 'all', problemsOnly: s.setup.onFlowProblemsOnly ?? false, handOn: s.setup.onFlow !== null && s.setup.onFlow !== undefined, recordRefMark: mark };
       const w = new Worker(WORKER, { workerData: job });
       running.add(w);
       w.on('message', (m: WorkerMessage) => {
@@ -162,4 +163,21 @@ export async function analyzeInParallel(
     o.signal?.removeEventListener('abort', abort);
   }
   return out;
+}
+
+/**
+ * A record from a worker, numbered on after the captures before its own: its id, its group's, the
+ * ids of its related records and those its sentences name (marked in the worker: markRecordRefs).
+ */
+function numberOn(r: FlowRecord, idBase: number, refs: RegExp): void {
+  r.id += idBase;
+  if (r.group !== undefined) r.group += idBase;
+  const at = (_: string, id: string) => `#${Number(id) + idBase}`;
+  r.summary = r.summary.replace(refs, at);
+  r.check = r.check.replace(refs, at);
+  if (r.related !== undefined)
+    for (const x of r.related) {
+      x.id += idBase;
+      x.why = x.why.replace(refs, at);
+    }
 }

@@ -24,6 +24,21 @@ export interface NameLookup {
 
 const NO_NAMES: NameLookup = new Map<string, string>();
 
+/**
+ * How a sentence names another record: `#12`. In a worker thread (cli/parallel.ts) a capture's
+ * ids start at 1, and the main thread numbers them on once it knows how many records the captures
+ * before it had: there the id is written between two marks (markRecordRefs) for it to find. The
+ * mark is the main thread's random word, so text from the packets cannot forge one.
+ */
+let refMark = '';
+
+/** From now on (in this thread) sentences write the record ids they name as `#<mark><id><mark>`. */
+export function markRecordRefs(mark: string): void {
+  refMark = mark;
+}
+
+const recordRef = (id: number) => `#${refMark}${id}${refMark}`;
+
 /** Prints addresses with their names. */
 export class Labels {
   constructor(private readonly names: NameLookup) {}
@@ -539,7 +554,7 @@ const CHECK: StoryTable = {
       case 'dns-servfail': {
         const ups = r.related?.filter((x) => x.kind === 'dns-upstream') ?? [];
         if (ups.length > 0)
-          return `${L.a(s.server)} could not resolve it because its own queries upstream failed (#${ups.map((x) => x.id).join(', #')}): ${ups[0].why}. Fix that server, or the delegation that points to it (the parent zone's NS records); \`dig ${shellWord(s.qname)} +trace\` from ${s.server} shows the chain.`;
+          return `${L.a(s.server)} could not resolve it because its own queries upstream failed (${ups.map((x) => recordRef(x.id)).join(', ')}): ${ups[0].why}. Fix that server, or the delegation that points to it (the parent zone's NS records); \`dig ${shellWord(s.qname)} +trace\` from ${s.server} shows the chain.`;
         return `${L.a(s.server)} could not resolve it: its upstream/forwarders are unreachable, or DNSSEC validation failed. Try \`dig @${s.server} ${shellWord(s.qname)} +trace\` and the server's logs.`;
       }
       case 'dns-no-recursion':
@@ -732,14 +747,14 @@ const UNANSWERED: ReadonlySet<VerdictId> = new Set<VerdictId>(['timeout', 'captu
 const portText = (endpoint: string) => endpoint.slice(endpoint.lastIndexOf(':') + 1);
 
 const CAUSE_SUMMARY: CauseTable = {
-  upstream: (c, _r, L, own) => `${own}: the proxy's connection to its upstream ${L.ep(c.upstream)} ${connectionFailedText(c.verdict)} (#${c.id})`,
+  upstream: (c, _r, L, own) => `${own}: the proxy's connection to its upstream ${L.ep(c.upstream)} ${connectionFailedText(c.verdict)} (${recordRef(c.id)})`,
   'other-family': (c, r, _L, own) =>
     r.verdict === 'refused'
-      ? `${c.name} refuses IPv${c.family} connections to port ${portText(r.server)}, IPv${c.family === 6 ? 4 : 6} fallback worked (${c.other}, #${c.id}): ${own}`
-      : `IPv${c.family} path to ${c.name} broken, IPv${c.family === 6 ? 4 : 6} fallback worked (${c.other}, #${c.id}): ${own}`,
-  'host-up': (c, _r, L, own) => `${own}, but the host is up: TCP to ${L.ep(c.via)} worked (#${c.id})`,
-  'host-answers-ping': (c, _r, _L, own) => `${own}; the host answers ping (#${c.id}): the port is the problem, not the host`,
-  'nat-leg': (c, _r, _L, own) => `${own} (the same connection as #${c.id}, after the ${c.side === 'client' ? 'SNAT' : c.side === 'server' ? 'DNAT' : 'NAT'}: ${c.before} is ${c.after})`,
+      ? `${c.name} refuses IPv${c.family} connections to port ${portText(r.server)}, IPv${c.family === 6 ? 4 : 6} fallback worked (${c.other}, ${recordRef(c.id)}): ${own}`
+      : `IPv${c.family} path to ${c.name} broken, IPv${c.family === 6 ? 4 : 6} fallback worked (${c.other}, ${recordRef(c.id)}): ${own}`,
+  'host-up': (c, _r, L, own) => `${own}, but the host is up: TCP to ${L.ep(c.via)} worked (${recordRef(c.id)})`,
+  'host-answers-ping': (c, _r, _L, own) => `${own}; the host answers ping (${recordRef(c.id)}): the port is the problem, not the host`,
+  'nat-leg': (c, _r, _L, own) => `${own} (the same connection as ${recordRef(c.id)}, after the ${c.side === 'client' ? 'SNAT' : c.side === 'server' ? 'DNAT' : 'NAT'}: ${c.before} is ${c.after})`,
 };
 
 const CAUSE_CHECK: CauseTable = {
@@ -747,10 +762,10 @@ const CAUSE_CHECK: CauseTable = {
     const host = hostOf(c.upstream);
     const proxy = L.a(hostOf(c.proxy));
     if (c.verdict === 'refused')
-      return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} refused it (#${c.id}): is the upstream service running and listening there (\`ss -ltnp\` on ${L.a(host)})? Check the address and port in the proxy's upstream (pool) configuration.`;
+      return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} refused it (${recordRef(c.id)}): is the upstream service running and listening there (\`ss -ltnp\` on ${L.a(host)})? Check the address and port in the proxy's upstream (pool) configuration.`;
     if (UNANSWERED.has(c.verdict))
-      return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} did not answer it (#${c.id}): is the upstream host up, and does a firewall between the proxy and the upstream drop the connection? Try \`nc -zv ${host} ${portText(c.upstream)}\` from ${proxy}.`;
-    return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} failed the request (#${c.id}): read the upstream's logs around that time, and the proxy's error log.`;
+      return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} did not answer it (${recordRef(c.id)}): is the upstream host up, and does a firewall between the proxy and the upstream drop the connection? Try \`nc -zv ${host} ${portText(c.upstream)}\` from ${proxy}.`;
+    return `The proxy ${proxy} works; its upstream ${L.ep(c.upstream)} failed the request (${recordRef(c.id)}): read the upstream's logs around that time, and the proxy's error log.`;
   },
   'other-family': (c, r, L) => {
     const host = hostOf(r.server);
@@ -763,8 +778,8 @@ const CAUSE_CHECK: CauseTable = {
     `The host is up (TCP to ${L.ep(c.via)} worked): ICMP echo to ${L.a(r.server)} is dropped by a firewall on it or on the way, often on purpose. Nothing to fix unless monitoring relies on ping; then allow echo requests (\`iptables -L -n -v\` / \`nft list ruleset\`).`,
   'host-answers-ping': (c, r, L, own) =>
     UNANSWERED.has(r.verdict)
-      ? `The host is up (it answers ping, #${c.id}): a firewall or security group drops SYNs to port ${portText(r.server)}, on ${L.a(c.host)} or on the way. Check DROP rules there (\`iptables -L -n -v\`, \`nft list ruleset\`) and \`traceroute -T -p ${portText(r.server)} ${c.host}\` to find where.`
-      : `The host is up (it answers ping, #${c.id}). ${own}`,
+      ? `The host is up (it answers ping, ${recordRef(c.id)}): a firewall or security group drops SYNs to port ${portText(r.server)}, on ${L.a(c.host)} or on the way. Check DROP rules there (\`iptables -L -n -v\`, \`nft list ruleset\`) and \`traceroute -T -p ${portText(r.server)} ${c.host}\` to find where.`
+      : `The host is up (it answers ping, ${recordRef(c.id)}). ${own}`,
   'nat-leg': (_c, _r, _L, own) => own,
 };
 
