@@ -75,7 +75,8 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
               if (wantsAll || problem) toWrite.push(r);
               if (onRecord !== null && (problem || !feed.problemsOnly)) onRecord(r);
             },
-      onFlowProblemsOnly: feed.problemsOnly && !wantsAll,
+      // healthy records only when the renderer streams them or the pcap takes every flow a filter selects
+      onFlowProblemsOnly: !wantsAll && (onRecord === null || feed.problemsOnly),
       live,
       onProgress: progress === null ? null : (bytes: number, packets: number) => progress.update(bytes, packets),
       onIdle: live ? () => out.flush() : null,
