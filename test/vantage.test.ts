@@ -214,6 +214,34 @@ describe.skipIf(!existsSync(V))('two captures of one connection (--vantages)', (
     expect(cli(['-f', 'ndjson', '-q', '--vantages', join(V, 'client.pcap'), moved]).stdout).not.toContain('"vantages"');
   });
 
+  it.skipIf(!hasCommand('editcap'))('records that name other records name them by their ids in the run, in every vantage part', () => {
+    // the proxy capture and a copy 3 ms later, after a capture with nothing to correlate: the
+    // records are numbered anew in time order, and the 502 names its refused upstream leg
+    const shifted = join(mkdtempSync(join(tmpdir(), 'pcapdiag-vantage-')), 'shifted.pcap');
+    expect(spawnSync('editcap', ['-F', 'pcap', '-t', '0.003', join(FIXTURES, 'related-proxy.pcap'), shifted]).status).toBe(0);
+    const files = [join(FIXTURES, 'tcp-ok.pcap'), join(FIXTURES, 'related-proxy.pcap'), shifted];
+    const { lines } = run(files, ['--vantages']);
+    const records = lines.filter((l) => l.type === 'flow');
+    const ids = new Set(records.map((r) => r.id));
+    const bad = records.find((r) => r.summary?.includes('HTTP 502'));
+    const upstream = records.find((r) => r.verdict === 'refused' && r.server === '10.0.3.30:8080');
+    if (bad === undefined || upstream === undefined) throw new Error('no 502 or no refused upstream');
+    expect(bad.summary).toContain(`refused (#${upstream.id})`);
+    expect(bad.check).toContain(`(#${upstream.id})`);
+    expect(bad.related?.map((x) => x.id)).toEqual([upstream.id]);
+    expect(upstream.related?.map((x) => x.id)).toEqual([bad.id]);
+    expect(bad.vantages?.map((v) => v.saw)).toEqual([bad.summary, bad.summary]);
+    for (const r of records) for (const x of r.related ?? []) expect(ids.has(x.id), `#${r.id} names #${x.id}`).toBe(true);
+    // a filter that leaves the upstream leg out: the 502 names no record
+    const filtered = cli(['-f', 'ndjson', '-q', '--vantages', ...files, 'port 8180'])
+      .stdout.trim()
+      .split('\n');
+    const front = filtered.map((l) => JSON.parse(l) as Line).find((l) => l.summary?.includes('HTTP 502'));
+    expect(front?.vantages).toHaveLength(2);
+    expect(front?.summary).not.toContain('(#');
+    expect(front?.related).toBeUndefined();
+  });
+
   it('contradicting flags and standard input are usage errors (exit 2)', () => {
     expect(cli(['--vantages', '--separate', join(V, 'client.pcap'), join(V, 'server.pcap')]).code).toBe(2);
     expect(cli(['--vantages', '--sequence', join(V, 'client.pcap'), join(V, 'server.pcap')]).code).toBe(2);

@@ -1,7 +1,8 @@
 import type { Report, VantageClock } from '../report/report.js';
 import { Grouper, type ProblemGroup } from '../report/groups.js';
-import { HEALTHY, VERDICT_IDS, type FlowRecord, type VantagePart } from '../verdict/types.js';
-import { STORY, type Fact, type PathSegment, type Story } from '../verdict/facts.js';
+import { HEALTHY, VERDICT_IDS, type FlowRecord, type Related, type VantagePart } from '../verdict/types.js';
+import { CAUSE, STORY, type Fact, type PathSegment, type Story } from '../verdict/facts.js';
+import { describeRecord } from '../render/sentences.js';
 import { DnsNames } from '../verdict/names.js';
 import { TCP_FLAG } from '../decode/packet.js';
 import { identity, packetName } from './match.js';
@@ -54,30 +55,73 @@ export function correlate(inputs: readonly VantageInput[], firstId: number, o: {
   const votes: Votes = inputs.map(() => inputs.map(() => 0));
   for (const cl of conns) if (cl.members.size > 1) addVotes(votes, cl, flows);
   const spans = inputs.map((inp, j) => ({ from: toRef[j](0), until: toRef[j](spanNs(inp.report)) }));
-  const records: { r: FlowRecord; at: number }[] = [];
+  /** `was`: the records of the captures it is made from (one per capture that saw it). */
+  const records: { r: FlowRecord; at: number; was: { cap: number; record: FlowRecord }[] }[] = [];
   const views = new Map<FlowRecord, PathView>();
   for (const cl of conns) {
     const [cap0, i0] = [...cl.members].sort((x, y) => x[0] - y[0])[0];
     const { r, view } = merge(cl, flows, inputs, spans, toRef, votes);
     views.set(r, view);
-    records.push({ r, at: toRef[cap0](flows[cap0][i0].record.t * 1e9) });
+    records.push({ r, at: toRef[cap0](flows[cap0][i0].record.t * 1e9), was: [...cl.members].map(([cap, i]) => ({ cap, record: flows[cap][i].record })) });
   }
   // records that are not correlated (ARP, ping, ICMP): as each capture reported them
   for (let j = 0; j < inputs.length; j++) {
-    for (const r of inputs[j].report.records) if (!correlatable(r)) records.push({ r: { ...r, file: inputs[j].report.input.name }, at: toRef[j](r.t * 1e9) });
+    for (const r of inputs[j].report.records) if (!correlatable(r)) records.push({ r: { ...r, file: inputs[j].report.input.name }, at: toRef[j](r.t * 1e9), was: [{ cap: j, record: r }] });
   }
   records.sort((x, y) => x.at - y.at);
-  const names = new DnsNames();
+  // numbered in time order; the ids the captures gave (numbered on over them: none is given twice)
+  // become the ids of the records made from them, for the records that name them
   let id = firstId;
-  const out: FlowRecord[] = [];
-  for (const { r, at } of records) {
+  const idOf = new Map<number, number>();
+  for (const { r, was } of records) {
     r.id = id++;
+    for (const w of was) idOf.set(w.record.id, r.id);
+  }
+  const names = new DnsNames();
+  const out: FlowRecord[] = [];
+  for (const { r, at, was } of records) {
     r.t = Math.round(at) / 1e9;
+    renumberLinks(r, idOf);
     names.label(r);
     names.learn(r);
+    // what each capture saw, in its own words, naming records by their ids here
+    if (r.vantages !== undefined)
+      for (const { cap, record } of was) {
+        if (record[CAUSE] === undefined) continue;
+        const p = r.vantages.find((v) => v.file === inputs[cap].report.input.name && v.key === record.key);
+        if (p === undefined) continue;
+        const seen: FlowRecord = { ...record };
+        renumberLinks(seen, idOf);
+        describeRecord(seen, names.known);
+        p.saw = seen.summary;
+      }
     out.push(r);
   }
   return { report: mergedReport(inputs, out, clocks, id), shared, pathOf: (r) => views.get(r) ?? null };
+}
+
+/**
+ * `r`'s related records and the one its cause names (sentences.ts), by their ids in this run
+ * (`idOf`, from the ids the captures gave them). Not changed in place: `r` shares them with its
+ * capture's record. A record not in the run (a filter left it out) is not named: the link is
+ * dropped, and the cause with it.
+ */
+function renumberLinks(r: FlowRecord, idOf: ReadonlyMap<number, number>): void {
+  if (r.related !== undefined) {
+    const related: Related[] = [];
+    for (const x of r.related) {
+      const id = idOf.get(x.id);
+      if (id !== undefined && id !== r.id && !related.some((y) => y.id === id && y.kind === x.kind)) related.push({ ...x, id });
+    }
+    if (related.length > 0) r.related = related;
+    else delete r.related;
+  }
+  const cause = r[CAUSE];
+  if (cause !== undefined) {
+    const id = idOf.get(cause.id);
+    if (id === undefined) r[CAUSE] = undefined;
+    else r[CAUSE] = { ...cause, id };
+  }
 }
 
 /**
