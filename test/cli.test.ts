@@ -112,7 +112,10 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const r = cli(['--version']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(pkg.version);
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+    // alone it is answered before the CLI loads (bin/pcapdiag.js); with other options, by commander: the same
+    expect(cli(['-V']).stdout).toBe(r.stdout);
+    expect(cli(['--quiet', '--version'])).toMatchObject({ code: 0, stdout: r.stdout });
   });
   it('2 for usage errors', () => {
     for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--syn-timeout', 'soon', 'x.pcap'], ['--bogus', 'x.pcap'], ['--follow', 'a.pcap', 'b.pcap']]) {
