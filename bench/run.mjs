@@ -194,8 +194,6 @@ const bulk = captures.bulk;
 if (bulk) {
   const { text, read, pipe, version, nodeStart } = bulk.j;
   const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
-  console.log(
-    `bulk: --version takes ${ms(version.wall)}: Node's own start-up (node -e 0, the floor under the 150 ms target) ${ms(nodeStart.wall)}, reading the version from package.json the other ${ms(version.wall - nodeStart.wall)}`,
-  );
+  console.log(`bulk: --version takes ${ms(version.wall)}: Node's own start-up (node -e 0, the floor under the 150 ms target) ${ms(nodeStart.wall)}, reading the version from package.json the other ${ms(version.wall - nodeStart.wall)}`);
   console.log(`bulk: pcapdiag / plain read: ${read.wall > 0 ? (text.wall / read.wall).toFixed(1) : '∞'}× the time of cat; the pipe alone takes ${(pipe.wall / text.wall).toFixed(2)}× the file's analysis`);
 }

@@ -117,6 +117,24 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     expect(cli(['-V']).stdout).toBe(r.stdout);
     expect(cli(['--quiet', '--version'])).toMatchObject({ code: 0, stdout: r.stdout });
   });
+  it('2, and the capture left alone, when an output file is one of the captures read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-self-'));
+    const capture = join(dir, 'self.pcap');
+    const bytes = readFileSync(join(FIXTURES, 'ci-run.pcap'));
+    writeFileSync(capture, bytes);
+    for (const args of [
+      [capture, '-o', capture],
+      [capture, '--write-pcap', capture],
+      [dir, '-o', capture],
+      [capture, '-o', join(dir, 'out'), '--write-pcap', join(dir, '.', 'out')],
+    ]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(readFileSync(capture).equals(bytes), args.join(' ')).toBe(true);
+    }
+    expect(cli([capture, '-o', join(dir, 'report.txt')]).code).toBe(0);
+  });
   it('2 for usage errors', () => {
     for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--syn-timeout', 'soon', 'x.pcap'], ['--bogus', 'x.pcap'], ['--follow', 'a.pcap', 'b.pcap']]) {
       const r = cli(args);

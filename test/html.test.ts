@@ -68,7 +68,7 @@ describe('--format html', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(readFileSync(out, 'utf8')).toBe(cli(['-q', '-f', 'html', file]).stdout);
-    expect(cli(['-q', file, '-o', join(dir, 'no', 'such', 'dir.html')])).toMatchObject({ code: 3, stderr: expect.stringMatching(/^pcapdiag: cannot write .*dir\.html: ENOENT\n$/) as unknown });
+    expect(cli(['-q', file, '-o', join(dir, 'no', 'such', 'dir.html')])).toMatchObject({ code: 3, stderr: expect.stringMatching(/^pcapdiag: cannot write .*dir\.html: no such file\n$/) as unknown });
     // another extension keeps the default format
     expect(cli(['-q', file, '-o', join(dir, 'r.txt')]).code).toBe(0);
     expect(readFileSync(join(dir, 'r.txt'), 'utf8')).toMatch(/^pcapdiag · /);

@@ -1,5 +1,6 @@
-import { openSync, createWriteStream } from 'node:fs';
-import { EXIT, InputError } from '../errors.js';
+import { openSync, createWriteStream, statSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { describeFsError, EXIT, InputError, UsageError } from '../errors.js';
 import type { Output } from '../render/renderer.js';
 import { escapeTerminal } from '../render/escape.js';
 
@@ -78,7 +79,7 @@ export class FileWriter extends LineWriter {
     try {
       fd = openSync(path, 'w');
     } catch (e) {
-      throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw new InputError(`cannot write ${path}: ${describeFsError(e)}`);
     }
     const stream = createWriteStream('', { fd });
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -91,6 +92,31 @@ export class FileWriter extends LineWriter {
   override drain(): Promise<void> {
     this.flush();
     return new Promise((r) => this.stream.end(() => r()));
+  }
+}
+
+/**
+ * Refuses (UsageError, exit 2) outputs that would destroy what is read: an output file that is
+ * one of the input captures (opened for writing, it is emptied before it is read), or two outputs
+ * that are one file.
+ */
+export function refuseOutputsOverInputs(outputs: readonly (string | null)[], inputs: readonly string[]): void {
+  const given = outputs.filter((o): o is string => o !== null);
+  if (given.length === 2 && resolve(given[0]) === resolve(given[1])) throw new UsageError(`-o and --write-pcap name the same file ${given[0]}: give each its own`);
+  const stat = (p: string): Stats | null => {
+    try {
+      return statSync(p);
+    } catch {
+      return null; // not there (yet): no capture is read from it
+    }
+  };
+  for (const o of given) {
+    const out = stat(o);
+    if (out === null || !out.isFile()) continue;
+    for (const i of inputs) {
+      const s = i === '-' ? null : stat(i);
+      if (s !== null && s.dev === out.dev && s.ino === out.ino) throw new UsageError(`the output ${o} is the capture ${i}: writing it would empty it before it is read; give another file`);
+    }
   }
 }
 

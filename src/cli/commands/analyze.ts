@@ -16,7 +16,7 @@ import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, va
 import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
 import type { Renderer } from '../../render/renderer.js';
-import { FileWriter, LineWriter, say, type Sink } from '../output.js';
+import { FileWriter, LineWriter, refuseOutputsOverInputs, say, type Sink } from '../output.js';
 import { Progress } from '../progress.js';
 
 /**
@@ -30,6 +30,10 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const gated = hasGates(gates);
   // --follow: the one input as given (a file, a directory or tcpdump's -w name: ring.ts)
   const groups = opts.follow ? [opts.inputs] : await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts));
+  refuseOutputsOverInputs(
+    [opts.output, opts.writePcap],
+    groups.flatMap((g) => (g instanceof InputError ? [] : g)),
+  );
   const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in the main path
   const vantages = files !== null && (await vantageMode(files, opts));
