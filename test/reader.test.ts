@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
 import { CaptureRecord } from '../src/capture/record.js';
 import { InputError } from '../src/errors.js';
 import { ticksToTime } from '../src/capture/time.js';
 import { bufferSource, Ng, pcap } from './helpers/build.js';
+import { FIXTURES } from './helpers/run.js';
 
 interface Out {
   frame: number;
@@ -81,6 +84,9 @@ describe('classic pcap', () => {
     expect(() => readAll(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toThrow(InputError);
     expect(() => readAll(Buffer.alloc(0))).toThrow(/empty/);
     expect(() => readAll(Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0]))).toThrow(/cut short/);
+    // a pcapng section header's first 4 to 11 bytes, as 12 and more: not a capture
+    const shb = readFileSync(join(FIXTURES, 'capture.pcapng'));
+    for (const n of [4, 8, 11, 12, 27]) expect(() => readAll(shb.subarray(0, n)), `${n} bytes`).toThrow(/not a capture file: pcapng section header cut short/);
   });
 });
 

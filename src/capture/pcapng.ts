@@ -154,6 +154,8 @@ export class PcapngFormat {
       const have = r.end - r.start;
       if (have < BLOCK_HDR.MIN_LEN) {
         if (r.eof) {
+          // (the first bytes of a section header only: the file ends before it says what it is)
+          if (this.sectionCount === 0) throw new InputError(`not a capture file: pcapng section header cut short (${have} bytes)`);
           if (have > 0) r.truncatedAtEnd(`block header cut short (${have} bytes)`);
           return r.finish();
         }
