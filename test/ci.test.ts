@@ -107,6 +107,10 @@ describe('--baseline', () => {
     const r = cli([RUN, '--baseline', junk]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^pcapdiag: baseline .* is not pcapdiag output/);
+    // empty: what \`pcapdiag -f json bad.pcap > baseline.json\` leaves when the capture cannot be read
+    const empty = join(tmp, 'empty.json');
+    writeFileSync(empty, '\n');
+    expect(cli([RUN, '--baseline', empty])).toMatchObject({ code: 3, stderr: expect.stringMatching(/^pcapdiag: baseline .* is not pcapdiag output \(it is empty\)/) as unknown });
   });
 });
 
@@ -140,6 +144,8 @@ describe('--expect', () => {
     const r = cli([RUN, '--expect', badRules]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/expect-bad\.txt line 2: expected the server as host:port/);
+    // no rule at all: a gate that always passes
+    expect(() => parseExpectations('# to do\n\n', 'todo.txt')).toThrow(/todo\.txt: no rules in it/);
   });
   it('parses verdict alternatives, problem/healthy and IPv6 servers', () => {
     const [a, b] = parseExpectations('tcp [fd00:2::20]:80 ok|closed-by-remote\ndns *.example.test healthy\n', 'x');

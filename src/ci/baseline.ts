@@ -33,6 +33,8 @@ export const MAX_BASELINE_BYTES = 64 << 20;
 export function loadBaseline(path: string): FlowRecord[] {
   const text = readTextFile(path, 'baseline', MAX_BASELINE_BYTES);
   const bad = (why: string) => new InputError(`baseline ${path} is not pcapdiag output (${why}): make one with \`pcapdiag --format json capture.pcap > ${path}\``);
+  // (what a failed `pcapdiag -f json bad.pcap > baseline.json` leaves: nothing was written)
+  if (text.trim() === '') throw bad('it is empty');
   let records: unknown[];
   try {
     const doc = JSON.parse(text) as { schema?: unknown; records?: unknown };

@@ -72,6 +72,8 @@ export function parseExpectations(text: string, name: string): ExpectRule[] {
     const matches = proto === 'dns' ? nameMatcher(target) : serverMatcher(proto, target, fail);
     rules.push({ line: i + 1, text: line, proto: proto as ExpectRule['proto'], matches, allowed, timing });
   });
+  // a gate that checks nothing would always pass: the file is likely not the one meant
+  if (rules.length === 0) throw new UsageError(`${name}: no rules in it (only blank lines and comments): expected lines like 'tcp 10.0.2.20:443 ok'`);
   return rules;
 }
 
