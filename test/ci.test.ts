@@ -157,6 +157,14 @@ describe('--expect', () => {
     expect(b.matches(rec({ proto: 'dns', query: 'www.example.test.' }))).toBe(true);
     expect(b.matches(rec({ proto: 'dns', query: 'example.test.' }))).toBe(false);
     expect(() => parseExpectations('tcp 10.0.2.20:80 okay', 'x')).toThrow(UsageError);
+    // an address and port however written: upper case, zeros not compressed, a leading zero
+    for (const rule of ['tcp [FD00:0002::20]:80 ok', 'tcp [fd00:2:0:0:0:0:0:20]:080 ok', 'tcp 10.0.2.20:0080 ok']) {
+      const [r] = parseExpectations(rule, 'x');
+      const server = rule.includes('10.0.2.20') ? '10.0.2.20:80' : '[fd00:2::20]:80';
+      expect(r.matches(rec({ server })), rule).toBe(true);
+      expect(r.matches(rec({ server: server.replace('20]', '21]').replace('.20:', '.21:') })), rule).toBe(false);
+      expect(r.matches(rec({ server: server.replace(':80', ':8080') })), rule).toBe(false);
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
 import { readTextFile } from './text-file.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
-import { hostOf } from '../flow/addr.js';
+import { hostOf, portOf } from '../flow/addr.js';
 
 /**
  * `--expect FILE`: one rule per line, `#` starts a comment:
@@ -121,9 +121,23 @@ function serverMatcher(proto: string, target: string, fail: (why: string) => nev
   const [, host, port] = m;
   if (host !== '*' && !isIPv4(host) && !isIPv6(host)) fail(`'${host}' is not an IP address (names are not resolved; use a dns rule for names)`);
   if (port !== '*' && Number(port) > 65535) fail(`port ${port} is out of range`);
-  const wantPort = port === '*' ? null : `:${port}`;
-  return (r) => r.proto === proto && (host === '*' || hostOf(r.server) === host) && (wantPort === null || r.server.endsWith(wantPort));
+  const wantPort = port === '*' ? null : Number(port);
+  // an IPv6 address as written in the rule or as the record writes it (FD00:0002::20 is fd00:2::20)
+  let sameHost = (h: string) => h === host;
+  if (isIPv6(host)) {
+    const seen = new Map<string, string>();
+    const want = ipv6Text(host);
+    sameHost = (h) => {
+      let canon = seen.get(h);
+      if (canon === undefined) seen.set(h, (canon = isIPv6(h) ? ipv6Text(h) : h));
+      return canon === want;
+    };
+  }
+  return (r) => r.proto === proto && (host === '*' || sameHost(hostOf(r.server))) && (wantPort === null || portOf(r.server) === wantPort);
 }
+
+/** One text for each IPv6 address, however it is written (lower case, zeros compressed: the URL standard's). */
+const ipv6Text = (a: string) => new URL(`http://[${a}]/`).hostname;
 
 function nameMatcher(target: string): (r: FlowRecord) => boolean {
   const t = target.toLowerCase().replace(/\.$/, '');
