@@ -91,7 +91,11 @@ export const FLAGS = {
     description: 'track at most this many flows at once; more are counted, not analysed, with a warning',
     default: '250000',
     commands: BOTH,
-    parse: (raw) => Math.max(1, parseCount(raw as string, '--max-flows', MAX_FLOWS_LIMIT)),
+    parse: (raw) => {
+      const n = parseCount(raw as string, '--max-flows', MAX_FLOWS_LIMIT);
+      if (n === 0) throw new UsageError('--max-flows: 0 would analyse no flow at all; give 1 or more');
+      return n;
+    },
   }),
   sequence: flag({ flags: '--sequence', description: 'read all the captures as parts of one, in time order (default: only parts of a rotated set, named alike)', commands: BOTH, parse: on }),
   separate: flag({ flags: '--separate', description: 'analyse each capture on its own, even the parts of a rotated set', commands: BOTH, parse: on }),
