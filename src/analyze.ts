@@ -19,6 +19,7 @@ import { SCHEMA_VERSION, type Report } from './report/report.js';
 import { Anomalies } from './capture/damage.js';
 import { warnings } from './report/warnings.js';
 import { checkHeap, limitYoungGeneration } from './memory.js';
+import { InputError } from './errors.js';
 
 export { DEFAULT_OPTIONS, type AnalyzeOptions } from './options.js';
 export type { Keep } from './report/emit.js';
@@ -316,6 +317,10 @@ export class CaptureRun {
         if (run.live) lastInput = performance.now();
         reader.commit(got);
       }
+    } catch (e) {
+      // a gzip damaged before any capture came out of it: the damage is why, not "empty input"
+      if (e instanceof InputError && source instanceof GunzipSource && source.damage !== null) throw new InputError(`${e.message} (${source.damage})`);
+      throw e;
     } finally {
       if (timer !== null) clearInterval(timer);
     }

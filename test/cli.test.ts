@@ -63,6 +63,11 @@ describe('gzip-compressed captures are read as tshark reads them', () => {
     expect(r.stderr).toContain('the compressed stream ends early');
     expect(r.stdout).toContain('"verdict":"ok"');
   });
+  it('a compressed stream damaged before any capture came out of it says so (exit 3)', () => {
+    const bad = join(tmp, 'bad.pcap.gz');
+    writeFileSync(bad, Buffer.concat([gzipSync(readFixture('tcp-ok.pcap')).subarray(0, 10), Buffer.from('garbage')]));
+    expect(cli([bad])).toMatchObject({ code: 3, stderr: expect.stringMatching(/^pcapdiag: .*\(the compressed stream (ends early|is damaged)/) as unknown });
+  });
 });
 
 describe('output formats', () => {
