@@ -66,6 +66,12 @@ describe('explain', () => {
     expect(pipe.stdout).toBe(file.stdout);
     expect(pipe.stdout).toContain('◀ decides');
   });
+  it("warns as the analysis does of its capture's damage: a ladder cut short says why", () => {
+    // the first 700 bytes of tcp-ok.pcap: its 8th record is cut short
+    const cut = cli(['explain', '-', '1'], readFixture('tcp-ok.pcap').subarray(0, 700));
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toMatch(/^pcapdiag: warning: damaged capture: capture ends mid-record after frame 7/m);
+  });
   it('is listed by --help, with the options it shares with the analysis', () => {
     const top = cli(['--help']);
     expect(top.stdout).toMatch(/^\s+explain \[options\]/m);

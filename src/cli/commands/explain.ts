@@ -9,7 +9,9 @@ import { EXIT } from '../../errors.js';
 import { analysisOptions, type ExplainCliOptions } from '../options.js';
 import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, vantageMode } from '../captures.js';
 import { forEachRecordOfParts } from '../../capture/parts.js';
-import { LineWriter, type Sink } from '../output.js';
+import { LineWriter, say, type Sink } from '../output.js';
+import type { Report } from '../../report/report.js';
+import type { FlowRecord } from '../../verdict/types.js';
 
 /**
  * `pcapdiag explain <capture...> [filter] <selector>`: the captures are analysed exactly as the
@@ -20,13 +22,17 @@ import { LineWriter, type Sink } from '../output.js';
  * give the correlated records and ids, and the flow is drawn from every capture at once.
  */
 export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
-  out.write(await explainText(opts, signal));
+  out.write(await explainText(opts, signal, (line) => say(`warning: ${line}`)));
   await out.drain();
   return EXIT.OK;
 }
 
-/** What `pcapdiag explain` prints: the ladder, verdict, reasons and checks of the selected flow. */
-export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal): Promise<string> {
+/**
+ * What `pcapdiag explain` prints: the ladder, verdict, reasons and checks of the selected flow;
+ * `warn` is given the warnings of the capture it came from (damage, checksums…), as the analysis
+ * says them.
+ */
+export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal, warn: (line: string) => void = () => {}): Promise<string> {
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const inputs = await expandInputs(opts.inputs, signal);
   const selector = new FlowSelector(opts.selector);
@@ -40,6 +46,7 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
     for (const report of reports) for (const r of report.records) selector.offer(r);
     const r = selector.found;
     if (r === null) throw noFlow(opts, (reports.at(-1)?.nextId ?? 1) - 1);
+    warnOf(reports, r, warn);
     const view = v.paths?.pathOf(r) ?? null;
     if (v.correlated !== null && view !== null) return renderPathLadder(r, view, v.correlated.input.vantages ?? [], opts.color);
     // not correlated (ARP, ping): its own capture's ladder
@@ -61,11 +68,18 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal)
   });
   const r = selector.found;
   if (r === null) throw noFlow(opts, (reports.at(-1)?.nextId ?? 1) - 1);
+  warnOf(reports, r, warn);
   const name = r.file ?? String(inputs[0]);
   const copy = kept.get(name);
   const parts = copy !== undefined ? [name] : (partsOf.get(name) ?? [name]);
   const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => copy?.replay() ?? (await openCapture(part)), fn), r);
   return renderLadder(r, steps, opts.color);
+}
+
+/** The warnings of the report `r` is one of (named by its capture when there are several). */
+function warnOf(reports: readonly Report[], r: FlowRecord, warn: (line: string) => void): void {
+  const report = reports.length === 1 ? reports[0] : reports.find((x) => x.input.name === r.file);
+  for (const w of report?.warnings ?? []) warn(reports.length === 1 ? w : `${report?.input.name ?? ''}: ${w}`);
 }
 
 function noFlow(opts: ExplainCliOptions, flows: number): UsageError {
