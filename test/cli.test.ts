@@ -141,7 +141,7 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     expect(cli([capture, '-o', join(dir, 'report.txt')]).code).toBe(0);
   });
   it('2 for usage errors', () => {
-    for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--max-flows', '0', 'x.pcap'], ['--syn-timeout', 'soon', 'x.pcap'], ['--bogus', 'x.pcap'], ['--follow', 'a.pcap', 'b.pcap']]) {
+    for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--max-flows', '0', 'x.pcap'], ['-', '-'], ['--syn-timeout', 'soon', 'x.pcap'], ['--bogus', 'x.pcap'], ['--follow', 'a.pcap', 'b.pcap']]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       noStack(r.stderr);

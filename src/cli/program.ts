@@ -101,6 +101,7 @@ export function parseArgv(argv: string[], version: string, write: Writers, env: 
  * existing path and starts with a filter word (host, src, net, port, tcp, not, '(' …).
  */
 export function splitCapturesAndFilter(args: string[]): { inputs: string[]; filter: string | null } {
+  if (args.indexOf('-') !== args.lastIndexOf('-')) throw new UsageError("standard input ('-') is given twice: it can be read only once");
   const at = args.findIndex(
     (a, i) =>
       i > 0 &&
