@@ -146,6 +146,8 @@ describe('--expect', () => {
     expect(r.stderr).toMatch(/expect-bad\.txt line 2: expected the server as host:port/);
     // no rule at all: a gate that always passes
     expect(() => parseExpectations('# to do\n\n', 'todo.txt')).toThrow(/todo\.txt: no rules in it/);
+    // a scoped address is refused, not an internal error
+    expect(() => parseExpectations('tcp [fe80::1%eth0]:443 ok', 'z.txt')).toThrow(/z\.txt line 1: 'fe80::1%eth0': a scoped IPv6 address/);
   });
   it('parses verdict alternatives, problem/healthy and IPv6 servers', () => {
     const [a, b] = parseExpectations('tcp [fd00:2::20]:80 ok|closed-by-remote\ndns *.example.test healthy\n', 'x');

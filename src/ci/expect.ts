@@ -119,6 +119,7 @@ function serverMatcher(proto: string, target: string, fail: (why: string) => nev
   const m = /^\[([^\]]+)\]:(\d+|\*)$/.exec(target) ?? /^([^:]+):(\d+|\*)$/.exec(target);
   if (m === null) fail(`expected the server as host:port, *:port or host:* (IPv6 in brackets), not '${target}'`);
   const [, host, port] = m;
+  if (host.includes('%')) fail(`'${host}': a scoped IPv6 address (%zone) is not matched: give the address alone`);
   if (host !== '*' && !isIPv4(host) && !isIPv6(host)) fail(`'${host}' is not an IP address (names are not resolved; use a dns rule for names)`);
   if (port !== '*' && Number(port) > 65535) fail(`port ${port} is out of range`);
   const wantPort = port === '*' ? null : Number(port);
