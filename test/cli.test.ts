@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,11 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     // alone it is answered before the CLI loads (bin/pcapdiag.js); with other options, by commander: the same
     expect(cli(['-V']).stdout).toBe(r.stdout);
     expect(cli(['--quiet', '--version'])).toMatchObject({ code: 0, stdout: r.stdout });
+    // and a full disk is exit 3 with one line, as for any output
+    if (existsSync('/dev/full')) {
+      const full = spawnSync(process.execPath, [BIN, '--version'], { stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'], encoding: 'utf8' });
+      expect([full.status, full.stderr]).toEqual([3, 'pcapdiag: cannot write the output: ENOSPC\n']);
+    }
   });
   it('2, and the capture left alone, when an output file is one of the captures read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-self-'));
@@ -139,6 +144,28 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
       expect(readFileSync(capture).equals(bytes), args.join(' ')).toBe(true);
     }
     expect(cli([capture, '-o', join(dir, 'report.txt')]).code).toBe(0);
+    // the same file by another name, the state a chunk's run writes, --follow's parts, standard input from it, merge
+    symlinkSync(join(dir, 'report.txt'), join(dir, 'link.txt'));
+    const ng = join(dir, 'c.pcapng');
+    writeFileSync(ng, readFileSync(join(FIXTURES, 'capture.pcapng')));
+    const ngBytes = readFileSync(ng);
+    for (const args of [
+      [capture, '-o', join(dir, 'report.txt'), '--write-pcap', join(dir, 'link.txt')],
+      ['--state-out', join(dir, 'c.json'), ng],
+      ['--follow', dir, '-o', join(dir, 'new.txt')],
+      ['--follow', capture, '--write-pcap', join(dir, 'self1.pcap')],
+    ]) {
+      expect(cli(args).code, args.join(' ')).toBe(2);
+      expect(readFileSync(ng).equals(ngBytes)).toBe(true);
+    }
+    const fromStdin = spawnSync(process.execPath, [BIN, '-', '-o', capture], { stdio: [openSync(capture, 'r'), 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    expect(fromStdin.status).toBe(2);
+    expect(readFileSync(capture).equals(bytes)).toBe(true);
+    const state = join(dir, 'state.json');
+    expect(cli(['--state-out', state, capture]).code).toBe(0);
+    const stateBytes = readFileSync(state);
+    expect(cli(['merge', state, '-o', state]).code).toBe(2);
+    expect(readFileSync(state).equals(stateBytes)).toBe(true);
   });
   it('2 for usage errors', () => {
     for (const args of [[], ['--format', 'xml', 'x.pcap'], ['--max-flows', '0', 'x.pcap'], ['-', '-'], ['--syn-timeout', 'soon', 'x.pcap'], ['--bogus', 'x.pcap'], ['--follow', 'a.pcap', 'b.pcap']]) {

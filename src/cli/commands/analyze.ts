@@ -17,6 +17,7 @@ import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
 import type { Renderer } from '../../render/renderer.js';
 import { FileWriter, LineWriter, refuseOutputsOverInputs, say, type Sink } from '../output.js';
+import { packetsPath } from '../../handoff/state.js';
 import { Progress } from '../progress.js';
 
 /**
@@ -30,9 +31,11 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const gated = hasGates(gates);
   // --follow: the one input as given (a file, a directory or tcpdump's -w name: ring.ts)
   const groups = opts.follow ? [opts.inputs] : await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts));
+  const stateFiles = opts.stateOut === null ? [] : [opts.stateOut, packetsPath(opts.stateOut)];
   refuseOutputsOverInputs(
-    [opts.output, opts.writePcap],
+    [['-o', opts.output], ['--write-pcap', opts.writePcap], ...stateFiles.map((p): [string, string] => ['--state-out', p])],
     groups.flatMap((g) => (g instanceof InputError ? [] : g)),
+    opts.follow ? opts.inputs[0] : null,
   );
   const out = sink ?? (opts.output !== null ? FileWriter.open(opts.output) : new LineWriter());
   const files = allFiles(groups) ? groups : null; // an input that failed to expand is said in order, in the main path

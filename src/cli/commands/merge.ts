@@ -3,7 +3,7 @@ import type { Format } from '../../render/formats.js';
 import { HEALTHY, type FlowRecord } from '../../verdict/types.js';
 import { UsageError } from '../../errors.js';
 import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
-import { FileWriter, LineWriter, say } from '../output.js';
+import { FileWriter, LineWriter, refuseOutputsOverInputs, say } from '../output.js';
 
 /** `pcapdiag merge [-f format] [-o file] [-q] <state...>`: the chunks' states, in capture order, as one report. */
 export interface MergeCliOptions {
@@ -40,6 +40,8 @@ export async function mergeCommand(o: MergeCliOptions): Promise<number> {
   const { mergeStates } = await import('../../handoff/merge.js');
   const stats = { records: 0, replayedRecords: 0, replayedPackets: 0 };
   const report = await mergeStates(o.states, o.states.length === 1 ? o.states[0] : `${o.states[0]} … ${o.states[o.states.length - 1]} (${o.states.length} chunks)`, stats);
+  const { packetsPath } = await import('../../handoff/state.js');
+  refuseOutputsOverInputs([['-o', o.output]], [...o.states, ...o.states.map(packetsPath)]);
   const out = o.output !== null ? FileWriter.open(o.output) : new LineWriter();
   const renderer = (await RENDERERS[o.format]())(out, { color: false, limit: 20, several: false });
   const feed = renderer.feed(false);
