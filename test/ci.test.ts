@@ -51,6 +51,15 @@ describe('--fail-on', () => {
       .sort();
     expect(hit).toEqual(['closed-by-remote', 'dns-nxdomain', 'refused']);
   });
+  it('fails when flows were only counted (--max-flows reached): no gate checked them', () => {
+    const r = cli([RUN, '--max-flows', '1', '--fail-on', 'timeout']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('12 flows were counted, not analysed (--max-flows was reached): no gate checked them: FAIL');
+    expect(r.stderr).toContain('pcapdiag: failed: 12 flows not analysed (--max-flows), so not checked\n');
+    expect(jsonDoc(cli(['-f', 'json', RUN, '--max-flows', '1', '--fail-on', 'timeout']).stdout).checks).toMatchObject({ failed: true, notAnalysed: 12 });
+    expect(cli(['-f', 'junit', RUN, '--max-flows', '1', '--fail-on', 'timeout']).stdout).toMatch(/<testcase classname="pcapdiag\.max-flows" name="every flow analysed">\s*<failure message="12 flows were counted/);
+    expect(cli([RUN, '--max-flows', '100', '--fail-on', 'timeout']).code).toBe(0);
+  });
   it('an unknown verdict is a usage error', () => {
     const r = cli([RUN, '--fail-on', 'refused,timout']);
     expect(r.code).toBe(2);
@@ -272,8 +281,9 @@ describe('output is deterministic and valid against the JSON Schemas in schema/'
   const rules = join(tmp, 'schema-expect.txt');
   writeFileSync(rules, 'tcp 10.0.2.20:80 ok\n');
   const gated = [LOST, '--fail-on', 'problem', '--baseline', baseline(RUN, 's.json'), '--expect', rules];
+  const capped = [RUN, '--max-flows', '1', '--fail-on', 'problem'];
   it('json: every fixture, several at once, and with all gates', () => {
-    for (const args of [...fixtureFiles().map((f) => [join(FIXTURES, f)]), [RUN, LOST, 'tcp'], gated]) {
+    for (const args of [...fixtureFiles().map((f) => [join(FIXTURES, f)]), [RUN, LOST, 'tcp'], gated, capped]) {
       const r = cli(['-f', 'json', ...args]);
       const doc: unknown = JSON.parse(r.stdout);
       expect(validateReport(doc), `${args.join(' ')}: ${JSON.stringify(validateReport.errors)}`).toBe(true);
@@ -281,7 +291,7 @@ describe('output is deterministic and valid against the JSON Schemas in schema/'
     }
   }, 240_000);
   it('ndjson: every line', () => {
-    for (const args of [...fixtureFiles().map((f) => [join(FIXTURES, f)]), [RUN, LOST], gated]) {
+    for (const args of [...fixtureFiles().map((f) => [join(FIXTURES, f)]), [RUN, LOST], gated, capped]) {
       const r = cli(['-f', 'ndjson', ...args]);
       for (const line of r.stdout.trim().split('\n')) expect(validateLine(JSON.parse(line)), `${line.slice(0, 80)}: ${JSON.stringify(validateLine.errors)}`).toBe(true);
     }

@@ -20,6 +20,8 @@ export function parseFailOn(list: string): { verdicts: string[]; hit: (v: Verdic
 /** What the CI gates found; `failed` decides exit code 1. */
 export interface Checks {
   failed: boolean;
+  /** Flows counted, not analysed (--max-flows was reached): no gate checked them, so the run fails. */
+  notAnalysed?: number;
   failOn?: { verdicts: string[]; records: number[] };
   baseline?: BaselineDiff;
   expect?: { file: string; results: ExpectResult[] };
@@ -33,8 +35,13 @@ export interface Gates {
 
 export const hasGates = (g: Gates): boolean => g.failOn !== undefined || g.baseline !== undefined || g.expect !== undefined;
 
-export function runGates(g: Gates, records: readonly FlowRecord[]): Checks {
+export function runGates(g: Gates, records: readonly FlowRecord[], notAnalysed = 0): Checks {
   const c: Checks = { failed: false };
+  // a gate that passes must have seen every flow: one that was only counted could be the failure
+  if (notAnalysed > 0) {
+    c.notAnalysed = notAnalysed;
+    c.failed = true;
+  }
   const failOn = g.failOn;
   if (failOn !== undefined) {
     const hits = records.filter((r) => failOn.hit(r.verdict));

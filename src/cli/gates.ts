@@ -17,6 +17,7 @@ export function loadGates(o: Pick<AnalyzeCliOptions, 'failOn' | 'baseline' | 'ex
 /** The one stderr line that says why the run exits 1. */
 export function failureLine(c: Checks): string {
   const why: string[] = [];
+  if (c.notAnalysed !== undefined) why.push(`${c.notAnalysed} flow${c.notAnalysed === 1 ? '' : 's'} not analysed (--max-flows), so not checked`);
   if (c.failOn !== undefined && c.failOn.records.length > 0) why.push(`${c.failOn.records.length} flow${c.failOn.records.length === 1 ? '' : 's'} with ${c.failOn.verdicts.join(',')} (--fail-on)`);
   if (c.baseline !== undefined && c.baseline.regressions.length > 0) why.push(`${c.baseline.regressions.length} regression${c.baseline.regressions.length === 1 ? '' : 's'} against ${c.baseline.baseline}`);
   const broken = c.expect?.results.filter((x) => !x.ok).length ?? 0;

@@ -6,6 +6,7 @@ import { escapeTerminal } from './escape.js';
 /** The CI gates' findings as text lines: each offending flow with its evidence. */
 export function checksLines(c: Checks, byId: Map<number, FlowRecord>): string[] {
   const out: string[] = [];
+  if (c.notAnalysed !== undefined) out.push(`${c.notAnalysed} flow${c.notAnalysed === 1 ? ' was' : 's were'} counted, not analysed (--max-flows was reached): no gate checked ${c.notAnalysed === 1 ? 'it' : 'them'}: FAIL`);
   const flow = (id: number, indent = '    '): string[] => {
     const r = byId.get(id);
     if (r === undefined) return [];

@@ -54,6 +54,7 @@ export function renderJunit(run: RunReport): string {
     if (reasons.length > 0) tc.failure(reasons.join('; '), 'pcapdiag').stacktrace(escapeCdata([...failing].map(flowText).join('\n\n')));
     tc.standardOutput(escapeCdata(s.records.map((r) => `#${r.id} ${r.verdict}: ${r.summary}`).join('\n')));
   }
+  if (c?.notAnalysed !== undefined) suite.testCase().className('pcapdiag.max-flows').name('every flow analysed').failure(`${c.notAnalysed} flows were counted, not analysed (--max-flows was reached): no gate checked them`, 'max-flows');
   if (c?.expect !== undefined) {
     const ex = builder.testSuite().name(`pcapdiag expectations: ${c.expect.file}`);
     for (const x of c.expect.results) {

@@ -111,7 +111,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   if (opts.follow) for (const [name, parts] of partsOf) if (new Set(parts).size < parts.length) once.set(name, 'followed round a ring whose parts were written again since, so its packets cannot be read again');
   if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet, once);
   if (renderer.packets !== undefined && !signal?.aborted) await readPackets(renderer.packets, once, partsOf);
-  const checks = gated ? runGates(gates, records) : null;
+  const checks = gated ? runGates(gates, records, notAnalysed(reports)) : null;
   const run: RunReport = {
     schema: SCHEMA_VERSION,
     options: analysis,
@@ -167,7 +167,7 @@ async function finishRun(
   if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet, new Map());
   if (renderer.packets !== undefined) await readPackets(renderer.packets, new Map(), partsOf);
   const gated = hasGates(gates);
-  const checks = gated ? runGates(gates, records) : null;
+  const checks = gated ? runGates(gates, records, notAnalysed(reports)) : null;
   const run: RunReport = { schema: SCHEMA_VERSION, options: analysisOptions(opts), filter: opts.filter, files: reports.map(fileReport), records, groups: reports.flatMap((r) => r.groups), summary: totalSummary(reports), checks };
   renderer.onEnd(run);
   await out.drain();
@@ -250,3 +250,6 @@ async function stateOutRun(opts: AnalyzeCliOptions, signal: AbortSignal | undefi
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several: false });
   return finishRun(opts, renderer, [report], 0, new Map([[name, chunk]]), null, null, gates, out, false);
 }
+
+/** Flows the captures counted without analysing them (--max-flows was reached). */
+const notAnalysed = (reports: readonly Report[]): number => reports.reduce((n, r) => n + r.stats.flowsNotTracked, 0);
