@@ -8,8 +8,8 @@
 // ratio); a minimal C decoder and flow table (bench/c-walker.c, when a C compiler is there); tshark
 // -z conv,tcp (when installed); the same walker in JavaScript (Node's floor); writing the small
 // capture's records alone (serialize-floor.mjs, the floor under ndjson's). For the bulk mix also:
-// `--version` and Node's own start-up (the floor under it: bin/pcapdiag.js answers it before the
-// CLI loads), pcapdiag's bare reader, the pcap-parser package, a plain read of the file and a pipe.
+// `--version` and Node's own start-up (the floor under it: pcapdiag answers it before its option
+// parser loads), pcapdiag's bare reader, the pcap-parser package, a plain read of the file and a pipe.
 // Prints packets/s, MB/s and peak RSS of each, then every target of issue #20 with its measured
 // ratio and PASS or FAIL.
 // Usage: npm run bench [-- --size MB] [-- --dense-size MB] [-- --runs N] [-- --mix bulk|dense|both]

@@ -118,7 +118,7 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
     const r = cli(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${pkg.version}\n`);
-    // alone it is answered before the CLI loads (bin/pcapdiag.js); with other options, by commander: the same
+    // alone it is answered before commander loads (src/cli/main.ts); with other options, by commander: the same
     expect(cli(['-V']).stdout).toBe(r.stdout);
     expect(cli(['--quiet', '--version'])).toMatchObject({ code: 0, stdout: r.stdout });
     // and a full disk is exit 3 with one line, as for any output

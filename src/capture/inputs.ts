@@ -31,7 +31,8 @@ function looksLikeCapture(path: string): boolean | InputError {
 /** One input to read: a capture's path (or '-'), or why a named input gave none (said, and exit 3, when its turn comes). */
 export type Input = string | InputError;
 
-const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
+/** A file's identity, whatever the path to it (links, `./`): its device and inode. */
+export const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
 
 /**
  * Capture names as given, with each directory replaced by the captures found in it and below it

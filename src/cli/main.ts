@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommanderError } from './commander.js';
 import { EXIT, InputError, InternalError, UsageError } from '../errors.js';
-import { parseArgv } from './program.js';
 import { say } from './output.js';
 import { escapeDocument } from '../render/escape.js';
 
@@ -42,6 +40,13 @@ export async function main(argv: string[]): Promise<number> {
       const { mergeCommand, parseMergeArgs } = await import('./commands/merge.js');
       return await mergeCommand(parseMergeArgs(argv.slice(1)));
     }
+    // `--version` alone is answered before the option parser loads: commander and the option
+    // table are a third of its start-up, and scripts call it to check the tool is there
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+      process.stdout.write(`${version()}\n`);
+      return EXIT.OK;
+    }
+    const { parseArgv } = await import('./program.js');
     const call = parseArgv(argv, version(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(escapeDocument(s)) }, { isTty: process.stdout.isTTY, noColor: Boolean(process.env.NO_COLOR) });
     const stop = stopOnSignals();
     // the commands are loaded only now, so --help and --version stay fast
@@ -49,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     const by = stop.stoppedBy();
     return by !== null ? SIGNAL_EXIT[by] : code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode; // --help / --version
+    if (e instanceof (await import('./commander.js')).CommanderError) return e.exitCode; // --help / --version
     if (e instanceof UsageError) {
       say(`${e.message} (see pcapdiag --help)`);
       return EXIT.USAGE;

@@ -1,7 +1,5 @@
-import { openSync, createWriteStream, fstatSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, resolve, sep } from 'node:path';
-import { memberStem, patternStem } from '../capture/ring.js';
-import { describeFsError, EXIT, InputError, UsageError } from '../errors.js';
+import { openSync, createWriteStream } from 'node:fs';
+import { describeFsError, EXIT, InputError } from '../errors.js';
 import type { Output } from '../render/renderer.js';
 import { escapeTerminal } from '../render/escape.js';
 
@@ -94,50 +92,6 @@ export class FileWriter extends LineWriter {
     this.flush();
     return new Promise((r) => this.stream.end(() => r()));
   }
-}
-
-/**
- * Refuses (UsageError, exit 2) outputs that would destroy what is read: an output file that is
- * one of the inputs (opened for writing, it is emptied before it is read; `-` is standard input,
- * which may come from that file), one inside a followed directory or tcpdump -w set (`followed`:
- * its parts are found later), or two outputs that are one file. `outputs` are named by their flag.
- */
-export function refuseOutputsOverInputs(outputs: readonly (readonly [flag: string, path: string | null])[], inputs: readonly string[], followed: string | null = null): void {
-  const stat = (p: string): Stats | null => {
-    try {
-      return p === '-' ? fstatSync(0) : statSync(p);
-    } catch {
-      return null; // not there (yet): nothing is read from it
-    }
-  };
-  const given = outputs.filter((o): o is [string, string] => o[1] !== null).map(([flag, path]) => ({ flag, path, st: stat(path) }));
-  given.forEach((a, k) => {
-    for (const b of given.slice(k + 1))
-      if (resolve(a.path) === resolve(b.path) || (a.st !== null && b.st !== null && a.st.isFile() && a.st.dev === b.st.dev && a.st.ino === b.st.ino))
-        throw new UsageError(`${a.flag} and ${b.flag} name the same file ${b.path}: give each its own`);
-  });
-  for (const o of given) {
-    if (followed !== null && isFollowed(o.path, followed)) throw new UsageError(`${o.flag} ${o.path} would be among the captures --follow reads (${followed}): give a file elsewhere`);
-    if (o.st === null || !o.st.isFile()) continue;
-    for (const i of inputs) {
-      const s = stat(i);
-      if (s !== null && s.dev === o.st.dev && s.ino === o.st.ino) throw new UsageError(`${o.flag} ${o.path} is ${i === '-' ? 'standard input' : `the input ${i}`}: writing it would destroy what is read; give another file`);
-    }
-  }
-}
-
-/** Whether `path` is (or would be) one of the files `--follow followed` reads: in its directory, or a part of its rotated set (ring.ts). */
-function isFollowed(path: string, followed: string): boolean {
-  const dir = resolve(followed);
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // tcpdump -w's name, not there yet
-  }
-  const p = resolve(path);
-  if (isDir) return p.startsWith(dir + sep);
-  return dirname(p) === dirname(dir) && memberStem(basename(p)) === patternStem(basename(dir));
 }
 
 /** One line on stderr, as every message of pcapdiag's own: `pcapdiag: <what>`. */

@@ -16,7 +16,8 @@ import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, va
 import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
 import type { Renderer } from '../../render/renderer.js';
-import { FileWriter, LineWriter, refuseOutputsOverInputs, say, type Sink } from '../output.js';
+import { FileWriter, LineWriter, say, type Sink } from '../output.js';
+import { refuseOutputsOverInputs } from '../overwrite.js';
 import { packetsPath } from '../../handoff/state.js';
 import { Progress } from '../progress.js';
 

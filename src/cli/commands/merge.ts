@@ -3,7 +3,8 @@ import type { Format } from '../../render/formats.js';
 import { HEALTHY, type FlowRecord } from '../../verdict/types.js';
 import { UsageError } from '../../errors.js';
 import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
-import { FileWriter, LineWriter, refuseOutputsOverInputs, say } from '../output.js';
+import { FileWriter, LineWriter, say } from '../output.js';
+import { refuseOutputsOverInputs } from '../overwrite.js';
 
 /** `pcapdiag merge [-f format] [-o file] [-q] <state...>`: the chunks' states, in capture order, as one report. */
 export interface MergeCliOptions {
