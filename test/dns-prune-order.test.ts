@@ -264,3 +264,117 @@ describe('DNS sibling lookups pruned in order of time', () => {
     expect([t.resolvedInOrder, t.pendingInOrder]).toEqual([false, false]);
   });
 });
+
+describe('DNS retry numbering after an answer', () => {
+  const idle = 5e9;
+  const sweep = 1e9;
+  /** A query (id = its index + 1), or the response to query `of` (an index), A records or none. */
+  type Ev = (Q & { kind: 'q' }) | { kind: 'a'; of: number; rcode: number; answered: boolean; t: number };
+
+  /** Each query's attempt as DnsTable numbers it; an answered transaction is forgotten at once (its Series object reused). */
+  function numberedWithAnswers(evs: Ev[]): number[] {
+    const table = new DnsTable();
+    const out: number[] = [];
+    const qs = new Map<number, Q>();
+    let nextSweep = sweep;
+    evs.forEach((e, i) => {
+      if (e.t >= nextSweep) {
+        table.pruneAttempts(e.t, idle);
+        nextSweep = e.t + sweep;
+      }
+      if (e.kind === 'q') {
+        qs.set(i, e);
+        const pkt = feed(table, query(i + 1, e.qname, e.qtype, e.client, e.server), i + 1, e.t);
+        out.push(table.findLatest(pkt.ipVersion, 'udp', pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, i + 1)?.attempt ?? -1);
+        return;
+      }
+      const q = qs.get(e.of);
+      if (q === undefined) throw new Error(`event ${i}: no query ${e.of}`);
+      const pkt = feed(table, query(e.of + 1, q.qname, q.qtype, q.client, q.server, { rcode: e.rcode, answered: e.answered }), i + 1, e.t);
+      const txn = table.findLatest(pkt.ipVersion, 'udp', pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, e.of + 1);
+      if (txn !== null) table.forget(txn);
+    });
+    return out;
+  }
+
+  /** The rule itself: a plain map of series, pruned by a walk; an answer with records (NOERROR) ends its series when it answers the latest query. */
+  function referenceWithAnswers(evs: Ev[]): number[] {
+    const series = new Map<string, { n: number; lastT: number }>();
+    const of = new Map<number, [string, { n: number; lastT: number }, number]>();
+    const out: number[] = [];
+    let nextSweep = sweep;
+    evs.forEach((e, i) => {
+      if (e.t >= nextSweep) {
+        for (const [k, s] of series) if (s.lastT <= e.t - idle) series.delete(k);
+        nextSweep = e.t + sweep;
+      }
+      if (e.kind === 'q') {
+        const k = `${e.client} ${e.server} ${e.qname} ${e.qtype}`;
+        let s = series.get(k);
+        if (s === undefined) series.set(k, (s = { n: 1, lastT: e.t }));
+        else {
+          s.n++;
+          s.lastT = e.t;
+        }
+        of.set(i, [k, s, e.t]);
+        out.push(s.n);
+        return;
+      }
+      const [k, s, t] = of.get(e.of) ?? ['', null, 0];
+      if (e.rcode === 0 && e.answered && series.get(k) === s && s?.lastT === t) series.delete(k);
+    });
+    return out;
+  }
+
+  it('a lookup answered with records ends its series; a failure, no answer or a later retry does not', () => {
+    const q = (qname: string, t: number): Ev => ({ kind: 'q', client: '10.0.1.1', server: '10.0.2.53', qname, qtype: 1, t: t * 1e9 });
+    const a = (of: number, t: number, rcode = 0, answered = rcode === 0): Ev => ({ kind: 'a', of, rcode, answered, t: t * 1e9 });
+    const evs: Ev[] = [
+      q('ok.example.test', 0),
+      a(0, 0.01),
+      q('ok.example.test', 1), // answered: the second is a new lookup
+      q('lost.example.test', 1),
+      q('lost.example.test', 2), // unanswered: a retry
+      q('fail.example.test', 2),
+      a(5, 2.01, 2),
+      q('fail.example.test', 3), // SERVFAIL: a retry
+      q('empty.example.test', 3),
+      a(8, 3.01, 0, false),
+      q('empty.example.test', 3.5), // no records: a retry
+      q('slow.example.test', 4),
+      q('slow.example.test', 4.5),
+      a(11, 4.6),
+      q('slow.example.test', 4.7), // the first answered after its retry: still one series
+      a(14, 4.8),
+      q('slow.example.test', 4.9), // its latest query answered: a new lookup
+    ];
+    const attempts = numberedWithAnswers(evs);
+    expect(attempts).toEqual(referenceWithAnswers(evs));
+    expect(attempts).toEqual([1, 1, 1, 2, 1, 2, 1, 2, 1, 2, 3, 1]);
+  });
+
+  it('many lookups, answered or not, in and out of order: numbered as the rule numbers them', () => {
+    for (const backwards of [false, true]) {
+      let x = 777;
+      const rnd = (m: number) => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        return (x >>> 8) % m;
+      };
+      const evs: Ev[] = [];
+      const waiting: number[] = [];
+      for (const q of queries(3000, 2e8, backwards)) {
+        evs.push({ kind: 'q', ...q });
+        waiting.push(evs.length - 1);
+        // now and then a response to one of the queries waiting: most with records, some failing
+        while (waiting.length > 0 && rnd(3) !== 0) {
+          const of = waiting.splice(rnd(waiting.length), 1)[0];
+          const r = rnd(10);
+          evs.push({ kind: 'a', of, rcode: r < 7 ? 0 : r < 9 ? 3 : 2, answered: r < 6, t: q.t });
+        }
+      }
+      const attempts = numberedWithAnswers(evs);
+      expect(attempts, backwards ? 'out of order' : 'in order').toEqual(referenceWithAnswers(evs));
+      expect(attempts.filter((n) => n > 1).length).toBeGreaterThan(100);
+    }
+  });
+});

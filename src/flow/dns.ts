@@ -24,24 +24,20 @@ interface Series {
   /** Time of the latest query of the series. */
   lastT: number;
   /**
-   * Times and frames of its 2nd to MAX_SERIES-th queries, the retries (to name the retry that
-   * followed each; the first query retries none). Null until the first retry: most series are one
-   * query, and one of these is kept per series for --udp-idle (80,000 at once on a resolver).
+   * Time and frame of each of its 2nd to MAX_SERIES-th queries, the retries, one after the other
+   * (to name the retry that followed each; the first query retries none). Null until the first
+   * retry: most series are one query. Grown by one pair at a time (a push reserves 17 slots).
    */
-  times: number[] | null;
-  frames: number[] | null;
+  retries: number[] | null;
   /** Its seriesHash (its key in DnsTable.attempts), and its clashKey when it is in DnsTable.clashes instead. */
   hash: number;
   clash: string | null;
-  /** Still remembered (false once pruned: entries of it may still be in DnsTable.byLastQuery). */
+  /** Still remembered (false once pruned or answered: entries of it may still be in DnsTable.byLastQuery). */
   live: boolean;
   /**
-   * Its entries in byLastQuery (counted while they are in order) and the transactions whose series
-   * it is, until forgotten: no longer live and with neither, nothing refers to it and it is reused.
-   * byLastQuery's clear() leaves the counts of its entries' series too high, on purpose: those are
-   * never reused, but left to the collector.
+   * The transactions whose series it is: not live and with none, nothing reads it and it is
+   * reused, though byLastQuery may still hold entries of it (see pruneAttempts).
    */
-  queued: number;
   txns: number;
 }
 
@@ -136,7 +132,7 @@ export class DnsTxn extends FlowEndpoints {
   firstSec: number = 0;
   firstNsec: number = 0;
   firstT: number = 0;
-  /** 1 for the first query of this name and type between these hosts, 2 for its first retry, … */
+  /** 1 for the first query of this name and type between these hosts, 2 for its first retry, …; 1 again after an answer with records (see response). */
   attempt: number = 0;
   cMac: number = 0;
   respFrame: number = 0;
@@ -232,8 +228,8 @@ export class DnsTxn extends FlowEndpoints {
   retry(): { frame: number; t: number } | null {
     const s = this.series;
     if (s === null || this.queryT < 0 || s.lastT <= this.queryT) return null;
-    const { times, frames } = s;
-    if (times !== null && frames !== null) for (let i = 0; i < times.length; i++) if (times[i] > this.queryT) return { frame: frames[i], t: times[i] };
+    const r = s.retries;
+    if (r !== null) for (let i = 0; i < r.length; i += 2) if (r[i] > this.queryT) return { frame: r[i + 1], t: r[i] };
     return { frame: 0, t: s.lastT };
   }
 }
@@ -252,7 +248,7 @@ const MAX_IDENTICAL = 64;
 export class DnsTable extends ChainedTable<DnsTxn> {
   /**
    * Queries per (transport, client, server, name, type), for numbering retries, by seriesHash;
-   * pruned when idle (80,000 at once on a resolver's capture: an IntMap, see there).
+   * ended by an answer with records, else pruned when idle (an IntMap, see there).
    */
   private readonly attempts = new IntMap<Series>();
   /**
@@ -368,18 +364,10 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     } else {
       seen.n++;
       seen.lastT = t;
-      if (seen.times === null || seen.frames === null) {
-        seen.times = [t];
-        seen.frames = [frame];
-      } else if (seen.n <= MAX_SERIES) {
-        seen.times.push(t);
-        seen.frames.push(frame);
-      }
+      if (seen.retries === null) seen.retries = [t, frame];
+      else if (seen.n <= MAX_SERIES) seen.retries = seen.retries.concat(t, frame);
     }
-    if (this.attemptsInOrder) {
-      this.byLastQuery.push(seen, t);
-      seen.queued++;
-    }
+    if (this.attemptsInOrder) this.byLastQuery.push(seen, t);
     txn.series = seen;
     seen.txns++;
     txn.lastT = t;
@@ -405,25 +393,23 @@ export class DnsTable extends ChainedTable<DnsTxn> {
    */
   private newSeries(pair: SeriesPair, type: number, qname: string, t: number, hash: number, clash: string | null): Series {
     const v = this.spareSeries.take();
-    if (v === undefined) return { pair, type, qname, n: 1, lastT: t, times: null, frames: null, hash, clash, live: true, queued: 0, txns: 0 };
+    if (v === undefined) return { pair, type, qname, n: 1, lastT: t, retries: null, hash, clash, live: true, txns: 0 };
     v.pair = pair;
     v.type = type;
     v.qname = qname;
     v.n = 1;
     v.lastT = t;
-    v.times = null;
-    v.frames = null;
+    v.retries = null;
     v.hash = hash;
     v.clash = clash;
     v.live = true;
-    v.queued = 0;
     v.txns = 0;
     return v;
   }
 
-  /** Keeps `v` for reuse once nothing refers to it (see Series.queued). */
+  /** Keeps `v` for reuse once nothing reads it (entries of it may be left in byLastQuery: see pruneAttempts). */
   private reuseIfLoose(v: Series): void {
-    if (!v.live && v.queued === 0 && v.txns === 0) this.spareSeries.give(v);
+    if (!v.live && v.txns === 0) this.spareSeries.give(v);
   }
 
   /** Forgets a series, and its pair with the last of the pair's series. */
@@ -484,6 +470,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
       if (h.rcode === DNS_RCODE.NoError && h.ancount === 0 && h.aa === 0 && h.nscount > 0) txn.referral = authorityHasNs(u8, off, end, h);
       this.siblings.answered(txn, pkt.dst, t);
+      // answered with records, and no later query of the series outstanding: a later query of the
+      // name is a new lookup, not a retry. Most lookups end so; their series, kept for --udp-idle
+      // before, were the DNS table's largest part (80,000 at once on the dense 1 GB bench capture)
+      const v = txn.series;
+      if (v !== null && v.live && v.lastT === txn.queryT && h.rcode === DNS_RCODE.NoError && h.ancount > 0 && h.tc === 0) this.dropSeries(v);
     }
     this.timers.touch(txn);
   }
@@ -530,9 +521,13 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       while (q.length > 0 && q.oldestT() <= before) {
         const t = q.oldestT();
         const v = q.shift();
-        v.queued--;
-        if (v.live && v.lastT === t) this.dropSeries(v);
-        this.reuseIfLoose(v);
+        // its last query, else a later entry has that. An entry left from an earlier use of a
+        // reused object is no later than the new use's first query, and matches its last only
+        // when that came at the same time, and is due with this entry in this same loop.
+        if (v.live && v.lastT === t) {
+          this.dropSeries(v);
+          this.reuseIfLoose(v);
+        }
       }
     } else {
       // a query time went backwards: a walk of them all
