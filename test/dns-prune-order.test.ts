@@ -11,17 +11,17 @@ import { CLIENT_MAC, ethernet, GW_MAC, ipv4, u16, udp } from './helpers/build.js
 
 const decoder = new PacketDecoder();
 
-/** A query, or its response (`rcode`, one A record when `answered`). */
-function query(id: number, qname: string, qtype: number, client: string, server: string, response?: { rcode: number; answered: boolean }): Buffer {
+/** A query, or its response (`rcode`, one A record when `answered`); `opcode` 4 a NOTIFY, 5 an UPDATE. */
+function query(id: number, qname: string, qtype: number, client: string, server: string, response?: { rcode: number; answered: boolean }, opcode = 0): Buffer {
   const labels = qname.split('.').filter((x) => x !== '');
   const name = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]), Buffer.from([0])]);
   const port = 30000 + (id % 30000);
   if (response === undefined) {
-    const msg = Buffer.concat([u16(id), u16(0x0100), u16(1), u16(0), u16(0), u16(0), name, u16(qtype), u16(1)]);
+    const msg = Buffer.concat([u16(id), u16((opcode << 11) | 0x0100), u16(1), u16(0), u16(0), u16(0), name, u16(qtype), u16(1)]);
     return ethernet(GW_MAC, CLIENT_MAC, 0x0800, ipv4({ src: client, dst: server, proto: 17 }, udp(port, 53, msg)));
   }
   const an = response.answered ? Buffer.concat([Buffer.from([0xc0, 12]), u16(1), u16(1), Buffer.alloc(4), u16(4), Buffer.from([10, 0, 2, 20])]) : Buffer.alloc(0);
-  const msg = Buffer.concat([u16(id), u16(0x8180 | response.rcode), u16(1), u16(response.answered ? 1 : 0), u16(0), u16(0), name, u16(qtype), u16(1), an]);
+  const msg = Buffer.concat([u16(id), u16(0x8180 | (opcode << 11) | response.rcode), u16(1), u16(response.answered ? 1 : 0), u16(0), u16(0), name, u16(qtype), u16(1), an]);
   return ethernet(CLIENT_MAC, GW_MAC, 0x0800, ipv4({ src: server, dst: client, proto: 17 }, udp(53, port, msg)));
 }
 
@@ -297,7 +297,7 @@ describe('DNS retry numbering after an answer', () => {
     return out;
   }
 
-  /** The rule itself: a plain map of series, pruned by a walk; an answer with records (NOERROR) ends its series when it answers the latest query. */
+  /** The rule itself: a plain map of series, pruned by a walk; an answer with records (NOERROR) to its latest query ends a series. */
   function referenceWithAnswers(evs: Ev[]): number[] {
     const series = new Map<string, { n: number; lastT: number }>();
     const of = new Map<number, [string, { n: number; lastT: number }, number]>();
@@ -316,12 +316,12 @@ describe('DNS retry numbering after an answer', () => {
           s.n++;
           s.lastT = e.t;
         }
-        of.set(i, [k, s, e.t]);
+        of.set(i, [k, s, s.n]);
         out.push(s.n);
         return;
       }
-      const [k, s, t] = of.get(e.of) ?? ['', null, 0];
-      if (e.rcode === 0 && e.answered && series.get(k) === s && s?.lastT === t) series.delete(k);
+      const [k, s, n] = of.get(e.of) ?? ['', null, 0];
+      if (e.rcode === 0 && e.answered && series.get(k) === s && s?.n === n) series.delete(k);
     });
     return out;
   }
@@ -347,10 +347,31 @@ describe('DNS retry numbering after an answer', () => {
       q('slow.example.test', 4.7), // the first answered after its retry: still one series
       a(14, 4.8),
       q('slow.example.test', 4.9), // its latest query answered: a new lookup
+      q('same.example.test', 6),
+      q('same.example.test', 6),
+      a(17, 6.01),
+      q('same.example.test', 7), // the first of two at one time answered: the second is retried
     ];
     const attempts = numberedWithAnswers(evs);
     expect(attempts).toEqual(referenceWithAnswers(evs));
-    expect(attempts).toEqual([1, 1, 1, 2, 1, 2, 1, 2, 1, 2, 3, 1]);
+    expect(attempts).toEqual([1, 1, 1, 2, 1, 2, 1, 2, 1, 2, 3, 1, 1, 2, 3]);
+  });
+
+  it('a NOTIFY or UPDATE answered NOERROR ends its series (it has no records); one unanswered is retried', () => {
+    for (const opcode of [4, 5]) {
+      const table = new DnsTable();
+      const attempts: number[] = [];
+      const send = (id: number, t: number, answer: boolean) => {
+        const pkt = feed(table, query(id, 'example.test', 6, '10.0.2.53', '10.0.2.54', undefined, opcode), 2 * id, t * 1e9);
+        attempts.push(table.findLatest(pkt.ipVersion, 'udp', pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, id)?.attempt ?? -1);
+        if (answer) feed(table, query(id, 'example.test', 6, '10.0.2.53', '10.0.2.54', { rcode: 0, answered: false }, opcode), 2 * id + 1, t * 1e9 + 1e6);
+      };
+      send(1, 0, true);
+      send(2, 30, false);
+      send(3, 31, true);
+      send(4, 40, true);
+      expect(attempts, `opcode ${opcode}`).toEqual([1, 1, 2, 1]);
+    }
   });
 
   it('many lookups, answered or not, in and out of order: numbered as the rule numbers them', () => {

@@ -262,7 +262,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
    * is in it again; an entry older than its series' last query is skipped): while query times
    * never go backwards, pruning takes the stale ones from the front and stops at the first query
    * still fresh (a walk of all of them each sweep was 80,000 entries on a resolver's capture).
-   * Unused, and empty, once a time went backwards (see pruneAttempts).
+   * Entries stay for series ended by an answer, and for a Series object reused since (see
+   * pruneAttempts). Unused, and empty, once a time went backwards.
    */
   private readonly byLastQuery = new ByTime<Series>();
   /** The series of `attempts` for a walk of them all (pruneAttempts, out of order). */
@@ -388,8 +389,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /**
    * A new series, in one nothing refers to any more when there is one: most series are one query,
-   * made for every lookup and kept for --udp-idle, long enough to be promoted (a resolver's or a
-   * client's capture: 70 MB of them on the 1 GB dense bench capture, dying in the old generation).
+   * made for every lookup; those kept for --udp-idle (unanswered or failed) live long enough to be
+   * promoted, and were 70 MB on the 1 GB dense bench capture, dying in the old generation.
    */
   private newSeries(pair: SeriesPair, type: number, qname: string, t: number, hash: number, clash: string | null): Series {
     const v = this.spareSeries.take();
@@ -470,12 +471,14 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       if (h.ancount > 0) txn.answers = readAnswers(u8, off, end, h, 4);
       if (h.rcode === DNS_RCODE.NoError && h.ancount === 0 && h.aa === 0 && h.nscount > 0) txn.referral = authorityHasNs(u8, off, end, h);
       this.siblings.answered(txn, pkt.dst, t);
-      // answered with records, and no later query of the series outstanding: a later query of the
-      // name is a new lookup, not a retry. Most lookups end so; their series, kept for --udp-idle
-      // before, were the DNS table's largest part (80,000 at once on the dense 1 GB bench capture)
-      const v = txn.series;
-      if (v !== null && v.live && v.lastT === txn.queryT && h.rcode === DNS_RCODE.NoError && h.ancount > 0 && h.tc === 0) this.dropSeries(v);
     }
+    // the series' latest query (by its number: another may have come at the same time) answered:
+    // a lookup with records (truncated or not: the client has them, or asks over TCP, a series of
+    // its own), a NOTIFY or UPDATE with NOERROR. A later query is then a new one, not a retry.
+    // Most lookups end so; their series, kept for --udp-idle before, were the DNS table's largest
+    // part (80,000 at once on the dense 1 GB bench capture)
+    const v = txn.series;
+    if (v !== null && v.live && txn.attempt === v.n && h.rcode === DNS_RCODE.NoError && (h.ancount > 0 || h.opcode !== DNS_OPCODE.Query)) this.dropSeries(v);
     this.timers.touch(txn);
   }
 
