@@ -22,12 +22,15 @@ import { DEFAULT_OPTIONS } from '../options.js';
 const WINDOW_SEC = 30;
 /**
  * Working attempts are remembered for a failure decided after them, and a failure starts before
- * its fallback: it is decided within --syn-timeout (a timeout; sooner when refused or unreachable;
- * at the end of the capture within it too) and the sweep after, of its start, so of the
- * fallback's start. Plus this margin (s). Remembered 30 s as failures are, they were most of the
- * linkers' memory on the dense bench capture (25,000 at once, each with its two endpoints' text).
+ * its fallback: an unanswered one is decided --syn-timeout after its last SYN (sooner when refused
+ * or unreachable; at the end of the capture within it too). So a working attempt waits
+ * --syn-timeout and this margin (s) of later starts: a second's linger (lifecycle's LINGER_NS),
+ * the sweep after it (a second), and SYNs the failed attempt may still retransmit after its
+ * fallback started (3 s: Linux's first two retransmissions). Remembered 30 s as failures are,
+ * working attempts were most of the linkers' memory on the dense bench capture (25,000 at once,
+ * each with its two endpoints' text).
  */
-const WORKED_MARGIN_SEC = 2;
+const WORKED_MARGIN_SEC = 5;
 /** The fallback starts at most this long (s) after the failed attempt. */
 const MAX_GAP_SEC = 5;
 /** Addresses named (as DnsNames: a resolver answering millions of names cannot grow it further). */
