@@ -63,7 +63,7 @@ export class Analyzer implements Superseded {
     file?: string,
     onFlowProblemsOnly = false,
   ) {
-    this.out = new Emitter({ keep, onFlow, onFlowProblemsOnly, filter, firstId, file, synTimeoutMs: opts.synTimeoutMs });
+    this.out = new Emitter({ keep, onFlow, onFlowProblemsOnly, filter, firstId, file });
     limitYoungGeneration(!this.out.describe('ok'));
     this.flows = new FlowTracker(opts.maxFlows, this.decoder, this.stats.anomalies, filter, this);
     this.frags = new FragmentReassembler(this.stats.anomalies);

@@ -184,26 +184,6 @@ describe('other-family', () => {
     expect(w4b.related).toBeUndefined();
   });
 
-  it('remembers a working attempt for --syn-timeout (and a margin) of later starts, a failed one for 30 s', () => {
-    const names2 = () => [names(), dns('other.example.test.', ['A 10.0.2.30'], 0)];
-    /** Working and refused connections to another name, started up to `until` s: what the linker saw since. */
-    const later = (until: number) => [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 25].filter((t) => t <= until).flatMap((t) => [tcp(`10.0.1.10:${100 + t}`, '10.0.2.30:80', 'ok', t), tcp(`10.0.1.10:${200 + t}`, '10.0.2.30:81', 'refused', t)]);
-    const linked = (make: () => Linker, first: FlowRecord, until: number, last: FlowRecord) => {
-      run(make, names2(), [first], later(until), [last]);
-      return ids(last).length > 0;
-    };
-    const v6 = () => tcp('[fd00:1::10]:1', '[fd00:2::20]:80', 'timeout', 0);
-    const v4 = () => tcp('10.0.1.10:1', '10.0.2.20:80', 'ok', 0.3);
-    // the fallback decided first: its failure, decided within --syn-timeout (3 s) and the margin (5 s) of later starts, finds it
-    expect(linked(otherFamily, v4(), 8, v6())).toBe(true);
-    // not when what came since started later than that
-    expect(linked(otherFamily, v4(), 10, v6())).toBe(false);
-    // a longer --syn-timeout, a longer memory
-    expect(linked(() => otherFamily(20_000), v4(), 20, v6())).toBe(true);
-    // the failure decided first: a fallback decided long after it (a download) still finds it
-    expect(linked(otherFamily, v6(), 25, v4())).toBe(true);
-  });
-
   it('does not link without the names, another port, the same family, a success before the failure, or a late one', () => {
     const unnamed = [tcp('[fd00:1::10]:1', '[fd00:9::1]:80', 'timeout', 0), tcp('10.0.1.10:1', '10.0.9.1:80', 'ok', 0.2)];
     const port = [tcp('[fd00:1::10]:2', '[fd00:2::20]:443', 'timeout', 1), tcp('10.0.1.10:2', '10.0.2.20:80', 'ok', 1.2)];
@@ -271,20 +251,18 @@ describe('bounds', () => {
         flood.push(ping(a, '10.203.0.1', 'ping-no-reply', 0.5));
         flood.push(dns(`n${i}.test.`, [`A 10.202.${(i >> 8) & 255}.${i & 255}`], 0.5));
         flood.push(tcp(`${a}:1`, `10.202.${(i >> 8) & 255}.${i & 255}:80`, 'ok', 0.5));
-        // other-family keeps failed attempts apart from working ones
-        flood.push(tcp(`${a}:2`, `10.202.${(i >> 8) & 255}.${i & 255}:80`, 'refused', 0.5));
       }
     }
     const late = [tcp('10.0.2.20:50000', '10.0.3.30:8080', 'refused', 1), tcp('10.0.1.10:5001', '10.0.2.20:80', 'ok', 1.1), tcp('10.0.2.1:7777', '10.0.2.20:80', 'refused', 0.0001, { isn: 424242 })];
 
     // the control: without the flood, each late record is linked to an early one
-    const control = new Relater(LINKERS.map((m) => m(3000)));
+    const control = new Relater(LINKERS.map((m) => m()));
     const early = flood.slice(0, head);
     const lateCopies = late.map((r) => ({ ...r }));
     control.relate(early);
     control.relate(lateCopies);
     expect(lateCopies.map((r) => (r.related ?? []).map((x) => x.kind).join(' '))).toEqual(['proxy-leg', 'other-family same-host', 'nat-leg']);
-    const rel = new Relater(LINKERS.map((m) => m(3000)));
+    const rel = new Relater(LINKERS.map((m) => m()));
     rel.relate(flood);
     rel.relate(late);
     // the proxy, the ping's host pair, the NAT leg's ISN, the name's attempts were pushed out by newer keys

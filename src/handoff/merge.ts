@@ -251,7 +251,7 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
   if (stats !== undefined) Object.assign(stats, { records: states.reduce((a, s) => a + s.records.filter((r) => r.loose === undefined).length, 0), replayedRecords, replayedPackets });
   // numbered, named and related in the order one analysis decides them
   out.sort((a, b) => a.at - b.at || a.stage - b.stage);
-  const emitter = new Emitter({ keep: 'all', onFlow: null, onFlowProblemsOnly: false, filter: null, firstId: 1, file: name, synTimeoutMs: opts.synTimeoutMs });
+  const emitter = new Emitter({ keep: 'all', onFlow: null, onFlowProblemsOnly: false, filter: null, firstId: 1, file: name });
   for (let i = 0; i < out.length;) {
     let j = i;
     while (j < out.length && out[j].at === out[i].at && out[j].stage === out[i].stage) j++;

@@ -7,7 +7,6 @@ import { dnsUpstreamLinker } from './dns-upstream.js';
 
 /**
  * The linkers every capture's records go through, one per way records relate (see Linker). Each
- * is made fresh per capture: what a linker remembers belongs to one capture. `synTimeoutMs` is
- * the analysis's --syn-timeout (how long after its start a failed connection may be decided).
+ * is made fresh per capture: what a linker remembers belongs to one capture.
  */
-export const LINKERS: readonly ((synTimeoutMs: number) => Linker)[] = [proxyLeg, natLeg, otherFamily, sameHost, dnsUpstreamLinker];
+export const LINKERS: readonly (() => Linker)[] = [proxyLeg, natLeg, otherFamily, sameHost, dnsUpstreamLinker];

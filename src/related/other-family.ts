@@ -4,7 +4,6 @@ import { Recent, type Found, type Linker } from './relate.js';
 import { CONNECTED, NOT_CONNECTED, familyOf, portNumber, portPart } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
-import { DEFAULT_OPTIONS } from '../options.js';
 
 /*
  * Happy eyeballs (RFC 8305): a client that resolved a name to A and AAAA addresses, tried one
@@ -18,19 +17,8 @@ import { DEFAULT_OPTIONS } from '../options.js';
  * fallback worked.
  */
 
-/** Failed attempts remembered (s of capture time): a fallback's record may be decided long after the failure's (a download). */
+/** Attempts remembered (s of capture time): a failure's record may be decided long after the fallback's. */
 const WINDOW_SEC = 30;
-/**
- * Working attempts are remembered for a failure decided after them, and a failure starts before
- * its fallback: an unanswered one is decided --syn-timeout after its last SYN (sooner when refused
- * or unreachable; at the end of the capture within it too). So a working attempt waits
- * --syn-timeout and this margin (s) of later starts: a second's linger (lifecycle's LINGER_NS),
- * the sweep after it (a second), and SYNs the failed attempt may still retransmit after its
- * fallback started (3 s: Linux's first two retransmissions). Remembered 30 s as failures are,
- * working attempts were most of the linkers' memory on the dense bench capture (25,000 at once,
- * each with its two endpoints' text).
- */
-const WORKED_MARGIN_SEC = 5;
 /** The fallback starts at most this long (s) after the failed attempt. */
 const MAX_GAP_SEC = 5;
 /** Addresses named (as DnsNames: a resolver answering millions of names cannot grow it further). */
@@ -69,17 +57,15 @@ interface Named {
   key2: string;
 }
 
-export function otherFamily(synTimeoutMs: number = DEFAULT_OPTIONS.synTimeoutMs): Linker {
+export function otherFamily(): Linker {
   /** Address → the name an A/AAAA answer gave it. */
   const names = new AddressMap<Named>();
-  /** One `failed` or `worked` no longer holds, to be filled in for a later record (see Recent's `dropped`). */
+  /** One `attempts` no longer holds, to be filled in for a later record (see Recent's `dropped`). */
   let spare: Attempt | null = null;
-  const dropped = (e: Attempt) => {
+  /** Attempts by name and server port. */
+  const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY, (e) => {
     spare = e;
-  };
-  /** Failed attempts, and working ones, by name and server port. */
-  const failed = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY, dropped);
-  const worked = new Recent<Attempt>(synTimeoutMs / 1000 + WORKED_MARGIN_SEC, MAX_KEYS, PER_KEY, dropped);
+  });
   const attempt = (r: FlowRecord, ok: boolean): Attempt => {
     const e = spare;
     if (e === null) return { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
@@ -160,8 +146,8 @@ export function otherFamily(synTimeoutMs: number = DEFAULT_OPTIONS.synTimeoutMs)
       const name = named.name;
       const key = keyOf(named, r.server);
       const here = attempt(r, ok);
-      for (const e of (ok ? failed : worked).get(key, r.t)) {
-        if (e.family === here.family || (ok ? e.done : here.done)) continue;
+      for (const e of attempts.get(key, r.t)) {
+        if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;
         // the failed attempt first, its fallback within MAX_GAP_SEC
         const gap = ok ? here.t - e.t : e.t - here.t;
         if (gap < 0 || gap > MAX_GAP_SEC) continue;
@@ -174,7 +160,7 @@ export function otherFamily(synTimeoutMs: number = DEFAULT_OPTIONS.synTimeoutMs)
           break;
         }
       }
-      (ok ? worked : failed).add(key, here);
+      attempts.add(key, here);
     },
   };
 }

@@ -33,8 +33,6 @@ export interface EmitOptions {
   firstId: number;
   /** Label for every record's `file`. */
   file: string | undefined;
-  /** The analysis's --syn-timeout (the linkers', see related/index.ts). */
-  synTimeoutMs: number;
 }
 
 /**
@@ -64,13 +62,12 @@ export class Emitter {
   /** Addresses named by the DNS answers seen so far. */
   private readonly names = new DnsNames();
   /** Links records to the earlier ones that tell their cause (src/related/). */
-  private readonly relater: Relater;
+  private readonly relater = new Relater(LINKERS.map((make) => make()));
   /** Problems alike, grouped as they are decided (every problem joins one). */
   private readonly grouper = new Grouper();
 
   constructor(private readonly o: EmitOptions) {
     this.nextId = o.firstId;
-    this.relater = new Relater(LINKERS.map((make) => make(o.synTimeoutMs)));
   }
 
   /**
