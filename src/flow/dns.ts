@@ -132,7 +132,7 @@ export class DnsTxn extends FlowEndpoints {
   firstSec: number = 0;
   firstNsec: number = 0;
   firstT: number = 0;
-  /** 1 for the first query of this name and type between these hosts, 2 for its first retry, …; 1 again after an answer with records (see response). */
+  /** 1 for the first query of this name and type between these hosts, 2 for its first retry, …; 1 again once the series' latest query was answered (see response). */
   attempt: number = 0;
   cMac: number = 0;
   respFrame: number = 0;

@@ -38,11 +38,12 @@ export function parseMergeArgs(args: readonly string[]): MergeCliOptions {
 }
 
 export async function mergeCommand(o: MergeCliOptions): Promise<number> {
+  // before the merge reads them, as the analysis checks before it reads its captures
+  const { packetsPath } = await import('../../handoff/state.js');
+  refuseOutputsOverInputs([['-o', o.output]], [...o.states, ...o.states.map(packetsPath)]);
   const { mergeStates } = await import('../../handoff/merge.js');
   const stats = { records: 0, replayedRecords: 0, replayedPackets: 0 };
   const report = await mergeStates(o.states, o.states.length === 1 ? o.states[0] : `${o.states[0]} … ${o.states[o.states.length - 1]} (${o.states.length} chunks)`, stats);
-  const { packetsPath } = await import('../../handoff/state.js');
-  refuseOutputsOverInputs([['-o', o.output]], [...o.states, ...o.states.map(packetsPath)]);
   const out = o.output !== null ? FileWriter.open(o.output) : new LineWriter();
   const renderer = (await RENDERERS[o.format]())(out, { color: false, limit: 20, several: false });
   const feed = renderer.feed(false);
