@@ -106,11 +106,12 @@ for (const mix of mixes) {
 for (const c of Object.values(captures)) execFileSync('sh', ['-c', `cat '${c.file}' '${c.small}' > /dev/null`]); // warm the page cache
 // the records of each capture as ndjson, for the serialising floor (timed after the rounds): the
 // large capture's, against whose text run the target is measured (the small one's text run is
-// mostly start-up, which made the floor look a third of what it is on the bulk mix)
+// mostly fixed cost, start-up and warm-up, which made the floor look a third of what it is on the bulk mix)
 for (const c of Object.values(captures)) {
   c.ndjsonFile = c.file.replace(/\.pcap$/, '.ndjson');
   execFileSync('sh', ['-c', `${node} bin/pcapdiag.js -f ndjson '${c.file}' > '${c.ndjsonFile}'`], { cwd: root });
 }
+execFileSync('sync'); // the ~1.4 GB just written, on disk before the timed rounds
 for (let r = 0; r < runs; r++) {
   for (const j of jobs) {
     const s = sample(j.cmd);

@@ -15,8 +15,6 @@ const FLOOR = 48 * 1024 * 1024;
 let gc: (() => void) | null = null;
 let liveAfterGc = 0;
 let pretenuringOff = false;
-/** Node was started with --optimize-for-size: it stays set (collectCompacting clears only its own). */
-const sizeOptimizedRun = process.execArgv.some((a) => a === '--optimize-for-size' || a === '--optimize_for_size');
 
 /**
  * The young generation's size (both semi-spaces) past which it is not grown, when a run describes
@@ -95,16 +93,28 @@ export function checkHeap(): void {
 /**
  * A full collection that also compacts the old generation's fragmented pages. The flows, lookups
  * and linkers' entries that outlive a collection are scattered over pages that otherwise hold
- * garbage, and V8 evacuates a page only when 70% of it is free, 4 MB a collection: on the dense
- * 1 GB bench capture (ndjson) the old generation's pages grew from 65 to 92 MB over the run while
- * what each collection left stayed at 48-56 MB, the rest free space on partly used pages. Under
- * --optimize-for-size V8 evacuates pages 20% free, 6 MB a collection (MarkCompactCollector::
- * ComputeEvacuationHeuristics reads it at each full collection); the flag is set for this
- * collection only, as for the whole run it also shrinks the young generation (49 s against 35 s).
- * With it, that run's old generation stayed at 66-76 MB, and its peak RSS went from 202-205 MiB
- * to 189 (text: 185 to 177-178), in the same time (2 runs each, alternating); the bulk capture and
- * the 100 MB ones did not move. (Asking for a collection more often instead, at 1.3 times what the
- * last one left, lowered it 10 MiB more but took 16% longer, and at 1.2 times twice as long.)
+ * garbage, and V8 moves the objects off a page only when most of it is free (70 % until it has
+ * timed its compactions, then 50 % or more by their speed), 4 MB a collection: on the dense 1 GB
+ * bench capture (ndjson) the old generation's pages grew from 65 to 92 MB over the run while what
+ * each collection left stayed at 48-56 MB, the rest free space on partly used pages. Under
+ * --optimize-for-size V8 takes pages 20 % free, 6 MB a collection (MarkCompactCollector::
+ * ComputeEvacuationHeuristics reads it at each full collection), and sets the heap size at which
+ * it starts a collection of its own (incremental, mostly on another thread) at 1.3 times what the
+ * collection left instead of up to 4 times. With the flag set for the governor's collections, the
+ * heap after each was 105-114 MB committed (the 32 MiB young generation included) against 128-134,
+ * and V8 started 11 of the run's 54 full collections itself against 1 of 49 (--trace-gc; with
+ * only its factor at 1.3, --heap-growing-percent=30, the peak did not move: the compaction is the
+ * gain); the old generation stayed at 66-76 MB, and peak RSS went from 202-205 MiB to 189 (text:
+ * 185 to 177-178), in the same time (2 runs each, alternating); the bulk capture and the 100 MB
+ * ones did not move. The flag is set for these collections only: given for the whole run it also keeps the
+ * young generation at 1-8 MiB (59 s against 35). (Asking for a collection more often as well, at
+ * 1.3 times what the last one left, lowered the peak 10 MiB more but took 16 % longer.)
+ *
+ * The flags are the process's. --optimize-for-size implies --max-semi-space-size=1, which clearing
+ * it does not undo, and a worker thread started later (parallel captures) took its young
+ * generation from it: 2 MiB, and four times slower. So the size Node was started with is set back
+ * (0: V8's own). A worker's collection while another thread clears the flag may not compact: only
+ * the peak is at stake, not the output.
  */
 function collectCompacting(): void {
   if (sizeOptimizedRun) {
@@ -114,7 +124,22 @@ function collectCompacting(): void {
   v8.setFlagsFromString('--optimize-for-size');
   collector()();
   v8.setFlagsFromString('--no-optimize-for-size');
+  v8.setFlagsFromString(`--max-semi-space-size=${startSemiSpace}`);
 }
+
+/** The V8 flags Node was started with (its arguments and NODE_OPTIONS), `_` written `-`. */
+const startFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) => (a.startsWith('--') ? a.replace(/_/g, '-') : a));
+/** Node was started with --optimize-for-size: it stays set. */
+const sizeOptimizedRun = startFlags.includes('--optimize-for-size');
+/** The --max-semi-space-size (MB) Node was started with, 0 when none (V8 then sizes it). */
+const startSemiSpace = ((): number => {
+  let mb = 0;
+  startFlags.forEach((a, i) => {
+    const v = a === '--max-semi-space-size' ? startFlags[i + 1] : a.startsWith('--max-semi-space-size=') ? a.slice(22) : undefined;
+    if (v !== undefined && /^\d+$/.test(v)) mb = Number(v);
+  });
+  return mb;
+})();
 
 function youngSize(): number {
   for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size;

@@ -80,3 +80,45 @@ describe('the young generation', () => {
     expect(Number(/^young (\d+)/m.exec(r.stderr)?.[1])).toBeGreaterThan(8 * MiB);
   });
 });
+
+// src/memory.ts collectCompacting sets --optimize-for-size for the governor's collections, which
+// implies --max-semi-space-size=1: a worker thread started after one (parallel captures) must still
+// get the young generation Node was started with. The child holds enough to make checkHeap collect,
+// then starts a worker that keeps some of what it allocates (so that its young generation grows)
+// and reports the largest young generation it saw.
+const AFTER_GOVERNOR = (root: string) => `import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
+const { checkHeap } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/memory.js')).href)});
+const held = [];
+for (let i = 0; i < 600000; i++) held.push({ i, s: 'x' + i });
+const before = v8.getHeapStatistics().used_heap_size;
+checkHeap();
+process.stderr.write('collected ' + (v8.getHeapStatistics().used_heap_size < before) + '\\n');
+const code = "const v8 = require('node:v8'); let max = 0, keep = [];" +
+  "for (let i = 0; i < 2e6; i++) { keep.push({ a: i, b: [i] }); if (keep.length > 20000) keep = [];" +
+  "if (i % 10000 === 0) for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') max = Math.max(max, s.space_size); }" +
+  "require('node:worker_threads').parentPort.postMessage(max);";
+const max = await new Promise((r) => new Worker(code, { eval: true }).on('message', r));
+process.stderr.write('worker young ' + max + ' held ' + held.length + '\\n');
+`;
+
+describe("a worker thread's young generation after a governed collection", () => {
+  const workerYoung = (nodeArgs: string[]) => {
+    const script = join(dir, 'after-governor.mjs');
+    writeFileSync(script, AFTER_GOVERNOR(ROOT));
+    const r = spawnSync(process.execPath, [...nodeArgs, script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('collected true'); // checkHeap did collect, with the flag set
+    return Number(/worker young (\d+)/.exec(r.stderr)?.[1]);
+  };
+
+  it("is V8's own size (it grows past 8 MiB), not the 2 MiB --optimize-for-size implies", () => {
+    expect(workerYoung([])).toBeGreaterThan(8 * MiB);
+  });
+
+  it('is the size Node was started with', () => {
+    const young = workerYoung(['--max-semi-space-size=4']);
+    expect(young).toBeGreaterThan(2 * MiB);
+    expect(young).toBeLessThanOrEqual(8 * MiB);
+  });
+});
