@@ -106,9 +106,9 @@ export function checkHeap(): void {
  * only its factor at 1.3, --heap-growing-percent=30, the peak did not move: the compaction is the
  * gain); the old generation stayed at 66-76 MB, and peak RSS went from 202-205 MiB to 189 (text:
  * 185 to 177-178), in the same time (2 runs each, alternating); the bulk capture and the 100 MB
- * ones did not move. The flag is set for these collections only: given for the whole run it also keeps the
- * young generation at 1-8 MiB (59 s against 35). (Asking for a collection more often as well, at
- * 1.3 times what the last one left, lowered the peak 10 MiB more but took 16 % longer.)
+ * ones did not move. The flag is set for these collections only: given for the whole run it also
+ * keeps the young generation at 1-8 MiB (59 s against 35). (Asking for a collection more often as
+ * well, at 1.3 times what the last one left, lowered the peak 10 MiB more but took 16 % longer.)
  *
  * The flags are the process's. --optimize-for-size implies --max-semi-space-size=1, which clearing
  * it does not undo, and a worker thread started later (parallel captures) took its young
