@@ -6,8 +6,9 @@
 // all alike), for each mix: pcapdiag's full analysis with the default (text) output from the file
 // and from stdin, with ndjson from the file and from stdin, on the small capture (for the RSS
 // ratio); a minimal C decoder and flow table (bench/c-walker.c, when a C compiler is there); tshark
-// -z conv,tcp (when installed); the same walker in JavaScript (Node's floor); writing the large
-// capture's records alone (serialize-floor.mjs, the floor under ndjson's). For the bulk mix also:
+// -z conv,tcp (when installed); the same walker in JavaScript (Node's floor); the verdicts counted
+// with their state in typed arrays (verdict-floor.mjs, the floor under the C-walker ratios); writing
+// the large capture's records alone (serialize-floor.mjs, the floor under ndjson's). For the bulk mix also:
 // `--version` and Node's own start-up (the floor under it: pcapdiag answers it before its option
 // parser loads), pcapdiag's bare reader, the pcap-parser package, a plain read of the file and a pipe.
 // Prints packets/s, MB/s and peak RSS of each, then every target of issue #20 with its measured
@@ -98,6 +99,7 @@ for (const mix of mixes) {
     job(mix, 'pcap-parser 0.2.1, count packets (1 MiB reads)', `${node} bench/pcap-parser-count.cjs '${file}' 1048576 > /dev/null`, file);
   }
   j.nodeWalker = job(mix, "the C walker in JavaScript, Node's limit (bench/node-walker.mjs)", `${node} bench/node-walker.mjs '${file}' > /dev/null`, file);
+  j.verdictFloor = job(mix, 'the verdicts counted in JavaScript, typed arrays (bench/verdict-floor.mjs)', `${node} bench/verdict-floor.mjs '${file}' > /dev/null`, file);
   if (cc) j.c = job(mix, 'minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`, file);
   if (tsharkThere) j.tshark = job(mix, 'tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`, file);
   captures[mix] = { file, small, mb: statSync(file).size / 1e6, smallMb, packets: packetCount(file), j };
@@ -135,6 +137,24 @@ for (const c of Object.values(captures)) {
   }
   seen.sort((a, b) => a.seconds - b.seconds);
   c.serialize = seen[Math.floor(seen.length / 2)];
+}
+
+// verdict-floor.mjs's counts against pcapdiag's (the summary line of the ndjson written above):
+// what it counts is the work the verdicts need, or its time would be no floor
+for (const c of Object.values(captures)) {
+  const floor = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), c.file], { encoding: 'utf8' }));
+  const ours = JSON.parse(execFileSync('tail', ['-n', '1', c.ndjsonFile], { encoding: 'utf8' })).verdicts;
+  let records = 0,
+    agree = 0;
+  const differ = [];
+  for (const v of new Set([...Object.keys(ours), ...Object.keys(floor.verdicts)])) {
+    const a = ours[v] ?? 0,
+      b = floor.verdicts[v] ?? 0;
+    records += a;
+    agree += Math.min(a, b);
+    if (a !== b) differ.push(`${v} ${a} / ${b}`);
+  }
+  c.floorCounts = { records, agree, differ };
 }
 
 // ---- what was measured ----------------------------------------------------------------------
@@ -184,6 +204,17 @@ for (const [mix, c] of Object.entries(captures)) {
     console.log(`${mix}: 20× tshark is ${goal.toFixed(2)} s, ${(goal / nodeWalker.wall).toFixed(2)}× the JavaScript walker's time${goal < nodeWalker.wall ? ': below what Node takes to decode and count flows, before any analysis' : ''}`);
   }
   console.log(`${mix}: pcapdiag / the JavaScript walker: ${(text.wall / nodeWalker.wall).toFixed(1)}× (the cost of the analysis over decoding and a flow table)`);
+  // the floor under "≤ 3× / 5× the C walker": the verdicts' own work, written data-oriented
+  const { verdictFloor: vf } = c.j;
+  const fc = c.floorCounts;
+  if (cw) {
+    const cMax = mix === 'bulk' ? 3 : 5;
+    const x = vf.wall / cw.wall;
+    const agreement = `its counts agree with pcapdiag's for ${fc.agree} of ${fc.records} records${fc.differ.length > 0 ? ` (pcapdiag / it: ${fc.differ.join(', ')})` : ''}`;
+    console.log(
+      `${mix}: counting the verdicts alone, state in typed arrays (bench/verdict-floor.mjs), takes ${vf.wall.toFixed(2)} s, ${x.toFixed(1)}× the C walker: ${x <= cMax ? `under the ${cMax}× target, so not a floor that stops it` : `over the ${cMax}× target before any evidence is gathered`}; pcapdiag takes ${(text.wall / vf.wall).toFixed(1)}× its time; ${agreement}`,
+    );
+  }
   // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record
   const { serialize: sf } = c;
   const share = sf.seconds / text.wall;
