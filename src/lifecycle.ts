@@ -192,6 +192,8 @@ export class CaptureClock {
  */
 export class Lifecycle {
   private readonly health = new HealthChecks();
+  /** The answered lookups a sweep reported, let go after its emit (flow/dns.ts retire); one array for every sweep. */
+  private readonly retire: DnsTxn[] = [];
   /** Connections seen from both sides, by whether each side's packets arrived routed (see vantage.ts). */
   readonly vantage = new Vantage();
 
@@ -268,16 +270,23 @@ export class Lifecycle {
     flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
     const udpIdle = this.opts.udpIdleMs * 1e6;
     const dq = flows.dns.timers;
+    const retire = this.retire;
     dq.begin();
     for (let d = dq.next(now); d !== null; d = dq.next(now)) {
       if (!d.reported && dnsFinal(d, c)) {
         batch.push(dnsRecord(d, c));
         d.reported = true;
+        // an answered one is let go after the emit below (its record may be described then)
+        if (d.answered) {
+          retire.push(d);
+          continue;
+        }
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
       else dq.schedule(d, Math.max(now + 1, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
     }
+    flows.dns.retired.expire(now, c.dnsTimeoutNs);
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
     flows.udp.each((u) => {
@@ -287,6 +296,8 @@ export class Lifecycle {
     this.reportEchoAndNeighbors(c, batch, false);
     batch.push(...this.health.flush(now, false));
     this.out.emit(batch);
+    for (let i = 0; i < retire.length; i++) flows.dns.retire(retire[i]);
+    retire.length = 0;
   }
 
   /** The capture has ended at capture time `end`: every flow still tracked is reported. */

@@ -8,6 +8,7 @@ import { TimerQueue } from './timer-queue.js';
 import { FlowEndpoints } from './endpoints.js';
 import { IntMap } from './int-map.js';
 import { ByTime } from './by-time.js';
+import { DnsTombstones, RETIRED } from './dns-tombstones.js';
 import { DnsSiblings, Sibling } from './dns-siblings.js';
 import { IcmpHit } from './tcp.js';
 import type { FragDatagram } from './fragments.js';
@@ -279,6 +280,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   readonly header = new DnsHeader();
   /** Forgotten transactions' objects, reused for new ones. */
   private readonly free = new FreeList<DnsTxn>();
+  /** Answered lookups reported and let go (retire), until their late duplicates have passed. */
+  readonly retired = new DnsTombstones(this.budget);
   /** Series nothing refers to any more, for new ones (see newSeries). */
   private readonly spareSeries = new FreeList<Series>();
   /** When each transaction is next worth a sweep's look: touched by each of its messages (see timer-queue.ts). */
@@ -320,6 +323,7 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     // few dozen they are a flood, and each response would walk all of them (100 k: minutes)
     let same = 0;
     for (let f = this.head(hash); f !== null && same < MAX_IDENTICAL; f = f.nextInBucket) if (f.id === h.id && f.matches(pkt.ipVersion, transport, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort)) same++;
+    if (same < MAX_IDENTICAL) same += this.retired.count(pkt.ipVersion, transport, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort, h.id, hash, MAX_IDENTICAL - same);
     if (same === MAX_IDENTICAL) {
       this.identicalDropped++;
       this.anomalies?.add('dns_identical_queries', this.identicalDropped === 1 ? `frame ${frame}: more than ${MAX_IDENTICAL} identical queries (same client port, server and id) at once; the others are counted, not tracked` : undefined);
@@ -436,6 +440,11 @@ export class DnsTable extends ChainedTable<DnsTxn> {
       }
       if (answeredMatch === null) answeredMatch = f;
     }
+    if (txn === null) {
+      // a late duplicate of a retired lookup's response, when that lookup is the newest of its key
+      const r = this.retired.latest(pkt.ipVersion, transport, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, h.id, hash);
+      if (r >= 0 && (answeredMatch === null || r > answeredMatch.inserted)) return;
+    }
     if (txn === null && answeredMatch !== null) {
       answeredMatch.duplicateResponses++;
       this.timers.touch(answeredMatch);
@@ -507,12 +516,32 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     if (this.remove(txn)) this.free.give(txn);
   }
 
-  /** The newest transaction between these endpoints (for an ICMP error quoting a query). */
-  findLatest(version: number, transport: string, cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | null {
+  /** The newest transaction in the table between these endpoints. */
+  findLatest(version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | null {
     for (let f = this.head(txnHash(cAddr, cPort, sAddr, sPort, id)); f !== null; f = f.nextInBucket) {
       if (f.id === id && f.matches(version, transport, cAddr, cPort, sAddr, sPort)) return f;
     }
     return null;
+  }
+
+  /**
+   * The newest lookup between these endpoints (for an ICMP error quoting a query, a fragmented
+   * answer): RETIRED when that is a retired one, reported already (nothing to add to it).
+   */
+  findNewest(version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | typeof RETIRED | null {
+    const found = this.findLatest(version, transport, cAddr, cPort, sAddr, sPort, id);
+    const r = this.retired.latest(version, transport, cAddr, cPort, sAddr, sPort, id, txnHash(cAddr, cPort, sAddr, sPort, id));
+    return r >= 0 && (found === null || r > found.inserted) ? RETIRED : found;
+  }
+
+  /**
+   * Lets go of an answered lookup once reported (and described: after the sweep's emit): a compact
+   * entry in `retired` absorbs its late duplicates until --dns-timeout after its last message, as
+   * the transaction itself did, and counts against --max-flows as it did.
+   */
+  retire(txn: DnsTxn): void {
+    this.retired.add(txn);
+    this.forget(txn);
   }
 
   /** Forgets retry numbering for queries not repeated for `idleNs`. */

@@ -4,6 +4,7 @@ import { flowHash } from './addr.js';
 import { IcmpHit, type TcpTable } from './tcp.js';
 import { NO_TOMBSTONE, type TcpTombstones } from './tombstones.js';
 import type { DnsTable } from './dns.js';
+import { RETIRED } from './dns-tombstones.js';
 import type { UdpTable } from './udp.js';
 import type { EchoTable } from './echo.js';
 import type { TimerQueue } from './timer-queue.js';
@@ -58,7 +59,8 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
   }
   if (pkt.quoteProto === IPPROTO.UDP) {
     if (pkt.quoteDstPort === UDP_PORT.DNS && pkt.quoteDnsId >= 0) {
-      const d = on.dns.findLatest(v, 'udp', pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, pkt.quoteDnsId);
+      const d = on.dns.findNewest(v, 'udp', pkt.quoteSrc, pkt.quoteSrcPort, pkt.quoteDst, pkt.quoteDstPort, pkt.quoteDnsId);
+      if (d === RETIRED) return true;
       if (d !== null) {
         if (d.icmp === null) d.icmp = new IcmpHit(pkt, frame, t);
         on.dns.timers.touch(d);

@@ -6,6 +6,7 @@ import type { FlowMatch } from '../filter/filter.js';
 import { C2S, TcpFlow, TcpTable } from './tcp.js';
 import { NO_TOMBSTONE, TcpTombstones } from './tombstones.js';
 import { DnsTable } from './dns.js';
+import { RETIRED } from './dns-tombstones.js';
 import { EchoTable } from './echo.js';
 import { NeighborTable } from './neighbor.js';
 import { UdpTable } from './udp.js';
@@ -139,8 +140,8 @@ export class FlowTracker {
   fragmentedDns(pkt: DecodedPacket, g: FragDatagram): void {
     if (pkt.srcPort !== UDP_PORT.DNS || pkt.payloadLen < 2) return;
     const id = this.decoder.dv.getUint16(pkt.payloadOff);
-    const d = this.dns.findLatest(pkt.ipVersion, 'udp', pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, id);
-    if (d !== null && !d.answered) d.fragments = g;
+    const d = this.dns.findNewest(pkt.ipVersion, 'udp', pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, id);
+    if (d !== null && d !== RETIRED && !d.answered) d.fragments = g;
   }
 
   private onTcp(pkt: DecodedPacket, rec: CaptureRecord, rawT: number): void {
