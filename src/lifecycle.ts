@@ -286,7 +286,6 @@ export class Lifecycle {
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
       else dq.schedule(d, Math.max(now + 1, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
     }
-    flows.dns.retired.expire(now, c.dnsTimeoutNs);
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
     flows.udp.each((u) => {
@@ -298,6 +297,9 @@ export class Lifecycle {
     this.out.emit(batch);
     for (let i = 0; i < retire.length; i++) flows.dns.retire(retire[i]);
     retire.length = 0;
+    // after the retiring: one reported already --dns-timeout after its last message (a quiet gap
+    // before this sweep, a short --dns-timeout) goes now, as the transaction itself would have
+    flows.dns.retired.expire(now, c.dnsTimeoutNs);
   }
 
   /** The capture has ended at capture time `end`: every flow still tracked is reported. */
