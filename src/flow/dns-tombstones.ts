@@ -35,9 +35,10 @@ export class DnsTombstones {
   private lastT = new Float64Array(0);
   private inserted = new Float64Array(0);
   private free = -1;
-  /** Heads of the chains by hash & mask (-1 empty). */
+  /** Heads of the chains, by bucketOf (-1 empty). */
   private buckets = new Int32Array(1024).fill(-1);
-  private mask = 1023;
+  /** 32 minus the bits of a bucket's number. */
+  private shift = 22;
   /** Entries by lastT, a binary min-heap of slots: each is forgotten at the first sweep its time is up. */
   private heap = new Int32Array(0);
   private heapN = 0;
@@ -57,7 +58,7 @@ export class DnsTombstones {
     this.lastT[s] = d.lastT;
     this.inserted[s] = d.inserted;
     if ((this.size + 1) * 2 > this.buckets.length) this.rehash();
-    const b = d.hash & this.mask;
+    const b = this.bucketOf(d.hash);
     this.words[w + NEXT] = this.buckets[b];
     this.buckets[b] = s;
     this.size++;
@@ -72,7 +73,7 @@ export class DnsTombstones {
   latest(version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number, hash: number): number {
     let newest = -1;
     if (this.size === 0) return newest;
-    for (let s = this.buckets[hash & this.mask]; s >= 0; s = this.words[s * WORDS + NEXT]) {
+    for (let s = this.buckets[this.bucketOf(hash)]; s >= 0; s = this.words[s * WORDS + NEXT]) {
       if (this.inserted[s] > newest && this.matches(s, version, transport, cAddr, cPort, sAddr, sPort, id, hash)) newest = this.inserted[s];
     }
     return newest;
@@ -82,7 +83,7 @@ export class DnsTombstones {
   count(version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number, hash: number, max: number): number {
     let n = 0;
     if (this.size === 0) return n;
-    for (let s = this.buckets[hash & this.mask]; s >= 0 && n < max; s = this.words[s * WORDS + NEXT]) {
+    for (let s = this.buckets[this.bucketOf(hash)]; s >= 0 && n < max; s = this.words[s * WORDS + NEXT]) {
       if (this.matches(s, version, transport, cAddr, cPort, sAddr, sPort, id, hash)) n++;
     }
     return n;
@@ -91,6 +92,14 @@ export class DnsTombstones {
   /** Forgets the entries whose last message is `keepNs` or more before `now` (each sweep). */
   expire(now: number, keepNs: number): void {
     while (this.heapN > 0 && now - this.lastT[this.heap[0]] >= keepNs) this.remove(this.heapPop());
+  }
+
+  /**
+   * A hash's bucket: its top bits times 2^32 / φ, as ChainedTable's bucketOf. Not its low bits: a
+   * lookup's hash has its id mixed in below, and ids alike there would share a chain.
+   */
+  private bucketOf(hash: number): number {
+    return Math.imul(hash, 0x9e3779b9) >>> this.shift;
   }
 
   private matches(s: number, version: number, transport: 'udp' | 'tcp', c: Uint32Array, cPort: number, a: Uint32Array, sPort: number, id: number, hash: number): boolean {
@@ -116,7 +125,7 @@ export class DnsTombstones {
 
   private remove(s: number): void {
     const w = this.words;
-    const b = w[s * WORDS + HASH] & this.mask;
+    const b = this.bucketOf(w[s * WORDS + HASH]);
     if (this.buckets[b] === s) this.buckets[b] = w[s * WORDS + NEXT];
     else {
       let p = this.buckets[b];
@@ -189,13 +198,13 @@ export class DnsTombstones {
     const old = this.buckets;
     const n = old.length * 2;
     this.buckets = new Int32Array(n).fill(-1);
-    this.mask = n - 1;
+    this.shift--;
     const tails = new Int32Array(n).fill(-1);
     const w = this.words;
     for (let b = 0; b < old.length; b++) {
       for (let s = old[b]; s >= 0;) {
         const after = w[s * WORDS + NEXT];
-        const nb = w[s * WORDS + HASH] & this.mask;
+        const nb = this.bucketOf(w[s * WORDS + HASH]);
         w[s * WORDS + NEXT] = -1;
         if (tails[nb] < 0) this.buckets[nb] = s;
         else w[tails[nb] * WORDS + NEXT] = s;
@@ -206,5 +215,5 @@ export class DnsTombstones {
   }
 }
 
-/** What DnsTable.findLatest answers when the newest lookup of the key is a retired one. */
+/** What DnsTable.findNewest answers when the newest lookup of the key is a retired one. */
 export const RETIRED = Symbol('retired lookup');
