@@ -443,7 +443,7 @@ function growLookups() {
   let live = 0;
   for (let e = 0; e < old.length; e += 8) if (old[e + 3] === 1 && oldD[(e >> 1) + 3] + keepFor(old[e + 2]) >= lastT) live++;
   if (8 * live > lcap) lcap *= 2; // at most an eighth of it live: more than a third of it to fill before the next
-  // the table before last, when it is as large: a new one is page-faulted in (~100 ms for 32 MB here)
+  // the table before last, when it is as large: a new one is page-faulted in (114-173 ms for 32 MB here)
   let next;
   if (spareL !== null && spareL.length === lcap * 8) {
     next = spareL;
