@@ -518,7 +518,12 @@ export class DnsTable extends ChainedTable<DnsTxn> {
 
   /** The newest transaction in the table between these endpoints. */
   findLatest(version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | null {
-    for (let f = this.head(txnHash(cAddr, cPort, sAddr, sPort, id)); f !== null; f = f.nextInBucket) {
+    return this.latestIn(txnHash(cAddr, cPort, sAddr, sPort, id), version, transport, cAddr, cPort, sAddr, sPort, id);
+  }
+
+  /** findLatest, given the endpoints' txnHash. */
+  private latestIn(hash: number, version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | null {
+    for (let f = this.head(hash); f !== null; f = f.nextInBucket) {
       if (f.id === id && f.matches(version, transport, cAddr, cPort, sAddr, sPort)) return f;
     }
     return null;
@@ -529,8 +534,9 @@ export class DnsTable extends ChainedTable<DnsTxn> {
    * answer): RETIRED when that is a retired one, reported already (nothing to add to it).
    */
   findNewest(version: number, transport: 'udp' | 'tcp', cAddr: Uint32Array, cPort: number, sAddr: Uint32Array, sPort: number, id: number): DnsTxn | typeof RETIRED | null {
-    const found = this.findLatest(version, transport, cAddr, cPort, sAddr, sPort, id);
-    const r = this.retired.latest(version, transport, cAddr, cPort, sAddr, sPort, id, txnHash(cAddr, cPort, sAddr, sPort, id));
+    const hash = txnHash(cAddr, cPort, sAddr, sPort, id);
+    const found = this.latestIn(hash, version, transport, cAddr, cPort, sAddr, sPort, id);
+    const r = this.retired.latest(version, transport, cAddr, cPort, sAddr, sPort, id, hash);
     return r >= 0 && (found === null || r > found.inserted) ? RETIRED : found;
   }
 
