@@ -23,6 +23,16 @@ export interface RunReport {
   summary: Report['summary'];
   /** CI gates (--fail-on, --baseline, --expect), or null when none was asked for. */
   checks: Checks | null;
+  /** The captures among several that could not be read, in the order given (absent when none). */
+  unreadable?: Unreadable[];
+}
+
+/** A capture among several that could not be read: the run goes on without it and exits 3. */
+export interface Unreadable {
+  /** The capture as given (absent when the error is about an input that named none: a directory without captures). */
+  input?: string;
+  /** Why, as said on stderr: "x.pcap: not a capture file: unknown magic …". */
+  error: string;
 }
 
 export function fileReport(r: Report): FileReport {

@@ -35,6 +35,57 @@ describe('several captures, one of them unreadable', () => {
   }
 });
 
+describe('a capture that could not be read is in every output, not only on stderr', () => {
+  const bad = join(tmp, 'not-a-capture.pcap');
+  writeFileSync(bad, Buffer.from('abc'));
+  const missing = join(tmp, 'no-such.pcap');
+  const args = [join(FIXTURES, 'tcp-ok.pcap'), bad, missing];
+  const why = (file: string): unknown => expect.stringMatching(new RegExp(`^(cannot open )?${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+
+  it('json: an `unreadable` list in the order given, each with its input and the stderr line', () => {
+    const r = cli(['-f', 'json', ...args]);
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout) as { files: unknown[]; unreadable?: { input?: string; error: string }[] };
+    expect(doc.files).toHaveLength(1);
+    expect(doc.unreadable).toEqual([
+      { input: bad, error: why(bad) },
+      { input: missing, error: why(missing) },
+    ]);
+    for (const u of doc.unreadable ?? []) expect(r.stderr).toContain(`pcapdiag: ${u.error}\n`);
+    // every capture read: no such list
+    expect(JSON.parse(cli(['-f', 'json', join(FIXTURES, 'tcp-ok.pcap'), join(FIXTURES, 'dns.pcap')]).stdout)).not.toHaveProperty('unreadable');
+  });
+
+  it('ndjson: an `unreadable` line for each, before the total line', () => {
+    const r = cli(['-f', 'ndjson', ...args]);
+    expect(r.code).toBe(3);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; input?: string });
+    expect(lines.slice(-3).map((l) => [l.type, l.input])).toEqual([
+      ['unreadable', bad],
+      ['unreadable', missing],
+      ['total', undefined],
+    ]);
+  });
+
+  it('junit: an errored testcase for each, so the CI page says why the job failed', () => {
+    const r = cli(['-f', 'junit', ...args]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/<testsuites [^>]*errors="2"/);
+    for (const file of [bad, missing]) expect(r.stdout).toMatch(new RegExp(`<testcase classname="pcapdiag.capture" name="read ${file}">\\s*<error message="[^"]*${file}[^"]*" type="unreadable"/`));
+  });
+
+  it('text: named under the total, as well as on stderr', () => {
+    const r = cli([...args]);
+    expect(r.code).toBe(3);
+    const total = r.stdout.slice(r.stdout.indexOf('Total over 1 captures'));
+    expect(total).toContain(`not read: ${bad}: `);
+    expect(total).toContain(`not read: cannot open ${missing}: `);
+  });
+});
+
 describe('explain on a FIFO reads it once', () => {
   it.skipIf(!hasCommand('mkfifo'))('the same text as from the file, and it ends', () => {
     const fifo = join(tmp, 'capture.fifo');

@@ -282,6 +282,8 @@ describe('output is deterministic and valid against the JSON Schemas in schema/'
   writeFileSync(rules, 'tcp 10.0.2.20:80 ok\n');
   const gated = [LOST, '--fail-on', 'problem', '--baseline', baseline(RUN, 's.json'), '--expect', rules];
   const capped = [RUN, '--max-flows', '1', '--fail-on', 'problem'];
+  const notACapture = join(tmp, 'schema-not-a-capture.pcap');
+  writeFileSync(notACapture, 'abc');
   // one test per run: all of them in one test took 29-54 s here, and more than a minute on a busier machine
   const runs: [string, string[]][] = [
     ...fixtureFiles().map((f): [string, string[]] => [f, [join(FIXTURES, f)]]),
@@ -289,6 +291,7 @@ describe('output is deterministic and valid against the JSON Schemas in schema/'
     ['several captures, filtered', [RUN, LOST, 'tcp']],
     ['with all gates', gated],
     ['with --max-flows and a gate', capped],
+    ['several captures, one not a capture', [RUN, notACapture, LOST]],
   ];
   it.each(runs)('json: %s, the same twice', (_, args) => {
     const r = cli(['-f', 'json', ...args]);

@@ -21,7 +21,7 @@ describe('captures analysed on worker threads give the output of one thread, byt
     ['ndjson', ['-f', 'ndjson', ...some]],
     ['json with a gate', ['-f', 'json', '--fail-on', 'problem', ...some]],
     ['junit with a filter', ['-f', 'junit', ...some, 'port 53']],
-    ['an unreadable capture among them', ['-f', 'ndjson', join(FIXTURES, 'dns.pcap'), join(FIXTURES, 'no-such.pcap'), join(FIXTURES, 'tcp-ok.pcap')]],
+    ...['ndjson', 'json', 'junit', 'text'].map((f): [string, string[]] => [`${f}, an unreadable capture among them`, ['-f', f, join(FIXTURES, 'dns.pcap'), join(FIXTURES, 'no-such.pcap'), join(FIXTURES, 'tcp-ok.pcap')]]),
   ];
   for (const [what, args] of cases)
     it(what, () => {

@@ -7,13 +7,14 @@ import { PacketLog } from '../vantage/packets.js';
 import { correlate, type Correlated } from '../vantage/correlate.js';
 import type { FlowFilter } from '../filter/filter.js';
 import type { Input } from '../capture/inputs.js';
+import type { Unreadable } from '../run-report.js';
 import { say } from './output.js';
 import { followCapture } from './follow.js';
 
 export interface CapturesRun {
   reports: Report[];
-  /** Captures that could not be opened (each said on stderr). */
-  unreadable: number;
+  /** Captures that could not be read (each said on stderr), in the order given. */
+  unreadable: Unreadable[];
   /** The files read as each report, by its input name (one file, or the parts of a rotated capture). */
   partsOf: Map<string, string[]>;
 }
@@ -84,14 +85,13 @@ export async function analyzeCaptures(
   const several = groups.length > 1 || groups.some((g) => !(g instanceof InputError) && g.length > 1);
   const reports: Report[] = [];
   const partsOf = new Map<string, string[]>();
-  let unreadable = 0;
+  const unreadable: Unreadable[] = [];
   let firstId = 1;
   const fail = (input: string, e: unknown) => {
     // one unreadable capture among several (no such file, not a capture, an empty one): say which
     // and why, go on with the others and exit 3 at the end; what the others gave is not lost
     if (!(e instanceof InputError) || !several) throw e;
-    say(input === '' || e.message.includes(input) ? e.message : `${input}: ${e.message}`);
-    unreadable++;
+    unreadable.push(unreadableCapture(input, e.message));
   };
   for (const group of groups) {
     if (o.signal?.aborted) break;
@@ -141,6 +141,16 @@ export async function analyzeCaptures(
     }
   }
   return { reports, unreadable, partsOf };
+}
+
+/**
+ * A capture that could not be read, said on stderr (its name first, unless the error names it)
+ * and kept for the machine-readable outputs. `input` '' when the error is about no one capture.
+ */
+export function unreadableCapture(input: string, message: string): Unreadable {
+  const error = input === '' || message.includes(input) ? message : `${input}: ${message}`;
+  say(error);
+  return input === '' ? { error } : { input, error };
 }
 
 /** Bytes in the files of a rotated set (for the progress bar). */
@@ -221,7 +231,7 @@ export async function analyzeVantages(
   opts: AnalyzeOptions,
   signal?: AbortSignal,
   forced = false,
-): Promise<{ correlated: Report | null; paths: Correlated | null; reports: Report[]; unreadable: number; partsOf: Map<string, string[]> }> {
+): Promise<{ correlated: Report | null; paths: Correlated | null; reports: Report[]; unreadable: Unreadable[]; partsOf: Map<string, string[]> }> {
   const logs = new Map<string, PacketLog>();
   const { reports, unreadable, partsOf } = await analyzeCaptures(groups, filter, opts, {
     signal,

@@ -3,6 +3,7 @@ import { openCapture, type ByteSource } from '../capture/source.js';
 import { followStart, RingFollower } from '../capture/ring.js';
 import { CaptureRun, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
 import type { FlowFilter } from '../filter/filter.js';
+import type { Unreadable } from '../run-report.js';
 import { say } from './output.js';
 
 /** How often, once a part has ended, the directory is looked at for the next one (ring.ts). */
@@ -27,7 +28,7 @@ export async function followCapture(
     per: (source: ByteSource, name: string, size: number) => RunOptions & { finally?: () => void };
     after?: (report: Report, source: ByteSource) => void;
   },
-): Promise<{ reports: Report[]; unreadable: number; partsOf: Map<string, string[]> }> {
+): Promise<{ reports: Report[]; unreadable: Unreadable[]; partsOf: Map<string, string[]> }> {
   if (input === '-') throw new InputError('--follow needs a file name, not standard input');
   const { set, first } = followStart(input);
   const ring = new RingFollower(set);
@@ -84,5 +85,5 @@ export async function followCapture(
   } finally {
     setup?.finally?.();
   }
-  return { reports, unreadable: 0, partsOf };
+  return { reports, unreadable: [], partsOf };
 }

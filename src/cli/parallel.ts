@@ -7,8 +7,8 @@ import { InputError, InternalError } from '../errors.js';
 import type { AnalyzeOptions, Keep, Report, RunOptions } from '../analyze.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { partsName } from '../capture/parts.js';
-import type { CapturesRun } from './captures.js';
-import { say } from './output.js';
+import { unreadableCapture, type CapturesRun } from './captures.js';
+import type { Unreadable } from '../run-report.js';
 
 /** What a worker analyses, and what it sends back. */
 export interface WorkerJob {
@@ -23,7 +23,7 @@ export interface WorkerJob {
   recordRefMark: string;
 }
 
-export type WorkerMessage = { kind: 'records'; records: FlowRecord[] } | { kind: 'done'; report: Report | null; unreadable: number } | { kind: 'failed'; message: string; input: boolean; stack: string };
+export type WorkerMessage = { kind: 'records'; records: FlowRecord[] } | { kind: 'done'; report: Report | null; unreadable: Unreadable[] } | { kind: 'failed'; message: string; input: boolean; stack: string };
 
 const WORKER = new URL('./capture-worker.js', import.meta.url);
 /** At most this many workers, whatever the cores. */
@@ -55,7 +55,7 @@ interface Slot {
   name: string;
   setup: RunOptions;
   records: FlowRecord[];
-  done: { report: Report | null; unreadable: number } | null;
+  done: { report: Report | null; unreadable: Unreadable[] } | null;
   failed: { message: string; input: boolean; stack: string } | null;
 }
 
@@ -74,7 +74,7 @@ export async function analyzeInParallel(
   o: { signal?: AbortSignal; per: (name: string) => RunOptions; after?: (report: Report) => void },
 ): Promise<CapturesRun> {
   const slots: Slot[] = groups.map((g) => ({ name: partsName(g), setup: o.per(partsName(g)), records: [], done: null, failed: null }));
-  const out: CapturesRun = { reports: [], unreadable: 0, partsOf: new Map() };
+  const out: CapturesRun = { reports: [], unreadable: [], partsOf: new Map() };
   let written = 0; // slots handed on
   let idBase = 0;
   const mark = `\u0000${randomBytes(8).toString('hex')}\u0000`;
@@ -96,10 +96,9 @@ export async function analyzeInParallel(
       s.records = [];
       if (s.failed !== null) {
         if (!s.failed.input) throw new InternalError(`${s.name}: ${s.failed.message}`);
-        say(s.failed.message.includes(s.name) ? s.failed.message : `${s.name}: ${s.failed.message}`);
-        out.unreadable++;
+        out.unreadable.push(unreadableCapture(s.name, s.failed.message));
       } else if (s.done !== null) {
-        out.unreadable += s.done.unreadable;
+        out.unreadable.push(...s.done.unreadable);
         const report = s.done.report;
         if (report !== null) {
           for (const r of report.records) numberOn(r, idBase, refs);

@@ -378,7 +378,8 @@ export function renderHtml(c: HtmlCollector, run: RunReport, limit: number): str
     '<section id="detail" aria-labelledby="detail-h" aria-live="polite"><h2 id="detail-h">Selected flow</h2><p class="hint">Select a flow in the timeline or the table (or open a link such as <code>#flow-2</code>).</p></section>',
     '<section id="flows" aria-labelledby="flows-h"><h2 id="flows-h">Flows</h2><div id="table-controls" class="controls"></div><div id="table"></div></section>',
   );
-  const warnings = c.files.flatMap((f) => f.warnings.map((w) => (c.files.length > 1 ? `${f.input.name}: ${w}` : w)));
+  const notRead = (run.unreadable ?? []).map((u) => `not read: ${u.error}`);
+  const warnings = [...notRead, ...c.files.flatMap((f) => f.warnings.map((w) => (c.files.length > 1 ? `${f.input.name}: ${w}` : w)))];
   if (warnings.length > 0) h.push('<section id="warnings" aria-labelledby="warnings-h"><h2 id="warnings-h">Warnings</h2><ul>', ...warnings.map((w) => `<li>${escapeHtml(w)}</li>`), '</ul></section>');
   h.push('</main>', `<script type="application/gzip+base64" id="data">${data}</script>`, `<script>${PAGE_JS}</script>`, '</body>', '</html>');
   return h.join('\n') + '\n';

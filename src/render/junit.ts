@@ -17,8 +17,8 @@ const flowText = (r: FlowRecord): string =>
  * `--format junit`: one testcase per service (protocol, client, server; DNS also name and type),
  * rendered by Jenkins, GitLab and GitHub. With CI gates, a service fails for its --fail-on hits,
  * its regressions against the baseline and the expectations its flows break; without gates, for
- * any problem. Each expectation is also a testcase of its own, and services that vanished since
- * the baseline are skipped testcases.
+ * any problem. Each expectation is also a testcase of its own, services that vanished since the
+ * baseline are skipped testcases, and a capture that could not be read is an errored testcase.
  */
 export function renderJunit(run: RunReport): string {
   const builder = junit.newBuilder();
@@ -54,6 +54,13 @@ export function renderJunit(run: RunReport): string {
     if (reasons.length > 0) tc.failure(reasons.join('; '), 'pcapdiag').stacktrace(escapeCdata([...failing].map(flowText).join('\n\n')));
     tc.standardOutput(escapeCdata(s.records.map((r) => `#${r.id} ${r.verdict}: ${r.summary}`).join('\n')));
   }
+  // a capture that could not be read is a test that could not run: an error, not a failure
+  for (const u of run.unreadable ?? [])
+    suite
+      .testCase()
+      .className('pcapdiag.capture')
+      .name(`read ${u.input ?? 'the captures'}`)
+      .error(u.error, 'unreadable');
   if (c?.notAnalysed !== undefined) suite.testCase().className('pcapdiag.max-flows').name('every flow analysed').failure(`${c.notAnalysed} flows were counted, not analysed (--max-flows was reached): no gate checked them`, 'max-flows');
   if (c?.expect !== undefined) {
     const ex = builder.testSuite().name(`pcapdiag expectations: ${c.expect.file}`);

@@ -24,8 +24,8 @@ export function summaryLine(r: Report): Record<string, unknown> {
 /**
  * `--format ndjson`: every record as one line the moment it is decided (a problem names its group
  * in `group`), after each capture one line per group of its problems (`{"type":"group",…}`, in the
- * order of their first records) and its summary line, then a total line (several captures) and a
- * checks line (CI gates).
+ * order of their first records) and its summary line, then a line for each capture that could not
+ * be read (`{"type":"unreadable",…}`), a total line (several captures) and a checks line (CI gates).
  */
 export const ndjsonRenderer: RendererFactory = (out, s) => ({
   feed: () => ({ keep: 'none', onRecord: (r) => out.line(escapeJson(JSON.stringify(r))), problemsOnly: false }),
@@ -34,6 +34,7 @@ export const ndjsonRenderer: RendererFactory = (out, s) => ({
     out.line(escapeJson(JSON.stringify(summaryLine(report))));
   },
   onEnd: (run) => {
+    for (const u of run.unreadable ?? []) out.line(escapeJson(JSON.stringify({ type: 'unreadable', ...u })));
     if (s.several) out.line(escapeJson(JSON.stringify({ type: 'total', files: run.files.length, ...run.summary })));
     if (run.checks !== null) out.line(escapeJson(JSON.stringify({ type: 'checks', ...run.checks })));
   },

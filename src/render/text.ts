@@ -116,7 +116,9 @@ export function renderTotal(run: RunReport, color: boolean): string {
   for (const [v, n] of Object.entries(run.summary.verdicts)) t.push([v, n]);
   t.push(['TCP conversations', run.summary.tcpConversations]);
   const p = run.summary.problems;
-  return `\nTotal over ${run.files.length} captures: ${p} problem${p === 1 ? '' : 's'}\n${t.toString()}\n`;
+  // the captures that could not be read were said on stderr as they came: named again here, where the report is read
+  const notRead = (run.unreadable ?? []).map((u) => `not read: ${escapeTerminal(u.error)}\n`).join('');
+  return `\nTotal over ${run.files.length} captures: ${p} problem${p === 1 ? '' : 's'}\n${notRead}${t.toString()}\n`;
 }
 
 /** Live input: prints each problem as it is decided, up to --limit per group (bounded memory: a count per group). */

@@ -1,5 +1,5 @@
 import type { FlowRecord } from '../../verdict/types.js';
-import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport } from '../../run-report.js';
+import { SCHEMA_VERSION, fileReport, totalSummary, type RunReport, type Unreadable } from '../../run-report.js';
 import { RENDERERS } from '../../render/index.js';
 import { EXIT, InputError, UsageError } from '../../errors.js';
 import { HEALTHY } from '../../verdict/types.js';
@@ -122,13 +122,14 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
     groups: reports.flatMap((r) => r.groups),
     summary: totalSummary(reports),
     checks,
+    ...(unreadable.length > 0 ? { unreadable } : {}),
   };
   renderer.onEnd(run);
   // wait until stdout has taken it all: a closed pipe (EPIPE) ends the run here, before stderr is used
   await out.drain();
   if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${several ? `${r.input.name}: ` : ''}${w}`);
   if (checks?.failed) say(failureLine(checks));
-  if (unreadable > 0) return EXIT.INPUT;
+  if (unreadable.length > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;
 }
 
@@ -140,7 +141,7 @@ async function finishRun(
   opts: AnalyzeCliOptions,
   renderer: Renderer,
   reports: Report[],
-  unreadable: number,
+  unreadable: Unreadable[],
   partsOf: ReadonlyMap<string, readonly string[]>,
   toWrite: FlowRecord[] | null,
   pcapOut: PcapngWriter | null,
@@ -169,12 +170,22 @@ async function finishRun(
   if (renderer.packets !== undefined) await readPackets(renderer.packets, new Map(), partsOf);
   const gated = hasGates(gates);
   const checks = gated ? runGates(gates, records, notAnalysed(reports)) : null;
-  const run: RunReport = { schema: SCHEMA_VERSION, options: analysisOptions(opts), filter: opts.filter, files: reports.map(fileReport), records, groups: reports.flatMap((r) => r.groups), summary: totalSummary(reports), checks };
+  const run: RunReport = {
+    schema: SCHEMA_VERSION,
+    options: analysisOptions(opts),
+    filter: opts.filter,
+    files: reports.map(fileReport),
+    records,
+    groups: reports.flatMap((r) => r.groups),
+    summary: totalSummary(reports),
+    checks,
+    ...(unreadable.length > 0 ? { unreadable } : {}),
+  };
   renderer.onEnd(run);
   await out.drain();
   if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${reports.length > 1 ? `${r.input.name}: ` : ''}${w}`);
   if (checks?.failed) say(failureLine(checks));
-  if (unreadable > 0) return EXIT.INPUT;
+  if (unreadable.length > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;
 }
 
@@ -249,7 +260,7 @@ async function stateOutRun(opts: AnalyzeCliOptions, signal: AbortSignal | undefi
   const name = partsName(chunk);
   const report = await analyzeChunk(chunk, analysis, opts.stateOut ?? '', name);
   const renderer = (await RENDERERS[opts.format]())(out, { color: opts.color, limit: opts.limit, several: false });
-  return finishRun(opts, renderer, [report], 0, new Map([[name, chunk]]), null, null, gates, out, false);
+  return finishRun(opts, renderer, [report], [], new Map([[name, chunk]]), null, null, gates, out, false);
 }
 
 /** Flows the captures counted without analysing them (--max-flows was reached). */
