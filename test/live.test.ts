@@ -181,19 +181,41 @@ describe('the pipe from the capturing process', () => {
 });
 
 describe('pipes closed by the reader', () => {
-  it('`pcapdiag … | head -1` ends quietly', () => {
-    // a capture big enough that the output outlives head: 3000 refused connections
+  /** `n` refused connections: a capture big enough that the output outlives head. */
+  const refused = (n: number, name: string) => {
     const recs = [];
-    for (let i = 0; i < 3000; i++) {
-      const sport = 10000 + i;
+    for (let i = 0; i < n; i++) {
+      const sport = 10000 + (i % 50000);
       recs.push({ sec: 1700000000 + i, frac: 0, data: tcpFrame('c2s', { sport, dport: 81, seq: 1000 + i, flags: FLAGS.SYN }) });
       recs.push({ sec: 1700000000 + i, frac: 100, data: tcpFrame('s2c', { sport: 81, dport: sport, seq: 0, ack: 1001 + i, flags: FLAGS.RST | FLAGS.ACK }) });
     }
-    const f = join(tmp, 'many.pcap');
+    const f = join(tmp, name);
     writeFileSync(f, pcap(recs));
-    const r = spawnSync('bash', ['-c', `'${process.execPath}' '${BIN}' -f ndjson '${f}' | head -1; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    return f;
+  };
+  const piped = (args: string, reader: string) => spawnSync('bash', ['-c', `'${process.execPath}' '${BIN}' ${args} | ${reader}; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 60_000 });
+
+  it('`pcapdiag … | head -1` ends quietly', () => {
+    const r = piped(`-f ndjson '${refused(3000, 'many.pcap')}'`, 'head -1');
     expect(r.stdout).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
     expect(r.stderr).toBe('');
+  });
+
+  it('with CI gates the run goes on to their exit code (for `set -o pipefail`), the output dropped', () => {
+    const f = refused(3000, 'many-gated.pcap');
+    const failing = piped(`-f ndjson --fail-on refused '${f}'`, 'head -1');
+    expect(failing.stdout).toMatch(/^\{"type":"flow".*\nstatus 1\n$/);
+    expect(failing.stderr).toContain('pcapdiag: failed: 3000 flows with refused (--fail-on)\n');
+    const passing = piped(`-f ndjson --fail-on timeout '${f}'`, 'head -1');
+    expect(passing.stdout).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
+    expect(passing.stderr).not.toContain('failed');
+  });
+
+  it('with CI gates, a reader that goes away while the output waits for it (backpressure) does not hang the run', () => {
+    // more than the 4 MiB of output queued before the analysis waits for its reader, which then closes
+    const r = piped(`-f ndjson --fail-on refused '${refused(12000, 'more-gated.pcap')}'`, '(sleep 1; head -c 1 > /dev/null)');
+    expect(r.stdout).toBe('status 1\n');
+    expect(r.stderr).toContain('pcapdiag: failed: 12000 flows with refused (--fail-on)\n');
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { EXIT, InputError, InternalError, UsageError } from '../errors.js';
-import { say } from './output.js';
+import { say, stdoutClosedByReader } from './output.js';
 import { escapeDocument } from '../render/escape.js';
 
 function version(): string {
@@ -31,7 +31,11 @@ function stopOnSignals(): { signal: AbortSignal; stoppedBy: () => keyof typeof S
 /** The process boundary: the only place that decides the exit code and turns errors into one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(EXIT.OK); // `pcapdiag … | head`: the reader is gone, stop quietly
+    // `pcapdiag … | head`: the reader is gone; stop quietly, unless CI gates are still to be checked
+    if (e.code === 'EPIPE') {
+      if (!stdoutClosedByReader()) process.exit(EXIT.OK);
+      return;
+    }
     say(`cannot write the output: ${e.code ?? e.message}`);
     process.exit(EXIT.INPUT);
   });

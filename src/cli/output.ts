@@ -16,6 +16,25 @@ export interface Sink extends Output {
   drain(): Promise<void>;
 }
 
+/** A run with CI gates: when the reader closes stdout, the run goes on to its gates' exit code. */
+let gatedRun = false;
+/** The reader closed stdout (EPIPE) and the run went on: what is written to it is dropped. */
+let stdoutClosed = false;
+
+/** This run has CI gates: a closed stdout (`… | head`) must not end it before they are checked. */
+export function gatesOutliveStdout(): void {
+  gatedRun = true;
+}
+
+/**
+ * stdout's reader is gone (EPIPE). Whether the run goes on (it has CI gates, whose exit code a
+ * `set -o pipefail` pipeline must see), its output dropped from now on; otherwise it stops quietly.
+ */
+export function stdoutClosedByReader(): boolean {
+  stdoutClosed = true;
+  return gatedRun;
+}
+
 /** Output encoded before it is handed to the stream, in blocks of about this many bytes. */
 const BLOCK = 65536;
 
@@ -29,6 +48,10 @@ export class LineWriter implements Sink {
   private block = Buffer.allocUnsafe(BLOCK);
   private used = 0;
   constructor(protected readonly stream: NodeJS.WritableStream & { writableLength: number } = process.stdout) {}
+  /** stdout was closed by its reader and the run goes on: nothing more is written. */
+  private get gone(): boolean {
+    return stdoutClosed && this.stream === process.stdout;
+  }
   line(s: string): void {
     this.write(s);
     if (this.used === this.block.length) this.flush();
@@ -39,7 +62,7 @@ export class LineWriter implements Sink {
     if (this.used + 3 * s.length > this.block.length) {
       this.flush();
       if (3 * s.length > this.block.length) {
-        this.stream.write(s);
+        if (!this.gone) this.stream.write(s);
         return;
       }
     }
@@ -48,6 +71,10 @@ export class LineWriter implements Sink {
   }
   flush(): void {
     if (this.used === 0) return;
+    if (this.gone) {
+      this.used = 0;
+      return;
+    }
     // the stream keeps the block until it is written: a new one for what follows
     this.stream.write(this.block.subarray(0, this.used));
     this.block = Buffer.allocUnsafe(BLOCK);
@@ -58,12 +85,22 @@ export class LineWriter implements Sink {
    * resolves once it drained; the analysis waits for it before reading on. Null otherwise.
    */
   busy(): Promise<void> | null {
-    if (this.stream.writableLength < OUTPUT_HIGH_WATER) return null;
-    return new Promise((r) => this.stream.once('drain', () => r()));
+    if (this.gone || this.stream.writableLength < OUTPUT_HIGH_WATER) return null;
+    // or once it is closed: a reader that goes away (EPIPE) drains nothing, and a gated run goes on
+    return new Promise((r) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        r();
+      };
+      this.stream.once('drain', done);
+      this.stream.once('close', done);
+    });
   }
   /** Flushes, and resolves once stdout has written everything (or failed; see the EPIPE handler). */
   drain(): Promise<void> {
     this.flush();
+    if (this.gone) return Promise.resolve();
     return new Promise((r) => this.stream.write('', () => r()));
   }
 }

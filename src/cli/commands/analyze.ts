@@ -16,7 +16,7 @@ import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, va
 import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { Report, RunOptions } from '../../analyze.js';
 import type { Renderer } from '../../render/renderer.js';
-import { FileWriter, LineWriter, say, type Sink } from '../output.js';
+import { FileWriter, gatesOutliveStdout, LineWriter, say, type Sink } from '../output.js';
 import { refuseOutputsOverInputs } from '../overwrite.js';
 import { packetsPath } from '../../handoff/state.js';
 import { Progress } from '../progress.js';
@@ -30,6 +30,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
+  if (gated) gatesOutliveStdout();
   // --follow: the one input as given (a file, a directory or tcpdump's -w name: ring.ts)
   const groups = opts.follow ? [opts.inputs] : await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts));
   const stateFiles = opts.stateOut === null ? [] : [opts.stateOut, packetsPath(opts.stateOut)];
