@@ -174,6 +174,18 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
       noStack(r.stderr);
     }
   });
+  it('2 for a stream named twice (`- /dev/stdin`): it can be read only once; a file given twice is read twice', () => {
+    for (const args of [
+      ['-', '/dev/stdin'],
+      ['/dev/stdin', '/proc/self/fd/0'],
+    ]) {
+      const r = cli(args, readFixture('tcp-ok.pcap'));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^pcapdiag: (standard input \('-'\)|\S+) and \S+ name one stream: it can be read only once/);
+    }
+    const f = join(FIXTURES, 'tcp-ok.pcap');
+    expect(cli(['-f', 'json', f, f]).code).toBe(0);
+  });
   it('3 for a missing file, a directory without captures, an empty file and a file that is not a capture', () => {
     const noCaptures = mkdtempSync(join(tmpdir(), 'pcapdiag-empty-'));
     writeFileSync(join(noCaptures, 'notes.txt'), 'hello');

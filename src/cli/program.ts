@@ -1,5 +1,5 @@
 import { Command, CommanderError, Help } from './commander.js';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync, statSync, type Stats } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { FILTER_FIRST_WORDS } from '../filter/first-words.js';
 import { commanderOptions, typedFlags, type AnalyzeCliOptions, type CommandName, type ExplainCliOptions, type FlagEnv } from './options.js';
@@ -116,6 +116,30 @@ export function splitCapturesAndFilter(args: string[]): { inputs: string[]; filt
       ) ||
         a.trim().startsWith('(')),
   );
-  if (at < 0) return { inputs: args, filter: null };
-  return { inputs: args.slice(0, at), filter: args.slice(at).join(' ') };
+  const inputs = at < 0 ? args : args.slice(0, at);
+  refuseStreamsTwice(inputs);
+  return { inputs, filter: at < 0 ? null : args.slice(at).join(' ') };
+}
+
+/**
+ * A pipe or device named twice (`- /dev/stdin`, `/dev/fd/3 /proc/self/fd/3`) can be read only
+ * once: the second reading would find it empty, and say "empty input" of what the first read.
+ * Regular files may be given twice (each reading sees the whole file).
+ */
+function refuseStreamsTwice(inputs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const input of inputs) {
+    let st: Stats;
+    try {
+      st = input === '-' ? fstatSync(0) : statSync(input);
+    } catch {
+      continue; // reading it says why
+    }
+    if (st.isFile() || st.isDirectory()) continue;
+    const id = `${st.dev}:${st.ino}`;
+    const first = seen.get(id);
+    const name = (i: string) => (i === '-' ? "standard input ('-')" : i);
+    if (first !== undefined) throw new UsageError(`${name(first)} and ${name(input)} name one stream: it can be read only once`);
+    seen.set(id, input);
+  }
 }
