@@ -17,6 +17,7 @@ import type { FlowRecord } from './verdict/types.js';
 import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
 import { checkHeap } from './memory.js';
+import { setClientMac } from './related/ends.js';
 
 // ---- when a flow is final: every timing constant of the pipeline ---------------------------
 
@@ -376,6 +377,7 @@ export class Lifecycle {
     if (probe) r = described(r);
     if (vantage >= 0) (r as unknown as Record<symbol, number>)[VANTAGE_HOPS] = vantage;
     if (missed > 0) (r as unknown as Record<symbol, number>)[CAPTURE_MISSED] = missed;
+    setClientMac(r, f.c.mac);
     if (f.firstOfConversation) this.out.newConversation(r);
     if (probe) batch.push(...this.health.offer(f, r));
     else if (isFailedProbe(f, r.verdict)) batch.push(this.health.failed(f, r));

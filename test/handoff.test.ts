@@ -7,7 +7,7 @@ import { openCapture } from '../src/capture/source.js';
 import { forEachRecord } from '../src/capture/reader.js';
 import { analyzeChunk } from '../src/handoff/chunk.js';
 import { mergeStates, type MergeStats } from '../src/handoff/merge.js';
-import { bufferSource, pcap, type Rec } from './helpers/build.js';
+import { bufferSource, ipv4TcpFromMac, pcap, type Rec } from './helpers/build.js';
 import { cli, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import type { RunReport } from '../src/run-report.js';
@@ -95,6 +95,27 @@ describe('a set split into chunks analysed apart and merged gives the records of
       }
     });
   }
+});
+
+describe("the client's MAC travels with a chunk's records (other-family links one host's attempts only)", () => {
+  it('a fallback from another MAC, cut anywhere: no link, as in one analysis', async () => {
+    const moved = ipv4TcpFromMac(readFixture('related-happy-eyeballs.pcap'), '10.0.1.10', 0x525400abcdef);
+    const packets = await packetsOf(moved.capture);
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-handoff-mac-'));
+    try {
+      let statesKept = 0;
+      for (let cut = 1; cut < packets.length; cut++) {
+        const stats: MergeStats = { records: 0, replayedRecords: 0, replayedPackets: 0 };
+        const { merged, whole } = await splitAndMerge(dir, packets, [cut], stats);
+        expect(merged, `cut before packet ${cut + 1}`).toEqual(whole);
+        expect(JSON.stringify(whole)).not.toContain('other-family');
+        if (stats.records > stats.replayedRecords) statesKept++;
+      }
+      expect(statesKept).toBeGreaterThan(0); // records taken from the states, not only decided again
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('--max-flows across chunks', () => {

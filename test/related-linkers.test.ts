@@ -5,7 +5,9 @@ import { proxyLeg } from '../src/related/proxy-leg.js';
 import { natLeg } from '../src/related/nat-leg.js';
 import { otherFamily } from '../src/related/other-family.js';
 import { sameHost } from '../src/related/same-host.js';
-import { familyOf, isnOf, portPart } from '../src/related/ends.js';
+import { familyOf, isnOf, portPart, setClientMac } from '../src/related/ends.js';
+import { cli, ndjsonLines, readFixture } from './helpers/run.js';
+import { ipv4TcpFromMac } from './helpers/build.js';
 import { hostOf } from '../src/flow/addr.js';
 import { CAUSE } from '../src/verdict/facts.js';
 import type { FlowRecord } from '../src/verdict/types.js';
@@ -192,6 +194,41 @@ describe('other-family', () => {
     const late = [tcp('[fd00:1::10]:6', '[fd00:2::20]:82', 'timeout', 4), tcp('10.0.1.10:6', '10.0.2.20:82', 'ok', 9.5)];
     const all = run(otherFamily, [names()], [...unnamed, ...port, ...fam, ...before, ...late]);
     for (const r of all) expect(r.related).toBeUndefined();
+  });
+
+  it("does not link one client's failure to another client's success: clients seen sending from different MACs", () => {
+    const pair = (t: number, macs: [number, number] | null) => {
+      const failed = tcp(`[fd00:1::10]:${t}`, '[fd00:2::20]:80', 'timeout', t);
+      const worked = tcp(`10.0.1.${macs === null ? 10 : 11}:${t}`, '10.0.2.20:80', 'ok', t + 0.2);
+      if (macs !== null) {
+        setClientMac(failed, macs[0]);
+        setClientMac(worked, macs[1]);
+      }
+      return [failed, worked];
+    };
+    const other = pair(0, [0x525400000001, 0x525400000002]);
+    const same = pair(10, [0x525400000001, 0x525400000001]);
+    const unknown = pair(20, null);
+    run(otherFamily, [names()], other, same, unknown);
+    expect(ids(other[0])).toEqual([]);
+    expect(ids(other[1])).toEqual([]);
+    // one MAC (the host, or the router all clients are behind), or none shown: the time decides, as before
+    expect(ids(same[0])).toEqual([`other-family:${same[1].id}`]);
+    expect(ids(unknown[0])).toEqual([`other-family:${unknown[1].id}`]);
+  });
+
+  it("on a capture: the same fallback from another host's MAC is not linked (the client's MAC reaches the linker)", () => {
+    const capture = readFixture('related-happy-eyeballs.pcap');
+    const linked = (pcap: Buffer) => {
+      const r = cli(['-f', 'ndjson', '-'], pcap);
+      expect(r.code).toBe(0);
+      return ndjsonLines(r.stdout).filter((l) => (l.related ?? []).some((x) => x.kind === 'other-family')).length;
+    };
+    expect(linked(capture)).toBe(1); // the broken IPv6 attempt, linked to its IPv4 fallback (decided before it)
+    // the IPv4 connection's packets from the client sent from another MAC: another host
+    const moved = ipv4TcpFromMac(capture, '10.0.1.10', 0x525400abcdef);
+    expect(moved.changed).toBeGreaterThan(3);
+    expect(linked(moved.capture)).toBe(0);
   });
 });
 

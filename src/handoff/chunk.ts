@@ -7,6 +7,7 @@ import { CAPTURE_MISSED, nextSweepAfter } from '../lifecycle.js';
 import { PcapngWriter } from '../render/write-pcap.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { VANTAGE_HOPS } from '../verdict/vantage.js';
+import { clientMacOf } from '../related/ends.js';
 import { Components, horizonNs, isHead, isTail, joinChunk } from './closure.js';
 import { ALWAYS, STATE_VERSION, keysOf, packetKey, packetsPath, recordToJson, tupleKey, writeState, type ChunkState, type Instant, type StateRecord } from './state.js';
 
@@ -56,6 +57,7 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
     const startNs = firstInstant === null ? 0 : nsBetween(firstInstant, instantOf(r.start));
     const vantage = (r as unknown as Record<symbol, number | undefined>)[VANTAGE_HOPS];
     const missed = (r as unknown as Record<symbol, number | undefined>)[CAPTURE_MISSED];
+    const clientMac = clientMacOf(r);
     decided.push({
       r,
       at: a.stage === 2 ? 0 : a.packets,
@@ -68,6 +70,7 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
       ...(a.newConversation ? { conv: true } : {}),
       ...(vantage !== undefined ? { vantage } : {}),
       ...(missed !== undefined ? { missed } : {}),
+      ...(clientMac >= 0 ? { clientMac } : {}),
     });
   };
   run = new CaptureRun(opts, {

@@ -14,6 +14,7 @@ import { SCHEMA_VERSION } from '../report/report.js';
 import { isoTime } from '../capture/time.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { addVantage, Vantage, VANTAGE_HOPS, vantageOf } from '../verdict/vantage.js';
+import { setClientMac } from '../related/ends.js';
 import { ChecksumStats } from '../report/checksums.js';
 import { warnings } from '../report/warnings.js';
 import { partGaps } from '../analyze.js';
@@ -245,6 +246,7 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
         r.key = r.key.replace(/#(\d+)/g, (_, f: string) => `#${Number(f) + frameOff[k]}`);
         r.t = round6(nsBetween(base, instantOf(r.start)) / 1e9);
       }
+      setClientMac(r, d.clientMac); // (after the story, found as the record's first symbol above)
       out.push({ r, conv: d.conv === true, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage, vantage: d.vantage, missed: d.missed });
     });
   });

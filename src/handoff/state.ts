@@ -40,6 +40,8 @@ export interface StateRecord {
   vantage?: number;
   /** TCP bytes of its connection acknowledged but never captured (lifecycle.ts CAPTURE_MISSED). */
   missed?: number;
+  /** The source MAC of its client's packets (related/ends.ts CLIENT_MAC). */
+  clientMac?: number;
   /**
    * Not a record: packets of a flow the chunk decided nothing about (a UDP flow with no ICMP error
    * yet, an ICMP error about a flow it never saw) near its start or end, by their tuple key.

@@ -6,6 +6,23 @@ import type { VerdictId } from '../verdict/types.js';
  * `[fd00::20]:80`; a ping's or ARP's ends are bare addresses).
  */
 
+/**
+ * On a TCP record, the source MAC of its client's packets (HostTable's number), when the capture
+ * shows one: two connections whose clients sent from different MACs are two hosts (other-family
+ * links only one host's attempts). Kept with a chunk's records (src/handoff/). JSON leaves it out.
+ */
+export const CLIENT_MAC = Symbol('clientMac');
+
+/** The record's CLIENT_MAC, or -1 when it has none. */
+export function clientMacOf(r: object): number {
+  return (r as Record<symbol, number | undefined>)[CLIENT_MAC] ?? -1;
+}
+
+/** Marks `r` with its client's MAC (none when `mac` < 0). */
+export function setClientMac(r: object, mac: number | undefined): void {
+  if (mac !== undefined && mac >= 0) (r as Record<symbol, number>)[CLIENT_MAC] = mac;
+}
+
 /** The port of a TCP/UDP endpoint as text (`80`); '' for a bare address. */
 export function portPart(endpoint: string): string {
   if (endpoint.charCodeAt(0) === 91 /* [ */) {

@@ -1,7 +1,7 @@
 import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { Recent, type Found, type Linker } from './relate.js';
-import { CONNECTED, NOT_CONNECTED, familyOf, portNumber, portPart } from './ends.js';
+import { CONNECTED, NOT_CONNECTED, clientMacOf, familyOf, portNumber, portPart } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
 
@@ -14,7 +14,8 @@ import { AddressMap } from './address-map.js';
  * time does it: the fallback starts within MAX_GAP_SEC after the failed attempt (250-300 ms for
  * browsers and curl; a client without happy eyeballs falls back after its own connect timeout).
  * The failed one stays a problem, but its summary says which path is broken and that the
- * fallback worked.
+ * fallback worked. Only one host falls back: where the capture shows the clients' MACs, attempts
+ * from different MACs are not linked (behind one router's MAC, the time alone still decides).
  */
 
 /** Attempts remembered (s of capture time): a failure's record may be decided long after the fallback's. */
@@ -34,6 +35,8 @@ interface Attempt {
   client: string;
   server: string;
   verdict: VerdictId;
+  /** The source MAC of its client's packets, -1 unknown (CLIENT_MAC). */
+  mac: number;
   /** A failed attempt already tied to its fallback (later connections to the name are not fallbacks). */
   done: boolean;
 }
@@ -68,7 +71,7 @@ export function otherFamily(): Linker {
   });
   const attempt = (r: FlowRecord, ok: boolean): Attempt => {
     const e = spare;
-    if (e === null) return { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, done: false };
+    if (e === null) return { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, mac: clientMacOf(r), done: false };
     spare = null;
     e.t = r.t;
     e.id = r.id;
@@ -77,6 +80,7 @@ export function otherFamily(): Linker {
     e.client = r.client;
     e.server = r.server;
     e.verdict = r.verdict;
+    e.mac = clientMacOf(r);
     e.done = false;
     return e;
   };
@@ -148,6 +152,8 @@ export function otherFamily(): Linker {
       const here = attempt(r, ok);
       for (const e of attempts.get(key, r.t)) {
         if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;
+        // clients that sent from different MACs are different hosts: not one's fallback for the other
+        if (e.mac >= 0 && here.mac >= 0 && e.mac !== here.mac) continue;
         // the failed attempt first, its fallback within MAX_GAP_SEC
         const gap = ok ? here.t - e.t : e.t - here.t;
         if (gap < 0 || gap > MAX_GAP_SEC) continue;

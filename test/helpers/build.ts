@@ -192,3 +192,21 @@ export function tcpFrame(dir: 'c2s' | 's2c', o: TcpOpts & { ttl?: number; srcMac
   const ip = dir === 'c2s' ? ipv4({ src: client, dst: server, proto: 6, ttl: o.ttl ?? 64 }, tcp(o, payload)) : ipv4({ src: server, dst: client, proto: 6, ttl: o.ttl ?? 63 }, tcp(o, payload));
   return dir === 'c2s' ? ethernet(GW_MAC, CLIENT_MAC, 0x0800, ip) : ethernet(CLIENT_MAC, o.srcMac ?? GW_MAC, 0x0800, ip);
 }
+
+/**
+ * A copy of a little-endian pcap of Ethernet frames in which the IPv4 TCP packets from `client`
+ * (dotted quad) have the source MAC `mac` instead: as if another host sent them. Returns the copy
+ * and how many frames were changed.
+ */
+export function ipv4TcpFromMac(capture: Buffer, client: string, mac: number): { capture: Buffer; changed: number } {
+  const out = Buffer.from(capture);
+  const from = ip4(client).readUInt32BE(0);
+  let changed = 0;
+  for (let at = 24; at + 16 <= out.length; at += 16 + out.readUInt32LE(at + 8)) {
+    const f = at + 16;
+    if (out.readUInt16BE(f + 12) !== 0x0800 || out[f + 14 + 9] !== 6 || out.readUInt32BE(f + 14 + 12) !== from) continue;
+    out.writeUIntBE(mac, f + 6, 6);
+    changed++;
+  }
+  return { capture: out, changed };
+}
