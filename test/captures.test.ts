@@ -77,6 +77,14 @@ describe('a capture that could not be read is in every output, not only on stder
     for (const file of [bad, missing]) expect(r.stdout).toMatch(new RegExp(`<testcase classname="pcapdiag.capture" name="read ${file}">\\s*<error message="[^"]*${file}[^"]*" type="unreadable"/`));
   });
 
+  it('explain: the flow is explained from the captures read, and the run exits 3 as the analysis does', () => {
+    const r = cli(['explain', ...args, '1']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe(cli(['explain', join(FIXTURES, 'tcp-ok.pcap'), '1']).stdout);
+    expect(r.stderr).toContain(`pcapdiag: ${bad}: `);
+    expect(cli(['explain', join(FIXTURES, 'tcp-ok.pcap'), join(FIXTURES, 'dns.pcap'), '1']).code).toBe(0);
+  });
+
   it('text: named under the total, as well as on stderr', () => {
     const r = cli([...args]);
     expect(r.code).toBe(3);

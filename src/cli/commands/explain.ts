@@ -22,17 +22,19 @@ import type { FlowRecord } from '../../verdict/types.js';
  * give the correlated records and ids, and the flow is drawn from every capture at once.
  */
 export async function explainCommand(opts: ExplainCliOptions, signal?: AbortSignal, out: Sink = new LineWriter()): Promise<number> {
-  out.write(await explainText(opts, signal, (line) => say(`warning: ${line}`)));
+  const { text, unreadable } = await explainText(opts, signal, (line) => say(`warning: ${line}`));
+  out.write(text);
   await out.drain();
-  return EXIT.OK;
+  // a capture among several could not be read (said on stderr): exit 3, as the analysis does
+  return unreadable > 0 ? EXIT.INPUT : EXIT.OK;
 }
 
 /**
  * What `pcapdiag explain` prints: the ladder, verdict, reasons and checks of the selected flow;
  * `warn` is given the warnings of the capture it came from (damage, checksums…), as the analysis
- * says them.
+ * says them. `unreadable`: how many of the captures could not be read (each said on stderr).
  */
-export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal, warn: (line: string) => void = () => {}): Promise<string> {
+export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal, warn: (line: string) => void = () => {}): Promise<{ text: string; unreadable: number }> {
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const inputs = await expandInputs(opts.inputs, signal);
   const selector = new FlowSelector(opts.selector);
@@ -48,15 +50,16 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal,
     if (r === null) throw noFlow(opts, (reports.at(-1)?.nextId ?? 1) - 1);
     warnOf(reports, r, warn);
     const view = v.paths?.pathOf(r) ?? null;
-    if (v.correlated !== null && view !== null) return renderPathLadder(r, view, v.correlated.input.vantages ?? [], opts.color);
+    const unreadable = v.unreadable.length;
+    if (v.correlated !== null && view !== null) return { text: renderPathLadder(r, view, v.correlated.input.vantages ?? [], opts.color), unreadable };
     // not correlated (ARP, ping): its own capture's ladder
     const name = r.file ?? String(inputs[0]);
     const parts = v.partsOf.get(name) ?? [name];
     const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => await openCapture(part), fn), r);
-    return renderLadder(r, steps, opts.color);
+    return { text: renderLadder(r, steps, opts.color), unreadable };
   }
   const kept = new Map<string, MemoryCopy>();
-  const { reports, partsOf } = await analyzeCaptures(groups, filter, analysisOptions(opts), {
+  const { reports, partsOf, unreadable } = await analyzeCaptures(groups, filter, analysisOptions(opts), {
     signal,
     per: (source, name) => {
       // a pipe or FIFO cannot be read twice (a second open of a FIFO waits for a writer that never
@@ -73,7 +76,7 @@ export async function explainText(opts: ExplainCliOptions, signal?: AbortSignal,
   const copy = kept.get(name);
   const parts = copy !== undefined ? [name] : (partsOf.get(name) ?? [name]);
   const steps = await packetsOf((fn) => forEachRecordOfParts(parts, async (part) => copy?.replay() ?? (await openCapture(part)), fn), r);
-  return renderLadder(r, steps, opts.color);
+  return { text: renderLadder(r, steps, opts.color), unreadable: unreadable.length };
 }
 
 /** The warnings of the report `r` is one of (named by its capture when there are several). */
