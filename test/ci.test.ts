@@ -6,6 +6,7 @@ import { Ajv, type SchemaObject } from 'ajv';
 import { cli, FIXTURES, fixtureFiles, jsonDoc, ndjsonLines, ROOT } from './helpers/run.js';
 import { FlowFilter } from '../src/filter/filter.js';
 import { parseExpectations } from '../src/ci/expect.js';
+import { notAnalysedText } from '../src/ci/gate.js';
 import { UsageError } from '../src/errors.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 
@@ -59,6 +60,9 @@ describe('--fail-on', () => {
     expect(jsonDoc(cli(['-f', 'json', RUN, '--max-flows', '1', '--fail-on', 'timeout']).stdout).checks).toMatchObject({ failed: true, notAnalysed: 12 });
     expect(cli(['-f', 'junit', RUN, '--max-flows', '1', '--fail-on', 'timeout']).stdout).toMatch(/<testcase classname="pcapdiag\.max-flows" name="every flow analysed">\s*<failure message="12 flows were counted/);
     expect(cli([RUN, '--max-flows', '100', '--fail-on', 'timeout']).code).toBe(0);
+    // one wording in the text report and JUnit, singular for one
+    expect(notAnalysedText(1)).toBe('1 flow was counted, not analysed (--max-flows was reached): no gate checked it');
+    expect(cli(['-f', 'junit', RUN, '--max-flows', '1', '--fail-on', 'timeout']).stdout).toContain(`message="${notAnalysedText(12)}"`);
   });
   it('an unknown verdict is a usage error', () => {
     const r = cli([RUN, '--fail-on', 'refused,timout']);

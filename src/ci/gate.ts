@@ -17,6 +17,11 @@ export function parseFailOn(list: string): { verdicts: string[]; hit: (v: Verdic
   return { verdicts, hit: (v) => set.has(v) || (set.has('problem') && !HEALTHY.has(v)) };
 }
 
+/** What the report and JUnit say of Checks.notAnalysed: "3 flows were counted, not analysed (…): no gate checked them". */
+export function notAnalysedText(n: number): string {
+  return `${n} flow${n === 1 ? ' was' : 's were'} counted, not analysed (--max-flows was reached): no gate checked ${n === 1 ? 'it' : 'them'}`;
+}
+
 /** What the CI gates found; `failed` decides exit code 1. */
 export interface Checks {
   failed: boolean;

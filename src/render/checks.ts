@@ -1,4 +1,4 @@
-import type { Checks } from '../ci/gate.js';
+import { notAnalysedText, type Checks } from '../ci/gate.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { endpointsText } from '../verdict/names.js';
 import { escapeTerminal } from './escape.js';
@@ -6,7 +6,7 @@ import { escapeTerminal } from './escape.js';
 /** The CI gates' findings as text lines: each offending flow with its evidence. */
 export function checksLines(c: Checks, byId: Map<number, FlowRecord>): string[] {
   const out: string[] = [];
-  if (c.notAnalysed !== undefined) out.push(`${c.notAnalysed} flow${c.notAnalysed === 1 ? ' was' : 's were'} counted, not analysed (--max-flows was reached): no gate checked ${c.notAnalysed === 1 ? 'it' : 'them'}: FAIL`);
+  if (c.notAnalysed !== undefined) out.push(`${notAnalysedText(c.notAnalysed)}: FAIL`);
   const flow = (id: number, indent = '    '): string[] => {
     const r = byId.get(id);
     if (r === undefined) return [];

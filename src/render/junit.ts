@@ -1,6 +1,7 @@
 import junitModule, { type Builder } from 'junit-report-builder';
 import { services } from '../ci/services.js';
 import type { RunReport } from '../run-report.js';
+import { notAnalysedText } from '../ci/gate.js';
 import type { RendererFactory } from './renderer.js';
 import { endpointsText } from '../verdict/names.js';
 import { HEALTHY, type FlowRecord } from '../verdict/types.js';
@@ -61,7 +62,7 @@ export function renderJunit(run: RunReport): string {
       .className('pcapdiag.capture')
       .name(`read ${u.input ?? 'the captures'}`)
       .error(u.error, 'unreadable');
-  if (c?.notAnalysed !== undefined) suite.testCase().className('pcapdiag.max-flows').name('every flow analysed').failure(`${c.notAnalysed} flows were counted, not analysed (--max-flows was reached): no gate checked them`, 'max-flows');
+  if (c?.notAnalysed !== undefined) suite.testCase().className('pcapdiag.max-flows').name('every flow analysed').failure(notAnalysedText(c.notAnalysed), 'max-flows');
   if (c?.expect !== undefined) {
     const ex = builder.testSuite().name(`pcapdiag expectations: ${c.expect.file}`);
     for (const x of c.expect.results) {
