@@ -120,7 +120,8 @@ export function tcpRecord(f: TcpFlow, c: ClassifyContext): FlowRecord {
   return describedTcp(f, c, rule, verdict);
 }
 
-function describedTcp(f: TcpFlow, c: ClassifyContext, rule: TcpRule, verdict: VerdictId): FlowRecord {
+/** `key`: the record's key when it was made already (a record described later: see described). */
+function describedTcp(f: TcpFlow, c: ClassifyContext, rule: TcpRule, verdict: VerdictId, key?: string): FlowRecord {
   const client = f.clientText;
   const server = f.serverText;
   const outcome = rule.describe(f, c);
@@ -137,7 +138,7 @@ function describedTcp(f: TcpFlow, c: ClassifyContext, rule: TcpRule, verdict: Ve
   r.packets = f.c.packets + f.s.packets;
   r.state = connState(f);
   r.history = f.history;
-  r.key = tcpKey(r, f);
+  r.key = key ?? tcpKey(r, f);
   addAppFields(r, f);
   const rt = responseTimes(f);
   if (rt.responseMs !== undefined) r.responseMs = rt.responseMs;
@@ -247,7 +248,7 @@ export function described(r: FlowRecord): FlowRecord {
   const c = (r as Later)[LATER_CONTEXT];
   if (f === undefined || c === undefined) return r;
   const rule = (r as Later)[LATER_RULE];
-  const full = rule !== undefined ? describedTcp(f as TcpFlow, c, rule, r.verdict) : describedDns(f as DnsTxn, c);
+  const full = rule !== undefined ? describedTcp(f as TcpFlow, c, rule, r.verdict, r.key) : describedDns(f as DnsTxn, c);
   // checked whenever PCAPDIAG_CHECK_TIMES=1, as every test run sets (see base)
   if (CHECK_TIMES && full.verdict !== r.verdict) throw new Error(`internal: record #${r.id} decided ${r.verdict}, described ${full.verdict}`);
   full.id = r.id;
