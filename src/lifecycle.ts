@@ -18,6 +18,7 @@ import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
 import { checkHeap } from './memory.js';
 import { setClientMac } from './related/ends.js';
+import { hopsFrom } from './verdict/format.js';
 
 // ---- when a flow is final: every timing constant of the pipeline ---------------------------
 
@@ -377,7 +378,8 @@ export class Lifecycle {
     if (probe) r = described(r);
     if (vantage >= 0) (r as unknown as Record<symbol, number>)[VANTAGE_HOPS] = vantage;
     if (missed > 0) (r as unknown as Record<symbol, number>)[CAPTURE_MISSED] = missed;
-    setClientMac(r, f.c.mac);
+    // the client's own MAC only when its packets were not routed (an initial TTL): else a router's
+    if (f.c.ttlMax >= 0 && hopsFrom(f.c.ttlMax) === 0) setClientMac(r, f.c.mac);
     if (f.firstOfConversation) this.out.newConversation(r);
     if (probe) batch.push(...this.health.offer(f, r));
     else if (isFailedProbe(f, r.verdict)) batch.push(this.health.failed(f, r));

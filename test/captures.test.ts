@@ -85,6 +85,13 @@ describe('a capture that could not be read is in every output, not only on stder
     expect(cli(['explain', join(FIXTURES, 'tcp-ok.pcap'), join(FIXTURES, 'dns.pcap'), '1']).code).toBe(0);
   });
 
+  it('text of captures correlated as vantage points (one report, no total): named after it', () => {
+    const r = cli(['--vantages', join(FIXTURES, 'vantage-path', 'client.pcap'), join(FIXTURES, 'vantage-path', 'router.pcap'), bad]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).not.toContain('Total over');
+    expect(r.stdout).toContain(`\nnot read: ${bad}: not a capture file`);
+  });
+
   it('text: named under the total, as well as on stderr', () => {
     const r = cli([...args]);
     expect(r.code).toBe(3);

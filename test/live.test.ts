@@ -209,6 +209,9 @@ describe('pipes closed by the reader', () => {
     const passing = piped(`-f ndjson --fail-on timeout '${f}'`, 'head -1');
     expect(passing.stdout).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
     expect(passing.stderr).not.toContain('failed');
+    // stderr into the same closed pipe: its warnings and failure line are dropped, not an uncaught EPIPE (exit 1)
+    expect(piped(`-f ndjson --fail-on timeout '${f}' 2>&1`, 'head -1').stdout).toMatch(/\nstatus 0\n$/);
+    expect(piped(`-f ndjson --fail-on refused '${f}' 2>&1`, 'head -1').stdout).toMatch(/\nstatus 1\n$/);
   });
 
   it('with CI gates, a reader that goes away while the output waits for it (backpressure) does not hang the run', () => {

@@ -229,6 +229,8 @@ describe('other-family', () => {
     const moved = ipv4TcpFromMac(capture, '10.0.1.10', 0x525400abcdef);
     expect(moved.changed).toBeGreaterThan(3);
     expect(linked(moved.capture)).toBe(0);
+    // the same packets routed (TTL 63): that MAC is a router's, not the client's, and the time decides as before
+    expect(linked(ipv4TcpFromMac(capture, '10.0.1.10', 0x525400abcdef, 63).capture)).toBe(1);
   });
 });
 

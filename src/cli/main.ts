@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { EXIT, InputError, InternalError, UsageError } from '../errors.js';
-import { say, stdoutClosedByReader } from './output.js';
+import { say, stderrClosedByReader, stdoutClosedByReader } from './output.js';
 import { escapeDocument } from '../render/escape.js';
 
 function version(): string {
@@ -39,6 +39,9 @@ export async function main(argv: string[]): Promise<number> {
     say(`cannot write the output: ${e.code ?? e.message}`);
     process.exit(EXIT.INPUT);
   });
+  // stderr's reader gone too (`2>&1 | head`): a run that goes on says nothing more (a gated one
+  // still exits with its gates' code); other errors of stderr cannot be said anywhere either
+  process.stderr.on('error', () => stderrClosedByReader());
   try {
     if (argv[0] === 'merge') {
       const { mergeCommand, parseMergeArgs } = await import('./commands/merge.js');

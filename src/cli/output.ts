@@ -131,7 +131,19 @@ export class FileWriter extends LineWriter {
   }
 }
 
+/** The reader of stderr is gone (`2>&1 | head`): nothing more is said. */
+let stderrClosed = false;
+
+/**
+ * Stops saying anything once stderr's reader is gone. A gated run goes on after its stdout closed
+ * (gatesOutliveStdout); with `2>&1` that is the same pipe, and its warnings or failure line then
+ * failed with an uncaught EPIPE: exit 1, "a gate failed", for a gate that passed.
+ */
+export function stderrClosedByReader(): void {
+  stderrClosed = true;
+}
+
 /** One line on stderr, as every message of pcapdiag's own: `pcapdiag: <what>`. */
 export function say(line: string): void {
-  process.stderr.write(`pcapdiag: ${escapeTerminal(line)}\n`);
+  if (!stderrClosed) process.stderr.write(`pcapdiag: ${escapeTerminal(line)}\n`);
 }

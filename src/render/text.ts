@@ -116,9 +116,12 @@ export function renderTotal(run: RunReport, color: boolean): string {
   for (const [v, n] of Object.entries(run.summary.verdicts)) t.push([v, n]);
   t.push(['TCP conversations', run.summary.tcpConversations]);
   const p = run.summary.problems;
-  // the captures that could not be read were said on stderr as they came: named again here, where the report is read
-  const notRead = (run.unreadable ?? []).map((u) => `not read: ${escapeTerminal(u.error)}\n`).join('');
-  return `\nTotal over ${run.files.length} captures: ${p} problem${p === 1 ? '' : 's'}\n${notRead}${t.toString()}\n`;
+  return `\nTotal over ${run.files.length} captures: ${p} problem${p === 1 ? '' : 's'}\n${notReadText(run)}${t.toString()}\n`;
+}
+
+/** The captures that could not be read, said on stderr as they came: named again where the report is read. */
+function notReadText(run: RunReport): string {
+  return (run.unreadable ?? []).map((u) => `not read: ${escapeTerminal(u.error)}\n`).join('');
 }
 
 /** Live input: prints each problem as it is decided, up to --limit per group (bounded memory: a count per group). */
@@ -173,6 +176,8 @@ export const textRenderer: RendererFactory = (out, s) => ({
   },
   onEnd: (run) => {
     if (s.several) out.write(renderTotal(run, s.color));
+    // one report for several captures (vantage points correlated): no total to name them under
+    else if (run.unreadable !== undefined) out.write('\n' + notReadText(run));
     if (run.checks !== null) out.write('\n' + checksLines(run.checks, new Map(run.records.map((r) => [r.id, r]))).join('\n') + '\n');
   },
   showsWarnings: true,

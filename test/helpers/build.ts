@@ -195,10 +195,10 @@ export function tcpFrame(dir: 'c2s' | 's2c', o: TcpOpts & { ttl?: number; srcMac
 
 /**
  * A copy of a little-endian pcap of Ethernet frames in which the IPv4 TCP packets from `client`
- * (dotted quad) have the source MAC `mac` instead: as if another host sent them. Returns the copy
- * and how many frames were changed.
+ * (dotted quad) have the source MAC `mac` instead: as if another host sent them (or, with `ttl`,
+ * a router: routed with that TTL). Returns the copy and how many frames were changed.
  */
-export function ipv4TcpFromMac(capture: Buffer, client: string, mac: number): { capture: Buffer; changed: number } {
+export function ipv4TcpFromMac(capture: Buffer, client: string, mac: number, ttl?: number): { capture: Buffer; changed: number } {
   const out = Buffer.from(capture);
   const from = ip4(client).readUInt32BE(0);
   let changed = 0;
@@ -206,6 +206,16 @@ export function ipv4TcpFromMac(capture: Buffer, client: string, mac: number): { 
     const f = at + 16;
     if (out.readUInt16BE(f + 12) !== 0x0800 || out[f + 14 + 9] !== 6 || out.readUInt32BE(f + 14 + 12) !== from) continue;
     out.writeUIntBE(mac, f + 6, 6);
+    if (ttl !== undefined) {
+      // routed: the TTL, and the header checksum again
+      const ip = f + 14;
+      out[ip + 8] = ttl;
+      out.writeUInt16BE(0, ip + 10);
+      let sum = 0;
+      for (let i = 0; i < (out[ip] & 15) * 4; i += 2) sum += out.readUInt16BE(ip + i);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      out.writeUInt16BE(~sum & 0xffff, ip + 10);
+    }
     changed++;
   }
   return { capture: out, changed };
