@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Memory under attack: writes two captures and reports pcapdiag's peak RSS on each (GNU time):
 //   syn-flood: 1 M SYNs from 1 M distinct sources to one server, at 20 k/s, never answered;
-//   dns-flood: 1 M DNS queries from distinct ports and ids, at 20 k/s, never answered.
+//   dns-flood: 1 M DNS queries from distinct ports and ids, at 20 k/s, never answered;
+//   udp-flood: 1 M UDP datagrams to port 443 (QUIC-like), each a new flow, at 20 k/s, never
+//     answered: no records, but --max-flows flows held for --udp-idle (60 s).
 // --rate R sends R packets per capture second instead (1000000: 600 k SYNs in 0.6 s, all of them
 // in flight at once, since none is older than the SYN timeout before the capture ends);
 // --syn-only skips the DNS flood; --bin B measures another build (e.g. main's bin/pcapdiag.js).
@@ -102,6 +104,19 @@ if (!synOnly)
     b.writeUInt16BE(1, d + 32);
     return 14 + 20 + 8 + 34;
   });
+const udpFlood = join(outDir, `udp-flood-${count}-${rate}.pcap`);
+if (!synOnly)
+  write(udpFlood, (b, o, i) => {
+    eth(b, o);
+    ip(b, o + 14, 0x0b000000 + i, 0x0a000214, 17, 20 + 8 + 100);
+    const u = o + 34;
+    b.writeUInt16BE(1024 + (i % 60000), u);
+    b.writeUInt16BE(443, u + 2);
+    b.writeUInt16BE(8 + 100, u + 4);
+    b.writeUInt16BE(0, u + 6);
+    b.fill(0x41, u + 8, u + 108);
+    return 14 + 20 + 8 + 100;
+  });
 
 console.log(`\n| capture (${count} packets, ${rate / 1000} k/s, none answered) | wall | peak RSS | records | not tracked |`);
 console.log('|---|---|---|---|---|');
@@ -109,8 +124,9 @@ for (const [label, file, extra] of [
   ['SYN flood, distinct sources', synFlood, []],
   ['DNS queries, never answered', dnsFlood, []],
   ['SYN flood, --max-flows 100000', synFlood, ['--max-flows', '100000']],
+  ['UDP datagrams, each a new flow', udpFlood, []],
 ]) {
-  if (synOnly && file === dnsFlood) continue;
+  if (synOnly && (file === dnsFlood || file === udpFlood)) continue;
   const r = spawnSync('sh', ['-c', `/usr/bin/time -f '%e %M' '${process.execPath}' '${bin}' -f ndjson --quiet ${extra.join(' ')} '${file}' | tail -1`], { encoding: 'utf8' });
   const [wall, kb] = r.stderr.trim().split('\n').pop().split(' ');
   const summary = JSON.parse(r.stdout); // ndjson's last line: records stream out and are not kept

@@ -114,6 +114,15 @@ export function nextSweepAfter(t: number, baseNsec: number): number {
   return (Math.floor((baseNsec + t) / SWEEP_NS) + 1) * SWEEP_NS - baseNsec;
 }
 
+/**
+ * The capture time from which a sweep may change UDP flow `u` without a further packet or ICMP
+ * error: its record once LINGER_NS after the ICMP error that answered it, else its removal once
+ * idle `udpIdleNs` (a later packet only puts that off: the sweep then finds it not due yet).
+ */
+export function udpDueAt(u: UdpFlow, udpIdleNs: number): number {
+  return !u.reported && u.icmp !== null ? u.icmp.t + LINGER_NS : u.lastT + udpIdleNs;
+}
+
 /** Capture time: packets and bytes seen, the first and last timestamps, and when the next sweep is due. */
 /** On a TCP record, the bytes of its connection the capture missed (captureMissedBytes), for records decided apart (src/handoff/). JSON leaves it out. */
 export const CAPTURE_MISSED = Symbol('captureMissed');
@@ -290,10 +299,14 @@ export class Lifecycle {
     }
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
-    flows.udp.each((u) => {
+    // only the UDP flows new or answered by an ICMP error since the last sweep, or due by now
+    const uq = flows.udp.timers;
+    uq.begin();
+    for (let u = uq.next(now); u !== null; u = uq.next(now)) {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
       if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) flows.udp.remove(u);
-    });
+      else uq.schedule(u, Math.max(now + 1, udpDueAt(u, udpIdle)));
+    }
     this.reportEchoAndNeighbors(c, batch, false);
     batch.push(...this.health.flush(now, false));
     this.out.emit(batch);

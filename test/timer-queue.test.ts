@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { TimerQueue, type Timed } from '../src/flow/timer-queue.js';
 import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
-import { CaptureReader, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
+import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
 import { CaptureRecord } from '../src/capture/record.js';
-import { dnsFinal, dnsFinalAt, tcpFinal, tcpFinalAt } from '../src/lifecycle.js';
+import { dnsFinal, dnsFinalAt, LINGER_NS, tcpFinal, tcpFinalAt, udpDueAt } from '../src/lifecycle.js';
+import type { UdpFlow } from '../src/flow/udp.js';
 import type { ClassifyContext } from '../src/verdict/context.js';
 import type { TcpFlow } from '../src/flow/tcp.js';
 import type { DnsTxn } from '../src/flow/dns.js';
-import { bufferSource } from './helpers/build.js';
-import { fixtureFiles, readFixture } from './helpers/run.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bufferSource, CLIENT_MAC, ethernet, GW_MAC, ipv4, pcap, udp } from './helpers/build.js';
+import { cli, fixtureFiles, jsonDoc, readFixture } from './helpers/run.js';
 
 class Item implements Timed {
   timerSeq = 0;
@@ -157,7 +161,7 @@ describe('TimerQueue', () => {
  * tcpFinal / dnsFinal become true (a later time would report flows late, an earlier one costs a
  * look). Checked on every flow the fixtures' analysis holds after every packet.
  */
-describe('tcpFinalAt and dnsFinalAt agree with tcpFinal and dnsFinal', () => {
+describe('tcpFinalAt, dnsFinalAt and udpDueAt agree with tcpFinal, dnsFinal and what a sweep does to a UDP flow', () => {
   const opts = DEFAULT_OPTIONS;
   const ctx = (now: number) => ({ captureEndT: now, synTimeoutNs: opts.synTimeoutMs * 1e6, dnsTimeoutNs: opts.dnsTimeoutMs * 1e6, tcpIdleNs: opts.tcpIdleMs * 1e6 }) as ClassifyContext;
   const base = ctx(0);
@@ -168,6 +172,10 @@ describe('tcpFinalAt and dnsFinalAt agree with tcpFinal and dnsFinal', () => {
   };
 
   let checkedAll = 0;
+  let udpChecked = 0;
+  // what the sweep does to a UDP flow (lifecycle.ts): report it, or forget it
+  const udpIdleNs = opts.udpIdleMs * 1e6;
+  const udpActs = (u: UdpFlow, now: number) => (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) || (now - u.lastT >= udpIdleNs && (u.icmp === null || u.reported));
   // pcapng too: the reader takes both
   for (const file of fixtureFiles()) {
     it(file, () => {
@@ -189,6 +197,11 @@ describe('tcpFinalAt and dnsFinalAt agree with tcpFinal and dnsFinal', () => {
             checked++;
             if (!agreesAt(dnsFinalAt(d, base), (now) => dnsFinal(d, ctx(now)))) bad.push(`dns #${d.queryFrame} at packet ${a.packets}`);
           });
+          a.flows.udp.each((u: UdpFlow) => {
+            checked++;
+            udpChecked++;
+            if (!agreesAt(udpDueAt(u, udpIdleNs), (now) => udpActs(u, now))) bad.push(`udp #${u.firstFrame} at packet ${a.packets}`);
+          });
         } else if (st === READ_NEED_MORE) {
           const [off, len] = reader.writable();
           reader.commit(src.read(reader.buf, off, len) as number);
@@ -201,5 +214,54 @@ describe('tcpFinalAt and dnsFinalAt agree with tcpFinal and dnsFinal', () => {
 
   it('looked at flows (hundreds of flow states in the fixtures)', () => {
     expect(checkedAll).toBeGreaterThan(500);
+    expect(udpChecked).toBeGreaterThan(20);
+  });
+});
+
+describe('UDP flows: a sweep looks only at those new, answered by an ICMP error, or due', () => {
+  it('reports ICMP-answered flows, forgets idle ones, and a flow idle past --udp-idle is counted again when it comes back', () => {
+    const client = '10.0.1.10';
+    const server = '10.0.2.20';
+    const datagram = (sport: number, dport: number) => ipv4({ src: client, dst: server, proto: 17 }, udp(sport, dport, Buffer.from('ping')));
+    const unreachable = (sport: number, dport: number) => ipv4({ src: server, dst: client, proto: 1 }, Buffer.concat([Buffer.from([3, 3, 0, 0, 0, 0, 0, 0]), datagram(sport, dport).subarray(0, 28)]));
+    const at = (sec: number, ip: Buffer, toClient = false) => ({ sec: 1700000000 + Math.floor(sec), frac: Math.round((sec % 1) * 1e6), data: ethernet(toClient ? CLIENT_MAC : GW_MAC, toClient ? GW_MAC : CLIENT_MAC, 0x0800, ip) });
+    const capture = pcap([
+      at(0, datagram(5000, 9999)), // A: again at 30 s, then silent until 100 s: forgotten by the sweep at D, a new flow at 100 s
+      at(0, datagram(5001, 9998)), // B: answered by an ICMP error 45 s later, many sweeps after it was new
+      at(0, datagram(5002, 9997)), // C: answered before the first sweep
+      at(0.5, unreachable(5002, 9997), true),
+      at(30, datagram(5000, 9999)),
+      at(45, unreachable(5001, 9998), true),
+      at(50, datagram(5004, 9995)), // E
+      at(95, datagram(5003, 9996)), // D: its packet brings the sweep that finds A idle 65 s
+      at(100, datagram(5000, 9999)),
+    ]);
+    // decided at the first sweep after the ICMP error's linger: the one a packet at 50 s brings
+    const decided: [string, number][] = [];
+    const a = new Analyzer(DEFAULT_OPTIONS, 'none', (r) => decided.push([r.server, a.packets]));
+    const reader = new CaptureReader();
+    const rec = new CaptureRecord();
+    const src = bufferSource(capture);
+    for (let st = reader.next(rec); st !== READ_END; st = reader.next(rec)) {
+      if (st === READ_RECORD) a.onRecord(rec);
+      else {
+        const [off, len] = reader.writable();
+        reader.commit(src.read(reader.buf, off, len) as number);
+      }
+    }
+    expect(decided).toEqual([
+      [`${server}:9997`, 5], // C: at the packet at 30 s (the first after its error at 0.5 s)
+      [`${server}:9998`, 7], // B: at the packet at 50 s
+    ]);
+    const file = join(mkdtempSync(join(tmpdir(), 'pcapdiag-udp-timers-')), 'udp.pcap');
+    writeFileSync(file, capture);
+    const doc = jsonDoc(cli(['-f', 'json', file]).stdout);
+    expect(doc.records.map((r) => [r.verdict, r.server, r.t])).toEqual([
+      ['icmp-port-unreachable', `${server}:9997`, 0],
+      ['icmp-port-unreachable', `${server}:9998`, 0],
+    ]);
+    expect(doc.summary.udpFlows).toBe(6); // A twice, B, C, D, E
+    // with --udp-idle longer than A's silence, A is one flow
+    expect(jsonDoc(cli(['-f', 'json', '--udp-idle', '75s', file]).stdout).summary.udpFlows).toBe(5);
   });
 });

@@ -72,6 +72,7 @@ export function linkIcmpError(on: IcmpTargets, pkt: DecodedPacket, frame: number
       u.icmpCount++;
       noteHop(on, pkt, u.firstTtl);
       if (u.icmp === null) u.icmp = new IcmpHit(pkt, frame, t);
+      on.udp.timers.touch(u);
       return true;
     }
   }
