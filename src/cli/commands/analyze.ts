@@ -14,7 +14,8 @@ import { analysisOptions, type AnalyzeCliOptions } from '../options.js';
 import { failureLine, hasGates, loadGates, runGates } from '../gates.js';
 import { allFiles, analyzeCaptures, analyzeVantages, captureGroups, grouping, vantageMode } from '../captures.js';
 import { analyzeInParallel, workersFor } from '../parallel.js';
-import type { Report, RunOptions } from '../../analyze.js';
+import type { AnalyzeOptions, Report, RunOptions } from '../../analyze.js';
+import type { Checks } from '../../ci/gate.js';
 import type { Renderer } from '../../render/renderer.js';
 import { FileWriter, gatesOutliveStdout, LineWriter, say, type Sink } from '../output.js';
 import { refuseOutputsOverInputs } from '../overwrite.js';
@@ -114,12 +115,22 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   if (toWrite !== null && pcapOut !== null) await writePcap(pcapOut, toWrite, partsOf, opts.quiet, once);
   if (renderer.packets !== undefined && !signal?.aborted) await readPackets(renderer.packets, once, partsOf);
   const checks = gated ? runGates(gates, records, notAnalysed(reports)) : null;
+  return endRun(renderer, out, opts, { analysis, reports, records, checks, unreadable, several });
+}
+
+/**
+ * The end of a run: its report to the renderer, then the warnings the format does not show and
+ * the gates' failure line on stderr, and the exit code (3 when a capture could not be read, 1
+ * when a gate failed).
+ */
+async function endRun(renderer: Renderer, out: Sink, opts: AnalyzeCliOptions, o: { analysis: AnalyzeOptions; reports: Report[]; records: FlowRecord[]; checks: Checks | null; unreadable: Unreadable[]; several: boolean }): Promise<number> {
+  const { reports, checks, unreadable } = o;
   const run: RunReport = {
     schema: SCHEMA_VERSION,
-    options: analysis,
+    options: o.analysis,
     filter: opts.filter,
     files: reports.map(fileReport),
-    records,
+    records: o.records,
     groups: reports.flatMap((r) => r.groups),
     summary: totalSummary(reports),
     checks,
@@ -128,7 +139,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   renderer.onEnd(run);
   // wait until stdout has taken it all: a closed pipe (EPIPE) ends the run here, before stderr is used
   await out.drain();
-  if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${several ? `${r.input.name}: ` : ''}${w}`);
+  if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${o.several ? `${r.input.name}: ` : ''}${w}`);
   if (checks?.failed) say(failureLine(checks));
   if (unreadable.length > 0) return EXIT.INPUT;
   return checks?.failed ? EXIT.GATE : EXIT.OK;
@@ -171,23 +182,7 @@ async function finishRun(
   if (renderer.packets !== undefined) await readPackets(renderer.packets, new Map(), partsOf);
   const gated = hasGates(gates);
   const checks = gated ? runGates(gates, records, notAnalysed(reports)) : null;
-  const run: RunReport = {
-    schema: SCHEMA_VERSION,
-    options: analysisOptions(opts),
-    filter: opts.filter,
-    files: reports.map(fileReport),
-    records,
-    groups: reports.flatMap((r) => r.groups),
-    summary: totalSummary(reports),
-    checks,
-    ...(unreadable.length > 0 ? { unreadable } : {}),
-  };
-  renderer.onEnd(run);
-  await out.drain();
-  if (!renderer.showsWarnings && !opts.quiet) for (const r of reports) for (const w of r.warnings) say(`warning: ${reports.length > 1 ? `${r.input.name}: ` : ''}${w}`);
-  if (checks?.failed) say(failureLine(checks));
-  if (unreadable.length > 0) return EXIT.INPUT;
-  return checks?.failed ? EXIT.GATE : EXIT.OK;
+  return endRun(renderer, out, opts, { analysis: analysisOptions(opts), reports, records, checks, unreadable, several: reports.length > 1 });
 }
 
 /** --write-pcap: the chosen flows' packets, read again from their captures, into one pcapng file. */
