@@ -18,6 +18,7 @@ import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
 import { checkHeap } from './memory.js';
 import { setClientMac } from './related/ends.js';
+import { after } from './flow/timer-queue.js';
 import { hopsFrom } from './verdict/format.js';
 
 // ---- when a flow is final: every timing constant of the pipeline ---------------------------
@@ -269,13 +270,13 @@ export class Lifecycle {
     const flows = this.flows;
     const batch: FlowRecord[] = [];
     // only the flows changed since the last sweep or due by now (flow/timer-queue.ts); one not
-    // final is looked at again when it could be (never this sweep again: now + 1 at the earliest)
+    // final is looked at again when it could be (never this sweep again: after(now) at the earliest)
     const tq = flows.tcpTimers;
     const finals: TcpFlow[] = [];
     tq.begin();
     for (let f = tq.next(now); f !== null; f = tq.next(now)) {
       if (tcpFinal(f, c)) finals.push(f);
-      else tq.schedule(f, Math.max(now + 1, tcpFinalAt(f, c)));
+      else tq.schedule(f, Math.max(after(now), tcpFinalAt(f, c)));
     }
     this.reportTcpFlows(finals, c, batch, true);
     flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
@@ -295,7 +296,7 @@ export class Lifecycle {
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
-      else dq.schedule(d, Math.max(now + 1, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
+      else dq.schedule(d, Math.max(after(now), d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
     }
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
@@ -305,7 +306,7 @@ export class Lifecycle {
     for (let u = uq.next(now); u !== null; u = uq.next(now)) {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
       if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) flows.udp.remove(u);
-      else uq.schedule(u, Math.max(now + 1, udpDueAt(u, udpIdle)));
+      else uq.schedule(u, Math.max(after(now), udpDueAt(u, udpIdle)));
     }
     this.reportEchoAndNeighbors(c, batch, false);
     batch.push(...this.health.flush(now, false));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TimerQueue, type Timed } from '../src/flow/timer-queue.js';
+import { after, TimerQueue, type Timed } from '../src/flow/timer-queue.js';
+import { spawnSync } from 'node:child_process';
 import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { CaptureReader, READ_END, READ_NEED_MORE, READ_RECORD } from '../src/capture/reader.js';
 import { CaptureRecord } from '../src/capture/record.js';
@@ -11,8 +12,8 @@ import type { DnsTxn } from '../src/flow/dns.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bufferSource, CLIENT_MAC, ethernet, GW_MAC, ipv4, pcap, udp } from './helpers/build.js';
-import { cli, fixtureFiles, jsonDoc, readFixture } from './helpers/run.js';
+import { bufferSource, CLIENT_MAC, ethernet, GW_MAC, ipv4, pcap, u16, udp, type Rec } from './helpers/build.js';
+import { BIN, cli, fixtureFiles, jsonDoc, readFixture } from './helpers/run.js';
 
 class Item implements Timed {
   timerSeq = 0;
@@ -263,5 +264,49 @@ describe('UDP flows: a sweep looks only at those new, answered by an ICMP error,
     expect(doc.summary.udpFlows).toBe(6); // A twice, B, C, D, E
     // with --udp-idle longer than A's silence, A is one flow
     expect(jsonDoc(cli(['-f', 'json', '--udp-idle', '75s', file]).stdout).summary.udpFlows).toBe(5);
+  });
+});
+
+describe('a sweep at a capture time past 2^53 ns (a clock that jumped from 1970) ends', () => {
+  it('after(now) is later than now however large now is', () => {
+    expect(after(5)).toBe(6);
+    for (const now of [2 ** 53, 1.78e18, 1.78e18 + 512, 9e18]) expect(after(now)).toBeGreaterThan(now);
+  });
+
+  // the first packet in 1970, the rest in 2026: 1.78e18 ns apart, where doubles step by 256 ns and
+  // a time out of whole milliseconds rounds a flow's due time to the sweep's own
+  const S = 1780000000;
+  const from = (sport: number, dst: string, dport: number, payload = Buffer.from('ping')) => ethernet(GW_MAC, CLIENT_MAC, 0x0800, ipv4({ src: '10.0.0.1', dst, proto: 17 }, udp(sport, dport, payload)));
+  const query = Buffer.concat([u16(0x1234), u16(0x0100), u16(1), u16(0), u16(0), u16(0), Buffer.from('\x07example\x04test\x00', 'latin1'), u16(1), u16(1)]);
+  const run = (args: string[], recs: Rec[], ns = false) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pcapdiag-jump-')), 'jump.pcap');
+    writeFileSync(file, pcap(recs, { ns }));
+    const r = spawnSync(process.execPath, [BIN, '-f', 'json', ...args, file], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    expect(r.status, 'ended by itself').toBe(0);
+    return jsonDoc(r.stdout);
+  };
+  it('UDP flows with --udp-idle 1001ms', () => {
+    const doc = run(
+      ['--udp-idle', '1001ms'],
+      [
+        { sec: 0, frac: 0, data: from(40000, '10.0.0.2', 9999) },
+        { sec: S, frac: 0, data: from(40001, '10.0.0.3', 7777) },
+        { sec: S + 1, frac: 1000, data: from(40002, '10.0.0.4', 8888) },
+      ],
+    );
+    expect(doc.summary.udpFlows).toBe(3);
+  });
+  it('a DNS lookup with --dns-timeout 1001ms', () => {
+    const doc = run(
+      ['--dns-timeout', '1001ms'],
+      [
+        { sec: 0, frac: 0, data: from(40000, '10.0.0.2', 9999) },
+        { sec: S, frac: 0, data: from(40001, '10.0.0.53', 53, query) },
+        { sec: S + 1, frac: 999936, data: from(40002, '10.0.0.4', 8888) }, // ns
+        { sec: S + 5, frac: 0, data: from(40003, '10.0.0.5', 6666) },
+      ],
+      true,
+    );
+    expect(doc.records.map((r) => r.verdict)).toEqual(['dns-no-response']);
   });
 });

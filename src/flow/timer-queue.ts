@@ -10,6 +10,19 @@ export interface Timed {
   timerMark: number;
 }
 
+/**
+ * The earliest capture time after `now` that a double can hold: `now + 1` ns, or the next double
+ * up once `now` is past 2^53 ns (104 days after the capture's first packet, as when a device's
+ * clock jumps from 1970 to today), where `now + 1 === now`. A sweep schedules a flow it found not
+ * yet due for no earlier than this: scheduled for `now` itself, `next(now)` handed the same flow
+ * back for ever (a time out of whole milliseconds, as `--dns-timeout 1001ms`, can round its due
+ * time to `now` there while `now - last >= timeout` is still false).
+ */
+export function after(now: number): number {
+  const up = now + 1;
+  return up > now ? up : now + Math.abs(now) * 2 * Number.EPSILON;
+}
+
 /** Slots of a round's array kept however few the next rounds use (see TimerQueue.begin). */
 const KEEP_FREE = 65536;
 
