@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, constants, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, FIXTURES, hasCommand, isFlow, last, ndjsonLines, readFixture } from './helpers/run.js';
@@ -10,6 +10,33 @@ import { widenPipe } from '../src/capture/source.js';
 const tmp = mkdtempSync(join(tmpdir(), 'pcapdiag-live-'));
 
 /** A running pcapdiag whose stdout and stderr are collected; `waitFor` resolves when a pattern shows. */
+/**
+ * Resolves once process `pid` has started and gone idle, waiting for input: its CPU time (all
+ * threads, /proc/PID/stat) unchanged for 400 ms after it used some. A signal sent before pcapdiag
+ * installs its handlers ends the process with no summary, and a fixed wait of 800 ms was not
+ * always enough on a loaded machine.
+ */
+async function idleAfterStart(pid: number | undefined, ms = 15_000): Promise<void> {
+  const cpu = (): number => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+  };
+  let last = -1;
+  let still = 0;
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    let now: number;
+    try {
+      now = cpu();
+    } catch {
+      await new Promise((r) => setTimeout(r, 800)); // no /proc: a fixed wait
+      return;
+    }
+    still = now === last && now >= 5 ? still + 1 : 0;
+    if (still >= 4) return;
+    last = now;
+  }
+}
+
 function start(args: string[]) {
   const p = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
@@ -93,7 +120,7 @@ describe('live input: verdicts while the capture goes on', () => {
     it(`${sig} prints the summary, reports pending flows as capture-ended, and exits ${code}`, async () => {
       const run = start(['-', '--format', 'ndjson']);
       run.p.stdin.write(synCapture(40003));
-      await new Promise((r) => setTimeout(r, 800));
+      await idleAfterStart(run.p.pid);
       run.p.kill(sig);
       const ex = await run.exited;
       expect(ex.code).toBe(code);
@@ -105,7 +132,7 @@ describe('live input: verdicts while the capture goes on', () => {
 
   it('SIGINT before any input still ends with a summary', async () => {
     const run = start(['-', '--format', 'ndjson']);
-    await new Promise((r) => setTimeout(r, 800));
+    await idleAfterStart(run.p.pid);
     run.p.kill('SIGINT');
     expect((await run.exited).code).toBe(130);
     expect(ndjsonLines(run.out()).map((l) => l.type)).toEqual(['summary']);
