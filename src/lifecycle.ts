@@ -18,7 +18,6 @@ import { captureMissedBytes } from './verdict/tcp-response.js';
 import type { Emitter } from './report/emit.js';
 import { checkHeap } from './memory.js';
 import { setClientMac } from './related/ends.js';
-import { after } from './flow/timer-queue.js';
 import { hopsFrom } from './verdict/format.js';
 
 // ---- when a flow is final: every timing constant of the pipeline ---------------------------
@@ -270,20 +269,20 @@ export class Lifecycle {
     const flows = this.flows;
     const batch: FlowRecord[] = [];
     // only the flows changed since the last sweep or due by now (flow/timer-queue.ts); one not
-    // final is looked at again when it could be (never this sweep again: after(now) at the earliest)
+    // final is looked at again when it could be (never this sweep again: TimerQueue.begin)
     const tq = flows.tcpTimers;
     const finals: TcpFlow[] = [];
-    tq.begin();
+    tq.begin(now);
     for (let f = tq.next(now); f !== null; f = tq.next(now)) {
       if (tcpFinal(f, c)) finals.push(f);
-      else tq.schedule(f, Math.max(after(now), tcpFinalAt(f, c)));
+      else tq.schedule(f, tcpFinalAt(f, c));
     }
     this.reportTcpFlows(finals, c, batch, true);
     flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
     const udpIdle = this.opts.udpIdleMs * 1e6;
     const dq = flows.dns.timers;
     const retire = this.retire;
-    dq.begin();
+    dq.begin(now);
     for (let d = dq.next(now); d !== null; d = dq.next(now)) {
       if (!d.reported && dnsFinal(d, c)) {
         batch.push(dnsRecord(d, c));
@@ -296,17 +295,17 @@ export class Lifecycle {
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
-      else dq.schedule(d, Math.max(after(now), d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c)));
+      else dq.schedule(d, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c));
     }
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
     // only the UDP flows new or answered by an ICMP error since the last sweep, or due by now
     const uq = flows.udp.timers;
-    uq.begin();
+    uq.begin(now);
     for (let u = uq.next(now); u !== null; u = uq.next(now)) {
       if (!u.reported && u.icmp !== null && now - u.icmp.t >= LINGER_NS) this.reportUdp(u, c, batch);
       if (now - u.lastT >= udpIdle && (u.icmp === null || u.reported)) flows.udp.remove(u);
-      else uq.schedule(u, Math.max(after(now), udpDueAt(u, udpIdle)));
+      else uq.schedule(u, udpDueAt(u, udpIdle));
     }
     this.reportEchoAndNeighbors(c, batch, false);
     batch.push(...this.health.flush(now, false));

@@ -273,6 +273,19 @@ describe('a sweep at a capture time past 2^53 ns (a clock that jumped from 1970)
     for (const now of [2 ** 53, 1.78e18, 1.78e18 + 512, 9e18]) expect(after(now)).toBeGreaterThan(now);
   });
 
+  it('an item scheduled in a sweep for its own time or earlier is not handed out by that sweep again', () => {
+    const q = new TimerQueue<Item>();
+    const now = 1.78e18;
+    const item = new Item('x');
+    q.touch(item);
+    q.begin(now);
+    expect(q.next(now)).toBe(item);
+    q.schedule(item, now); // now + 1 === now here
+    expect(q.next(now)).toBeNull();
+    q.begin(now + 1e9);
+    expect(q.next(now + 1e9)).toBe(item);
+  });
+
   // the first packet in 1970, the rest in 2026: 1.78e18 ns apart, where doubles step by 256 ns and
   // a time out of whole milliseconds rounds a flow's due time to the sweep's own
   const S = 1780000000;

@@ -49,7 +49,7 @@ const KEEP_FREE = 65536;
  * the live ones.
  *
  * Use: `touch` on every change; `forget` when the item leaves its table outside a sweep; in a
- * sweep, `begin()` then `next(now)` until null, and for each item handed out either `schedule`
+ * sweep, `begin(now)` then `next(now)` until null, and for each item handed out either `schedule`
  * it again or take it out of its table (it then holds no entry: nothing to forget).
  */
 export class TimerQueue<T extends Timed> {
@@ -68,6 +68,8 @@ export class TimerQueue<T extends Timed> {
   private pending: (T | null)[] = [];
   private pendingN = 0;
   private cursor = 0;
+  /** The earliest due time schedule() gives: after(now) of the sweep under way (begin). */
+  private earliest = -Infinity;
 
   /** Items with a live heap entry (scheduled), not counting touched ones. */
   get scheduled(): number {
@@ -91,7 +93,8 @@ export class TimerQueue<T extends Timed> {
     if (item.timerSeq === 0) this.live++;
     const seq = this.nextSeq++;
     item.timerSeq = seq;
-    this.push(due, seq, item);
+    // never for the sweep under way again (see after)
+    this.push(due > this.earliest ? due : this.earliest, seq, item);
     if (this.dues.length > 1024 && this.dues.length > 3 * this.live) this.compact();
   }
 
@@ -102,8 +105,13 @@ export class TimerQueue<T extends Timed> {
     item.timerMark = 0;
   }
 
-  /** Starts a sweep: what was touched since the last one is handed out first by next(). */
-  begin(): void {
+  /**
+   * Starts a sweep at capture time `now`: what was touched since the last one is handed out first
+   * by next(), and what is scheduled from now on is due no earlier than after(now), so that the
+   * sweep never hands it out again.
+   */
+  begin(now = -Infinity): void {
+    this.earliest = now === -Infinity ? -Infinity : after(now);
     const done = this.pending;
     // emptied in place, so that it holds no item; freed after a flood, for a store 4 times what a round needs
     if (done.length > KEEP_FREE && done.length > 4 * this.touchedN) done.length = 0;
