@@ -211,10 +211,7 @@ export function ipv4TcpFromMac(capture: Buffer, client: string, mac: number, ttl
       const ip = f + 14;
       out[ip + 8] = ttl;
       out.writeUInt16BE(0, ip + 10);
-      let sum = 0;
-      for (let i = 0; i < (out[ip] & 15) * 4; i += 2) sum += out.readUInt16BE(ip + i);
-      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-      out.writeUInt16BE(~sum & 0xffff, ip + 10);
+      out.writeUInt16BE(csum(out.subarray(ip, ip + (out[ip] & 15) * 4)), ip + 10);
     }
     changed++;
   }
