@@ -315,6 +315,7 @@ export class Lifecycle {
     // after the retiring: one reported already --dns-timeout after its last message (a quiet gap
     // before this sweep, a short --dns-timeout) goes now, as the transaction itself would have
     flows.dns.retired.expire(now, c.dnsTimeoutNs);
+    flows.trimSpares();
   }
 
   /** The capture has ended at capture time `end`: every flow still tracked is reported. */

@@ -5,8 +5,10 @@ import { DecodedPacket } from '../src/decode/packet.js';
 import { IcmpHit, TcpFlow, TcpTable } from '../src/flow/tcp.js';
 import { flowHash } from '../src/flow/addr.js';
 import { DnsTable, DnsTxn } from '../src/flow/dns.js';
-import { CaptureReader, READ_RECORD } from '../src/capture/reader.js';
-import { FLAGS, tcpFrame } from './helpers/build.js';
+import { CaptureReader, READ_END, READ_RECORD } from '../src/capture/reader.js';
+import { FreeList } from '../src/flow/chained-table.js';
+import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
 import { readFixture } from './helpers/run.js';
 
 const decoder = new PacketDecoder();
@@ -147,5 +149,84 @@ describe('TcpTable.recentOf', () => {
     expect(table.dir).toBe(1);
     expect(table.recentOf(syn)).toBe(f);
     expect(table.dir).toBe(0);
+  });
+});
+
+describe('FreeList: as many spares as the owner holds live, at least its max', () => {
+  it('without an owner keeps at most max', () => {
+    const l = new FreeList<number>(2);
+    for (let i = 0; i < 5; i++) l.give(i);
+    expect(l.size).toBe(2);
+    expect([l.take(), l.take(), l.take()]).toEqual([1, 0, undefined]);
+  });
+
+  it('keeps up to the live count when that is more, and trim lets go of what is beyond it', () => {
+    let live = 10;
+    const l = new FreeList<number>(2, () => live);
+    for (let i = 0; i < 15; i++) l.give(i);
+    expect(l.size).toBe(10);
+    live = 4;
+    l.trim();
+    expect(l.size).toBe(4);
+    expect(l.take()).toBe(3);
+    live = 0;
+    l.trim();
+    expect(l.size).toBe(2);
+    expect([l.take(), l.take(), l.take()]).toEqual([1, 0, undefined]);
+    for (let i = 0; i < 5; i++) l.give(i);
+    expect(l.size).toBe(2);
+  });
+});
+
+describe('a flood reuses its reported flows', () => {
+  const FLOOD = 40000;
+  /** One frame from the FLOOD-th source; 5,000 a capture second, then one at 60 s (the sweep that reports every flow left). */
+  const at = (i: number, ip: Buffer): Rec => ({ sec: 1700000000 + (i < FLOOD ? Math.floor(i / 5000) : 60), frac: i < FLOOD ? (i % 5000) * 200 : 0, data: ethernet(GW_MAC, CLIENT_MAC, 0x0800, ip) });
+  const source = (i: number) => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  /**
+   * Runs FLOOD + 1 frames; answers the most spares `spares()` showed during the flood, the records
+   * and the analyser at the end.
+   */
+  function run(frame: (i: number) => Buffer, spares: (a: Analyzer) => number) {
+    const recs: Rec[] = [];
+    for (let i = 0; i <= FLOOD; i++) recs.push(at(i, frame(i)));
+    let records = 0;
+    const a = new Analyzer(DEFAULT_OPTIONS, 'none', () => records++);
+    const reader = new CaptureReader();
+    const rec = new CaptureRecord();
+    const src = bufferSource(pcap(recs));
+    let most = 0;
+    for (let st = reader.next(rec); st !== READ_END; st = reader.next(rec)) {
+      if (st === READ_RECORD) {
+        a.onRecord(rec);
+        if (a.packets <= FLOOD) most = Math.max(most, spares(a));
+      } else {
+        const [off, len] = reader.writable();
+        reader.commit(src.read(reader.buf, off, len) as number);
+      }
+    }
+    return { most, records, a };
+  }
+
+  // each flow reported about 5 s after its packet: a sweep reports 5,000 while some 25,000 are live
+  it("SYNs: keeps a sweep's worth (more than 4,096) while the flood goes on, and lets them go after", () => {
+    const syn = (i: number) => ipv4({ src: source(i), dst: '10.0.2.20', proto: 6 }, tcp({ sport: 40000, dport: 443, seq: i, flags: FLAGS.SYN }));
+    const { most, records, a } = run(syn, (a) => a.flows.spareTcpFlows);
+    expect(records).toBe(FLOOD);
+    expect(most).toBeGreaterThanOrEqual(4999);
+    // one flow live, the rest reported at 60 s: the spares beyond 4,096 let go at that sweep
+    expect(a.flows.tcp.size).toBe(1);
+    expect(a.flows.spareTcpFlows).toBe(4096);
+  });
+
+  it('DNS queries never answered: the same', () => {
+    // a query for a.example, type A
+    const question = Buffer.from([1, 0x61, 7, ...Buffer.from('example'), 0, 0, 1, 0, 1]);
+    const query = (i: number) => ipv4({ src: source(i), dst: '10.0.2.53', proto: 17 }, udp(40000, 53, Buffer.concat([Buffer.from([i >> 8, i & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), question])));
+    const { most, records, a } = run(query, (a) => a.flows.dns.spareTxns);
+    expect(records).toBe(FLOOD);
+    expect(most).toBeGreaterThanOrEqual(4999);
+    expect(a.flows.dns.size).toBe(1);
+    expect(a.flows.dns.spareTxns).toBe(4096);
   });
 });

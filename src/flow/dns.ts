@@ -278,8 +278,8 @@ export class DnsTable extends ChainedTable<DnsTxn> {
   /** Failed lookups and the sibling lookups that make them benign (flow/dns-siblings.ts). */
   private readonly siblings = new DnsSiblings<DnsTxn>((f) => this.timers.touch(f));
   readonly header = new DnsHeader();
-  /** Forgotten transactions' objects, reused for new ones. */
-  private readonly free = new FreeList<DnsTxn>();
+  /** Forgotten transactions' objects, reused for new ones (as many as are live, in a flood). */
+  private readonly free = new FreeList<DnsTxn>(undefined, () => this.size);
   /** Answered lookups reported and let go (retire), until their late duplicates have passed. */
   readonly retired = new DnsTombstones(this.budget);
   /** Series nothing refers to any more, for new ones (see newSeries). */
@@ -489,6 +489,16 @@ export class DnsTable extends ChainedTable<DnsTxn> {
     const v = txn.series;
     if (v !== null && v.live && txn.attempt === v.n && h.rcode === DNS_RCODE.NoError && (h.ancount > 0 || h.opcode !== DNS_OPCODE.Query)) this.dropSeries(v);
     this.timers.touch(txn);
+  }
+
+  /** Transaction objects kept to be reused (for tests). */
+  get spareTxns(): number {
+    return this.free.size;
+  }
+
+  /** Lets go of the spare transactions beyond what the table holds live (FreeList.trim). */
+  trimSpares(): void {
+    this.free.trim();
   }
 
   /** Forgets what siblings older than `now - SIBLING_WAIT_NS` left: resolved names and stale waits. */

@@ -40,8 +40,8 @@ export class FlowTracker {
   readonly tcp: TcpTable;
   /** When each TCP flow is next worth a sweep's look: touched by every packet (see timer-queue.ts). */
   readonly tcpTimers = new TimerQueue<TcpFlow>();
-  /** Reported flows' objects, reused for new flows. */
-  private readonly tcpFree = new FreeList<TcpFlow>();
+  /** Reported flows' objects, reused for new flows (as many as are live, in a flood). */
+  private readonly tcpFree = new FreeList<TcpFlow>(undefined, () => this.tcp.size);
   /** Reported TCP flows, kept compact to absorb their late packets. */
   readonly tombstones: TcpTombstones;
   /** TCP bytes receivers acknowledged that the capture never saw (seq.ts), over the flows reported so far. */
@@ -231,6 +231,17 @@ export class FlowTracker {
     // a bucket full of tombstones: this flow's late packets, if any, will be taken as a new flow
     if (!this.tombstones.chainFull(f.hash, 'tombstone of a reported TCP flow', f.lastFrame)) this.tombstones.add(f);
     this.forgetTcp(f);
+  }
+
+  /** Flow objects kept to be reused (for tests). */
+  get spareTcpFlows(): number {
+    return this.tcpFree.size;
+  }
+
+  /** After a sweep: the spare flow objects beyond what the tables hold live are let go (FreeList.trim). */
+  trimSpares(): void {
+    this.tcpFree.trim();
+    this.dns.trimSpares();
   }
 
   /** Takes a reported flow out of the table for good; its object then serves a new flow. */
