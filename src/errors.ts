@@ -14,6 +14,11 @@ export class InputError extends Error {
   readonly exitCode = EXIT.INPUT;
 }
 
+/** `message` about capture `input`, naming it unless it does already ("cannot open x.pcap: …"), as tcpdump and tshark do. */
+export function aboutInput(input: string, message: string): string {
+  return input === '' || message.includes(input) ? message : `${input}: ${message}`;
+}
+
 /** A bug, with what is known about where it happened. */
 export class InternalError extends Error {
   readonly exitCode = EXIT.INTERNAL;

@@ -202,7 +202,14 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
       const r = cli([path]);
       expect(r.code, path).toBe(3);
       expect(r.stderr).toContain(msg);
+      // named, as tcpdump and tshark name it, also as a --state-out chunk
+      expect(r.stderr, path).toContain(`pcapdiag: ${msg === 'no such file' ? 'cannot open ' : msg === 'no captures in' ? 'no captures in ' : ''}${path}`);
       noStack(r.stderr);
+      if (path === noCaptures) continue;
+      const chunk = cli(['--state-out', join(tmp, 'chunk.json'), path]);
+      expect(chunk.code, path).toBe(3);
+      expect(chunk.stderr, path).toContain(`${path}: `);
+      noStack(chunk.stderr);
     }
   });
   it('3 for a pcap whose only link type is unsupported, naming it', () => {

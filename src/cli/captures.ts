@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { InputError, UsageError } from '../errors.js';
+import { aboutInput, InputError, UsageError } from '../errors.js';
 import { openCapture, type ByteSource } from '../capture/source.js';
 import { forEachRecordOfParts, groupParts, partsName, peekHead, type Grouping } from '../capture/parts.js';
 import { CaptureRun, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
@@ -88,9 +88,11 @@ export async function analyzeCaptures(
   const unreadable: Unreadable[] = [];
   let firstId = 1;
   const fail = (input: string, e: unknown) => {
+    if (!(e instanceof InputError)) throw e;
+    // the one capture: the run ends, naming it (standard input needs no name)
+    if (!several) throw input === '-' ? e : new InputError(aboutInput(input, e.message));
     // one unreadable capture among several (no such file, not a capture, an empty one): say which
     // and why, go on with the others and exit 3 at the end; what the others gave is not lost
-    if (!(e instanceof InputError) || !several) throw e;
     unreadable.push(unreadableCapture(input, e.message));
   };
   for (const group of groups) {
@@ -148,7 +150,7 @@ export async function analyzeCaptures(
  * and kept for the machine-readable outputs. `input` '' when the error is about no one capture.
  */
 export function unreadableCapture(input: string, message: string): Unreadable {
-  const error = input === '' || message.includes(input) ? message : `${input}: ${message}`;
+  const error = aboutInput(input, message);
   say(error);
   return input === '' ? { error } : { input, error };
 }

@@ -1,6 +1,7 @@
 import { CaptureRun, type AnalyzeOptions, type Report } from '../analyze.js';
 import { forEachRecordOfParts } from '../capture/parts.js';
 import { openCapture } from '../capture/source.js';
+import { aboutInput, InputError } from '../errors.js';
 import { PacketDecoder } from '../decode/decode.js';
 import { DecodedPacket, L4 } from '../decode/packet.js';
 import { CAPTURE_MISSED, nextSweepAfter } from '../lifecycle.js';
@@ -115,11 +116,15 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
     },
   });
   for (const part of parts) {
-    const source = await openCapture(part);
     try {
-      await run.read(source);
-    } finally {
-      source.close();
+      const source = await openCapture(part);
+      try {
+        await run.read(source);
+      } finally {
+        source.close();
+      }
+    } catch (e) {
+      throw e instanceof InputError ? new InputError(aboutInput(part, e.message)) : e;
     }
   }
   const flowsAtEnd = run.analyzer.flows.budget.used;
