@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CaptureRecord } from '../src/capture/record.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket } from '../src/decode/packet.js';
@@ -8,6 +8,8 @@ import { DnsTable, DnsTxn } from '../src/flow/dns.js';
 import { CaptureReader, READ_END, READ_RECORD } from '../src/capture/reader.js';
 import { FreeList } from '../src/flow/chained-table.js';
 import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { Emitter } from '../src/report/emit.js';
+import { EMIT_CHUNK } from '../src/lifecycle.js';
 import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
 import { readFixture } from './helpers/run.js';
 
@@ -184,13 +186,20 @@ describe('a flood reuses its reported flows', () => {
   const at = (i: number, ip: Buffer): Rec => ({ sec: 1700000000 + (i < FLOOD ? Math.floor(i / 5000) : 60), frac: i < FLOOD ? (i % 5000) * 200 : 0, data: ethernet(GW_MAC, CLIENT_MAC, 0x0800, ip) });
   const source = (i: number) => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   /**
-   * Runs FLOOD + 1 frames; answers the most spares `spares()` showed during the flood, the records
-   * and the analyser at the end.
+   * Runs FLOOD + 1 frames and the end of the capture; answers the most spares `spares()` showed
+   * during the flood, the records, the most records emitted at once and the analyser at the end.
    */
-  function run(frame: (i: number) => Buffer, spares: (a: Analyzer) => number) {
+  function run(frame: (i: number) => Buffer, spares: (a: Analyzer) => number, last = true) {
     const recs: Rec[] = [];
-    for (let i = 0; i <= FLOOD; i++) recs.push(at(i, frame(i)));
+    for (let i = 0; i <= (last ? FLOOD : FLOOD - 1); i++) recs.push(at(i, frame(i)));
     let records = 0;
+    let batch = 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with its own `this`
+    const emit = Emitter.prototype.emit;
+    const spy = vi.spyOn(Emitter.prototype, 'emit').mockImplementation(function (this: Emitter, b) {
+      batch = Math.max(batch, b.length);
+      emit.call(this, b);
+    });
     const a = new Analyzer(DEFAULT_OPTIONS, 'none', () => records++);
     const reader = new CaptureReader();
     const rec = new CaptureRecord();
@@ -205,28 +214,40 @@ describe('a flood reuses its reported flows', () => {
         reader.commit(src.read(reader.buf, off, len) as number);
       }
     }
-    return { most, records, a };
+    a.finish(reader, 'flood');
+    spy.mockRestore();
+    return { most, records, batch, a };
   }
 
   // each flow reported about 5 s after its packet: a sweep reports 5,000 while some 25,000 are live
   it("SYNs: keeps a sweep's worth (more than 4,096) while the flood goes on, and lets them go after", () => {
     const syn = (i: number) => ipv4({ src: source(i), dst: '10.0.2.20', proto: 6 }, tcp({ sport: 40000, dport: 443, seq: i, flags: FLAGS.SYN }));
-    const { most, records, a } = run(syn, (a) => a.flows.spareTcpFlows);
-    expect(records).toBe(FLOOD);
+    const { most, records, batch, a } = run(syn, (a) => a.flows.spareTcpFlows);
+    expect(records).toBe(FLOOD + 1);
+    // 25,000 flows timed out at 60 s, emitted a chunk at a time (#22)
+    expect(batch).toBe(EMIT_CHUNK);
     expect(most).toBeGreaterThanOrEqual(4999);
     // one flow live, the rest reported at 60 s: the spares beyond 4,096 let go at that sweep
     expect(a.flows.tcp.size).toBe(1);
     expect(a.flows.spareTcpFlows).toBe(4096);
   });
 
+  // a query for a.example, type A
+  const question = Buffer.from([1, 0x61, 7, ...Buffer.from('example'), 0, 0, 1, 0, 1]);
+  const query = (i: number) => ipv4({ src: source(i), dst: '10.0.2.53', proto: 17 }, udp(40000, 53, Buffer.concat([Buffer.from([i >> 8, i & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), question])));
+
   it('DNS queries never answered: the same', () => {
-    // a query for a.example, type A
-    const question = Buffer.from([1, 0x61, 7, ...Buffer.from('example'), 0, 0, 1, 0, 1]);
-    const query = (i: number) => ipv4({ src: source(i), dst: '10.0.2.53', proto: 17 }, udp(40000, 53, Buffer.concat([Buffer.from([i >> 8, i & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), question])));
-    const { most, records, a } = run(query, (a) => a.flows.dns.spareTxns);
-    expect(records).toBe(FLOOD);
+    const { most, records, batch, a } = run(query, (a) => a.flows.dns.spareTxns);
+    expect(records).toBe(FLOOD + 1);
+    expect(batch).toBe(EMIT_CHUNK);
     expect(most).toBeGreaterThanOrEqual(4999);
     expect(a.flows.dns.size).toBe(1);
     expect(a.flows.dns.spareTxns).toBe(4096);
+  });
+
+  it('DNS queries still waiting when the capture ends are emitted a chunk at a time too', () => {
+    const { records, batch } = run(query, (a) => a.flows.dns.spareTxns, false);
+    expect(records).toBe(FLOOD);
+    expect(batch).toBe(EMIT_CHUNK);
   });
 });
