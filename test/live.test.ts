@@ -228,6 +228,20 @@ describe('pipes closed by the reader', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('the same for a pipe named by -o (`-o /dev/stdout | head -1`), with and without CI gates', () => {
+    const f = refused(3000, 'many-o.pcap');
+    const r = piped(`-f ndjson -o /dev/stdout '${f}'`, 'head -1');
+    expect(r.stdout).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
+    expect(r.stderr).toBe('');
+    const failing = piped(`-f ndjson --fail-on refused -o /dev/stdout '${f}'`, 'head -1');
+    expect(failing.stdout).toMatch(/^\{"type":"flow".*\nstatus 1\n$/);
+    expect(failing.stderr).toContain('pcapdiag: failed: 3000 flows with refused (--fail-on)\n');
+    expect(failing.stderr).not.toContain('cannot write');
+    const passing = piped(`-f ndjson --fail-on timeout -o /dev/stdout '${f}'`, 'head -1');
+    expect(passing.stdout).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
+    expect(passing.stderr).not.toMatch(/failed|cannot write/);
+  });
+
   it('with CI gates the run goes on to their exit code (for `set -o pipefail`), the output dropped', () => {
     const f = refused(3000, 'many-gated.pcap');
     const failing = piped(`-f ndjson --fail-on refused '${f}'`, 'head -1');
@@ -243,9 +257,13 @@ describe('pipes closed by the reader', () => {
 
   it('with CI gates, a reader that goes away while the output waits for it (backpressure) does not hang the run', () => {
     // more than the 4 MiB of output queued before the analysis waits for its reader, which then closes
-    const r = piped(`-f ndjson --fail-on refused '${refused(12000, 'more-gated.pcap')}'`, '(sleep 1; head -c 1 > /dev/null)');
-    expect(r.stdout).toBe('status 1\n');
-    expect(r.stderr).toContain('pcapdiag: failed: 12000 flows with refused (--fail-on)\n');
+    const f = refused(12000, 'more-gated.pcap');
+    for (const o of ['', '-o /dev/stdout']) {
+      const r = piped(`-f ndjson --fail-on refused ${o} '${f}'`, '(sleep 1; head -c 1 > /dev/null)');
+      expect(r.stdout, o).toBe('status 1\n');
+      expect(r.stderr, o).toContain('pcapdiag: failed: 12000 flows with refused (--fail-on)\n');
+      expect(r.stderr, o).not.toContain('cannot write');
+    }
   });
 });
 

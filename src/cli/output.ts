@@ -119,6 +119,12 @@ export class FileWriter extends LineWriter {
     }
     const stream = createWriteStream('', { fd });
     stream.on('error', (e: NodeJS.ErrnoException) => {
+      // a pipe (`-o /dev/stdout | head`, a FIFO) whose reader went away, as stdout's (main.ts): a
+      // gated run goes on to its gates' exit code, what it writes to the closed stream dropped
+      if (e.code === 'EPIPE') {
+        if (!gatedRun) process.exit(EXIT.OK);
+        return;
+      }
       say(`cannot write ${path}: ${e.code ?? e.message}`);
       process.exit(EXIT.INPUT);
     });
