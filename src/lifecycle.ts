@@ -205,6 +205,8 @@ export class Lifecycle {
   private readonly health = new HealthChecks();
   /** The answered lookups a sweep reported, let go after its emit (flow/dns.ts retire); one array for every sweep. */
   private readonly retire: DnsTxn[] = [];
+  /** The records of the lookups a sweep (or the end) decided, until they join its batch or fill a chunk (emitIfFull). */
+  private readonly lookups: FlowRecord[] = [];
   /** Connections seen from both sides, by whether each side's packets arrived routed (see vantage.ts). */
   readonly vantage = new Vantage();
 
@@ -282,20 +284,23 @@ export class Lifecycle {
     const udpIdle = this.opts.udpIdleMs * 1e6;
     const dq = flows.dns.timers;
     const retire = this.retire;
+    const lookups = this.lookups;
     dq.begin(now);
     for (let d = dq.next(now); d !== null; d = dq.next(now)) {
       if (!d.reported && dnsFinal(d, c)) {
-        batch.push(dnsRecord(d, c));
+        lookups.push(dnsRecord(d, c));
         d.reported = true;
         // an answered one is let go after its record's emit (it may be described then)
         if (d.answered) retire.push(d);
-        this.emitIfFull(batch);
+        this.emitIfFull(lookups);
         if (d.answered) continue;
       }
       // kept for --dns-timeout after its last message, to absorb duplicate responses
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
       else dq.schedule(d, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c));
     }
+    for (let i = 0; i < lookups.length; i++) batch.push(lookups[i]);
+    lookups.length = 0;
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
     // only the UDP flows new or answered by an ICMP error since the last sweep, or due by now
@@ -322,11 +327,14 @@ export class Lifecycle {
     const batch: FlowRecord[] = [];
     // in the order they were first seen: records alike in time keep it, and health checks see their probes in it
     this.reportTcpFlows(this.flows.tcp.eachInOrder(), c, batch, false);
+    const lookups = this.lookups;
     for (const d of this.flows.dns.eachInOrder()) {
       if (d.reported) continue;
-      batch.push(dnsRecord(d, c));
-      this.emitIfFull(batch);
+      lookups.push(dnsRecord(d, c));
+      this.emitIfFull(lookups);
     }
+    for (let i = 0; i < lookups.length; i++) batch.push(lookups[i]);
+    lookups.length = 0;
     for (const u of this.flows.udp.eachInOrder()) if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
     this.reportEchoAndNeighbors(c, batch, true);
     batch.push(...this.health.flush(c.captureEndT, true));
@@ -346,17 +354,18 @@ export class Lifecycle {
   }
 
   /**
-   * Emits the records gathered so far once they are EMIT_CHUNK, and lets go of the answered
-   * lookups among them: a flood of DNS queries (20,000 a capture second, none answered) has a
-   * second's worth of lookups time out at each sweep and all those still waiting at the end, each
-   * record about as heavy as its lookup (the ndjson run of a 1 M query flood peaked at 458 MB with
-   * them all in one batch, 228 MB a chunk at a time). They are then emitted before the records the
-   * sweep gathers after them, as TCP flows are (reportTcpFlows).
+   * Emits the lookups' records gathered so far once they are EMIT_CHUNK, and lets go of the
+   * answered lookups among them: a flood of DNS queries (20,000 a capture second, none answered)
+   * has a second's worth of lookups time out at each sweep and all those still waiting at the end,
+   * each record about as heavy as its lookup (the ndjson run of a 1 M query flood peaked at 458 MB
+   * with them all in one batch, 228 MB a chunk at a time). A chunk is emitted before the sweep's
+   * other records, as TCP flows are (reportTcpFlows); fewer lookups join the sweep's batch, which
+   * is emitted in one piece as before.
    */
-  private emitIfFull(batch: FlowRecord[]): void {
-    if (batch.length < EMIT_CHUNK) return;
-    this.out.emit(batch);
-    batch.length = 0;
+  private emitIfFull(lookups: FlowRecord[]): void {
+    if (lookups.length < EMIT_CHUNK) return;
+    this.out.emit(lookups);
+    lookups.length = 0;
     this.retireAnswered();
     checkHeap();
   }

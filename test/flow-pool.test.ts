@@ -245,6 +245,17 @@ describe('a flood reuses its reported flows', () => {
     expect(a.flows.dns.spareTxns).toBe(4096);
   });
 
+  it('a sweep with fewer than EMIT_CHUNK flows of each kind emits them in one batch, sorted together', () => {
+    // SYNs and queries in turn: a sweep decides ~2,500 of each, more than EMIT_CHUNK together
+    const syn = (i: number) => ipv4({ src: source(i), dst: '10.0.2.20', proto: 6 }, tcp({ sport: 40000, dport: 443, seq: i, flags: FLAGS.SYN }));
+    const { records, batch } = run(
+      (i) => (i % 2 === 0 ? syn(i) : query(i)),
+      () => 0,
+    );
+    expect(records).toBe(FLOOD + 1);
+    expect(batch).toBeGreaterThan(EMIT_CHUNK);
+  });
+
   it('DNS queries still waiting when the capture ends are emitted a chunk at a time too', () => {
     const { records, batch } = run(query, (a) => a.flows.dns.spareTxns, false);
     expect(records).toBe(FLOOD);
