@@ -16,7 +16,26 @@ export class InputError extends Error {
 
 /** `message` about capture `input`, naming it unless it does already ("cannot open x.pcap: …"), as tcpdump and tshark do. */
 export function aboutInput(input: string, message: string): string {
-  return input === '' || message.includes(input) ? message : `${input}: ${message}`;
+  return input === '' || namesInput(input, message) ? message : `${input}: ${message}`;
+}
+
+/**
+ * Whether `message` names `input` the way the errors of opening and listing captures do ("cannot
+ * open X: …", "cannot read X: …", "no captures in X", "cannot follow X: …", "X holds …"): a
+ * capture called `a` or `file` is not named by "not a capture file".
+ */
+function namesInput(input: string, message: string): boolean {
+  for (let at = message.indexOf(input); at >= 0; at = message.indexOf(input, at + 1)) {
+    const end = at + input.length;
+    if (end < message.length && message[end] !== ':' && message[end] !== ' ') continue;
+    if (at === 0 || /(?:open|read|follow|in) $/.test(message.slice(Math.max(0, at - 7), at))) return true;
+  }
+  return false;
+}
+
+/** `e`, when it is an InputError, as one naming capture `input` (aboutInput); standard input is not named. */
+export function namingInput(input: string, e: unknown): unknown {
+  return e instanceof InputError && input !== '-' ? new InputError(aboutInput(input, e.message)) : e;
 }
 
 /** A bug, with what is known about where it happened. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +210,24 @@ describe('exit codes and errors: one clear line, never a stack trace', () => {
       expect(chunk.code, path).toBe(3);
       expect(chunk.stderr, path).toContain(`${path}: `);
       noStack(chunk.stderr);
+    }
+  });
+  it('3 for a capture whose name is a word of the message ("a", "file"), named all the same, also with --follow', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-names-'));
+    for (const name of ['a', 'file', 'pcap', '61']) {
+      writeFileSync(join(dir, name), 'garbage, not a capture');
+      for (const args of [[name], ['--follow', name], ['--state-out', 'chunk.json', name]]) {
+        const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+        expect(r.status, args.join(' ')).toBe(3);
+        expect(r.stderr, args.join(' ')).toBe(`pcapdiag: ${name}: not a capture file: unknown magic 67 61 72 62 (expected pcap or pcapng)\n`);
+      }
+    }
+    // messages that name the capture already are not named twice
+    const r = spawnSync(process.execPath, [BIN, '--follow', 'nope'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toMatch(/^pcapdiag: cannot open nope: no such file/);
+    mkdirSync(join(dir, 'empty'));
+    for (const args of [['empty'], ['--follow', 'empty']]) {
+      expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 }).stderr, args.join(' ')).toMatch(/^pcapdiag: no captures in empty( to follow)?\n$/);
     }
   });
   it('3 for a pcap whose only link type is unsupported, naming it', () => {

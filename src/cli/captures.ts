@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { aboutInput, InputError, UsageError } from '../errors.js';
+import { aboutInput, InputError, namingInput, UsageError } from '../errors.js';
 import { openCapture, type ByteSource } from '../capture/source.js';
 import { forEachRecordOfParts, groupParts, partsName, peekHead, type Grouping } from '../capture/parts.js';
 import { CaptureRun, type AnalyzeOptions, type Report, type RunOptions } from '../analyze.js';
@@ -80,7 +80,11 @@ export async function analyzeCaptures(
     // one input (program.ts): a file still being written, and the parts of its set after it
     const g = groups[0];
     if (g instanceof InputError) throw g;
-    return followCapture(g[0], filter, opts, o);
+    try {
+      return await followCapture(g[0], filter, opts, o);
+    } catch (e) {
+      throw namingInput(g[0], e);
+    }
   }
   const several = groups.length > 1 || groups.some((g) => !(g instanceof InputError) && g.length > 1);
   const reports: Report[] = [];
@@ -90,7 +94,7 @@ export async function analyzeCaptures(
   const fail = (input: string, e: unknown) => {
     if (!(e instanceof InputError)) throw e;
     // the one capture: the run ends, naming it (standard input needs no name)
-    if (!several) throw input === '-' ? e : new InputError(aboutInput(input, e.message));
+    if (!several) throw namingInput(input, e);
     // one unreadable capture among several (no such file, not a capture, an empty one): say which
     // and why, go on with the others and exit 3 at the end; what the others gave is not lost
     unreadable.push(unreadableCapture(input, e.message));

@@ -1,7 +1,7 @@
 import { CaptureRun, type AnalyzeOptions, type Report } from '../analyze.js';
 import { forEachRecordOfParts } from '../capture/parts.js';
 import { openCapture } from '../capture/source.js';
-import { aboutInput, InputError } from '../errors.js';
+import { namingInput } from '../errors.js';
 import { PacketDecoder } from '../decode/decode.js';
 import { DecodedPacket, L4 } from '../decode/packet.js';
 import { CAPTURE_MISSED, nextSweepAfter } from '../lifecycle.js';
@@ -124,7 +124,7 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
         source.close();
       }
     } catch (e) {
-      throw e instanceof InputError ? new InputError(aboutInput(part, e.message)) : e;
+      throw namingInput(part, e);
     }
   }
   const flowsAtEnd = run.analyzer.flows.budget.used;
