@@ -242,6 +242,19 @@ describe('pipes closed by the reader', () => {
     expect(passing.stderr).not.toMatch(/failed|cannot write/);
   });
 
+  it('with --write-pcap the run goes on and writes the file, whether stdout or an -o pipe closed', () => {
+    const f = refused(3000, 'many-write.pcap');
+    const whole = join(tmp, 'whole.pcapng');
+    expect(piped(`-f ndjson --write-pcap '${whole}' '${f}'`, 'cat > /dev/null').stdout).toBe('status 0\n');
+    for (const o of ['', '-o /dev/stdout']) {
+      const w = join(tmp, `cut${o === '' ? '' : '-o'}.pcapng`);
+      const r = piped(`-f ndjson --write-pcap '${w}' ${o} '${f}'`, 'head -1');
+      expect(r.stdout, o).toMatch(/^\{"type":"flow".*\nstatus 0\n$/);
+      expect(r.stderr, o).not.toMatch(/cannot write|failed/);
+      expect(readFileSync(w).equals(readFileSync(whole)), o).toBe(true);
+    }
+  });
+
   it('with CI gates the run goes on to their exit code (for `set -o pipefail`), the output dropped', () => {
     const f = refused(3000, 'many-gated.pcap');
     const failing = piped(`-f ndjson --fail-on refused '${f}'`, 'head -1');

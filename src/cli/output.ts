@@ -16,23 +16,27 @@ export interface Sink extends Output {
   drain(): Promise<void>;
 }
 
-/** A run with CI gates: when the reader closes stdout, the run goes on to its gates' exit code. */
-let gatedRun = false;
+/** A run with more to do than write stdout (CI gates, a --write-pcap file): when the reader closes stdout, it goes on. */
+let outlivesStdout = false;
 /** The reader closed stdout (EPIPE) and the run went on: what is written to it is dropped. */
 let stdoutClosed = false;
 
-/** This run has CI gates: a closed stdout (`… | head`) must not end it before they are checked. */
-export function gatesOutliveStdout(): void {
-  gatedRun = true;
+/**
+ * This run has CI gates, or writes a --write-pcap file: a closed stdout (`… | head`) must not end
+ * it before the gates are checked (their exit code is what a `set -o pipefail` pipeline sees) or
+ * the file is written.
+ */
+export function runOutlivesStdout(): void {
+  outlivesStdout = true;
 }
 
 /**
- * stdout's reader is gone (EPIPE). Whether the run goes on (it has CI gates, whose exit code a
- * `set -o pipefail` pipeline must see), its output dropped from now on; otherwise it stops quietly.
+ * stdout's reader is gone (EPIPE). Whether the run goes on (runOutlivesStdout), its output dropped
+ * from now on; otherwise it stops quietly.
  */
 export function stdoutClosedByReader(): boolean {
   stdoutClosed = true;
-  return gatedRun;
+  return outlivesStdout;
 }
 
 /** Output encoded before it is handed to the stream, in blocks of about this many bytes. */
@@ -47,10 +51,12 @@ const BLOCK = 65536;
 export class LineWriter implements Sink {
   private block = Buffer.allocUnsafe(BLOCK);
   private used = 0;
+  /** The reader of this stream (a pipe named by `-o`) went away and the run goes on: nothing more is written. */
+  protected readerGone = false;
   constructor(protected readonly stream: NodeJS.WritableStream & { writableLength: number } = process.stdout) {}
-  /** stdout was closed by its reader and the run goes on: nothing more is written. */
+  /** The reader closed the stream (stdout's, or an `-o` pipe's) and the run goes on: nothing more is written. */
   private get gone(): boolean {
-    return stdoutClosed && this.stream === process.stdout;
+    return this.readerGone || (stdoutClosed && this.stream === process.stdout);
   }
   line(s: string): void {
     this.write(s);
@@ -118,17 +124,19 @@ export class FileWriter extends LineWriter {
       throw new InputError(`cannot write ${path}: ${describeFsError(e)}`);
     }
     const stream = createWriteStream('', { fd });
+    const w = new FileWriter(stream);
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      // a pipe (`-o /dev/stdout | head`, a FIFO) whose reader went away, as stdout's (main.ts): a
-      // gated run goes on to its gates' exit code, what it writes to the closed stream dropped
+      // a pipe (`-o /dev/stdout | head`, a FIFO) whose reader went away, as stdout's (main.ts):
+      // the run stops quietly, or goes on (runOutlivesStdout) with nothing more written to it
       if (e.code === 'EPIPE') {
-        if (!gatedRun) process.exit(EXIT.OK);
+        if (!outlivesStdout) process.exit(EXIT.OK);
+        w.readerGone = true;
         return;
       }
       say(`cannot write ${path}: ${e.code ?? e.message}`);
       process.exit(EXIT.INPUT);
     });
-    return new FileWriter(stream);
+    return w;
   }
   /** Flushes, closes the file and resolves once it is written. */
   override drain(): Promise<void> {
@@ -142,7 +150,7 @@ let stderrClosed = false;
 
 /**
  * Stops saying anything once stderr's reader is gone. A gated run goes on after its stdout closed
- * (gatesOutliveStdout); with `2>&1` that is the same pipe, and its warnings or failure line then
+ * (runOutlivesStdout); with `2>&1` that is the same pipe, and its warnings or failure line then
  * failed with an uncaught EPIPE: exit 1, "a gate failed", for a gate that passed.
  */
 export function stderrClosedByReader(): void {

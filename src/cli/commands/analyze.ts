@@ -17,7 +17,7 @@ import { analyzeInParallel, workersFor } from '../parallel.js';
 import type { AnalyzeOptions, Report, RunOptions } from '../../analyze.js';
 import type { Checks } from '../../ci/gate.js';
 import type { Renderer } from '../../render/renderer.js';
-import { FileWriter, gatesOutliveStdout, LineWriter, say, type Sink } from '../output.js';
+import { FileWriter, LineWriter, runOutlivesStdout, say, type Sink } from '../output.js';
 import { refuseOutputsOverInputs } from '../overwrite.js';
 import { packetsPath } from '../../handoff/state.js';
 import { Progress } from '../progress.js';
@@ -31,7 +31,7 @@ export async function analyzeCommand(opts: AnalyzeCliOptions, signal?: AbortSign
   const filter = opts.filter === null ? null : FlowFilter.parse(opts.filter);
   const gates = loadGates(opts);
   const gated = hasGates(gates);
-  if (gated) gatesOutliveStdout();
+  if (gated || opts.writePcap !== null) runOutlivesStdout();
   // --follow: the one input as given (a file, a directory or tcpdump's -w name: ring.ts)
   const groups = opts.follow ? [opts.inputs] : await captureGroups(await expandInputs(opts.inputs, signal), grouping(opts));
   const stateFiles = opts.stateOut === null ? [] : [opts.stateOut, packetsPath(opts.stateOut)];
