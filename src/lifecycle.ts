@@ -299,8 +299,7 @@ export class Lifecycle {
       if (d.reported && now - d.lastT >= c.dnsTimeoutNs) flows.dns.forget(d);
       else dq.schedule(d, d.reported ? d.lastT + c.dnsTimeoutNs : dnsFinalAt(d, c));
     }
-    for (let i = 0; i < lookups.length; i++) batch.push(lookups[i]);
-    lookups.length = 0;
+    this.joinLookups(batch);
     flows.dns.pruneAttempts(now, udpIdle);
     flows.dns.pruneSiblings(now);
     // only the UDP flows new or answered by an ICMP error since the last sweep, or due by now
@@ -333,8 +332,7 @@ export class Lifecycle {
       lookups.push(dnsRecord(d, c));
       this.emitIfFull(lookups);
     }
-    for (let i = 0; i < lookups.length; i++) batch.push(lookups[i]);
-    lookups.length = 0;
+    this.joinLookups(batch);
     for (const u of this.flows.udp.eachInOrder()) if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
     this.reportEchoAndNeighbors(c, batch, true);
     batch.push(...this.health.flush(c.captureEndT, true));
@@ -368,6 +366,13 @@ export class Lifecycle {
     lookups.length = 0;
     this.retireAnswered();
     checkHeap();
+  }
+
+  /** The lookups' records that did not fill a chunk join the batch of the sweep (or end) that decided them. */
+  private joinLookups(batch: FlowRecord[]): void {
+    const lookups = this.lookups;
+    for (let i = 0; i < lookups.length; i++) batch.push(lookups[i]);
+    lookups.length = 0;
   }
 
   /** The answered lookups reported since the last emit leave the table (flow/dns.ts retire). */
