@@ -2,7 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { CaptureRecord } from '../src/capture/record.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket } from '../src/decode/packet.js';
-import { IcmpHit, TcpFlow, TcpTable } from '../src/flow/tcp.js';
+import { DecidingPacket, IcmpHit, TcpFlow, TcpTable, UNSEEN_FP, UNSEEN_RST, UNSEEN_SEQ, UNSEEN_XCHG } from '../src/flow/tcp.js';
+import { SeqTracker } from '../src/flow/seq.js';
+import { Exchange } from '../src/flow/exchange.js';
+import { HandshakeFp } from '../src/flow/server-profile.js';
 import { flowHash } from '../src/flow/addr.js';
 import { DnsTable, DnsTxn } from '../src/flow/dns.js';
 import { CaptureReader, READ_END, READ_RECORD } from '../src/capture/reader.js';
@@ -11,7 +14,8 @@ import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { Emitter } from '../src/report/emit.js';
 import { EMIT_CHUNK } from '../src/lifecycle.js';
 import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
-import { readFixture } from './helpers/run.js';
+import { analyzeFile, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
+import { join } from 'node:path';
 
 const decoder = new PacketDecoder();
 /** Each decoded packet's frame: the bytes its offsets index. */
@@ -83,6 +87,45 @@ describe('reused TCP flow objects', () => {
     expect(reused).toStrictEqual(fresh);
     expect(reused.clientText).toBe('10.0.1.10:51000');
     expect(reused.serverText).toBe('10.0.2.20:8080');
+  });
+});
+
+describe("a TCP flow's parts made at their first write", () => {
+  it('a SYN never answered makes none of the server side, the turns, the RST or the fingerprint', () => {
+    const syn = c2s({ sport: 40001, dport: 443, seq: 5, flags: FLAGS.SYN });
+    const f = new TcpFlow(syn, 1, 1700000000, 0, 1e9, 1, true, true);
+    for (let i = 0; i < 3; i++) f.observe(syn, frames.get(syn) ?? Buffer.alloc(0), 0, i + 1, 1e9 * (i + 1));
+    expect(f.synCount).toBe(3);
+    expect(f.seqs[0]).not.toBe(UNSEEN_SEQ);
+    expect(f.seqs[0].started).toBe(true);
+    expect(f.seqs[1]).toBe(UNSEEN_SEQ);
+    expect(f.xchg).toBe(UNSEEN_XCHG);
+    expect(f.rst).toBe(UNSEEN_RST);
+    expect(f.fp).toBe(UNSEEN_FP);
+  });
+
+  it('each is made by the packet that first writes it', () => {
+    const f = busyFlow();
+    expect(f.seqs[1]).not.toBe(UNSEEN_SEQ);
+    expect(f.seqs[1].segments).toBeGreaterThan(0);
+    expect(f.xchg.turns).toBe(1);
+    expect(f.rst.frame).toBe(10);
+    expect(f.fp.ttl).toBeGreaterThan(0);
+    // midstream: the client's ACK, before any packet of the server, writes the server's side
+    const ack = c2s({ sport: 40002, dport: 443, seq: 100, ack: 900, flags: FLAGS.ACK });
+    const m = new TcpFlow(ack, 1, 1700000000, 0, 1e9, 2, true, false);
+    m.observe(ack, frames.get(ack) ?? Buffer.alloc(0), 0, 1, 1e9);
+    expect(m.seqs[1]).not.toBe(UNSEEN_SEQ);
+    expect(UNSEEN_SEQ).toStrictEqual(new SeqTracker());
+  });
+
+  it('the shared placeholders are never written, by any fixture, a reused flow or a flood', async () => {
+    for (const name of fixtureFiles()) await analyzeFile(join(FIXTURES, name));
+    busyFlow().reuse(s2c({ sport: 8080, dport: 51000, seq: 9, ack: 10, flags: FLAGS.ACK }), 99, 1700000100, 500, 7e9, 777, false, false);
+    expect(UNSEEN_SEQ).toStrictEqual(new SeqTracker());
+    expect(UNSEEN_XCHG).toStrictEqual(new Exchange());
+    expect(UNSEEN_RST).toStrictEqual(new DecidingPacket());
+    expect(UNSEEN_FP).toStrictEqual(new HandshakeFp());
   });
 });
 
