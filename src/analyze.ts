@@ -153,9 +153,15 @@ export class Analyzer implements Superseded {
 
   /** Ends the capture and builds its report; `parts` lists the files of a capture read in parts (null for one file). */
   finish(reader: ReadSummary, name: string, parts: readonly PartRead[] | null = null): Report {
+    const ending = this.finishing(reader, name, parts);
+    for (let step = ending.next(); ; step = ending.next()) if (step.done === true) return step.value;
+  }
+
+  /** finish, yielding after each chunk of records the end of the capture emits before its last batch (Lifecycle.finishing). */
+  *finishing(reader: ReadSummary, name: string, parts: readonly PartRead[] | null = null): Generator<void, Report, void> {
     this.frags.finish();
     this.stage = 2;
-    this.lifecycle.finish(this.clock.endOfCapture(reader.statsEnd));
+    yield* this.lifecycle.finishing(this.clock.endOfCapture(reader.statsEnd));
     const { clock, flows, opts, stats } = this;
     const anomalies = stats.anomaliesWith(reader.anomalies);
     return {
@@ -341,9 +347,19 @@ export class CaptureRun {
     if (signal?.aborted && !source.live) this.interrupted = true;
   }
 
-  /** Ends the capture: pending flows are judged as at its end. */
-  finish(name: string): Report {
-    const report = this.analyzer.finish(this.summary, name, this.parts.length > 1 ? this.parts : null);
+  /**
+   * Ends the capture: pending flows are judged as at its end. Between the chunks of records that
+   * makes (a flood's flows all end with it), waits while the output is busy, as read does.
+   */
+  async finish(name: string): Promise<Report> {
+    const ending = this.analyzer.finishing(this.summary, name, this.parts.length > 1 ? this.parts : null);
+    const outputBusy = this.run.outputBusy ?? null;
+    let step = ending.next();
+    for (; step.done !== true; step = ending.next()) {
+      const busy = outputBusy === null ? null : outputBusy();
+      if (busy !== null) await busy;
+    }
+    const report = step.value;
     report.warnings.push(...partGaps(this.parts, Math.max(this.opts.synTimeoutMs, this.opts.dnsTimeoutMs) * 1e6));
     if (this.interrupted) {
       const pct = this.size > 0 ? ` (${Math.floor((100 * this.bytesRead) / this.size)}% of the ${this.parts.length > 1 ? 'files' : 'file'})` : '';
@@ -386,5 +402,5 @@ function formatSeconds(ns: number): string {
 export async function analyzeSource(source: ByteSource, opts: AnalyzeOptions, run: RunOptions = {}): Promise<Report> {
   const r = new CaptureRun(opts, run);
   await r.read(source);
-  return r.finish(source.name);
+  return await r.finish(source.name);
 }

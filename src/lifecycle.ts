@@ -279,7 +279,8 @@ export class Lifecycle {
       if (tcpFinal(f, c)) finals.push(f);
       else tq.schedule(f, tcpFinalAt(f, c));
     }
-    this.reportTcpFlows(finals, c, batch, true);
+    // a sweep emits its chunks one after the other (only the end's wait for the output: finishing)
+    for (const _ of this.reportTcpFlows(finals, c, batch, true));
     flows.tombstones.expire(now, CLOSED_KEEP_NS, c.tcpIdleNs);
     const udpIdle = this.opts.udpIdleMs * 1e6;
     const dq = flows.dns.timers;
@@ -320,17 +321,22 @@ export class Lifecycle {
     flows.trimSpares();
   }
 
-  /** The capture has ended at capture time `end`: every flow still tracked is reported. */
-  finish(end: number): void {
+  /**
+   * The capture has ended at capture time `end`: every flow still tracked is reported. Yields
+   * after each chunk of records it emits before the last batch, so that a caller writing to a
+   * pipe can wait for the reader between them (CaptureRun.finish): the flood bench's 1 M SYN
+   * flood ends with 60,000 flows waiting, whose records were 80 MB of ndjson queued at once.
+   */
+  *finishing(end: number): Generator<void, void, void> {
     const c = this.context(end, true);
     const batch: FlowRecord[] = [];
     // in the order they were first seen: records alike in time keep it, and health checks see their probes in it
-    this.reportTcpFlows(this.flows.tcp.eachInOrder(), c, batch, false);
+    yield* this.reportTcpFlows(this.flows.tcp.eachInOrder(), c, batch, false);
     const lookups = this.lookups;
     for (const d of this.flows.dns.eachInOrder()) {
       if (d.reported) continue;
       lookups.push(dnsRecord(d, c));
-      this.emitIfFull(lookups);
+      if (this.emitIfFull(lookups)) yield;
     }
     this.joinLookups(batch);
     for (const u of this.flows.udp.eachInOrder()) if (!u.reported && u.icmp !== null) this.reportUdp(u, c, batch);
@@ -360,12 +366,13 @@ export class Lifecycle {
    * other records, as TCP flows are (reportTcpFlows); fewer lookups join the sweep's batch, which
    * is emitted in one piece as before.
    */
-  private emitIfFull(lookups: FlowRecord[]): void {
-    if (lookups.length < EMIT_CHUNK) return;
+  private emitIfFull(lookups: FlowRecord[]): boolean {
+    if (lookups.length < EMIT_CHUNK) return false;
     this.out.emit(lookups);
     lookups.length = 0;
     this.retireAnswered();
     checkHeap();
+    return true;
   }
 
   /** The lookups' records that did not fill a chunk join the batch of the sweep (or end) that decided them. */
@@ -389,9 +396,9 @@ export class Lifecycle {
    * and reported and emitted EMIT_CHUNK at a time, before the sweep's other records: a record
    * weighs about as much as its flow, and holding 600,000 of them at once took the peak past 1 GiB
    * (#22). At the end of the capture (`retire` false) the flows of a chunk are forgotten once
-   * reported, so their memory goes too.
+   * reported, so their memory goes too. Yields after each chunk it emits (see finishing).
    */
-  private reportTcpFlows(fs: (TcpFlow | null)[], c: ClassifyContext, batch: FlowRecord[], retire: boolean): void {
+  private *reportTcpFlows(fs: (TcpFlow | null)[], c: ClassifyContext, batch: FlowRecord[], retire: boolean): Generator<void, void, void> {
     if (fs.length <= EMIT_CHUNK) {
       for (const f of fs) {
         if (f === null) continue;
@@ -415,6 +422,7 @@ export class Lifecycle {
       }
       this.out.emit(chunk);
       checkHeap();
+      yield;
     }
   }
 

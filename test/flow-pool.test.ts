@@ -10,7 +10,7 @@ import { flowHash } from '../src/flow/addr.js';
 import { DnsTable, DnsTxn } from '../src/flow/dns.js';
 import { CaptureReader, READ_END, READ_RECORD } from '../src/capture/reader.js';
 import { FreeList } from '../src/flow/chained-table.js';
-import { Analyzer, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { Analyzer, CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { Emitter } from '../src/report/emit.js';
 import { EMIT_CHUNK } from '../src/lifecycle.js';
 import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
@@ -303,5 +303,57 @@ describe('a flood reuses its reported flows', () => {
     const { records, batch } = run(query, (a) => a.flows.dns.spareTxns, false);
     expect(records).toBe(FLOOD);
     expect(batch).toBe(EMIT_CHUNK);
+  });
+
+  /**
+   * Reads the flood, without its last frame, through a CaptureRun whose output says it is busy
+   * whenever asked; answers the records emitted by the time of each wait at the end of the
+   * capture, and whether a record came while one was pending.
+   */
+  async function paced(frame: (i: number) => Buffer) {
+    const recs: Rec[] = [];
+    for (let i = 0; i < FLOOD; i++) recs.push(at(i, frame(i)));
+    let records = 0;
+    let pending = false;
+    let emittedWhilePending = false;
+    let reading = true;
+    const atWaits: number[] = [];
+    const run = new CaptureRun(DEFAULT_OPTIONS, {
+      keep: 'none',
+      onFlow: () => {
+        records++;
+        if (pending) emittedWhilePending = true;
+      },
+      outputBusy: () => {
+        if (!reading) atWaits.push(records);
+        pending = true;
+        return new Promise<void>((r) =>
+          setTimeout(() => {
+            pending = false;
+            r();
+          }, 1),
+        );
+      },
+    });
+    await run.read(bufferSource(pcap(recs)));
+    const before = records;
+    reading = false;
+    await run.finish('flood');
+    return { before, after: records, atWaits, emittedWhilePending };
+  }
+
+  it.each([
+    ['SYNs', true, (i: number) => ipv4({ src: source(i), dst: '10.0.2.20', proto: 6 }, tcp({ sport: 40000, dport: 443, seq: i, flags: FLAGS.SYN }))],
+    ['DNS queries', false, (i: number) => query(i)],
+  ])('%s left at the end: the run waits for a busy output between their chunks', async (_, tcp, frame) => {
+    const { before, after, atWaits, emittedWhilePending } = await paced(frame);
+    expect(after).toBe(FLOOD);
+    // some 25,000 flows were live at the end: six full chunks, each followed by a wait
+    expect(after - before).toBeGreaterThan(6 * EMIT_CHUNK);
+    const full = Math.floor((after - before) / EMIT_CHUNK);
+    expect(atWaits.slice(0, full)).toEqual(Array.from({ length: full }, (_, k) => before + (k + 1) * EMIT_CHUNK));
+    // and after the TCP flows' last chunk, full or not, before the DNS lookups'
+    expect(atWaits.slice(full)).toEqual(tcp && (after - before) % EMIT_CHUNK !== 0 ? [after] : []);
+    expect(emittedWhilePending).toBe(false);
   });
 });

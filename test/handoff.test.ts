@@ -42,7 +42,7 @@ async function whole(files: readonly string[], opts = DEFAULT_OPTIONS): Promise<
       src.close();
     }
   }
-  return compared(run.finish(NAME));
+  return compared(await run.finish(NAME));
 }
 
 /** The packets cut before each index of `cuts` into chunk files, each analysed on its own to a state, then merged; and the chunk files read as one set. */

@@ -29,7 +29,7 @@ async function analyzeParts(packets: Packet[], cuts: number[]): Promise<Report> 
     await run.read(bufferSource(pcap(packets.slice(from, to), { ns: true, linkType: packets[0].linkType }), 4096));
     from = to;
   }
-  return run.finish('test');
+  return await run.finish('test');
 }
 
 /** What must not depend on where the capture was cut: everything but the input block and the gap warnings. */

@@ -136,7 +136,7 @@ export async function analyzeCaptures(
         }
       }
       if (run === null || first === null) continue;
-      const report = run.finish(name);
+      const report = await run.finish(name);
       partsOf.set(name, read);
       firstId = report.nextId;
       reports.push(report);

@@ -42,8 +42,8 @@ export async function followCapture(
   let setup: ReturnType<typeof o.per> | null = null;
   let last: ByteSource | null = null;
   const newRun = () => new CaptureRun(opts, { ...setup, signal: o.signal, filter: filter === null ? null : (r) => filter.matches(r), firstId, file: name });
-  const report = (r: CaptureRun, source: ByteSource) => {
-    const rep = r.finish(name);
+  const report = async (r: CaptureRun, source: ByteSource) => {
+    const rep = await r.finish(name);
     firstId = rep.nextId;
     reports.push(rep);
     partsOf.set(name, read);
@@ -63,7 +63,7 @@ export async function followCapture(
         for (let r = source.restarted; r && ring.alone && !stopped(); r = source.restarted) {
           // the capture read so far is reported; the new one is read from its start as the next (#22)
           source.restarted = null;
-          report(run, source);
+          await report(run, source);
           read = [part];
           if (o.quiet !== true) say(`warning: ${name} was truncated and written again (${r.size} bytes now, ${r.at} read): starting over on the new capture`);
           run = newRun();
@@ -81,7 +81,7 @@ export async function followCapture(
       if (stopped()) break;
       part = await ring.next(o.signal, NEXT_PART_POLL_MS);
     }
-    if (run !== null && last !== null) report(run, last);
+    if (run !== null && last !== null) await report(run, last);
   } finally {
     setup?.finally?.();
   }

@@ -129,7 +129,7 @@ export async function analyzeChunk(parts: readonly string[], opts: AnalyzeOption
   }
   const flowsAtEnd = run.analyzer.flows.budget.used;
   const checksums = run.analyzer.checksums.toJSON();
-  const report = run.finish(name);
+  const report = await run.finish(name);
   const endNs = firstInstant === null || lastInstant === null ? 0 : nsBetween(firstInstant, lastInstant);
   const horizon = horizonNs(opts);
   for (const d of decided) d.keys = keysOf(d.r);
