@@ -2,8 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { CaptureRecord } from '../src/capture/record.js';
 import { PacketDecoder } from '../src/decode/decode.js';
 import { DecodedPacket } from '../src/decode/packet.js';
-import { DecidingPacket, IcmpHit, TcpFlow, TcpTable, UNSEEN_FP, UNSEEN_RST, UNSEEN_SEQ, UNSEEN_XCHG } from '../src/flow/tcp.js';
+import { DecidingPacket, Endpoint, IcmpHit, TcpFlow, TcpTable, UNSEEN_ENDPOINT, UNSEEN_FP, UNSEEN_RST, UNSEEN_SEQ, UNSEEN_XCHG } from '../src/flow/tcp.js';
 import { SeqTracker } from '../src/flow/seq.js';
+import { EP } from '../src/flow/conn-state.js';
 import { Exchange } from '../src/flow/exchange.js';
 import { HandshakeFp } from '../src/flow/server-profile.js';
 import { flowHash } from '../src/flow/addr.js';
@@ -96,6 +97,9 @@ describe("a TCP flow's parts made at their first write", () => {
     const f = new TcpFlow(syn, 1, 1700000000, 0, 1e9, 1, true, true);
     for (let i = 0; i < 3; i++) f.observe(syn, frames.get(syn) ?? Buffer.alloc(0), 0, i + 1, 1e9 * (i + 1));
     expect(f.synCount).toBe(3);
+    expect(f.c).not.toBe(UNSEEN_ENDPOINT);
+    expect(f.c.packets).toBe(3);
+    expect(f.s).toBe(UNSEEN_ENDPOINT);
     expect(f.seqs[0]).not.toBe(UNSEEN_SEQ);
     expect(f.seqs[0].started).toBe(true);
     expect(f.seqs[1]).toBe(UNSEEN_SEQ);
@@ -111,21 +115,41 @@ describe("a TCP flow's parts made at their first write", () => {
     expect(f.xchg.turns).toBe(1);
     expect(f.rst.frame).toBe(10);
     expect(f.fp.ttl).toBeGreaterThan(0);
-    // midstream: the client's ACK, before any packet of the server, writes the server's side
-    const ack = c2s({ sport: 40002, dport: 443, seq: 100, ack: 900, flags: FLAGS.ACK });
-    const m = new TcpFlow(ack, 1, 1700000000, 0, 1e9, 2, true, false);
-    m.observe(ack, frames.get(ack) ?? Buffer.alloc(0), 0, 1, 1e9);
-    expect(m.seqs[1]).not.toBe(UNSEEN_SEQ);
+    // midstream, one direction: the client's ACKs, SACKs and data, with no packet of the server,
+    // make the client's side only (an ACK writes nothing to a side not started)
+    const m = new TcpFlow(c2s({ sport: 40002, dport: 443, seq: 100, ack: 900, flags: FLAGS.ACK }), 1, 1700000000, 0, 1e9, 2, true, false);
+    const sackOpt = Buffer.from([1, 1, 5, 10, 0, 0, 3, 0x84, 0, 0, 3, 0xe8]); // NOP NOP SACK [900, 1000)
+    const onlyClient = [
+      c2s({ sport: 40002, dport: 443, seq: 100, ack: 900, flags: FLAGS.ACK }),
+      c2s({ sport: 40002, dport: 443, seq: 100, ack: 900, flags: FLAGS.ACK | FLAGS.PSH }, Buffer.from('GET / HTTP/1.1\r\n\r\n')),
+      c2s({ sport: 40002, dport: 443, seq: 118, ack: 950, flags: FLAGS.ACK, options: sackOpt }),
+    ];
+    onlyClient.forEach((p, i) => m.observe(p, frames.get(p) ?? Buffer.alloc(0), 0, i + 1, 1e9 * (i + 1)));
+    expect(m.seqs[0].segments).toBeGreaterThan(0);
+    expect(m.seqs[1]).toBe(UNSEEN_SEQ);
     expect(UNSEEN_SEQ).toStrictEqual(new SeqTracker());
   });
 
-  it('the shared placeholders are never written, by any fixture, a reused flow or a flood', async () => {
+  it('the shared placeholders are never written, by any fixture', async () => {
     for (const name of fixtureFiles()) await analyzeFile(join(FIXTURES, name));
-    busyFlow().reuse(s2c({ sport: 8080, dport: 51000, seq: 9, ack: 10, flags: FLAGS.ACK }), 99, 1700000100, 500, 7e9, 777, false, false);
     expect(UNSEEN_SEQ).toStrictEqual(new SeqTracker());
     expect(UNSEEN_XCHG).toStrictEqual(new Exchange());
     expect(UNSEEN_RST).toStrictEqual(new DecidingPacket());
     expect(UNSEEN_FP).toStrictEqual(new HandshakeFp());
+    expect(UNSEEN_ENDPOINT).toStrictEqual(new Endpoint());
+  });
+
+  it('a SYN-ACK captured before its SYN: the SYN it adopts makes the client side', () => {
+    const synAck = s2c({ sport: 443, dport: 40003, seq: 77, ack: 501, flags: FLAGS.SYN | FLAGS.ACK });
+    const syn = c2s({ sport: 40003, dport: 443, seq: 500, flags: FLAGS.SYN });
+    const f = new TcpFlow(synAck, 1, 1700000000, 0, 1e9, 3, false, false);
+    f.observe(synAck, frames.get(synAck) ?? Buffer.alloc(0), 1, 1, 1e9);
+    expect(f.c).toBe(UNSEEN_ENDPOINT);
+    expect(f.adoptsSyn(syn, 1e9 + 1000)).toBe(true);
+    expect(f.c).not.toBe(UNSEEN_ENDPOINT);
+    // both sides stepped as if the SYN had come first
+    expect([f.c.state, f.s.state]).toEqual([EP.ESTABLISHED, EP.ESTABLISHED]);
+    expect(UNSEEN_ENDPOINT).toStrictEqual(new Endpoint());
   });
 });
 

@@ -171,13 +171,14 @@ export class ZeroWindow {
 }
 
 /**
- * What a flow reads of a part it has not needed yet: a side's sequence space before its first
- * packet, the request/response turns before the client's first bytes, the deciding RST before
+ * What a flow reads of a part it has not needed yet: a side and its sequence space before its
+ * first packet, the request/response turns before the client's first bytes, the deciding RST before
  * one, the SYN-ACK's fingerprint before one. Shared by every flow and never written (not frozen:
  * a frozen object has a map of its own, which would make the reads of every flow's parts
  * polymorphic): a flow makes its own at its first write (TcpFlow.seqOf and the like). A flow of
  * a SYN flood never gets a server side (a heap snapshot of 100,000 such flows: 245 → 186 MB).
  */
+export const UNSEEN_ENDPOINT = new Endpoint();
 export const UNSEEN_SEQ = new SeqTracker();
 export const UNSEEN_XCHG = new Exchange();
 export const UNSEEN_RST = new DecidingPacket();
@@ -189,7 +190,7 @@ export const UNSEEN_FP = new HandshakeFp();
  * layer turns them into an outcome.
  */
 export class TcpFlow extends FlowEndpoints {
-  // Every field but ep and the parts made at their first write (rst, fp, seqs, xchg) is set by
+  // Every field but the parts made at their first write (ep, rst, fp, seqs, xchg) is set by
   // init(), for a new object and for a reused one alike: the first values are there, in one
   // list. The initialisers here are placeholders of each field's type, there for V8: it sizes an
   // object by the fields its class defines, and the 43 fields that only init() assigned
@@ -211,8 +212,8 @@ export class TcpFlow extends FlowEndpoints {
   lastT: number = 0;
   lastFrame: number = 0;
 
-  /** The client's and the server's side: ep[C2S] is the client. */
-  readonly ep: readonly [Endpoint, Endpoint];
+  /** The client's and the server's side: ep[C2S] is the client; UNSEEN_ENDPOINT before a packet of that side. */
+  private readonly epOwn: [Endpoint, Endpoint];
   /** Destination MAC of the client's packets: the gateway, when the server is routed. */
   cDstMac: number = 0;
   /** History letters seen: bits 0–5 from the client, 8–13 from the server (HIST). */
@@ -294,7 +295,7 @@ export class TcpFlow extends FlowEndpoints {
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     super();
     this.setEndpointsOf(pkt, clientIsSrc);
-    this.ep = [new Endpoint(), new Endpoint()];
+    this.epOwn = [UNSEEN_ENDPOINT, UNSEEN_ENDPOINT];
     this.seqsOwn = [UNSEEN_SEQ, UNSEEN_SEQ];
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
   }
@@ -305,9 +306,10 @@ export class TcpFlow extends FlowEndpoints {
    */
   reuse(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): void {
     this.setEndpointsOf(pkt, clientIsSrc);
-    this.ep[C2S].reset();
-    this.ep[S2C].reset();
     // the parts the flow it was had made are kept for the next (none written to the UNSEEN ones)
+    const ep = this.epOwn;
+    if (ep[C2S] !== UNSEEN_ENDPOINT) ep[C2S].reset();
+    if (ep[S2C] !== UNSEEN_ENDPOINT) ep[S2C].reset();
     if (this.rstOwn !== UNSEEN_RST) this.rstOwn.reset();
     const seqs = this.seqsOwn;
     if (seqs[C2S] !== UNSEEN_SEQ) seqs[C2S].reset();
@@ -398,6 +400,17 @@ export class TcpFlow extends FlowEndpoints {
     return this.fpOwn;
   }
 
+  /** The client's and the server's side: ep[C2S] is the client. */
+  get ep(): readonly [Endpoint, Endpoint] {
+    return this.epOwn;
+  }
+
+  /** The side sending in direction `dir`, made at its first packet. */
+  private endpointOf(dir: number): Endpoint {
+    const e = this.epOwn[dir];
+    return e !== UNSEEN_ENDPOINT ? e : (this.epOwn[dir] = new Endpoint());
+  }
+
   /** Direction `dir`'s sequence space, made at its first write. */
   private seqOf(dir: number): SeqTracker {
     const s = this.seqsOwn[dir];
@@ -406,12 +419,12 @@ export class TcpFlow extends FlowEndpoints {
 
   /** The client's side. */
   get c(): Endpoint {
-    return this.ep[C2S];
+    return this.epOwn[C2S];
   }
 
   /** The server's side. */
   get s(): Endpoint {
-    return this.ep[S2C];
+    return this.epOwn[S2C];
   }
 
   get established(): boolean {
@@ -447,10 +460,11 @@ export class TcpFlow extends FlowEndpoints {
     const flags = pkt.tcpFlags;
     this.lastT = t;
     this.lastFrame = frame;
-    const ep = this.ep[dir];
+    const ep = this.endpointOf(dir);
     // without SYN, FIN or RST, only a side still inactive changes state (stepEndpointStates): most
-    // packets of a connection are neither, and skip the call
-    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.FIN | TCP_FLAG.RST)) !== 0 || ep.state === EP.INACTIVE) stepEndpointStates(ep, this.ep[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
+    // packets of a connection are neither, and skip the call. It writes the other side only in a
+    // state that side's own packets led to (SYN_SENT, RESET): never UNSEEN_ENDPOINT, INACTIVE.
+    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.FIN | TCP_FLAG.RST)) !== 0 || ep.state === EP.INACTIVE) stepEndpointStates(ep, this.epOwn[1 - dir], dir === C2S, flags, pkt.payloadWireLen);
     ep.packets++;
     ep.bytes += pkt.payloadWireLen;
     if (ep.mac < 0) ep.mac = pkt.srcMac;
@@ -496,7 +510,7 @@ export class TcpFlow extends FlowEndpoints {
       ep.ackMax = pkt.ack;
       ep.ackSeen = true;
     }
-    const st = this.ep[1 - dir].stall;
+    const st = this.epOwn[1 - dir].stall; // null on UNSEEN_ENDPOINT
     if (st !== null && !st.acked && ((pkt.ack - st.seq) | 0) > 0) st.acked = true;
     if (pkt.tcpFlags & TCP_FLAG.SYN) return;
     if (pkt.window === 0) {
@@ -542,7 +556,9 @@ export class TcpFlow extends FlowEndpoints {
       }
     }
     if (flags & TCP_FLAG.ACK) {
-      const peer = this.seqOf(1 - dir);
+      // a side not started yet (no packet of its own) takes no ACK or SACK (SeqTracker.ack): the
+      // placeholder serves a capture of one direction
+      const peer = this.seqsOwn[1 - dir];
       const unseen = peer.unseenBytes;
       peer.ack(pkt.ack, pkt.window, len === 0 && (flags & (TCP_FLAG.SYN | TCP_FLAG.FIN)) === 0, frame);
       for (let i = 0; i < sacks; i++) peer.sack(OPTS.sack[2 * i], OPTS.sack[2 * i + 1], frame, t);
@@ -628,8 +644,9 @@ export class TcpFlow extends FlowEndpoints {
     this.histOrder = 0;
     this.mark(C2S, HIST.SYN);
     this.mark(S2C, HIST.SYNACK);
-    const c = this.c;
-    const s = this.s;
+    // the client has sent nothing yet (c.packets is 0): its side is made here
+    const c = this.endpointOf(C2S);
+    const s = this.endpointOf(S2C);
     c.state = c.prevState = s.state = s.prevState = EP.INACTIVE;
     stepEndpointStates(c, s, true, TCP_FLAG.SYN, 0);
     stepEndpointStates(s, c, false, TCP_FLAG.SYN | TCP_FLAG.ACK, 0);
@@ -691,7 +708,7 @@ export class TcpFlow extends FlowEndpoints {
     r.flags = pkt.tcpFlags;
     r.seq = pkt.seq;
     r.ack = pkt.ack;
-    const peer = this.ep[1 - dir];
+    const peer = this.epOwn[1 - dir];
     this.rstGapNs = peer.lastT >= 0 ? t - peer.lastT : t - this.firstT;
     this.rstAfterData = this.c.dataFirstT >= 0 || this.s.dataFirstT >= 0;
     this.rstAfterPeerFin = peer.finT >= 0;
