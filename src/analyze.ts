@@ -353,11 +353,10 @@ export class CaptureRun {
    */
   async finish(name: string): Promise<Report> {
     const ending = this.analyzer.finishing(this.summary, name, this.parts.length > 1 ? this.parts : null);
-    const outputBusy = this.run.outputBusy ?? null;
     let step = ending.next();
     for (; step.done !== true; step = ending.next()) {
-      const busy = outputBusy === null ? null : outputBusy();
-      if (busy !== null) await busy;
+      const busy = this.run.outputBusy?.();
+      if (busy) await busy;
     }
     const report = step.value;
     report.warnings.push(...partGaps(this.parts, Math.max(this.opts.synTimeoutMs, this.opts.dnsTimeoutMs) * 1e6));

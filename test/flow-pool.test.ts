@@ -369,7 +369,7 @@ describe('a flood reuses its reported flows', () => {
   it.each([
     ['SYNs', true, (i: number) => ipv4({ src: source(i), dst: '10.0.2.20', proto: 6 }, tcp({ sport: 40000, dport: 443, seq: i, flags: FLAGS.SYN }))],
     ['DNS queries', false, (i: number) => query(i)],
-  ])('%s left at the end: the run waits for a busy output between their chunks', async (_, tcp, frame) => {
+  ])('%s left at the end: the run waits for a busy output between their chunks', async (_, isTcp, frame) => {
     const { before, after, atWaits, emittedWhilePending } = await paced(frame);
     expect(after).toBe(FLOOD);
     // some 25,000 flows were live at the end: six full chunks, each followed by a wait
@@ -377,7 +377,7 @@ describe('a flood reuses its reported flows', () => {
     const full = Math.floor((after - before) / EMIT_CHUNK);
     expect(atWaits.slice(0, full)).toEqual(Array.from({ length: full }, (_, k) => before + (k + 1) * EMIT_CHUNK));
     // and after the TCP flows' last chunk, full or not, before the DNS lookups'
-    expect(atWaits.slice(full)).toEqual(tcp && (after - before) % EMIT_CHUNK !== 0 ? [after] : []);
+    expect(atWaits.slice(full)).toEqual(isTcp && (after - before) % EMIT_CHUNK !== 0 ? [after] : []);
     expect(emittedWhilePending).toBe(false);
   });
 });
