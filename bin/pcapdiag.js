@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI in dist/ (built by `npm install` through the prepare script).
-import { existsSync } from 'node:fs';
+// Entry point: runs the compiled CLI, built by `npm install` through the prepare script: tsc
+// writes dist/, scripts/bundle.mjs bundles it into dist/bundle/, which starts faster. The modules
+// in dist/ themselves when the bundle is missing or older than them (tsc run alone).
+import { existsSync, statSync } from 'node:fs';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
-if (!existsSync(main)) {
+const modules = new URL('../dist/cli/main.js', import.meta.url);
+const bundle = new URL('../dist/bundle/main.js', import.meta.url);
+if (!existsSync(modules)) {
   process.stderr.write('pcapdiag: not built yet: run `npm install` (or `npm run build`) in the pcapdiag folder\n');
   process.exit(70);
 }
-const { main: run } = await import(main.href);
+const bundled = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(modules).mtimeMs;
+const { main: run } = await import((bundled ? bundle : modules).href);
 process.exitCode = await run(process.argv.slice(2));

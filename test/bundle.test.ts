@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, ROOT } from './helpers/run.js';
+
+// bin/pcapdiag.js runs dist/bundle/ (scripts/bundle.mjs, after tsc in `npm run build`), which
+// starts faster than the 128 modules in dist/, and the modules when the bundle is missing or older
+// than them (tsc run alone). Every test that runs the CLI runs the bundle, once built.
+
+/** The files under the repository a run of the CLI loads, by a module hook of Node's. */
+function loadedBy(args: string[], env: Record<string, string> = {}): { files: string[]; status: number | null; stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-bundle-'));
+  try {
+    const hook = join(dir, 'hook.mjs');
+    writeFileSync(hook, `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n`);
+    const register = join(dir, 'register.mjs');
+    writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hook}`)});\n`);
+    const r = spawnSync(process.execPath, ['--import', register, BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const files = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')))].map((l) => l.slice('LOADED file://'.length).slice(ROOT.length));
+    return { files, status: r.status, stdout: r.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the bundle', () => {
+  it('is what bin/pcapdiag.js runs once built, loading a fraction of the modules', () => {
+    const { files, status, stdout } = loadedBy(['fixtures/ci-run.pcap']);
+    expect(status).toBe(0);
+    expect(stdout).toContain('TCP conversations');
+    const ours = files.filter((f) => !f.includes('node_modules/'));
+    const fromModules = ours.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/bundle/'));
+    if (fromModules.length > 0) throw new Error(`bin/pcapdiag.js ran the modules, not dist/bundle/ (${fromModules[0]}, …): run npm run build`);
+    expect(ours).toContain('dist/bundle/main.js');
+    // 26 files on 2026-12-05, against 128 modules unbundled
+    expect(ours.length).toBeLessThan(40);
+  });
+
+  it('has the worker its parallel runs start, which answers as one thread does', () => {
+    const two = ['-f', 'ndjson', 'fixtures/ci-run.pcap', 'fixtures/arp-conflict.pcap'];
+    const parallel = loadedBy(two, { PCAPDIAG_WORKERS: '2' });
+    expect(parallel.status).toBe(0);
+    // without its file, the run would have taken one thread (src/cli/parallel.ts workersFor)
+    expect(parallel.files).toContain('dist/bundle/capture-worker.js');
+    const one = loadedBy(two, { PCAPDIAG_WORKERS: '0' });
+    expect(one.files).not.toContain('dist/bundle/capture-worker.js');
+    expect(parallel.stdout).toBe(one.stdout);
+  });
+});
+
+describe('bin/pcapdiag.js', () => {
+  /** A copy of bin/pcapdiag.js beside a dist/ whose two entries say which one ran. */
+  function layout(bundle: 'fresh' | 'stale' | 'missing'): string {
+    const root = mkdtempSync(join(tmpdir(), 'pcapdiag-bin-'));
+    mkdirSync(join(root, 'bin'));
+    copyFileSync(BIN, join(root, 'bin', 'pcapdiag.js'));
+    writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
+    const entry = (what: string) => `export async function main(argv) { process.stdout.write(${JSON.stringify(what)} + ' ' + argv.join(' ')); return 3; }\n`;
+    mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
+    writeFileSync(join(root, 'dist', 'cli', 'main.js'), entry('modules'));
+    if (bundle !== 'missing') {
+      mkdirSync(join(root, 'dist', 'bundle'));
+      writeFileSync(join(root, 'dist', 'bundle', 'main.js'), entry('bundle'));
+      const t = Date.now() / 1000;
+      // tsc run after the bundle: the modules are newer
+      const [modulesT, bundleT] = bundle === 'fresh' ? [t - 10, t] : [t, t - 10];
+      utimesSync(join(root, 'dist', 'cli', 'main.js'), modulesT, modulesT);
+      utimesSync(join(root, 'dist', 'bundle', 'main.js'), bundleT, bundleT);
+    }
+    return root;
+  }
+
+  for (const [bundle, ran] of [
+    ['fresh', 'bundle'],
+    ['stale', 'modules'],
+    ['missing', 'modules'],
+  ] as const) {
+    it(`runs the ${ran} when the bundle is ${bundle}, with the arguments and exit code`, () => {
+      const root = layout(bundle);
+      try {
+        const r = spawnSync(process.execPath, [join(root, 'bin', 'pcapdiag.js'), '-q', 'x.pcap'], { encoding: 'utf8', timeout: 30_000 });
+        expect(r.stdout).toBe(`${ran} -q x.pcap`);
+        expect(r.status).toBe(3);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('says how to build when nothing is built', () => {
+    const root = layout('missing');
+    try {
+      rmSync(join(root, 'dist'), { recursive: true });
+      const r = spawnSync(process.execPath, [join(root, 'bin', 'pcapdiag.js')], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(70);
+      expect(r.stderr).toContain('not built yet');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
