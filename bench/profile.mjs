@@ -18,11 +18,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { benchCapture, packetCount } from './capture.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : def;
@@ -110,15 +109,16 @@ function phasesOf(profile) {
   return ms;
 }
 
-// the compiled modules, not bin/pcapdiag.js's bundle (dist/bundle/): the phases above are told
-// apart by each function's module, which the bundle merges (start-up is then ~65 ms longer)
-const unbundled = ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/cli/main.js')).href)}); process.exitCode = await main(process.argv.slice(1));`];
+// the compiled modules, not bin/pcapdiag.js's bundle (dist/bundle/), in both halves: the phases
+// above are told apart by each function's module, which the bundle merges (start-up is then
+// ~65 ms longer than bin's)
+const unbundled = join(here, 'unbundled.mjs');
 const results = [];
 const walls = [];
 for (let r = 0; r < runs; r++) {
   const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-prof-'));
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`, ...unbundled, ...extra, file], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const p = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`, unbundled, ...extra, file], { stdio: ['ignore', 'ignore', 'ignore'] });
   walls.push((performance.now() - t0) / 1000);
   if (p.status !== 0) throw new Error(`pcapdiag exited ${p.status}`);
   const prof = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
@@ -141,7 +141,7 @@ for (let r = 0; r < runs; r++) {
   const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-cpu-'));
   const out = join(dir, 'threads.json');
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, ['--import', join(here, 'thread-cpu.mjs'), join(root, 'bin/pcapdiag.js'), ...extra, file], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, PCAPDIAG_THREAD_CPU: out } });
+  const p = spawnSync(process.execPath, ['--import', join(here, 'thread-cpu.mjs'), unbundled, ...extra, file], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, PCAPDIAG_THREAD_CPU: out } });
   const wall = performance.now() - t0;
   if (p.status !== 0) throw new Error(`pcapdiag exited ${p.status}`);
   const threads = JSON.parse(readFileSync(out, 'utf8'));

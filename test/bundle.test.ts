@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BIN, ROOT } from './helpers/run.js';
 
 // bin/pcapdiag.js runs dist/bundle/ (scripts/bundle.mjs, after tsc in `npm run build`), which
-// starts faster than the 128 modules in dist/, and the modules when the bundle is missing or older
+// starts faster than the 127 modules in dist/, and the modules when the bundle is missing or older
 // than them (tsc run alone). Every test that runs the CLI runs the bundle, once built.
 
 /** The files under the repository a run of the CLI loads, by a module hook of Node's. */
@@ -34,8 +34,18 @@ describe('the bundle', () => {
     const fromModules = ours.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/bundle/'));
     if (fromModules.length > 0) throw new Error(`bin/pcapdiag.js ran the modules, not dist/bundle/ (${fromModules[0]}, …): run npm run build`);
     expect(ours).toContain('dist/bundle/main.js');
-    // 26 files on 2026-12-05, against 128 modules unbundled
+    // 24 files on 2026-12-05, against 127 modules unbundled
     expect(ours.length).toBeLessThan(40);
+  });
+
+  it('answers as the modules do', () => {
+    const modules = join(ROOT, 'bench', 'unbundled.mjs');
+    for (const args of [['-f', 'ndjson', 'fixtures/related-proxy.pcap'], ['fixtures/ci-run.pcap'], ['explain', 'fixtures/ci-run.pcap', '1']]) {
+      const run = (entry: string) => spawnSync(process.execPath, [entry, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      const [bundled, unbundled] = [run(BIN), run(modules)];
+      expect(bundled.stdout.length).toBeGreaterThan(0);
+      expect([bundled.status, bundled.stdout, bundled.stderr]).toEqual([unbundled.status, unbundled.stdout, unbundled.stderr]);
+    }
   });
 
   it('has the worker its parallel runs start, which answers as one thread does', () => {
@@ -52,7 +62,7 @@ describe('the bundle', () => {
 
 describe('bin/pcapdiag.js', () => {
   /** A copy of bin/pcapdiag.js beside a dist/ whose two entries say which one ran. */
-  function layout(bundle: 'fresh' | 'stale' | 'missing'): string {
+  function layout(bundle: 'fresh' | 'stale' | 'missing' | 'as old as them'): string {
     const root = mkdtempSync(join(tmpdir(), 'pcapdiag-bin-'));
     mkdirSync(join(root, 'bin'));
     copyFileSync(BIN, join(root, 'bin', 'pcapdiag.js'));
@@ -64,8 +74,9 @@ describe('bin/pcapdiag.js', () => {
       mkdirSync(join(root, 'dist', 'bundle'));
       writeFileSync(join(root, 'dist', 'bundle', 'main.js'), entry('bundle'));
       const t = Date.now() / 1000;
-      // tsc run after the bundle: the modules are newer
-      const [modulesT, bundleT] = bundle === 'fresh' ? [t - 10, t] : [t, t - 10];
+      // stale: tsc run after the bundle, the modules newer; as old as them: an npm package, whose
+      // files all carry one date
+      const [modulesT, bundleT] = bundle === 'fresh' ? [t - 10, t] : bundle === 'stale' ? [t, t - 10] : [t, t];
       utimesSync(join(root, 'dist', 'cli', 'main.js'), modulesT, modulesT);
       utimesSync(join(root, 'dist', 'bundle', 'main.js'), bundleT, bundleT);
     }
@@ -74,6 +85,7 @@ describe('bin/pcapdiag.js', () => {
 
   for (const [bundle, ran] of [
     ['fresh', 'bundle'],
+    ['as old as them', 'bundle'],
     ['stale', 'modules'],
     ['missing', 'modules'],
   ] as const) {

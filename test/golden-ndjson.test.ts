@@ -43,8 +43,11 @@ describe('golden ndjson: the full output of every fixture', () => {
     const stale = staleBuild();
     if (stale.length === 0) return;
     if (!update) throw new Error(`dist/ is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}: run npm run build`);
-    const b = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
+    // npm run build's two steps: tsc alone would leave the bundle older than the modules (bin/pcapdiag.js)
+    for (const step of [[join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], [join(ROOT, 'scripts', 'bundle.mjs')]]) {
+      const b = spawnSync(process.execPath, step, { cwd: ROOT, encoding: 'utf8' });
+      if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
+    }
   }, 120_000);
 
   const fixtures = fixtureFiles();
