@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point: runs the compiled CLI, built by `npm install` through the prepare script: tsc
-// writes dist/, scripts/bundle.mjs bundles it into dist/bundle/, which starts faster. The modules
-// in dist/ themselves when the bundle is missing or older than them (tsc run alone).
+// writes dist/, scripts/bundle.mjs bundles it into dist/bundle/, which starts faster. It runs
+// the modules in dist/ themselves when the bundle is missing or older than them (tsc run alone).
 import { existsSync, statSync } from 'node:fs';
 
 const modules = new URL('../dist/cli/main.js', import.meta.url);
