@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureRun, DEFAULT_OPTIONS, type Report } from '../src/analyze.js';
 import { forEachRecord } from '../src/capture/reader.js';
-import { groupParts, rotationStem, type CaptureHead } from '../src/capture/parts.js';
+import { forEachRecordOfParts, groupParts, rotationStem, type CaptureHead } from '../src/capture/parts.js';
 import { bufferSource, pcap, type Rec } from './helpers/build.js';
+import { InputError } from '../src/errors.js';
 import { cli, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import { openCapture, type ByteSource } from '../src/capture/source.js';
 import type { RunReport } from '../src/run-report.js';
@@ -72,6 +73,43 @@ describe('a capture cut into parts gives the same records as the whole (rotated 
       ).toEqual(whole);
     });
   }
+});
+
+describe('forEachRecordOfParts: the second read (--write-pcap, ladders, --state-out)', () => {
+  // a part replaced between the analysis and the second read: garbage now, or a rotated set's
+  // part whose name tcpdump gave to a new file
+  const garbage = () => bufferSource(Buffer.from('not a capture, written over the part since\n'));
+  const good = join(FIXTURES, 'ci-run.pcap');
+
+  it('names the part that cannot be read again, as the first read does', async () => {
+    let records = 0;
+    const read = forEachRecordOfParts(
+      [good, 'ring.pcap1'],
+      async (p) => (p === good ? await openCapture(p) : garbage()),
+      () => {
+        records++;
+      },
+    );
+    await expect(read).rejects.toThrow(InputError);
+    await expect(
+      forEachRecordOfParts(
+        [good, 'ring.pcap1'],
+        async (p) => (p === good ? await openCapture(p) : garbage()),
+        () => {},
+      ),
+    ).rejects.toThrow(/^ring\.pcap1: not a capture file/);
+    expect(records).toBe(32);
+  });
+
+  it('names it once when its message does already, and leaves other errors alone', async () => {
+    await expect(forEachRecordOfParts(['/nonexistent/ring.pcap0'], openCapture, () => {})).rejects.toThrow(/^cannot open \/nonexistent\/ring\.pcap0: no such file$/);
+    const bug = new TypeError('a bug in the caller');
+    await expect(
+      forEachRecordOfParts([good], openCapture, () => {
+        throw bug;
+      }),
+    ).rejects.toBe(bug);
+  });
 });
 
 describe('groupParts', () => {

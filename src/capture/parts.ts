@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { CaptureReader, forEachRecord, READ_END, READ_RECORD } from './reader.js';
 import { CaptureRecord } from './record.js';
 import { openCapture, type ByteSource } from './source.js';
-import { InputError } from '../errors.js';
+import { InputError, namingInput } from '../errors.js';
 
 /** How several captures are read: as `auto` decides, all as parts of one capture, or each on its own. */
 export type Grouping = 'auto' | 'sequence' | 'separate';
@@ -117,15 +117,22 @@ export function partsName(parts: readonly string[]): string {
 /**
  * Hands every record of the parts of a capture to `fn`, in order, with frame numbers counting on
  * as the analysis numbers them (forEachRecord). `open` opens a part; `fn` returning false stops.
+ * This is the second read of captures already analysed (packets for --write-pcap, ladders,
+ * --state-out): a part that cannot be read again (replaced or cut meanwhile) is named in the error,
+ * as in the first read.
  */
 export async function forEachRecordOfParts(parts: readonly string[], open: (part: string) => Promise<ByteSource>, fn: (rec: CaptureRecord, interfaceNames: readonly string[]) => unknown): Promise<void> {
   let frames = 0;
   for (const part of parts) {
-    const source = await open(part);
     try {
-      frames = await forEachRecord(source, fn, frames);
-    } finally {
-      source.close();
+      const source = await open(part);
+      try {
+        frames = await forEachRecord(source, fn, frames);
+      } finally {
+        source.close();
+      }
+    } catch (e) {
+      throw namingInput(part, e);
     }
     if (frames < 0) return;
   }
