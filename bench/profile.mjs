@@ -111,7 +111,7 @@ function phasesOf(profile) {
 
 // the compiled modules, not bin/pcapdiag.js's bundle (dist/bundle/), in both halves: the phases
 // above are told apart by each function's module, which the bundle merges (start-up is then
-// ~65 ms longer than bin's)
+// ~75 ms longer than bin's)
 const unbundled = join(here, 'unbundled.mjs');
 const results = [];
 const walls = [];

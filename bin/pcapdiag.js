@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 
 const modules = new URL('../dist/cli/main.js', import.meta.url);
-const bundle = new URL('../dist/bundle/main.js', import.meta.url);
+const bundle = new URL('../dist/bundle/main.cjs', import.meta.url);
 if (!existsSync(modules)) {
   process.stderr.write('pcapdiag: not built yet: run `npm install` (or `npm run build`) in the pcapdiag folder\n');
   process.exit(70);

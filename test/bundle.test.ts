@@ -9,7 +9,10 @@ import { BIN, ROOT } from './helpers/run.js';
 // starts faster than the 127 modules in dist/, and the modules when the bundle is missing or older
 // than them (tsc run alone). Every test that runs the CLI runs the bundle, once built.
 
-/** The files under the repository a run of the CLI loads, by a module hook of Node's. */
+/**
+ * The files under the repository a run of the CLI loads: ES modules as Node's module hook resolves
+ * them, CommonJS files (the bundle's) as Node compiles them, in the main thread and the workers.
+ */
 function loadedBy(args: string[], env: Record<string, string> = {}): { files: string[]; status: number | null; stdout: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pcapdiag-bundle-'));
   try {
@@ -17,7 +20,12 @@ function loadedBy(args: string[], env: Record<string, string> = {}): { files: st
     writeFileSync(hook, `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n`);
     const register = join(dir, 'register.mjs');
     writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hook}`)});\n`);
-    const r = spawnSync(process.execPath, ['--import', register, BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const compiled = join(dir, 'compiled.cjs');
+    writeFileSync(
+      compiled,
+      `const M = require('node:module'); const { writeSync } = require('node:fs'); const c = M.prototype._compile;\nM.prototype._compile = function (src, file) { writeSync(2, 'LOADED file://' + file + '\\n'); return c.call(this, src, file); };\n`,
+    );
+    const r = spawnSync(process.execPath, ['--require', compiled, '--import', register, BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
     const files = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')))].map((l) => l.slice('LOADED file://'.length).slice(ROOT.length));
     return { files, status: r.status, stdout: r.stdout };
   } finally {
@@ -33,8 +41,8 @@ describe('the bundle', () => {
     const ours = files.filter((f) => !f.includes('node_modules/'));
     const fromModules = ours.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/bundle/'));
     if (fromModules.length > 0) throw new Error(`bin/pcapdiag.js ran the modules, not dist/bundle/ (${fromModules[0]}, …): run npm run build`);
-    expect(ours).toContain('dist/bundle/main.js');
-    // 24 files on 2026-12-05, against 127 modules unbundled
+    expect(ours).toContain('dist/bundle/main.cjs');
+    // 20 files on 2026-12-05, against 127 modules unbundled
     expect(ours.length).toBeLessThan(40);
   });
 
@@ -53,9 +61,9 @@ describe('the bundle', () => {
     const parallel = loadedBy(two, { PCAPDIAG_WORKERS: '2' });
     expect(parallel.status).toBe(0);
     // without its file, the run would have taken one thread (src/cli/parallel.ts workersFor)
-    expect(parallel.files).toContain('dist/bundle/capture-worker.js');
+    expect(parallel.files).toContain('dist/bundle/capture-worker.cjs');
     const one = loadedBy(two, { PCAPDIAG_WORKERS: '0' });
-    expect(one.files).not.toContain('dist/bundle/capture-worker.js');
+    expect(one.files).not.toContain('dist/bundle/capture-worker.cjs');
     expect(parallel.stdout).toBe(one.stdout);
   });
 });
@@ -72,13 +80,13 @@ describe('bin/pcapdiag.js', () => {
     writeFileSync(join(root, 'dist', 'cli', 'main.js'), entry('modules'));
     if (bundle !== 'missing') {
       mkdirSync(join(root, 'dist', 'bundle'));
-      writeFileSync(join(root, 'dist', 'bundle', 'main.js'), entry('bundle'));
+      writeFileSync(join(root, 'dist', 'bundle', 'main.cjs'), `exports.main = async function (argv) { process.stdout.write('bundle ' + argv.join(' ')); return 3; };\n`);
       const t = Date.now() / 1000;
       // stale: tsc run after the bundle, the modules newer; as old as them: an npm package, whose
       // files all carry one date
       const [modulesT, bundleT] = bundle === 'fresh' ? [t - 10, t] : bundle === 'stale' ? [t, t - 10] : [t, t];
       utimesSync(join(root, 'dist', 'cli', 'main.js'), modulesT, modulesT);
-      utimesSync(join(root, 'dist', 'bundle', 'main.js'), bundleT, bundleT);
+      utimesSync(join(root, 'dist', 'bundle', 'main.cjs'), bundleT, bundleT);
     }
     return root;
   }

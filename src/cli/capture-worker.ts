@@ -51,4 +51,5 @@ async function run(job: WorkerJob): Promise<void> {
   }
 }
 
-await run(workerData as WorkerJob);
+// not awaited at the top level: run() posts its own failures, and the bundle is CommonJS (scripts/bundle.mjs)
+void run(workerData as WorkerJob);

@@ -25,7 +25,8 @@ export interface WorkerJob {
 
 export type WorkerMessage = { kind: 'records'; records: FlowRecord[] } | { kind: 'done'; report: Report | null; unreadable: Unreadable[] } | { kind: 'failed'; message: string; input: boolean; stack: string };
 
-const WORKER = new URL('./capture-worker.js', import.meta.url);
+// beside this module: compiled, an ES module (.js); bundled, CommonJS (.cjs, scripts/bundle.mjs)
+const WORKER = new URL(import.meta.url.endsWith('.cjs') ? './capture-worker.cjs' : './capture-worker.js', import.meta.url);
 /** At most this many workers, whatever the cores. */
 const MAX_WORKERS = 8;
 
