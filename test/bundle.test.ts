@@ -23,7 +23,7 @@ function loadedBy(args: string[], env: Record<string, string> = {}): { files: st
     const compiled = join(dir, 'compiled.cjs');
     writeFileSync(
       compiled,
-      `const M = require('node:module'); const { writeSync } = require('node:fs'); const c = M.prototype._compile;\nM.prototype._compile = function (src, file) { writeSync(2, 'LOADED file://' + file + '\\n'); return c.call(this, src, file); };\n`,
+      `const M = require('node:module'); const { writeSync } = require('node:fs'); const c = M.prototype._compile;\nM.prototype._compile = function (...a) { writeSync(2, 'LOADED file://' + a[1] + '\\n'); return c.apply(this, a); };\n`,
     );
     const r = spawnSync(process.execPath, ['--require', compiled, '--import', register, BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
     const files = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')))].map((l) => l.slice('LOADED file://'.length).slice(ROOT.length));
@@ -33,14 +33,19 @@ function loadedBy(args: string[], env: Record<string, string> = {}): { files: st
   }
 }
 
+/** Fails when a run loaded a compiled module from dist/ beside (or instead of) dist/bundle/. */
+function expectNoModules(files: readonly string[]): void {
+  const fromModules = files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/bundle/'));
+  if (fromModules.length > 0) throw new Error(`bin/pcapdiag.js ran the modules, not dist/bundle/ (${fromModules[0]}, …): run npm run build`);
+}
+
 describe('the bundle', () => {
   it('is what bin/pcapdiag.js runs once built, loading a fraction of the modules', () => {
     const { files, status, stdout } = loadedBy(['fixtures/ci-run.pcap']);
     expect(status).toBe(0);
     expect(stdout).toContain('TCP conversations');
     const ours = files.filter((f) => !f.includes('node_modules/'));
-    const fromModules = ours.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/bundle/'));
-    if (fromModules.length > 0) throw new Error(`bin/pcapdiag.js ran the modules, not dist/bundle/ (${fromModules[0]}, …): run npm run build`);
+    expectNoModules(ours);
     expect(ours).toContain('dist/bundle/main.cjs');
     // 20 files on 2026-12-05, against 127 modules unbundled
     expect(ours.length).toBeLessThan(40);
@@ -48,11 +53,26 @@ describe('the bundle', () => {
 
   it('answers as the modules do', () => {
     const modules = join(ROOT, 'bench', 'unbundled.mjs');
-    for (const args of [['-f', 'ndjson', 'fixtures/related-proxy.pcap'], ['fixtures/ci-run.pcap'], ['explain', 'fixtures/ci-run.pcap', '1']]) {
-      const run = (entry: string) => spawnSync(process.execPath, [entry, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-      const [bundled, unbundled] = [run(BIN), run(modules)];
-      expect(bundled.stdout.length).toBeGreaterThan(0);
-      expect([bundled.status, bundled.stdout, bundled.stderr]).toEqual([unbundled.status, unbundled.stdout, unbundled.stderr]);
+    const state = mkdtempSync(join(tmpdir(), 'pcapdiag-bundle-state-'));
+    const runs = [
+      ['-f', 'ndjson', 'fixtures/related-proxy.pcap'],
+      ['fixtures/ci-run.pcap'],
+      ['-f', 'html', 'fixtures/ci-run.pcap'],
+      ['-f', 'junit', 'fixtures/ci-run.pcap'],
+      ['explain', 'fixtures/ci-run.pcap', '1'],
+      // each run writes the state over the last's; merge reads the modules' (run second)
+      ['--state-out', join(state, 'a.json'), 'fixtures/ci-run.pcap'],
+      ['merge', join(state, 'a.json')],
+    ];
+    try {
+      for (const args of runs) {
+        const run = (entry: string) => spawnSync(process.execPath, [entry, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+        const [bundled, unbundled] = [run(BIN), run(modules)];
+        expect(bundled.stdout.length).toBeGreaterThan(0);
+        expect([bundled.status, bundled.stdout, bundled.stderr]).toEqual([unbundled.status, unbundled.stdout, unbundled.stderr]);
+      }
+    } finally {
+      rmSync(state, { recursive: true, force: true });
     }
   });
 
@@ -62,6 +82,7 @@ describe('the bundle', () => {
     expect(parallel.status).toBe(0);
     // without its file, the run would have taken one thread (src/cli/parallel.ts workersFor)
     expect(parallel.files).toContain('dist/bundle/capture-worker.cjs');
+    expectNoModules(parallel.files);
     const one = loadedBy(two, { PCAPDIAG_WORKERS: '0' });
     expect(one.files).not.toContain('dist/bundle/capture-worker.cjs');
     expect(parallel.stdout).toBe(one.stdout);

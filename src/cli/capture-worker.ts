@@ -51,5 +51,11 @@ async function run(job: WorkerJob): Promise<void> {
   }
 }
 
-// not awaited at the top level: run() posts its own failures, and the bundle is CommonJS (scripts/bundle.mjs)
-void run(workerData as WorkerJob);
+// not awaited at the top level, which the bundle (CommonJS, scripts/bundle.mjs) cannot: run()
+// posts the failures of the analysis; one before them ends the worker as an uncaught exception,
+// as a rejected top-level await did, whatever --unhandled-rejections says
+run(workerData as WorkerJob).catch((e: unknown) =>
+  setImmediate(() => {
+    throw e;
+  }),
+);
