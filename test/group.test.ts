@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { causeOf, Grouper, GROUP_BOUNDS, type ProblemGroup } from '../src/report/groups.js';
+import { hostOf, portOf } from '../src/flow/addr.js';
 import { groupHeadline } from '../src/render/sentences.js';
 import { STORY, type Fact } from '../src/verdict/facts.js';
 import { HEALTHY, type By, type FlowRecord, type VerdictId } from '../src/verdict/types.js';
@@ -137,6 +139,133 @@ describe('grouping problems alike', () => {
     expect(overflow).toMatchObject({ verdict: 'refused', overflow: true, count: 3000 - (GROUP_BOUNDS.groups - 1), servers: [], clients: [] });
     expect(groupHeadline(overflow)).toMatch(/^refused ×2001 more, to further servers \(past the first 1000 groups/);
     expect(gs.reduce((n, x) => n + x.count, 0)).toBe(8000);
+    // past the groups, problems of causes never seen (middleboxes' MACs) add no lookup tables
+    const tables = () => (g as unknown as { bySig: Map<string, unknown> }).bySig.size;
+    const before = tables();
+    expect(before).toBeLessThanOrEqual(GROUP_BOUNDS.groups);
+    for (let i = 0; i < 2000; i++) g.add(rec('10.0.1.10:1', '10.0.2.20:80', { by: 'middlebox', mac: `00:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}` }));
+    expect(tables()).toBe(before);
+  });
+});
+
+// ---- the grouping as it was written before issue #20's flood pass, kept as the oracle ----------
+
+/** causeOf as it was: an array of parts, a Set of reasons, spread, sorted, filtered and joined. */
+function causeOfArrays(r: FlowRecord): string {
+  const parts: string[] = [];
+  const s = r[STORY];
+  const middle = r.by === 'middlebox';
+  if (s !== undefined) {
+    parts.push(s.kind);
+    if (s.kind === 'icmp-answer' || s.kind === 'dns-icmp' || s.kind === 'ping-icmp') {
+      parts.push(s.icmp);
+      if (middle) parts.push(s.from);
+    } else if (s.kind === 'ping-ttl-exceeded') parts.push(s.from);
+    else if (s.kind === 'http-error') parts.push(String(s.status));
+    else if (s.kind === 'tls-alert') parts.push(s.side, String(s.desc));
+    else if (s.kind === 'data-stall') parts.push(s.side, s.view, s.pmtu ? 'pmtu' : '');
+    else if (s.kind === 'zero-window') parts.push(s.side);
+    else if (s.kind === 'no-response') parts.push(s.acked ? 'acked' : 'not-acked');
+    else if (s.kind === 'handshake-incomplete') parts.push(s.clientRst ? 'client-rst' : '');
+    else if (s.kind === 'syn-too-soon') parts.push(s.clientRst === true ? 'client-rst' : '');
+    else if (s.kind === 'one-sided') parts.push(s.missing);
+    else if (s.kind === 'bad-syn-ack') parts.push(s.challenge === true ? 'challenge' : '');
+    else if (s.kind === 'path-forged' || s.kind === 'path-dropped') parts.push(s.what);
+  }
+  if (r.facts !== undefined) {
+    const reasons = new Set<string>();
+    for (const f of r.facts) if (f.kind === 'attribution') reasons.add(f.reason);
+    parts.push(...[...reasons].sort());
+  }
+  if (middle && r.mac !== undefined) parts.push(r.mac);
+  return parts.filter((p) => p !== '').join(' ');
+}
+
+/** The group each record joined (its group's id) as the Grouper found it with keys of the signature, client and server joined in one string. */
+function groupIdsByJoinedKeys(records: readonly FlowRecord[]): number[] {
+  type B = { id: number; client: string | null; clients: string[]; servers: string[] };
+  const byKey = new Map<string, B>();
+  const groups: B[] = [];
+  return records.map((r) => {
+    const sig = `${r.verdict}|${r.by}|${r.proto}|${causeOfArrays(r)}`;
+    const client = hostOf(r.client);
+    const port = portOf(r.server);
+    const sHost = hostOf(r.server);
+    let b = byKey.get(`s|${sig}|${r.server}`);
+    if (b === undefined) {
+      const pool = byKey.get(`p|${sig}|${client}|${port}`);
+      if (pool !== undefined && pool.client === client) b = pool;
+    }
+    if (b === undefined && port >= 0) {
+      const scan = byKey.get(`h|${sig}|${client}|${sHost}`);
+      if (scan !== undefined && scan.client === client) b = scan;
+    }
+    if (b === undefined) {
+      b = { id: r.id, client, clients: [], servers: [] };
+      groups.push(b);
+    }
+    if (!b.clients.includes(client)) {
+      if (b.clients.length > 0) b.client = null;
+      b.clients.push(client);
+    }
+    if (!b.servers.includes(r.server)) {
+      b.servers.push(r.server);
+      byKey.set(`s|${sig}|${r.server}`, b);
+    }
+    if (b.client === client) {
+      if (!byKey.has(`p|${sig}|${client}|${port}`)) byKey.set(`p|${sig}|${client}|${port}`, b);
+      if (port >= 0 && !byKey.has(`h|${sig}|${client}|${sHost}`)) byKey.set(`h|${sig}|${client}|${sHost}`, b);
+    }
+    return b.id;
+  });
+}
+
+describe('grouping without a string made of every key gives what the joined keys gave', () => {
+  const reason = fc.constantFrom('initial-ttl-via-router', 'ttl-differs', 'faster-than-rtt', 'ttl-matches', 'icmp-not-from-server');
+  const story = fc.oneof(
+    fc.record({ kind: fc.constant('refused' as const), host: fc.constant('h') }),
+    fc.record({ kind: fc.constant('icmp-answer' as const), proto: fc.constant('tcp' as const), from: fc.constantFrom('10.9.9.1', '10.9.9.2'), icmp: fc.constantFrom('port unreachable', 'admin prohibited') }),
+    fc.record({ kind: fc.constant('tls-alert' as const), side: fc.constantFrom('client' as const, 'server' as const), desc: fc.constantFrom(40, 42), certProblems: fc.constant([]), host: fc.constant('h'), port: fc.constant(443) }),
+    fc.record({
+      kind: fc.constant('data-stall' as const),
+      side: fc.constantFrom('client' as const, 'server' as const),
+      count: fc.constant(1),
+      len: fc.constant(1),
+      pmtu: fc.boolean(),
+      host: fc.constant('h'),
+      port: fc.constant(1),
+      view: fc.constantFrom('sender' as const, 'receiver' as const),
+      bytes: fc.constant(1),
+    }),
+    fc.record({ kind: fc.constant('handshake-incomplete' as const), clientRst: fc.boolean() }),
+    fc.record({ kind: fc.constant('no-response' as const), acked: fc.boolean(), waitedNs: fc.constant(1), host: fc.constant('h'), port: fc.constant(1) }),
+    fc.record({ kind: fc.constant('http-error' as const), path: fc.constant('/'), status: fc.constantFrom(502, 503), responseT: fc.constant(0) }),
+  );
+  const record = fc.record({
+    client: fc.constantFrom('10.0.1.10:40000', '10.0.1.10:40001', '10.0.1.11:40000', '[fd00::10]:40000', '10.0.1.12'),
+    server: fc.constantFrom('10.0.2.20:80', '10.0.2.20:443', '10.0.2.21:80', '[fd00::20]:80', '10.0.2.22'),
+    verdict: fc.constantFrom<VerdictId>('refused', 'timeout'),
+    by: fc.constantFrom<By>('server', 'middlebox', 'unknown'),
+    mac: fc.option(fc.constantFrom('00:01:d7:2a:10:01', '00:00:0c:07:ac:01'), { nil: undefined }),
+    reasons: fc.array(reason, { maxLength: 3 }),
+    story: fc.option(story, { nil: undefined }),
+  });
+
+  it('causeOf, and the group of every record', () => {
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 60 }), (rs) => {
+        const records = rs.map((x) => {
+          const r = rec(x.client, x.server, { verdict: x.verdict, by: x.by, mac: x.mac, facts: x.reasons.map((reason) => ({ kind: 'attribution', reason, from: '' }) as unknown as Fact) });
+          r[STORY] = x.story as FlowRecord[typeof STORY];
+          return r;
+        });
+        for (const r of records) expect(causeOf(r)).toBe(causeOfArrays(r));
+        const g = new Grouper();
+        for (const r of records) g.add(r);
+        expect(records.map((r) => r.group)).toEqual(groupIdsByJoinedKeys(records));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

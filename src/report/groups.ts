@@ -1,5 +1,5 @@
 import { HEALTHY, type By, type FlowRecord, type VerdictId } from '../verdict/types.js';
-import { STORY } from '../verdict/facts.js';
+import { STORY, type Fact } from '../verdict/facts.js';
 import { hostOf, portOf } from '../flow/addr.js';
 
 /**
@@ -46,65 +46,78 @@ export const GROUP_BOUNDS = { groups: 1000, listed: 64, ids: 1000, checkers: 409
  * pool of dead servers has one cause.
  */
 export function causeOf(r: FlowRecord): string {
-  const parts: string[] = [];
+  // written as one string, part after part: an array of parts, a Set of reasons, their spread,
+  // filter and join made seven objects a problem (a SYN flood's million records, issue #20)
   const s = r[STORY];
   const middle = r.by === 'middlebox';
+  let out = '';
   if (s !== undefined) {
-    parts.push(s.kind);
+    out = s.kind;
     switch (s.kind) {
       case 'icmp-answer':
-        parts.push(s.icmp);
-        if (middle) parts.push(s.from);
-        break;
       case 'dns-icmp':
       case 'ping-icmp':
-        parts.push(s.icmp);
-        if (middle) parts.push(s.from);
+        out = and(out, s.icmp);
+        if (middle) out = and(out, s.from);
         break;
       case 'ping-ttl-exceeded':
-        parts.push(s.from);
+        out = and(out, s.from);
         break;
       case 'http-error':
-        parts.push(String(s.status));
+        out = and(out, String(s.status));
         break;
       case 'tls-alert':
-        parts.push(s.side, String(s.desc));
+        out = and(and(out, s.side), String(s.desc));
         break;
       case 'data-stall':
-        parts.push(s.side, s.view, s.pmtu ? 'pmtu' : '');
+        out = and(and(and(out, s.side), s.view), s.pmtu ? 'pmtu' : '');
         break;
       case 'zero-window':
-        parts.push(s.side);
+        out = and(out, s.side);
         break;
       case 'no-response':
-        parts.push(s.acked ? 'acked' : 'not-acked');
+        out = and(out, s.acked ? 'acked' : 'not-acked');
         break;
       case 'handshake-incomplete':
-        parts.push(s.clientRst ? 'client-rst' : '');
+        out = and(out, s.clientRst ? 'client-rst' : '');
         break;
       case 'syn-too-soon':
-        parts.push(s.clientRst === true ? 'client-rst' : '');
+        out = and(out, s.clientRst === true ? 'client-rst' : '');
         break;
       case 'one-sided':
-        parts.push(s.missing);
+        out = and(out, s.missing);
         break;
       case 'bad-syn-ack':
-        parts.push(s.challenge === true ? 'challenge' : '');
+        out = and(out, s.challenge === true ? 'challenge' : '');
         break;
       case 'path-forged':
       case 'path-dropped':
-        parts.push(s.what);
+        out = and(out, s.what);
         break;
       default:
     }
   }
-  if (r.facts !== undefined) {
-    const reasons = new Set<string>();
-    for (const f of r.facts) if (f.kind === 'attribution') reasons.add(f.reason);
-    parts.push(...[...reasons].sort());
-  }
-  if (middle && r.mac !== undefined) parts.push(r.mac);
-  return parts.filter((p) => p !== '').join(' ');
+  if (r.facts !== undefined) out = withReasons(out, r.facts);
+  if (middle && r.mac !== undefined) out = and(out, r.mac);
+  return out;
+}
+
+/** `out` and `part`, a space between, an empty part left out. */
+function and(out: string, part: string): string {
+  if (part === '') return out;
+  return out === '' ? part : `${out} ${part}`;
+}
+
+/** withReasons' list of distinct reasons (reused: most records have none, a few one or two). */
+const reasons: string[] = [];
+
+/** `out` and the distinct reasons of the attribution facts, in sorted order. */
+function withReasons(out: string, facts: readonly Fact[]): string {
+  reasons.length = 0;
+  for (const f of facts) if (f.kind === 'attribution' && !reasons.includes(f.reason)) reasons.push(f.reason);
+  if (reasons.length > 1) reasons.sort();
+  for (const x of reasons) out = and(out, x);
+  return out;
 }
 
 /** Verdicts of an attempt that never connected: what a health check of a dead backend gets. */
@@ -133,14 +146,23 @@ interface Building {
  * listing at most GROUP_BOUNDS.listed servers and clients and GROUP_BOUNDS.ids ids, and lookup
  * tables no larger than what the groups list.
  */
+/**
+ * Where the groups of one signature (verdict, by, proto and cause) are found: a key made of the
+ * signature and the server was a string made, flattened and hashed for every problem.
+ */
+interface SigTables {
+  /** server endpoint → group. */
+  byServer: Map<string, Building>;
+  /** client + ' ' + server port → the group of that client's pool on that port. */
+  byClientPort: Map<string, Building>;
+  /** client + ' ' + server host → the group of that client's scan of that host. */
+  byClientHost: Map<string, Building>;
+}
+
 export class Grouper {
   private readonly list: Building[] = [];
-  /** sig + server endpoint → group. */
-  private readonly byServer = new Map<string, Building>();
-  /** sig + client + server port → the group of that client's pool on that port. */
-  private readonly byClientPort = new Map<string, Building>();
-  /** sig + client + server host → the group of that client's scan of that host. */
-  private readonly byClientHost = new Map<string, Building>();
+  /** The tables of each signature a group was listed under (no more signatures than groups). */
+  private readonly bySig = new Map<string, SigTables>();
   private readonly overflow = new Map<VerdictId, Building>();
   /** client address + ' ' + server port of health-check series seen (the checker also checks that port's live servers). */
   private readonly checkers = new Set<string>();
@@ -157,18 +179,19 @@ export class Grouper {
     }
     const cause = causeOf(r);
     const sig = `${r.verdict}|${r.by}|${r.proto}|${cause}`;
+    const tables = this.bySig.get(sig);
     const client = hostOf(r.client);
     const server = r.server;
     const port = portOf(server);
     const sHost = hostOf(server);
-    let b = this.byServer.get(`${sig}|${server}`);
-    if (b === undefined) {
-      const pool = this.byClientPort.get(`${sig}|${client}|${port}`);
+    let b = tables?.byServer.get(server);
+    if (b === undefined && tables !== undefined) {
+      const pool = tables.byClientPort.get(`${client} ${port}`);
       if (pool !== undefined && pool.client === client) b = pool;
-    }
-    if (b === undefined && port >= 0) {
-      const scan = this.byClientHost.get(`${sig}|${client}|${sHost}`);
-      if (scan !== undefined && scan.client === client) b = scan;
+      if (b === undefined && port >= 0) {
+        const scan = tables.byClientHost.get(`${client} ${sHost}`);
+        if (scan !== undefined && scan.client === client) b = scan;
+      }
     }
     if (b === undefined) {
       if (this.list.length < GROUP_BOUNDS.groups) {
@@ -182,17 +205,23 @@ export class Grouper {
         }
       }
     }
-    this.join(b, r, sig, client, server, port, sHost);
+    this.join(b, r, tables ?? sig, client, server, port, sHost);
     return b.g.count;
   }
 
-  private join(b: Building, r: FlowRecord, sig: string, client: string, server: string, port: number, sHost: string): void {
+  /** `r` joins `b`; its signature's tables (or the signature, when it has none yet) learn what finds `b`. */
+  private join(b: Building, r: FlowRecord, tables: SigTables | string, client: string, server: string, port: number, sHost: string): void {
     const g = b.g;
     g.count++;
     if (g.count > 1) g.last = r.start;
     if (g.ids.length < GROUP_BOUNDS.ids) g.ids.push(r.id);
     r.group = g.id;
     if (g.overflow === true) return;
+    let t: SigTables;
+    if (typeof tables === 'string') {
+      t = { byServer: new Map(), byClientPort: new Map(), byClientHost: new Map() };
+      this.bySig.set(tables, t);
+    } else t = tables;
     if (!g.clients.includes(client)) {
       if (g.clients.length > 0) b.client = null;
       if (g.clients.length < GROUP_BOUNDS.listed) g.clients.push(client);
@@ -201,14 +230,14 @@ export class Grouper {
     if (!g.servers.includes(server)) {
       if (g.servers.length < GROUP_BOUNDS.listed) {
         g.servers.push(server);
-        this.byServer.set(`${sig}|${server}`, b);
+        t.byServer.set(server, b);
       } else g.moreServers = true;
     }
     if (b.client === client) {
-      const kp = `${sig}|${client}|${port}`;
-      if (!this.byClientPort.has(kp)) this.byClientPort.set(kp, b);
-      const kh = `${sig}|${client}|${sHost}`;
-      if (port >= 0 && !this.byClientHost.has(kh)) this.byClientHost.set(kh, b);
+      const kp = `${client} ${port}`;
+      if (!t.byClientPort.has(kp)) t.byClientPort.set(kp, b);
+      const kh = `${client} ${sHost}`;
+      if (port >= 0 && !t.byClientHost.has(kh)) t.byClientHost.set(kh, b);
     }
     if (g.checks === undefined && r.facts !== undefined) {
       for (const f of r.facts) if (f.kind === 'probe-series') g.checks = { from: client, intervalMs: Math.round(f.intervalNs / 1e3) / 1e3 };
