@@ -1,5 +1,6 @@
 import type { FlowRecord, RelatedKind } from '../verdict/types.js';
 import { CAUSE, type Cause } from '../verdict/facts.js';
+import { randomBytes } from 'node:crypto';
 import { flatten } from '../memory.js';
 
 /**
@@ -83,14 +84,6 @@ function addLink(r: FlowRecord, id: number, kind: RelatedKind, why: string): voi
 const NONE: readonly never[] = [];
 
 /**
- * What linkers remember of past records: a bounded map from a key (an address, a name) to the
- * latest entries under it, forgetting entries older than `windowSec` of capture time and the
- * oldest keys beyond `maxKeys`. Keys whose entries are all older than the window before the newest
- * entry added are forgotten by a pass over the keys each time the newest entry's time has moved on
- * a PASS_EVERY-th of the window: without it every linker held its `maxKeys` keys to the end, 28 MB
- * of a 110 MB heap on the 1 GB dense benchmark capture.
- */
-/**
  * Passes per window: a key is forgotten at most a window / PASS_EVERY after its window, so a
  * linker holds the keys of about 1.25 windows. A pass per so much capture time, not a few keys an
  * add: on a dense capture, where keys are added to all the time, walking 4 keys an add (each a
@@ -98,20 +91,76 @@ const NONE: readonly never[] = [];
  */
 const PASS_EVERY = 4;
 
+/** No key (a slot of the table, a neighbour in the order). */
+const NO = -1;
+/** The slots a table makes at its first key (then twice as many each time they are all taken). */
+const MIN_SLOTS = 64;
+/** The arrays of a table with no key yet. */
+const NO_SLOTS = new Int32Array(0);
+/** The list of a slot with no key (never read, never written). */
+const NO_LIST: never[] = [];
+
+/**
+ * A secret per process, as the flow tables' (flow/addr.ts): keys come from packets (addresses,
+ * ISNs), and keys chosen to share a slot would make every lookup walk them all.
+ */
+const KEY_SEED = randomBytes(4).readInt32LE(0);
+
+/** A key's hash: FNV-1a over its UTF-16 units from the seed, then MurmurHash3's finaliser (every bit moves the low ones). */
+function keyHash(key: string): number {
+  let h = KEY_SEED ^ 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/**
+ * What linkers remember of past records: a bounded map from a key (an address, a name) to the
+ * latest entries under it, forgetting entries older than `windowSec` of capture time and the
+ * oldest keys beyond `maxKeys`. Keys whose entries are all older than the window before the newest
+ * entry added are forgotten by a pass over the keys each time the newest entry's time has moved on
+ * a PASS_EVERY-th of the window: without it every linker held its `maxKeys` keys to the end, 28 MB
+ * of a 110 MB heap on the 1 GB dense benchmark capture.
+ *
+ * Not a Map: a flood of problems (a SYN flood, a scan) brings a new key with nearly every record,
+ * and with it a key forgotten. A Map of 16,384 keys with one in and one out per record fills its
+ * table with deleted entries and is made anew again and again: a get and an add of a key made
+ * fresh took ~880 ns. Here the keys live in numbered slots (arrays doubled as they fill, up to
+ * maxKeys), found through an open-addressing table of twice as many places (linear probing,
+ * deletion by shifting back: no deleted marks), in a list by first insertion for the oldest:
+ * ~270 ns (`node bench/recent.mjs`). Nothing is allocated per key but its list.
+ */
 export class Recent<T extends { t: number }> {
-  private readonly byKey = new Map<string, T[]>();
-  /** Oldest-first over byKey's keys, made at the first eviction. */
-  private order: MapIterator<string> | null = null;
+  /** Slots made so far: doubled when they are all taken, up to maxKeys (a small capture makes few). */
+  private capacity = 0;
+  /** Places of the table: the slot of the key there, or NO. Twice the slots or more, a power of two. */
+  private places = NO_SLOTS;
+  private mask = 0;
+  /** By slot: its key, hash, place and entries (oldest first); its neighbours by first insertion. */
+  private keys: string[] = [];
+  private hashes = NO_SLOTS;
+  private placeOf = NO_SLOTS;
+  private lists: T[][] = [];
+  private older = NO_SLOTS;
+  private newer = NO_SLOTS;
+  /** The slots holding no key, as a stack. */
+  private freeSlots = NO_SLOTS;
+  private freeCount = 0;
+  /** The key first inserted longest ago and most lately, NO when none. */
+  private oldest = NO;
+  private newest = NO;
+  private size = 0;
   /** Capture time (s) of the newest entry added. */
   private latest = -Infinity;
   /** The value of `latest` at the last pass that forgot expired keys. */
   private passed = -Infinity;
   /**
-   * The key get() found last and its list, while that is still the map's: a linker adds under the
-   * key it just looked up (a second lookup of a key, out of cache on a dense capture).
+   * The key get() found last and its slot, while that key is still there: a linker adds under the
+   * key it just looked up.
    */
   private foundKey: string | undefined = undefined;
-  private foundList: T[] | undefined = undefined;
+  private foundSlot = NO;
   /** With one entry a key: the list of the key evicted last, for the next key added (a list a key each, as long-lived as the keys). */
   private evictedList: T[] | null = null;
 
@@ -129,38 +178,44 @@ export class Recent<T extends { t: number }> {
     private readonly dropped: ((e: T) => void) | null = null,
   ) {}
 
+  /** How many keys it holds (for tests). */
+  get keyCount(): number {
+    return this.size;
+  }
+
   add(key: string, e: T): void {
     if (e.t > this.latest) {
       this.latest = e.t;
       if (e.t - this.passed >= this.windowSec / PASS_EVERY) this.expire();
     }
+    const hash = key === this.foundKey ? this.hashes[this.foundSlot] : keyHash(key);
+    const slot = key === this.foundKey ? this.foundSlot : this.find(key, hash);
     if (this.perKey === 1) {
       // the one entry of a key is replaced whole, so a new list either way (the one of the key
-      // evicted last, when there is one), and one lookup, not a lookup and an insertion: a key
-      // already there keeps its place; a new one is the newest
+      // evicted last, when there is one); a key already there keeps its place, a new one is the newest
       let list = this.evictedList;
       if (list === null) list = [e];
       else {
         this.evictedList = null;
         list[0] = e;
       }
-      this.byKey.set(flatten(key), list);
-      this.foundKey = undefined;
-      if (this.byKey.size > this.maxKeys) this.evictOldest();
+      if (slot !== NO) this.lists[slot] = list;
+      else {
+        // past the most, the oldest goes first (the new key is never the one evicted)
+        if (this.size >= this.maxKeys) this.evictOldest();
+        this.insert(key, hash, list);
+      }
       return;
     }
-    const list = key === this.foundKey ? this.foundList : this.byKey.get(key);
-    if (list === undefined) {
-      if (this.byKey.size >= this.maxKeys) this.evictOldest();
-      // a flat key (the linkers' are template literals: ropes that keep the strings they were
-      // cut from) and a list of one: `[]` and a push reserve 17 slots (180 bytes a key)
-      this.byKey.set(flatten(key), [e]);
+    if (slot === NO) {
+      if (this.size >= this.maxKeys) this.evictOldest();
+      // a list of one: `[]` and a push reserve 17 slots (180 bytes a key)
+      this.insert(key, hash, [e]);
       return;
     }
+    const list = this.lists[slot];
     if (list.length < this.perKey) {
-      const longer = list.concat([e]); // exactly one slot more
-      this.byKey.set(key, longer);
-      if (list === this.foundList) this.foundList = longer;
+      this.lists[slot] = list.concat([e]); // exactly one slot more
       return;
     }
     const first = list[0];
@@ -169,43 +224,13 @@ export class Recent<T extends { t: number }> {
     if (this.dropped !== null) this.dropped(first);
   }
 
-  private evictOldest(): void {
-    // Maps iterate in insertion order: the next key of one iterator kept over the map's life is
-    // the one added longest ago (every key it passed was deleted here). A new iterator per
-    // eviction would walk the deleted entries V8 keeps until it compacts the table: 45 µs an add
-    // at 16,384 keys, most of a flood's run.
-    this.order ??= this.byKey.keys();
-    const oldest = this.order.next();
-    if (oldest.done === true) return;
-    if (this.dropped !== null || this.perKey === 1) {
-      const list = this.byKey.get(oldest.value);
-      if (list !== undefined && this.dropped !== null) for (let i = 0; i < list.length; i++) this.dropped(list[i]);
-      if (list !== undefined && this.perKey === 1) this.evictedList = list;
-    }
-    this.byKey.delete(oldest.value);
-    this.foundKey = undefined;
-  }
-
-  /** Forgets the keys whose every entry is older than the window before the newest. */
-  private expire(): void {
-    this.passed = this.latest;
-    this.foundKey = undefined;
-    const before = this.latest - this.windowSec;
-    // forEach, not for-of: a pass is rare, so it runs unoptimised, where a for-of over a Map's
-    // entries costs 4 to 8 times as much; deleting the entry it is at is allowed
-    this.byKey.forEach((list, key) => {
-      let newest = -Infinity;
-      for (let i = 0; i < list.length; i++) if (list[i].t > newest) newest = list[i].t;
-      if (newest < before) this.byKey.delete(key);
-    });
-  }
-
   /** The entries under `key` no older than the window at capture time `now` (seconds), oldest first. */
   get(key: string, now: number): readonly T[] {
-    // an empty map answers without hashing the key (most linkers' maps stay empty on most captures)
-    if (this.byKey.size === 0) return NONE;
-    const list = this.byKey.get(key);
-    if (list === undefined) return NONE;
+    // an empty table answers without hashing the key (most linkers' tables stay empty on most captures)
+    if (this.size === 0) return NONE;
+    const slot = this.find(key, keyHash(key));
+    if (slot === NO) return NONE;
+    const list = this.lists[slot];
     let drop = 0;
     while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
     if (drop > 0) {
@@ -213,12 +238,133 @@ export class Recent<T extends { t: number }> {
       list.splice(0, drop);
     }
     if (list.length === 0) {
-      this.byKey.delete(key);
-      this.foundKey = undefined;
-    } else {
-      this.foundKey = key;
-      this.foundList = list;
+      this.remove(slot);
+      return list;
     }
+    this.foundKey = key;
+    this.foundSlot = slot;
     return list;
+  }
+
+  /** The slot of `key` (whose hash is `hash`), or NO. */
+  private find(key: string, hash: number): number {
+    if (this.size === 0) return NO;
+    const places = this.places;
+    const mask = this.mask;
+    for (let p = hash & mask; ; p = (p + 1) & mask) {
+      const slot = places[p];
+      if (slot === NO) return NO;
+      if (this.hashes[slot] === hash && this.keys[slot] === key) return slot;
+    }
+  }
+
+  /** `key` into a free slot, the newest by first insertion. */
+  private insert(key: string, hash: number, list: T[]): void {
+    if (this.freeCount === 0) this.grow();
+    const slot = this.freeSlots[--this.freeCount];
+    const places = this.places;
+    const mask = this.mask;
+    let p = hash & mask;
+    while (places[p] !== NO) p = (p + 1) & mask;
+    places[p] = slot;
+    this.placeOf[slot] = p;
+    // a flat key: one cut from a longer string, or a template literal's rope, would keep what it was made from
+    this.keys[slot] = flatten(key);
+    this.hashes[slot] = hash;
+    this.lists[slot] = list;
+    this.older[slot] = this.newest;
+    this.newer[slot] = NO;
+    if (this.newest !== NO) this.newer[this.newest] = slot;
+    else this.oldest = slot;
+    this.newest = slot;
+    this.size++;
+  }
+
+  /** Takes the key of `slot` out: its place is filled by shifting back the keys after it that may move. */
+  private remove(slot: number): void {
+    const places = this.places;
+    const mask = this.mask;
+    let hole = this.placeOf[slot];
+    places[hole] = NO;
+    for (let p = (hole + 1) & mask; places[p] !== NO; p = (p + 1) & mask) {
+      const s = places[p];
+      // a key may fill the hole unless its home place lies after the hole, up to p (cyclically)
+      const home = this.hashes[s] & mask;
+      if (((p - home) & mask) >= ((p - hole) & mask)) {
+        places[hole] = s;
+        this.placeOf[s] = hole;
+        places[p] = NO;
+        hole = p;
+      }
+    }
+    const o = this.older[slot];
+    const n = this.newer[slot];
+    if (o !== NO) this.newer[o] = n;
+    else this.oldest = n;
+    if (n !== NO) this.older[n] = o;
+    else this.newest = o;
+    this.keys[slot] = '';
+    this.lists[slot] = NO_LIST;
+    this.freeSlots[this.freeCount++] = slot;
+    this.size--;
+    if (slot === this.foundSlot) {
+      this.foundKey = undefined;
+      this.foundSlot = NO;
+    }
+  }
+
+  /** Twice the slots (up to maxKeys), all free ones new: the keys keep their slots, and are placed again in a table twice as large. */
+  private grow(): void {
+    const n = Math.min(this.maxKeys, Math.max(MIN_SLOTS, 2 * this.capacity));
+    const widen = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.hashes = widen(this.hashes);
+    this.placeOf = widen(this.placeOf);
+    this.older = widen(this.older);
+    this.newer = widen(this.newer);
+    for (let i = this.capacity; i < n; i++) {
+      this.keys.push('');
+      this.lists.push(NO_LIST);
+    }
+    // taken lowest first
+    this.freeSlots = new Int32Array(n);
+    for (let i = n - 1; i >= this.capacity; i--) this.freeSlots[this.freeCount++] = i;
+    this.capacity = n;
+    let places = 8;
+    while (places < 2 * n) places *= 2;
+    this.places = new Int32Array(places).fill(NO);
+    this.mask = places - 1;
+    for (let slot = this.oldest; slot !== NO; slot = this.newer[slot]) {
+      let p = this.hashes[slot] & this.mask;
+      while (this.places[p] !== NO) p = (p + 1) & this.mask;
+      this.places[p] = slot;
+      this.placeOf[slot] = p;
+    }
+  }
+
+  private evictOldest(): void {
+    const slot = this.oldest;
+    if (slot === NO) return;
+    const list = this.lists[slot];
+    if (this.dropped !== null) for (let i = 0; i < list.length; i++) this.dropped(list[i]);
+    if (this.perKey === 1) this.evictedList = list;
+    this.remove(slot);
+  }
+
+  /** Forgets the keys whose every entry is older than the window before the newest. */
+  private expire(): void {
+    this.passed = this.latest;
+    const before = this.latest - this.windowSec;
+    for (let slot = this.oldest; slot !== NO;) {
+      const next = this.newer[slot];
+      const list = this.lists[slot];
+      let newest = -Infinity;
+      for (let i = 0; i < list.length; i++) if (list[i].t > newest) newest = list[i].t;
+      if (newest < before) this.remove(slot);
+      slot = next;
+    }
   }
 }
