@@ -13,7 +13,7 @@ import { CaptureReader, READ_END, READ_RECORD } from '../src/capture/reader.js';
 import { FreeList } from '../src/flow/chained-table.js';
 import { Analyzer, CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { Emitter } from '../src/report/emit.js';
-import { EMIT_CHUNK, TCP_CHUNK } from '../src/lifecycle.js';
+import { EMIT_CHUNK } from '../src/lifecycle.js';
 import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
 import { analyzeFile, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import { join } from 'node:path';
@@ -292,7 +292,7 @@ describe('a flood reuses its reported flows', () => {
     const { most, records, batch, a } = run(syn, (a) => a.flows.spareTcpFlows);
     expect(records).toBe(FLOOD + 1);
     // 25,000 flows timed out at 60 s, emitted a chunk at a time (#22)
-    expect(batch).toBe(TCP_CHUNK);
+    expect(batch).toBe(EMIT_CHUNK);
     expect(most).toBeGreaterThanOrEqual(4999);
     // one flow live, the rest reported at 60 s: the spares beyond 4,096 let go at that sweep
     expect(a.flows.tcp.size).toBe(1);
@@ -371,14 +371,13 @@ describe('a flood reuses its reported flows', () => {
     ['DNS queries', false, (i: number) => query(i)],
   ])('%s left at the end: the run waits for a busy output between their chunks', async (_, isTcp, frame) => {
     const { before, after, atWaits, emittedWhilePending } = await paced(frame);
-    const chunk = isTcp ? TCP_CHUNK : EMIT_CHUNK;
     expect(after).toBe(FLOOD);
-    // some 25,000 flows were live at the end: six full chunks or more, each followed by a wait
+    // some 25,000 flows were live at the end: six full chunks, each followed by a wait
     expect(after - before).toBeGreaterThan(6 * EMIT_CHUNK);
-    const full = Math.floor((after - before) / chunk);
-    expect(atWaits.slice(0, full)).toEqual(Array.from({ length: full }, (_, k) => before + (k + 1) * chunk));
+    const full = Math.floor((after - before) / EMIT_CHUNK);
+    expect(atWaits.slice(0, full)).toEqual(Array.from({ length: full }, (_, k) => before + (k + 1) * EMIT_CHUNK));
     // and after the TCP flows' last chunk, full or not, before the DNS lookups'
-    expect(atWaits.slice(full)).toEqual(isTcp && (after - before) % chunk !== 0 ? [after] : []);
+    expect(atWaits.slice(full)).toEqual(isTcp && (after - before) % EMIT_CHUNK !== 0 ? [after] : []);
     expect(emittedWhilePending).toBe(false);
   });
 });
