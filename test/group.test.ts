@@ -148,6 +148,21 @@ describe('grouping problems alike', () => {
   });
 });
 
+describe('the pool and scan tables are bounded too', () => {
+  it('one client refused by 70,000 hosts on one port: one group, and no more keys than GROUP_BOUNDS.poolKeys', () => {
+    const g = new Grouper();
+    const n = GROUP_BOUNDS.poolKeys + 4464;
+    for (let i = 0; i < n; i++) g.add(rec('10.0.1.10:1', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`));
+    const gs = g.groups();
+    expect(gs).toHaveLength(1);
+    expect(gs[0].count).toBe(n);
+    const tables = (g as unknown as { bySig: Map<string, { byClientPort: Map<string, unknown>; byClientHost: Map<string, unknown> }> }).bySig;
+    let keys = 0;
+    for (const t of tables.values()) keys += t.byClientPort.size + t.byClientHost.size;
+    expect(keys).toBe(GROUP_BOUNDS.poolKeys);
+  });
+});
+
 // ---- the grouping as it was written before issue #20's flood pass, kept as the oracle ----------
 
 /** causeOf as it was: an array of parts, a Set of reasons, spread, sorted, filtered and joined. */

@@ -36,7 +36,7 @@ export interface ProblemGroup {
 }
 
 /** What a group holds, whatever the number of its records; and how many groups a capture has at most. */
-export const GROUP_BOUNDS = { groups: 1000, listed: 64, ids: 1000, checkers: 4096 } as const;
+export const GROUP_BOUNDS = { groups: 1000, listed: 64, ids: 1000, checkers: 4096, poolKeys: 65536 } as const;
 
 /**
  * The cause of a problem, beyond its verdict and `by`, as a key: the kind of explanation (the
@@ -141,12 +141,6 @@ interface Building {
 }
 
 /**
- * Assigns each problem record to its group as records are decided, in bounded memory: at most
- * GROUP_BOUNDS.groups groups (further new ones fall into one overflow group per verdict), each
- * listing at most GROUP_BOUNDS.listed servers and clients and GROUP_BOUNDS.ids ids, and lookup
- * tables no larger than what the groups list.
- */
-/**
  * Where the groups of one signature (verdict, by, proto and cause) are found: a key made of the
  * signature and the server was a string made, flattened and hashed for every problem.
  */
@@ -159,8 +153,18 @@ interface SigTables {
   byClientHost: Map<string, Building>;
 }
 
+/**
+ * Assigns each problem record to its group as records are decided, in bounded memory: at most
+ * GROUP_BOUNDS.groups groups (further new ones fall into one overflow group per verdict), each
+ * listing at most GROUP_BOUNDS.listed servers and clients and GROUP_BOUNDS.ids ids; its servers
+ * are found by what it lists, and one client's pools and scans by at most GROUP_BOUNDS.poolKeys
+ * keys in all (one client refused by every host of a /8 learns no more: its later attempts to
+ * other ports and hosts start groups of their own).
+ */
 export class Grouper {
   private readonly list: Building[] = [];
+  /** Keys in all the signatures' byClientPort and byClientHost tables. */
+  private poolKeys = 0;
   /** The tables of each signature a group was listed under (no more signatures than groups). */
   private readonly bySig = new Map<string, SigTables>();
   private readonly overflow = new Map<VerdictId, Building>();
@@ -235,9 +239,15 @@ export class Grouper {
     }
     if (b.client === client) {
       const kp = `${client} ${port}`;
-      if (!t.byClientPort.has(kp)) t.byClientPort.set(kp, b);
+      if (this.poolKeys < GROUP_BOUNDS.poolKeys && !t.byClientPort.has(kp)) {
+        t.byClientPort.set(kp, b);
+        this.poolKeys++;
+      }
       const kh = `${client} ${sHost}`;
-      if (port >= 0 && !t.byClientHost.has(kh)) t.byClientHost.set(kh, b);
+      if (port >= 0 && this.poolKeys < GROUP_BOUNDS.poolKeys && !t.byClientHost.has(kh)) {
+        t.byClientHost.set(kh, b);
+        this.poolKeys++;
+      }
     }
     if (g.checks === undefined && r.facts !== undefined) {
       for (const f of r.facts) if (f.kind === 'probe-series') g.checks = { from: client, intervalMs: Math.round(f.intervalNs / 1e3) / 1e3 };
