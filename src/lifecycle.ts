@@ -420,7 +420,8 @@ export class Lifecycle {
         if (retire) this.flows.retireTcp(f);
         else this.flows.forgetTcp(f);
       }
-      this.out.emit(chunk);
+      // held until the next batch is related (Emitter.emit): the sweep's or the end's last one follows
+      this.out.emit(chunk, true);
       checkHeap();
       yield;
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Relater, type Linker } from '../src/related/relate.js';
+import { Emitter } from '../src/report/emit.js';
 import { LINKERS } from '../src/related/index.js';
 import { proxyLeg } from '../src/related/proxy-leg.js';
 import { natLeg } from '../src/related/nat-leg.js';
@@ -130,6 +131,36 @@ describe('nat-leg', () => {
     expect(pre.related?.[0].why).toBe('the same connection after the SNAT: 10.0.1.10:47208 is 10.0.2.1:47208 there');
     expect(post[CAUSE]).toEqual({ kind: 'nat-leg', id: pre.id, side: 'client', before: '10.0.1.10:47208', after: '10.0.2.1:47208', same: true });
     expect(pre[CAUSE]).toBeUndefined();
+  });
+
+  it('links legs in two batches both ways when the first is held (a flood emitted in chunks), one way when it was handed on', () => {
+    const pre = tcp('10.0.1.10:47300', '10.0.2.20:81', 'refused', 1, { isn: 77 });
+    const post = tcp('10.0.2.1:47300', '10.0.2.20:81', 'refused', 1.00004, { isn: 77 });
+    const rel = new Relater([natLeg()]);
+    rel.relate([pre]);
+    rel.relate([post], [pre]);
+    expect(ids(pre)).toEqual([`nat-leg:${post.id}`]);
+    expect(ids(post)).toEqual([`nat-leg:${pre.id}`]);
+    const a = tcp('10.0.1.10:47301', '10.0.2.20:81', 'refused', 2, { isn: 78 });
+    const b = tcp('10.0.2.1:47301', '10.0.2.20:81', 'refused', 2.00004, { isn: 78 });
+    const once = new Relater([natLeg()]);
+    once.relate([a]);
+    once.relate([b]);
+    expect(a.related).toBeUndefined();
+    expect(ids(b)).toEqual([`nat-leg:${a.id}`]);
+  });
+
+  it('the emitter holds a chunk until the next batch is related, then hands both on in order', () => {
+    // what each record says when it is handed on (ndjson writes it then)
+    const handed: string[] = [];
+    const e = new Emitter({ keep: 'none', onFlow: (r) => handed.push(`#${r.id} ${ids(r).join(',')}`), onFlowProblemsOnly: false, filter: null, firstId: 1, file: undefined });
+    const pre = tcp('10.0.1.10:47302', '10.0.2.20:81', 'refused', 1, { isn: 79 });
+    const other = tcp('10.0.1.11:47303', '10.0.2.20:81', 'refused', 1.00001, { isn: 80 });
+    const post = tcp('10.0.2.1:47302', '10.0.2.20:81', 'refused', 1.00004, { isn: 79 });
+    e.emit([pre, other], true);
+    expect(handed).toEqual([]);
+    e.emit([post]);
+    expect(handed).toEqual(['#1 nat-leg:3', '#2 ', '#3 nat-leg:1']);
   });
 
   it('links a port-rewriting NAT by ISN, and a DNAT', () => {

@@ -27,6 +27,8 @@ export interface Linker {
 
 export type Found = (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string, causeHere?: Cause, causeThere?: Cause) => void;
 
+const NO_RECORDS: readonly FlowRecord[] = [];
+
 /** Links kept per record (a pool of 10,000 health checks must not give one record 10,000 links). */
 export const MAX_RELATED = 8;
 
@@ -39,16 +41,25 @@ export class Relater {
   /** The batch being related, and the index in it of the record being related. */
   private batch: readonly FlowRecord[] = [];
   private at = 0;
+  /** The batch before it, while it is held (see relate). */
+  private before: readonly FlowRecord[] = NO_RECORDS;
   /** The one `found` callback every linker is handed (not a closure per record and linker). */
   private readonly found: Found = (otherId, kind, whyHere, whyThere, causeHere, causeThere) => {
     const r = this.batch[this.at];
     if (otherId === r.id) return;
     addLink(r, otherId, kind, whyHere);
     if (causeHere !== undefined) r[CAUSE] ??= causeHere;
-    // a batch is numbered in order (Emitter.emit), so an earlier record of it is found by its id
+    // a batch is numbered in order (Emitter.emit), so an earlier record of it is found by its id,
+    // as one of the batch before it, when that is still held
+    let other: FlowRecord;
     const i = otherId - this.batch[0].id;
-    if (i < 0 || i >= this.at || this.batch[i].id !== otherId) return;
-    const other = this.batch[i];
+    if (i >= 0 && i < this.at && this.batch[i].id === otherId) other = this.batch[i];
+    else {
+      const before = this.before;
+      const j = before.length > 0 ? otherId - before[0].id : -1;
+      if (j < 0 || j >= before.length || before[j].id !== otherId) return;
+      other = before[j];
+    }
     if (whyThere !== undefined) addLink(other, r.id, kind, whyThere);
     if (causeThere !== undefined) other[CAUSE] ??= causeThere;
   };
@@ -61,16 +72,21 @@ export class Relater {
     this.byProto = { tcp: of('tcp'), udp: of('udp'), dns: of('dns'), icmp: of('icmp'), arp: of('arp') };
   }
 
-  /** Relates a batch of records numbered in order (consecutive ids), in their order. */
-  relate(batch: readonly FlowRecord[]): void {
+  /**
+   * Relates a batch of records numbered in order (consecutive ids), in their order. `before`, the
+   * batch numbered just before it when that is not handed on yet, takes links both ways too.
+   */
+  relate(batch: readonly FlowRecord[], before: readonly FlowRecord[] = NO_RECORDS): void {
     if (batch.length === 0) return;
     this.batch = batch;
+    this.before = before;
     for (this.at = 0; this.at < batch.length; this.at++) {
       const r = batch[this.at];
       const linkers = this.byProto[r.proto];
       for (let i = 0; i < linkers.length; i++) linkers[i].relate(r, this.found);
     }
     this.batch = [];
+    this.before = NO_RECORDS;
   }
 }
 
