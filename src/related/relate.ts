@@ -41,7 +41,7 @@ export class Relater {
   /** The batch being related, and the index in it of the record being related. */
   private batch: readonly FlowRecord[] = [];
   private at = 0;
-  /** The batch before it, while it is held (see relate). */
+  /** The records just before the batch, while they are held (see relate). */
   private before: readonly FlowRecord[] = NO_RECORDS;
   /** The one `found` callback every linker is handed (not a closure per record and linker). */
   private readonly found: Found = (otherId, kind, whyHere, whyThere, causeHere, causeThere) => {
@@ -74,7 +74,8 @@ export class Relater {
 
   /**
    * Relates a batch of records numbered in order (consecutive ids), in their order. `before`, the
-   * batch numbered just before it when that is not handed on yet, takes links both ways too.
+   * records numbered just before it when they are not handed on yet (the tail of a flood's chunk,
+   * Emitter.emit), take links both ways too.
    */
   relate(batch: readonly FlowRecord[], before: readonly FlowRecord[] = NO_RECORDS): void {
     if (batch.length === 0) return;

@@ -17,10 +17,10 @@ import { flatten } from '../memory.js';
  */
 export type Keep = 'all' | 'none' | { problemsPerGroup: number };
 
-/** Where decided records go, and what of them is kept, handed on and counted. */
 /** Records of a chunk held until the next batch is related (see Emitter.emit). */
 export const HELD_TAIL = 256;
 
+/** Where decided records go, and what of them is kept, handed on and counted. */
 export interface EmitOptions {
   keep: Keep;
   /** Called with each record as soon as its verdict is final. */
