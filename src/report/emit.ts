@@ -126,14 +126,9 @@ export class Emitter {
       this.held = null;
       this.handOn(held, held.length);
     }
-    if (!more || batch.length <= HELD_TAIL) {
-      if (more) this.held = batch;
-      else this.handOn(batch, batch.length);
-      return;
-    }
-    const tail = batch.length - HELD_TAIL;
+    const tail = more ? Math.max(0, batch.length - HELD_TAIL) : batch.length;
     this.handOn(batch, tail);
-    this.held = batch.slice(tail);
+    if (tail < batch.length) this.held = batch.slice(tail);
   }
 
   /** Counts, keeps and hands on the first `n` records of a related batch. */
