@@ -226,12 +226,13 @@ export class Grouper {
       t = { byServer: new Map(), byClientPort: new Map(), byClientHost: new Map() };
       this.bySig.set(tables, t);
     } else t = tables;
-    if (!g.clients.includes(client)) {
+    // a full list with more beyond it changes no more (and the group has had two clients, b.client is null)
+    if (!g.moreClients && !g.clients.includes(client)) {
       if (g.clients.length > 0) b.client = null;
       if (g.clients.length < GROUP_BOUNDS.listed) g.clients.push(client);
       else g.moreClients = true;
     }
-    if (!g.servers.includes(server)) {
+    if (!g.moreServers && !g.servers.includes(server)) {
       if (g.servers.length < GROUP_BOUNDS.listed) {
         g.servers.push(server);
         t.byServer.set(server, b);
