@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_RELATED, Recent, Relater, type Linker } from '../src/related/relate.js';
+import { Handles, MAX_RELATED, Recent, Relater, widened, type Linker } from '../src/related/relate.js';
 import { RELATED_KINDS, type FlowRecord } from '../src/verdict/types.js';
 import { portNumber, portPart } from '../src/related/ends.js';
 
@@ -78,7 +78,7 @@ describe('Relater', () => {
     expect(recent.get('k99', 99)).toEqual([]);
   });
 
-  it('Recent keeps what a plain model keeps, and hands back only entries it no longer holds, each once', () => {
+  it('Recent keeps what a plain model keeps, and hands back every entry it no longer holds, once', () => {
     type E = { t: number; id: number };
     /** What Recent promises, plainly: keys in order of first insertion, windows, bounds, passes. */
     class Model {
@@ -133,6 +133,25 @@ describe('Relater', () => {
           expect(dropped.has(e.id)).toBe(false);
           dropped.add(e.id);
         });
+        // the same, its entries handles into columns (as other-family and same-host keep them):
+        // every entry it forgets comes back once, so the handles taken are the entries the model holds
+        let at = new Float64Array(0);
+        let ids = new Float64Array(0);
+        const handles = new Handles((n) => {
+          at = widened(at, n);
+          ids = widened(ids, n);
+        });
+        const inColumns = new Recent<number>(
+          10,
+          maxKeys,
+          perKey,
+          (h) => {
+            expect(Number.isNaN(ids[h])).toBe(false);
+            ids[h] = NaN;
+            handles.give(h);
+          },
+          (h) => at[h],
+        );
         const model = new Model(10, maxKeys, perKey);
         let t = 0;
         for (let id = 0; id < 5000; id++) {
@@ -140,13 +159,23 @@ describe('Relater', () => {
           const key = `k${rnd(keys)}`;
           if (rnd(2) === 0) {
             recent.add(key, { t, id });
+            const h = handles.take();
+            at[h] = t;
+            ids[h] = id;
+            inColumns.add(key, h);
             model.add(key, { t, id });
           }
           const look = `k${rnd(keys)}`;
+          const want = model.get(look, t).map((e) => e.id);
           const got = recent.get(look, t).map((e) => e.id);
-          expect(got).toEqual(model.get(look, t).map((e) => e.id));
+          expect(got).toEqual(want);
+          expect(inColumns.get(look, t).map((h) => ids[h])).toEqual(want);
           for (const x of got) expect(dropped.has(x)).toBe(false);
           expect(recent.keyCount).toBe(model.byKey.size);
+          expect(inColumns.keyCount).toBe(model.byKey.size);
+          let held = 0;
+          for (const list of model.byKey.values()) held += list.length;
+          expect(handles.taken).toBe(held);
         }
         expect(dropped.size).toBeGreaterThan(500);
       }

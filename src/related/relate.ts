@@ -23,6 +23,8 @@ export interface Linker {
    * all). Most records are of a kind most linkers never link: not calling them costs nothing.
    */
   readonly protos?: readonly FlowRecord['proto'][];
+  /** Handles of its entries (Handles) taken and held by none of its tables: 0 unless one leaked (for tests). */
+  readonly unheld?: () => number;
 }
 
 export type Found = (otherId: number, kind: RelatedKind, whyHere: string, whyThere?: string, causeHere?: Cause, causeThere?: Cause) => void;
@@ -100,6 +102,9 @@ function addLink(r: FlowRecord, id: number, kind: RelatedKind, why: string): voi
 /** What Recent.get returns for a key with no entries (shared, never changed). */
 const NONE: readonly never[] = [];
 
+/** An entry object's capture time (Recent's timeOf, unless a linker keeps entries in columns). */
+const timeField = (e: { t: number }): number => e.t;
+
 /**
  * Passes per window: a key is forgotten at most a window / PASS_EVERY after its window, so a
  * linker holds the keys of about 1.25 windows. A pass per so much capture time, not a few keys an
@@ -147,8 +152,11 @@ function keyHash(key: string): number {
  * maxKeys), found through an open-addressing table of twice as many places (linear probing,
  * deletion by shifting back: no deleted marks), in a list by first insertion for the oldest:
  * ~270 ns (`node bench/recent.mjs`). Nothing is allocated per key but its list.
+ *
+ * Entries are objects with their capture time in `t`, or handles (numbers) into a linker's own
+ * columns (Handles) with a `timeOf` that reads it there.
  */
-export class Recent<T extends { t: number }> {
+export class Recent<T> {
   /** Slots made so far: doubled when they are all taken, up to maxKeys (a small capture makes few). */
   private capacity = 0;
   /** Places of the table: the slot of the key there, or NO. Twice the slots or more, a power of two. */
@@ -182,17 +190,19 @@ export class Recent<T extends { t: number }> {
   private evictedList: T[] | null = null;
 
   /**
-   * @param dropped given an entry this no longer holds (shifted out past perKey, expired when its
-   *   key was looked up, or evicted with its key), which its linker may fill in for a later record
-   *   instead of making one: a linker's entries live long enough to be promoted, and then die in
-   *   the old generation (issue #20). Entries forgotten otherwise (replaced under a key with one
-   *   entry, or with their key by the pass over expired keys) are left to the collector.
+   * @param dropped given every entry this no longer holds (shifted out past perKey, replaced under a
+   *   key with one entry, expired when its key was looked up, evicted with its key or forgotten with
+   *   it by the pass over expired keys), once: its linker may fill it in for a later record instead
+   *   of making one (a linker's entries live long enough to be promoted, and then die in the old
+   *   generation, issue #20), or give its handle back (Handles).
+   * @param timeOf an entry's capture time (s): its `t`, unless its linker keeps it elsewhere.
    */
   constructor(
     private readonly windowSec: number,
     private readonly maxKeys: number,
     private readonly perKey: number,
     private readonly dropped: ((e: T) => void) | null = null,
+    private readonly timeOf: (e: T) => number = timeField as (e: T) => number,
   ) {}
 
   /** How many keys it holds (for tests). */
@@ -200,28 +210,40 @@ export class Recent<T extends { t: number }> {
     return this.size;
   }
 
+  /** How many entries it holds under all its keys (for tests). */
+  get entryCount(): number {
+    let n = 0;
+    for (let slot = this.oldest; slot !== NO; slot = this.newer[slot]) n += this.lists[slot].length;
+    return n;
+  }
+
   add(key: string, e: T): void {
-    if (e.t > this.latest) {
-      this.latest = e.t;
-      if (e.t - this.passed >= this.windowSec / PASS_EVERY) this.expire();
+    const t = this.timeOf(e);
+    if (t > this.latest) {
+      this.latest = t;
+      if (t - this.passed >= this.windowSec / PASS_EVERY) this.expire();
     }
     const hash = key === this.foundKey ? this.hashes[this.foundSlot] : keyHash(key);
     const slot = key === this.foundKey ? this.foundSlot : this.find(key, hash);
     if (this.perKey === 1) {
-      // the one entry of a key is replaced whole, so a new list either way (the one of the key
-      // evicted last, when there is one); a key already there keeps its place, a new one is the newest
+      // a key already there keeps its place and its list, its one entry replaced (as a list shifts
+      // in place past perKey: not a new list an add, each promoted with its key); a new key is the
+      // newest, with the list of the key evicted last when there is one
+      if (slot !== NO) {
+        const list = this.lists[slot];
+        if (this.dropped !== null) this.dropped(list[0]);
+        list[0] = e;
+        return;
+      }
       let list = this.evictedList;
       if (list === null) list = [e];
       else {
         this.evictedList = null;
         list[0] = e;
       }
-      if (slot !== NO) this.lists[slot] = list;
-      else {
-        // past the most, the oldest goes first (the new key is never the one evicted)
-        if (this.size >= this.maxKeys) this.evictOldest();
-        this.insert(key, hash, list);
-      }
+      // past the most, the oldest goes first (the new key is never the one evicted)
+      if (this.size >= this.maxKeys) this.evictOldest();
+      this.insert(key, hash, list);
       return;
     }
     if (slot === NO) {
@@ -241,7 +263,10 @@ export class Recent<T extends { t: number }> {
     if (this.dropped !== null) this.dropped(first);
   }
 
-  /** The entries under `key` no older than the window at capture time `now` (seconds), oldest first. */
+  /**
+   * The entries under `key` no older than the window at capture time `now` (seconds), oldest first:
+   * the list held, to be read before the next add or get (they change it in place).
+   */
   get(key: string, now: number): readonly T[] {
     // an empty table answers without hashing the key (most linkers' tables stay empty on most captures)
     if (this.size === 0) return NONE;
@@ -249,7 +274,7 @@ export class Recent<T extends { t: number }> {
     if (slot === NO) return NONE;
     const list = this.lists[slot];
     let drop = 0;
-    while (drop < list.length && list[drop].t < now - this.windowSec) drop++;
+    while (drop < list.length && this.timeOf(list[drop]) < now - this.windowSec) drop++;
     if (drop > 0) {
       if (this.dropped !== null) for (let i = 0; i < drop; i++) this.dropped(list[i]);
       list.splice(0, drop);
@@ -379,9 +404,63 @@ export class Recent<T extends { t: number }> {
       const next = this.newer[slot];
       const list = this.lists[slot];
       let newest = -Infinity;
-      for (let i = 0; i < list.length; i++) if (list[i].t > newest) newest = list[i].t;
-      if (newest < before) this.remove(slot);
+      for (let i = 0; i < list.length; i++) {
+        const t = this.timeOf(list[i]);
+        if (t > newest) newest = t;
+      }
+      if (newest < before) {
+        if (this.dropped !== null) for (let i = 0; i < list.length; i++) this.dropped(list[i]);
+        this.remove(slot);
+      }
       slot = next;
     }
   }
+}
+
+/**
+ * Handles (0, 1, 2, …) of a linker's entries kept in its own typed-array columns, indexed by
+ * handle, instead of an object each. The linkers that remember every working connection, for 30
+ * and 120 s of capture (other-family, same-host), kept tens of thousands of entry objects alive,
+ * each with its time in a heap number of its own: long enough to be promoted, then marked by every
+ * full collection. In columns, the dense 1 GB bench capture's text run promotes 215 MB instead of
+ * 237 MB to the old generation (issue #20). A handle is taken for a record and given back when the
+ * Recent that held it drops it (its `dropped` sees every entry it forgets). When all are taken there
+ * are twice as many, and `widen` is called with the new count: the linker widens its columns to it.
+ */
+export class Handles {
+  private free = NO_SLOTS;
+  private freeCount = 0;
+  private capacity = 0;
+
+  constructor(private readonly widen: (capacity: number) => void) {}
+
+  take(): number {
+    if (this.freeCount === 0) this.grow();
+    return this.free[--this.freeCount];
+  }
+
+  give(h: number): void {
+    this.free[this.freeCount++] = h;
+  }
+
+  /** How many are taken (for tests). */
+  get taken(): number {
+    return this.capacity - this.freeCount;
+  }
+
+  private grow(): void {
+    const n = Math.max(MIN_SLOTS, 2 * this.capacity);
+    // none is free: the new ones are, lowest taken first
+    this.free = new Int32Array(n);
+    for (let h = n - 1; h >= this.capacity; h--) this.free[this.freeCount++] = h;
+    this.capacity = n;
+    this.widen(n);
+  }
+}
+
+/** `a` in an array of `n` elements (n ≥ its length), the rest zero: a column widened (Handles). */
+export function widened<A extends Float64Array | Uint8Array>(a: A, n: number): A {
+  const b = new (a.constructor as new (length: number) => A)(n);
+  b.set(a);
+  return b;
 }
