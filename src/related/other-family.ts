@@ -1,6 +1,6 @@
 import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
-import { Recent, type Found, type Linker } from './relate.js';
+import { Handles, Recent, widened, type Found, type Linker } from './relate.js';
 import { CONNECTED, NOT_CONNECTED, clientMacOf, familyOf, portNumber, portPart } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
@@ -27,20 +27,6 @@ const MAX_NAMES = 65536;
 const MAX_KEYS = 16384;
 const PER_KEY = 4;
 
-interface Attempt {
-  t: number;
-  id: number;
-  family: 4 | 6;
-  ok: boolean;
-  client: string;
-  server: string;
-  verdict: VerdictId;
-  /** The source MAC of its client's packets, -1 unknown (CLIENT_MAC). */
-  mac: number;
-  /** A failed attempt already tied to its fallback (later connections to the name are not fallbacks). */
-  done: boolean;
-}
-
 /** "www.example.test." → "www.example.test" */
 const bare = (q: string) => (q.endsWith('.') ? q.slice(0, -1) : q);
 
@@ -63,26 +49,56 @@ interface Named {
 export function otherFamily(): Linker {
   /** Address → the name an A/AAAA answer gave it. */
   const names = new AddressMap<Named>();
-  /** One `attempts` no longer holds, to be filled in for a later record (see Recent's `dropped`). */
-  let spare: Attempt | null = null;
-  /** Attempts by name and server port. */
-  const attempts = new Recent<Attempt>(WINDOW_SEC, MAX_KEYS, PER_KEY, (e) => {
-    spare = e;
+  /** The attempts, in columns by handle (Handles): every connection to a named server is one, kept for WINDOW_SEC. */
+  let at = new Float64Array(0);
+  let ids = new Float64Array(0);
+  /** The source MAC of its client's packets, -1 unknown (CLIENT_MAC). */
+  let macs = new Float64Array(0);
+  let families = new Uint8Array(0);
+  /** 1: connected. */
+  let oks = new Uint8Array(0);
+  /** 1: a failed attempt already tied to its fallback (later connections to the name are not fallbacks). */
+  let dones = new Uint8Array(0);
+  const clients: string[] = [];
+  const servers: string[] = [];
+  const verdicts: VerdictId[] = [];
+  const handles = new Handles((n) => {
+    at = widened(at, n);
+    ids = widened(ids, n);
+    macs = widened(macs, n);
+    families = widened(families, n);
+    oks = widened(oks, n);
+    dones = widened(dones, n);
+    for (let h = clients.length; h < n; h++) {
+      clients.push('');
+      servers.push('');
+      verdicts.push('ok');
+    }
   });
-  const attempt = (r: FlowRecord, ok: boolean): Attempt => {
-    const e = spare;
-    if (e === null) return { t: r.t, id: r.id, family: familyOf(r.server), ok, client: r.client, server: r.server, verdict: r.verdict, mac: clientMacOf(r), done: false };
-    spare = null;
-    e.t = r.t;
-    e.id = r.id;
-    e.family = familyOf(r.server);
-    e.ok = ok;
-    e.client = r.client;
-    e.server = r.server;
-    e.verdict = r.verdict;
-    e.mac = clientMacOf(r);
-    e.done = false;
-    return e;
+  /** Attempts by name and server port. */
+  const attempts = new Recent<number>(
+    WINDOW_SEC,
+    MAX_KEYS,
+    PER_KEY,
+    (h) => {
+      clients[h] = '';
+      servers[h] = '';
+      handles.give(h);
+    },
+    (h) => at[h],
+  );
+  const attempt = (r: FlowRecord, ok: boolean): number => {
+    const h = handles.take();
+    at[h] = r.t;
+    ids[h] = r.id;
+    macs[h] = clientMacOf(r);
+    families[h] = familyOf(r.server);
+    oks[h] = ok ? 1 : 0;
+    dones[h] = 0;
+    clients[h] = r.client;
+    servers[h] = r.server;
+    verdicts[h] = r.verdict;
+    return h;
   };
 
   const learn = (r: FlowRecord) => {
@@ -126,17 +142,19 @@ export function otherFamily(): Linker {
     return named.key;
   };
 
-  const link = (found: Found, failed: Attempt, worked: Attempt, name: string, failedIsHere: boolean) => {
-    const fam = (f: 4 | 6) => `IPv${f}`;
-    const onFailed = `${fam(worked.family)} to the same name and port worked ${gapText(worked.t - failed.t)} (${worked.client} → ${worked.server}): the fallback; only the ${fam(failed.family)} path is broken`;
-    const onWorked = `a fallback: ${fam(failed.family)} to ${name} (${failed.client} → ${failed.server}) failed ${gapText(failed.t - worked.t)} (${failed.verdict})`;
-    const cause: Cause = { kind: 'other-family', id: worked.id, name, family: failed.family, other: worked.server };
-    if (failedIsHere) found(worked.id, 'other-family', onFailed, onWorked, cause);
-    else found(failed.id, 'other-family', onWorked, onFailed, undefined, cause);
+  /** Links the attempts of handles `failed` and `worked`. */
+  const link = (found: Found, failed: number, worked: number, name: string, failedIsHere: boolean) => {
+    const fam = (h: number) => `IPv${families[h]}`;
+    const onFailed = `${fam(worked)} to the same name and port worked ${gapText(at[worked] - at[failed])} (${clients[worked]} → ${servers[worked]}): the fallback; only the ${fam(failed)} path is broken`;
+    const onWorked = `a fallback: ${fam(failed)} to ${name} (${clients[failed]} → ${servers[failed]}) failed ${gapText(at[failed] - at[worked])} (${verdicts[failed]})`;
+    const cause: Cause = { kind: 'other-family', id: ids[worked], name, family: families[failed] as 4 | 6, other: servers[worked] };
+    if (failedIsHere) found(ids[worked], 'other-family', onFailed, onWorked, cause);
+    else found(ids[failed], 'other-family', onWorked, onFailed, undefined, cause);
   };
 
   return {
     protos: ['dns', 'tcp'],
+    unheld: () => handles.taken - attempts.entryCount,
     relate(r, found) {
       if (r.proto === 'dns') {
         learn(r);
@@ -151,17 +169,17 @@ export function otherFamily(): Linker {
       const key = keyOf(named, r.server);
       const here = attempt(r, ok);
       for (const e of attempts.get(key, r.t)) {
-        if (e.family === here.family || e.ok === here.ok || (ok ? e.done : here.done)) continue;
+        if (families[e] === families[here] || oks[e] === oks[here] || dones[ok ? e : here] === 1) continue;
         // clients that sent from different MACs are different hosts: not one's fallback for the other
-        if (e.mac >= 0 && here.mac >= 0 && e.mac !== here.mac) continue;
+        if (macs[e] >= 0 && macs[here] >= 0 && macs[e] !== macs[here]) continue;
         // the failed attempt first, its fallback within MAX_GAP_SEC
-        const gap = ok ? here.t - e.t : e.t - here.t;
+        const gap = ok ? at[here] - at[e] : at[e] - at[here];
         if (gap < 0 || gap > MAX_GAP_SEC) continue;
         if (ok) {
-          e.done = true;
+          dones[e] = 1;
           link(found, e, here, name, false);
         } else {
-          here.done = true;
+          dones[here] = 1;
           link(found, here, e, name, true);
           break;
         }

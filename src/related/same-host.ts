@@ -1,5 +1,5 @@
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
-import { Recent, type Found, type Linker } from './relate.js';
+import { Handles, Recent, widened, type Found, type Linker } from './relate.js';
 import { CONNECTED } from './ends.js';
 import { hostOf } from '../flow/addr.js';
 
@@ -18,62 +18,70 @@ const PER_KEY = 4;
 /** TCP failures a ping that is answered says something about (the host is up). */
 const TCP_FAILED: ReadonlySet<VerdictId> = new Set<VerdictId>(['refused', 'timeout', 'icmp-port-unreachable', 'icmp-admin-prohibited']);
 
-interface Seen {
-  t: number;
-  id: number;
-  /** For TCP, the server endpoint. */
-  server: string;
-  verdict: VerdictId;
-  /** A failed ping already tied to a working connection (one is proof enough: not to every later one). */
-  done: boolean;
-}
-
 const last = <T>(list: readonly T[]): T | undefined => (list.length > 0 ? list[list.length - 1] : undefined);
 
 export function sameHost(): Linker {
-  /** One the Recents no longer hold, to be filled in for a later record (see Recent's `dropped`). */
-  let spare: Seen | null = null;
-  const dropped = (e: Seen) => {
-    spare = e;
+  /** What is remembered of each record, in columns by handle (Handles): every working connection is one, kept for WINDOW_SEC. */
+  let at = new Float64Array(0);
+  let ids = new Float64Array(0);
+  /** 1: a failed ping already tied to a working connection (one is proof enough: not to every later one). */
+  let dones = new Uint8Array(0);
+  /** For TCP, the server endpoint. */
+  const servers: string[] = [];
+  const verdicts: VerdictId[] = [];
+  const handles = new Handles((n) => {
+    at = widened(at, n);
+    ids = widened(ids, n);
+    dones = widened(dones, n);
+    for (let h = servers.length; h < n; h++) {
+      servers.push('');
+      verdicts.push('ok');
+    }
+  });
+  /** A record's handle given back: the Recents no longer hold it, or it was never added. */
+  const release = (h: number) => {
+    servers[h] = '';
+    handles.give(h);
   };
-  const seen = (r: FlowRecord): Seen => {
-    const e = spare;
-    if (e === null) return { t: r.t, id: r.id, server: r.server, verdict: r.verdict, done: false };
-    spare = null;
-    e.t = r.t;
-    e.id = r.id;
-    e.server = r.server;
-    e.verdict = r.verdict;
-    e.done = false;
-    return e;
+  const timeOf = (h: number) => at[h];
+  const seen = (r: FlowRecord): number => {
+    const h = handles.take();
+    at[h] = r.t;
+    ids[h] = r.id;
+    dones[h] = 0;
+    servers[h] = r.server;
+    verdicts[h] = r.verdict;
+    return h;
   };
   /** All by client host and server host. */
-  const pingsFailed = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, PER_KEY, dropped);
-  const pingsOk = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, 1, dropped);
-  const tcpOk = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, 1, dropped);
-  const tcpFailed = new Recent<Seen>(WINDOW_SEC, MAX_KEYS, PER_KEY, dropped);
+  const pingsFailed = new Recent<number>(WINDOW_SEC, MAX_KEYS, PER_KEY, release, timeOf);
+  const pingsOk = new Recent<number>(WINDOW_SEC, MAX_KEYS, 1, release, timeOf);
+  const tcpOk = new Recent<number>(WINDOW_SEC, MAX_KEYS, 1, release, timeOf);
+  const tcpFailed = new Recent<number>(WINDOW_SEC, MAX_KEYS, PER_KEY, release, timeOf);
 
-  /** `ping` failed and `tcp` worked, or `ping` worked and `tcp` failed. */
-  const link = (found: Found, ping: Seen, tcp: Seen, pingIsHere: boolean) => {
-    const host = hostOf(tcp.server);
-    if (ping.verdict === 'ping-no-reply') {
-      ping.done = true;
-      const onPing = `TCP from the same client to ${tcp.server} worked: ${host} is up, only ICMP echo is dropped (by it or on the way)`;
+  /** `ping` failed and `tcp` worked, or `ping` worked and `tcp` failed (handles). */
+  const link = (found: Found, ping: number, tcp: number, pingIsHere: boolean) => {
+    const server = servers[tcp];
+    const host = hostOf(server);
+    if (verdicts[ping] === 'ping-no-reply') {
+      dones[ping] = 1;
+      const onPing = `TCP from the same client to ${server} worked: ${host} is up, only ICMP echo is dropped (by it or on the way)`;
       const onTcp = `ping from the same client to ${host} got no reply: ICMP echo is dropped, the host is up`;
-      const cause = { kind: 'host-up', id: tcp.id, via: tcp.server } as const;
-      if (pingIsHere) found(tcp.id, 'same-host', onPing, onTcp, cause);
-      else found(ping.id, 'same-host', onTcp, onPing, undefined, cause);
+      const cause = { kind: 'host-up', id: ids[tcp], via: server } as const;
+      if (pingIsHere) found(ids[tcp], 'same-host', onPing, onTcp, cause);
+      else found(ids[ping], 'same-host', onTcp, onPing, undefined, cause);
       return;
     }
     const onTcp = `${host} answers the same client's ping: the host is up and reachable, the port is the problem`;
-    const onPing = `TCP from the same client to ${tcp.server} failed (${tcp.verdict}) though the host answers ping: the port is the problem`;
-    const cause = { kind: 'host-answers-ping', id: ping.id, host } as const;
-    if (pingIsHere) found(tcp.id, 'same-host', onPing, onTcp, undefined, cause);
-    else found(ping.id, 'same-host', onTcp, onPing, cause);
+    const onPing = `TCP from the same client to ${server} failed (${verdicts[tcp]}) though the host answers ping: the port is the problem`;
+    const cause = { kind: 'host-answers-ping', id: ids[ping], host } as const;
+    if (pingIsHere) found(ids[tcp], 'same-host', onPing, onTcp, undefined, cause);
+    else found(ids[ping], 'same-host', onTcp, onPing, cause);
   };
 
   return {
     protos: ['icmp', 'tcp'],
+    unheld: () => handles.taken - pingsFailed.entryCount - pingsOk.entryCount - tcpOk.entryCount - tcpFailed.entryCount,
     relate(r, found) {
       if (r.client === '' || r.server === '') return;
       if (r.proto === 'icmp') {
@@ -83,8 +91,10 @@ export function sameHost(): Linker {
         const here = seen(r);
         if (failed) {
           const tcp = last(tcpOk.get(key, r.t));
-          if (tcp !== undefined) link(found, here, tcp, true);
-          else pingsFailed.add(key, here);
+          if (tcp !== undefined) {
+            link(found, here, tcp, true);
+            release(here);
+          } else pingsFailed.add(key, here);
         } else {
           for (const tcp of tcpFailed.get(key, r.t)) link(found, here, tcp, true);
           pingsOk.add(key, here);
@@ -97,7 +107,7 @@ export function sameHost(): Linker {
       const key = `${hostOf(r.client)} ${hostOf(r.server)}`;
       const here = seen(r);
       if (ok) {
-        for (const ping of pingsFailed.get(key, r.t)) if (!ping.done) link(found, ping, here, false);
+        for (const ping of pingsFailed.get(key, r.t)) if (dones[ping] === 0) link(found, ping, here, false);
         tcpOk.add(key, here);
       } else {
         const ping = last(pingsOk.get(key, r.t));
