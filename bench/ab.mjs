@@ -5,9 +5,13 @@
 // the least, median and most wall time and user CPU and the peak RSS (GNU time), and for two
 // commands in how many rounds the second was the faster: a change of a few per cent is believable
 // when it wins nearly every round, not when the medians differ by less than their spread.
+// A command's standard output is discarded (its error output is shown when it fails).
 // Usage: node bench/ab.mjs [--runs N] 'COMMAND A' 'COMMAND B' [...]
 //   e.g. node bench/ab.mjs --runs 7 'node ../base/bin/pcapdiag.js f.pcap >/dev/null' 'node bin/pcapdiag.js f.pcap >/dev/null'
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 let runs = 5;
@@ -16,19 +20,24 @@ if (at >= 0) {
   runs = Number(args[at + 1]);
   args.splice(at, 2);
 }
-if (args.length === 0 || !(runs >= 1)) {
+if (args.length === 0 || !Number.isInteger(runs) || runs < 1) {
   process.stderr.write("usage: node bench/ab.mjs [--runs N] 'COMMAND A' 'COMMAND B' [...]\n");
   process.exit(2);
 }
 
-/** Wall (s), user CPU (s) and peak RSS (MiB) of `sh -c cmd`, via GNU time. */
+/** GNU time writes its figures to a file of their own: a command's stderr cannot run into them. */
+const dir = mkdtempSync(join(tmpdir(), 'ab-'));
+const figures = join(dir, 'time');
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+/** Wall (s), user CPU (s) and peak RSS (MiB) of `sh -c cmd`, via GNU time; its output is not kept. */
 function sample(cmd) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %M', 'sh', '-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) {
-    process.stderr.write(`failed (${r.status}): ${cmd}\n${r.stderr}`);
+  const r = spawnSync('/usr/bin/time', ['-o', figures, '-f', '%e %U %M', 'sh', '-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  if (r.error !== undefined || r.status !== 0) {
+    process.stderr.write(`failed (${r.error?.message ?? `exit ${r.status}`}): ${cmd}\n${r.stderr ?? ''}`);
     process.exit(1);
   }
-  const [wall, user, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  const [wall, user, kb] = readFileSync(figures, 'utf8').trim().split('\n').pop().split(' ').map(Number);
   return { wall, user, rssMiB: kb / 1024 };
 }
 
