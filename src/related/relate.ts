@@ -157,8 +157,8 @@ function keyHash(key: string): number {
  * columns (Handles) with a `timeOf` that reads it there.
  */
 export class Recent<T> {
-  /** Slots made so far: doubled when they are all taken, up to maxKeys (a small capture makes few). */
-  private capacity = 0;
+  /** The slots, taken and given back (Handles): doubled when they are all taken, up to maxKeys (a small capture makes few). */
+  private readonly slots: Handles;
   /** Places of the table: the slot of the key there, or NO. Twice the slots or more, a power of two. */
   private places = NO_SLOTS;
   private mask = 0;
@@ -169,9 +169,6 @@ export class Recent<T> {
   private lists: T[][] = [];
   private older = NO_SLOTS;
   private newer = NO_SLOTS;
-  /** The slots holding no key, as a stack. */
-  private freeSlots = NO_SLOTS;
-  private freeCount = 0;
   /** The key first inserted longest ago and most lately, NO when none. */
   private oldest = NO;
   private newest = NO;
@@ -203,7 +200,9 @@ export class Recent<T> {
     private readonly perKey: number,
     private readonly dropped: ((e: T) => void) | null = null,
     private readonly timeOf: (e: T) => number = timeField as (e: T) => number,
-  ) {}
+  ) {
+    this.slots = new Handles((n) => this.grow(n), maxKeys);
+  }
 
   /** How many keys it holds (for tests). */
   get keyCount(): number {
@@ -302,8 +301,7 @@ export class Recent<T> {
 
   /** `key` into a free slot, the newest by first insertion. */
   private insert(key: string, hash: number, list: T[]): void {
-    if (this.freeCount === 0) this.grow();
-    const slot = this.freeSlots[--this.freeCount];
+    const slot = this.slots.take();
     const places = this.places;
     const mask = this.mask;
     let p = hash & mask;
@@ -347,7 +345,7 @@ export class Recent<T> {
     else this.newest = o;
     this.keys[slot] = '';
     this.lists[slot] = NO_LIST;
-    this.freeSlots[this.freeCount++] = slot;
+    this.slots.give(slot);
     this.size--;
     if (slot === this.foundSlot) {
       this.foundKey = undefined;
@@ -355,26 +353,16 @@ export class Recent<T> {
     }
   }
 
-  /** Twice the slots (up to maxKeys), all free ones new: the keys keep their slots, and are placed again in a table twice as large. */
-  private grow(): void {
-    const n = Math.min(this.maxKeys, Math.max(MIN_SLOTS, 2 * this.capacity));
-    const widen = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.hashes = widen(this.hashes);
-    this.placeOf = widen(this.placeOf);
-    this.older = widen(this.older);
-    this.newer = widen(this.newer);
-    for (let i = this.capacity; i < n; i++) {
+  /** `n` slots (Handles widened them): the keys keep their slots, and are placed again in a table twice as large. */
+  private grow(n: number): void {
+    this.hashes = widened(this.hashes, n);
+    this.placeOf = widened(this.placeOf, n);
+    this.older = widened(this.older, n);
+    this.newer = widened(this.newer, n);
+    for (let i = this.keys.length; i < n; i++) {
       this.keys.push('');
       this.lists.push(NO_LIST);
     }
-    // taken lowest first
-    this.freeSlots = new Int32Array(n);
-    for (let i = n - 1; i >= this.capacity; i--) this.freeSlots[this.freeCount++] = i;
-    this.capacity = n;
     let places = 8;
     while (places < 2 * n) places *= 2;
     this.places = new Int32Array(places).fill(NO);
@@ -426,13 +414,21 @@ export class Recent<T> {
  * 237 MB to the old generation (issue #20). A handle is taken for a record and given back when the
  * Recent that held it drops it (its `dropped` sees every entry it forgets). When all are taken there
  * are twice as many, and `widen` is called with the new count: the linker widens its columns to it.
+ * Recent numbers its own slots with one.
  */
 export class Handles {
   private free = NO_SLOTS;
   private freeCount = 0;
   private capacity = 0;
 
-  constructor(private readonly widen: (capacity: number) => void) {}
+  /**
+   * @param widen called with the new count when there are more handles, before any of them is taken.
+   * @param max the most there are: they are doubled up to it (Recent's slots, up to its maxKeys).
+   */
+  constructor(
+    private readonly widen: (capacity: number) => void,
+    private readonly max = Infinity,
+  ) {}
 
   take(): number {
     if (this.freeCount === 0) this.grow();
@@ -449,7 +445,7 @@ export class Handles {
   }
 
   private grow(): void {
-    const n = Math.max(MIN_SLOTS, 2 * this.capacity);
+    const n = Math.min(this.max, Math.max(MIN_SLOTS, 2 * this.capacity));
     // none is free: the new ones are, lowest taken first
     this.free = new Int32Array(n);
     for (let h = n - 1; h >= this.capacity; h--) this.free[this.freeCount++] = h;
@@ -459,7 +455,7 @@ export class Handles {
 }
 
 /** `a` in an array of `n` elements (n ≥ its length), the rest zero: a column widened (Handles). */
-export function widened<A extends Float64Array | Uint8Array>(a: A, n: number): A {
+export function widened<A extends Float64Array | Int32Array | Uint8Array>(a: A, n: number): A {
   const b = new (a.constructor as new (length: number) => A)(n);
   b.set(a);
   return b;
