@@ -27,8 +27,19 @@ export const SWEEP_NS = 1e9;
 /** On live input with no packets arriving, flows are checked this often (in wall-clock time). */
 export const LIVE_SWEEP_NS = 0.25e9;
 
-/** TCP records built and emitted at a time when more flows than this are final at once (see Lifecycle.reportTcpFlows). */
+/**
+ * More TCP flows than this final at once (a flood), or lookups gathered, are emitted in chunks
+ * rather than with the sweep's other records (see Lifecycle.reportTcpFlows, emitIfFull).
+ */
 export const EMIT_CHUNK = 4096;
+/**
+ * A flood's TCP records built and emitted at a time (Lifecycle.reportTcpFlows). Fewer than
+ * EMIT_CHUNK, so that a chunk's records die young: 4,096 problem records (~4.4 KB each, facts and
+ * all) outlived text's 8 MiB young generation, and 240 of the 870 MB a 200,000-SYN flood allocates
+ * were promoted; with 1,024, 190 MB. The tail of each chunk (HELD_TAIL) is held until the next one
+ * is related, so records decided close together are linked both ways across a cut.
+ */
+export const FLOOD_CHUNK = 1024;
 /**
  * How long a reported connection that was closed (RST, or FIN both ways) is kept to absorb late
  * packets (a retransmitted FIN or final ACK) before it is forgotten. Reported connections that did
@@ -393,7 +404,7 @@ export class Lifecycle {
    * Reports TCP flows that are final, and retires them when `retire`. Up to EMIT_CHUNK of them go
    * into `batch` with the sweep's other records (emitted together, in time order). More (a SYN
    * flood times out, or ends with the capture, all at once) are sorted as their records would be
-   * and reported and emitted EMIT_CHUNK at a time, before the sweep's other records: a record
+   * and reported and emitted FLOOD_CHUNK at a time, before the sweep's other records: a record
    * weighs about as much as its flow, and holding 600,000 of them at once took the peak past 1 GiB
    * (#22). At the end of the capture (`retire` false) the flows of a chunk are forgotten once
    * reported, so their memory goes too. Yields after each chunk it emits (see finishing).
@@ -410,9 +421,9 @@ export class Lifecycle {
     // the order Emitter.emit sorts records in: t (µs), then first frame
     const us = (f: TcpFlow) => Math.round(f.firstT / 1e3);
     fs.sort((a, b) => (a === null || b === null ? 0 : us(a) - us(b) || a.firstFrame - b.firstFrame));
-    for (let i = 0; i < fs.length; i += EMIT_CHUNK) {
+    for (let i = 0; i < fs.length; i += FLOOD_CHUNK) {
       const chunk: FlowRecord[] = [];
-      for (let j = i; j < Math.min(fs.length, i + EMIT_CHUNK); j++) {
+      for (let j = i; j < Math.min(fs.length, i + FLOOD_CHUNK); j++) {
         const f = fs[j];
         if (f === null) continue;
         fs[j] = null; // neither the flow nor its record is held past its chunk

@@ -13,7 +13,7 @@ import { CaptureReader, READ_END, READ_RECORD } from '../src/capture/reader.js';
 import { FreeList } from '../src/flow/chained-table.js';
 import { Analyzer, CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { Emitter, HELD_TAIL } from '../src/report/emit.js';
-import { EMIT_CHUNK } from '../src/lifecycle.js';
+import { EMIT_CHUNK, FLOOD_CHUNK } from '../src/lifecycle.js';
 import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
 import { analyzeFile, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import { join } from 'node:path';
@@ -292,7 +292,7 @@ describe('a flood reuses its reported flows', () => {
     const { most, records, batch, a } = run(syn, (a) => a.flows.spareTcpFlows);
     expect(records).toBe(FLOOD + 1);
     // 25,000 flows timed out at 60 s, emitted a chunk at a time (#22)
-    expect(batch).toBe(EMIT_CHUNK);
+    expect(batch).toBe(FLOOD_CHUNK);
     expect(most).toBeGreaterThanOrEqual(4999);
     // one flow live, the rest reported at 60 s: the spares beyond 4,096 let go at that sweep
     expect(a.flows.tcp.size).toBe(1);
@@ -375,12 +375,12 @@ describe('a flood reuses its reported flows', () => {
     // some 25,000 flows were live at the end: six full chunks, each followed by a wait
     expect(after - before).toBeGreaterThan(6 * EMIT_CHUNK);
     const full = Math.floor((after - before) / EMIT_CHUNK);
-    // the last HELD_TAIL records of a TCP chunk are held until the next batch is related
-    // (Emitter.emit): the wait after each chunk comes once the rest of it is handed on, the last
-    // chunk's too (full or not); the lookups' chunks are handed on whole at once
-    const chunks = Math.ceil((after - before) / EMIT_CHUNK);
-    const size = (k: number) => Math.min(EMIT_CHUNK, after - before - k * EMIT_CHUNK);
-    if (isTcp) expect(atWaits).toEqual(Array.from({ length: chunks }, (_, k) => before + k * EMIT_CHUNK + Math.max(0, size(k) - HELD_TAIL)));
+    // the last HELD_TAIL records of a TCP chunk (FLOOD_CHUNK records) are held until the next
+    // batch is related (Emitter.emit): the wait after each chunk comes once the rest of it is
+    // handed on, the last chunk's too (full or not); the lookups' chunks are handed on whole at once
+    const chunks = Math.ceil((after - before) / FLOOD_CHUNK);
+    const size = (k: number) => Math.min(FLOOD_CHUNK, after - before - k * FLOOD_CHUNK);
+    if (isTcp) expect(atWaits).toEqual(Array.from({ length: chunks }, (_, k) => before + k * FLOOD_CHUNK + Math.max(0, size(k) - HELD_TAIL)));
     else expect(atWaits).toEqual(Array.from({ length: full }, (_, k) => before + (k + 1) * EMIT_CHUNK));
     expect(emittedWhilePending).toBe(false);
   });

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { analyzeSource, DEFAULT_OPTIONS } from '../../src/analyze.js';
 import { Emitter } from '../../src/report/emit.js';
-import { EMIT_CHUNK } from '../../src/lifecycle.js';
+import { FLOOD_CHUNK } from '../../src/lifecycle.js';
 import type { FlowRecord } from '../../src/verdict/types.js';
 import { bufferSource, pcap, tcpFrame, FLAGS, type Rec } from '../helpers/build.js';
 
@@ -46,8 +46,8 @@ describe('SYN floods faster than the timeouts', () => {
     const seen: FlowRecord[] = [];
     const r = await analyzeSource(bufferSource(flood(20_000, 1e6)), DEFAULT_OPTIONS, { keep: 'none', onFlow: (x) => seen.push(x) });
     expect(r.summary.verdicts['capture-ended']).toBe(20_000);
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(EMIT_CHUNK);
-    expect(sizes.filter((n) => n > 0).length).toBeGreaterThanOrEqual(Math.ceil(20_000 / EMIT_CHUNK));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(FLOOD_CHUNK);
+    expect(sizes.filter((n) => n > 0).length).toBeGreaterThanOrEqual(Math.ceil(20_000 / FLOOD_CHUNK));
     expect(seen.map((x) => x.id)).toEqual(seen.map((_, i) => i + 1));
     expect(seen.map((x) => x.firstFrame)).toEqual(seen.map((_, i) => i + 1));
   });
@@ -57,7 +57,7 @@ describe('SYN floods faster than the timeouts', () => {
     const seen: FlowRecord[] = [];
     const r = await analyzeSource(bufferSource(flood(20_000, 1e6, 10)), DEFAULT_OPTIONS, { keep: 'none', onFlow: (x) => seen.push(x) });
     expect(r.summary.verdicts.timeout).toBe(20_000);
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(EMIT_CHUNK);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(FLOOD_CHUNK);
     expect(seen.slice(0, 20_000).map((x) => x.firstFrame)).toEqual(seen.slice(0, 20_000).map((_, i) => i + 1));
   });
 
