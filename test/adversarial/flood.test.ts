@@ -7,18 +7,21 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { analyzeSource, DEFAULT_OPTIONS } from '../../src/analyze.js';
-import { Emitter } from '../../src/report/emit.js';
+import { Emitter, HELD_TAIL } from '../../src/report/emit.js';
 import { FLOOD_CHUNK } from '../../src/lifecycle.js';
 import type { FlowRecord } from '../../src/verdict/types.js';
 import { bufferSource, pcap, tcpFrame, FLAGS, type Rec } from '../helpers/build.js';
 
-/** `n` SYNs from distinct clients, `perSec` a second, then (when `tailSec`) one more packet that much later. */
-function flood(n: number, perSec: number, tailSec = 0): Buffer {
+/**
+ * `n` SYNs from distinct clients, `perSec` a second, then (when `tailSec`) one more packet that
+ * much later. `isn`, when given, is the ISN of SYN `i` (else i × 7919).
+ */
+function flood(n: number, perSec: number, tailSec = 0, isn: (i: number) => number = (i) => i * 7919): Buffer {
   const recs: Rec[] = [];
   for (let i = 0; i < n; i++) {
     const us = Math.floor((i * 1e6) / perSec);
     const client = `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    recs.push({ sec: 1_700_000_000 + Math.floor(us / 1e6), frac: us % 1e6, data: tcpFrame('c2s', { sport: 1024 + (i % 60000), dport: 80, seq: i * 7919, flags: FLAGS.SYN }, undefined, client) });
+    recs.push({ sec: 1_700_000_000 + Math.floor(us / 1e6), frac: us % 1e6, data: tcpFrame('c2s', { sport: 1024 + (i % 60000), dport: 80, seq: isn(i), flags: FLAGS.SYN }, undefined, client) });
   }
   if (tailSec > 0) recs.push({ sec: 1_700_000_000 + tailSec, frac: 0, data: tcpFrame('c2s', { sport: 9, dport: 9, seq: 1, flags: FLAGS.SYN }, undefined, '12.0.0.1') });
   return pcap(recs);
@@ -76,5 +79,28 @@ describe('SYN floods faster than the timeouts', () => {
         expect(r.anomalies.find((a) => a.code === 'tcp_tombstone_evicted')?.count).toBeGreaterThan(10_000);
       }
     }
+  });
+
+  it('NAT legs on either side of a chunk cut are linked both ways; further apart than the held tail, one way', async () => {
+    // SYN i has ISN i × 7919 but for pairs with one ISN from two clients (an SNAT's two legs, as
+    // nat-leg pairs them): each FLOOD_CHUNK cut's last and first record, and one pair across the
+    // first cut whose earlier leg is not in the tail held
+    const pairs: [number, number][] = [1, 2, 3, 4].map((k) => [k * FLOOD_CHUNK - 1, k * FLOOD_CHUNK]);
+    const far: [number, number] = [FLOOD_CHUNK - HELD_TAIL - 10, FLOOD_CHUNK + 10];
+    const isn = (i: number) => {
+      for (const [a, b] of [...pairs, far]) if (i === a || i === b) return 1_000_000 + a;
+      return i * 7919;
+    };
+    const seen: FlowRecord[] = [];
+    await analyzeSource(bufferSource(flood(5000, 1e6, 0, isn)), DEFAULT_OPTIONS, { keep: 'none', onFlow: (x) => seen.push(x) });
+    expect(seen).toHaveLength(5000);
+    const links = (i: number) => (seen[i].related ?? []).filter((x) => x.kind === 'nat-leg').map((x) => x.id);
+    for (const [a, b] of pairs) {
+      expect(links(a), `#${a + 1}`).toEqual([b + 1]);
+      expect(links(b), `#${b + 1}`).toEqual([a + 1]);
+    }
+    // the earlier was handed on with its chunk before the later one was related (HELD_TAIL)
+    expect(links(far[0])).toEqual([]);
+    expect(links(far[1])).toEqual([far[0] + 1]);
   });
 });
