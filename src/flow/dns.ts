@@ -5,7 +5,7 @@ import { DNS_OPCODE, DNS_RCODE } from '../decode/enums.js';
 import { endpointHash, tunnelNote } from './addr.js';
 import { ChainedTable, FreeList, unchain } from './chained-table.js';
 import { TimerQueue } from './timer-queue.js';
-import { FlowEndpoints } from './endpoints.js';
+import { FlowEndpoints, NS_PLACEHOLDER } from './endpoints.js';
 import { IntMap } from './int-map.js';
 import { ByTime } from './by-time.js';
 import { DnsTombstones, RETIRED } from './dns-tombstones.js';
@@ -129,15 +129,15 @@ export class DnsTxn extends FlowEndpoints {
   series: Series | null = null;
   /** Frame and time of the query (0 / -1 when only the response was captured). */
   queryFrame: number = 0;
-  queryT: number = 0;
+  queryT: number = NS_PLACEHOLDER;
   firstSec: number = 0;
   firstNsec: number = 0;
-  firstT: number = 0;
+  firstT: number = NS_PLACEHOLDER;
   /** 1 for the first query of this name and type between these hosts, 2 for its first retry, …; 1 again once the series' latest query was answered (see response). */
   attempt: number = 0;
   cMac: number = 0;
   respFrame: number = 0;
-  respT: number = 0;
+  respT: number = NS_PLACEHOLDER;
   respTtl: number = 0;
   respMac: number = 0;
   rcode: number = 0;
@@ -151,7 +151,7 @@ export class DnsTxn extends FlowEndpoints {
   /** Set once reported; kept a while to absorb duplicate responses, then evicted. */
   reported: boolean = false;
   /** Time of the last message of this transaction. */
-  lastT: number = 0;
+  lastT: number = NS_PLACEHOLDER;
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
   tunnel: string | null = null;
 

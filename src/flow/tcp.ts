@@ -2,7 +2,7 @@ import { looksLikeHttpRequest } from '../decode/http.js';
 import { DecodedPacket, TCP_FLAG } from '../decode/packet.js';
 import { copyAddr, flowHash, tunnelNote } from './addr.js';
 import { flatten } from '../memory.js';
-import { C2S, FlowEndpoints, S2C } from './endpoints.js';
+import { C2S, FlowEndpoints, NS_PLACEHOLDER, S2C } from './endpoints.js';
 import { ChainedTable } from './chained-table.js';
 import type { ServerProfile } from './hosts.js';
 import { clientOptBits, HandshakeFp } from './server-profile.js';
@@ -92,12 +92,12 @@ export class Endpoint {
   ttlMax: number = 0;
   /** Source MAC of this side's first packet (-1 none). */
   mac: number = 0;
-  dataFirstT: number = 0;
+  dataFirstT: number = NS_PLACEHOLDER;
   dataFirstFrame: number = 0;
-  finT: number = 0;
+  finT: number = NS_PLACEHOLDER;
   finFrame: number = 0;
   /** Time of this side's last packet other than a RST (-1 none). */
-  lastT: number = 0;
+  lastT: number = NS_PLACEHOLDER;
   /** End (seq + length) of the furthest data this side sent, or -1 before its first data. */
   seqEnd: number = 0;
   /**
@@ -208,8 +208,8 @@ export class TcpFlow extends FlowEndpoints {
   firstFrame: number = 0;
   firstSec: number = 0;
   firstNsec: number = 0;
-  firstT: number = 0;
-  lastT: number = 0;
+  firstT: number = NS_PLACEHOLDER;
+  lastT: number = NS_PLACEHOLDER;
   lastFrame: number = 0;
 
   /** The client's and the server's side: ep[C2S] is the client; UNSEEN_ENDPOINT before a packet of that side. */
@@ -222,19 +222,19 @@ export class TcpFlow extends FlowEndpoints {
   private histOrder: number = 0;
 
   synCount: number = 0;
-  lastSynT: number = 0;
+  lastSynT: number = NS_PLACEHOLDER;
   /**
    * Time and frame of the first SYN (-1 and 0 before it), and of up to 15 retransmissions after it
    * (they keep the ISN; null while there are none). Fields, not a list from the first SYN on: two
    * arrays a connection lived as long as the flow, long enough to be promoted (~110 bytes a
    * connection); synTimes and synFrames make the lists when a record is described.
    */
-  firstSynT: number = -1;
+  firstSynT: number = NS_PLACEHOLDER;
   firstSynFrame: number = 0;
   private laterSynTimes: number[] | null = null;
   private laterSynFrames: number[] | null = null;
   synAckFrame: number = 0;
-  synAckT: number = 0;
+  synAckT: number = NS_PLACEHOLDER;
   synAckTtl: number = 0;
   synAckCount: number = 0;
   synAckAckOk: boolean = false;
@@ -244,7 +244,7 @@ export class TcpFlow extends FlowEndpoints {
   serverIsn: number = 0;
   synAckAck: number = 0;
   hsAckFrame: number = 0;
-  hsAckT: number = 0;
+  hsAckT: number = NS_PLACEHOLDER;
   /**
    * The server's first answer to the SYN that was a plain ACK rather than a SYN-ACK (a challenge
    * ACK, RFC 5961: it still holds an older connection on these ports): its frame (0 none), time

@@ -1,0 +1,65 @@
+/**
+ * Flow objects keep one hidden class when the capture's clock passes 2^31 ns (2.15 s): their time
+ * fields are doubles from the first object on (NS_PLACEHOLDER, flow/endpoints.ts). With small
+ * integer placeholders the first time past 2^31 ns changed the class of every TCP flow and DNS
+ * lookup, and every one still live was converted when next touched (a SYN flood's 43,000 at once).
+ * V8's own test for it (%HaveSameMap) is reached through --allow-natives-syntax, set at run time
+ * for functions made after it.
+ */
+import { describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { CaptureRecord } from '../src/capture/record.js';
+import { PacketDecoder } from '../src/decode/decode.js';
+import { DecodedPacket } from '../src/decode/packet.js';
+import { TcpFlow } from '../src/flow/tcp.js';
+import { DnsTxn } from '../src/flow/dns.js';
+import { FLAGS, tcpFrame } from './helpers/build.js';
+
+setFlagsFromString('--allow-natives-syntax');
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- %-syntax parses only in code compiled after the flag
+const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+
+const decoder = new PacketDecoder();
+function decoded(frame: Buffer): DecodedPacket {
+  const rec = new CaptureRecord();
+  rec.data = frame;
+  rec.off = 0;
+  rec.end = frame.length;
+  rec.capLen = frame.length;
+  rec.linkType = 1;
+  const pkt = new DecodedPacket();
+  decoder.decode(rec, pkt);
+  return pkt;
+}
+
+const synFrame = tcpFrame('c2s', { sport: 40000, dport: 443, seq: 1, flags: FLAGS.SYN });
+const synAckFrame = tcpFrame('s2c', { sport: 443, dport: 40000, seq: 9, ack: 2, flags: FLAGS.SYN | FLAGS.ACK });
+const syn = decoded(synFrame);
+const synAck = decoded(synAckFrame);
+
+/** A flow of a SYN at capture time `t` (ns), answered 1 ms later, as the tracker writes one. */
+function flowAt(t: number): TcpFlow {
+  const f = new TcpFlow(syn, 1, 1_700_000_000, 0, t, 1, true, true);
+  f.noteSyn(1, t);
+  f.observe(syn, synFrame, 0, 1, t);
+  f.observe(synAck, synAckFrame, 1, 2, t + 1e6);
+  return f;
+}
+
+describe('flow objects past 2^31 ns of capture time', () => {
+  it('a TCP flow, its sides and a DNS lookup keep the hidden class they had before', () => {
+    const early = flowAt(1e9);
+    const earlyTxn = new DnsTxn(syn, 'udp', true, 1, 1);
+    earlyTxn.queryT = earlyTxn.firstT = earlyTxn.lastT = 1e9;
+    earlyTxn.respT = 1e9 + 1e6;
+    const late = flowAt(3e9);
+    const lateTxn = new DnsTxn(syn, 'udp', true, 2, 2);
+    lateTxn.queryT = lateTxn.firstT = lateTxn.lastT = 3e9;
+    lateTxn.respT = 3e9 + 1e6;
+    expect(late.firstT).toBe(3e9);
+    expect(sameMap(early, late)).toBe(true);
+    expect(sameMap(early.c, late.c)).toBe(true);
+    expect(sameMap(early.s, late.s)).toBe(true);
+    expect(sameMap(earlyTxn, lateTxn)).toBe(true);
+  });
+});
