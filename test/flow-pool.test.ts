@@ -14,7 +14,7 @@ import { FreeList } from '../src/flow/chained-table.js';
 import { Analyzer, CaptureRun, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { Emitter, HELD_TAIL } from '../src/report/emit.js';
 import { EMIT_CHUNK, FLOOD_CHUNK } from '../src/lifecycle.js';
-import { bufferSource, CLIENT_MAC, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
+import { bufferSource, CLIENT_MAC, decodeFrame, ethernet, FLAGS, GW_MAC, ipv4, pcap, tcp, tcpFrame, udp, type Rec } from './helpers/build.js';
 import { analyzeFile, FIXTURES, fixtureFiles, readFixture } from './helpers/run.js';
 import { join } from 'node:path';
 
@@ -24,14 +24,7 @@ const frames = new WeakMap<DecodedPacket, Buffer>();
 
 /** A decoded copy of one frame (each call its own DecodedPacket, so earlier ones stay valid). */
 function decoded(frame: Buffer): DecodedPacket {
-  const rec = new CaptureRecord();
-  rec.data = frame;
-  rec.off = 0;
-  rec.end = frame.length;
-  rec.capLen = frame.length;
-  rec.linkType = 1;
-  const pkt = new DecodedPacket();
-  decoder.decode(rec, pkt);
+  const pkt = decodeFrame(frame);
   frames.set(pkt, frame);
   return pkt;
 }

@@ -8,34 +8,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { setFlagsFromString } from 'node:v8';
-import { CaptureRecord } from '../src/capture/record.js';
-import { PacketDecoder } from '../src/decode/decode.js';
-import { DecodedPacket } from '../src/decode/packet.js';
 import { TcpFlow } from '../src/flow/tcp.js';
 import { DnsTxn } from '../src/flow/dns.js';
-import { FLAGS, tcpFrame } from './helpers/build.js';
+import { decodeFrame, FLAGS, tcpFrame } from './helpers/build.js';
 
 setFlagsFromString('--allow-natives-syntax');
 // eslint-disable-next-line @typescript-eslint/no-implied-eval -- %-syntax parses only in code compiled after the flag
 const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
-const decoder = new PacketDecoder();
-function decoded(frame: Buffer): DecodedPacket {
-  const rec = new CaptureRecord();
-  rec.data = frame;
-  rec.off = 0;
-  rec.end = frame.length;
-  rec.capLen = frame.length;
-  rec.linkType = 1;
-  const pkt = new DecodedPacket();
-  decoder.decode(rec, pkt);
-  return pkt;
-}
-
 const synFrame = tcpFrame('c2s', { sport: 40000, dport: 443, seq: 1, flags: FLAGS.SYN });
 const synAckFrame = tcpFrame('s2c', { sport: 443, dport: 40000, seq: 9, ack: 2, flags: FLAGS.SYN | FLAGS.ACK });
-const syn = decoded(synFrame);
-const synAck = decoded(synAckFrame);
+const syn = decodeFrame(synFrame);
+const synAck = decodeFrame(synAckFrame);
 
 /** A flow of a SYN at capture time `t` (ns), answered 1 ms later, as the tracker writes one. */
 function flowAt(t: number): TcpFlow {

@@ -1,5 +1,8 @@
 /** Tiny builders for packets and capture files, for tests. */
 import type { ByteSource } from '../../src/capture/source.js';
+import { CaptureRecord } from '../../src/capture/record.js';
+import { PacketDecoder } from '../../src/decode/decode.js';
+import { DecodedPacket } from '../../src/decode/packet.js';
 
 export const u16 = (v: number) => Buffer.from([(v >> 8) & 255, v & 255]);
 export const u32 = (v: number) => {
@@ -216,4 +219,19 @@ export function ipv4TcpFromMac(capture: Buffer, client: string, mac: number, ttl
     changed++;
   }
   return { capture: out, changed };
+}
+
+const frameDecoder = new PacketDecoder();
+
+/** An Ethernet frame decoded into a DecodedPacket of its own (earlier ones stay valid). */
+export function decodeFrame(frame: Buffer): DecodedPacket {
+  const rec = new CaptureRecord();
+  rec.data = frame;
+  rec.off = 0;
+  rec.end = frame.length;
+  rec.capLen = frame.length;
+  rec.linkType = 1;
+  const pkt = new DecodedPacket();
+  frameDecoder.decode(rec, pkt);
+  return pkt;
 }
