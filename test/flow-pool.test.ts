@@ -365,7 +365,8 @@ describe('a flood reuses its reported flows', () => {
   ])('%s left at the end: the run waits for a busy output between their chunks', async (_, isTcp, frame) => {
     const { before, after, atWaits, emittedWhilePending } = await paced(frame);
     expect(after).toBe(FLOOD);
-    // some 25,000 flows were live at the end: six full chunks, each followed by a wait
+    // some 25,000 flows were live at the end: six full lookups' chunks (EMIT_CHUNK) or some 25 of
+    // TCP records (FLOOD_CHUNK), each followed by a wait
     expect(after - before).toBeGreaterThan(6 * EMIT_CHUNK);
     const full = Math.floor((after - before) / EMIT_CHUNK);
     // the last HELD_TAIL records of a TCP chunk (FLOOD_CHUNK records) are held until the next

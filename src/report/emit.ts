@@ -17,8 +17,12 @@ import { flatten } from '../memory.js';
  */
 export type Keep = 'all' | 'none' | { problemsPerGroup: number };
 
-/** Records of a chunk held until the next batch is related (see Emitter.emit). */
-export const HELD_TAIL = 256;
+/**
+ * Records of a chunk held until the next batch is related (see Emitter.emit): a flood's whole chunk
+ * (Lifecycle's FLOOD_CHUNK is this), so that two records at most a chunk apart are linked both
+ * ways wherever the cut falls between them.
+ */
+export const HELD_TAIL = 1024;
 
 /** Where decided records go, and what of them is kept, handed on and counted. */
 export interface EmitOptions {
@@ -110,10 +114,9 @@ export class Emitter {
    * what one sweep (or the end) decided and more follows (a flood's TCP flows, Lifecycle): its last
    * HELD_TAIL records are held until the next batch is related, so that a link between records on
    * either side of the cut is written both ways, as within a batch (the earlier record would
-   * otherwise be handed on without it, and without the cause it tells). Related records are decided
-   * close together; holding the whole chunk kept twice the records alive, and the 1 M SYN flood's
-   * text run took 18.9 s against 18.0 s for the build before this pass (without holding, 14.0
-   * against 17.6 s; with the tail held, 14.8 against 18.7 s).
+   * otherwise be handed on without it, and without the cause it tells). With chunks of 4,096, holding
+   * a whole one kept twice the records alive, and the 1 M SYN flood's text run took 18.9 s against
+   * 18.0 s (nineteenth pass of #20); chunks of 1,024, each held whole, keep at most 2,048 alive.
    */
   emit(batch: FlowRecord[], more = false): void {
     sortByDecisionOrder(batch);

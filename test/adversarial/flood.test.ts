@@ -81,12 +81,13 @@ describe('SYN floods faster than the timeouts', () => {
     }
   });
 
-  it('NAT legs on either side of a chunk cut are linked both ways; further apart than the held tail, one way', async () => {
+  it('NAT legs on either side of a chunk cut are linked both ways, up to a held chunk apart; further apart, one way', async () => {
     // SYN i has ISN i × 7919 but for pairs with one ISN from two clients (an SNAT's two legs, as
-    // nat-leg pairs them): each FLOOD_CHUNK cut's last and first record, and one pair across the
-    // first cut whose earlier leg is not in the tail held
+    // nat-leg pairs them): each FLOOD_CHUNK cut's last and first record, one pair across the first
+    // cut as far apart as the records held reach (HELD_TAIL), and one pair two cuts apart
     const pairs: [number, number][] = [1, 2, 3, 4].map((k) => [k * FLOOD_CHUNK - 1, k * FLOOD_CHUNK]);
-    const far: [number, number] = [FLOOD_CHUNK - HELD_TAIL - 10, FLOOD_CHUNK + 10];
+    pairs.push([FLOOD_CHUNK - HELD_TAIL, FLOOD_CHUNK + 10]);
+    const far: [number, number] = [FLOOD_CHUNK - 10, 2 * FLOOD_CHUNK + 10];
     const isn = (i: number) => {
       for (const [a, b] of [...pairs, far]) if (i === a || i === b) return 1_000_000 + a;
       return i * 7919;
@@ -99,7 +100,7 @@ describe('SYN floods faster than the timeouts', () => {
       expect(links(a), `#${a + 1}`).toEqual([b + 1]);
       expect(links(b), `#${b + 1}`).toEqual([a + 1]);
     }
-    // the earlier was handed on with its chunk before the later one was related (HELD_TAIL)
+    // the earlier was handed on with the chunk held before the later one's chunk was related
     expect(links(far[0])).toEqual([]);
     expect(links(far[1])).toEqual([far[0] + 1]);
   });
