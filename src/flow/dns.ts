@@ -124,7 +124,7 @@ export class DnsTxn extends FlowEndpoints {
   siblingName: string = '';
   siblingQtype: number = 0;
   siblingFrame: number = 0;
-  siblingT: number = 0;
+  siblingT: number = NS_PLACEHOLDER;
   /** This lookup's series of queries; its lastT past queryT means the client asked again (a retry). */
   series: Series | null = null;
   /** Frame and time of the query (0 / -1 when only the response was captured). */

@@ -1,4 +1,5 @@
 import { seqGe } from './seq.js';
+import { NS_PLACEHOLDER } from './endpoints.js';
 
 /**
  * A connection's request/response turns: the client sends (a request: new bytes after the server's
@@ -9,25 +10,30 @@ import { seqGe } from './seq.js';
  */
 export class Exchange {
   /** The turn waiting for an answer: time and frame of its first byte (-1 none), its bytes, the seq after it. */
-  waitT = -1;
+  waitT = NS_PLACEHOLDER;
   waitFrame = 0;
   waitBytes = 0;
   waitEnd = 0;
   /** Time of the waiting turn's last new byte. */
-  waitLastT = -1;
+  waitLastT = NS_PLACEHOLDER;
   /** 1 when the waiting turn begins with an HTTP/1.x request line: a request that must be answered. */
   waitHttp = 0;
   /** The server acknowledged all of the waiting turn's bytes: when, in which frame (-1 not yet). */
-  waitAckT = -1;
+  waitAckT = NS_PLACEHOLDER;
   waitAckFrame = 0;
   /** Turns answered, the first one's response time, and the slowest, with their frames (-1 none). */
   turns = 0;
-  firstNs = -1;
+  firstNs = NS_PLACEHOLDER;
   firstReqFrame = 0;
   firstRespFrame = 0;
-  slowestNs = -1;
+  slowestNs = NS_PLACEHOLDER;
   slowestReqFrame = 0;
   slowestRespFrame = 0;
+
+  // the placeholders above are there for V8 (NS_PLACEHOLDER); reset() sets the first values
+  constructor() {
+    this.reset();
+  }
 
   reset(): void {
     this.waitT = -1;

@@ -18,6 +18,7 @@
  */
 
 import type { TcpOptions } from '../decode/tcp-options.js';
+import { NS_PLACEHOLDER } from './endpoints.js';
 
 export const seqLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 export const seqLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
@@ -63,9 +64,9 @@ export class SeqTracker {
   /** The segment most recently sent again, how often, and the spacing of its repeats (RTO backoff). */
   rtxSeq = -1;
   rtxCount = 0;
-  rtxLastT = 0;
-  rtxFirstGapNs = 0;
-  rtxLastGapNs = 0;
+  rtxLastT = NS_PLACEHOLDER;
+  rtxFirstGapNs = NS_PLACEHOLDER;
+  rtxLastGapNs = NS_PLACEHOLDER;
   /** Open holes: [holeL[i], holeR[i]) with the time and frame of the segment that revealed each. */
   holes = 0;
   /** Bytes of holes merged away when more than MAX_HOLES were open (kept in the last hole). */
@@ -79,6 +80,11 @@ export class SeqTracker {
   private holeR: Float64Array | null = null;
   private holeT: Float64Array | null = null;
   private holeFrame: Float64Array | null = null;
+
+  // the placeholders above are there for V8 (NS_PLACEHOLDER); reset() sets the first values
+  constructor() {
+    this.reset();
+  }
 
   reset(): void {
     this.started = false;

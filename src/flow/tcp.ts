@@ -252,7 +252,7 @@ export class TcpFlow extends FlowEndpoints {
    * leaves the client in SYN-SENT, retrying its SYN), 0 none. That RST is not the flow's RST.
    */
   challengeFrame: number = 0;
-  challengeT: number = 0;
+  challengeT: number = NS_PLACEHOLDER;
   challengeAck: number = 0;
   challengeRstFrame: number = 0;
   /** RSTs from the client without ACK set: they do not show that the client saw a SYN-ACK. */
@@ -263,7 +263,7 @@ export class TcpFlow extends FlowEndpoints {
   /** UNSEEN_RST before the first. */
   private rstOwn: DecidingPacket = UNSEEN_RST;
   /** Gap between the RST and the last packet from the other side, ns. */
-  rstGapNs: number = 0;
+  rstGapNs: number = NS_PLACEHOLDER;
   /** Whether data had flowed (either way) before the RST. */
   rstAfterData: boolean = false;
   /** Whether the RST sender's peer had already sent FIN. */
