@@ -1,3 +1,4 @@
+import { registerMark } from './verdict/marks.js';
 import type { CaptureRecord } from './capture/record.js';
 import { isoTime } from './capture/time.js';
 import type { AnalyzeOptions } from './options.js';
@@ -136,7 +137,7 @@ export function udpDueAt(u: UdpFlow, udpIdleNs: number): number {
 
 /** Capture time: packets and bytes seen, the first and last timestamps, and when the next sweep is due. */
 /** On a TCP record, the bytes of its connection the capture missed (captureMissedBytes), for records decided apart (src/handoff/). JSON leaves it out. */
-export const CAPTURE_MISSED = Symbol('captureMissed');
+export const CAPTURE_MISSED = registerMark(Symbol('captureMissed'));
 
 export class CaptureClock {
   packets = 0;

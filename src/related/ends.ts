@@ -1,3 +1,4 @@
+import { registerMark } from '../verdict/marks.js';
 import type { VerdictId } from '../verdict/types.js';
 
 /*
@@ -11,7 +12,7 @@ import type { VerdictId } from '../verdict/types.js';
  * shows one: two connections whose clients sent from different MACs are two hosts (other-family
  * links only one host's attempts). Kept with a chunk's records (src/handoff/). JSON leaves it out.
  */
-export const CLIENT_MAC = Symbol('clientMac');
+export const CLIENT_MAC = registerMark(Symbol('clientMac'));
 
 /** The record's CLIENT_MAC, or -1 when it has none. */
 export function clientMacOf(r: object): number {

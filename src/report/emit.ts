@@ -1,3 +1,4 @@
+import { registerMark } from '../verdict/marks.js';
 import { wiresharkFilter } from '../verdict/wireshark.js';
 import { HEALTHY, VERDICT_IDS, type FlowRecord, type VerdictId } from '../verdict/types.js';
 import { DnsNames } from '../verdict/names.js';
@@ -48,7 +49,7 @@ export interface EmitOptions {
  * shrank with each batch, its tables rehashed each time (24 MB of them outlived a young
  * collection on the dense 1 GB bench capture). A symbol, as lifecycle's marks: JSON leaves it out.
  */
-const NEW_CONVERSATION = Symbol('newConversation');
+const NEW_CONVERSATION = registerMark(Symbol('newConversation'));
 type Marked = FlowRecord & { [NEW_CONVERSATION]?: boolean };
 
 /**

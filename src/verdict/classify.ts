@@ -19,6 +19,7 @@ import { alertName } from '../flow/app.js';
 import { tlsVersionName } from '../decode/tls.js';
 import { dnsKey, tcpKey, udpKey } from './key.js';
 import { responseTimes } from './tcp-response.js';
+import { MARKS } from './marks.js';
 
 function absTime(c: ClassifyContext, t: number): string {
   const totalNs = c.captureStartNsec + t;
@@ -253,8 +254,16 @@ export function described(r: FlowRecord): FlowRecord {
   if (CHECK_TIMES && full.verdict !== r.verdict) throw new Error(`internal: record #${r.id} decided ${r.verdict}, described ${full.verdict}`);
   full.id = r.id;
   if (r.related !== undefined) full.related = r.related;
-  for (const mark of Object.getOwnPropertySymbols(r)) {
-    if (mark !== LATER && mark !== LATER_CONTEXT && mark !== LATER_RULE) (full as unknown as Record<symbol, unknown>)[mark] = (r as unknown as Record<symbol, unknown>)[mark];
+  const from = r as unknown as Record<symbol, unknown>;
+  const to = full as unknown as Record<symbol, unknown>;
+  for (let i = 0; i < MARKS.length; i++) {
+    const v = from[MARKS[i]];
+    if (v !== undefined) to[MARKS[i]] = v;
+  }
+  if (CHECK_TIMES) {
+    for (const mark of Object.getOwnPropertySymbols(r)) {
+      if (mark !== LATER && mark !== LATER_CONTEXT && mark !== LATER_RULE && !MARKS.includes(mark)) throw new Error(`internal: record #${r.id} has a mark not registered (verdict/marks.ts): ${String(mark)}`);
+    }
   }
   return full;
 }

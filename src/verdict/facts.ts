@@ -1,3 +1,4 @@
+import { registerMark } from './marks.js';
 import { describeMac } from '../oui/lookup.js';
 import { formatMac } from '../flow/addr.js';
 import type { VerdictId } from './verdict-ids.js';
@@ -314,6 +315,7 @@ export type Cause =
 
 /** Where a record keeps the Cause its related records tell (a symbol: JSON.stringify leaves it out). */
 export const CAUSE: unique symbol = Symbol('cause');
+registerMark(CAUSE);
 
 /**
  * Every point in time (`t`, `times`) and duration (`…Ns`) of a record's facts is >= 0: evidence
@@ -335,6 +337,7 @@ export function assertNoNegativeTimes(facts: readonly Fact[], verdict: string): 
 
 /** Where a described record keeps its Story (a symbol: JSON.stringify leaves it out). */
 export const STORY: unique symbol = Symbol('story');
+registerMark(STORY);
 
 /** A MAC (as a 48-bit number) with its vendor and note. */
 export function macRef(mac: number): MacRef {

@@ -1,3 +1,4 @@
+import { registerMark } from './marks.js';
 import type { TcpFlow } from '../flow/tcp.js';
 import { hopsFrom } from './format.js';
 
@@ -16,7 +17,7 @@ export class Vantage {
  * that records decided apart (the chunks of a set, src/handoff/) count as one analysis counts them.
  * A symbol: JSON output leaves it out.
  */
-export const VANTAGE_HOPS = Symbol('vantageHops');
+export const VANTAGE_HOPS = registerMark(Symbol('vantageHops'));
 
 /**
  * A connection seen both ways from its SYN: did each side's packets arrive with their initial TTL?
