@@ -56,6 +56,13 @@ export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT:
     frame: o.frame,
   };
   r[STORY] = o.story;
+  // every mark a record may take (verdict/marks.ts) is its own property from the start, while the
+  // record is small: V8 turns an object into a dictionary when a property is added by a keyed
+  // store (as symbol-keyed ones are) once it has more than 12 outside the object, and the fields
+  // added below put a connection's record past that: every healthy one of an ndjson run then had
+  // its marks copied onto it (described) as a dictionary, which every later read and
+  // JSON.stringify walked slowly (issue #20)
+  for (let i = 0; i < MARKS.length; i++) if (MARKS[i] !== STORY) (r as Record<symbol, unknown>)[MARKS[i]] = undefined;
   if (o.mac >= 0) {
     r.mac = formatMac(o.mac);
     const v = vendorOf(o.mac);
