@@ -137,7 +137,8 @@ export function udpDueAt(u: UdpFlow, udpIdleNs: number): number {
 
 /** Capture time: packets and bytes seen, the first and last timestamps, and when the next sweep is due. */
 /** On a TCP record, the bytes of its connection the capture missed (captureMissedBytes), for records decided apart (src/handoff/). JSON leaves it out. */
-export const CAPTURE_MISSED = registerMark(Symbol('captureMissed'));
+export const CAPTURE_MISSED: unique symbol = Symbol('captureMissed');
+registerMark(CAPTURE_MISSED);
 
 export class CaptureClock {
   packets = 0;

@@ -12,7 +12,8 @@ import type { VerdictId } from '../verdict/types.js';
  * shows one: two connections whose clients sent from different MACs are two hosts (other-family
  * links only one host's attempts). Kept with a chunk's records (src/handoff/). JSON leaves it out.
  */
-export const CLIENT_MAC = registerMark(Symbol('clientMac'));
+export const CLIENT_MAC: unique symbol = Symbol('clientMac');
+registerMark(CLIENT_MAC);
 
 /** The record's CLIENT_MAC, or -1 when it has none. */
 export function clientMacOf(r: object): number {

@@ -49,7 +49,8 @@ export interface EmitOptions {
  * shrank with each batch, its tables rehashed each time (24 MB of them outlived a young
  * collection on the dense 1 GB bench capture). A symbol, as lifecycle's marks: JSON leaves it out.
  */
-const NEW_CONVERSATION = registerMark(Symbol('newConversation'));
+const NEW_CONVERSATION: unique symbol = Symbol('newConversation');
+registerMark(NEW_CONVERSATION);
 type Marked = FlowRecord & { [NEW_CONVERSATION]?: boolean };
 
 /**

@@ -56,13 +56,13 @@ export function base(c: ClassifyContext, verdict: VerdictId, o: Outcome, startT:
     frame: o.frame,
   };
   r[STORY] = o.story;
-  // every mark a record may take (verdict/marks.ts) is its own property from the start, while the
-  // record is small: V8 turns an object into a dictionary when a property is added by a keyed
-  // store (as symbol-keyed ones are) once it has more than 12 outside the object, and the fields
-  // added below put a connection's record past that: every healthy one of an ndjson run then had
-  // its marks copied onto it (described) as a dictionary, which every later read and
-  // JSON.stringify walked slowly (issue #20)
-  for (let i = 0; i < MARKS.length; i++) if (MARKS[i] !== STORY) (r as Record<symbol, unknown>)[MARKS[i]] = undefined;
+  // every mark a record may take (verdict/marks.ts) is its own property from the start, undefined
+  // until set, while the record is small. V8 turns an object into a dictionary when a keyed store
+  // (as a symbol-keyed one is) adds a property to it once its fields outside the object fill what
+  // it has there and number more than 12 (or than its fields inside, if more): the fields added
+  // below put a connection's record past that, and every healthy one of an ndjson run was a
+  // dictionary once described() copied its marks onto it, each read of it a hash lookup (#20)
+  for (let i = 0; i < MARKS.length; i++) (r as Record<symbol, unknown>)[MARKS[i]] = undefined;
   if (o.mac >= 0) {
     r.mac = formatMac(o.mac);
     const v = vendorOf(o.mac);
@@ -267,6 +267,7 @@ export function described(r: FlowRecord): FlowRecord {
     const v = from[MARKS[i]];
     if (v !== undefined) to[MARKS[i]] = v;
   }
+  // a mark no module registered would be left behind here (and in production, silently)
   if (CHECK_TIMES) {
     for (const mark of Object.getOwnPropertySymbols(r)) {
       if (mark !== LATER && mark !== LATER_CONTEXT && mark !== LATER_RULE && !MARKS.includes(mark)) throw new Error(`internal: record #${r.id} has a mark not registered (verdict/marks.ts): ${String(mark)}`);

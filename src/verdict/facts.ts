@@ -337,7 +337,6 @@ export function assertNoNegativeTimes(facts: readonly Fact[], verdict: string): 
 
 /** Where a described record keeps its Story (a symbol: JSON.stringify leaves it out). */
 export const STORY: unique symbol = Symbol('story');
-registerMark(STORY);
 
 /** A MAC (as a 48-bit number) with its vendor and note. */
 export function macRef(mac: number): MacRef {

@@ -17,7 +17,8 @@ export class Vantage {
  * that records decided apart (the chunks of a set, src/handoff/) count as one analysis counts them.
  * A symbol: JSON output leaves it out.
  */
-export const VANTAGE_HOPS = registerMark(Symbol('vantageHops'));
+export const VANTAGE_HOPS: unique symbol = Symbol('vantageHops');
+registerMark(VANTAGE_HOPS);
 
 /**
  * A connection seen both ways from its SYN: did each side's packets arrive with their initial TTL?
