@@ -4,20 +4,15 @@
  * the parts a TCP flow keeps as long as it lives (its sides, sequence spaces and turns). With small
  * integer placeholders the first time past 2^31 ns changed the class of every TCP flow and DNS
  * lookup, and every one still live was converted when next touched (a SYN flood's 43,000 at once).
- * V8's own test for it (%HaveSameMap) is reached through --allow-natives-syntax, set at run time
- * for functions made after it.
+ * V8's own test for it is %HaveSameMap (test/helpers/v8.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { setFlagsFromString } from 'node:v8';
 import { TcpFlow } from '../src/flow/tcp.js';
 import { DnsTxn } from '../src/flow/dns.js';
 import { SeqTracker } from '../src/flow/seq.js';
 import { Exchange } from '../src/flow/exchange.js';
 import { decodeFrame, FLAGS, tcpFrame } from './helpers/build.js';
-
-setFlagsFromString('--allow-natives-syntax');
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- %-syntax parses only in code compiled after the flag
-const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+import { haveSameMap as sameMap } from './helpers/v8.js';
 
 const synFrame = tcpFrame('c2s', { sport: 40000, dport: 443, seq: 1, flags: FLAGS.SYN });
 const synAckFrame = tcpFrame('s2c', { sport: 443, dport: 40000, seq: 9, ack: 2, flags: FLAGS.SYN | FLAGS.ACK });

@@ -1,23 +1,19 @@
 /**
  * Records stay objects with fast properties (a hidden class, fields at fixed places), not
  * dictionaries. V8 turns an object into a dictionary when a property is added to it by a keyed
- * store (as the symbol-keyed marks of verdict/marks.ts are) once it has more than 12 properties
- * outside the object; a connection's record had that many before its marks were copied onto it
- * (verdict/classify.ts described), so every healthy connection of an ndjson run was handed on as a
- * dictionary, slower to read and to serialise. V8's own test for it (%HasFastProperties) is reached
- * through --allow-natives-syntax, set at run time for functions made after it.
+ * store (as the symbol-keyed marks of verdict/marks.ts are) once the properties it keeps outside
+ * itself fill their store and number more than 12 (or than it keeps inside); a connection's record
+ * had that many before its marks were copied onto it (verdict/classify.ts described), so every
+ * healthy connection of an ndjson run was handed on as a dictionary, each read of it a hash lookup.
+ * V8's own test for it is %HasFastProperties (test/helpers/v8.ts).
  */
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
 import { openCapture } from '../src/capture/source.js';
 import type { FlowRecord } from '../src/verdict/types.js';
 import { FIXTURES, fixtureFiles } from './helpers/run.js';
-
-setFlagsFromString('--allow-natives-syntax');
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- %-syntax parses only in code compiled after the flag
-const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+import { hasFastProperties } from './helpers/v8.js';
 
 /** The records of `name` that are dictionaries, as "#id verdict": handed on one by one (ndjson) or kept to the end (json). */
 async function dictionaries(name: string, keep: 'none' | 'all'): Promise<string[]> {
