@@ -16,7 +16,7 @@ import { noteVantage, Vantage, VANTAGE_HOPS } from './verdict/vantage.js';
 import { echoRecord, neighborConflictRecord, neighborNoReplyRecord } from './verdict/echo-neighbor.js';
 import type { FlowRecord } from './verdict/types.js';
 import { captureMissedBytes } from './verdict/tcp-response.js';
-import { HELD_TAIL, type Emitter } from './report/emit.js';
+import type { Emitter } from './report/emit.js';
 import { checkHeap } from './memory.js';
 import { setClientMac } from './related/ends.js';
 import { hopsFrom } from './verdict/format.js';
@@ -37,10 +37,10 @@ export const EMIT_CHUNK = 4096;
  * A flood's TCP records built and emitted at a time (Lifecycle.reportTcpFlows). Fewer than
  * EMIT_CHUNK, so that a chunk's records die young: 4,096 problem records (~4.4 KB each, facts and
  * all) outlived text's 8 MiB young generation, and 240 of the 870 MB a 200,000-SYN flood allocates
- * were promoted; with 1,024, 190 MB. Each chunk is held until the next one is related (HELD_TAIL),
+ * were promoted; with 1,024, 190 MB. Each chunk is held until the next one is related (Emitter.emit),
  * so that two records at most a chunk apart are linked both ways wherever the cut falls.
  */
-export const FLOOD_CHUNK = HELD_TAIL;
+export const FLOOD_CHUNK = 1024;
 /**
  * How long a reported connection that was closed (RST, or FIN both ways) is kept to absorb late
  * packets (a retransmitted FIN or final ACK) before it is forgotten. Reported connections that did

@@ -18,13 +18,6 @@ import { flatten } from '../memory.js';
  */
 export type Keep = 'all' | 'none' | { problemsPerGroup: number };
 
-/**
- * Records of a chunk held until the next batch is related (see Emitter.emit): a flood's whole chunk
- * (Lifecycle's FLOOD_CHUNK is this), so that two records at most a chunk apart are linked both
- * ways wherever the cut falls between them.
- */
-export const HELD_TAIL = 1024;
-
 /** Where decided records go, and what of them is kept, handed on and counted. */
 export interface EmitOptions {
   keep: Keep;
@@ -113,12 +106,12 @@ export class Emitter {
 
   /**
    * Numbers, counts, keeps and hands on a batch of decided records. `more`: the batch is a chunk of
-   * what one sweep (or the end) decided and more follows (a flood's TCP flows, Lifecycle): its last
-   * HELD_TAIL records are held until the next batch is related, so that a link between records on
-   * either side of the cut is written both ways, as within a batch (the earlier record would
-   * otherwise be handed on without it, and without the cause it tells). With chunks of 4,096, holding
-   * a whole one kept twice the records alive, and the 1 M SYN flood's text run took 18.9 s against
-   * 18.0 s (nineteenth pass of #20); chunks of 1,024, each held whole, keep at most 2,048 alive.
+   * what one sweep (or the end) decided and more follows (a flood's TCP flows, Lifecycle): it is
+   * held, related, until the next batch is related, so that a link between records on either side
+   * of the cut is written both ways, as within a batch (the earlier record would otherwise be
+   * handed on without it, and without the cause it tells). Chunks are of 1,024 (FLOOD_CHUNK): with
+   * 4,096, holding a whole one kept twice the records alive, and the 1 M SYN flood's text run took
+   * 18.9 s against 18.0 s (nineteenth pass of #20); held whole, 1,024 keep at most 2,048 alive.
    */
   emit(batch: FlowRecord[], more = false): void {
     sortByDecisionOrder(batch);
@@ -129,17 +122,16 @@ export class Emitter {
     this.relater.relate(batch, held ?? undefined);
     if (held !== null) {
       this.held = null;
-      this.handOn(held, held.length);
+      this.handOn(held);
     }
-    const tail = more ? Math.max(0, batch.length - HELD_TAIL) : batch.length;
-    this.handOn(batch, tail);
-    if (tail < batch.length) this.held = batch.slice(tail);
+    if (more) this.held = batch;
+    else this.handOn(batch);
   }
 
-  /** Counts, keeps and hands on the first `n` records of a related batch. */
-  private handOn(batch: FlowRecord[], n: number): void {
+  /** Counts, keeps and hands on the records of a related batch. */
+  private handOn(batch: FlowRecord[]): void {
     const { keep, onFlow, filter, file } = this.o;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < batch.length; i++) {
       const r = described(batch[i]);
       const newConversation = (r as Marked)[NEW_CONVERSATION] === true;
       if (newConversation) (r as Marked)[NEW_CONVERSATION] = false; // counted once, as a Set's delete would
