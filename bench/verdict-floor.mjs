@@ -19,9 +19,9 @@
 // evidence (sequence numbers, TTLs, MACs, the names of addresses), and names and clients are told
 // apart by 32-bit hashes: a lower bound on the work of counting these verdicts, not on
 // pcapdiag's. It prints its verdict counts; bench/run.mjs compares them with pcapdiag's summary
-// of the same capture. Known differences: pcapdiag enforces its windows at its sweeps (up to a
-// second late), so a few siblings 2.0-2.6 s apart are dns-other-family there (8 of 961,818
-// records on the dense 1 GB capture); a query repeated with its own id is a lookup of its own there.
+// of the same capture (all 961,818 the same on the dense 1 GB capture since pcapdiag checks the
+// sibling window between the two answers' times, not at its sweeps). Known difference: a query
+// repeated with its own id is a lookup of its own there.
 // Usage: node bench/verdict-floor.mjs FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
 import { openSync, readSync } from 'node:fs';
 

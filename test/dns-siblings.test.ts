@@ -132,6 +132,34 @@ describe('DNS failures a sibling lookup makes benign', () => {
     const past = await run([...miss, ...lookup(2.6, { id: 7, qname: 'a.test', answers: 1 }, 40007), ...lookup(3, { id: 2, qname: 'www.example.test', answers: 1 }, 40002)]);
     expect(byQuery(past)).toContain('www.example.test.corp.local. A dns-nxdomain');
   });
+
+  it('a sibling answered more than the wait away is none, though no sweep ran in between', async () => {
+    // the sibling is asked at 1.9 s and answered 0.4 s later, 2.299 s after the failure: no packet
+    // came between, so no sweep had forgotten the failure's wait when the answer was read
+    const slow = (t: number, m: Msg, port: number) => lookup(t, m, port, 0.4);
+    const stem = await run([...lookup(0, { id: 1, qname: 'www.example.test.corp.local', rcode: 3 }, 40001), ...slow(1.9, { id: 2, qname: 'www.example.test', answers: 1 }, 40002)]);
+    expect(byQuery(stem)).toContain('www.example.test.corp.local. A dns-nxdomain');
+    const family = await run([...lookup(0, { id: 1, qname: 'v4only.example.test', qtype: AAAA }, 40001), ...slow(1.9, { id: 2, qname: 'v4only.example.test', answers: 1 }, 40001)]);
+    expect(byQuery(family)).toContain('v4only.example.test. AAAA dns-nodata');
+    // the other way round: the answer first, the failure 2.299 s after it
+    const before = await run([...lookup(0, { id: 2, qname: 'v4only.example.test', answers: 1 }, 40001), ...slow(1.9, { id: 1, qname: 'v4only.example.test', qtype: AAAA }, 40001)]);
+    expect(byQuery(before)).toContain('v4only.example.test. AAAA dns-nodata');
+    const stemFirst = await run([...lookup(0, { id: 2, qname: 'www.example.test', answers: 1 }, 40002), ...slow(1.9, { id: 1, qname: 'www.example.test.corp.local', rcode: 3 }, 40001)]);
+    expect(byQuery(stemFirst)).toContain('www.example.test.corp.local. A dns-nxdomain');
+    // the name as given failed, its expansion answered 2.299 s later
+    const expanded = await run([...lookup(0, { id: 1, qname: 'db.prod', rcode: 3 }, 40001), ...slow(1.9, { id: 2, qname: 'db.prod.corp.local', answers: 1 }, 40002)]);
+    expect(byQuery(expanded)).toContain('db.prod. A dns-nxdomain');
+    // 0.3 s sooner, each is benign, as before
+    const soon = (t: number, m: Msg, port: number) => lookup(t, m, port, 0.1);
+    const near = await run([...lookup(0, { id: 1, qname: 'v4only.example.test', qtype: AAAA }, 40001), ...soon(1.9, { id: 2, qname: 'v4only.example.test', answers: 1 }, 40001)]);
+    expect(byQuery(near)).toContain('v4only.example.test. AAAA dns-other-family');
+    const nearBefore = await run([...lookup(0, { id: 2, qname: 'v4only.example.test', answers: 1 }, 40001), ...soon(1.9, { id: 1, qname: 'v4only.example.test', qtype: AAAA }, 40001)]);
+    expect(byQuery(nearBefore)).toContain('v4only.example.test. AAAA dns-other-family');
+    const nearStem = await run([...lookup(0, { id: 2, qname: 'www.example.test', answers: 1 }, 40002), ...soon(1.9, { id: 1, qname: 'www.example.test.corp.local', rcode: 3 }, 40001)]);
+    expect(byQuery(nearStem)).toContain('www.example.test.corp.local. A dns-search-miss');
+    const nearExpanded = await run([...lookup(0, { id: 1, qname: 'db.prod', rcode: 3 }, 40001), ...soon(1.9, { id: 2, qname: 'db.prod.corp.local', answers: 1 }, 40002)]);
+    expect(byQuery(nearExpanded)).toContain('db.prod. A dns-search-miss');
+  });
 });
 
 describe('referrals', () => {
