@@ -15,6 +15,7 @@ import { isoTime } from '../capture/time.js';
 import type { FlowRecord } from '../verdict/types.js';
 import { addVantage, Vantage, VANTAGE_HOPS, vantageOf } from '../verdict/vantage.js';
 import { setClientMac } from '../related/ends.js';
+import { STORY } from '../verdict/facts.js';
 import { ChecksumStats } from '../report/checksums.js';
 import { warnings } from '../report/warnings.js';
 import { partGaps } from '../analyze.js';
@@ -241,12 +242,12 @@ export async function mergeStates(paths: readonly string[], name: string, stats?
       const r = recordFromJson(structuredClone(d.r));
       if (k > 0 && base !== null) {
         shiftFrames(r, frameOff[k]);
-        const story = (r as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(r)[0]];
+        const story = r[STORY];
         if (story !== undefined) shiftFrames(story, frameOff[k]);
         r.key = r.key.replace(/#(\d+)/g, (_, f: string) => `#${Number(f) + frameOff[k]}`);
         r.t = round6(nsBetween(base, instantOf(r.start)) / 1e9);
       }
-      setClientMac(r, d.clientMac); // (after the story, found as the record's first symbol above)
+      setClientMac(r, d.clientMac);
       out.push({ r, conv: d.conv === true, at: d.at === 0 ? Infinity : d.at + frameOff[k], stage: d.stage, vantage: d.vantage, missed: d.missed });
     });
   });
