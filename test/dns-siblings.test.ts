@@ -160,6 +160,33 @@ describe('DNS failures a sibling lookup makes benign', () => {
     const nearExpanded = await run([...lookup(0, { id: 1, qname: 'db.prod', rcode: 3 }, 40001), ...soon(1.9, { id: 2, qname: 'db.prod.corp.local', answers: 1 }, 40002)]);
     expect(byQuery(nearExpanded)).toContain('db.prod. A dns-search-miss');
   });
+
+  it("a sibling is matched by its own type's answer, not by the name's latest answer of any type", async () => {
+    const HTTPS = 65;
+    const TXT = 16;
+    // the A 3.5 s before the AAAA without data; an HTTPS answer for the name 1.9 s after the A
+    const https = await run([
+      ...lookup(0, { id: 1, qname: 'v4only.example.test', answers: 1 }, 40001),
+      ...lookup(1.9, { id: 2, qname: 'v4only.example.test', qtype: HTTPS, answers: 1 }, 40002),
+      ...lookup(3.5, { id: 3, qname: 'v4only.example.test', qtype: AAAA }, 40003),
+    ]);
+    expect(byQuery(https)).toContain('v4only.example.test. AAAA dns-nodata');
+    const txt = await run([
+      ...lookup(0, { id: 1, qname: 'www.example.test', answers: 1 }, 40001),
+      ...lookup(1.9, { id: 2, qname: 'www.example.test', qtype: TXT, answers: 1 }, 40002),
+      ...lookup(3.5, { id: 3, qname: 'www.example.test.corp.local', rcode: 3 }, 40003),
+    ]);
+    expect(byQuery(txt)).toContain('www.example.test.corp.local. A dns-nxdomain');
+    // the A asked again at 1.9 s: that answer is the sibling, and the evidence cites it
+    const again = await run([
+      ...lookup(0, { id: 1, qname: 'v4only.example.test', answers: 1 }, 40001),
+      ...lookup(1.9, { id: 2, qname: 'v4only.example.test', answers: 1 }, 40002),
+      ...lookup(3.5, { id: 3, qname: 'v4only.example.test', qtype: AAAA }, 40003),
+    ]);
+    expect(byQuery(again)).toContain('v4only.example.test. AAAA dns-other-family');
+    const benign = again.records.find((x) => x.verdict === 'dns-other-family');
+    expect(benign?.evidence.join('\n')).toContain('v4only.example.test. A resolved (#4, 1.60 s earlier)');
+  });
 });
 
 describe('referrals', () => {

@@ -53,11 +53,16 @@ interface Resolved<T extends SiblingLookup> {
    * is reused. The queue's clear() leaves the counts too high, on purpose: those are left to the collector.
    */
   queued: number;
+  /** The latest of its answers' times (it is forgotten SIBLING_WAIT_NS after it). */
   t: number;
-  frame: number;
   name: string;
-  /** The query types answered for this name. */
-  qtypes: number[];
+  /**
+   * Each query type answered for this name, with the time and frame of its latest answer, as
+   * triples (qtype, t, frame) in one array: a sibling is matched by its own type's answer, not by
+   * the name's latest answer of any type (an HTTPS lookup 1.9 s after the A made a AAAA without
+   * data 3.5 s after the A dns-other-family, citing the HTTPS answer).
+   */
+  answers: number[];
   /** Neighbours in the order the live entries were first resolved (the oldest goes first past MAX_RESOLVED). */
   older: Resolved<T> | null;
   newer: Resolved<T> | null;
@@ -130,9 +135,15 @@ function properPrefixLengths(name: string, out: number[]): number {
   return n;
 }
 
-/** The first of `types` a lookup of type `qtype` is the same lookup as (sameLookup), or -1. */
-function sameLookupIn(types: readonly number[], qtype: number): number {
-  for (const x of types) if (sameLookup(x, qtype)) return x;
+/**
+ * Where in `answers` (Resolved's triples) a type is that was answered within SIBLING_WAIT_NS of
+ * `t`: `qtype` itself (`exact`) or one a lookup of `qtype` is the same lookup as (sameLookup); -1 none.
+ */
+function answeredNear(answers: readonly number[], qtype: number, exact: boolean, t: number): number {
+  for (let i = 0; i < answers.length; i += 3) {
+    const x = answers[i];
+    if ((exact ? x === qtype : sameLookup(x, qtype)) && within(answers[i + 1], t)) return i;
+  }
   return -1;
 }
 
@@ -227,10 +238,11 @@ export class DnsSiblings<T extends SiblingLookup> {
     const c = this.clientOf(addr);
     // a sibling resolved already: the other family of this name, or the stem of this expansion
     const self = c.resolved.get(name);
-    if (self !== undefined && within(self.t, t) && txn.rcode === DNS_RCODE.NoError && isAddressType(txn.qtype)) {
+    if (self !== undefined && txn.rcode === DNS_RCODE.NoError && isAddressType(txn.qtype)) {
       const other = txn.qtype === DNS_TYPE.A ? DNS_TYPE.AAAA : DNS_TYPE.A;
-      if (self.qtypes.includes(other)) {
-        markSibling(txn, Sibling.OtherFamily, self.name, other, self.frame, self.t);
+      const a = answeredNear(self.answers, other, true, t);
+      if (a >= 0) {
+        markSibling(txn, Sibling.OtherFamily, self.name, other, self.answers[a + 2], self.answers[a + 1]);
         return;
       }
     }
@@ -239,9 +251,9 @@ export class DnsSiblings<T extends SiblingLookup> {
     for (let i = np - 1; i >= 0; i--) {
       if (!this.resolvedLengths.any(prefixes[i])) continue;
       const r = c.resolved.get(name.slice(0, prefixes[i]));
-      const qt = r === undefined || !within(r.t, t) ? -1 : sameLookupIn(r.qtypes, txn.qtype);
-      if (r !== undefined && qt >= 0) {
-        markSibling(txn, Sibling.SearchMiss, r.name, qt, r.frame, r.t);
+      const a = r === undefined ? -1 : answeredNear(r.answers, txn.qtype, false, t);
+      if (r !== undefined && a >= 0) {
+        markSibling(txn, Sibling.SearchMiss, r.name, r.answers[a], r.answers[a + 2], r.answers[a + 1]);
         return;
       }
     }
@@ -270,10 +282,17 @@ export class DnsSiblings<T extends SiblingLookup> {
       // past the most, the oldest goes (after the new one is in: its client is not left empty)
       if (this.resolvedCount > MAX_RESOLVED && this.oldest !== null) this.dropResolved(this.oldest);
     } else {
-      r.t = t;
-      r.frame = txn.respFrame;
-      // one slot more, not push's 17 (most names get A and AAAA)
-      if (!r.qtypes.includes(txn.qtype)) r.qtypes = r.qtypes.concat(txn.qtype);
+      // times only move forward (a DNS-over-TCP answer read late keeps its flow's earlier clock)
+      if (t > r.t) r.t = t;
+      const a = r.answers;
+      let i = 0;
+      while (i < a.length && a[i] !== txn.qtype) i += 3;
+      // a type new to the name: three slots more, not push's 17 (most names get A and AAAA)
+      if (i === a.length) r.answers = a.concat(txn.qtype, t, txn.respFrame);
+      else if (t >= a[i + 1]) {
+        a[i + 1] = t;
+        a[i + 2] = txn.respFrame;
+      }
       this.queueResolved(r, t);
     }
     if (c.pending.size === 0) return;
@@ -336,16 +355,19 @@ export class DnsSiblings<T extends SiblingLookup> {
   /** A name newly resolved for `c`, in a Resolved no map, list or queue holds any more when there is one. */
   private newResolved(c: ClientNames<T>, name: string, t: number, txn: T): Resolved<T> {
     const r = this.spareResolved.take();
-    if (r === undefined) return { client: c, key: name, live: true, queued: 0, t, frame: txn.respFrame, name: txn.qname, qtypes: [txn.qtype], older: this.newest, newer: null };
+    if (r === undefined) return { client: c, key: name, live: true, queued: 0, t, name: txn.qname, answers: [txn.qtype, t, txn.respFrame], older: this.newest, newer: null };
     r.client = c;
     r.key = name;
     r.live = true;
     r.queued = 0;
     r.t = t;
-    r.frame = txn.respFrame;
     r.name = txn.qname;
-    if (r.qtypes.length === 1) r.qtypes[0] = txn.qtype;
-    else r.qtypes = [txn.qtype];
+    const a = r.answers;
+    if (a.length === 3) {
+      a[0] = txn.qtype;
+      a[1] = t;
+      a[2] = txn.respFrame;
+    } else r.answers = [txn.qtype, t, txn.respFrame];
     r.older = this.newest;
     r.newer = null;
     return r;

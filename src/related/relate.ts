@@ -76,7 +76,7 @@ export class Relater {
 
   /**
    * Relates a batch of records numbered in order (consecutive ids), in their order. `before`, the
-   * records numbered just before it when they are not handed on yet (the tail of a flood's chunk,
+   * records numbered just before it when they are not handed on yet (a flood's chunk, held by
    * Emitter.emit), take links both ways too.
    */
   relate(batch: readonly FlowRecord[], before: readonly FlowRecord[] = NO_RECORDS): void {
