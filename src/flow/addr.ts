@@ -220,9 +220,18 @@ let lastMacText = '';
 /** "00" … "ff". */
 const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/** A key that names the network an address is on: the IPv4 address itself, or the IPv6 /64. */
+/**
+ * A key that names the network an address is on: the IPv4 address itself, or a hash of the IPv6
+ * /64 (MurmurHash3's finaliser over its two words, so that /64s one bit apart land far apart; two
+ * share a key about once in 2^30 pairs). The hash is kept to a small integer: one past 2^32, as
+ * it was, is a number V8 allocates. Only the MAC table counts them (hosts.ts).
+ */
 export function addrNetKey(version: number, a: Uint32Array): number {
-  return version === 4 ? a[0] : 4294967296 + ((Math.imul(a[0], 0x9e3779b1) ^ a[1]) >>> 0);
+  if (version === 4) return a[0];
+  let h = Math.imul(a[0], 0x9e3779b1) ^ a[1];
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >> 2;
 }
 
 /** "VXLAN VNI 100 between 10.0.0.1 and 10.0.0.2": the tunnel a packet came through, for the evidence. */
