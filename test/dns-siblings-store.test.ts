@@ -58,11 +58,31 @@ describe('DnsSiblings', () => {
       expect(clients(s)).toBeGreaterThan(0);
       s.prune(49 * 1e7 + SIBLING_WAIT_NS + 1);
       expect(clients(s)).toBe(0);
-      // and it works on: a new failure waits, a success settles it
-      const f = nodata('again.example.test.', DNS_TYPE.AAAA, 1e10);
-      s.answered(f, addr(1), 1e10);
-      s.answered(lookup('again.example.test.', DNS_TYPE.A, true, 1e10 + 1), addr(1), 1e10 + 1);
-      expect(f.sibling).toBe(Sibling.OtherFamily);
+      // and it works on: a new failure waits, a success settles it; the client answered last
+      // before the prune (the one clientOf remembers) is a client anew, in the map again
+      for (const c of [49 % 7, 1]) {
+        const f = nodata(`again${c}.example.test.`, DNS_TYPE.AAAA, 1e10);
+        s.answered(f, addr(c), 1e10);
+        expect(clients(s)).toBe(c === 1 ? 2 : 1);
+        s.answered(lookup(`again${c}.example.test.`, DNS_TYPE.A, true, 1e10 + 1), addr(c), 1e10 + 1);
+        expect(f.sibling).toBe(Sibling.OtherFamily);
+      }
+    }
+  });
+
+  it('keeps the answer of each type a name resolved, the second as the first', () => {
+    // room for two types is made with the name (most get A and AAAA); a third takes more
+    const TXT = 16;
+    const HTTPS = 65;
+    for (const types of [
+      [HTTPS, DNS_TYPE.A],
+      [TXT, HTTPS, DNS_TYPE.A],
+    ]) {
+      const s = new DnsSiblings<SiblingLookup>(() => {});
+      types.forEach((q, i) => s.answered(lookup('www.example.test.', q, true, i * 1e6, 10 + i), addr(1), i * 1e6));
+      const f = nodata('www.example.test.', DNS_TYPE.AAAA, 1e8);
+      s.answered(f, addr(1), 1e8);
+      expect([f.sibling, f.siblingQtype, f.siblingFrame]).toEqual([Sibling.OtherFamily, DNS_TYPE.A, 10 + types.length - 1]);
     }
   });
 

@@ -41,6 +41,9 @@ export interface SiblingLookup {
   siblingT: number;
 }
 
+/** A free triple's type in Resolved.answers (no query type is negative: no lookup matches it). */
+const NO_TYPE = -1;
+
 /** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsSiblings). */
 interface Resolved<T extends SiblingLookup> {
   /** Its client, and its key in the client's `resolved` (the name in lower case). */
@@ -60,7 +63,10 @@ interface Resolved<T extends SiblingLookup> {
    * Each query type answered for this name, with the time and frame of its latest answer, as
    * triples (qtype, t, frame) in one array: a sibling is matched by its own type's answer, not by
    * the name's latest answer of any type (an HTTPS lookup 1.9 s after the A made a AAAA without
-   * data 3.5 s after the A dns-other-family, citing the HTTPS answer).
+   * data 3.5 s after the A dns-other-family, citing the HTTPS answer). Made with room for two
+   * types (most names get A and AAAA), the second triple's type NO_TYPE until it is taken: adding
+   * it by a copy of the array was the costliest line of resolved() in a CPU profile of the dense
+   * 102 MB bench capture (92 of its 468 samples).
    */
   answers: number[];
   /** Neighbours in the order the live entries were first resolved (the oldest goes first past MAX_RESOLVED). */
@@ -286,10 +292,14 @@ export class DnsSiblings<T extends SiblingLookup> {
       if (t > r.t) r.t = t;
       const a = r.answers;
       let i = 0;
-      while (i < a.length && a[i] !== txn.qtype) i += 3;
-      // a type new to the name: three slots more, not push's 17 (most names get A and AAAA)
+      while (i < a.length && a[i] !== txn.qtype && a[i] !== NO_TYPE) i += 3;
+      // a type new to the name: in the free triple (the second), else three slots more, not push's 17
       if (i === a.length) r.answers = a.concat(txn.qtype, t, txn.respFrame);
-      else if (t >= a[i + 1]) {
+      else if (a[i] === NO_TYPE) {
+        a[i] = txn.qtype;
+        a[i + 1] = t;
+        a[i + 2] = txn.respFrame;
+      } else if (t >= a[i + 1]) {
         a[i + 1] = t;
         a[i + 2] = txn.respFrame;
       }
@@ -297,7 +307,9 @@ export class DnsSiblings<T extends SiblingLookup> {
     }
     if (c.pending.size === 0) return;
     // failures of this very name (the other family) and of longer names that start with it (expansions of this stem)
-    for (const p of c.pending.get(name) ?? NO_PENDING) {
+    const waiting = c.pending.get(name) ?? NO_PENDING;
+    for (let w = 0; w < waiting.length; w++) {
+      const p = waiting[w];
       const f = p.txn;
       if (f.gen !== p.gen || !f.waitsForSibling || f.reported || !within(p.t, t)) continue;
       if (p.self) {
@@ -312,7 +324,9 @@ export class DnsSiblings<T extends SiblingLookup> {
     for (let i = 0; i < np; i++) {
       const len = prefixes[i];
       if (!this.selfLengths.any(len)) continue;
-      for (const p of c.pending.get(name.slice(0, len)) ?? NO_PENDING) {
+      const waiting = c.pending.get(name.slice(0, len)) ?? NO_PENDING;
+      for (let w = 0; w < waiting.length; w++) {
+        const p = waiting[w];
         const f = p.txn;
         if (f.gen === p.gen && f.waitsForSibling && !f.reported && p.self && within(p.t, t) && sameLookup(f.qtype, txn.qtype)) {
           markSibling(f, Sibling.SearchMiss, txn.qname, txn.qtype, txn.respFrame, t);
@@ -322,8 +336,19 @@ export class DnsSiblings<T extends SiblingLookup> {
     }
   }
 
+  /** The client clientOf gave last, while it is in `clients` (a client's answers come in pairs: A and AAAA). */
+  private lastClient: ClientNames<T> | null = null;
+
   /** The client at `a`: the one its earlier lookups made, else a new one. */
   private clientOf(a: Uint32Array): ClientNames<T> {
+    const last = this.lastClient;
+    if (last !== null && last.is(a)) return last;
+    const c = this.findOrAddClient(a);
+    this.lastClient = c;
+    return c;
+  }
+
+  private findOrAddClient(a: Uint32Array): ClientNames<T> {
     const hash = endpointHash(a, 0);
     const head = this.clients.get(hash) ?? null;
     for (let c = head; c !== null; c = c.nextInBucket) if (c.is(a)) return c;
@@ -335,7 +360,9 @@ export class DnsSiblings<T extends SiblingLookup> {
 
   /** Forgets `c` once it holds nothing. */
   private dropIfEmpty(c: ClientNames<T>): void {
-    if (c.resolved.size === 0 && c.pending.size === 0) unchain(this.clients, c);
+    if (c.resolved.size !== 0 || c.pending.size !== 0) return;
+    unchain(this.clients, c);
+    if (c === this.lastClient) this.lastClient = null;
   }
 
   /** Takes `r` out of its client's map (it stays queued, as not live). */
@@ -355,7 +382,7 @@ export class DnsSiblings<T extends SiblingLookup> {
   /** A name newly resolved for `c`, in a Resolved no map, list or queue holds any more when there is one. */
   private newResolved(c: ClientNames<T>, name: string, t: number, txn: T): Resolved<T> {
     const r = this.spareResolved.take();
-    if (r === undefined) return { client: c, key: name, live: true, queued: 0, t, name: txn.qname, answers: [txn.qtype, t, txn.respFrame], older: this.newest, newer: null };
+    if (r === undefined) return { client: c, key: name, live: true, queued: 0, t, name: txn.qname, answers: [txn.qtype, t, txn.respFrame, NO_TYPE, 0, 0], older: this.newest, newer: null };
     r.client = c;
     r.key = name;
     r.live = true;
@@ -363,11 +390,12 @@ export class DnsSiblings<T extends SiblingLookup> {
     r.t = t;
     r.name = txn.qname;
     const a = r.answers;
-    if (a.length === 3) {
+    if (a.length === 6) {
       a[0] = txn.qtype;
       a[1] = t;
       a[2] = txn.respFrame;
-    } else r.answers = [txn.qtype, t, txn.respFrame];
+      a[3] = NO_TYPE; // its time and frame are stale until a type takes it: read only after the type
+    } else r.answers = [txn.qtype, t, txn.respFrame, NO_TYPE, 0, 0];
     r.older = this.newest;
     r.newer = null;
     return r;
