@@ -9,6 +9,8 @@ import { groupHeadline } from '../src/render/sentences.js';
 import { STORY, type Fact } from '../src/verdict/facts.js';
 import { HEALTHY, type By, type FlowRecord, type VerdictId } from '../src/verdict/types.js';
 import { cli, FIXTURES, jsonDoc, ndjsonLines, ROOT } from './helpers/run.js';
+import { analyzeSource, DEFAULT_OPTIONS } from '../src/analyze.js';
+import { openCapture } from '../src/capture/source.js';
 
 // Groups of problems alike (src/report/groups.ts): the same verdict, by and cause, and the same
 // server or a set of servers one client reached on one port or one host; bounded memory; the
@@ -145,6 +147,20 @@ describe('grouping problems alike', () => {
     expect(before).toBeLessThanOrEqual(GROUP_BOUNDS.groups);
     for (let i = 0; i < 2000; i++) g.add(rec('10.0.1.10:1', '10.0.2.20:80', { by: 'middlebox', mac: `00:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}` }));
     expect(tables()).toBe(before);
+  });
+});
+
+describe('the file of a group', () => {
+  it("is its records' file, when the report keeps only problems and hands no record on (text)", async () => {
+    // the emitter sets a record's file only where it is read: a problem's group names it
+    const src = await openCapture(join(FIXTURES, 'tcp-refused.pcap'));
+    try {
+      const report = await analyzeSource(src, DEFAULT_OPTIONS, { keep: { problemsPerGroup: 3 }, file: 'tcp-refused.pcap' });
+      expect(report.groups.length).toBeGreaterThan(0);
+      for (const g of report.groups) expect(g.file).toBe('tcp-refused.pcap');
+    } finally {
+      src.close();
+    }
   });
 });
 

@@ -145,16 +145,18 @@ export class Emitter {
         this.tcpConnections++;
         if (newConversation) this.tcpConversations++;
       } else if (r.proto === 'dns') this.dnsTransactions++;
-      if (file !== undefined) r.file = file;
       this.verdictCounts.set(r.verdict, (this.verdictCounts.get(r.verdict) ?? 0) + 1);
       const problem = !HEALTHY.has(r.verdict);
+      const handOn = onFlow !== null && (problem || !this.o.onFlowProblemsOnly);
+      // the file of what is grouped, kept or handed on: a healthy record only counted is dropped
+      // here, and a field more moved its fields out of the object (a second object, each record)
+      if (file !== undefined && (problem || handOn || keep === 'all')) r.file = file;
       // a connection seen before and after a NAT (src/related/nat-leg.ts) is one problem, not two;
       // with a filter the first leg may not have been counted, so each leg counts
       if (problem && (filter !== null || !sameConnectionAgain(r))) this.problems++;
       const inGroup = this.grouper.add(r);
       const kept = keep === 'all' || (problem && keep !== 'none' && inGroup <= keep.problemsPerGroup);
       // names label what is shown; every lookup teaches them, shown or not
-      const handOn = onFlow !== null && (problem || !this.o.onFlowProblemsOnly);
       if (kept || handOn) {
         this.names.label(r);
         r.wireshark = wiresharkFilter(r);
