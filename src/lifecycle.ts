@@ -413,7 +413,8 @@ export class Lifecycle {
    */
   private *reportTcpFlows(fs: (TcpFlow | null)[], c: ClassifyContext, batch: FlowRecord[], retire: boolean): Generator<void, void, void> {
     if (fs.length <= EMIT_CHUNK) {
-      for (const f of fs) {
+      for (let i = 0; i < fs.length; i++) {
+        const f = fs[i];
         if (f === null) continue;
         this.reportTcp(f, c, batch);
         if (retire) this.flows.retireTcp(f);

@@ -22,7 +22,7 @@ function startsWith(b: Uint8Array, off: number, end: number, prefix: Uint8Array)
 
 /** b[off..end) begins with a request method and a space. */
 export function looksLikeHttpRequest(b: Uint8Array, off: number, end: number): boolean {
-  for (const m of METHODS) if (startsWith(b, off, end, m)) return true;
+  for (let i = 0; i < METHODS.length; i++) if (startsWith(b, off, end, METHODS[i])) return true;
   return false;
 }
 

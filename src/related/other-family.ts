@@ -105,7 +105,9 @@ export function otherFamily(): Linker {
     if (r.answers === undefined || r.query === undefined || r.rcode !== 'NOERROR') return;
     /** Made at the first address this answer names anew (most answers repeat what is known). */
     let named: Named | undefined;
-    for (const a of r.answers) {
+    const answers = r.answers;
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i];
       // the address is read where it is in the answer's text
       const from = a.startsWith('A ') ? 2 : a.startsWith('AAAA ') ? 5 : 0;
       if (from === 0 || from === a.length) continue;
@@ -168,7 +170,9 @@ export function otherFamily(): Linker {
       const name = named.name;
       const key = keyOf(named, r.server);
       const here = attempt(r, ok);
-      for (const e of attempts.get(key, r.t)) {
+      const list = attempts.get(key, r.t);
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i];
         if (families[e] === families[here] || oks[e] === oks[here] || dones[ok ? e : here] === 1) continue;
         // clients that sent from different MACs are different hosts: not one's fallback for the other
         if (macs[e] >= 0 && macs[here] >= 0 && macs[e] !== macs[here]) continue;

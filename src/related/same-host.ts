@@ -96,7 +96,8 @@ export function sameHost(): Linker {
             release(here);
           } else pingsFailed.add(key, here);
         } else {
-          for (const tcp of tcpFailed.get(key, r.t)) link(found, here, tcp, true);
+          const tcps = tcpFailed.get(key, r.t);
+          for (let i = 0; i < tcps.length; i++) link(found, here, tcps[i], true);
           pingsOk.add(key, here);
         }
         return;
@@ -107,7 +108,9 @@ export function sameHost(): Linker {
       const key = `${hostOf(r.client)} ${hostOf(r.server)}`;
       const here = seen(r);
       if (ok) {
-        for (const ping of pingsFailed.get(key, r.t)) if (dones[ping] === 0) link(found, ping, here, false);
+        // indexed, as every loop a record takes here: for…of made an iterator result per step
+        const pings = pingsFailed.get(key, r.t);
+        for (let i = 0; i < pings.length; i++) if (dones[pings[i]] === 0) link(found, pings[i], here, false);
         tcpOk.add(key, here);
       } else {
         const ping = last(pingsOk.get(key, r.t));

@@ -117,7 +117,7 @@ export class Emitter {
     sortByDecisionOrder(batch);
     // numbered and related before filtering, so that an id names the same flow with or without a
     // filter, and a shown record may name a related one the filter hides
-    for (const r of batch) r.id = this.nextId++;
+    for (let i = 0; i < batch.length; i++) batch[i].id = this.nextId++;
     const held = this.held;
     this.relater.relate(batch, held ?? undefined);
     if (held !== null) {

@@ -142,6 +142,6 @@ export function dnsAnswer(a: string): DnsAnswer {
 
 /** The rule for an answered transaction: first match in DNS_RULES. */
 export function answeredRule(d: DnsTxn, c: ClassifyContext): DnsRule {
-  for (const rule of DNS_RULES) if (rule.when(d, c)) return rule;
+  for (let i = 0; i < DNS_RULES.length; i++) if (DNS_RULES[i].when(d, c)) return DNS_RULES[i];
   throw new Error('unreachable: rcode is never negative once answered');
 }

@@ -41,7 +41,8 @@ export class DnsNames {
 
   private learnAnswers(query: string, answers: readonly string[]): void {
     const name = query.endsWith('.') ? query.slice(0, -1) : query;
-    for (const a of answers) {
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i];
       // answers are kept as "A 10.0.2.20" / "AAAA fd00::20" (flow/dns.ts readAnswers)
       const addr = a.startsWith('A ') ? a.slice(2) : a.startsWith('AAAA ') ? a.slice(5) : '';
       if (addr !== '' && (this.byAddr.size < MAX_NAMES || this.byAddr.has(addr))) this.byAddr.set(addr, name);

@@ -77,7 +77,7 @@ export const TCP_RULES: readonly TcpRule[] = [
 
 /** The first rule that matches the flow. */
 export function tcpRule(f: TcpFlow, c: ClassifyContext): TcpRule {
-  for (const rule of TCP_RULES) if (rule.when(f, c)) return rule;
+  for (let i = 0; i < TCP_RULES.length; i++) if (TCP_RULES[i].when(f, c)) return TCP_RULES[i];
   throw new Error('unreachable: the last TCP rule matches every flow');
 }
 
