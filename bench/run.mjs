@@ -116,6 +116,11 @@ for (const c of Object.values(captures)) {
 execFileSync('sync'); // the ~1.4 GB just written, on disk before the timed rounds
 for (let r = 0; r < runs; r++) {
   for (const j of jobs) {
+    // its capture read just before, untimed, so that every command reads it from the page cache:
+    // the warming above is undone by the ndjson written after it, and the kernel may page out
+    // what a capture's runs leave idle between them (on the bench machine a DAMON scheme pages out
+    // memory not touched for 60 s: the dense 1 GB capture was found 181 of its 977 MB resident)
+    if (j.file !== null) execFileSync('sh', ['-c', `cat '${j.file}' > /dev/null`]);
     const s = sample(j.cmd);
     j.samples.push(s);
     process.stderr.write(`  run ${r + 1}/${runs} ${j.mix}: ${j.name}: ${s.wall.toFixed(2)} s\n`);
