@@ -212,11 +212,10 @@ export class TcpFlow extends FlowEndpoints {
   lastT: number = NS_PLACEHOLDER;
   lastFrame: number = 0;
 
-  /** The client's and the server's side: ep[C2S] is the client; UNSEEN_ENDPOINT before a packet of that side. */
-  private readonly epOwn: [Endpoint, Endpoint];
   /**
-   * epOwn[C2S] and epOwn[S2C] again, read per packet: a field of the flow, not an element of an
-   * array of its own (one object less to fetch from memory a packet). Set together with epOwn.
+   * The client's and the server's side (side(C2S) is the client's), UNSEEN_ENDPOINT before a packet
+   * of that side: fields of the flow, not an array of its own (one object less to fetch from memory
+   * a packet).
    */
   private epC: Endpoint = UNSEEN_ENDPOINT;
   private epS: Endpoint = UNSEEN_ENDPOINT;
@@ -293,9 +292,7 @@ export class TcpFlow extends FlowEndpoints {
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
   tunnel: string | null = null;
 
-  /** Each direction's sequence space (seq.ts): seqs[C2S] is what the client sent; UNSEEN_SEQ before a packet of that direction. */
-  private readonly seqsOwn: [SeqTracker, SeqTracker];
-  /** seqsOwn[C2S] and seqsOwn[S2C] again, read per packet (as epC, epS). */
+  /** Each direction's sequence space (seq.ts): seq(C2S) is what the client sent; UNSEEN_SEQ before a packet of that direction (fields, as epC and epS). */
   private seqC: SeqTracker = UNSEEN_SEQ;
   private seqS: SeqTracker = UNSEEN_SEQ;
   /** Request/response turns (exchange.ts); UNSEEN_XCHG before the client's first bytes. */
@@ -304,8 +301,6 @@ export class TcpFlow extends FlowEndpoints {
   constructor(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean) {
     super();
     this.setEndpointsOf(pkt, clientIsSrc);
-    this.epOwn = [UNSEEN_ENDPOINT, UNSEEN_ENDPOINT];
-    this.seqsOwn = [UNSEEN_SEQ, UNSEEN_SEQ];
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
   }
 
@@ -316,13 +311,11 @@ export class TcpFlow extends FlowEndpoints {
   reuse(pkt: DecodedPacket, frame: number, sec: number, nsec: number, t: number, hash: number, clientIsSrc: boolean, sawSyn: boolean): void {
     this.setEndpointsOf(pkt, clientIsSrc);
     // the parts the flow it was had made are kept for the next (none written to the UNSEEN ones)
-    const ep = this.epOwn;
-    if (ep[C2S] !== UNSEEN_ENDPOINT) ep[C2S].reset();
-    if (ep[S2C] !== UNSEEN_ENDPOINT) ep[S2C].reset();
+    if (this.epC !== UNSEEN_ENDPOINT) this.epC.reset();
+    if (this.epS !== UNSEEN_ENDPOINT) this.epS.reset();
     if (this.rstOwn !== UNSEEN_RST) this.rstOwn.reset();
-    const seqs = this.seqsOwn;
-    if (seqs[C2S] !== UNSEEN_SEQ) seqs[C2S].reset();
-    if (seqs[S2C] !== UNSEEN_SEQ) seqs[S2C].reset();
+    if (this.seqC !== UNSEEN_SEQ) this.seqC.reset();
+    if (this.seqS !== UNSEEN_SEQ) this.seqS.reset();
     if (this.xchgOwn !== UNSEEN_XCHG) this.xchgOwn.reset();
     if (this.fpOwn !== UNSEEN_FP) this.fpOwn.reset();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
@@ -394,9 +387,9 @@ export class TcpFlow extends FlowEndpoints {
     return this.rstOwn;
   }
 
-  /** Each direction's sequence space: seqs[C2S] is what the client sent. */
-  get seqs(): readonly [SeqTracker, SeqTracker] {
-    return this.seqsOwn;
+  /** Direction `dir`'s sequence space: seq(C2S) is what the client sent. */
+  seq(dir: number): SeqTracker {
+    return dir === C2S ? this.seqC : this.seqS;
   }
 
   /** Request/response turns. */
@@ -409,34 +402,23 @@ export class TcpFlow extends FlowEndpoints {
     return this.fpOwn;
   }
 
-  /** The client's and the server's side: ep[C2S] is the client. */
-  get ep(): readonly [Endpoint, Endpoint] {
-    return this.epOwn;
+  /** The side sending in direction `dir` (side(C2S) is the client), UNSEEN_ENDPOINT before its first packet. */
+  side(dir: number): Endpoint {
+    return dir === C2S ? this.epC : this.epS;
   }
 
   /** The side sending in direction `dir`, made at its first packet. */
   private endpointOf(dir: number): Endpoint {
-    const e = dir === C2S ? this.epC : this.epS;
+    const e = this.side(dir);
     if (e !== UNSEEN_ENDPOINT) return e;
-    const made = (this.epOwn[dir] = new Endpoint());
-    if (dir === C2S) this.epC = made;
-    else this.epS = made;
-    return made;
-  }
-
-  /** The side sending in direction `dir`, UNSEEN_ENDPOINT before its first packet. */
-  private sideOf(dir: number): Endpoint {
-    return dir === C2S ? this.epC : this.epS;
+    return dir === C2S ? (this.epC = new Endpoint()) : (this.epS = new Endpoint());
   }
 
   /** Direction `dir`'s sequence space, made at its first write. */
   private seqOf(dir: number): SeqTracker {
-    const s = dir === C2S ? this.seqC : this.seqS;
+    const s = this.seq(dir);
     if (s !== UNSEEN_SEQ) return s;
-    const made = (this.seqsOwn[dir] = new SeqTracker());
-    if (dir === C2S) this.seqC = made;
-    else this.seqS = made;
-    return made;
+    return dir === C2S ? (this.seqC = new SeqTracker()) : (this.seqS = new SeqTracker());
   }
 
   /** The client's side. */
@@ -486,7 +468,7 @@ export class TcpFlow extends FlowEndpoints {
     // without SYN, FIN or RST, only a side still inactive changes state (stepEndpointStates): most
     // packets of a connection are neither, and skip the call. It writes the other side only in a
     // state that side's own packets led to (SYN_SENT, RESET): never UNSEEN_ENDPOINT, INACTIVE.
-    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.FIN | TCP_FLAG.RST)) !== 0 || ep.state === EP.INACTIVE) stepEndpointStates(ep, this.sideOf(1 - dir), dir === C2S, flags, pkt.payloadWireLen);
+    if ((flags & (TCP_FLAG.SYN | TCP_FLAG.FIN | TCP_FLAG.RST)) !== 0 || ep.state === EP.INACTIVE) stepEndpointStates(ep, this.side(1 - dir), dir === C2S, flags, pkt.payloadWireLen);
     ep.packets++;
     ep.bytes += pkt.payloadWireLen;
     if (ep.mac < 0) ep.mac = pkt.srcMac;
@@ -532,7 +514,7 @@ export class TcpFlow extends FlowEndpoints {
       ep.ackMax = pkt.ack;
       ep.ackSeen = true;
     }
-    const st = this.sideOf(1 - dir).stall; // null on UNSEEN_ENDPOINT
+    const st = this.side(1 - dir).stall; // null on UNSEEN_ENDPOINT
     if (st !== null && !st.acked && ((pkt.ack - st.seq) | 0) > 0) st.acked = true;
     if (pkt.tcpFlags & TCP_FLAG.SYN) return;
     if (pkt.window === 0) {
@@ -580,7 +562,7 @@ export class TcpFlow extends FlowEndpoints {
     if (flags & TCP_FLAG.ACK) {
       // a side not started yet (no packet of its own) takes no ACK or SACK (SeqTracker.ack): the
       // placeholder serves a capture of one direction
-      const peer = dir === C2S ? this.seqS : this.seqC;
+      const peer = this.seq(1 - dir);
       const unseen = peer.unseenBytes;
       peer.ack(pkt.ack, pkt.window, len === 0 && (flags & (TCP_FLAG.SYN | TCP_FLAG.FIN)) === 0, frame);
       for (let i = 0; i < sacks; i++) peer.sack(OPTS.sack[2 * i], OPTS.sack[2 * i + 1], frame, t);
@@ -730,7 +712,7 @@ export class TcpFlow extends FlowEndpoints {
     r.flags = pkt.tcpFlags;
     r.seq = pkt.seq;
     r.ack = pkt.ack;
-    const peer = this.sideOf(1 - dir);
+    const peer = this.side(1 - dir);
     this.rstGapNs = peer.lastT >= 0 ? t - peer.lastT : t - this.firstT;
     this.rstAfterData = this.c.dataFirstT >= 0 || this.s.dataFirstT >= 0;
     this.rstAfterPeerFin = peer.finT >= 0;

@@ -42,7 +42,7 @@ export function badSynAck(f: TcpFlow, c: ClassifyContext): Outcome {
 /** The side whose data died (C2S or S2C), seen from the sender (a segment retransmitted with no ACK), or -1. */
 export function stalledSide(f: TcpFlow): number {
   for (let dir = C2S; dir <= S2C; dir++) {
-    const st = f.ep[dir].stall;
+    const st = f.side(dir).stall;
     if (st !== null && st.count >= STALL_RETRANSMISSIONS && !st.acked) return dir;
   }
   return -1;
@@ -59,7 +59,7 @@ function relSeq(f: TcpFlow, dir: number, seq: number): number {
 
 /** Only big segments that may not fragment die, small ones got through, and no ICMP said why. */
 function looksLikePmtuBlackHole(f: TcpFlow, st: Stall, dir: number): boolean {
-  const peer = f.ep[1 - dir];
+  const peer = f.side(1 - dir);
   const smallAcked = peer.ackSeen && ((peer.ackMax - ((dir === C2S ? f.isn : 0) + 1)) | 0) > 0;
   return st.len >= BIG_SEGMENT && st.df === 1 && !f.sawPmtuIcmp && (dir !== C2S || smallAcked);
 }
@@ -67,16 +67,16 @@ function looksLikePmtuBlackHole(f: TcpFlow, st: Stall, dir: number): boolean {
 export function dataStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const dir = stalledSide(f);
   if (dir < 0) return receiverStall(f, c);
-  const st = must(f.ep[dir].stall, 'the stalled segment');
+  const st = must(f.side(dir).stall, 'the stalled segment');
   const side = dir === C2S ? 'client' : 'server';
   const facts: Fact[] = [
     { kind: 'handshake', t: f.hsAckT - f.firstT, frame: f.hsAckFrame },
     { kind: 'stall', side, seq: relSeq(f, dir, st.seq), len: st.len, df: st.df !== 0, count: st.count, frame: st.frame, t: st.t - f.firstT, spanNs: st.lastT - st.t },
   ];
-  const seq = f.seqs[dir];
+  const seq = f.seq(dir);
   if (seq.rtxSeq === st.seq && seq.rtxCount >= 2) facts.push({ kind: 'rto-backoff', side, count: seq.rtxCount, firstGapNs: seq.rtxFirstGapNs, lastGapNs: seq.rtxLastGapNs });
   const pmtu = looksLikePmtuBlackHole(f, st, dir);
-  if (pmtu) facts.push({ kind: 'pmtu', peer: dir === C2S ? 'server' : 'client', ackedSeq: relSeq(f, dir, f.ep[1 - dir].ackMax) });
+  if (pmtu) facts.push({ kind: 'pmtu', peer: dir === C2S ? 'server' : 'client', ackedSeq: relSeq(f, dir, f.side(1 - dir).ackMax) });
   facts.push(...pathFacts(f), ...optionsFact(f));
   const o = outcome(pmtu ? 'middlebox' : 'unknown', { kind: 'data-stall', side, count: st.count, len: st.len, pmtu, host: host(f), port: f.sPort, view: 'sender', bytes: st.len }, facts, st.frame, dir === C2S ? f.cDstMac : -1);
   // the client's segments died on the way: their next hop is no sender of anything
@@ -98,7 +98,7 @@ function receiverStall(f: TcpFlow, c: ClassifyContext): Outcome {
 
 /** The side that held a zero window for ZERO_WINDOW_NS or more (C2S or S2C), or -1. */
 export function zeroWindowSide(f: TcpFlow, c: ClassifyContext): number {
-  for (let dir = S2C; dir >= C2S; dir--) if (f.zeroWindowNs(f.ep[dir], zeroEnd(f, c)) >= ZERO_WINDOW_NS) return dir;
+  for (let dir = S2C; dir >= C2S; dir--) if (f.zeroWindowNs(f.side(dir), zeroEnd(f, c)) >= ZERO_WINDOW_NS) return dir;
   return -1;
 }
 
@@ -109,7 +109,7 @@ function zeroEnd(f: TcpFlow, c: ClassifyContext): number {
 
 export function zeroWindowStall(f: TcpFlow, c: ClassifyContext): Outcome {
   const dir = zeroWindowSide(f, c);
-  const ep = f.ep[dir];
+  const ep = f.side(dir);
   const z = must(ep.zero, 'the zero window');
   const ns = f.zeroWindowNs(ep, zeroEnd(f, c));
   const open = z.since >= 0 && zeroEnd(f, c) - z.since >= z.longestNs;

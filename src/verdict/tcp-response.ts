@@ -80,7 +80,7 @@ export function responseFacts(f: TcpFlow): Fact[] {
 export function pathFacts(f: TcpFlow): Fact[] {
   const out: Fact[] = [];
   for (let dir = C2S; dir <= S2C; dir++) {
-    const s = f.seqs[dir];
+    const s = f.seq(dir);
     const side = dir === C2S ? 'client' : 'server';
     if (s.unseenBytes > 0) out.push({ kind: 'capture-missed', side, bytes: s.unseenBytes, frame: s.unseenFrame });
     if (s.retrans > 0 || s.holesFilled > 0 || s.dupAcks > 0) {
@@ -105,8 +105,8 @@ export function mssClampFacts(f: TcpFlow): Fact[] {
   const out: Fact[] = [];
   if (f.sawPmtuIcmp) return out;
   for (let dir = C2S; dir <= S2C; dir++) {
-    const s = f.seqs[dir];
-    const offered = f.seqs[1 - dir].mss;
+    const s = f.seq(dir);
+    const offered = f.seq(1 - dir).mss;
     // a sender keeps to its own MSS too: when that is smaller, it explains the segment size
     if (s.mss > 0 && s.mss < offered && s.maxSegLen >= s.mss - MSS_SLACK) continue;
     if (offered > 0 && s.maxSegCount >= CLAMP_SEGMENTS && s.maxSegLen >= 500 && s.maxSegLen < offered - MSS_SLACK) {
@@ -118,8 +118,8 @@ export function mssClampFacts(f: TcpFlow): Fact[] {
 
 /** The SYN options each side offered (MSS, window scale, SACK permitted, timestamps), when the SYNs were seen. */
 export function optionsFact(f: TcpFlow): Fact[] {
-  const c = f.seqs[C2S];
-  const s = f.seqs[S2C];
+  const c = f.seq(C2S);
+  const s = f.seq(S2C);
   if (!f.sawSyn || f.synAckT < 0) return [];
   const side = (x: typeof c) => ({ mss: x.mss >= 0 ? x.mss : undefined, wscale: x.wscale >= 0 ? x.wscale : undefined, sack: x.sackOk, timestamps: x.timestamps });
   return [{ kind: 'tcp-options', client: side(c), server: side(s) }];
@@ -127,7 +127,7 @@ export function optionsFact(f: TcpFlow): Fact[] {
 
 /** Bytes the capture missed in a flow (both directions): for the summary's count. */
 export function captureMissedBytes(f: TcpFlow): number {
-  return f.seqs[C2S].unseenBytes + f.seqs[S2C].unseenBytes;
+  return f.seq(C2S).unseenBytes + f.seq(S2C).unseenBytes;
 }
 
 /** A hole open this long, never filled and never acknowledged, is a stall seen from the receiving side. */
@@ -138,7 +138,7 @@ export function holeStallSide(f: TcpFlow, c: ClassifyContext): number {
   if (!f.established) return -1;
   const end = f.closed ? f.lastT : c.captureEndT;
   for (let dir = S2C; dir >= C2S; dir--) {
-    const h = f.seqs[dir].firstHole();
+    const h = f.seq(dir).firstHole();
     if (h !== null && end - h.t >= HOLE_STALL_NS) return dir;
   }
   return -1;
@@ -146,13 +146,13 @@ export function holeStallSide(f: TcpFlow, c: ClassifyContext): number {
 
 /** The facts of a stall seen from the receiving side: the hole, and whether only small segments got through. */
 export function holeStallFacts(f: TcpFlow, c: ClassifyContext, dir: number, relSeq: (dir: number, seq: number) => number): { facts: Fact[]; pmtu: boolean; bytes: number; frame: number; maxSeg: number; mss: number } {
-  const s = f.seqs[dir];
+  const s = f.seq(dir);
   const h = must(s.firstHole(), 'the hole');
   const end = f.closed ? f.lastT : c.captureEndT;
   const side = dir === C2S ? 'client' : 'server';
   const receiver = dir === C2S ? 'server' : 'client';
   // the smaller of the two MSS offers bounds what the sender may send; only smaller segments arrived
-  const offered = f.seqs[1 - dir].mss;
+  const offered = f.seq(1 - dir).mss;
   const mss = s.mss > 0 && s.mss < offered ? s.mss : offered;
   const bytes = s.holeBytes();
   const pmtu = mss > 0 && bytes >= 1200 && s.maxSegLen < mss - 40 && !f.sawPmtuIcmp;
