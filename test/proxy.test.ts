@@ -98,8 +98,8 @@ describe('the server side of a handshake, compared with the same server in other
   it('the per-server table is bounded: 4 kinds, 4 ports, 8 accept times each', () => {
     const p = new ServerProfile();
     for (let i = 0; i < 10; i++) p.noteSynAck(fp(50 + i, F5), 1000 + i, i * 1e6, i + 1);
-    expect(defined(p.fps).length).toBe(4);
-    expect(defined(p.ports).length).toBe(4);
+    expect(defined(p.kinds()).length).toBe(4);
+    expect(p.portCount).toBe(4);
     for (let i = 0; i < 20; i++) p.noteSynAck(fp(50, F5), 80, 1e9 + i * 1e6, 100 + i);
     expect(p.acceptsOn(80, 0, 2e9, 1e9)[0]).toBe(8);
     // an accept 1 ms before: [count, nearest]
@@ -130,7 +130,7 @@ describe('the server side of a handshake, compared with the same server in other
     // what the verdicts read of a profile: the kinds compared with a handshake, the accepts and
     // serving times per port
     const seen = (p: ServerProfile, probe: HandshakeFp) => {
-      const m = compareHandshake(probe, p.fps ?? [], true);
+      const m = compareHandshake(probe, p.kinds() ?? [], true);
       const ports = [80, 443, 8080, 8443, 9000, 22].map((port) => [p.acceptsOn(port, 0, 1e12, 5e9), p.servedOn(port)]);
       return JSON.stringify([m === null ? null : [m.others, m.own.frame, m.own.fp.ttl, m.sameMac], ports]);
     };
@@ -152,6 +152,86 @@ describe('the server side of a handshake, compared with the same server in other
         expect(seen(used, probe)).toBe(seen(fresh, probe));
       }
       expect([used.ttlMin, used.ttlMax, used.minRttNs, used.refs]).toEqual([fresh.ttlMin, fresh.ttlMax, fresh.minRttNs, fresh.refs]);
+    }
+  });
+
+  it('keeps kinds and accepts as the objects it replaced did, over random handshakes, ports and resets', () => {
+    // the profile as it was before its kinds and ports went into one array (issue #20): a kind per
+    // distinct (TTL, MAC, MSS, window scale, layout, timestamps, client offer), at most 4, filled
+    // again in order after a reset; at most 4 ports, the one accepted longest ago replaced
+    class Objects {
+      kinds: { fp: HandshakeFp; conns: number; frame: number }[] = [];
+      ports: { port: number; times: number[]; n: number; lastT: number; servedT: number }[] = [];
+      reset(): void {
+        for (const k of this.kinds) k.conns = 0;
+        for (const p of this.ports) p.port = -1;
+      }
+      noteSynAck(f: HandshakeFp, port: number, t: number, frame: number): void {
+        const same = (o: HandshakeFp) => o.ttl === f.ttl && o.mac === f.mac && o.mss === f.mss && o.wscale === f.wscale && o.layout === f.layout && o.ts === f.ts && o.clientOpts === f.clientOpts;
+        let k = this.kinds.find((c) => c.conns > 0 && same(c.fp));
+        if (k === undefined) {
+          k = this.kinds.find((c) => c.conns === 0);
+          if (k === undefined && this.kinds.length < 4) this.kinds.push((k = { fp: new HandshakeFp(), conns: 0, frame: 0 }));
+          if (k !== undefined) {
+            k.fp.copy(f);
+            k.frame = frame;
+          }
+        }
+        if (k !== undefined) k.conns++;
+        let p = this.ports.find((x) => x.port === port) ?? this.ports.find((x) => x.port === -1);
+        if (p === undefined || p.port !== port) {
+          if (p === undefined && this.ports.length < 4) this.ports.push((p = { port, times: [], n: 0, lastT: -1, servedT: -1 }));
+          p ??= this.ports.reduce((a, b) => (b.lastT < a.lastT ? b : a));
+          p.port = port;
+          p.n = 0;
+          p.servedT = -1;
+        }
+        p.times[p.n % 8] = t;
+        p.n++;
+        p.lastT = t;
+      }
+      noteServed(port: number, t: number): void {
+        for (const p of this.ports) if (p.port === port && t > p.servedT) p.servedT = t;
+      }
+      acceptsOn(port: number, from: number, to: number): number[] {
+        const p = this.ports.find((x) => x.port === port);
+        return p === undefined ? [] : p.times.slice(0, Math.min(p.n, 8)).filter((t) => t >= from && t <= to);
+      }
+    }
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const synAck = () => {
+      const f = fp(60 + rnd(3), [F5, SERVER_NIC][rnd(2)], [LINUX, 0o21346][rnd(2)], [1460, 1380][rnd(2)], [7, 0][rnd(2)]);
+      f.ts = rnd(2) === 0;
+      f.clientOpts = [BOTH_OFFER, -1][rnd(2)];
+      return f;
+    };
+    const portsSeen = [80, 443, 8080, 8443, 9000, 22];
+    for (let round = 0; round < 40; round++) {
+      const flat = new ServerProfile();
+      const objects = new Objects();
+      for (let i = 0; i < 120; i++) {
+        const step = rnd(20);
+        if (step === 0) for (const p of [flat, objects]) p.reset();
+        else if (step < 5) {
+          const [port, t] = [portsSeen[rnd(6)], rnd(1e10)];
+          for (const p of [flat, objects]) p.noteServed(port, t);
+        } else {
+          const [f, port, t, frame] = [synAck(), portsSeen[rnd(6)], rnd(1e10), rnd(1e6)];
+          for (const p of [flat, objects]) p.noteSynAck(f, port, t, frame);
+        }
+        const fields = (f: HandshakeFp) => [f.ttl, f.mac, f.window, f.mss, f.wscale, f.layout, f.ts, f.clientOpts];
+        const kinds = (flat.kinds() ?? []).map((c) => [c.conns, c.frame, fields(c.fp)]);
+        expect(kinds).toEqual(objects.kinds.map((c) => [c.conns, c.frame, fields(c.fp)]));
+        for (const port of portsSeen) {
+          const times = objects.acceptsOn(port, 0, 5e9);
+          expect(flat.acceptsOn(port, 0, 5e9, 2.5e9)[0]).toBe(times.length);
+          expect(flat.servedOn(port)).toBe(objects.ports.find((x) => x.port === port)?.servedT ?? -1);
+        }
+      }
     }
   });
 

@@ -15,7 +15,7 @@ export type BoxFact = Extract<Fact, { kind: 'attribution'; reason: 'handshake-by
  * Who answered this connection's handshake: the server, or a box in the path (a full proxy, a
  * load balancer's virtual server, a transparent proxy, a firewall's SYN proxy). The server side of
  * the handshake (HandshakeFp) is compared with the same server address's other connections seen so
- * far (ServerProfile.fps: those still open and those reported, within HostTable's bounds). A box
+ * far (ServerProfile.kinds: those still open and those reported, within HostTable's bounds). A box
  * answered when this SYN-ACK came from nearer than the server's own SYN-ACKs in other connections
  * (fewer hops: a box between the capture and the server), and one more sign says it is another
  * machine, not another path to the same one (ECMP, a route change):
@@ -34,9 +34,11 @@ export type BoxFact = Extract<Fact, { kind: 'attribution'; reason: 'handshake-by
 export function handshakeByBox(f: TcpFlow, c: ClassifyContext): BoxFact | null {
   const fp = f.fp;
   const prof = f.profile;
-  if (fp.ttl < 0 || prof === null || prof.fps === null || f.synAckFrame === 0) return null;
+  if (fp.ttl < 0 || prof === null || f.synAckFrame === 0) return null;
+  const kinds = prof.kinds();
+  if (kinds === null) return null;
   const ref = fp.mac >= 0 ? macRef(fp.mac) : null;
-  const m = compareHandshake(fp, prof.fps, ref !== null && terminatesConnections(vendorClass(ref.mac, ref.vendor)));
+  const m = compareHandshake(fp, kinds, ref !== null && terminatesConnections(vendorClass(ref.mac, ref.vendor)));
   if (m === null) return null;
   return {
     kind: 'attribution',
