@@ -147,4 +147,16 @@ describe('names label fields', () => {
     expect(after.summary).toBe('10.1.2.7 (late.test) did not answer 3 echo requests');
     expect(after.evidence).toEqual(['no reply and no ICMP error; the capture went on 2.00 s after the last request']);
   });
+
+  it('names at most 65,536 addresses: past that, one already named still takes its latest name, a new one none', () => {
+    const names = new DnsNames();
+    const answer = (query: string, ...answers: string[]) => names.learn({ proto: 'dns', query, rcode: 'NOERROR', answers } as FlowRecord);
+    for (let i = 0; i < 65536; i++) answer(`h${i}.test.`, `A 10.${i >> 8}.${i & 255}.1`);
+    answer('renamed.test.', 'A 10.0.7.1', 'AAAA fd00::7', 'CNAME other.test.', 'A ');
+    answer('v6.test.', 'AAAA fd00::8');
+    expect([names.known.size, names.known.get('10.0.7.1'), names.known.get('fd00::7'), names.known.get('10.255.255.1')]).toEqual([65536, 'renamed.test', undefined, 'h65535.test']);
+    const few = new DnsNames();
+    few.learn({ proto: 'dns', query: 'v6.test.', rcode: 'NOERROR', answers: ['AAAA fd00::8', 'A 10.0.0.9', 'AAAA '] } as FlowRecord);
+    expect([few.known.size, few.known.get('fd00::8'), few.known.get('10.0.0.9')]).toEqual([2, 'v6.test', 'v6.test']);
+  });
 });

@@ -14,7 +14,7 @@ const MIN_CAPACITY = 1024;
  * ones fill it. Here a deletion moves the entries after it back (no tombstones), and the arrays
  * change size only when the number of entries doubles or falls to an eighth.
  */
-export class IntMap<T extends object> {
+export class IntMap<T extends object | string> {
   private keys = new Int32Array(MIN_CAPACITY);
   private vals: (T | null)[] = new Array<T | null>(MIN_CAPACITY).fill(null);
   private mask = MIN_CAPACITY - 1;

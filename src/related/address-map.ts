@@ -33,13 +33,14 @@ function ipv4At(text: string, from: number, to: number): boolean {
 }
 
 /**
- * A map from address text to objects, for a table of many addresses looked up once per record (the
- * addresses DNS answers named, looked up for every TCP record on a dense capture: issue #20). The
- * address is a range of a longer text (`A 10.0.2.5`, `10.0.2.5:443`): an IPv4 one is read into a
- * number and kept in an IntMap, with no string cut out of the text, hashed and compared (a Map of
- * 65,536 strings, out of cache); any other text is kept in a Map by its text.
+ * A map from address text to objects or names, for a table of many addresses looked up once per
+ * record (the addresses DNS answers named, looked up for every TCP record on a dense capture, and
+ * learnt from every answer: issue #20). The address is a range of a longer text (`A 10.0.2.5`,
+ * `10.0.2.5:443`): an IPv4 one is read into a number and kept in an IntMap, with no string cut out
+ * of the text, hashed and compared (a Map of 65,536 strings, out of cache); any other text is kept
+ * in a Map by its text.
  */
-export class AddressMap<T extends object> {
+export class AddressMap<T extends object | string> {
   private readonly v4 = new IntMap<T>();
   private readonly others = new Map<string, T>();
 
