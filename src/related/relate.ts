@@ -119,7 +119,7 @@ const NO = -1;
 const MIN_SLOTS = 64;
 /** The arrays of a table with no key yet. */
 const NO_SLOTS = new Int32Array(0);
-/** The list of a slot with no key (never read, never written). */
+/** The list of a slot no key has had yet (never read, never written). */
 const NO_LIST: never[] = [];
 
 /**
@@ -151,7 +151,8 @@ function keyHash(key: string): number {
  * fresh took ~880 ns. Here the keys live in numbered slots (arrays doubled as they fill, up to
  * maxKeys), found through an open-addressing table of twice as many places (linear probing,
  * deletion by shifting back: no deleted marks), in a list by first insertion for the oldest:
- * ~270 ns (`node bench/recent.mjs`). Nothing is allocated per key but its list.
+ * ~270 ns (`node bench/recent.mjs`). Nothing is allocated per key: each slot has its list of
+ * entries, kept for the keys that take the slot after (see insert).
  *
  * Entries are objects with their capture time in `t`, or handles (numbers) into a linker's own
  * columns (Handles) with a `timeOf` that reads it there.
@@ -183,8 +184,6 @@ export class Recent<T> {
    */
   private foundKey: string | undefined = undefined;
   private foundSlot = NO;
-  /** With one entry a key: the list of the key evicted last, for the next key added (a list a key each, as long-lived as the keys). */
-  private evictedList: T[] | null = null;
 
   /**
    * @param dropped given every entry this no longer holds (shifted out past perKey, replaced under a
@@ -224,36 +223,15 @@ export class Recent<T> {
     }
     const hash = key === this.foundKey ? this.hashes[this.foundSlot] : keyHash(key);
     const slot = key === this.foundKey ? this.foundSlot : this.find(key, hash);
-    if (this.perKey === 1) {
-      // a key already there keeps its place and its list, its one entry replaced (as a list shifts
-      // in place past perKey: not a new list an add, each promoted with its key); a new key is the
-      // newest, with the list of the key evicted last when there is one
-      if (slot !== NO) {
-        const list = this.lists[slot];
-        if (this.dropped !== null) this.dropped(list[0]);
-        list[0] = e;
-        return;
-      }
-      let list = this.evictedList;
-      if (list === null) list = [e];
-      else {
-        this.evictedList = null;
-        list[0] = e;
-      }
+    if (slot === NO) {
       // past the most, the oldest goes first (the new key is never the one evicted)
       if (this.size >= this.maxKeys) this.evictOldest();
-      this.insert(key, hash, list);
-      return;
-    }
-    if (slot === NO) {
-      if (this.size >= this.maxKeys) this.evictOldest();
-      // a list of one: `[]` and a push reserve 17 slots (180 bytes a key)
-      this.insert(key, hash, [e]);
+      this.insert(key, hash, e);
       return;
     }
     const list = this.lists[slot];
     if (list.length < this.perKey) {
-      this.lists[slot] = list.concat([e]); // exactly one slot more
+      list.push(e); // within the list's room for perKey
       return;
     }
     const first = list[0];
@@ -274,13 +252,16 @@ export class Recent<T> {
     const list = this.lists[slot];
     let drop = 0;
     while (drop < list.length && this.timeOf(list[drop]) < now - this.windowSec) drop++;
+    if (drop === list.length) {
+      if (this.dropped !== null) for (let i = 0; i < drop; i++) this.dropped(list[i]);
+      this.remove(slot);
+      return NONE;
+    }
     if (drop > 0) {
       if (this.dropped !== null) for (let i = 0; i < drop; i++) this.dropped(list[i]);
-      list.splice(0, drop);
-    }
-    if (list.length === 0) {
-      this.remove(slot);
-      return list;
+      // in place (splice makes an array of what it takes out), never to length 0 (that lets go of the list's room)
+      for (let i = drop; i < list.length; i++) list[i - drop] = list[i];
+      list.length -= drop;
     }
     this.foundKey = key;
     this.foundSlot = slot;
@@ -299,9 +280,19 @@ export class Recent<T> {
     }
   }
 
-  /** `key` into a free slot, the newest by first insertion. */
-  private insert(key: string, hash: number, list: T[]): void {
+  /**
+   * `key` into a free slot, the newest by first insertion, with `e` its one entry. The list is the
+   * slot's, made with room for perKey entries when the slot is first used and kept for the keys that
+   * take the slot after: a list made for each key, and made again by each add, lived as long as
+   * its key, long enough to be promoted, and was 10 % of what the dense 1 GB bench capture's text
+   * run promoted to the old generation (issue #20).
+   */
+  private insert(key: string, hash: number, e: T): void {
     const slot = this.slots.take();
+    let list = this.lists[slot];
+    if (list === NO_LIST) list = this.lists[slot] = new Array<T>(this.perKey);
+    if (list.length !== 1) list.length = 1;
+    list[0] = e;
     const places = this.places;
     const mask = this.mask;
     let p = hash & mask;
@@ -311,7 +302,6 @@ export class Recent<T> {
     // a flat key: one cut from a longer string, or a template literal's rope, would keep what it was made from
     this.keys[slot] = flatten(key);
     this.hashes[slot] = hash;
-    this.lists[slot] = list;
     this.older[slot] = this.newest;
     this.newer[slot] = NO;
     if (this.newest !== NO) this.newer[this.newest] = slot;
@@ -344,7 +334,7 @@ export class Recent<T> {
     if (n !== NO) this.older[n] = o;
     else this.newest = o;
     this.keys[slot] = '';
-    this.lists[slot] = NO_LIST;
+    // the list stays the slot's; its entries are left to the next key's (at most perKey, no more read)
     this.slots.give(slot);
     this.size--;
     if (slot === this.foundSlot) {
@@ -380,7 +370,6 @@ export class Recent<T> {
     if (slot === NO) return;
     const list = this.lists[slot];
     if (this.dropped !== null) for (let i = 0; i < list.length; i++) this.dropped(list[i]);
-    if (this.perKey === 1) this.evictedList = list;
     this.remove(slot);
   }
 
