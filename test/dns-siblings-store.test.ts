@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DnsSiblings, MAX_RESOLVED, Sibling, SIBLING_WAIT_NS, type SiblingLookup } from '../src/flow/dns-siblings.js';
+import { chainIn, chainOut, DnsSiblings, narrowTableKeys, MAX_RESOLVED, Sibling, SIBLING_WAIT_NS, type SiblingLookup } from '../src/flow/dns-siblings.js';
+import { IntMap } from '../src/flow/int-map.js';
 import { DNS_RCODE, DNS_TYPE } from '../src/decode/enums.js';
 
-// DnsSiblings on its own (flow/dns-siblings.ts): its memory is keyed by client, then name; these
+// DnsSiblings on its own (flow/dns-siblings.ts): its memory is keyed by client and name; these
 // check what the end-to-end tests (dns-siblings, dns-prune-order) cannot reach cheaply: the cap on
 // resolved names, and that clients are forgotten once they hold nothing.
 
@@ -32,6 +33,78 @@ const addr = (last: number) => Uint32Array.of(0x0a000100 + last, 0, 0, 0);
 const clients = (s: DnsSiblings<SiblingLookup>) => (s as unknown as { clients: Map<number, unknown> }).clients.size;
 
 describe('DnsSiblings', () => {
+  it('tells clients and names apart when their table keys collide', () => {
+    // the same random lookups through siblings whose table keys are 2 bits (nearly all collide)
+    // and through siblings with full keys: the same failures settled, for the same reason
+    const run = (bits: number): string[] => {
+      narrowTableKeys(bits);
+      try {
+        let seed = 3;
+        const rnd = (n: number) => {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          return (seed >>> 8) % n;
+        };
+        const settled: string[] = [];
+        const s = new DnsSiblings<SiblingLookup>((f) => settled.push(`${f.qname} ${f.qtype} ${f.sibling} ${f.siblingName}`));
+        const names = ['a.test.', 'b.test.', 'a.test.corp.', 'b.test.corp.', 'a.', 'b.', 'ab.test.'];
+        const outcomes: string[] = [];
+        for (let i = 0; i < 600; i++) {
+          const t = i * 2e7;
+          const qtype = rnd(2) === 0 ? DNS_TYPE.A : DNS_TYPE.AAAA;
+          const name = names[rnd(names.length)];
+          const f = rnd(3) === 0 ? lookup(name, qtype, true, t) : rnd(2) === 0 ? nodata(name, qtype, t) : lookup(name, qtype, false, t);
+          s.answered(f, addr(rnd(3)), t);
+          outcomes.push(`${f.waitsForSibling} ${f.sibling} ${f.siblingName}`);
+          if (i % 50 === 49) s.prune(t);
+        }
+        return [...outcomes, ...settled];
+      } finally {
+        narrowTableKeys(32);
+      }
+    };
+    const full = run(32);
+    expect(full.filter((o) => o.startsWith('false 2') || o.startsWith('false 1')).length).toBeGreaterThan(20);
+    expect(run(2)).toEqual(full);
+  });
+
+  it('the tables chain entries of one table key, and take any of them out', () => {
+    // 32-bit table keys of (client, name) collide too rarely for the end-to-end tests to reach
+    interface E {
+      tableKey: number;
+      next: E | null;
+      id: number;
+    }
+    let seed = 5;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const table = new IntMap<E>();
+    const model = new Map<number, E[]>();
+    const entries: E[] = [];
+    for (let step = 0; step < 3000; step++) {
+      if (entries.length === 0 || rnd(3) > 0) {
+        const e: E = { tableKey: rnd(4) - 2, next: null, id: step };
+        chainIn(table, e);
+        entries.push(e);
+        model.set(e.tableKey, [e, ...(model.get(e.tableKey) ?? [])]);
+      } else {
+        const e = entries.splice(rnd(entries.length), 1)[0];
+        chainOut(table, e);
+        expect(e.next).toBeNull();
+        const rest = (model.get(e.tableKey) ?? []).filter((x) => x !== e);
+        if (rest.length > 0) model.set(e.tableKey, rest);
+        else model.delete(e.tableKey);
+      }
+      expect(table.size).toBe(model.size);
+      for (const [key, list] of model) {
+        const chain: number[] = [];
+        for (let x = table.get(key) ?? null; x !== null; x = x.next) chain.push(x.id);
+        expect(chain).toEqual(list.map((x) => x.id));
+      }
+    }
+  });
+
   it('a success settles a failure of the same client only', () => {
     const settled: SiblingLookup[] = [];
     const s = new DnsSiblings<SiblingLookup>((f) => settled.push(f));

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { DNS_RCODE, DNS_TYPE } from '../decode/enums.js';
 import { endpointHash } from './addr.js';
 import { FreeList, unchain } from './chained-table.js';
 import { ByTime } from './by-time.js';
+import { IntMap } from './int-map.js';
 
 /**
  * How long, in capture time, a failed lookup (NXDOMAIN, or NOERROR without data) waits after its
@@ -46,9 +48,12 @@ const NO_TYPE = -1;
 
 /** A lookup a client got answers for, remembered for SIBLING_WAIT_NS (see DnsSiblings). */
 interface Resolved<T extends SiblingLookup> {
-  /** Its client, and its key in the client's `resolved` (the name in lower case). */
+  /** Its client, and its key (the name in lower case): found in DnsSiblings.resolvedTable by tableKeyOf(client, key). */
   client: ClientNames<T>;
   key: string;
+  tableKey: number;
+  /** The next entry of its table key (see Chained). */
+  next: Resolved<T> | null;
   /** Still in its client's map (not pruned, nor evicted past MAX_RESOLVED). */
   live: boolean;
   /**
@@ -76,7 +81,7 @@ interface Resolved<T extends SiblingLookup> {
 
 /** A failed lookup waiting for its sibling, under its own name (`self`) or one of its name's proper prefixes. */
 interface Pending<T extends SiblingLookup> {
-  /** Its client, and its key in the client's `pending` (a name in lower case, whose length is `key.length`). */
+  /** Its client, and the key it waits under (a name in lower case, whose length is `key.length`): see Waits. */
   client: ClientNames<T>;
   key: string;
   /** When it began to wait (its response's time). */
@@ -86,17 +91,105 @@ interface Pending<T extends SiblingLookup> {
   self: boolean;
 }
 
+/** The waits of one client under one key (Pending), in the order they began. */
+interface Waits<T extends SiblingLookup> {
+  client: ClientNames<T>;
+  key: string;
+  tableKey: number;
+  /** The next entry of its table key (see Chained). */
+  next: Waits<T> | null;
+  /** Never empty while in the table (an entry whose last wait goes leaves it). */
+  list: Pending<T>[];
+}
+
+/** Entries of a table of chains: an IntMap holds the first of each table key, the others follow through `next`. */
+interface Chained<E> {
+  tableKey: number;
+  next: E | null;
+}
+
+/** `e` first in its table key's chain. Exported for tests. */
+export function chainIn<E extends Chained<E>>(table: IntMap<E>, e: E): void {
+  e.next = table.get(e.tableKey) ?? null;
+  table.set(e.tableKey, e);
+}
+
+/** `e` out of its table key's chain. Exported for tests. */
+export function chainOut<E extends Chained<E>>(table: IntMap<E>, e: E): void {
+  const head = table.get(e.tableKey);
+  if (head === e) {
+    if (e.next === null) table.delete(e.tableKey);
+    else table.set(e.tableKey, e.next);
+  } else {
+    let q = head ?? null;
+    while (q !== null && q.next !== e) q = q.next;
+    if (q !== null) q.next = e.next;
+  }
+  e.next = null;
+}
+
+/** A secret per process, as the other tables': names come from packets, and names chosen to share a table key would make lookups walk them all. */
+const NAME_SEED = randomBytes(4).readInt32LE(0);
+
+/** The bits of a table key kept: all, but for tests that make keys collide (narrowTableKeys). */
+let tableKeyMask = -1;
+
+/** Tests: table keys of `bits` bits (32: all), so that entries of different clients and names share them. */
+export function narrowTableKeys(bits: number): void {
+  tableKeyMask = bits >= 32 ? -1 : (1 << bits) - 1;
+}
+
 /**
- * One client's lookups as siblings see them, by name in lower case. Keyed by client first and then
- * by the name string the lookup already has, rather than by one string joining both: building and
- * hashing that string (the address as text, a rope of it and the name, flattened by the lookup)
- * was most of the sibling matching's cost and a third of its allocations (issue #20).
+ * The table key of `name.slice(0, len)` for client `c`: FNV-1a over its characters from the seed
+ * and the client's number, then MurmurHash3's finaliser. Read in place: a prefix needs no string.
+ */
+function tableKeyOf(c: { readonly id: number }, name: string, len: number): number {
+  let h = Math.imul(NAME_SEED ^ c.id, 0x9e3779b1) ^ 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return finish(h);
+}
+
+function finish(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) & tableKeyMask;
+}
+
+/**
+ * tableKeyOf for `name` and for each of its first `n` prefixes (lengths `lens`, rising) into
+ * `out`, in one pass over the name (FNV-1a reads a prefix first): the name's is returned.
+ */
+function tableKeysOf(c: { readonly id: number }, name: string, lens: readonly number[], n: number, out: number[]): number {
+  let h = Math.imul(NAME_SEED ^ c.id, 0x9e3779b1) ^ 0x811c9dc5;
+  let j = 0;
+  for (let i = 0; i < name.length; i++) {
+    h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    if (j < n && lens[j] === i + 1) out[j++] = finish(h);
+  }
+  return finish(h);
+}
+
+/** Whether `key` is `name.slice(0, len)`. */
+const isPrefixKey = (key: string, name: string, len: number): boolean => key.length === len && (len === name.length ? key === name : name.startsWith(key));
+
+/** Numbers the clients (ClientNames.id). */
+let clientIds = 0;
+
+/**
+ * One client of the lookups siblings see: its entries (Resolved, Waits) are in the siblings' two
+ * tables, by their client and name in lower case. Per client, they were in two Maps of names:
+ * made, grown and shrunk as a client's few names of the last seconds came and went, their tables
+ * lived long enough to be promoted, 67 of the 306 MB that outlived a young collection in the dense
+ * 1 GB bench capture's text run (issue #20). Keyed by client and name, not by one string joining
+ * both: building and hashing that string was most of the sibling matching's cost once.
  */
 class ClientNames<T extends SiblingLookup> {
   nextInBucket: ClientNames<T> | null = null;
   readonly addr = new Uint32Array(4);
-  readonly resolved = new Map<string, Resolved<T>>();
-  readonly pending = new Map<string, Pending<T>[]>();
+  readonly id = ++clientIds | 0;
+  /** Its live entries in resolvedTable, and in pendingTable. */
+  resolvedCount = 0;
+  waitsCount = 0;
   constructor(
     readonly hash: number,
     a: Uint32Array,
@@ -194,6 +287,9 @@ function markSibling(f: SiblingLookup, why: Sibling, name: string, qtype: number
 export class DnsSiblings<T extends SiblingLookup> {
   /** Clients with names resolved or waits, by endpointHash of their address (chained through the clients). */
   private readonly clients = new Map<number, ClientNames<T>>();
+  /** Every client's resolved names, and waits, by tableKeyOf (chained: Chained). */
+  private readonly resolvedTable = new IntMap<Resolved<T>>();
+  private readonly pendingTable = new IntMap<Waits<T>>();
   /** Live resolved names in all clients, and the oldest and newest of them by first resolution. */
   private resolvedCount = 0;
   private oldest: Resolved<T> | null = null;
@@ -213,11 +309,13 @@ export class DnsSiblings<T extends SiblingLookup> {
   /** The names' lengths of the resolved names, and of the waits under their own name (self). */
   private readonly resolvedLengths = new LengthCounts();
   private readonly selfLengths = new LengthCounts();
-  /** properPrefixLengths' array (reused). */
+  /** properPrefixLengths' array, and the table keys of those prefixes (reused). */
   private readonly prefixLens: number[] = [];
+  private readonly prefixKeys: number[] = [];
   /** Entries nothing holds any more, for new ones (they live seconds of capture time: long enough to be promoted). */
   private readonly spareResolved: FreeList<Resolved<T>>;
   private readonly sparePending: FreeList<Pending<T>>;
+  private readonly spareWaits: FreeList<Waits<T>>;
 
   /**
    * @param settled called with a waiting failure a success has just made benign (final at the next sweep).
@@ -229,6 +327,7 @@ export class DnsSiblings<T extends SiblingLookup> {
   ) {
     this.spareResolved = new FreeList(spares);
     this.sparePending = new FreeList(spares);
+    this.spareWaits = new FreeList(spares);
   }
 
   /** `txn` was answered at time `t` to the client at `client`. */
@@ -242,8 +341,12 @@ export class DnsSiblings<T extends SiblingLookup> {
 
   private failed(txn: T, addr: Uint32Array, name: string, t: number): void {
     const c = this.clientOf(addr);
+    const prefixes = this.prefixLens;
+    const np = properPrefixLengths(name, prefixes);
+    const keys = this.prefixKeys;
+    const tk = tableKeysOf(c, name, prefixes, np, keys);
     // a sibling resolved already: the other family of this name, or the stem of this expansion
-    const self = c.resolved.get(name);
+    const self = c.resolvedCount === 0 ? undefined : this.resolvedOf(tk, c, name, name.length);
     if (self !== undefined && txn.rcode === DNS_RCODE.NoError && isAddressType(txn.qtype)) {
       const other = txn.qtype === DNS_TYPE.A ? DNS_TYPE.AAAA : DNS_TYPE.A;
       const a = answeredNear(self.answers, other, true, t);
@@ -252,11 +355,9 @@ export class DnsSiblings<T extends SiblingLookup> {
         return;
       }
     }
-    const prefixes = this.prefixLens;
-    const np = properPrefixLengths(name, prefixes);
     for (let i = np - 1; i >= 0; i--) {
-      if (!this.resolvedLengths.any(prefixes[i])) continue;
-      const r = c.resolved.get(name.slice(0, prefixes[i]));
+      if (!this.resolvedLengths.any(prefixes[i]) || c.resolvedCount === 0) continue;
+      const r = this.resolvedOf(keys[i], c, name, prefixes[i]);
       const a = r === undefined ? -1 : answeredNear(r.answers, txn.qtype, false, t);
       if (r !== undefined && a >= 0) {
         markSibling(txn, Sibling.SearchMiss, r.name, r.answers[a], r.answers[a + 2], r.answers[a + 1]);
@@ -269,20 +370,35 @@ export class DnsSiblings<T extends SiblingLookup> {
       this.pendingQueue.clear();
     }
     if (t > this.newestPendingT) this.newestPendingT = t;
-    this.addPending(c, name, t, txn, true);
+    this.addPending(c, name, tk, t, txn, true);
     this.selfLengths.add(name.length);
-    for (let i = 0; i < np; i++) this.addPending(c, name.slice(0, prefixes[i]), t, txn, false);
+    for (let i = 0; i < np; i++) this.addPending(c, name.slice(0, prefixes[i]), keys[i], t, txn, false);
+  }
+
+  /** The resolved entry of `c` under `name.slice(0, len)`, whose table key is `tk`. */
+  private resolvedOf(tk: number, c: ClientNames<T>, name: string, len: number): Resolved<T> | undefined {
+    for (let r = this.resolvedTable.get(tk) ?? null; r !== null; r = r.next) if (r.client === c && isPrefixKey(r.key, name, len)) return r;
+    return undefined;
+  }
+
+  /** The waits of `c` under `name.slice(0, len)`, whose table key is `tk`. */
+  private waitsOf(tk: number, c: ClientNames<T>, name: string, len: number): Waits<T> | undefined {
+    for (let w = this.pendingTable.get(tk) ?? null; w !== null; w = w.next) if (w.client === c && isPrefixKey(w.key, name, len)) return w;
+    return undefined;
   }
 
   private resolved(txn: T, c: ClientNames<T>, name: string, t: number): void {
-    const r = c.resolved.get(name);
+    // one table key for the name's entries in both tables
+    const tk = tableKeyOf(c, name, name.length);
+    const r = c.resolvedCount === 0 ? undefined : this.resolvedOf(tk, c, name, name.length);
     if (r === undefined) {
-      const nr = this.newResolved(c, name, t, txn);
+      const nr = this.newResolved(c, name, tk, t, txn);
       if (this.newest !== null) this.newest.newer = nr;
       else this.oldest = nr;
       this.newest = nr;
       this.resolvedCount++;
-      c.resolved.set(name, nr);
+      c.resolvedCount++;
+      chainIn(this.resolvedTable, nr);
       this.resolvedLengths.add(name.length);
       this.queueResolved(nr, t);
       // past the most, the oldest goes (after the new one is in: its client is not left empty)
@@ -305,9 +421,9 @@ export class DnsSiblings<T extends SiblingLookup> {
       }
       this.queueResolved(r, t);
     }
-    if (c.pending.size === 0) return;
+    if (c.waitsCount === 0) return;
     // failures of this very name (the other family) and of longer names that start with it (expansions of this stem)
-    const waiting = c.pending.get(name) ?? NO_PENDING;
+    const waiting = this.waitsOf(tk, c, name, name.length)?.list ?? NO_PENDING;
     for (let w = 0; w < waiting.length; w++) {
       const p = waiting[w];
       const f = p.txn;
@@ -324,7 +440,7 @@ export class DnsSiblings<T extends SiblingLookup> {
     for (let i = 0; i < np; i++) {
       const len = prefixes[i];
       if (!this.selfLengths.any(len)) continue;
-      const waiting = c.pending.get(name.slice(0, len)) ?? NO_PENDING;
+      const waiting = this.waitsOf(tableKeyOf(c, name, len), c, name, len)?.list ?? NO_PENDING;
       for (let w = 0; w < waiting.length; w++) {
         const p = waiting[w];
         const f = p.txn;
@@ -360,7 +476,7 @@ export class DnsSiblings<T extends SiblingLookup> {
 
   /** Forgets `c` once it holds nothing. */
   private dropIfEmpty(c: ClientNames<T>): void {
-    if (c.resolved.size !== 0 || c.pending.size !== 0) return;
+    if (c.resolvedCount !== 0 || c.waitsCount !== 0) return;
     unchain(this.clients, c);
     if (c === this.lastClient) this.lastClient = null;
   }
@@ -368,7 +484,8 @@ export class DnsSiblings<T extends SiblingLookup> {
   /** Takes `r` out of its client's map (it stays queued, as not live). */
   private dropResolved(r: Resolved<T>): void {
     r.live = false;
-    r.client.resolved.delete(r.key);
+    chainOut(this.resolvedTable, r);
+    r.client.resolvedCount--;
     this.resolvedLengths.remove(r.key.length);
     this.resolvedCount--;
     if (r.older !== null) r.older.newer = r.newer;
@@ -380,11 +497,12 @@ export class DnsSiblings<T extends SiblingLookup> {
   }
 
   /** A name newly resolved for `c`, in a Resolved no map, list or queue holds any more when there is one. */
-  private newResolved(c: ClientNames<T>, name: string, t: number, txn: T): Resolved<T> {
+  private newResolved(c: ClientNames<T>, name: string, tableKey: number, t: number, txn: T): Resolved<T> {
     const r = this.spareResolved.take();
-    if (r === undefined) return { client: c, key: name, live: true, queued: 0, t, name: txn.qname, answers: [txn.qtype, t, txn.respFrame, NO_TYPE, 0, 0], older: this.newest, newer: null };
+    if (r === undefined) return { client: c, key: name, tableKey, next: null, live: true, queued: 0, t, name: txn.qname, answers: [txn.qtype, t, txn.respFrame, NO_TYPE, 0, 0], older: this.newest, newer: null };
     r.client = c;
     r.key = name;
+    r.tableKey = tableKey;
     r.live = true;
     r.queued = 0;
     r.t = t;
@@ -401,7 +519,8 @@ export class DnsSiblings<T extends SiblingLookup> {
     return r;
   }
 
-  private addPending(c: ClientNames<T>, key: string, t: number, txn: T, self: boolean): void {
+  /** `txn` waits under `key` (whose table key is `tk`) of client `c`, from time `t`. */
+  private addPending(c: ClientNames<T>, key: string, tk: number, t: number, txn: T, self: boolean): void {
     let p = this.sparePending.take();
     if (p === undefined) p = { client: c, key, t, txn, gen: txn.gen, self };
     else {
@@ -412,10 +531,31 @@ export class DnsSiblings<T extends SiblingLookup> {
       p.gen = txn.gen;
       p.self = self;
     }
-    const list = c.pending.get(key);
-    if (list === undefined) c.pending.set(key, [p]);
-    else list.push(p);
+    const w = c.waitsCount === 0 ? undefined : this.waitsOf(tk, c, key, key.length);
+    if (w !== undefined) w.list.push(p);
+    else {
+      let nw = this.spareWaits.take();
+      if (nw === undefined) nw = { client: c, key, tableKey: tk, next: null, list: [p] };
+      else {
+        nw.client = c;
+        nw.key = key;
+        nw.tableKey = tk;
+        nw.list[0] = p; // a spare's list is left one long (see dropWaits)
+      }
+      chainIn(this.pendingTable, nw);
+      c.waitsCount++;
+    }
     if (this.pendingInOrder) this.pendingQueue.push(p, t);
+  }
+
+  /** `w`, whose last wait went, out of the table (and its client, once that holds nothing). */
+  private dropWaits(w: Waits<T>): void {
+    chainOut(this.pendingTable, w);
+    w.client.waitsCount--;
+    this.dropIfEmpty(w.client);
+    // one long, not emptied: an array set to length 0 lets go of its room
+    if (w.list.length !== 1) w.list.length = 1;
+    this.spareWaits.give(w);
   }
 
   /** `r` was resolved (again) at `t`: see resolvedQueue. */
@@ -460,49 +600,57 @@ export class DnsSiblings<T extends SiblingLookup> {
       const q = this.pendingQueue;
       while (q.length > 0 && now - q.oldestT() > SIBLING_WAIT_NS) {
         const p = q.shift();
-        const pending = p.client.pending;
-        const list = pending.get(p.key);
-        if (list === undefined) continue;
+        const w = p.client.waitsCount === 0 ? undefined : this.waitsOf(tableKeyOf(p.client, p.key, p.key.length), p.client, p.key, p.key.length);
+        if (w === undefined) continue;
+        const list = w.list;
         const at = list.indexOf(p);
         if (at < 0) continue;
-        if (list.length === 1) {
-          pending.delete(p.key);
-          this.dropIfEmpty(p.client);
-        } else list.splice(at, 1);
+        if (list.length === 1) this.dropWaits(w);
+        else list.splice(at, 1);
         if (p.self) this.selfLengths.remove(p.key.length);
         // out of its list and the queue: nothing holds it
         this.sparePending.give(p);
       }
     } else {
       // lists compacted in place: no array per list each sweep (thousands of entries a second on a client's capture)
-      let waiting = 0;
-      this.pruneNow = now;
+      const heads = this.pruneHeads;
+      const n = this.pendingTable.values(heads);
+      for (let i = 0; i < n; i++) {
+        for (let w = heads[i]; w !== null;) {
+          const next: Waits<T> | null = w.next;
+          this.pruneWaits(w, now);
+          w = next;
+        }
+        heads[i] = null;
+      }
+      // and the clients left holding nothing (a failure settled at once made its client, and added nothing)
       for (const head of this.clients.values()) {
         for (let c: ClientNames<T> | null = head; c !== null;) {
           const next: ClientNames<T> | null = c.nextInBucket;
-          c.pending.forEach(this.prunePending);
-          waiting += c.pending.size;
           this.dropIfEmpty(c);
           c = next;
         }
       }
-      if (waiting === 0) {
+      if (this.pendingTable.size === 0) {
         this.pendingInOrder = true;
         this.newestPendingT = -Infinity;
       }
     }
   }
 
-  private pruneNow = 0;
-  private readonly prunePending = (list: Pending<T>[], k: string, pending: Map<string, Pending<T>[]>): void => {
-    const now = this.pruneNow;
+  /** The chains of pendingTable, for prune's walk of them all (reused). */
+  private readonly pruneHeads: (Waits<T> | null)[] = [];
+
+  /** Keeps the waits of `w` that still wait, in order; `w` goes when none does. */
+  private pruneWaits(w: Waits<T>, now: number): void {
+    const list = w.list;
     let n = 0;
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
       if (p.txn.gen === p.gen && p.txn.waitsForSibling && !p.txn.reported && now - p.txn.respT <= SIBLING_WAIT_NS) list[n++] = p;
       else if (p.self) this.selfLengths.remove(p.key.length);
     }
-    if (n === 0) pending.delete(k);
+    if (n === 0) this.dropWaits(w);
     else list.length = n;
-  };
+  }
 }
