@@ -5,7 +5,7 @@ import { LINKERS } from '../src/related/index.js';
 import { proxyLeg } from '../src/related/proxy-leg.js';
 import { natLeg } from '../src/related/nat-leg.js';
 import { otherFamily } from '../src/related/other-family.js';
-import { sameHost } from '../src/related/same-host.js';
+import { hostPairKey, sameHost } from '../src/related/same-host.js';
 import { familyOf, isnOf, portPart, setClientMac } from '../src/related/ends.js';
 import { cli, ndjsonLines, readFixture } from './helpers/run.js';
 import { ipv4TcpFromMac } from './helpers/build.js';
@@ -348,5 +348,26 @@ describe('bounds', () => {
     rel.relate([back]);
     expect(back.related?.length).toBeLessThanOrEqual(16);
     expect(back.related?.length).toBeGreaterThan(0);
+  });
+});
+
+describe('same-host keys', () => {
+  it('one key a pair of hosts, whether they are written as endpoints or bare, and none shared', () => {
+    const hosts = ['10.0.0.1', '10.0.0.2', '10.1.0.1', '11.0.0.1', '0.0.0.0', '255.255.255.255', '10.0.0.10', 'fd00::1', 'fd00::2', '::1'];
+    const forms = (h: string) => (h.includes(':') ? [h, `[${h}]:443`, `[${h}]:80`] : [h, `${h}:443`, `${h}:80`]);
+    const byKey = new Map<string, string>();
+    for (const c of hosts)
+      for (const s of hosts)
+        for (const cf of forms(c))
+          for (const sf of forms(s)) {
+            const key = hostPairKey(cf, sf);
+            const pair = `${c} ${s}`;
+            expect(byKey.get(key) ?? pair, `${cf} → ${sf}`).toBe(pair);
+            byKey.set(key, pair);
+          }
+    expect(byKey.size).toBe(hosts.length * hosts.length);
+    // two IPv4 hosts make a key of 4 characters, any other pair its text
+    expect(hostPairKey('10.0.0.1:5000', '10.0.0.2:80')).toHaveLength(4);
+    expect(hostPairKey('[fd00::1]:5000', '10.0.0.2:80')).toBe('fd00::1 10.0.0.2');
   });
 });

@@ -32,6 +32,11 @@ function ipv4At(text: string, from: number, to: number): boolean {
   return true;
 }
 
+/** The word of the IPv4 address `text[from, to)` written as formatIpv4 writes it (unsigned), or -1 when it is not one. */
+export function ipv4Word(text: string, from: number, to: number): number {
+  return ipv4At(text, from, to) ? word >>> 0 : -1;
+}
+
 /**
  * A map from address text to objects or names, for a table of many addresses looked up once per
  * record (the addresses DNS answers named, looked up for every TCP record on a dense capture, and
