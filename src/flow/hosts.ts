@@ -82,12 +82,15 @@ export class HostTable {
    * parallel arrays from `idleHead` on; an entry whose profile was taken back (or became idle again
    * later: a new entry) no longer has its idleSeq, and is skipped. A profile moved between two maps
    * each time a server's last connection ended and a new one began, four map operations a
-   * connection on a client's capture (issue #20); now one push.
+   * connection on a client's capture (issue #20); now one push. The entries are those before
+   * `idleEnd`: the arrays are not shortened when compacted, so that they are not grown again and
+   * again (each growth a copy, promoted with them).
    */
-  private idleKeys: (number | string)[] = [];
-  private idleProfiles: ServerProfile[] = [];
-  private idleSeqs: number[] = [];
+  private readonly idleKeys: (number | string)[] = [];
+  private readonly idleProfiles: (ServerProfile | null)[] = [];
+  private readonly idleSeqs: number[] = [];
   private idleHead = 0;
+  private idleEnd = 0;
   private idleCount = 0;
   private nextIdleSeq = 1;
   /** Profiles forgotten, to be reset and handed out for new servers (ServerProfile.reset). */
@@ -228,20 +231,27 @@ export class HostTable {
       return;
     }
     p.idleSeq = this.nextIdleSeq++;
-    this.idleKeys.push(key);
-    this.idleProfiles.push(p);
-    this.idleSeqs.push(p.idleSeq);
+    const end = this.idleEnd++;
+    if (end === this.idleKeys.length) {
+      this.idleKeys.push(key);
+      this.idleProfiles.push(p);
+      this.idleSeqs.push(p.idleSeq);
+    } else {
+      this.idleKeys[end] = key;
+      this.idleProfiles[end] = p;
+      this.idleSeqs[end] = p.idleSeq;
+    }
     this.idleCount++;
     if (this.idleCount > this.idleKept) this.forgetOldestIdle();
     // stale and forgotten entries outnumber the idle ones by far: dropped (amortised, a pass per idleCount + 1024 pushes)
-    if (this.idleKeys.length - this.idleCount > this.idleCount + 1024) this.compactIdle();
+    if (this.idleEnd - this.idleCount > this.idleCount + 1024) this.compactIdle();
   }
 
   /** Forgets the profile that has been idle longest. */
   private forgetOldestIdle(): void {
-    while (this.idleHead < this.idleKeys.length) {
+    while (this.idleHead < this.idleEnd) {
       const i = this.idleHead++;
-      const p = this.idleProfiles[i];
+      const p = this.idleProfiles[i] as ServerProfile;
       if (p.refs !== 0 || p.idleSeq !== this.idleSeqs[i]) continue;
       p.idleSeq = 0;
       this.idleCount--;
@@ -262,17 +272,20 @@ export class HostTable {
   /** Drops the idle order's entries before idleHead and the stale ones. */
   private compactIdle(): void {
     let n = 0;
-    for (let i = this.idleHead; i < this.idleKeys.length; i++) {
-      const p = this.idleProfiles[i];
+    for (let i = this.idleHead; i < this.idleEnd; i++) {
+      const p = this.idleProfiles[i] as ServerProfile;
       if (p.refs !== 0 || p.idleSeq !== this.idleSeqs[i]) continue;
       this.idleKeys[n] = this.idleKeys[i];
       this.idleProfiles[n] = p;
       this.idleSeqs[n] = this.idleSeqs[i];
       n++;
     }
-    this.idleKeys.length = n;
-    this.idleProfiles.length = n;
-    this.idleSeqs.length = n;
+    // what is left past the entries holds nothing (an IPv6 server's key, a profile forgotten since)
+    for (let i = n; i < this.idleEnd; i++) {
+      this.idleKeys[i] = 0;
+      this.idleProfiles[i] = null;
+    }
+    this.idleEnd = n;
     this.idleHead = 0;
   }
 }
