@@ -6,7 +6,8 @@ import { proxyLeg } from '../src/related/proxy-leg.js';
 import { natLeg } from '../src/related/nat-leg.js';
 import { otherFamily } from '../src/related/other-family.js';
 import { hostPairKey, sameHost } from '../src/related/same-host.js';
-import { familyOf, isnOf, portPart, setClientMac } from '../src/related/ends.js';
+import { endpointOfCode, familyOf, isnOf, portPart, setClientMac, v4EndpointCode } from '../src/related/ends.js';
+import { formatEndpoint } from '../src/flow/addr.js';
 import { cli, ndjsonLines, readFixture } from './helpers/run.js';
 import { ipv4TcpFromMac } from './helpers/build.js';
 import { hostOf } from '../src/flow/addr.js';
@@ -369,5 +370,25 @@ describe('same-host keys', () => {
     // two IPv4 hosts make a key of 4 characters, any other pair its text
     expect(hostPairKey('10.0.0.1:5000', '10.0.0.2:80')).toHaveLength(4);
     expect(hostPairKey('[fd00::1]:5000', '10.0.0.2:80')).toBe('fd00::1 10.0.0.2');
+  });
+});
+
+describe('IPv4 endpoints kept as numbers', () => {
+  it('give back the text they were read from, and only an IPv4 endpoint written as formatEndpoint writes it is one', () => {
+    let seed = 9;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const words = [0, 1, 0xffffffff, 0x0a000001, 0x80000000, 0x7fffffff];
+    for (let i = 0; i < 2000; i++) words.push(((rnd(65536) << 16) | rnd(65536)) >>> 0);
+    for (const w of words)
+      for (const port of [0, 1, 80, 65535, rnd(65536)]) {
+        const text = formatEndpoint(4, Uint32Array.of(w, 0, 0, 0), port);
+        const code = v4EndpointCode(text);
+        expect(code, text).toBeGreaterThanOrEqual(0);
+        expect(endpointOfCode(code)).toBe(text);
+      }
+    for (const text of ['10.0.0.1', '[fd00::1]:80', 'fd00::1', '10.0.0.01:80', '10.0.0.1:080', '10.0.0.1:65536', '10.0.0.1:', '256.0.0.1:80', '10.0.0:80', ':80']) expect(v4EndpointCode(text), text).toBe(-1);
   });
 });

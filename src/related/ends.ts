@@ -1,5 +1,7 @@
 import { registerMark } from '../verdict/marks.js';
 import type { VerdictId } from '../verdict/types.js';
+import { formatIpv4, hostEnd } from '../flow/addr.js';
+import { ipv4Word } from './address-map.js';
 
 /*
  * What the linkers read of a record's endpoints and verdict, without regular expressions: a
@@ -59,6 +61,26 @@ export function portNumber(endpoint: string): number {
     port = port * 10 + c;
   }
   return port;
+}
+
+/**
+ * An IPv4 endpoint (`10.0.2.20:80`) as one number, its address's word × 65,536 + its port, read
+ * without making a string; -1 for any other (IPv6, a bare address, or not written as
+ * formatEndpoint writes it). endpointOfCode writes it back as the same text.
+ */
+export function v4EndpointCode(endpoint: string): number {
+  const end = hostEnd(endpoint);
+  if (end === endpoint.length) return -1;
+  const w = ipv4Word(endpoint, 0, end);
+  if (w < 0) return -1;
+  const port = portNumber(endpoint);
+  return port < 0 || port > 65535 ? -1 : w * 65536 + port;
+}
+
+/** The endpoint text of a v4EndpointCode. */
+export function endpointOfCode(code: number): string {
+  const port = code % 65536;
+  return `${formatIpv4((code - port) / 65536)}:${port}`;
 }
 
 /** 6 for an IPv6 endpoint or address, else 4. */

@@ -1,6 +1,6 @@
 import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
-import { Handles, Recent, widened, type Found, type Linker } from './relate.js';
+import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } from './relate.js';
 import { CONNECTED, NOT_CONNECTED, clientMacOf, familyOf, portNumber, portPart } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
@@ -59,8 +59,8 @@ export function otherFamily(): Linker {
   let oks = new Uint8Array(0);
   /** 1: a failed attempt already tied to its fallback (later connections to the name are not fallbacks). */
   let dones = new Uint8Array(0);
-  const clients: string[] = [];
-  const servers: string[] = [];
+  const clients = new EndpointColumn();
+  const servers = new EndpointColumn();
   const verdicts: VerdictId[] = [];
   const handles = new Handles((n) => {
     at = widened(at, n);
@@ -69,11 +69,9 @@ export function otherFamily(): Linker {
     families = widened(families, n);
     oks = widened(oks, n);
     dones = widened(dones, n);
-    for (let h = clients.length; h < n; h++) {
-      clients.push('');
-      servers.push('');
-      verdicts.push('ok');
-    }
+    clients.widen(n);
+    servers.widen(n);
+    for (let h = verdicts.length; h < n; h++) verdicts.push('ok');
   });
   /** Attempts by name and server port. */
   const attempts = new Recent<number>(
@@ -81,8 +79,8 @@ export function otherFamily(): Linker {
     MAX_KEYS,
     PER_KEY,
     (h) => {
-      clients[h] = '';
-      servers[h] = '';
+      clients.clear(h);
+      servers.clear(h);
       handles.give(h);
     },
     (h) => at[h],
@@ -95,8 +93,8 @@ export function otherFamily(): Linker {
     families[h] = familyOf(r.server);
     oks[h] = ok ? 1 : 0;
     dones[h] = 0;
-    clients[h] = r.client;
-    servers[h] = r.server;
+    clients.set(h, r.client);
+    servers.set(h, r.server);
     verdicts[h] = r.verdict;
     return h;
   };
@@ -147,9 +145,9 @@ export function otherFamily(): Linker {
   /** Links the attempts of handles `failed` and `worked`. */
   const link = (found: Found, failed: number, worked: number, name: string, failedIsHere: boolean) => {
     const fam = (h: number) => `IPv${families[h]}`;
-    const onFailed = `${fam(worked)} to the same name and port worked ${gapText(at[worked] - at[failed])} (${clients[worked]} → ${servers[worked]}): the fallback; only the ${fam(failed)} path is broken`;
-    const onWorked = `a fallback: ${fam(failed)} to ${name} (${clients[failed]} → ${servers[failed]}) failed ${gapText(at[failed] - at[worked])} (${verdicts[failed]})`;
-    const cause: Cause = { kind: 'other-family', id: ids[worked], name, family: families[failed] as 4 | 6, other: servers[worked] };
+    const onFailed = `${fam(worked)} to the same name and port worked ${gapText(at[worked] - at[failed])} (${clients.get(worked)} → ${servers.get(worked)}): the fallback; only the ${fam(failed)} path is broken`;
+    const onWorked = `a fallback: ${fam(failed)} to ${name} (${clients.get(failed)} → ${servers.get(failed)}) failed ${gapText(at[failed] - at[worked])} (${verdicts[failed]})`;
+    const cause: Cause = { kind: 'other-family', id: ids[worked], name, family: families[failed] as 4 | 6, other: servers.get(worked) };
     if (failedIsHere) found(ids[worked], 'other-family', onFailed, onWorked, cause);
     else found(ids[failed], 'other-family', onWorked, onFailed, undefined, cause);
   };

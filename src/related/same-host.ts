@@ -1,5 +1,5 @@
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
-import { Handles, Recent, widened, type Found, type Linker } from './relate.js';
+import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } from './relate.js';
 import { CONNECTED } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { ipv4Word } from './address-map.js';
@@ -45,20 +45,18 @@ export function sameHost(): Linker {
   /** 1: a failed ping already tied to a working connection (one is proof enough: not to every later one). */
   let dones = new Uint8Array(0);
   /** For TCP, the server endpoint. */
-  const servers: string[] = [];
+  const servers = new EndpointColumn();
   const verdicts: VerdictId[] = [];
   const handles = new Handles((n) => {
     at = widened(at, n);
     ids = widened(ids, n);
     dones = widened(dones, n);
-    for (let h = servers.length; h < n; h++) {
-      servers.push('');
-      verdicts.push('ok');
-    }
+    servers.widen(n);
+    for (let h = verdicts.length; h < n; h++) verdicts.push('ok');
   });
   /** A record's handle given back: the Recents no longer hold it, or it was never added. */
   const release = (h: number) => {
-    servers[h] = '';
+    servers.clear(h);
     handles.give(h);
   };
   const timeOf = (h: number) => at[h];
@@ -67,7 +65,7 @@ export function sameHost(): Linker {
     at[h] = r.t;
     ids[h] = r.id;
     dones[h] = 0;
-    servers[h] = r.server;
+    servers.set(h, r.server);
     verdicts[h] = r.verdict;
     return h;
   };
@@ -79,7 +77,7 @@ export function sameHost(): Linker {
 
   /** `ping` failed and `tcp` worked, or `ping` worked and `tcp` failed (handles). */
   const link = (found: Found, ping: number, tcp: number, pingIsHere: boolean) => {
-    const server = servers[tcp];
+    const server = servers.get(tcp);
     const host = hostOf(server);
     if (verdicts[ping] === 'ping-no-reply') {
       dones[ping] = 1;
