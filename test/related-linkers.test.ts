@@ -6,7 +6,9 @@ import { proxyLeg } from '../src/related/proxy-leg.js';
 import { natLeg } from '../src/related/nat-leg.js';
 import { otherFamily } from '../src/related/other-family.js';
 import { hostPairKey, sameHost } from '../src/related/same-host.js';
-import { endpointOfCode, familyOf, isnOf, portPart, setClientMac, v4EndpointCode } from '../src/related/ends.js';
+import { endpointOfCode, endsOf, familyOf, isnOf, portNumber, portPart, setClientMac, v4EndpointCode } from '../src/related/ends.js';
+import { ipv4Word } from '../src/related/address-map.js';
+import { hostEnd } from '../src/flow/addr.js';
 import { formatEndpoint } from '../src/flow/addr.js';
 import { cli, ndjsonLines, readFixture } from './helpers/run.js';
 import { ipv4TcpFromMac } from './helpers/build.js';
@@ -390,5 +392,17 @@ describe('IPv4 endpoints kept as numbers', () => {
         expect(endpointOfCode(code)).toBe(text);
       }
     for (const text of ['10.0.0.1', '[fd00::1]:80', 'fd00::1', '10.0.0.01:80', '10.0.0.1:080', '10.0.0.1:65536', '10.0.0.1:', '256.0.0.1:80', '10.0.0:80', ':80']) expect(v4EndpointCode(text), text).toBe(-1);
+  });
+
+  it('endsOf reads the two ends of a record as the functions it stands for, each record anew', () => {
+    const texts = ['10.0.0.1:80', '10.0.0.1', '[fd00::1]:443', 'fd00::1', '::1', '10.0.0.01:80', '10.0.0.1:080', '10.0.0.1:65536', '255.255.255.255:65535', '0.0.0.0:0', '[fd00::1]', 'x:1', ''];
+    for (const client of texts)
+      for (const server of texts) {
+        // a new object each time, as records are: never the one read before
+        const e = endsOf({ client, server });
+        const want = (t: string) => [ipv4Word(t, 0, hostEnd(t)), portNumber(t), v4EndpointCode(t)];
+        expect([e.cWord, e.cPort, e.cCode], client).toEqual(want(client));
+        expect([e.sWord, e.sPort, e.sCode], server).toEqual(want(server));
+      }
   });
 });

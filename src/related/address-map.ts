@@ -59,6 +59,11 @@ export class AddressMap<T extends object | string> {
     return this.others.get(from === 0 && to === text.length ? text : text.slice(from, to));
   }
 
+  /** The entry of the IPv4 address of word `word` (ipv4Word's, unsigned). */
+  getV4(word: number): T | undefined {
+    return this.v4.get(word | 0);
+  }
+
   /** Adds or replaces the entry of the address `text.slice(from, to)`. */
   set(text: string, from: number, to: number, value: T): void {
     if (ipv4At(text, from, to)) this.v4.set(word, value);

@@ -1,7 +1,7 @@
 import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } from './relate.js';
-import { CONNECTED, NOT_CONNECTED, clientMacOf, familyOf, portNumber, portPart } from './ends.js';
+import { CONNECTED, NOT_CONNECTED, clientMacOf, endsOf, familyOf, portPart } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
 
@@ -93,8 +93,9 @@ export function otherFamily(): Linker {
     families[h] = familyOf(r.server);
     oks[h] = ok ? 1 : 0;
     dones[h] = 0;
-    clients.set(h, r.client);
-    servers.set(h, r.server);
+    const e = endsOf(r);
+    clients.set(h, r.client, e.cCode);
+    servers.set(h, r.server, e.sCode);
     verdicts[h] = r.verdict;
     return h;
   };
@@ -117,7 +118,10 @@ export function otherFamily(): Linker {
   };
 
   /** The name of the host of a server endpoint (hostOf's), read in place but for an IPv6 one. */
-  const nameOf = (server: string): Named | undefined => {
+  const nameOf = (r: FlowRecord): Named | undefined => {
+    const word = endsOf(r).sWord;
+    if (word >= 0) return names.getV4(word);
+    const server = r.server;
     if (server.charCodeAt(0) === 91 /* [ */) {
       const host = hostOf(server);
       return names.get(host, 0, host.length);
@@ -130,8 +134,7 @@ export function otherFamily(): Linker {
    * name connected to on 80 and 443 in turn made a key for half the connections on the dense bench
    * capture: a string to make, flatten and hash for each).
    */
-  const keyOf = (named: Named, server: string): string => {
-    const port = portNumber(server);
+  const keyOf = (named: Named, server: string, port: number): string => {
     if (port < 0) return `${named.name} ${portPart(server)}`;
     if (port === named.port) return named.key;
     if (port === named.port2) return named.key2;
@@ -163,10 +166,10 @@ export function otherFamily(): Linker {
       if (r.proto !== 'tcp' || r.client === '' || r.server === '' || names.size === 0) return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !NOT_CONNECTED.has(r.verdict)) return;
-      const named = nameOf(r.server);
+      const named = nameOf(r);
       if (named === undefined) return;
       const name = named.name;
-      const key = keyOf(named, r.server);
+      const key = keyOf(named, r.server, endsOf(r).sPort);
       const here = attempt(r, ok);
       const list = attempts.get(key, r.t);
       for (let i = 0; i < list.length; i++) {

@@ -2,7 +2,7 @@ import type { FlowRecord, RelatedKind } from '../verdict/types.js';
 import { CAUSE, type Cause } from '../verdict/facts.js';
 import { randomBytes } from 'node:crypto';
 import { flatten } from '../memory.js';
-import { endpointOfCode, v4EndpointCode } from './ends.js';
+import { endpointOfCode } from './ends.js';
 
 /**
  * One way two records are related (a proxy's two legs, a NAT's two legs, the two address families
@@ -461,8 +461,8 @@ export class EndpointColumn {
     for (let h = this.texts.length; h < n; h++) this.texts.push('');
   }
 
-  set(h: number, endpoint: string): void {
-    const code = v4EndpointCode(endpoint);
+  /** `endpoint` for `h`, whose v4EndpointCode is `code` (endsOf's). */
+  set(h: number, endpoint: string, code: number): void {
     this.codes[h] = code;
     this.texts[h] = code < 0 ? endpoint : '';
   }

@@ -1,6 +1,6 @@
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } from './relate.js';
-import { CONNECTED } from './ends.js';
+import { CONNECTED, endsOf } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { ipv4Word } from './address-map.js';
 
@@ -30,12 +30,19 @@ const last = <T>(list: readonly T[]): T | undefined => (list.length > 0 ? list[l
  * with it, 42 of the 306 MB that outlived a young collection on the dense 1 GB bench capture (issue #20).
  */
 export function hostPairKey(client: string, server: string): string {
-  const c = ipv4Word(client, 0, hostEnd(client));
-  if (c >= 0) {
-    const s = ipv4Word(server, 0, hostEnd(server));
-    if (s >= 0) return String.fromCharCode(c >>> 16, c & 0xffff, s >>> 16, s & 0xffff);
-  }
+  return pairKey(ipv4Word(client, 0, hostEnd(client)), ipv4Word(server, 0, hostEnd(server)), client, server);
+}
+
+/** hostPairKey, given each host's IPv4 word (-1: not one). */
+function pairKey(c: number, s: number, client: string, server: string): string {
+  if (c >= 0 && s >= 0) return String.fromCharCode(c >>> 16, c & 0xffff, s >>> 16, s & 0xffff);
   return `${hostOf(client)} ${hostOf(server)}`;
+}
+
+/** hostPairKey of a record's ends (read once, endsOf). */
+function recordPairKey(r: FlowRecord): string {
+  const e = endsOf(r);
+  return pairKey(e.cWord, e.sWord, r.client, r.server);
 }
 
 export function sameHost(): Linker {
@@ -65,7 +72,7 @@ export function sameHost(): Linker {
     at[h] = r.t;
     ids[h] = r.id;
     dones[h] = 0;
-    servers.set(h, r.server);
+    servers.set(h, r.server, endsOf(r).sCode);
     verdicts[h] = r.verdict;
     return h;
   };
@@ -103,7 +110,7 @@ export function sameHost(): Linker {
       if (r.proto === 'icmp') {
         const failed = r.verdict === 'ping-no-reply';
         if (!failed && r.verdict !== 'ping-ok') return;
-        const key = hostPairKey(r.client, r.server);
+        const key = recordPairKey(r);
         const here = seen(r);
         if (failed) {
           const tcp = last(tcpOk.get(key, r.t));
@@ -121,7 +128,7 @@ export function sameHost(): Linker {
       if (r.proto !== 'tcp') return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !TCP_FAILED.has(r.verdict)) return;
-      const key = hostPairKey(r.client, r.server);
+      const key = recordPairKey(r);
       const here = seen(r);
       if (ok) {
         // indexed, as every loop a record takes here: for…of made an iterator result per step
