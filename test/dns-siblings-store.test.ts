@@ -49,7 +49,8 @@ describe('DnsSiblings', () => {
         const names = ['a.test.', 'b.test.', 'a.test.corp.', 'b.test.corp.', 'a.', 'b.', 'ab.test.'];
         const outcomes: string[] = [];
         for (let i = 0; i < 600; i++) {
-          const t = i * 2e7;
+          // a time that goes back once: the rest is pruned by a walk of every wait, not in order
+          const t = i === 300 ? 1e6 : i * 2e7;
           const qtype = rnd(2) === 0 ? DNS_TYPE.A : DNS_TYPE.AAAA;
           const name = names[rnd(names.length)];
           const f = rnd(3) === 0 ? lookup(name, qtype, true, t) : rnd(2) === 0 ? nodata(name, qtype, t) : lookup(name, qtype, false, t);

@@ -66,6 +66,22 @@ describe('Relater', () => {
     expect(recent.get('c', 4)).toHaveLength(1);
   });
 
+  it('Recent holds no entry of a key it forgot (the slot keeps its list, empty)', () => {
+    const recent = new Recent<{ t: number }>(10, 4, 3);
+    const held = () => (recent as unknown as { lists: unknown[][] }).lists.flat();
+    const old = [{ t: 0 }, { t: 1 }, { t: 2 }];
+    for (const e of old) recent.add('a', e);
+    // expired when looked up
+    expect(recent.get('a', 50)).toEqual([]);
+    for (const e of old) expect(held()).not.toContain(e);
+    // forgotten by the pass over expired keys
+    const early = { t: 60 };
+    recent.add('b', early);
+    recent.add('c', { t: 100 });
+    expect(recent.keyCount).toBe(1);
+    expect(held()).not.toContain(early);
+  });
+
   it('Recent forgets keys whose entries are all older than the window before the newest', () => {
     const recent = new Recent<{ t: number }>(10, 1000, 2);
     for (let i = 0; i < 100; i++) recent.add(`k${i}`, { t: i });

@@ -54,7 +54,7 @@ interface Resolved<T extends SiblingLookup> {
   tableKey: number;
   /** The next entry of its table key (see Chained). */
   next: Resolved<T> | null;
-  /** Still in its client's map (not pruned, nor evicted past MAX_RESOLVED). */
+  /** Still in resolvedTable (not pruned, nor evicted past MAX_RESOLVED). */
   live: boolean;
   /**
    * Its entries in resolvedQueue (counted while the queue is in order): not live and none left, it
@@ -101,6 +101,9 @@ interface Waits<T extends SiblingLookup> {
   /** Never empty while in the table (an entry whose last wait goes leaves it). */
   list: Pending<T>[];
 }
+
+/** The one wait in the list of a spare Waits (never read). */
+const VACANT_WAIT = undefined;
 
 /** Entries of a table of chains: an IntMap holds the first of each table key, the others follow through `next`. */
 interface Chained<E> {
@@ -553,8 +556,10 @@ export class DnsSiblings<T extends SiblingLookup> {
     chainOut(this.pendingTable, w);
     w.client.waitsCount--;
     this.dropIfEmpty(w.client);
-    // one long, not emptied: an array set to length 0 lets go of its room
+    // one long, not emptied: an array set to length 0 lets go of its room; holding no wait, which
+    // would live on (and its lookup) while the spare does
     if (w.list.length !== 1) w.list.length = 1;
+    w.list[0] = VACANT_WAIT as unknown as Pending<T>;
     this.spareWaits.give(w);
   }
 

@@ -5,14 +5,14 @@ const SLOT_SEED = randomBytes(4).readInt32LE(0);
 const MIN_CAPACITY = 1024;
 
 /**
- * A map from int32 keys to objects for a table of many entries that come and go all the time
- * (the DNS retry series: 80,000 at once, one added and one deleted per lookup on a resolver's
- * capture): open addressing with linear probing, the keys in a typed array and the values in an
- * array of the same size, half full at most. A `Map` of that size keeps its entries in one table
- * sized for the live and the deleted ones (7.3 MB for 81,010 entries in the 1 GB dense benchmark
- * run, issue #20) and allocates a new one, as large again or twice as large, each time the deleted
- * ones fill it. Here a deletion moves the entries after it back (no tombstones), and the arrays
- * change size only when the number of entries doubles or falls to an eighth.
+ * A map from int32 keys to objects (or strings) for a table of many entries that come and go all
+ * the time (the DNS retry series: 80,000 at once, one added and one deleted per lookup on a
+ * resolver's capture): open addressing with linear probing, the keys in a typed array and the
+ * values in an array of the same size, half full at most. A `Map` of that size keeps its entries in
+ * one table sized for the live and the deleted ones (7.3 MB for 81,010 entries in the 1 GB dense
+ * benchmark run, issue #20) and allocates a new one, as large again or twice as large, each time
+ * the deleted ones fill it. Here a deletion moves the entries after it back (no tombstones), and
+ * the arrays change size only when the number of entries doubles or falls to an eighth.
  */
 export class IntMap<T extends object | string> {
   private keys = new Int32Array(MIN_CAPACITY);

@@ -122,6 +122,8 @@ const MIN_SLOTS = 64;
 const NO_SLOTS = new Int32Array(0);
 /** The list of a slot no key has had yet (never read, never written). */
 const NO_LIST: never[] = [];
+/** The one entry of the list of a slot no key holds (never read). */
+const VACANT = undefined;
 
 /**
  * A secret per process, as the flow tables' (flow/addr.ts): keys come from packets (addresses,
@@ -335,7 +337,11 @@ export class Recent<T> {
     if (n !== NO) this.older[n] = o;
     else this.newest = o;
     this.keys[slot] = '';
-    // the list stays the slot's; its entries are left to the next key's (at most perKey, no more read)
+    // the list stays the slot's, one long (not emptied: that lets go of its room), holding nothing:
+    // an entry object left in it would live on with what it refers to until the slot is taken again
+    const list = this.lists[slot];
+    if (list.length !== 1) list.length = 1;
+    list[0] = VACANT as T;
     this.slots.give(slot);
     this.size--;
     if (slot === this.foundSlot) {
@@ -449,7 +455,7 @@ export class Handles {
  * (v4EndpointCode), any other as its text. A record's endpoint text, kept for the 30 or 120 s a
  * linker remembers working connections, lived as long, and was promoted (with the flat copy that
  * reading it made of its rope): with the endpoints of the dense 1 GB bench capture's connections,
- * 42 of the 217 MB that outlived a young collection in its text run (issue #20).
+ * 42 of the 203 MB that outlived a young collection in its text run (issue #20).
  */
 export class EndpointColumn {
   private codes = new Float64Array(0);

@@ -16,7 +16,7 @@ import { GROUP_BOUNDS, type ProblemGroup } from '../report/groups.js';
  * and not where the sentence itself follows the address with a parenthesis.
  */
 
-/** Addresses to names; a Map from DnsNames, or none. */
+/** Addresses to names (DnsNames.known), or none. */
 export interface NameLookup {
   readonly size: number;
   get(addr: string): string | undefined;
