@@ -205,6 +205,15 @@ export function qtypeName(t: number): string {
   return QTYPE_NAMES.get(t) ?? `TYPE${t}`;
 }
 
+/**
+ * Where the address begins in an A or AAAA answer as readAnswers writes it (`A 10.0.2.20`: 2,
+ * `AAAA fd00::20`: 5), or -1 for any other answer, or one with no address after its type.
+ */
+export function answerAddressAt(answer: string): number {
+  const from = answer.startsWith('A ') ? 2 : answer.startsWith('AAAA ') ? 5 : -1;
+  return from === answer.length ? -1 : from;
+}
+
 /** readAnswers' work array. */
 const ANSWERS: string[] = [];
 

@@ -4,6 +4,7 @@ import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } fro
 import { CONNECTED, NOT_CONNECTED, clientMacOf, endsOf, familyOf, portPart } from './ends.js';
 import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
+import { answerAddressAt } from '../decode/dns.js';
 
 /*
  * Happy eyeballs (RFC 8305): a client that resolved a name to A and AAAA addresses, tried one
@@ -108,8 +109,8 @@ export function otherFamily(): Linker {
     for (let i = 0; i < answers.length; i++) {
       const a = answers[i];
       // the address is read where it is in the answer's text
-      const from = a.startsWith('A ') ? 2 : a.startsWith('AAAA ') ? 5 : 0;
-      if (from === 0 || from === a.length) continue;
+      const from = answerAddressAt(a);
+      if (from < 0) continue;
       const had = names.get(a, from, a.length);
       if (had !== undefined ? had.query === r.query : names.size >= MAX_NAMES) continue;
       named ??= { query: r.query, name: bare(r.query), port: -1, key: '', port2: -1, key2: '' };

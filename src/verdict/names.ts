@@ -2,6 +2,7 @@ import type { FlowRecord } from './types.js';
 import { hostOf } from '../flow/addr.js';
 import { describeRecord, type NameLookup } from '../render/sentences.js';
 import { AddressMap } from '../related/address-map.js';
+import { answerAddressAt } from '../decode/dns.js';
 
 /** Addresses remembered (a resolver answering millions of names cannot grow it further). */
 const MAX_NAMES = 65536;
@@ -52,9 +53,8 @@ export class DnsNames {
     const byAddr = this.byAddr;
     for (let i = 0; i < answers.length; i++) {
       const a = answers[i];
-      // answers are kept as "A 10.0.2.20" / "AAAA fd00::20" (flow/dns.ts readAnswers)
-      const from = a.startsWith('A ') ? 2 : a.startsWith('AAAA ') ? 5 : 0;
-      if (from === 0 || from === a.length) continue;
+      const from = answerAddressAt(a);
+      if (from < 0) continue;
       if (byAddr.size < MAX_NAMES || byAddr.get(a, from, a.length) !== undefined) byAddr.set(a, from, a.length, name);
     }
   }
