@@ -69,28 +69,24 @@ function portFrom(endpoint: string, from: number): number {
 }
 
 /**
- * An IPv4 endpoint (`10.0.2.20:80`) as one number, its address's word × 65,536 + its port, read
- * without making a string; -1 for any other (IPv6, a bare address, or not written as
- * formatEndpoint writes it). endpointOfCode writes it back as the same text.
+ * The code of an IPv4 endpoint (`10.0.2.20:80`): its host's word × 65,536 + its port; -1 when either
+ * is none (IPv6, a bare address, or not written as formatEndpoint writes it). endpointOfCode writes
+ * it back as the same text.
  */
-export function v4EndpointCode(endpoint: string): number {
-  const end = hostEnd(endpoint);
-  if (end === endpoint.length) return -1;
-  const w = ipv4Word(endpoint, 0, end);
-  if (w < 0) return -1;
-  return codeOf(w, portFrom(endpoint, end + 1));
-}
-
-/** v4EndpointCode of an IPv4 host's word and a port (-1 when either is none). */
 function codeOf(word: number, port: number): number {
   return word < 0 || port < 0 || port > 65535 ? -1 : word * 65536 + port;
+}
+
+/** The port of `endpoint`, whose host ends at `end` (hostEnd's): portNumber, without looking for the colon again. */
+function portAfter(endpoint: string, end: number): number {
+  return end < endpoint.length && endpoint.charCodeAt(0) !== 91 /* [ */ ? portFrom(endpoint, end + 1) : portNumber(endpoint);
 }
 
 /** What endsOf reads of a record's endpoints. */
 export interface Ends {
   /** The record read last. */
   record: object | null;
-  /** Each end's host as an IPv4 word (-1: not one), its port (-1: none: a bare address), and v4EndpointCode. */
+  /** Each end's host as an IPv4 word (-1: not one), its port (-1: none: a bare address), and its code (codeOf). */
   cWord: number;
   cPort: number;
   cCode: number;
@@ -113,17 +109,17 @@ export function endsOf(r: { readonly client: string; readonly server: string }):
   const c = r.client;
   const cEnd = hostEnd(c);
   ENDS.cWord = ipv4Word(c, 0, cEnd);
-  ENDS.cPort = cEnd < c.length && c.charCodeAt(0) !== 91 /* [ */ ? portFrom(c, cEnd + 1) : portNumber(c);
+  ENDS.cPort = portAfter(c, cEnd);
   ENDS.cCode = codeOf(ENDS.cWord, ENDS.cPort);
   const s = r.server;
   const sEnd = hostEnd(s);
   ENDS.sWord = ipv4Word(s, 0, sEnd);
-  ENDS.sPort = sEnd < s.length && s.charCodeAt(0) !== 91 /* [ */ ? portFrom(s, sEnd + 1) : portNumber(s);
+  ENDS.sPort = portAfter(s, sEnd);
   ENDS.sCode = codeOf(ENDS.sWord, ENDS.sPort);
   return ENDS;
 }
 
-/** The endpoint text of a v4EndpointCode. */
+/** The endpoint text of an IPv4 endpoint's code (Ends.cCode, sCode). */
 export function endpointOfCode(code: number): string {
   const port = code % 65536;
   return `${formatIpv4((code - port) / 65536)}:${port}`;

@@ -451,8 +451,8 @@ export class Handles {
 }
 
 /**
- * A linker's column of endpoints by handle (Handles): an IPv4 one kept as a number
- * (v4EndpointCode), any other as its text. A record's endpoint text, kept for the 30 or 120 s a
+ * A linker's column of endpoints by handle (Handles): an IPv4 one kept as a number (its code,
+ * endsOf), any other as its text. A record's endpoint text, kept for the 30 or 120 s a
  * linker remembers working connections, lived as long, and was promoted (with the flat copy that
  * reading it made of its rope): with the endpoints of the dense 1 GB bench capture's connections,
  * 42 of the 203 MB that outlived a young collection in its text run (issue #20).
@@ -467,7 +467,7 @@ export class EndpointColumn {
     for (let h = this.texts.length; h < n; h++) this.texts.push('');
   }
 
-  /** `endpoint` for `h`, whose v4EndpointCode is `code` (endsOf's). */
+  /** `endpoint` for `h`, whose code is `code` (endsOf's cCode or sCode; -1: not IPv4). */
   set(h: number, endpoint: string, code: number): void {
     this.codes[h] = code;
     this.texts[h] = code < 0 ? endpoint : '';

@@ -1,8 +1,7 @@
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } from './relate.js';
 import { CONNECTED, endsOf } from './ends.js';
-import { hostEnd, hostOf } from '../flow/addr.js';
-import { ipv4Word } from './address-map.js';
+import { hostOf } from '../flow/addr.js';
 
 /*
  * Ping and TCP to the same host from the same client, telling opposite stories: an unanswered ping
@@ -29,20 +28,10 @@ const last = <T>(list: readonly T[]): T | undefined => (list.length > 0 ? list[l
  * addresses cut out of the endpoints, joined and flattened, was made for every one and promoted
  * with it, 42 of the 306 MB that outlived a young collection on the dense 1 GB bench capture (issue #20).
  */
-export function hostPairKey(client: string, server: string): string {
-  return pairKey(ipv4Word(client, 0, hostEnd(client)), ipv4Word(server, 0, hostEnd(server)), client, server);
-}
-
-/** hostPairKey, given each host's IPv4 word (-1: not one). */
-function pairKey(c: number, s: number, client: string, server: string): string {
-  if (c >= 0 && s >= 0) return String.fromCharCode(c >>> 16, c & 0xffff, s >>> 16, s & 0xffff);
-  return `${hostOf(client)} ${hostOf(server)}`;
-}
-
-/** hostPairKey of a record's ends (read once, endsOf). */
-function recordPairKey(r: FlowRecord): string {
+export function hostPairKey(r: { readonly client: string; readonly server: string }): string {
   const e = endsOf(r);
-  return pairKey(e.cWord, e.sWord, r.client, r.server);
+  if (e.cWord >= 0 && e.sWord >= 0) return String.fromCharCode(e.cWord >>> 16, e.cWord & 0xffff, e.sWord >>> 16, e.sWord & 0xffff);
+  return `${hostOf(r.client)} ${hostOf(r.server)}`;
 }
 
 export function sameHost(): Linker {
@@ -110,7 +99,7 @@ export function sameHost(): Linker {
       if (r.proto === 'icmp') {
         const failed = r.verdict === 'ping-no-reply';
         if (!failed && r.verdict !== 'ping-ok') return;
-        const key = recordPairKey(r);
+        const key = hostPairKey(r);
         const here = seen(r);
         if (failed) {
           const tcp = last(tcpOk.get(key, r.t));
@@ -128,7 +117,7 @@ export function sameHost(): Linker {
       if (r.proto !== 'tcp') return;
       const ok = CONNECTED.has(r.verdict);
       if (!ok && !TCP_FAILED.has(r.verdict)) return;
-      const key = recordPairKey(r);
+      const key = hostPairKey(r);
       const here = seen(r);
       if (ok) {
         // indexed, as every loop a record takes here: for…of made an iterator result per step
