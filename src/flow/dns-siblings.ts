@@ -147,11 +147,17 @@ export function narrowTableKeys(bits: number): void {
  * and the client's number, then MurmurHash3's finaliser. Read in place: a prefix needs no string.
  */
 function tableKeyOf(c: { readonly id: number }, name: string, len: number): number {
-  let h = Math.imul(NAME_SEED ^ c.id, 0x9e3779b1) ^ 0x811c9dc5;
+  let h = hashStart(c);
   for (let i = 0; i < len; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return finish(h);
 }
 
+/** FNV-1a's state before a name's first character: the seed and the client's number. */
+function hashStart(c: { readonly id: number }): number {
+  return Math.imul(NAME_SEED ^ c.id, 0x9e3779b1) ^ 0x811c9dc5;
+}
+
+/** A table key from FNV-1a's state after the name's characters. */
 function finish(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
@@ -163,7 +169,7 @@ function finish(h: number): number {
  * `out`, in one pass over the name (FNV-1a reads a prefix first): the name's is returned.
  */
 function tableKeysOf(c: { readonly id: number }, name: string, lens: readonly number[], n: number, out: number[]): number {
-  let h = Math.imul(NAME_SEED ^ c.id, 0x9e3779b1) ^ 0x811c9dc5;
+  let h = hashStart(c);
   let j = 0;
   for (let i = 0; i < name.length; i++) {
     h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
