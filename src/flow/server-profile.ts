@@ -71,7 +71,7 @@ export class FpClass {
   /** Frame of the first SYN-ACK of this kind. */
   frame = 0;
 
-  /** The same kind of answer: TTL, MAC, MSS, window scale, layout, timestamps (not the window: it follows the client's MSS). */
+  /** The same kind of answer: TTL, MAC, MSS, window scale, layout, timestamps (not the window: it follows the client's MSS). ServerProfile.noteSynAck matches the same on its words. */
   matches(o: HandshakeFp): boolean {
     const f = this.fp;
     return f.ttl === o.ttl && f.mac === o.mac && f.mss === o.mss && f.wscale === o.wscale && f.layout === o.layout && f.ts === o.ts && f.clientOpts === o.clientOpts;
@@ -167,7 +167,8 @@ export class ServerProfile {
       if (w[k + K_CONNS] === 0) {
         if (unused < 0) unused = k;
       } else if (w[k + K_TTL] === fp.ttl && w[k + K_MSS] === fp.mss && w[k + K_WSCALE] === fp.wscale && w[k + K_LAYOUT] === fp.layout && w[k + K_TS] === ts && w[k + K_CLIENT_OPTS] === fp.clientOpts && w[k + K_MAC] === fp.mac) {
-        // the kinds a profile holds differ (one is made only when none matches)
+        // FpClass.matches, on the words (keep the two alike); the kinds a profile holds differ (one
+        // is made only when none matches)
         cls = k;
         break;
       }
