@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AddressMap } from '../src/related/address-map.js';
-import { formatIpv4 } from '../src/flow/addr.js';
+import { formatIpv4, hostOf } from '../src/flow/addr.js';
 
 // AddressMap against a Map by the address's text, over random sets and gets of address texts cut
 // from longer texts: IPv4 ones as formatIpv4 writes them (few, so that they are set and looked up
@@ -63,5 +63,18 @@ describe('AddressMap', () => {
     texts.forEach((t, i) => m.set(`A ${t}`, 2, t.length + 2, boxes[i]));
     expect(m.size).toBe(texts.length);
     texts.forEach((t, i) => expect(m.get(`${t}:443`, 0, t.length)).toBe(boxes[i]));
+  });
+
+  it("finds an endpoint's host as a lookup of hostOf's text does", () => {
+    const m = new AddressMap<Box>();
+    const hosts = ['10.0.2.5', '10.0.2.50', 'fd00::5', 'fd00::50', '::ffff:10.0.2.5'];
+    const boxes = hosts.map((_, v) => ({ v }));
+    hosts.forEach((h, i) => m.set(h, 0, h.length, boxes[i]));
+    const endpoints = ['10.0.2.5:443', '10.0.2.5', '10.0.2.50:80', '10.0.2.6:443', '[fd00::5]:53', 'fd00::5', '[fd00::50]:443', '[fd00::6]:53', '[::ffff:10.0.2.5]:80', '10.0.2.5:'];
+    for (const e of endpoints) expect(m.getHost(e), e).toBe(m.get(hostOf(e), 0, hostOf(e).length));
+    // and finds them: the comparison above is not of two misses
+    expect(m.getHost('10.0.2.5:443')).toBe(boxes[0]);
+    expect(m.getHost('[fd00::50]:443')).toBe(boxes[3]);
+    expect(m.getHost('fd00::5')).toBe(boxes[2]);
   });
 });

@@ -1,4 +1,5 @@
 import { IntMap } from '../flow/int-map.js';
+import { hostEnd, hostOf } from '../flow/addr.js';
 
 /** Set by ipv4At: the address it read, as a signed 32-bit word. */
 let word = 0;
@@ -57,6 +58,18 @@ export class AddressMap<T extends object | string> {
   get(text: string, from: number, to: number): T | undefined {
     if (ipv4At(text, from, to)) return this.v4.get(word);
     return this.others.get(from === 0 && to === text.length ? text : text.slice(from, to));
+  }
+
+  /**
+   * The entry of the host of an endpoint or bare address (hostOf's), read where it is in the
+   * text but for an IPv6 one in brackets.
+   */
+  getHost(endpoint: string): T | undefined {
+    if (endpoint.charCodeAt(0) === 91 /* [ */) {
+      const host = hostOf(endpoint);
+      return this.get(host, 0, host.length);
+    }
+    return this.get(endpoint, 0, hostEnd(endpoint));
   }
 
   /** The entry of the IPv4 address of word `word` (ipv4Word's, unsigned). */

@@ -2,7 +2,6 @@ import type { Cause } from '../verdict/facts.js';
 import type { FlowRecord, VerdictId } from '../verdict/types.js';
 import { EndpointColumn, Handles, Recent, widened, type Found, type Linker } from './relate.js';
 import { CONNECTED, NOT_CONNECTED, clientMacOf, endsOf, familyOf, portPart } from './ends.js';
-import { hostEnd, hostOf } from '../flow/addr.js';
 import { AddressMap } from './address-map.js';
 import { answerAddressAt } from '../decode/dns.js';
 
@@ -118,16 +117,11 @@ export function otherFamily(): Linker {
     }
   };
 
-  /** The name of the host of a server endpoint (hostOf's), read in place but for an IPv6 one. */
+  /** The name of the host of a record's server: by its IPv4 word (endsOf), else by its text (AddressMap.getHost). */
   const nameOf = (r: FlowRecord): Named | undefined => {
     const word = endsOf(r).sWord;
     if (word >= 0) return names.getV4(word);
-    const server = r.server;
-    if (server.charCodeAt(0) === 91 /* [ */) {
-      const host = hostOf(server);
-      return names.get(host, 0, host.length);
-    }
-    return names.get(server, 0, hostEnd(server));
+    return names.getHost(r.server);
   };
 
   /**

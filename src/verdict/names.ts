@@ -1,5 +1,4 @@
 import type { FlowRecord } from './types.js';
-import { hostOf } from '../flow/addr.js';
 import { describeRecord, type NameLookup } from '../render/sentences.js';
 import { AddressMap } from '../related/address-map.js';
 import { answerAddressAt } from '../decode/dns.js';
@@ -30,9 +29,9 @@ export class DnsNames {
     // a lookup's own sentences are written before it teaches its answers, so "A 10.0.2.20" is not
     // followed by the name the same line already asked for
     if (this.byAddr.size > 0) {
-      const server = this.lookup.get(hostOf(r.server));
+      const server = this.byAddr.getHost(r.server);
       if (server !== undefined) r.serverName = server;
-      const client = this.lookup.get(hostOf(r.client));
+      const client = this.byAddr.getHost(r.client);
       if (client !== undefined) r.clientName = client;
     }
     describeRecord(r, this.lookup);
