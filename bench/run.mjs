@@ -100,6 +100,7 @@ for (const mix of mixes) {
   }
   j.nodeWalker = job(mix, "the C walker in JavaScript, Node's limit (bench/node-walker.mjs)", `${node} bench/node-walker.mjs '${file}' > /dev/null`, file);
   j.verdictFloor = job(mix, 'the verdicts counted in JavaScript, typed arrays (bench/verdict-floor.mjs)', `${node} bench/verdict-floor.mjs '${file}' > /dev/null`, file);
+  j.factsFloor = job(mix, 'the same, with the facts the other TCP rules read (verdict-floor.mjs --facts)', `${node} bench/verdict-floor.mjs --facts '${file}' > /dev/null`, file);
   if (cc) j.c = job(mix, 'minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`, file);
   if (tsharkThere) j.tshark = job(mix, 'tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`, file);
   captures[mix] = { file, small, mb: statSync(file).size / 1e6, smallMb, packets: packetCount(file), j };
@@ -220,6 +221,14 @@ for (const [mix, c] of Object.entries(captures)) {
   const against = cw ? `, ${x.toFixed(1)}× the C walker (${x <= cMax ? `under the ${cMax}× target: not a floor that stops it` : `over the ${cMax}× target`})` : '';
   const counts = `${fc.records} records by pcapdiag, ${fc.floorRecords} by it, ${fc.same} with the same verdicts${fc.differ.length > 0 ? ` (pcapdiag / it: ${fc.differ.join(', ')})` : ''}`;
   console.log(`${mix}: counting this capture's verdicts alone, flow state in typed arrays (bench/verdict-floor.mjs), takes ${vf.wall.toFixed(2)} s${against}; pcapdiag takes ${(text.wall / vf.wall).toFixed(1)}× its time; ${counts}`);
+  // the same with what the TCP rules these captures do not trigger read of every packet (sequence
+  // space, turns, TTLs, windows): work every TCP packet takes whichever rule it ends in
+  const { factsFloor: ff } = c.j;
+  const fx = cw ? ff.wall / cw.wall : NaN;
+  const overC = cw ? `, ${fx.toFixed(1)}× the C walker (${fx <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
+  const goal = tshark ? tshark.wall / 20 : NaN;
+  const overT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ff.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
+  console.log(`${mix}: with the facts the other TCP rules read of every packet (verdict-floor.mjs --facts) it takes ${ff.wall.toFixed(2)} s${overC}${overT}; pcapdiag takes ${(text.wall / ff.wall).toFixed(1)}× its time`);
   // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record
   const { serialize: sf } = c;
   const share = sf.seconds / text.wall;

@@ -22,8 +22,32 @@
 // of the same capture (all 961,818 the same on the dense 1 GB capture since pcapdiag checks the
 // sibling window between the two answers' times, not at its sweeps). Known difference: a query
 // repeated with its own id is a lookup of its own there.
-// Usage: node bench/verdict-floor.mjs FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
+//
+// With --facts it also keeps, for every TCP packet but a RST, what the rest of pcapdiag's TCP rules
+// read (tcp-path.ts, tcp-response.ts: stalls, holes, capture drops, duplicate ACKs, unanswered
+// requests, zero windows, who sent a packet by its TTL), with pcapdiag's own classes (flow/tcp.ts
+// Endpoint, a side and its sequence space; flow/exchange.ts Exchange; decode/tcp-options.ts), as
+// flow/tcp.ts trackSeq and noteAck do: work a rule table like pcapdiag's takes of every packet,
+// before any record, evidence, link or text. Those rules do not fire on these captures, so the
+// counts are the same. A slot's facts are its two sides and its turns, objects made once a slot
+// and reused (a run of this floor with all its flow state in such objects took the time of the
+// typed arrays: twenty-seventh pass in bench/HISTORY.md).
+// Usage: node bench/verdict-floor.mjs [--facts] FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
 import { openSync, readSync } from 'node:fs';
+
+const withFacts = process.argv[2] === '--facts';
+const path = process.argv[withFacts ? 3 : 2];
+// pcapdiag's compiled modules, only when asked for (the plain floor needs no build)
+const { Endpoint, SEG, seqAdd, Exchange, TcpOptions, readTcpOptions, onlyTimestamps } = withFacts
+  ? { ...(await import('../dist/flow/tcp.js')), ...(await import('../dist/flow/seq.js')), ...(await import('../dist/flow/exchange.js')), ...(await import('../dist/decode/tcp-options.js')) }
+  : {};
+const OPTS = withFacts ? new TcpOptions() : null;
+// With --facts, each slot's client and server sides, turns and zero-window spells (since when, -1
+// none open), by slot number (its I index / 32)
+const sidesC = [];
+const sidesS = [];
+const turnsOf = [];
+let zeroSince = new Float64Array(0);
 
 const BUF = 64 * 1024;
 const SYN_TIMEOUT_US = 3e6;
@@ -211,6 +235,23 @@ function newFlow(t) {
       qHead = 0;
     }
     s = slotsUsed++ * 32;
+    if (withFacts) {
+      sidesC.push(new Endpoint());
+      sidesS.push(new Endpoint());
+      turnsOf.push(new Exchange());
+      if (zeroSince.length < 2 * slotsUsed) {
+        const z = new Float64Array(4 * slotsUsed);
+        z.set(zeroSince);
+        zeroSince = z;
+      }
+    }
+  }
+  if (withFacts) {
+    const n = s >> 5;
+    sidesC[n].reset();
+    sidesS[n].reset();
+    turnsOf[n].reset();
+    zeroSince[2 * n] = zeroSince[2 * n + 1] = -1;
   }
   I.fill(0, s, s + 16);
   I[s + SERIAL] = ++serials;
@@ -301,8 +342,16 @@ function expire(t, end) {
 }
 
 /** Decides flow s at `now` and takes it out of the table; its slot is free once the queue has let it go. */
+/** With --facts, totals of what the facts found (that they were kept): data segments, answered turns, ACKs of bytes the capture missed. */
+const found = { segments: 0, turns: 0, unseenBytes: 0 };
 function retire(s, now) {
   counts[verdict(s, now)]++;
+  if (withFacts) {
+    const n = s >> 5;
+    found.segments += sidesC[n].segments + sidesS[n].segments;
+    found.turns += turnsOf[n].turns;
+    found.unseenBytes += sidesC[n].unseenBytes + sidesS[n].unseenBytes;
+  }
   removeEntry(I[s + ENTRY]);
   I[s + SERIAL] = 0;
 }
@@ -344,7 +393,7 @@ function verdict(s, now) {
   return r === 3 ? DNS_NXDOMAIN : r === 2 ? DNS_SERVFAIL : r === 5 ? DNS_REFUSED : r !== 0 ? DNS_ERROR : I[s + ANCOUNT] === 0 && (b & F.TC) === 0 ? DNS_NODATA : DNS_OK;
 }
 
-function tcp(ver, l4, end, sOff, dOff, t) {
+function tcp(ver, l4, end, sOff, dOff, t, ttl) {
   const sp = buf.readUInt16BE(l4),
     dp = buf.readUInt16BE(l4 + 2);
   const flags = buf[l4 + 13];
@@ -391,6 +440,46 @@ function tcp(ver, l4, end, sOff, dOff, t) {
   }
   D[d + SIDE_LAST_T + side] = t;
   I[s + BITS] = b;
+  if (withFacts && (flags & 0x04) === 0) trackFacts(s >> 5, side, l4, flags, len, ttl, t);
+}
+
+/** flow/tcp.ts trackSeq and noteAck, as far as the rules read them, for slot number n (frames: the packet's index). */
+function trackFacts(n, side, l4, flags, len, ttl, t) {
+  const seq = buf.readUInt32BE(l4 + 4),
+    ack = buf.readUInt32BE(l4 + 8),
+    win = buf.readUInt16BE(l4 + 14);
+  const optEnd = l4 + (buf[l4 + 12] >> 4) * 4;
+  const me = side === 0 ? sidesC[n] : sidesS[n];
+  if (ttl < me.ttlMin) me.ttlMin = ttl;
+  if (ttl > me.ttlMax) me.ttlMax = ttl;
+  let sacks = 0;
+  if (optEnd - l4 > 20 && ((flags & 0x02) !== 0 || !onlyTimestamps(buf, l4, optEnd))) {
+    readTcpOptions(buf, l4, optEnd, OPTS);
+    if (flags & 0x02) me.synOptions(OPTS);
+    sacks = OPTS.sackBlocks;
+  }
+  const frame = packets;
+  const x = turnsOf[n];
+  if (flags & 0x02) me.syn(seq);
+  else if (len > 0 || (flags & 0x01) !== 0) {
+    const kind = me.data(seq, len, (flags & 0x01) !== 0, frame, t);
+    if (kind === SEG.New && len > 0) {
+      if (side === 0) x.request(len, seqAdd(seq, len), frame, t, 0);
+      else x.response(frame, t);
+    }
+  }
+  if ((flags & 0x10) === 0) return;
+  const peer = side === 0 ? sidesS[n] : sidesC[n];
+  const unseen = peer.unseenBytes;
+  peer.ack(ack, win, len === 0 && (flags & 0x03) === 0, frame);
+  for (let i = 0; i < sacks; i++) peer.sack(OPTS.sack[2 * i], OPTS.sack[2 * i + 1], frame, t);
+  if (side === 1) x.serverAck(ack, frame, t);
+  else if (peer.unseenBytes > unseen) x.response(frame, t);
+  if (flags & 0x02) return;
+  // a zero-window spell: since when (-1 none open)
+  const z = 2 * n + side;
+  if (win !== 0) zeroSince[z] = -1;
+  else if (zeroSince[z] < 0) zeroSince[z] = t;
 }
 
 /** The question's name at `off` (labels: no compression in a question), hashed lower-case into qHash; its end, or -1. */
@@ -564,18 +653,18 @@ function packet(p, len, t) {
     if ((buf.readUInt16BE(ip + 6) & 0x1fff) !== 0 || off + ihl + 20 > len) return;
     const proto = buf[ip + 9];
     const ipEnd = Math.min(end, ip + buf.readUInt16BE(ip + 2));
-    if (proto === 6) tcp(4, ip + ihl, ipEnd, ip + 12, ip + 16, t);
+    if (proto === 6) tcp(4, ip + ihl, ipEnd, ip + 12, ip + 16, t, buf[ip + 8]);
     else if (proto === 17 && (buf.readUInt16BE(ip + ihl) === 53 || buf.readUInt16BE(ip + ihl + 2) === 53)) dns(4, ip + ihl, ipEnd, ip + 12, ip + 16, t);
   } else if (type === 0x86dd && off + 60 <= len) {
     const ip = p + off;
     const proto = buf[ip + 6];
     const ipEnd = Math.min(end, ip + 40 + buf.readUInt16BE(ip + 4));
-    if (proto === 6) tcp(6, ip + 40, ipEnd, ip + 8, ip + 24, t);
+    if (proto === 6) tcp(6, ip + 40, ipEnd, ip + 8, ip + 24, t, buf[ip + 7]);
     else if (proto === 17 && (buf.readUInt16BE(ip + 40) === 53 || buf.readUInt16BE(ip + 42) === 53)) dns(6, ip + 40, ipEnd, ip + 8, ip + 24, t);
   }
 }
 
-const fd = openSync(process.argv[2], 'r');
+const fd = openSync(path, 'r');
 let have = 0,
   pos = 0,
   header = true;
@@ -611,4 +700,4 @@ for (;;) {
 expire(Infinity, lastT);
 const verdicts = {};
 VERDICTS.forEach((v, i) => counts[i] > 0 && (verdicts[v] = counts[i]));
-console.log(JSON.stringify({ packets, flows, verdicts, peakFlowSlots: slotsUsed }));
+console.log(JSON.stringify({ packets, flows, verdicts, peakFlowSlots: slotsUsed, ...(withFacts ? { facts: found } : {}) }));
