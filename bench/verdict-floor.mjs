@@ -24,30 +24,45 @@
 // repeated with its own id is a lookup of its own there.
 //
 // With --facts it also keeps, for every TCP packet but a RST, what the rest of pcapdiag's TCP rules
-// read (tcp-path.ts, tcp-response.ts: stalls, holes, capture drops, duplicate ACKs, unanswered
-// requests, zero windows, who sent a packet by its TTL), with pcapdiag's own classes (flow/tcp.ts
-// Endpoint, a side and its sequence space; flow/exchange.ts Exchange; decode/tcp-options.ts), as
-// flow/tcp.ts trackSeq and noteAck do: work a rule table like pcapdiag's takes of every packet,
-// before any record, evidence, link or text. Those rules do not fire on these captures, so the
-// counts are the same. A slot's facts are its two sides and its turns, objects made once a slot
-// and reused (a run of this floor with all its flow state in such objects took the time of the
-// typed arrays: twenty-seventh pass in bench/HISTORY.md).
+// read of it (tcp-path.ts, tcp-response.ts), as flow/tcp.ts trackSeq and noteAck do: each side's
+// sequence space (the furthest byte, new and repeated segments, the largest segment), its ACKs
+// (bytes acknowledged that the capture missed, duplicate ACKs, SACK blocks read with pcapdiag's
+// option reader), its TTLs and zero-window spells, and the connection's request/response turns.
+// Holes are left out (none on these captures: a comparison a segment in pcapdiag), as is the
+// evidence (frames, times of each fact). 32 numbers of one Float64Array a flow, next to nothing
+// else: the same facts in pcapdiag's objects (two Endpoints and an Exchange a slot, made once and
+// reused) took 1.2 s more on the dense 1 GB capture (twenty-seventh pass in bench/HISTORY.md).
+// Those rules do not fire on these captures: the counts are the plain floor's, and it prints the
+// totals of what it kept.
 // Usage: node bench/verdict-floor.mjs [--facts] FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
 import { openSync, readSync } from 'node:fs';
 
 const withFacts = process.argv[2] === '--facts';
 const path = process.argv[withFacts ? 3 : 2];
-// pcapdiag's compiled modules, only when asked for (the plain floor needs no build)
-const { Endpoint, SEG, seqAdd, Exchange, TcpOptions, readTcpOptions, onlyTimestamps } = withFacts
-  ? { ...(await import('../dist/flow/tcp.js')), ...(await import('../dist/flow/seq.js')), ...(await import('../dist/flow/exchange.js')), ...(await import('../dist/decode/tcp-options.js')) }
-  : {};
+// pcapdiag's option reader, only when asked for (the plain floor needs no build)
+const { TcpOptions, readTcpOptions, onlyTimestamps } = withFacts ? await import('../dist/decode/tcp-options.js') : {};
 const OPTS = withFacts ? new TcpOptions() : null;
-// With --facts, each slot's client and server sides, turns and zero-window spells (since when, -1
-// none open), by slot number (its I index / 32)
-const sidesC = [];
-const sidesS = [];
-const turnsOf = [];
-let zeroSince = new Float64Array(0);
+// With --facts, a TCP flow's facts: FX[its I index + …], per side at 0 (client) and 12 (server)
+// the words below, then from word 24 the connection's
+let FX = new Float64Array(0);
+const STARTED = 0,
+  MAX_END = 1, // the sequence number after the furthest byte (or FIN) seen
+  SEGMENTS = 2, // data segments that brought new bytes
+  MAX_SEG = 3, // the largest segment's length, and how many had it
+  MAX_SEG_COUNT = 4,
+  RETRANS = 5,
+  LAST_ACK = 6, // of the last pure ACK (-1 after another packet), with its window
+  LAST_WIN = 7,
+  DUP_ACKS = 8,
+  TTL_MIN = 9,
+  TTL_MAX = 10,
+  ZERO_SINCE = 11, // a zero-window spell open since (-1 none)
+  UNSEEN = 24, // bytes acknowledged that the capture never saw (both sides)
+  WAIT_T = 25, // the request waiting for an answer: since (-1 none), its end, when the server ACKed it (-1 not yet)
+  WAIT_END = 26,
+  WAIT_ACK_T = 27,
+  TURNS = 28,
+  SACKS = 29;
 
 const BUF = 64 * 1024;
 const SYN_TIMEOUT_US = 3e6;
@@ -235,23 +250,18 @@ function newFlow(t) {
       qHead = 0;
     }
     s = slotsUsed++ * 32;
-    if (withFacts) {
-      sidesC.push(new Endpoint());
-      sidesS.push(new Endpoint());
-      turnsOf.push(new Exchange());
-      if (zeroSince.length < 2 * slotsUsed) {
-        const z = new Float64Array(4 * slotsUsed);
-        z.set(zeroSince);
-        zeroSince = z;
-      }
+    if (withFacts && FX.length < s + 32) {
+      const more = new Float64Array(2 * (s + 32));
+      more.set(FX);
+      FX = more;
     }
   }
   if (withFacts) {
-    const n = s >> 5;
-    sidesC[n].reset();
-    sidesS[n].reset();
-    turnsOf[n].reset();
-    zeroSince[2 * n] = zeroSince[2 * n + 1] = -1;
+    FX.fill(0, s, s + 32);
+    FX[s + LAST_ACK] = FX[s + LAST_WIN] = FX[s + TTL_MAX] = FX[s + ZERO_SINCE] = -1;
+    FX[s + 12 + LAST_ACK] = FX[s + 12 + LAST_WIN] = FX[s + 12 + TTL_MAX] = FX[s + 12 + ZERO_SINCE] = -1;
+    FX[s + TTL_MIN] = FX[s + 12 + TTL_MIN] = 256;
+    FX[s + WAIT_T] = FX[s + WAIT_ACK_T] = -1;
   }
   I.fill(0, s, s + 16);
   I[s + SERIAL] = ++serials;
@@ -347,10 +357,9 @@ const found = { segments: 0, turns: 0, unseenBytes: 0 };
 function retire(s, now) {
   counts[verdict(s, now)]++;
   if (withFacts) {
-    const n = s >> 5;
-    found.segments += sidesC[n].segments + sidesS[n].segments;
-    found.turns += turnsOf[n].turns;
-    found.unseenBytes += sidesC[n].unseenBytes + sidesS[n].unseenBytes;
+    found.segments += FX[s + SEGMENTS] + FX[s + 12 + SEGMENTS];
+    found.turns += FX[s + TURNS];
+    found.unseenBytes += FX[s + UNSEEN];
   }
   removeEntry(I[s + ENTRY]);
   I[s + SERIAL] = 0;
@@ -440,46 +449,86 @@ function tcp(ver, l4, end, sOff, dOff, t, ttl) {
   }
   D[d + SIDE_LAST_T + side] = t;
   I[s + BITS] = b;
-  if (withFacts && (flags & 0x04) === 0) trackFacts(s >> 5, side, l4, flags, len, ttl, t);
+  if (withFacts && (flags & 0x04) === 0) trackFacts(s, side, l4, flags, len, ttl, t);
 }
 
-/** flow/tcp.ts trackSeq and noteAck, as far as the rules read them, for slot number n (frames: the packet's index). */
-function trackFacts(n, side, l4, flags, len, ttl, t) {
+const seqGt = (a, b) => ((a - b) | 0) > 0;
+
+/** flow/tcp.ts trackSeq and noteAck (flow/seq.ts, flow/exchange.ts) as far as the rules read them, for the flow at FX[x]. */
+function trackFacts(x, side, l4, flags, len, ttl, t) {
   const seq = buf.readUInt32BE(l4 + 4),
     ack = buf.readUInt32BE(l4 + 8),
     win = buf.readUInt16BE(l4 + 14);
   const optEnd = l4 + (buf[l4 + 12] >> 4) * 4;
-  const me = side === 0 ? sidesC[n] : sidesS[n];
-  if (ttl < me.ttlMin) me.ttlMin = ttl;
-  if (ttl > me.ttlMax) me.ttlMax = ttl;
+  const me = x + 12 * side,
+    peer = x + 12 - 12 * side;
+  if (ttl < FX[me + TTL_MIN]) FX[me + TTL_MIN] = ttl;
+  if (ttl > FX[me + TTL_MAX]) FX[me + TTL_MAX] = ttl;
   let sacks = 0;
   if (optEnd - l4 > 20 && ((flags & 0x02) !== 0 || !onlyTimestamps(buf, l4, optEnd))) {
     readTcpOptions(buf, l4, optEnd, OPTS);
-    if (flags & 0x02) me.synOptions(OPTS);
     sacks = OPTS.sackBlocks;
   }
-  const frame = packets;
-  const x = turnsOf[n];
-  if (flags & 0x02) me.syn(seq);
-  else if (len > 0 || (flags & 0x01) !== 0) {
-    const kind = me.data(seq, len, (flags & 0x01) !== 0, frame, t);
-    if (kind === SEG.New && len > 0) {
-      if (side === 0) x.request(len, seqAdd(seq, len), frame, t, 0);
-      else x.response(frame, t);
+  if (flags & 0x02) {
+    if (FX[me + STARTED] === 0) {
+      FX[me + STARTED] = 1;
+      FX[me + MAX_END] = (seq + 1) >>> 0;
     }
+  } else if (len > 0 || (flags & 0x01) !== 0) {
+    const end = (seq + len + (flags & 0x01)) >>> 0;
+    if (len > FX[me + MAX_SEG]) {
+      FX[me + MAX_SEG] = len;
+      FX[me + MAX_SEG_COUNT] = 1;
+    } else if (len === FX[me + MAX_SEG] && len > 0) FX[me + MAX_SEG_COUNT]++;
+    if (FX[me + STARTED] === 0 || seqGt(end, FX[me + MAX_END])) {
+      FX[me + STARTED] = 1;
+      FX[me + MAX_END] = end;
+      FX[me + SEGMENTS]++;
+      if (len > 0) {
+        // a request (the client's new bytes) waits until the server's new bytes answer it
+        if (side === 1) {
+          if (FX[x + WAIT_T] >= 0) {
+            FX[x + TURNS]++;
+            FX[x + WAIT_T] = -1;
+          }
+        } else {
+          if (FX[x + WAIT_T] < 0) FX[x + WAIT_T] = t;
+          FX[x + WAIT_ACK_T] = -1;
+          FX[x + WAIT_END] = (seq + len) >>> 0;
+        }
+      }
+    } else if (len > 0) FX[me + RETRANS]++;
   }
   if ((flags & 0x10) === 0) return;
-  const peer = side === 0 ? sidesS[n] : sidesC[n];
-  const unseen = peer.unseenBytes;
-  peer.ack(ack, win, len === 0 && (flags & 0x03) === 0, frame);
-  for (let i = 0; i < sacks; i++) peer.sack(OPTS.sack[2 * i], OPTS.sack[2 * i + 1], frame, t);
-  if (side === 1) x.serverAck(ack, frame, t);
-  else if (peer.unseenBytes > unseen) x.response(frame, t);
+  if (FX[peer + STARTED] !== 0) {
+    const unseen = FX[x + UNSEEN];
+    if (seqGt(ack, FX[peer + MAX_END])) {
+      FX[x + UNSEEN] += (ack - FX[peer + MAX_END]) | 0;
+      FX[peer + MAX_END] = ack;
+    }
+    if (len === 0 && (flags & 0x03) === 0) {
+      if (ack === FX[peer + LAST_ACK] && win === FX[peer + LAST_WIN] && seqGt(FX[peer + MAX_END], ack)) FX[peer + DUP_ACKS]++;
+      FX[peer + LAST_ACK] = ack;
+      FX[peer + LAST_WIN] = win;
+    } else FX[peer + LAST_ACK] = -1;
+    for (let i = 0; i < sacks; i++) {
+      FX[x + SACKS]++;
+      const right = OPTS.sack[2 * i + 1];
+      if (seqGt(right, FX[peer + MAX_END])) {
+        FX[x + UNSEEN] += (right - FX[peer + MAX_END]) | 0;
+        FX[peer + MAX_END] = right;
+      }
+    }
+    // the client acknowledged server bytes the capture missed: the server did answer
+    if (side === 0 && FX[x + UNSEEN] > unseen && FX[x + WAIT_T] >= 0) {
+      FX[x + TURNS]++;
+      FX[x + WAIT_T] = -1;
+    }
+  }
+  if (side === 1 && FX[x + WAIT_T] >= 0 && FX[x + WAIT_ACK_T] < 0 && !seqGt(FX[x + WAIT_END], ack)) FX[x + WAIT_ACK_T] = t;
   if (flags & 0x02) return;
-  // a zero-window spell: since when (-1 none open)
-  const z = 2 * n + side;
-  if (win !== 0) zeroSince[z] = -1;
-  else if (zeroSince[z] < 0) zeroSince[z] = t;
+  if (win !== 0) FX[me + ZERO_SINCE] = -1;
+  else if (FX[me + ZERO_SINCE] < 0) FX[me + ZERO_SINCE] = t;
 }
 
 /** The question's name at `off` (labels: no compression in a question), hashed lower-case into qHash; its end, or -1. */
