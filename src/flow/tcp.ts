@@ -81,10 +81,9 @@ export class IcmpHit {
 }
 
 /** What one side of a connection did (Zeek keeps TCP state per endpoint the same way). */
-export class Endpoint extends SeqTracker {
+export class Endpoint {
   // reset() sets the first values; the initialisers are placeholders that keep all the fields in
-  // the object (as TcpFlow's: 8 of the 18 were in a property array). A side is also its
-  // direction's sequence space (the SeqTracker it extends): one object a packet reads, not two.
+  // the object (as TcpFlow's: 8 of the 18 were in a property array)
   packets: number = 0;
   /** Payload bytes, as the headers declare them. */
   bytes: number = 0;
@@ -119,13 +118,11 @@ export class Endpoint extends SeqTracker {
   prevState: EndpointState = 0;
 
   constructor() {
-    super();
     this.reset();
   }
 
   /** Nothing seen yet. */
-  override reset(): void {
-    super.reset();
+  reset(): void {
     this.packets = 0;
     this.bytes = 0;
     this.ttlMin = 256;
@@ -178,12 +175,11 @@ export class ZeroWindow {
  * first packet, the request/response turns before the client's first bytes, the deciding RST before
  * one, the SYN-ACK's fingerprint before one. Shared by every flow and never written (not frozen:
  * a frozen object has a map of its own, which would make the reads of every flow's parts
- * polymorphic): a flow makes its own at its first write (TcpFlow.endpointOf and the like). A flow of
+ * polymorphic): a flow makes its own at its first write (TcpFlow.seqOf and the like). A flow of
  * a SYN flood never gets a server side (a heap snapshot of 100,000 such flows: 245 → 186 MB).
  */
 export const UNSEEN_ENDPOINT = new Endpoint();
-/** UNSEEN_ENDPOINT as a sequence space: a side's sequence space is the side itself. */
-export const UNSEEN_SEQ: SeqTracker = UNSEEN_ENDPOINT;
+export const UNSEEN_SEQ = new SeqTracker();
 export const UNSEEN_XCHG = new Exchange();
 export const UNSEEN_RST = new DecidingPacket();
 export const UNSEEN_FP = new HandshakeFp();
@@ -296,6 +292,9 @@ export class TcpFlow extends FlowEndpoints {
   /** The tunnel its first packet came through (VXLAN, GRE, …), for the evidence; null when none. */
   tunnel: string | null = null;
 
+  /** Each direction's sequence space (seq.ts): seq(C2S) is what the client sent; UNSEEN_SEQ before a packet of that direction (fields, as epC and epS). */
+  private seqC: SeqTracker = UNSEEN_SEQ;
+  private seqS: SeqTracker = UNSEEN_SEQ;
   /** Request/response turns (exchange.ts); UNSEEN_XCHG before the client's first bytes. */
   private xchgOwn: Exchange = UNSEEN_XCHG;
 
@@ -315,6 +314,8 @@ export class TcpFlow extends FlowEndpoints {
     if (this.epC !== UNSEEN_ENDPOINT) this.epC.reset();
     if (this.epS !== UNSEEN_ENDPOINT) this.epS.reset();
     if (this.rstOwn !== UNSEEN_RST) this.rstOwn.reset();
+    if (this.seqC !== UNSEEN_SEQ) this.seqC.reset();
+    if (this.seqS !== UNSEEN_SEQ) this.seqS.reset();
     if (this.xchgOwn !== UNSEEN_XCHG) this.xchgOwn.reset();
     if (this.fpOwn !== UNSEEN_FP) this.fpOwn.reset();
     this.init(pkt, frame, sec, nsec, t, hash, sawSyn);
@@ -388,7 +389,7 @@ export class TcpFlow extends FlowEndpoints {
 
   /** Direction `dir`'s sequence space: seq(C2S) is what the client sent. */
   seq(dir: number): SeqTracker {
-    return dir === C2S ? this.epC : this.epS;
+    return dir === C2S ? this.seqC : this.seqS;
   }
 
   /** Request/response turns. */
@@ -411,6 +412,13 @@ export class TcpFlow extends FlowEndpoints {
     const e = this.side(dir);
     if (e !== UNSEEN_ENDPOINT) return e;
     return dir === C2S ? (this.epC = new Endpoint()) : (this.epS = new Endpoint());
+  }
+
+  /** Direction `dir`'s sequence space, made at its first write. */
+  private seqOf(dir: number): SeqTracker {
+    const s = this.seq(dir);
+    if (s !== UNSEEN_SEQ) return s;
+    return dir === C2S ? (this.seqC = new SeqTracker()) : (this.seqS = new SeqTracker());
   }
 
   /** The client's side. */
@@ -523,7 +531,7 @@ export class TcpFlow extends FlowEndpoints {
   /** Sequence space, SACK, duplicate ACKs and request/response turns (seq.ts, exchange.ts). */
   private trackSeq(pkt: DecodedPacket, u8: Uint8Array, dir: number, frame: number, t: number): void {
     const flags = pkt.tcpFlags;
-    const me = this.endpointOf(dir);
+    const me = this.seqOf(dir);
     const optEnd = pkt.payloadOff;
     let sacks = 0;
     if (optEnd - pkt.l4Off > 20 && ((flags & TCP_FLAG.SYN) !== 0 || !onlyTimestamps(u8, pkt.l4Off, optEnd))) {
@@ -532,7 +540,7 @@ export class TcpFlow extends FlowEndpoints {
       sacks = OPTS.sackBlocks;
     }
     if (dir === S2C && (flags & TCP_FLAG.SYN) !== 0 && (flags & TCP_FLAG.ACK) !== 0 && this.synAckT < 0) {
-      const cs = this.epC;
+      const cs = this.seqC;
       const clientOpts = this.sawSyn ? clientOptBits(cs.mss, cs.wscale, cs.sackOk, cs.timestamps) : -1;
       if (this.fpOwn === UNSEEN_FP) this.fpOwn = new HandshakeFp();
       this.fpOwn.set(pkt.ttl, pkt.srcMac, pkt.window, optEnd - pkt.l4Off > 20 ? OPTS : null, clientOpts);
