@@ -30,8 +30,9 @@
 // option reader), its TTLs and zero-window spells, and the connection's request/response turns.
 // Holes are left out (none on these captures: a comparison a segment in pcapdiag), as is the
 // evidence (frames, times of each fact). 32 numbers of one Float64Array a flow, next to nothing
-// else: the same facts in pcapdiag's objects (two Endpoints and an Exchange a slot, made once and
-// reused) took 1.2 s more on the dense 1 GB capture (twenty-seventh pass in bench/HISTORY.md).
+// else: the same facts in objects of pcapdiag's classes (for each side an Endpoint that was also
+// its sequence space, as at 83e9c47, and an Exchange, made once a slot and reused) took 1.2 s more
+// on the dense 1 GB capture (twenty-seventh pass in bench/HISTORY.md).
 // Those rules do not fire on these captures: the counts are the plain floor's, and it prints the
 // totals of what it kept.
 // Usage: node bench/verdict-floor.mjs [--facts] FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
