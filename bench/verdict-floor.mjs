@@ -352,9 +352,10 @@ function expire(t, end) {
   }
 }
 
-/** Decides flow s at `now` and takes it out of the table; its slot is free once the queue has let it go. */
 /** With --facts, totals of what the facts found (that they were kept): data segments, answered turns, ACKs of bytes the capture missed. */
 const found = { segments: 0, turns: 0, unseenBytes: 0 };
+
+/** Decides flow s at `now` and takes it out of the table; its slot is free once the queue has let it go. */
 function retire(s, now) {
   counts[verdict(s, now)]++;
   if (withFacts) {
