@@ -207,9 +207,9 @@ console.log('');
 // the floors under the speed targets, per mix: what Node itself takes to read the capture and keep a flow table
 for (const [mix, c] of Object.entries(captures)) {
   const { text, nodeWalker, c: cw, tshark } = c.j;
+  const goal = tshark ? tshark.wall / 20 : NaN; // 20× tshark's time
   if (cw) console.log(`${mix}: the C walker in JavaScript alone takes ${(nodeWalker.wall / cw.wall).toFixed(1)}× the C walker's time (${nodeWalker.wall.toFixed(2)} s against ${cw.wall.toFixed(2)} s)`);
   if (tshark) {
-    const goal = tshark.wall / 20;
     console.log(`${mix}: 20× tshark is ${goal.toFixed(2)} s, ${(goal / nodeWalker.wall).toFixed(2)}× the JavaScript walker's time${goal < nodeWalker.wall ? ': below what Node takes to decode and count flows, before any analysis' : ''}`);
   }
   console.log(`${mix}: pcapdiag / the JavaScript walker: ${(text.wall / nodeWalker.wall).toFixed(1)}× (the cost of the analysis over decoding and a flow table)`);
@@ -226,7 +226,6 @@ for (const [mix, c] of Object.entries(captures)) {
   const { factsFloor: ff } = c.j;
   const fx = cw ? ff.wall / cw.wall : NaN;
   const overC = cw ? `, ${fx.toFixed(1)}× the C walker (${fx <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
-  const goal = tshark ? tshark.wall / 20 : NaN;
   const overT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ff.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
   console.log(`${mix}: with the facts the other TCP rules read of every packet (verdict-floor.mjs --facts) it takes ${ff.wall.toFixed(2)} s${overC}${overT}; pcapdiag takes ${(text.wall / ff.wall).toFixed(1)}× its time`);
   // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record

@@ -40,12 +40,13 @@ import { openSync, readSync } from 'node:fs';
 
 const withFacts = process.argv[2] === '--facts';
 const path = process.argv[withFacts ? 3 : 2];
-// pcapdiag's option reader, only when asked for (the plain floor needs no build)
+// pcapdiag's option reader and sequence comparison, only when asked for (the plain floor needs no build)
 const { TcpOptions, readTcpOptions, onlyTimestamps } = withFacts ? await import('../dist/decode/tcp-options.js') : {};
+const { seqGt } = withFacts ? await import('../dist/flow/seq.js') : {};
 const OPTS = withFacts ? new TcpOptions() : null;
 // With --facts, a TCP flow's facts: FX[its I index + …], per side at 0 (client) and 12 (server)
-// the words below, then from word 24 the connection's
-let FX = new Float64Array(0);
+// the words below, then from word 24 the connection's; FX grows with I (newFlow)
+let FX = null;
 const STARTED = 0,
   MAX_END = 1, // the sequence number after the furthest byte (or FIN) seen
   SEGMENTS = 2, // data segments that brought new bytes
@@ -116,6 +117,7 @@ const QUERY_T = SYNACK_T,
   RESP_T = EST_T;
 let flowCap = 1 << 11;
 let I = new Int32Array(flowCap * 32);
+if (withFacts) FX = new Float64Array(flowCap * 32);
 let D = new Float64Array(I.buffer);
 let slotsUsed = 0;
 let free = new Int32Array(flowCap);
@@ -242,6 +244,11 @@ function newFlow(t) {
       more.set(I);
       I = more;
       D = new Float64Array(I.buffer);
+      if (withFacts) {
+        const facts = new Float64Array(flowCap * 32);
+        facts.set(FX);
+        FX = facts;
+      }
       const f = new Int32Array(flowCap);
       f.set(free);
       free = f;
@@ -251,11 +258,6 @@ function newFlow(t) {
       qHead = 0;
     }
     s = slotsUsed++ * 32;
-    if (withFacts && FX.length < s + 32) {
-      const more = new Float64Array(2 * (s + 32));
-      more.set(FX);
-      FX = more;
-    }
   }
   if (withFacts) {
     FX.fill(0, s, s + 32);
@@ -453,8 +455,6 @@ function tcp(ver, l4, end, sOff, dOff, t, ttl) {
   I[s + BITS] = b;
   if (withFacts && (flags & 0x04) === 0) trackFacts(s, side, l4, flags, len, ttl, t);
 }
-
-const seqGt = (a, b) => ((a - b) | 0) > 0;
 
 /** flow/tcp.ts trackSeq and noteAck (flow/seq.ts, flow/exchange.ts) as far as the rules read them, for the flow at FX[x]. */
 function trackFacts(x, side, l4, flags, len, ttl, t) {
