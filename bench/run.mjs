@@ -7,7 +7,8 @@
 // and from stdin, with ndjson from the file and from stdin, on the small capture (for the RSS
 // ratio); a minimal C decoder and flow table (bench/c-walker.c, when a C compiler is there); tshark
 // -z conv,tcp (when installed); the same walker in JavaScript (Node's floor); the verdicts counted
-// with their state in typed arrays (verdict-floor.mjs, the floor under the C-walker ratios); writing
+// with their state in typed arrays (verdict-floor.mjs, the floor under the C-walker ratios; with
+// --facts and --evidence, what the other rules and the report need of every flow); writing
 // the large capture's records alone (serialize-floor.mjs, the floor under ndjson's). For the bulk mix also:
 // `--version` and Node's own start-up (the floor under it: pcapdiag answers it before its option
 // parser loads), pcapdiag's bare reader, the pcap-parser package, a plain read of the file and a pipe.
@@ -101,6 +102,7 @@ for (const mix of mixes) {
   j.nodeWalker = job(mix, "the C walker in JavaScript, Node's limit (bench/node-walker.mjs)", `${node} bench/node-walker.mjs '${file}' > /dev/null`, file);
   j.verdictFloor = job(mix, 'the verdicts counted in JavaScript, typed arrays (bench/verdict-floor.mjs)', `${node} bench/verdict-floor.mjs '${file}' > /dev/null`, file);
   j.factsFloor = job(mix, 'the same, with the facts the other TCP rules read (verdict-floor.mjs --facts)', `${node} bench/verdict-floor.mjs --facts '${file}' > /dev/null`, file);
+  j.evidenceFloor = job(mix, 'the same, with what the report shows and relates (verdict-floor.mjs --evidence)', `${node} bench/verdict-floor.mjs --evidence '${file}' > /dev/null`, file);
   if (cc) j.c = job(mix, 'minimal C decoder + flow table (bench/c-walker.c)', `'${walker}' '${file}' > /dev/null`, file);
   if (tsharkThere) j.tshark = job(mix, 'tshark -r f -q -z conv,tcp', `tshark -n -r '${file}' -q -z conv,tcp > /dev/null 2>&1`, file);
   captures[mix] = { file, small, mb: statSync(file).size / 1e6, smallMb, packets: packetCount(file), j };
@@ -164,6 +166,18 @@ for (const c of Object.values(captures)) {
     if (a !== b) differ.push(`${v} ${a} / ${b}`);
   }
   c.floorCounts = { records, floorRecords, same, differ };
+  // what the evidence floor relates and groups, against pcapdiag: the pairs of records an
+  // other-family link ties (its ndjson's lines that have one), its search-list misses and groups
+  const ev = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), '--evidence', c.file], { encoding: 'utf8' })).evidence;
+  const linked = spawnSync('grep', ['-F', '"kind":"other-family"', c.ndjsonFile], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+  const pairs = new Set();
+  for (const line of linked.split('\n')) {
+    if (line === '') continue;
+    const r = JSON.parse(line);
+    for (const l of r.related ?? []) if (l.kind === 'other-family') pairs.add(`${Math.min(r.id, l.id)} ${Math.max(r.id, l.id)}`);
+  }
+  const groups = Number(spawnSync('grep', ['-c', '"type":"group"', c.ndjsonFile], { encoding: 'utf8' }).stdout.trim());
+  c.evidenceCounts = { ev, pairs: pairs.size, searchMisses: ours['dns-search-miss'] ?? 0, groups };
 }
 
 // ---- what was measured ----------------------------------------------------------------------
@@ -228,6 +242,15 @@ for (const [mix, c] of Object.entries(captures)) {
   const overC = cw ? `, ${fx.toFixed(1)}× the C walker (${fx <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
   const overT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ff.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
   console.log(`${mix}: with the facts the other TCP rules read of every packet (verdict-floor.mjs --facts) it takes ${ff.wall.toFixed(2)} s${overC}${overT}; pcapdiag takes ${(text.wall / ff.wall).toFixed(1)}× its time`);
+  // and with what every flow keeps for the report whichever verdict it ends in (the deciding
+  // packets, MACs, the name asked), the answers' addresses and the links and groups they make
+  const { evidenceFloor: ef } = c.j;
+  const { ev, pairs, searchMisses, groups } = c.evidenceCounts;
+  const ex = cw ? ef.wall / cw.wall : NaN;
+  const eOverC = cw ? `, ${ex.toFixed(1)}× the C walker (${ex <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
+  const eOverT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ef.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
+  const made = `other-family links ${ev.familyLinks} (pcapdiag ${pairs}), search-list misses ${ev.searchMisses} (${searchMisses}), groups ${ev.groups} (${groups}), records shown ${ev.shown}`;
+  console.log(`${mix}: with what the report shows and relates (verdict-floor.mjs --evidence) it takes ${ef.wall.toFixed(2)} s${eOverC}${eOverT}; pcapdiag takes ${(text.wall / ef.wall).toFixed(1)}× its time; ${made}`);
   // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record
   const { serialize: sf } = c;
   const share = sf.seconds / text.wall;

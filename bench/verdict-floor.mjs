@@ -35,10 +35,23 @@
 // on the dense 1 GB capture (twenty-seventh pass in bench/HISTORY.md).
 // Those rules do not fire on these captures: the counts are the plain floor's, and it prints the
 // totals of what it kept.
-// Usage: node bench/verdict-floor.mjs [--facts] FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
+//
+// With --evidence it also keeps what the report shows of a record and what relates records, for
+// every flow whichever verdict it ends in, as pcapdiag keeps it: the deciding packets' numbers
+// (SYN, SYN-ACK, the handshake's ACK, the first RST and its TTL, FINs, first data, each side's last
+// packet), each side's source MAC (a MAC table learning which are routers: hosts.ts), the name a
+// lookup asked (its bytes; pcapdiag makes it a string); the addresses the A/AAAA answers give
+// (their names: related/other-family.ts), each TCP record's attempt linked to the other family's
+// (its links counted), search-list misses (flow/dns-siblings.ts: failures waiting under their name
+// and its prefixes for a stem that resolves, looked up only at depths where one waits), and
+// groups of problems by verdict, server and port (simpler than report/groups.ts: no pools), the
+// first 20 of each (--limit) copied out and written as lines (not printed: their count is). Left
+// out: vendors' names, sentences, ICMP, TLS/HTTP, DNS over TCP, the rest of the linkers.
+// Usage: node bench/verdict-floor.mjs [--facts | --evidence] FILE.pcap   (classic little-endian pcap, as node-walker.mjs)
 import { openSync, readSync } from 'node:fs';
 
-const withFacts = process.argv[2] === '--facts';
+const withEvidence = process.argv[2] === '--evidence';
+const withFacts = withEvidence || process.argv[2] === '--facts';
 const path = process.argv[withFacts ? 3 : 2];
 // pcapdiag's option reader and sequence comparison, only when asked for (the plain floor needs no build)
 const { TcpOptions, readTcpOptions, onlyTimestamps } = withFacts ? await import('../dist/decode/tcp-options.js') : {};
@@ -129,7 +142,26 @@ let qHead = 0,
   qLen = 0;
 
 // RST: any RST seen; RST_S: the first was the server's
-const F = { SYN: 1, SYNACK: 2, EST: 4, RST: 8, RST_S: 16, FIN_C: 32, FIN_S: 64, DATA_S: 128, DATA_C: 256, RETRY: 512, QUERY: 1024, ANSWER: 2048, OTHER_FAMILY: 4096, RST_AFTER_DATA: 8192, RST_AFTER_PEER_FIN: 16384, DNS: 32768, TC: 65536 };
+const F = {
+  SYN: 1,
+  SYNACK: 2,
+  EST: 4,
+  RST: 8,
+  RST_S: 16,
+  FIN_C: 32,
+  FIN_S: 64,
+  DATA_S: 128,
+  DATA_C: 256,
+  RETRY: 512,
+  QUERY: 1024,
+  ANSWER: 2048,
+  OTHER_FAMILY: 4096,
+  RST_AFTER_DATA: 8192,
+  RST_AFTER_PEER_FIN: 16384,
+  DNS: 32768,
+  TC: 65536,
+  SEARCH_MISS: 131072,
+};
 
 // Lookups by client, name, family and kind (answered with an address, without data and waiting,
 // or asked: a client asking again retried): the latest, overwritten in place. Words: client, name,
@@ -165,9 +197,28 @@ const VERDICTS = [
   'dns-error',
   'dns-no-response',
   'dns-other-family',
+  'dns-search-miss',
 ];
-const [OK, REFUSED, TIMEOUT, CAPTURE_ENDED, HANDSHAKE_INCOMPLETE, CLOSED_BY_REMOTE, DELAYED_RESET, MID_STREAM_RESET, MIDSTREAM, DNS_OK, DNS_NODATA, DNS_NXDOMAIN, DNS_SERVFAIL, DNS_REFUSED, DNS_ERROR, DNS_NO_RESPONSE, DNS_OTHER_FAMILY] =
-  VERDICTS.keys();
+const [
+  OK,
+  REFUSED,
+  TIMEOUT,
+  CAPTURE_ENDED,
+  HANDSHAKE_INCOMPLETE,
+  CLOSED_BY_REMOTE,
+  DELAYED_RESET,
+  MID_STREAM_RESET,
+  MIDSTREAM,
+  DNS_OK,
+  DNS_NODATA,
+  DNS_NXDOMAIN,
+  DNS_SERVFAIL,
+  DNS_REFUSED,
+  DNS_ERROR,
+  DNS_NO_RESPONSE,
+  DNS_OTHER_FAMILY,
+  DNS_SEARCH_MISS,
+] = VERDICTS.keys();
 const counts = new Float64Array(VERDICTS.length);
 let packets = 0,
   flows = 0;
@@ -249,6 +300,14 @@ function newFlow(t) {
         facts.set(FX);
         FX = facts;
       }
+      if (withEvidence) {
+        const ev = new Int32Array(flowCap * EVW);
+        ev.set(EV);
+        EV = ev;
+        const names = new Uint8Array(flowCap * NAME_MAX);
+        names.set(NAMES);
+        NAMES = names;
+      }
       const f = new Int32Array(flowCap);
       f.set(free);
       free = f;
@@ -266,6 +325,7 @@ function newFlow(t) {
     FX[s + TTL_MIN] = FX[s + 12 + TTL_MIN] = 256;
     FX[s + WAIT_T] = FX[s + WAIT_ACK_T] = -1;
   }
+  if (withEvidence) EV.fill(0, s >> 1, (s >> 1) + EVW);
   I.fill(0, s, s + 16);
   I[s + SERIAL] = ++serials;
   const d = s >> 1;
@@ -359,7 +419,9 @@ const found = { segments: 0, turns: 0, unseenBytes: 0 };
 
 /** Decides flow s at `now` and takes it out of the table; its slot is free once the queue has let it go. */
 function retire(s, now) {
-  counts[verdict(s, now)]++;
+  const v = verdict(s, now);
+  counts[v]++;
+  if (withEvidence) decided(s, v);
   if (withFacts) {
     found.segments += FX[s + SEGMENTS] + FX[s + 12 + SEGMENTS];
     found.turns += FX[s + TURNS];
@@ -402,6 +464,7 @@ function verdict(s, now) {
     return e >= 0 && LD[(e >> 1) + 3] > D[d + QUERY_T] ? DNS_NO_RESPONSE : CAPTURE_ENDED;
   }
   if (b & F.OTHER_FAMILY) return DNS_OTHER_FAMILY;
+  if (b & F.SEARCH_MISS) return DNS_SEARCH_MISS;
   const r = I[s + RCODE];
   return r === 3 ? DNS_NXDOMAIN : r === 2 ? DNS_SERVFAIL : r === 5 ? DNS_REFUSED : r !== 0 ? DNS_ERROR : I[s + ANCOUNT] === 0 && (b & F.TC) === 0 ? DNS_NODATA : DNS_OK;
 }
@@ -454,6 +517,7 @@ function tcp(ver, l4, end, sOff, dOff, t, ttl) {
   D[d + SIDE_LAST_T + side] = t;
   I[s + BITS] = b;
   if (withFacts && (flags & 0x04) === 0) trackFacts(s, side, l4, flags, len, ttl, t);
+  if (withEvidence) tcpEvidence(s, side, flags, len, ttl);
 }
 
 /** flow/tcp.ts trackSeq and noteAck (flow/seq.ts, flow/exchange.ts) as far as the rules read them, for the flow at FX[x]. */
@@ -535,8 +599,12 @@ function trackFacts(x, side, l4, flags, len, ttl, t) {
 
 /** The question's name at `off` (labels: no compression in a question), hashed lower-case into qHash; its end, or -1. */
 let qHash = 0;
+/** With --evidence, the hash after each of the question's labels (those before the last: its proper prefixes, `www.`, `www.example.`), and how many. */
+const PREFIXES = new Int32Array(16);
+let labels = 0;
 function question(off, end) {
   let h = -2128831035;
+  labels = 0;
   for (;;) {
     if (off >= end) return -1;
     const n = buf[off++];
@@ -544,6 +612,7 @@ function question(off, end) {
     if (n > 63 || off + n > end) return -1;
     for (let i = 0; i < n; i++) h = mix(h, buf[off + i] | 0x20);
     h = mix(h, 46);
+    if (withEvidence && labels < PREFIXES.length) PREFIXES[labels++] = h;
     off += n;
   }
   qHash = h;
@@ -615,7 +684,7 @@ function remember(e, s, t) {
 /** An address's four words at key[at..at+4) hashed. */
 const addrHash = (at) => mix(mix(mix(mix(-2128831035, key[at]), key[at + 1]), key[at + 2]), key[at + 3]);
 
-function dns(ver, l4, end, sOff, dOff, t) {
+function dns(ver, l4, end, sOff, dOff, t, ttl) {
   const sp = buf.readUInt16BE(l4),
     dp = buf.readUInt16BE(l4 + 2);
   const m = l4 + 8;
@@ -634,6 +703,7 @@ function dns(ver, l4, end, sOff, dOff, t) {
     I[s + PAIR] = mix(client, addrHash(response ? 0 : 4));
   }
   D[d + LAST_T] = t;
+  if (withEvidence) dnsEvidence(s, response, ttl);
   let b = I[s + BITS];
   if (!response) {
     if (b & F.QUERY) b |= F.RETRY; // (a query repeated with its id: pcapdiag makes it a lookup of its own)
@@ -652,6 +722,10 @@ function dns(ver, l4, end, sOff, dOff, t) {
   const qtype = buf.readUInt16BE(q);
   I[s + NAME] = qHash;
   I[s + QTYPE] = qtype;
+  if (withEvidence) {
+    keepName(s, m + 12, q);
+    if (response) dnsAnswered(s, q + 4, end, qtype, t);
+  }
   if (!response) {
     remember(lookupEntry(I[s + PAIR], qHash, qtype | ASKED, true), s, t);
     return;
@@ -689,8 +763,509 @@ function dns(ver, l4, end, sOff, dOff, t) {
   }
 }
 
+// ---- With --evidence: what the text report shows of a record and what the linkers read ----
+// The facts floor decides and counts; the report also shows, for the first records of each group
+// of problems, the packets that decided them (frames, the TTL and MAC of the deciding packet, the
+// name asked), names each MAC's role (a gateway: many addresses behind one MAC, routed TTLs), and
+// relates records: a failed connection to the other address family's working one to the same name
+// and port (related/other-family.ts: the capture's A/AAAA answers name the addresses), a failed
+// lookup to the stem of its search-list expansion (flow/dns-siblings.ts). All of that is kept for
+// every flow, whichever verdict it ends in, as pcapdiag keeps it; the rest of the report (vendors'
+// names, sentences, the summary) is written for the records shown only, and left out here.
+/** Int32 words of EV a flow, at half its I index (TCP: per side the MAC and last frame; the deciding packets' frames). */
+const EVW = 16;
+const MAC_C = 0, // and 1 (high 16 bits, low 32); the server's at 2 and 3: each side's last source MAC
+  LAST_F = 4, // and 5
+  SYN_F = 6,
+  SYNACK_F = 7,
+  EST_F = 8,
+  RST_F = 9, // (its sender's MAC: its side's)
+  FIN_F = 10, // and 11
+  DATA_F = 12, // and 13: each side's first data
+  RST_TTL = 14,
+  QUERY_F = 6, // DNS
+  RESP_F = 7,
+  RESP_TTL = 8,
+  NAME_LEN = 15;
+/** A name's bytes kept a flow (a question's labels: at most 255). */
+const NAME_MAX = 256;
+let EV = withEvidence ? new Int32Array(flowCap * EVW) : null;
+let NAMES = withEvidence ? new Uint8Array(flowCap * NAME_MAX) : null;
+/** The packet being read: its number (1-based, as the report cites it) and source MAC. */
+let frame = 0,
+  macHi = 0,
+  macLo = 0;
+const evidence = { records: 0, macChanges: 0, macs: 0, gateways: 0, answersNamed: 0, familyLinks: 0, searchMisses: 0, groups: 0, shown: 0, reportLines: 0, reportBytes: 0 };
+
+/** A new source MAC for a side of a flow: the MAC table (hosts.ts) learns which addresses it sends for and whether routed. */
+function sideMac(v, side, ttl) {
+  EV[v + MAC_C + 2 * side] = macHi;
+  EV[v + MAC_C + 2 * side + 1] = macLo;
+  evidence.macChanges++;
+  const from = addrHash(0); // the sender's address (flowOf loaded it at key[0..3])
+  const mask = mcap - 1;
+  for (let i = fold(mix(mix(-2128831035, macHi), macLo)) & mask; ; i = (i + 1) & mask) {
+    const e = i * 8;
+    if (M[e + 2] === 0) {
+      M[e] = macHi;
+      M[e + 1] = macLo;
+      M[e + 2] = 1;
+      M[e + 3] = 1;
+      M[e + 4] = from;
+      evidence.macs++;
+      if (2 * ++mused > mcap) growMacs();
+      return;
+    }
+    if (M[e] !== macHi || M[e + 1] !== macLo) continue;
+    if (M[e + 4] !== from) {
+      M[e + 4] = from;
+      // one MAC sending for a second address, or a routed packet: a router's (the gateway)
+      if (++M[e + 3] === 2 && M[e + 5] === 0) evidence.gateways++;
+    }
+    if (ttl !== 64 && ttl !== 128 && ttl !== 255 && M[e + 5] === 0) {
+      M[e + 5] = 1;
+      if (M[e + 3] < 2) evidence.gateways++;
+    }
+    return;
+  }
+}
+/** MACs: hi, lo, used, addresses seen (changes), the last address, routed. */
+let mcap = 1 << 10;
+let M = new Int32Array(mcap * 8);
+let mused = 0;
+function growMacs() {
+  const old = M;
+  mcap *= 2;
+  M = new Int32Array(mcap * 8);
+  const mask = mcap - 1;
+  for (let e = 0; e < old.length; e += 8) {
+    if (old[e + 2] === 0) continue;
+    let i = fold(mix(mix(-2128831035, old[e]), old[e + 1])) & mask;
+    while (M[i * 8 + 2] !== 0) i = (i + 1) & mask;
+    for (let k = 0; k < 8; k++) M[i * 8 + k] = old[e + k];
+  }
+}
+
+function tcpEvidence(s, side, flags, len, ttl) {
+  const v = s >> 1;
+  if (EV[v + MAC_C + 2 * side + 1] !== macLo || EV[v + MAC_C + 2 * side] !== macHi) sideMac(v, side, ttl);
+  EV[v + LAST_F + side] = frame;
+  if (flags & 0x04) {
+    if (EV[v + RST_F] === 0) {
+      EV[v + RST_F] = frame;
+      EV[v + RST_TTL] = ttl;
+    }
+  } else if (flags & 0x02) {
+    if (side === 0) {
+      if (EV[v + SYN_F] === 0) EV[v + SYN_F] = frame;
+    } else if (EV[v + SYNACK_F] === 0) EV[v + SYNACK_F] = frame;
+  } else {
+    if (side === 0 && EV[v + EST_F] === 0 && EV[v + SYNACK_F] !== 0 && flags & 0x10) EV[v + EST_F] = frame;
+    if (len > 0 && EV[v + DATA_F + side] === 0) EV[v + DATA_F + side] = frame;
+    if (flags & 0x01 && EV[v + FIN_F + side] === 0) EV[v + FIN_F + side] = frame;
+  }
+}
+
+function dnsEvidence(s, response, ttl) {
+  const v = s >> 1;
+  const side = response ? 1 : 0;
+  if (EV[v + MAC_C + 2 * side + 1] !== macLo || EV[v + MAC_C + 2 * side] !== macHi) sideMac(v, side, ttl);
+  if (!response) {
+    if (EV[v + QUERY_F] === 0) EV[v + QUERY_F] = frame;
+  } else {
+    EV[v + RESP_F] = frame;
+    EV[v + RESP_TTL] = ttl;
+  }
+}
+
+/** The question's name (its labels from `off` to `end`) kept with flow s, once (pcapdiag makes it a string). */
+function keepName(s, off, end) {
+  const v = s >> 1;
+  if (EV[v + NAME_LEN] !== 0) return;
+  const n = Math.min(end - off, NAME_MAX);
+  const at = (s >> 5) * NAME_MAX;
+  for (let i = 0; i < n; i++) NAMES[at + i] = buf[off + i];
+  EV[v + NAME_LEN] = n;
+}
+
+// Addresses the capture's A/AAAA answers named (related/other-family.ts's names): four address
+// words, the name's hash, used. Past MAX_NAMES, new addresses are not learnt (as pcapdiag).
+const MAX_NAMES = 65536;
+const acap = 1 << 17;
+const A = new Int32Array(acap * 8);
+let aused = 0;
+
+/** The entry of the address at key[0..3] in A; -1 when absent and not `insert`. */
+function addressEntry(insert) {
+  const mask = acap - 1;
+  for (let i = fold(addrHash(0)) & mask; ; i = (i + 1) & mask) {
+    const e = i * 8;
+    if (A[e + 5] === 0) {
+      if (!insert || aused >= MAX_NAMES) return -1;
+      A[e] = key[0];
+      A[e + 1] = key[1];
+      A[e + 2] = key[2];
+      A[e + 3] = key[3];
+      A[e + 5] = 1;
+      aused++;
+      return e;
+    }
+    if (A[e] === key[0] && A[e + 1] === key[1] && A[e + 2] === key[2] && A[e + 3] === key[3]) return e;
+  }
+}
+
+/**
+ * A response of lookup s read past its question (at `off`): its A/AAAA answers name their
+ * addresses, and a failure looks for the stem of its search-list expansion, or a success for the
+ * failures waiting for it as their stem (dns-siblings.ts: the floor's other-family sibling is in dns()).
+ */
+function dnsAnswered(s, off, end, qtype, t) {
+  const rcode = I[s + RCODE],
+    ancount = I[s + ANCOUNT];
+  const client = I[s + CLIENT];
+  // a search-list walk asks one type for each name, A and AAAA alike
+  const kind = qtype === 1 || qtype === 28 ? 1 : qtype;
+  const name = I[s + NAME];
+  if (rcode === 0 && ancount > 0) {
+    nameAddresses(off, end, ancount, name);
+    // the names of other types (A and AAAA are in L as ANSWERED already)
+    if (kind !== 1) remember(lookupEntry(client, name, kind | RESOLVED, true), s, t);
+    if (t - resolvedAt[labels] > 0) resolvedAt[labels] = t;
+    // failures of longer names that start with this one, and of this name's proper prefixes: looked
+    // up only at depths (labels) where one waited within the window (dns-siblings.ts LengthCounts)
+    if (t - underAt[labels] <= SIBLING_WAIT_US) stemFound(client, name, qtype, UNDER, t);
+    for (let i = 0; i < labels - 1; i++) if (t - selfAt[i + 1] <= SIBLING_WAIT_US) stemFound(client, PREFIXES[i], qtype, SELF, t);
+    return;
+  }
+  if (rcode !== 3 && !(rcode === 0 && (I[s + BITS] & F.TC) === 0)) return;
+  // a failure: the stem resolved already (the longest proper prefix first), else it waits
+  for (let i = labels - 2; i >= 0; i--) {
+    if (t - resolvedAt[i + 1] > SIBLING_WAIT_US) continue;
+    if (kind === 1 ? resolvedNear(client, PREFIXES[i], 1, t) || resolvedNear(client, PREFIXES[i], 28, t) : resolvedNear(client, PREFIXES[i], kind | RESOLVED, t)) {
+      searchMiss(s);
+      return;
+    }
+  }
+  remember(lookupEntry(client, name, qtype | SELF, true), s, t);
+  selfAt[labels] = t;
+  for (let i = 0; i < labels - 1; i++) {
+    remember(lookupEntry(client, PREFIXES[i], qtype | UNDER, true), s, t);
+    underAt[i + 1] = t;
+  }
+}
+
+/** Flow s is a search-list miss, unless already benign. */
+function searchMiss(s) {
+  if ((I[s + BITS] & (F.OTHER_FAMILY | F.SEARCH_MISS)) !== 0) return;
+  I[s + BITS] |= F.SEARCH_MISS;
+  evidence.searchMisses++;
+}
+
+/**
+ * A success of `qtype` for `name` found the failures waiting under it (kind UNDER or SELF) within
+ * the wait: search-list misses. A failure waits in L by its own type, the latest of a client, name
+ * and type (pcapdiag keeps a list); a success of A or AAAA settles both.
+ */
+function stemFound(client, name, qtype, kind, t) {
+  if (qtype === 1 || qtype === 28) {
+    settle(lookupEntry(client, name, 1 | kind, false), t);
+    settle(lookupEntry(client, name, 28 | kind, false), t);
+  } else settle(lookupEntry(client, name, qtype | kind, false), t);
+}
+
+function settle(e, t) {
+  if (e < 0 || L[e + 3] !== 1 || t - LD[(e >> 1) + 3] > SIBLING_WAIT_US) return;
+  L[e + 3] = -1;
+  const x = L[e + 4];
+  if (I[x + SERIAL] === L[e + 5]) searchMiss(x);
+}
+
+/** The A/AAAA answers from `off` name their addresses `name` (A's entries). */
+function nameAddresses(off, end, ancount, name) {
+  let n = -1; // the name's entry in N, found at its first address
+  for (let i = 0; i < ancount; i++) {
+    // the owner name: labels ending at the root or at a pointer
+    for (;;) {
+      if (off >= end) return;
+      const b = buf[off];
+      if (b >= 0xc0) {
+        off += 2;
+        break;
+      }
+      off += b + 1;
+      if (b === 0) break;
+    }
+    if (off + 10 > end) return;
+    const type = buf.readUInt16BE(off),
+      rdlen = buf.readUInt16BE(off + 8);
+    off += 10;
+    if (off + rdlen > end) return;
+    if ((type === 1 && rdlen === 4) || (type === 28 && rdlen === 16)) {
+      loadAddr(off, rdlen, 0);
+      const e = addressEntry(true);
+      if (e >= 0) {
+        if (n < 0 && (n = nameIndex(name)) < 0) return;
+        A[e + 4] = n;
+        evidence.answersNamed++;
+      }
+    }
+    off += rdlen;
+  }
+}
+const RESOLVED = 4 << 16,
+  UNDER = 5 << 16,
+  SELF = 6 << 16;
+/** By a name's number of labels (PREFIXES' length), the latest time one resolved, and one waited under it (UNDER) or as itself (SELF). */
+const resolvedAt = new Float64Array(PREFIXES.length + 1).fill(-Infinity);
+const underAt = new Float64Array(PREFIXES.length + 1).fill(-Infinity);
+const selfAt = new Float64Array(PREFIXES.length + 1).fill(-Infinity);
+
+/** Whether `client` got an answer for `name` (type | kind, ANSWERED for A and AAAA) within the wait before t. */
+function resolvedNear(client, name, typeKind, t) {
+  const e = lookupEntry(client, name, typeKind < 65536 ? typeKind | ANSWERED : typeKind, false);
+  return e >= 0 && L[e + 3] === 1 && t - LD[(e >> 1) + 3] <= SIBLING_WAIT_US;
+}
+
+// The names the answers gave addresses (related/other-family.ts's Named), with the connection
+// attempts to each of the last two ports connected to, the last PER_KEY of each (words: the two
+// ports, -1 none; the attempts added to each; then PER_KEY attempts of six words a port: time µs,
+// record id, family, connected, tied to its fallback, client MAC). By their hash in NI.
+const WINDOW_US = 30e6,
+  MAX_GAP_US = 5e6,
+  PER_KEY = 4,
+  NW = 4 + 2 * PER_KEY * 6;
+const N = withEvidence ? new Float64Array(MAX_NAMES * NW) : null;
+const NI = withEvidence ? new Int32Array(4 * MAX_NAMES) : null;
+let names = 0;
+
+/** The entry of `name` (its hash) in N, made at its first answer; -1 past MAX_NAMES. */
+function nameIndex(name) {
+  const mask = 2 * MAX_NAMES - 1;
+  for (let i = fold(name) & mask; ; i = (i + 1) & mask) {
+    if (NI[2 * i + 1] === 0) {
+      if (names >= MAX_NAMES) return -1;
+      NI[2 * i] = name;
+      NI[2 * i + 1] = ++names;
+      const x = (names - 1) * NW;
+      N[x] = N[x + 1] = -1;
+      return names - 1;
+    }
+    if (NI[2 * i] === name) return NI[2 * i + 1] - 1;
+  }
+}
+
+/** Flow s decided as verdict v: numbered, related, and grouped if a problem. */
+function decided(s, v) {
+  const id = ++evidence.records;
+  const e = I[s + ENTRY];
+  const clientIsA = I[s + CLIENT_IS_A];
+  const sAt = e + ADDRS + (clientIsA === 1 ? 4 : 0);
+  const ports = H[e + PORTS];
+  const sPort = clientIsA === 1 ? ports >>> 16 : ports & 0xffff;
+  const connected = v === OK || v === CLOSED_BY_REMOTE || v === DELAYED_RESET || v === MID_STREAM_RESET;
+  if (connected || v === REFUSED || v === TIMEOUT || v === CAPTURE_ENDED || v === HANDSHAKE_INCOMPLETE) attempt(s, id, sAt, sPort, connected ? 1 : 0, EV[(s >> 1) + MAC_C] * 4294967296 + (EV[(s >> 1) + MAC_C + 1] >>> 0));
+  if (v === OK || v === DNS_OK || v === DNS_OTHER_FAMILY) return;
+  group(s, v, id, sAt, sPort);
+}
+
+function attempt(s, id, sAt, sPort, ok, clientMac) {
+  if (aused === 0) return;
+  for (let j = 0; j < 4; j++) key[j] = H[sAt + j];
+  const a = addressEntry(false);
+  if (a < 0) return;
+  const t = D[(s >> 1) + FIRST_T];
+  // the attempts to this port: the name's first or second list, else the first is given to this
+  // port and the second keeps the first's
+  const x = A[a + 4] * NW;
+  let list = 0;
+  if (N[x] !== sPort) {
+    if (N[x + 1] === sPort) list = 1;
+    else {
+      N[x + 1] = N[x];
+      N[x + 3] = N[x + 2];
+      for (let j = 0; j < PER_KEY * 6; j++) N[x + 4 + PER_KEY * 6 + j] = N[x + 4 + j];
+      N[x] = sPort;
+      N[x + 2] = 0;
+    }
+  }
+  const k = x + 4 + list * PER_KEY * 6;
+  const family = H[I[s + ENTRY] + VP] & 0xff;
+  const adds = N[x + 2 + list];
+  const n = Math.min(adds, PER_KEY);
+  let done = 0;
+  for (let i = 0; i < n; i++) {
+    const p = k + ((adds - n + i) % PER_KEY) * 6;
+    if (Math.abs(t - N[p]) > WINDOW_US || N[p + 2] === family || N[p + 3] === ok || (ok ? N[p + 4] : done) === 1) continue;
+    // attempts from different client MACs are different hosts'
+    if (N[p + 5] !== 0 && clientMac !== 0 && N[p + 5] !== clientMac) continue;
+    // the failed attempt first, its fallback within MAX_GAP
+    const gap = ok ? t - N[p] : N[p] - t;
+    if (gap < 0 || gap > MAX_GAP_US) continue;
+    evidence.familyLinks++;
+    if (ok) N[p + 4] = 1;
+    else {
+      done = 1;
+      break;
+    }
+  }
+  const p = k + (adds % PER_KEY) * 6;
+  N[p] = t;
+  N[p + 1] = id;
+  N[p + 2] = family;
+  N[p + 3] = ok;
+  N[p + 4] = done;
+  N[p + 5] = clientMac;
+  N[x + 2 + list] = adds + 1;
+}
+
+// Groups of problems (report/groups.ts, simpler): by verdict, server address and port; a count,
+// the first and last times, up to LISTED distinct clients, and the first LIMIT records' evidence
+// copied out (their flows' slots are reused before the report is written). Past MAX_GROUPS, a
+// verdict's further problems go to one overflow group of it.
+const MAX_GROUPS = 1000,
+  LISTED = 64,
+  LIMIT = 20; // --limit
+/** Groups by hash: server's four words, port, count, verdict, the group's number + 1 (0: empty); then LISTED client hashes. */
+const GW = 8 + LISTED;
+const gcap = 4096;
+const G = withEvidence ? new Int32Array(gcap * GW) : null;
+/** By the group's number: its G entry, its first and last records' start, and the first LIMIT records (X, XN). */
+const GE = new Int32Array(MAX_GROUPS + VERDICTS.length);
+const GT = withEvidence ? new Float64Array(GE.length * 2) : null;
+const overflow = new Int32Array(VERDICTS.length).fill(-1);
+/** Of each record shown: its flow's I words (16), its EV words, its 5-tuple entry (16, its id in FLOW); its name. */
+const XW = 16 + EVW + 16;
+const X = withEvidence ? new Float64Array(GE.length * LIMIT * XW) : null;
+const XN = withEvidence ? new Uint8Array(GE.length * LIMIT * NAME_MAX) : null;
+
+function group(s, v, id, sAt, sPort) {
+  const mask = gcap - 1;
+  let e;
+  for (let i = fold(mix(mix(addrHash4(sAt), sPort), v)) & mask; ; i = (i + 1) & mask) {
+    e = i * GW;
+    if (G[e + 7] === 0) {
+      // a new group, or past MAX_GROUPS its verdict's overflow group
+      if (evidence.groups >= MAX_GROUPS) {
+        if (overflow[v] < 0) overflow[v] = newGroup(e, sAt, sPort, v);
+        e = GE[overflow[v]];
+      } else newGroup(e, sAt, sPort, v);
+      break;
+    }
+    if (G[e + 5] === v && G[e + 4] === sPort && G[e] === H[sAt] && G[e + 1] === H[sAt + 1] && G[e + 2] === H[sAt + 2] && G[e + 3] === H[sAt + 3]) break;
+  }
+  const g = G[e + 7] - 1;
+  const t = D[(s >> 1) + FIRST_T];
+  const n = G[e + 6]++;
+  if (n === 0) GT[g * 2] = t;
+  GT[g * 2 + 1] = t;
+  // its client, if not listed yet (LISTED listed: no more)
+  const c = addrHash4(I[s + ENTRY] + ADDRS + (I[s + CLIENT_IS_A] === 1 ? 0 : 4));
+  if (G[e + 8 + LISTED - 1] === 0) {
+    let k = 0;
+    while (k < LISTED && G[e + 8 + k] !== 0 && G[e + 8 + k] !== c) k++;
+    if (k < LISTED && G[e + 8 + k] === 0) G[e + 8 + k] = c;
+  }
+  if (n < LIMIT) {
+    evidence.shown++;
+    const x = (g * LIMIT + n) * XW;
+    for (let j = 0; j < 16; j++) X[x + j] = I[s + j];
+    const ev = s >> 1;
+    for (let j = 0; j < EVW; j++) X[x + 16 + j] = EV[ev + j];
+    const en = I[s + ENTRY];
+    for (let j = 0; j < 16; j++) X[x + 16 + EVW + j] = H[en + j];
+    X[x + 16 + EVW + FLOW] = id;
+    const len = EV[ev + NAME_LEN];
+    const from = (s >> 5) * NAME_MAX,
+      to = (g * LIMIT + n) * NAME_MAX;
+    for (let j = 0; j < len; j++) XN[to + j] = NAMES[from + j];
+  }
+}
+
+/** A group at G's entry e: its number. */
+function newGroup(e, sAt, sPort, v) {
+  for (let j = 0; j < 4; j++) G[e + j] = H[sAt + j];
+  G[e + 4] = sPort;
+  G[e + 5] = v;
+  G[e + 6] = 0;
+  const g = evidence.groups++;
+  G[e + 7] = g + 1;
+  GE[g] = e;
+  return g;
+}
+
+/** Four address words of H at `at`, hashed (addrHash's, from H). */
+const addrHash4 = (at) => mix(mix(mix(mix(-2128831035, H[at]), H[at + 1]), H[at + 2]), H[at + 3]);
+
+/** The report of the groups: a head line each, and a line and its evidence for each record shown. */
+function report() {
+  const out = [];
+  for (let g = 0; g < evidence.groups; g++) {
+    const e = GE[g];
+    const v = G[e + 5];
+    let clients = 0;
+    while (clients < LISTED && G[e + 8 + clients] !== 0) clients++;
+    out.push(`${VERDICTS[v]} ×${G[e + 6]}: ${endpointText(G, e, G[e + 4], G[e + 1] === 0 && G[e + 2] === 0 && G[e + 3] === 0)} from ${clients}${clients === LISTED ? '+' : ''} clients, ${clock(GT[g * 2])}–${clock(GT[g * 2 + 1])}`);
+    for (let n = 0; n < Math.min(G[e + 6], LIMIT); n++) {
+      const x = (g * LIMIT + n) * XW;
+      const h = x + 16 + EVW;
+      const clientIsA = X[x + CLIENT_IS_A] === 1;
+      const ports = X[h + PORTS];
+      const v4 = (X[h + VP] & 0xff) === 4;
+      const client = endpointText(X, h + ADDRS + (clientIsA ? 0 : 4), clientIsA ? ports & 0xffff : ports >>> 16, v4);
+      const server = endpointText(X, h + ADDRS + (clientIsA ? 4 : 0), clientIsA ? ports >>> 16 : ports & 0xffff, v4);
+      const ev = x + 16;
+      const isDns = (X[x + BITS] & F.DNS) !== 0;
+      out.push(`  #${X[h + FLOW]}  ${isDns ? 'DNS' : 'TCP'}  ${client} → ${server}`);
+      if (isDns) {
+        out.push(`      · query #${X[ev + QUERY_F]} ${nameText((g * LIMIT + n) * NAME_MAX, X[ev + NAME_LEN])} type ${X[x + QTYPE]}`);
+        out.push(`      · response #${X[ev + RESP_F]} rcode ${X[x + RCODE]}, ${X[x + ANCOUNT]} answers, TTL ${X[ev + RESP_TTL]}`);
+      } else {
+        out.push(`      · SYN #${X[ev + SYN_F]}, SYN-ACK #${X[ev + SYNACK_F]}, RST #${X[ev + RST_F]} TTL ${X[ev + RST_TTL]}`);
+      }
+      out.push(`      · MAC ${macText(X[ev + MAC_C + 2] * 4294967296 + (X[ev + MAC_C + 3] >>> 0))}`);
+    }
+  }
+  const text = out.join('\n');
+  evidence.reportLines = out.length;
+  evidence.reportBytes = Buffer.byteLength(text);
+}
+
+function endpointText(W, at, port, v4) {
+  if (v4) {
+    const w = W[at] >>> 0;
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}:${port}`;
+  }
+  let t = '[';
+  for (let j = 0; j < 4; j++) t += `${j > 0 ? ':' : ''}${((W[at + j] >>> 16) & 0xffff).toString(16)}:${(W[at + j] & 0xffff).toString(16)}`;
+  return `${t}]:${port}`;
+}
+
+function nameText(at, len) {
+  let t = '';
+  for (let i = 0; i < len;) {
+    const n = XN[at + i++];
+    if (n === 0) break;
+    for (let j = 0; j < n; j++) t += String.fromCharCode(XN[at + i + j]);
+    t += '.';
+    i += n;
+  }
+  return t;
+}
+
+const macText = (m) =>
+  m
+    .toString(16)
+    .padStart(12, '0')
+    .replace(/(..)(?!$)/g, '$1:');
+const clock = (us) => new Date(us / 1000).toISOString().slice(11, 19);
+
 function packet(p, len, t) {
   if (len < 14) return;
+  if (withEvidence) {
+    frame = packets + 1;
+    macHi = buf.readUInt16BE(p + 6);
+    macLo = buf.readInt32BE(p + 8);
+  }
   let type = buf.readUInt16BE(p + 12);
   let off = 14;
   while ((type === 0x8100 || type === 0x88a8) && off + 4 <= len) {
@@ -705,13 +1280,13 @@ function packet(p, len, t) {
     const proto = buf[ip + 9];
     const ipEnd = Math.min(end, ip + buf.readUInt16BE(ip + 2));
     if (proto === 6) tcp(4, ip + ihl, ipEnd, ip + 12, ip + 16, t, buf[ip + 8]);
-    else if (proto === 17 && (buf.readUInt16BE(ip + ihl) === 53 || buf.readUInt16BE(ip + ihl + 2) === 53)) dns(4, ip + ihl, ipEnd, ip + 12, ip + 16, t);
+    else if (proto === 17 && (buf.readUInt16BE(ip + ihl) === 53 || buf.readUInt16BE(ip + ihl + 2) === 53)) dns(4, ip + ihl, ipEnd, ip + 12, ip + 16, t, buf[ip + 8]);
   } else if (type === 0x86dd && off + 60 <= len) {
     const ip = p + off;
     const proto = buf[ip + 6];
     const ipEnd = Math.min(end, ip + 40 + buf.readUInt16BE(ip + 4));
     if (proto === 6) tcp(6, ip + 40, ipEnd, ip + 8, ip + 24, t, buf[ip + 7]);
-    else if (proto === 17 && (buf.readUInt16BE(ip + 40) === 53 || buf.readUInt16BE(ip + 42) === 53)) dns(6, ip + 40, ipEnd, ip + 8, ip + 24, t);
+    else if (proto === 17 && (buf.readUInt16BE(ip + 40) === 53 || buf.readUInt16BE(ip + 42) === 53)) dns(6, ip + 40, ipEnd, ip + 8, ip + 24, t, buf[ip + 7]);
   }
 }
 
@@ -751,4 +1326,5 @@ for (;;) {
 expire(Infinity, lastT);
 const verdicts = {};
 VERDICTS.forEach((v, i) => counts[i] > 0 && (verdicts[v] = counts[i]));
-console.log(JSON.stringify({ packets, flows, verdicts, peakFlowSlots: slotsUsed, ...(withFacts ? { facts: found } : {}) }));
+if (withEvidence) report();
+console.log(JSON.stringify({ packets, flows, verdicts, peakFlowSlots: slotsUsed, ...(withFacts ? { facts: found } : {}), ...(withEvidence ? { evidence } : {}) }));
