@@ -19,7 +19,7 @@
 //        npm run bench -- --flood [--count N]                  (flood.mjs: SYN and DNS floods, peak RSS)
 //        npm run bench -- --profile [--size MB] [--runs N]     (profile.mjs: where the time goes, by phase)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { benchCapture, packetCount } from './capture.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,18 +166,49 @@ for (const c of Object.values(captures)) {
     if (a !== b) differ.push(`${v} ${a} / ${b}`);
   }
   c.floorCounts = { records, floorRecords, same, differ };
-  // what the evidence floor relates and groups, against pcapdiag: the pairs of records an
-  // other-family link ties (its ndjson's lines that have one), its search-list misses and groups
-  const ev = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), '--evidence', c.file], { encoding: 'utf8' })).evidence;
-  const linked = spawnSync('grep', ['-F', '"kind":"other-family"', c.ndjsonFile], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
-  const pairs = new Set();
-  for (const line of linked.split('\n')) {
-    if (line === '') continue;
-    const r = JSON.parse(line);
-    for (const l of r.related ?? []) if (l.kind === 'other-family') pairs.add(`${Math.min(r.id, l.id)} ${Math.max(r.id, l.id)}`);
-  }
+  // what the evidence floor decides, relates and groups, against pcapdiag: its verdicts, the
+  // other-family links as pairs of records (each by its first frame: the failed one's, then its
+  // fallback's), search-list misses and groups
+  const evidence = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), '--evidence', c.file], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const differs = [...new Set([...Object.keys(ours), ...Object.keys(evidence.verdicts)])].filter((v) => (ours[v] ?? 0) !== (evidence.verdicts[v] ?? 0));
+  const ourPairs = await familyPairs(c.ndjsonFile);
+  const floorPairs = new Set(evidence.familyPairs);
+  const both = [...ourPairs].filter((x) => floorPairs.has(x)).length;
   const groups = Number(spawnSync('grep', ['-c', '"type":"group"', c.ndjsonFile], { encoding: 'utf8' }).stdout.trim());
-  c.evidenceCounts = { ev, pairs: pairs.size, searchMisses: ours['dns-search-miss'] ?? 0, groups };
+  c.evidenceCounts = { ev: evidence.evidence, differs, pairs: ourPairs.size, floorPairs: floorPairs.size, both, searchMisses: ours['dns-search-miss'] ?? 0, groups };
+}
+
+/**
+ * The other-family links in a capture's ndjson as pairs of first frames ("failed fallback"): the
+ * lines that have one (grep), then the lines of the records they name that have none (a link to a
+ * record of an earlier batch is written on the later record only).
+ */
+async function familyPairs(ndjson) {
+  const { CONNECTED } = await import('../dist/related/ends.js');
+  const records = new Map();
+  const links = [];
+  const read = (text) => {
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{"type":"flow"')) continue;
+      const r = JSON.parse(line);
+      records.set(r.id, r);
+      for (const l of r.related ?? []) if (l.kind === 'other-family') links.push([r.id, l.id]);
+    }
+  };
+  const grep = (args) => spawnSync('grep', args, { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+  read(grep(['-F', '"kind":"other-family"', ndjson]));
+  const missing = [...new Set(links.flat())].filter((id) => !records.has(id));
+  if (missing.length > 0) {
+    const patterns = join(outDir, 'family-ids.txt');
+    writeFileSync(patterns, missing.map((id) => `{"type":"flow","id":${id},`).join('\n') + '\n');
+    read(grep(['-F', '-f', patterns, ndjson]));
+  }
+  const pairs = new Set();
+  for (const [a, b] of links) {
+    const [failed, worked] = CONNECTED.has(records.get(a).verdict) ? [b, a] : [a, b];
+    pairs.add(`${records.get(failed).firstFrame} ${records.get(worked).firstFrame}`);
+  }
+  return pairs;
 }
 
 // ---- what was measured ----------------------------------------------------------------------
@@ -245,11 +276,11 @@ for (const [mix, c] of Object.entries(captures)) {
   // and with what every flow keeps for the report whichever verdict it ends in (the deciding
   // packets, MACs, the name asked), the answers' addresses and the links and groups they make
   const { evidenceFloor: ef } = c.j;
-  const { ev, pairs, searchMisses, groups } = c.evidenceCounts;
+  const { ev, differs, pairs, floorPairs, both, searchMisses, groups } = c.evidenceCounts;
   const ex = cw ? ef.wall / cw.wall : NaN;
   const eOverC = cw ? `, ${ex.toFixed(1)}× the C walker (${ex <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
   const eOverT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ef.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
-  const made = `other-family links ${ev.familyLinks} (pcapdiag ${pairs}), search-list misses ${ev.searchMisses} (${searchMisses}), groups ${ev.groups} (${groups}), records shown ${ev.shown}`;
+  const made = `its verdicts ${differs.length === 0 ? "pcapdiag's" : `differ in ${differs.join(', ')}`}; other-family links ${floorPairs}, pcapdiag ${pairs}, ${both} the same pairs of records; search-list misses ${ev.searchMisses} (pcapdiag ${searchMisses}); groups ${ev.groups} (${groups}); records shown ${ev.shown}`;
   console.log(`${mix}: with what the report shows and relates (verdict-floor.mjs --evidence) it takes ${ef.wall.toFixed(2)} s${eOverC}${eOverT}; pcapdiag takes ${(text.wall / ef.wall).toFixed(1)}× its time; ${made}`);
   // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record
   const { serialize: sf } = c;

@@ -325,7 +325,7 @@ function newFlow(t) {
     FX[s + TTL_MIN] = FX[s + 12 + TTL_MIN] = 256;
     FX[s + WAIT_T] = FX[s + WAIT_ACK_T] = -1;
   }
-  if (withEvidence) EV.fill(0, s >> 1, (s >> 1) + EVW);
+  if (withEvidence) for (let j = (s >> 5) * EVW; j < (s >> 5) * EVW + EVW; j++) EV[j] = 0;
   I.fill(0, s, s + 16);
   I[s + SERIAL] = ++serials;
   const d = s >> 1;
@@ -463,8 +463,9 @@ function verdict(s, now) {
     const e = lookupEntry(I[s + PAIR], I[s + NAME], I[s + QTYPE] | ASKED, false);
     return e >= 0 && LD[(e >> 1) + 3] > D[d + QUERY_T] ? DNS_NO_RESPONSE : CAPTURE_ENDED;
   }
-  if (b & F.OTHER_FAMILY) return DNS_OTHER_FAMILY;
+  // (a flow has both when its search-list stem came first: searchMiss refuses one already benign)
   if (b & F.SEARCH_MISS) return DNS_SEARCH_MISS;
+  if (b & F.OTHER_FAMILY) return DNS_OTHER_FAMILY;
   const r = I[s + RCODE];
   return r === 3 ? DNS_NXDOMAIN : r === 2 ? DNS_SERVFAIL : r === 5 ? DNS_REFUSED : r !== 0 ? DNS_ERROR : I[s + ANCOUNT] === 0 && (b & F.TC) === 0 ? DNS_NODATA : DNS_OK;
 }
@@ -600,7 +601,7 @@ function trackFacts(x, side, l4, flags, len, ttl, t) {
 /** The question's name at `off` (labels: no compression in a question), hashed lower-case into qHash; its end, or -1. */
 let qHash = 0;
 /** With --evidence, the hash after each of the question's labels (those before the last: its proper prefixes, `www.`, `www.example.`), and how many. */
-const PREFIXES = new Int32Array(16);
+const PREFIXES = new Int32Array(128);
 let labels = 0;
 function question(off, end) {
   let h = -2128831035;
@@ -722,15 +723,15 @@ function dns(ver, l4, end, sOff, dOff, t, ttl) {
   const qtype = buf.readUInt16BE(q);
   I[s + NAME] = qHash;
   I[s + QTYPE] = qtype;
-  if (withEvidence) {
-    keepName(s, m + 12, q);
-    if (response) dnsAnswered(s, q + 4, end, qtype, t);
-  }
+  if (withEvidence) keepName(s, m + 12, q);
   if (!response) {
     remember(lookupEntry(I[s + PAIR], qHash, qtype | ASKED, true), s, t);
     return;
   }
-  if (qtype !== 1 && qtype !== 28) return;
+  if (qtype !== 1 && qtype !== 28) {
+    if (withEvidence) dnsAnswered(s, q + 4, end, qtype, t);
+    return;
+  }
   const other = qtype === 1 ? 28 : 1;
   const client = I[s + CLIENT];
   const rcode = I[s + RCODE],
@@ -761,6 +762,8 @@ function dns(ver, l4, end, sOff, dOff, t, ttl) {
       remember(w, s, t);
     }
   }
+  // (after the other family: a failure's own sibling is looked for first, as pcapdiag does)
+  if (withEvidence) dnsAnswered(s, q + 4, end, qtype, t);
 }
 
 // ---- With --evidence: what the text report shows of a record and what the linkers read ----
@@ -772,7 +775,7 @@ function dns(ver, l4, end, sOff, dOff, t, ttl) {
 // lookup to the stem of its search-list expansion (flow/dns-siblings.ts). All of that is kept for
 // every flow, whichever verdict it ends in, as pcapdiag keeps it; the rest of the report (vendors'
 // names, sentences, the summary) is written for the records shown only, and left out here.
-/** Int32 words of EV a flow, at half its I index (TCP: per side the MAC and last frame; the deciding packets' frames). */
+/** Int32 words of EV a flow (TCP: per side the MAC and last frame; the deciding packets' frames). */
 const EVW = 16;
 const MAC_C = 0, // and 1 (high 16 bits, low 32); the server's at 2 and 3: each side's last source MAC
   LAST_F = 4, // and 5
@@ -783,6 +786,7 @@ const MAC_C = 0, // and 1 (high 16 bits, low 32); the server's at 2 and 3: each 
   FIN_F = 10, // and 11
   DATA_F = 12, // and 13: each side's first data
   RST_TTL = 14,
+  FIRST_F = 15, // its first packet (the record's firstFrame)
   QUERY_F = 6, // DNS
   RESP_F = 7,
   RESP_TTL = 8,
@@ -795,9 +799,15 @@ let NAMES = withEvidence ? new Uint8Array(flowCap * NAME_MAX) : null;
 let frame = 0,
   macHi = 0,
   macLo = 0;
+/** Each other-family link: the failed attempt's first frame and its fallback's (a few thousand on the bench captures). */
+const familyPairs = [];
 const evidence = { records: 0, macChanges: 0, macs: 0, gateways: 0, answersNamed: 0, familyLinks: 0, searchMisses: 0, groups: 0, shown: 0, reportLines: 0, reportBytes: 0 };
 
-/** A new source MAC for a side of a flow: the MAC table (hosts.ts) learns which addresses it sends for and whether routed. */
+/**
+ * A new source MAC for a side of a flow: the MAC table (hosts.ts) learns whether it sends for more
+ * than one address (counted as changes of the sender's address, IPv4 and IPv6 alike: pcapdiag keeps
+ * lists of each) or routed packets.
+ */
 function sideMac(v, side, ttl) {
   EV[v + MAC_C + 2 * side] = macHi;
   EV[v + MAC_C + 2 * side + 1] = macLo;
@@ -847,9 +857,10 @@ function growMacs() {
 }
 
 function tcpEvidence(s, side, flags, len, ttl) {
-  const v = s >> 1;
+  const v = (s >> 5) * EVW;
   if (EV[v + MAC_C + 2 * side + 1] !== macLo || EV[v + MAC_C + 2 * side] !== macHi) sideMac(v, side, ttl);
   EV[v + LAST_F + side] = frame;
+  if (EV[v + FIRST_F] === 0) EV[v + FIRST_F] = frame;
   if (flags & 0x04) {
     if (EV[v + RST_F] === 0) {
       EV[v + RST_F] = frame;
@@ -867,12 +878,13 @@ function tcpEvidence(s, side, flags, len, ttl) {
 }
 
 function dnsEvidence(s, response, ttl) {
-  const v = s >> 1;
+  const v = (s >> 5) * EVW;
   const side = response ? 1 : 0;
   if (EV[v + MAC_C + 2 * side + 1] !== macLo || EV[v + MAC_C + 2 * side] !== macHi) sideMac(v, side, ttl);
   if (!response) {
     if (EV[v + QUERY_F] === 0) EV[v + QUERY_F] = frame;
-  } else {
+  } else if (EV[v + RESP_F] === 0) {
+    // the first response (a later one is a duplicate, as in dns())
     EV[v + RESP_F] = frame;
     EV[v + RESP_TTL] = ttl;
   }
@@ -880,7 +892,7 @@ function dnsEvidence(s, response, ttl) {
 
 /** The question's name (its labels from `off` to `end`) kept with flow s, once (pcapdiag makes it a string). */
 function keepName(s, off, end) {
-  const v = s >> 1;
+  const v = (s >> 5) * EVW;
   if (EV[v + NAME_LEN] !== 0) return;
   const n = Math.min(end - off, NAME_MAX);
   const at = (s >> 5) * NAME_MAX;
@@ -946,10 +958,10 @@ function dnsAnswered(s, off, end, qtype, t) {
       return;
     }
   }
-  remember(lookupEntry(client, name, qtype | SELF, true), s, t);
+  addWait(lookupEntry(client, name, qtype | SELF, true), s, t);
   selfAt[labels] = t;
   for (let i = 0; i < labels - 1; i++) {
-    remember(lookupEntry(client, PREFIXES[i], qtype | UNDER, true), s, t);
+    addWait(lookupEntry(client, PREFIXES[i], qtype | UNDER, true), s, t);
     underAt[i + 1] = t;
   }
 }
@@ -963,8 +975,8 @@ function searchMiss(s) {
 
 /**
  * A success of `qtype` for `name` found the failures waiting under it (kind UNDER or SELF) within
- * the wait: search-list misses. A failure waits in L by its own type, the latest of a client, name
- * and type (pcapdiag keeps a list); a success of A or AAAA settles both.
+ * the wait: search-list misses. Failures wait in L by their own type; a success of A or AAAA
+ * settles both.
  */
 function stemFound(client, name, qtype, kind, t) {
   if (qtype === 1 || qtype === 28) {
@@ -973,11 +985,40 @@ function stemFound(client, name, qtype, kind, t) {
   } else settle(lookupEntry(client, name, qtype | kind, false), t);
 }
 
+// The waits under one key of L, newest first: L's entry holds the number of the newest (word 4)
+// and its time; each wait (WAITS, a ring of WAIT_RING) its number, the flow's slot and serial, its
+// time and the number of the one before it under the key (0: none). A resolver's search list of
+// three domains makes three waits under the stem; a wait overwritten in the ring is not followed.
+const WAIT_RING = 1 << 14;
+const WAITS = withEvidence ? new Float64Array(WAIT_RING * 5) : null;
+let waitNumber = 0;
+
+/** Flow s begins to wait (at t) under L's entry e. */
+function addWait(e, s, t) {
+  const n = ++waitNumber;
+  const w = (n & (WAIT_RING - 1)) * 5;
+  WAITS[w] = n;
+  WAITS[w + 1] = s;
+  WAITS[w + 2] = I[s + SERIAL];
+  WAITS[w + 3] = t;
+  WAITS[w + 4] = L[e + 3] === 1 ? L[e + 4] : 0;
+  L[e + 3] = 1;
+  L[e + 4] = n;
+  L[e + 5] = 0;
+  LD[(e >> 1) + 3] = t;
+}
+
+/** The waits under L's entry e (-1 none) that began within the wait before t are search-list misses. */
 function settle(e, t) {
-  if (e < 0 || L[e + 3] !== 1 || t - LD[(e >> 1) + 3] > SIBLING_WAIT_US) return;
+  if (e < 0 || L[e + 3] !== 1) return;
   L[e + 3] = -1;
-  const x = L[e + 4];
-  if (I[x + SERIAL] === L[e + 5]) searchMiss(x);
+  for (let n = L[e + 4]; n > 0;) {
+    const w = (n & (WAIT_RING - 1)) * 5;
+    if (WAITS[w] !== n || t - WAITS[w + 3] > SIBLING_WAIT_US) return;
+    const x = WAITS[w + 1];
+    if (I[x + SERIAL] === WAITS[w + 2]) searchMiss(x);
+    n = WAITS[w + 4];
+  }
 }
 
 /** The A/AAAA answers from `off` name their addresses `name` (A's entries). */
@@ -1001,10 +1042,10 @@ function nameAddresses(off, end, ancount, name) {
     off += 10;
     if (off + rdlen > end) return;
     if ((type === 1 && rdlen === 4) || (type === 28 && rdlen === 16)) {
+      if (n < 0 && (n = nameIndex(name)) < 0) return;
       loadAddr(off, rdlen, 0);
       const e = addressEntry(true);
       if (e >= 0) {
-        if (n < 0 && (n = nameIndex(name)) < 0) return;
         A[e + 4] = n;
         evidence.answersNamed++;
       }
@@ -1029,7 +1070,7 @@ function resolvedNear(client, name, typeKind, t) {
 // The names the answers gave addresses (related/other-family.ts's Named), with the connection
 // attempts to each of the last two ports connected to, the last PER_KEY of each (words: the two
 // ports, -1 none; the attempts added to each; then PER_KEY attempts of six words a port: time µs,
-// record id, family, connected, tied to its fallback, client MAC). By their hash in NI.
+// first frame, family, connected, tied to its fallback, client MAC). By their hash in NI.
 const WINDOW_US = 30e6,
   MAX_GAP_US = 5e6,
   PER_KEY = 4,
@@ -1063,13 +1104,16 @@ function decided(s, v) {
   const ports = H[e + PORTS];
   const sPort = clientIsA === 1 ? ports >>> 16 : ports & 0xffff;
   const connected = v === OK || v === CLOSED_BY_REMOTE || v === DELAYED_RESET || v === MID_STREAM_RESET;
-  if (connected || v === REFUSED || v === TIMEOUT || v === CAPTURE_ENDED || v === HANDSHAKE_INCOMPLETE) attempt(s, id, sAt, sPort, connected ? 1 : 0, EV[(s >> 1) + MAC_C] * 4294967296 + (EV[(s >> 1) + MAC_C + 1] >>> 0));
-  if (v === OK || v === DNS_OK || v === DNS_OTHER_FAMILY) return;
+  if (connected || v === REFUSED || v === TIMEOUT || v === CAPTURE_ENDED || v === HANDSHAKE_INCOMPLETE) attempt(s, sAt, sPort, connected ? 1 : 0);
+  if (v === OK || v === DNS_OK || v === DNS_OTHER_FAMILY || v === DNS_SEARCH_MISS) return;
   group(s, v, id, sAt, sPort);
 }
 
-function attempt(s, id, sAt, sPort, ok, clientMac) {
+function attempt(s, sAt, sPort, ok) {
   if (aused === 0) return;
+  const v = (s >> 5) * EVW;
+  const first = EV[v + FIRST_F];
+  const clientMac = EV[v + MAC_C] * 4294967296 + (EV[v + MAC_C + 1] >>> 0);
   for (let j = 0; j < 4; j++) key[j] = H[sAt + j];
   const a = addressEntry(false);
   if (a < 0) return;
@@ -1102,6 +1146,7 @@ function attempt(s, id, sAt, sPort, ok, clientMac) {
     const gap = ok ? t - N[p] : N[p] - t;
     if (gap < 0 || gap > MAX_GAP_US) continue;
     evidence.familyLinks++;
+    familyPairs.push(ok ? `${N[p + 1]} ${first}` : `${first} ${N[p + 1]}`);
     if (ok) N[p + 4] = 1;
     else {
       done = 1;
@@ -1110,7 +1155,7 @@ function attempt(s, id, sAt, sPort, ok, clientMac) {
   }
   const p = k + (adds % PER_KEY) * 6;
   N[p] = t;
-  N[p + 1] = id;
+  N[p + 1] = first;
   N[p + 2] = family;
   N[p + 3] = ok;
   N[p + 4] = done;
@@ -1125,8 +1170,8 @@ function attempt(s, id, sAt, sPort, ok, clientMac) {
 const MAX_GROUPS = 1000,
   LISTED = 64,
   LIMIT = 20; // --limit
-/** Groups by hash: server's four words, port, count, verdict, the group's number + 1 (0: empty); then LISTED client hashes. */
-const GW = 8 + LISTED;
+/** Groups by hash: server's four words, port, verdict, count, the group's number + 1 (0: empty), its IP version; then LISTED client hashes. */
+const GW = 9 + LISTED;
 const gcap = 4096;
 const G = withEvidence ? new Int32Array(gcap * GW) : null;
 /** By the group's number: its G entry, its first and last records' start, and the first LIMIT records (X, XN). */
@@ -1146,9 +1191,9 @@ function group(s, v, id, sAt, sPort) {
     if (G[e + 7] === 0) {
       // a new group, or past MAX_GROUPS its verdict's overflow group
       if (evidence.groups >= MAX_GROUPS) {
-        if (overflow[v] < 0) overflow[v] = newGroup(e, sAt, sPort, v);
+        if (overflow[v] < 0) overflow[v] = newGroup(s, e, sAt, sPort, v);
         e = GE[overflow[v]];
-      } else newGroup(e, sAt, sPort, v);
+      } else newGroup(s, e, sAt, sPort, v);
       break;
     }
     if (G[e + 5] === v && G[e + 4] === sPort && G[e] === H[sAt] && G[e + 1] === H[sAt + 1] && G[e + 2] === H[sAt + 2] && G[e + 3] === H[sAt + 3]) break;
@@ -1160,21 +1205,21 @@ function group(s, v, id, sAt, sPort) {
   GT[g * 2 + 1] = t;
   // its client, if not listed yet (LISTED listed: no more)
   const c = addrHash4(I[s + ENTRY] + ADDRS + (I[s + CLIENT_IS_A] === 1 ? 0 : 4));
-  if (G[e + 8 + LISTED - 1] === 0) {
+  if (G[e + 9 + LISTED - 1] === 0) {
     let k = 0;
-    while (k < LISTED && G[e + 8 + k] !== 0 && G[e + 8 + k] !== c) k++;
-    if (k < LISTED && G[e + 8 + k] === 0) G[e + 8 + k] = c;
+    while (k < LISTED && G[e + 9 + k] !== 0 && G[e + 9 + k] !== c) k++;
+    if (k < LISTED && G[e + 9 + k] === 0) G[e + 9 + k] = c;
   }
   if (n < LIMIT) {
     evidence.shown++;
     const x = (g * LIMIT + n) * XW;
     for (let j = 0; j < 16; j++) X[x + j] = I[s + j];
-    const ev = s >> 1;
+    const ev = (s >> 5) * EVW;
     for (let j = 0; j < EVW; j++) X[x + 16 + j] = EV[ev + j];
     const en = I[s + ENTRY];
     for (let j = 0; j < 16; j++) X[x + 16 + EVW + j] = H[en + j];
     X[x + 16 + EVW + FLOW] = id;
-    const len = EV[ev + NAME_LEN];
+    const len = (I[s + BITS] & F.DNS) !== 0 ? EV[ev + NAME_LEN] : 0; // (a connection's word is FIRST_F)
     const from = (s >> 5) * NAME_MAX,
       to = (g * LIMIT + n) * NAME_MAX;
     for (let j = 0; j < len; j++) XN[to + j] = NAMES[from + j];
@@ -1182,13 +1227,14 @@ function group(s, v, id, sAt, sPort) {
 }
 
 /** A group at G's entry e: its number. */
-function newGroup(e, sAt, sPort, v) {
+function newGroup(s, e, sAt, sPort, v) {
   for (let j = 0; j < 4; j++) G[e + j] = H[sAt + j];
   G[e + 4] = sPort;
   G[e + 5] = v;
   G[e + 6] = 0;
   const g = evidence.groups++;
   G[e + 7] = g + 1;
+  G[e + 8] = H[I[s + ENTRY] + VP] & 0xff;
   GE[g] = e;
   return g;
 }
@@ -1203,8 +1249,9 @@ function report() {
     const e = GE[g];
     const v = G[e + 5];
     let clients = 0;
-    while (clients < LISTED && G[e + 8 + clients] !== 0) clients++;
-    out.push(`${VERDICTS[v]} ×${G[e + 6]}: ${endpointText(G, e, G[e + 4], G[e + 1] === 0 && G[e + 2] === 0 && G[e + 3] === 0)} from ${clients}${clients === LISTED ? '+' : ''} clients, ${clock(GT[g * 2])}–${clock(GT[g * 2 + 1])}`);
+    while (clients < LISTED && G[e + 9 + clients] !== 0) clients++;
+    const servers = overflow[v] === g ? `servers past ${MAX_GROUPS} groups` : endpointText(G, e, G[e + 4], G[e + 8] === 4);
+    out.push(`${VERDICTS[v]} ×${G[e + 6]}: ${servers} from ${clients}${clients === LISTED ? '+' : ''} clients, ${clock(GT[g * 2])}–${clock(GT[g * 2 + 1])}`);
     for (let n = 0; n < Math.min(G[e + 6], LIMIT); n++) {
       const x = (g * LIMIT + n) * XW;
       const h = x + 16 + EVW;
@@ -1327,4 +1374,4 @@ expire(Infinity, lastT);
 const verdicts = {};
 VERDICTS.forEach((v, i) => counts[i] > 0 && (verdicts[v] = counts[i]));
 if (withEvidence) report();
-console.log(JSON.stringify({ packets, flows, verdicts, peakFlowSlots: slotsUsed, ...(withFacts ? { facts: found } : {}), ...(withEvidence ? { evidence } : {}) }));
+console.log(JSON.stringify({ packets, flows, verdicts, peakFlowSlots: slotsUsed, ...(withFacts ? { facts: found } : {}), ...(withEvidence ? { evidence, familyPairs } : {}) }));
