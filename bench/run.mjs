@@ -153,29 +153,34 @@ for (const c of Object.values(captures)) {
 for (const c of Object.values(captures)) {
   const floor = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), c.file], { encoding: 'utf8' }));
   const ours = JSON.parse(execFileSync('tail', ['-n', '1', c.ndjsonFile], { encoding: 'utf8' })).verdicts;
+  c.floorCounts = compareVerdicts(ours, floor.verdicts);
+  // what the evidence floor decides, relates and groups, against pcapdiag: its verdicts, the
+  // other-family links as pairs of records (each by its first frame: the failed one's, then its
+  // fallback's), search-list misses and groups
+  const evidence = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), '--evidence', c.file], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const { differ } = compareVerdicts(ours, evidence.verdicts);
+  const ourPairs = await familyPairs(c.ndjsonFile);
+  const floorPairs = new Set(evidence.familyPairs);
+  const both = [...ourPairs].filter((x) => floorPairs.has(x)).length;
+  const groups = Number(spawnSync('grep', ['-c', '"type":"group"', c.ndjsonFile], { encoding: 'utf8' }).stdout.trim());
+  c.evidenceCounts = { ev: evidence.evidence, differ, pairs: ourPairs.size, floorPairs: floorPairs.size, both, searchMisses: ours['dns-search-miss'] ?? 0, groups };
+}
+
+/** pcapdiag's verdict counts against a floor's: records by each, how many the same, each verdict they differ in ("v ours / its"). */
+function compareVerdicts(ours, its) {
   let records = 0,
     floorRecords = 0,
     same = 0;
   const differ = [];
-  for (const v of new Set([...Object.keys(ours), ...Object.keys(floor.verdicts)])) {
+  for (const v of new Set([...Object.keys(ours), ...Object.keys(its)])) {
     const a = ours[v] ?? 0,
-      b = floor.verdicts[v] ?? 0;
+      b = its[v] ?? 0;
     records += a;
     floorRecords += b;
     same += Math.min(a, b);
     if (a !== b) differ.push(`${v} ${a} / ${b}`);
   }
-  c.floorCounts = { records, floorRecords, same, differ };
-  // what the evidence floor decides, relates and groups, against pcapdiag: its verdicts, the
-  // other-family links as pairs of records (each by its first frame: the failed one's, then its
-  // fallback's), search-list misses and groups
-  const evidence = JSON.parse(execFileSync(node, [join(here, 'verdict-floor.mjs'), '--evidence', c.file], { encoding: 'utf8', maxBuffer: 1 << 26 }));
-  const differs = [...new Set([...Object.keys(ours), ...Object.keys(evidence.verdicts)])].filter((v) => (ours[v] ?? 0) !== (evidence.verdicts[v] ?? 0));
-  const ourPairs = await familyPairs(c.ndjsonFile);
-  const floorPairs = new Set(evidence.familyPairs);
-  const both = [...ourPairs].filter((x) => floorPairs.has(x)).length;
-  const groups = Number(spawnSync('grep', ['-c', '"type":"group"', c.ndjsonFile], { encoding: 'utf8' }).stdout.trim());
-  c.evidenceCounts = { ev: evidence.evidence, differs, pairs: ourPairs.size, floorPairs: floorPairs.size, both, searchMisses: ours['dns-search-miss'] ?? 0, groups };
+  return { records, floorRecords, same, differ };
 }
 
 /**
@@ -268,20 +273,19 @@ for (const [mix, c] of Object.entries(captures)) {
   console.log(`${mix}: counting this capture's verdicts alone, flow state in typed arrays (bench/verdict-floor.mjs), takes ${vf.wall.toFixed(2)} s${against}; pcapdiag takes ${(text.wall / vf.wall).toFixed(1)}× its time; ${counts}`);
   // the same with what the TCP rules these captures do not trigger read of every packet (sequence
   // space, turns, TTLs, windows): work every TCP packet takes whichever rule it ends in
-  const { factsFloor: ff } = c.j;
-  const fx = cw ? ff.wall / cw.wall : NaN;
-  const overC = cw ? `, ${fx.toFixed(1)}× the C walker (${fx <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
-  const overT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ff.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
-  console.log(`${mix}: with the facts the other TCP rules read of every packet (verdict-floor.mjs --facts) it takes ${ff.wall.toFixed(2)} s${overC}${overT}; pcapdiag takes ${(text.wall / ff.wall).toFixed(1)}× its time`);
+  /** A floor's time against the C-walker target and 20× tshark, and pcapdiag's against it. */
+  const stands = (wall) => {
+    const x = cw ? wall / cw.wall : NaN;
+    const overC = cw ? `, ${x.toFixed(1)}× the C walker (${x <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
+    const overT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
+    return `${wall.toFixed(2)} s${overC}${overT}; pcapdiag takes ${(text.wall / wall).toFixed(1)}× its time`;
+  };
+  console.log(`${mix}: with the facts the other TCP rules read of every packet (verdict-floor.mjs --facts) it takes ${stands(c.j.factsFloor.wall)}`);
   // and with what every flow keeps for the report whichever verdict it ends in (the deciding
   // packets, MACs, the name asked), the answers' addresses and the links and groups they make
-  const { evidenceFloor: ef } = c.j;
-  const { ev, differs, pairs, floorPairs, both, searchMisses, groups } = c.evidenceCounts;
-  const ex = cw ? ef.wall / cw.wall : NaN;
-  const eOverC = cw ? `, ${ex.toFixed(1)}× the C walker (${ex <= cMax ? `under the ${cMax}× target` : `over the ${cMax}× target: a floor that stops it`})` : '';
-  const eOverT = tshark ? `; 20× tshark is ${goal.toFixed(2)} s (${ef.wall > goal ? 'under this floor: it stops that target' : 'over this floor'})` : '';
-  const made = `its verdicts ${differs.length === 0 ? "pcapdiag's" : `differ in ${differs.join(', ')}`}; other-family links ${floorPairs}, pcapdiag ${pairs}, ${both} the same pairs of records; search-list misses ${ev.searchMisses} (pcapdiag ${searchMisses}); groups ${ev.groups} (${groups}); records shown ${ev.shown}`;
-  console.log(`${mix}: with what the report shows and relates (verdict-floor.mjs --evidence) it takes ${ef.wall.toFixed(2)} s${eOverC}${eOverT}; pcapdiag takes ${(text.wall / ef.wall).toFixed(1)}× its time; ${made}`);
+  const { ev, differ, pairs, floorPairs, both, searchMisses, groups } = c.evidenceCounts;
+  const made = `its verdicts ${differ.length === 0 ? "pcapdiag's" : `differ (pcapdiag / it): ${differ.join(', ')}`}; other-family links ${floorPairs}, pcapdiag ${pairs}, ${both} the same pairs of records; search-list misses ${ev.searchMisses} (pcapdiag ${searchMisses}); groups ${ev.groups} (${groups}); records shown ${ev.shown}`;
+  console.log(`${mix}: with what the report shows and relates (verdict-floor.mjs --evidence) it takes ${stands(c.j.evidenceFloor.wall)}; ${made}`);
   // the floor under "ndjson ≤ 1.3× text": ndjson does all that text does, then describes and writes every record
   const { serialize: sf } = c;
   const share = sf.seconds / text.wall;

@@ -1111,12 +1111,12 @@ function decided(s, v) {
 
 function attempt(s, sAt, sPort, ok) {
   if (aused === 0) return;
-  const v = (s >> 5) * EVW;
-  const first = EV[v + FIRST_F];
-  const clientMac = EV[v + MAC_C] * 4294967296 + (EV[v + MAC_C + 1] >>> 0);
   for (let j = 0; j < 4; j++) key[j] = H[sAt + j];
   const a = addressEntry(false);
   if (a < 0) return;
+  const v = (s >> 5) * EVW;
+  const first = EV[v + FIRST_F];
+  const clientMac = EV[v + MAC_C] * 4294967296 + (EV[v + MAC_C + 1] >>> 0);
   const t = D[(s >> 1) + FIRST_T];
   // the attempts to this port: the name's first or second list, else the first is given to this
   // port and the second keeps the first's
