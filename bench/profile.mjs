@@ -2,10 +2,10 @@
 // Where the time goes: runs pcapdiag's full analysis (default output) on the benchmark capture
 // under V8's CPU profiler (`node --cpu-prof`, a sample every 100 µs of the main thread) and
 // puts every sample in one phase by its stack:
-//   - anything under a sweep or the end of the input (verdicts, records and output), split by the
-//     innermost of: writing the output, serialising it (ndjson/json/text renderers), sentences and
-//     names, building records (verdicts, facts), and the rest (the sweep's walk and finality
-//     checks, the emitter);
+//   - anything under a sweep, the end of the input or the report written after it (verdicts,
+//     records and output), split by the innermost of: writing the output, serialising it
+//     (ndjson/json/text renderers), sentences and names, building records (verdicts, facts), and
+//     the rest (the sweep's walk and finality checks, the emitter);
 //   - otherwise the innermost of: reading the file, framing records, decoding headers and
 //     checksums, the TCP flow layer, DNS, the MAC/host table, other packet work (the read loop);
 //   - the garbage collector's own samples; everything else is start-up (Node, modules, CLI).
@@ -71,7 +71,11 @@ const SWEEP_RULES = [
   [11, at('label', 'verdict/names.js')],
   [10, inside('/dist/verdict/')],
 ];
-const isSweep = (f) => (f.functionName === 'sweep' || f.functionName === 'finish' || f.functionName === 'superseded') && f.url.endsWith('dist/lifecycle.js');
+// a sweep, the records of the flows open at the end of the input, and the report a renderer writes
+// after each capture and at the end of the run (the text report's groups and table)
+const isSweep = (f) =>
+  ((f.functionName === 'sweep' || f.functionName === 'finishing' || f.functionName === 'superseded') && f.url.endsWith('dist/lifecycle.js')) ||
+  ((f.functionName === 'onFile' || f.functionName === 'onEnd') && f.url.includes('/dist/render/'));
 
 function phasesOf(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
