@@ -61,12 +61,17 @@ const PACKET_RULES = [
   [7, at('observe', 'flow/tracker.js')],
   [7, at('onRecord', 'dist/analyze.js')],
   [7, at('analyzeSource', 'dist/analyze.js')],
+  // the read loop itself (CaptureRun.read), with what V8 inlined into it: analyzeSource awaits, so
+  // it is not on the stack of the loop's samples
+  [7, at('read', 'dist/analyze.js')],
 ];
 const SWEEP_RULES = [
   [13, inside('/dist/cli/output.js')],
   [12, inside('/dist/render/ndjson.js')],
   [12, inside('/dist/render/json.js')],
   [12, inside('/dist/render/text.js')],
+  [12, inside('/dist/render/html')],
+  [12, inside('/dist/render/junit.js')],
   [11, inside('/dist/render/sentences.js')],
   [11, at('label', 'verdict/names.js')],
   [10, inside('/dist/verdict/')],
