@@ -325,7 +325,7 @@ function newFlow(t) {
     FX[s + TTL_MIN] = FX[s + 12 + TTL_MIN] = 256;
     FX[s + WAIT_T] = FX[s + WAIT_ACK_T] = -1;
   }
-  if (withEvidence) for (let j = (s >> 5) * EVW; j < (s >> 5) * EVW + EVW; j++) EV[j] = 0;
+  if (withEvidence) for (let j = evOf(s), end = j + EVW; j < end; j++) EV[j] = 0;
   I.fill(0, s, s + 16);
   I[s + SERIAL] = ++serials;
   const d = s >> 1;
@@ -777,6 +777,10 @@ function dns(ver, l4, end, sOff, dOff, t, ttl) {
 // names, sentences, the summary) is written for the records shown only, and left out here.
 /** Int32 words of EV a flow (TCP: per side the MAC and last frame; the deciding packets' frames). */
 const EVW = 16;
+/** Where flow slot s's words begin in EV (a slot is 32 words of I: s >> 5 is its number). */
+function evOf(s) {
+  return (s >> 5) * EVW;
+}
 const MAC_C = 0, // and 1 (high 16 bits, low 32); the server's at 2 and 3: each side's last source MAC
   LAST_F = 4, // and 5
   SYN_F = 6,
@@ -857,7 +861,7 @@ function growMacs() {
 }
 
 function tcpEvidence(s, side, flags, len, ttl) {
-  const v = (s >> 5) * EVW;
+  const v = evOf(s);
   if (EV[v + MAC_C + 2 * side + 1] !== macLo || EV[v + MAC_C + 2 * side] !== macHi) sideMac(v, side, ttl);
   EV[v + LAST_F + side] = frame;
   if (EV[v + FIRST_F] === 0) EV[v + FIRST_F] = frame;
@@ -878,7 +882,7 @@ function tcpEvidence(s, side, flags, len, ttl) {
 }
 
 function dnsEvidence(s, response, ttl) {
-  const v = (s >> 5) * EVW;
+  const v = evOf(s);
   const side = response ? 1 : 0;
   if (EV[v + MAC_C + 2 * side + 1] !== macLo || EV[v + MAC_C + 2 * side] !== macHi) sideMac(v, side, ttl);
   if (!response) {
@@ -892,7 +896,7 @@ function dnsEvidence(s, response, ttl) {
 
 /** The question's name (its labels from `off` to `end`) kept with flow s, once (pcapdiag makes it a string). */
 function keepName(s, off, end) {
-  const v = (s >> 5) * EVW;
+  const v = evOf(s);
   if (EV[v + NAME_LEN] !== 0) return;
   const n = Math.min(end - off, NAME_MAX);
   const at = (s >> 5) * NAME_MAX;
@@ -1114,7 +1118,7 @@ function attempt(s, sAt, sPort, ok) {
   for (let j = 0; j < 4; j++) key[j] = H[sAt + j];
   const a = addressEntry(false);
   if (a < 0) return;
-  const v = (s >> 5) * EVW;
+  const v = evOf(s);
   const first = EV[v + FIRST_F];
   const clientMac = EV[v + MAC_C] * 4294967296 + (EV[v + MAC_C + 1] >>> 0);
   const t = D[(s >> 1) + FIRST_T];
@@ -1214,7 +1218,7 @@ function group(s, v, id, sAt, sPort) {
     evidence.shown++;
     const x = (g * LIMIT + n) * XW;
     for (let j = 0; j < 16; j++) X[x + j] = I[s + j];
-    const ev = (s >> 5) * EVW;
+    const ev = evOf(s);
     for (let j = 0; j < EVW; j++) X[x + 16 + j] = EV[ev + j];
     const en = I[s + ENTRY];
     for (let j = 0; j < 16; j++) X[x + 16 + EVW + j] = H[en + j];
